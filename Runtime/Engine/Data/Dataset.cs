@@ -1,0 +1,179 @@
+using System.Runtime.InteropServices;
+
+namespace ArchDsl.Runtime.Data;
+
+/// <summary>Per-channel normalisation: x' = (x - mean[c]) / std[c].</summary>
+public sealed record Normalization(IReadOnlyList<double> Mean, IReadOnlyList<double> Std)
+{
+    public int Channels => Mean.Count;
+
+    public void Validate(int channels)
+    {
+        if (Mean.Count != Std.Count)
+            throw new DataException($"normalisation has {Mean.Count} means but {Std.Count} standard deviations");
+        if (Mean.Count != channels)
+            throw new DataException($"normalisation has {Mean.Count} channel(s) but the images have {channels}");
+        for (int c = 0; c < Std.Count; c++)
+            if (!(Std[c] > 0) || double.IsInfinity(Std[c]))
+                throw new DataException($"normalisation std of channel {c} is {Std[c]}; it must be positive");
+    }
+
+    public override string ToString() =>
+        $"mean [{string.Join(", ", Mean.Select(m => m.ToString("G6")))}], std [{string.Join(", ", Std.Select(s => s.ToString("G6")))}]";
+}
+
+/// <summary>
+/// An in-memory image classification set: <see cref="Count"/> images of C×H×W floats stored as one
+/// contiguous array in N,C,H,W order (sample i occupies <c>Images[i*SampleSize .. (i+1)*SampleSize)</c>),
+/// with one label per image and the class names. Loaders produce pixel values in [0, 1];
+/// <see cref="NormalizeInPlace"/> turns them into normalised values once, before training.
+/// </summary>
+public sealed class Dataset
+{
+    public Dataset(float[] images, int[] labels, int channels, int height, int width,
+                   IReadOnlyList<string> classNames, string name = "data")
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (channels <= 0 || height <= 0 || width <= 0)
+            throw new ArgumentException($"image size must be positive, got [{channels}, {height}, {width}]");
+        long sample = (long)channels * height * width;
+        if (images.LongLength != sample * labels.Length)
+            throw new ArgumentException($"{labels.Length} labels of [{channels}, {height}, {width}] images need {sample * labels.Length} floats, got {images.LongLength}");
+        if (classNames.Count == 0) throw new ArgumentException("a data set needs at least one class");
+        foreach (int l in labels)
+            if ((uint)l >= (uint)classNames.Count)
+                throw new DataException($"{name}: label {l} is outside the {classNames.Count} classes");
+        Images = images;
+        Labels = labels;
+        Channels = channels;
+        Height = height;
+        Width = width;
+        ClassNames = classNames;
+        Name = name;
+    }
+
+    public float[] Images { get; }
+    public int[] Labels { get; }
+    public int Channels { get; }
+    public int Height { get; }
+    public int Width { get; }
+    public IReadOnlyList<string> ClassNames { get; }
+    public string Name { get; }
+
+    public int Count => Labels.Length;
+    public int SampleSize => Channels * Height * Width;
+    public int NumClasses => ClassNames.Count;
+
+    /// <summary>The image of sample <paramref name="index"/> (C×H×W floats).</summary>
+    public ReadOnlySpan<float> Sample(int index)
+    {
+        if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));
+        return Images.AsSpan(index * SampleSize, SampleSize);
+    }
+
+    /// <summary>Builds a data set from 8-bit pixels (N,C,H,W order), scaled to [0, 1].</summary>
+    public static Dataset FromBytes(ReadOnlySpan<byte> pixels, int[] labels, int channels, int height, int width,
+                                    IReadOnlyList<string> classNames, string name = "data")
+    {
+        var images = new float[pixels.Length];
+        ConvertBytes(pixels, images);
+        return new Dataset(images, labels, channels, height, width, classNames, name);
+    }
+
+    /// <summary>byte → float in [0, 1]; a one-off conversion at load time.</summary>
+    internal static void ConvertBytes(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        const float scale = 1f / 255f;
+        for (int i = 0; i < src.Length; i++) dst[i] = src[i] * scale;
+    }
+
+    /// <summary>
+    /// A new data set holding the given samples in the given order, copied one contiguous sample
+    /// block at a time.
+    /// </summary>
+    public Dataset Select(ReadOnlySpan<int> indices, string? name = null)
+    {
+        int s = SampleSize;
+        var images = new float[(long)indices.Length * s];
+        var labels = new int[indices.Length];
+        var src = Images.AsSpan();
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int j = indices[i];
+            if ((uint)j >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(indices), j, $"sample index outside 0..{Count - 1}");
+            src.Slice(j * s, s).CopyTo(images.AsSpan(i * s, s));
+            labels[i] = Labels[j];
+        }
+        return new Dataset(images, labels, Channels, Height, Width, ClassNames, name ?? Name);
+    }
+
+    /// <summary>The first <paramref name="count"/> samples (one block copy).</summary>
+    public Dataset Take(int count, string? name = null)
+    {
+        count = Math.Clamp(count, 0, Count);
+        var images = Images.AsSpan(0, count * SampleSize).ToArray();
+        return new Dataset(images, Labels.AsSpan(0, count).ToArray(), Channels, Height, Width, ClassNames, name ?? Name);
+    }
+
+    /// <summary>Per-channel mean and (population) standard deviation over all samples.</summary>
+    public Normalization ChannelStatistics()
+    {
+        if (Count == 0) throw new DataException($"{Name}: cannot compute channel statistics of an empty data set");
+        int plane = Height * Width;
+        var sum = new double[Channels];
+        var sumSq = new double[Channels];
+        var span = Images.AsSpan();
+        for (int n = 0; n < Count; n++)
+            for (int c = 0; c < Channels; c++)
+            {
+                var p = span.Slice((n * Channels + c) * plane, plane);
+                double s = 0, q = 0;
+                foreach (float v in p) { s += v; q += (double)v * v; }
+                sum[c] += s;
+                sumSq[c] += q;
+            }
+        double count = (double)Count * plane;
+        var mean = new double[Channels];
+        var std = new double[Channels];
+        for (int c = 0; c < Channels; c++)
+        {
+            mean[c] = sum[c] / count;
+            double var = Math.Max(0, sumSq[c] / count - mean[c] * mean[c]);
+            std[c] = Math.Sqrt(var);
+            if (std[c] < 1e-8) std[c] = 1; // a constant channel: centre it, do not blow it up
+        }
+        return new Normalization(mean, std);
+    }
+
+    /// <summary>Applies (x - mean[c]) / std[c] to every pixel, in place (once, at load time).</summary>
+    public void NormalizeInPlace(Normalization norm)
+    {
+        norm.Validate(Channels);
+        int plane = Height * Width;
+        var span = Images.AsSpan();
+        for (int c = 0; c < Channels; c++)
+        {
+            float mean = (float)norm.Mean[c];
+            float inv = (float)(1.0 / norm.Std[c]);
+            for (int n = 0; n < Count; n++)
+            {
+                var p = span.Slice((n * Channels + c) * plane, plane);
+                for (int i = 0; i < p.Length; i++) p[i] = (p[i] - mean) * inv;
+            }
+        }
+    }
+
+    /// <summary>How many samples each class has.</summary>
+    public int[] ClassCounts()
+    {
+        var counts = new int[NumClasses];
+        foreach (int l in Labels) counts[l]++;
+        return counts;
+    }
+
+    public string ShapeText => $"[{Channels}, {Height}, {Width}]";
+
+    public override string ToString() => $"{Name}: {Count} images {ShapeText}, {NumClasses} classes";
+}
