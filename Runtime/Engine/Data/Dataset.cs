@@ -82,11 +82,14 @@ public sealed class Dataset
         return new Dataset(images, labels, channels, height, width, classNames, name);
     }
 
-    /// <summary>byte → float in [0, 1]; a one-off conversion at load time.</summary>
+    /// <summary>v / 255f for every byte value v (exactly rounded, unlike v * (1f/255f)).</summary>
+    internal static readonly float[] ByteToUnit = Enumerable.Range(0, 256).Select(v => v / 255f).ToArray();
+
+    /// <summary>byte → float in [0, 1] (v / 255); a one-off conversion at load time.</summary>
     internal static void ConvertBytes(ReadOnlySpan<byte> src, Span<float> dst)
     {
-        const float scale = 1f / 255f;
-        for (int i = 0; i < src.Length; i++) dst[i] = src[i] * scale;
+        var table = ByteToUnit;
+        for (int i = 0; i < src.Length; i++) dst[i] = table[src[i]];
     }
 
     /// <summary>

@@ -97,11 +97,14 @@ public static class IdxLoader
     private static int[] Header(byte[] data, string path, int magic, int dims, string what)
     {
         int headerBytes = 4 + 4 * dims;
+        if (data.Length >= 4)
+        {
+            int m = BinaryPrimitives.ReadInt32BigEndian(data);
+            if (m != magic)
+                throw new DataException($"'{path}' is not an IDX {what} file: magic number 0x{m:X8}, expected 0x{magic:X8}");
+        }
         if (data.Length < headerBytes)
             throw new DataException($"'{path}' is truncated: {data.Length} bytes is shorter than the {headerBytes}-byte IDX header");
-        int m = BinaryPrimitives.ReadInt32BigEndian(data);
-        if (m != magic)
-            throw new DataException($"'{path}' is not an IDX {what} file: magic number 0x{m:X8}, expected 0x{magic:X8}");
         var result = new int[dims];
         for (int d = 0; d < dims; d++)
         {

@@ -89,12 +89,12 @@ public static class ImageFolderLoader
         int plane = img.Width * img.Height;
         int src = img.Channels;
         bool srcColour = src >= 3;
-        const float scale = 1f / 255f;
+        var table = Dataset.ByteToUnit;
         for (int c = 0; c < channels; c++)
         {
             int srcChannel = srcColour ? c : 0;
             var d = dst.Slice(c * plane, plane);
-            for (int i = 0; i < plane; i++) d[i] = img.Pixels[i * src + srcChannel] * scale;
+            for (int i = 0; i < plane; i++) d[i] = table[img.Pixels[i * src + srcChannel]];
         }
     }
 }
