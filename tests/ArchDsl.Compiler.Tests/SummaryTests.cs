@@ -1,0 +1,84 @@
+using System.Text.Json;
+using ArchDsl.Compiler.Analysis;
+using ArchDsl.Compiler.Tests.Snapshots;
+
+namespace ArchDsl.Compiler.Tests;
+
+public class SummaryTests
+{
+    [Fact]
+    public void Totals_add_up_and_memory_is_four_bytes_an_element()
+    {
+        var g = PrinterFixtures.ConvMixer(depth: 2);
+        var s = Summary.Of(g);
+        Assert.Equal(g.Nodes.Count, s.Rows.Count);
+        Assert.Equal(514, s.TotalParams);
+        Assert.Equal(514, s.TrainableParams);
+        Assert.Equal(0, s.NonTrainableParams);
+        Assert.Equal(85, s.Buffers);
+        Assert.Equal(6224, s.MultAdds);
+        Assert.Equal(64 * 4, s.InputBytes);
+        // Every node's output: the input image[1, 8, 8], 3 stem + 7 a block × 2 image[8, 4, 4], vector[8] and vector[10].
+        Assert.Equal((64 + 17 * 128 + 8 + 10) * 4, s.ActivationBytes);
+        Assert.Equal(514 * 4, s.ParamBytes);
+        Assert.Equal(85 * 4, s.BufferBytes);
+        Assert.Equal(s.ActivationBytes + s.ParamBytes + s.BufferBytes, s.EstimatedTotalBytes);
+        Assert.Equal(new SummaryRow("blocks.1.token.0", "conv2d", Shape.Image(8, 4, 4), 80, 0, 1152), s.Rows[11]);
+        Assert.Equal(new SummaryRow("stem.2", "batchnorm", Shape.Image(8, 4, 4), 16, 17, 256), s.Rows[3]);
+    }
+
+    [Fact]
+    public void Text() => Snapshot.Verify(Summary.Of(PrinterFixtures.Vit()).ToText());
+
+    [Fact]
+    public void Text_columns_are_fixed_width_and_numbers_grouped()
+    {
+        var big = new PrinterFixtures.Builder("Big", Shape.Tokens(197, 768));
+        big.Add("input", "input", Shape.Tokens(197, 768));
+        big.Add("blocks.0.linear", "linear", Shape.Tokens(197, 3072), new() { ["out"] = 3072L, ["bias"] = true },
+            [new TensorSpec("weight", [3072, 768]), new TensorSpec("bias", [3072])], multAdds: 197L * 768 * 3072);
+        big.Add("head.0", "cls", Shape.Vector(3072));
+        var text = Summary.Of(big.Build(new TrainConfig(new Dictionary<string, object>()))).ToText();
+        var lines = text.Split('\n');
+        Assert.Contains("Total params: 2,362,368", lines);
+        Assert.Contains("Total mult-adds: 464,781,312 (464.78 M)", lines);
+        Assert.Contains("Params size: 9,449,472 bytes (9.45 MB)", lines);
+        Assert.Contains("Buffers: 0", lines);
+        var header = lines[2];
+        var row = lines.Single(l => l.StartsWith("blocks.0.linear", StringComparison.Ordinal));
+        // Right-aligned numbers end where their header ends.
+        Assert.Equal(header.IndexOf("Params", StringComparison.Ordinal) + "Params".Length, row.IndexOf("2,362,368", StringComparison.Ordinal) + "2,362,368".Length);
+        Assert.Equal(header.Length, row.Length);
+        Assert.Equal(header.IndexOf("Output shape", StringComparison.Ordinal), row.IndexOf("tokens[197, 3072]", StringComparison.Ordinal));
+        var cls = lines.Single(l => l.StartsWith("head.0", StringComparison.Ordinal));
+        Assert.EndsWith("--", cls);
+        Assert.Equal(header.IndexOf("Params", StringComparison.Ordinal) + "Params".Length, cls.IndexOf("--", StringComparison.Ordinal) + 2);
+        Assert.Equal(lines[1].Length, header.Length);
+    }
+
+    [Fact]
+    public void Json_carries_rows_and_totals()
+    {
+        var s = Summary.Of(PrinterFixtures.ConvMixer(depth: 1));
+        var json = s.ToJson();
+        Assert.DoesNotContain('\r', json);
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        Assert.Equal("ConvMixer", root.GetProperty("arch").GetString());
+        Assert.Equal([1, 8, 8], root.GetProperty("input").GetProperty("dims").EnumerateArray().Select(d => d.GetInt32()));
+        var rows = root.GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(s.Rows.Count, rows.Count);
+        Assert.Equal("stem.0", rows[1].GetProperty("name").GetString());
+        Assert.Equal("conv2d", rows[1].GetProperty("op").GetString());
+        Assert.Equal("image", rows[1].GetProperty("output_shape").GetProperty("layout").GetString());
+        Assert.Equal(40, rows[1].GetProperty("params").GetInt64());
+        Assert.Equal(512, rows[1].GetProperty("mult_adds").GetInt64());
+        var totals = root.GetProperty("totals");
+        Assert.Equal(s.TotalParams, totals.GetProperty("params").GetInt64());
+        Assert.Equal(330, totals.GetProperty("params").GetInt64());
+        Assert.Equal(s.Buffers, totals.GetProperty("buffers").GetInt64());
+        Assert.Equal(s.ActivationBytes, totals.GetProperty("activation_bytes").GetInt64());
+        Assert.Equal(s.EstimatedTotalBytes, totals.GetProperty("estimated_total_bytes").GetInt64());
+        Assert.Equal(s.MultAdds, totals.GetProperty("mult_adds").GetInt64());
+    }
+}
