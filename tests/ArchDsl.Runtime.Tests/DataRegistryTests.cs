@@ -51,6 +51,7 @@ public class DataRegistryTests
             ["train"] = 100L, ["test"] = 20L, ["noise"] = 0.5, ["classes"] = 4L,
         }))));
         Assert.Equal(("synthetic", 100, 20, 0.5, 4), (call.Source, call.SyntheticTrain, call.SyntheticTest, call.SyntheticNoise, call.Classes));
+        Assert.Equal("fashion-mnist", DataRegistry.OptionsFrom(Train()).Source); // the compiler's default
     }
 
     [Fact]

@@ -170,4 +170,33 @@ public class ScheduleTests
         var badArg = Assert.Throws<ArgumentException>(() => Schedules.FromConfig(new TrainCall("cosine", new Dictionary<string, object> { ["warmpu"] = 5L }), 0.1, 10));
         Assert.Contains("warmpu", badArg.Message);
     }
+
+    private static TrainConfig Train(params (string Key, object Value)[] values) => new(values.ToDictionary(v => v.Key, v => v.Value));
+    private static TrainCall Call(string name, params (string Key, object Value)[] args) => new(name, args.ToDictionary(a => a.Key, a => a.Value));
+
+    [Fact]
+    public void The_whole_train_section_sets_total_steps_lr_and_warmup()
+    {
+        var adam = Call("adamw", ("lr", 0.002), ("weight_decay", 0.01));
+        // onecycle over epochs × steps/epoch, max lr from the optimizer
+        var oc = Assert.IsType<OneCycleSchedule>(Schedules.FromTrain(Train(("epochs", 5L), ("optimizer", adam), ("schedule", Call("onecycle")), ("warmup", 0L)), 100));
+        Assert.Equal((500L, 0.002), (oc.TotalSteps, oc.MaxLr));
+        Assert.Throws<ArgumentException>(() => Schedules.FromTrain(Train(("epochs", 5L), ("schedule", Call("onecycle")), ("warmup", 1L)), 100));
+
+        // cosine takes the top-level warmup (epochs) unless it has its own
+        var cos = Assert.IsType<WarmupCosineSchedule>(Schedules.FromTrain(Train(("epochs", 4L), ("optimizer", adam), ("schedule", Call("cosine")), ("warmup", 1L)), 50));
+        Assert.Equal((200L, 50L, 0.002), (cos.TotalSteps, cos.WarmupSteps, cos.BaseLr));
+        var own = Assert.IsType<WarmupCosineSchedule>(Schedules.FromTrain(Train(("epochs", 4L), ("schedule", Call("cosine", ("warmup", 7L))), ("warmup", 1L)), 50));
+        Assert.Equal(7L, own.WarmupSteps);
+        // a fraction of all steps
+        var frac = Assert.IsType<WarmupCosineSchedule>(Schedules.FromTrain(Train(("epochs", 4L), ("schedule", Call("cosine")), ("warmup", 0.1)), 50));
+        Assert.Equal(20L, frac.WarmupSteps);
+
+        // constant with warm-up ramps, then holds the optimizer's lr
+        var constant = Schedules.FromTrain(Train(("epochs", 2L), ("optimizer", adam), ("schedule", Call("constant")), ("warmup", 1L)), 10);
+        Close(0.002 * 1 / 10, constant.LearningRate(0));
+        Close(0.002, constant.LearningRate(9));
+        Close(0.002, constant.LearningRate(15));
+        Assert.IsType<ConstantSchedule>(Schedules.FromTrain(Train(("epochs", 2L)), 10));
+    }
 }

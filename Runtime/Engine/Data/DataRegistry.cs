@@ -165,7 +165,7 @@ public static class DataRegistry
     }
 
     /// <summary>
-    /// Options from a train section. Keys read: <c>data</c> (a name, <c>folder:&lt;path&gt;</c>, or a call such as
+    /// Options from a train section. Keys read: <c>data</c> (default fashion-mnist; a name, <c>folder:&lt;path&gt;</c>, or a call such as
     /// <c>synthetic(train: 2000, test: 500, noise: 0.5)</c> / <c>cifar10(path: "/x")</c>), <c>path</c>, <c>seed</c>,
     /// <c>val</c> or <c>val_split</c> (a fraction below 1, or a percentage from 1 to 99), <c>subset</c>,
     /// <c>test_subset</c>, <c>normalize</c> (bool), <c>mean</c> / <c>std</c> (a number or a list, one per channel).
@@ -176,7 +176,9 @@ public static class DataRegistry
         IReadOnlyDictionary<string, object> dataArgs = new Dictionary<string, object>();
         switch (train["data"])
         {
-            case null: break;
+            case null:
+                o = o with { Source = "fashion-mnist" }; // the compiler's default data
+                break;
             case TrainCall call:
                 o = o with { Source = call.Name };
                 dataArgs = call.Args;

@@ -140,9 +140,66 @@ public sealed class OneCycleSchedule : ILrSchedule
     }
 }
 
+/// <summary>Linear warm-up in front of another schedule: <c>inner(step)·(step+1)/W</c> for the first W steps.</summary>
+public sealed class LinearWarmup : ILrSchedule
+{
+    public LinearWarmup(ILrSchedule inner, long warmupSteps)
+    {
+        if (warmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(warmupSteps));
+        Inner = inner; WarmupSteps = warmupSteps;
+    }
+    public ILrSchedule Inner { get; }
+    public long WarmupSteps { get; }
+    public double LearningRate(long step) =>
+        step < WarmupSteps ? Inner.LearningRate(step) * (step + 1) / WarmupSteps : Inner.LearningRate(step);
+    public double? Momentum(long step) => Inner.Momentum(step);
+}
+
 /// <summary>Builds schedules from the train section's <c>schedule:</c> value.</summary>
 public static class Schedules
 {
+    /// <summary>
+    /// The schedule of a resolved train section: <c>schedule</c>, the optimizer's <c>lr</c> (default 1e-3),
+    /// <c>epochs</c> × <paramref name="stepsPerEpoch"/> total steps, and the top-level <c>warmup</c> (whole
+    /// epochs as an integer, or a fraction of all steps as a number below 1): for <c>cosine</c> it is the
+    /// warm-up unless the call gives its own; for <c>constant</c> it adds a linear warm-up; <c>onecycle</c>
+    /// warms up through pct_start, so a non-zero warmup with it is refused.
+    /// </summary>
+    public static ILrSchedule FromTrain(TrainConfig train, long stepsPerEpoch)
+    {
+        if (stepsPerEpoch <= 0) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "steps per epoch must be positive");
+        long epochs = train["epochs"] is { } e ? Convert.ToInt64(e, CultureInfo.InvariantCulture) : 10;
+        long total = epochs * stepsPerEpoch;
+        double lr = train["optimizer"] is TrainCall { } opt && opt.Args.TryGetValue("lr", out var l)
+            ? Convert.ToDouble(l, CultureInfo.InvariantCulture) : 1e-3;
+        long warmup = train["warmup"] switch
+        {
+            null => 0,
+            long w => w * stepsPerEpoch,
+            int w => w * stepsPerEpoch,
+            double f => (long)Math.Round(f * total),
+            var other => throw new ArgumentException($"train key 'warmup' must be epochs or a fraction, got {other}"),
+        };
+        warmup = Math.Min(warmup, total);
+        var value = train["schedule"];
+        string name = value switch { TrainCall c => c.Name, string s => s, _ => "constant" };
+        switch (name.ToLowerInvariant())
+        {
+            case "cosine" or "cos" or "warmup_cosine":
+                var args = value is TrainCall tc ? tc.Args : new Dictionary<string, object>();
+                if (warmup > 0 && !args.ContainsKey("warmup") && !args.ContainsKey("warmup_epochs"))
+                    value = new TrainCall("cosine", new Dictionary<string, object>(args) { ["warmup"] = warmup });
+                return FromConfig(value, lr, total, stepsPerEpoch);
+            case "onecycle" or "one_cycle" or "1cycle":
+                if (warmup > 0)
+                    throw new ArgumentException("onecycle warms up through pct_start; drop the train key 'warmup' or use schedule: cosine");
+                return FromConfig(value, lr, total, stepsPerEpoch);
+            default:
+                var inner = FromConfig(value, lr, total, stepsPerEpoch);
+                return warmup > 0 ? new LinearWarmup(inner, warmup) : inner;
+        }
+    }
+
     /// <summary>
     /// <c>constant</c> (also null / <c>none</c>); <c>cosine</c>(warmup: steps, warmup_epochs: n, min_lr: x);
     /// <c>onecycle</c>(max_lr: x, pct_start, anneal: cos|linear, div_factor, final_div_factor, three_phase,
