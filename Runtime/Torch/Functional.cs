@@ -1,0 +1,138 @@
+namespace ArchDsl.Torch;
+
+public static partial class torch
+{
+    public static partial class nn
+    {
+        public enum Reduction { None = 0, Mean = 1, Sum = 2 }
+        public enum Padding { Valid, Same }
+        public enum PaddingModes { Constant, Reflect, Replicate, Circular }
+        public enum GridSampleMode { Bilinear = 0, Nearest = 1 }
+        public enum GridSamplePaddingMode { Zeros = 0, Border = 1, Reflection = 2 }
+
+        /// <summary>Stateless ops, as torch.nn.functional.</summary>
+        public static partial class functional
+        {
+            static long[] Pair(long[]? v, long fallback) =>
+                v == null || v.Length == 0 ? new[] { fallback, fallback } : v.Length == 1 ? new[] { v[0], v[0] } : v;
+            static IntPtr H(Tensor? t) => t?.Handle ?? IntPtr.Zero;
+
+            /// <summary>2-D convolution; stride/padding/dilation are 1 or 2 numbers (default 1, 0, 1).</summary>
+            public static unsafe Tensor conv2d(Tensor input, Tensor weight, Tensor? bias = null, long[]? strides = null,
+                long[]? padding = null, long[]? dilation = null, long groups = 1)
+            {
+                var s = Pair(strides, 1); var p = Pair(padding, 0); var d = Pair(dilation, 1);
+                fixed (long* ps = s) fixed (long* pp = p) fixed (long* pd = d)
+                    return Tensor.Wrap(Native.ats_conv2d(input.Handle, weight.Handle, H(bias), ps, pp, pd, groups));
+            }
+
+            /// <summary>2-D convolution with <c>same</c> or <c>valid</c> padding.</summary>
+            public static unsafe Tensor conv2d(Tensor input, Tensor weight, Tensor? bias, long[]? strides, Padding padding,
+                long[]? dilation = null, long groups = 1)
+            {
+                var s = Pair(strides, 1); var d = Pair(dilation, 1);
+                fixed (long* ps = s) fixed (long* pd = d)
+                    return Tensor.Wrap(Native.ats_conv2d_padmode(input.Handle, weight.Handle, H(bias), ps,
+                        padding == Padding.Same ? "same" : "valid", pd, groups));
+            }
+
+            public static Tensor linear(Tensor input, Tensor weight, Tensor? bias = null) =>
+                Tensor.Wrap(Native.ats_linear(input.Handle, weight.Handle, H(bias)));
+
+            /// <summary>
+            /// Batch normalization over dim 1. In training mode the batch statistics normalize and the running
+            /// statistics (if given) are updated in place: running = (1 - momentum) * running + momentum * batch
+            /// (variance unbiased). In eval mode the running statistics normalize.
+            /// </summary>
+            public static Tensor batch_norm(Tensor input, Tensor? running_mean, Tensor? running_var, Tensor? weight = null,
+                Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5) =>
+                Tensor.Wrap(Native.ats_batch_norm(input.Handle, H(weight), H(bias), H(running_mean), H(running_var),
+                    training ? 1 : 0, momentum, eps));
+
+            public static unsafe Tensor layer_norm(Tensor input, long[] normalized_shape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+            {
+                fixed (long* p = normalized_shape)
+                    return Tensor.Wrap(Native.ats_layer_norm(input.Handle, p, normalized_shape.Length, H(weight), H(bias), eps));
+            }
+
+            public static Tensor group_norm(Tensor input, long num_groups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5) =>
+                Tensor.Wrap(Native.ats_group_norm(input.Handle, num_groups, H(weight), H(bias), eps));
+
+            public static Tensor relu(Tensor x) => x.relu();
+            public static Tensor gelu(Tensor x, string approximate = "none") => x.gelu(approximate);
+            public static Tensor silu(Tensor x) => x.silu();
+            public static Tensor tanh(Tensor x) => x.tanh();
+            public static Tensor sigmoid(Tensor x) => x.sigmoid();
+            public static Tensor leaky_relu(Tensor x, double negative_slope = 0.01) => Tensor.Wrap(Native.ats_leaky_relu(x.Handle, negative_slope));
+            public static Tensor softmax(Tensor x, long dim) => x.softmax(dim);
+            public static Tensor log_softmax(Tensor x, long dim) => x.log_softmax(dim);
+
+            /// <summary>Inverted dropout: zeroes with probability p and scales the rest by 1/(1-p) when training; identity otherwise.</summary>
+            public static Tensor dropout(Tensor x, double p = 0.5, bool training = true) =>
+                Tensor.Wrap(Native.ats_dropout(x.Handle, p, training ? 1 : 0));
+
+            public static unsafe Tensor avg_pool2d(Tensor input, long[] kernel_size, long[]? strides = null, long[]? padding = null,
+                bool ceil_mode = false, bool count_include_pad = true)
+            {
+                var k = Pair(kernel_size, 1); var s = strides == null ? k : Pair(strides, 1); var p = Pair(padding, 0);
+                fixed (long* pk = k) fixed (long* ps = s) fixed (long* pp = p)
+                    return Tensor.Wrap(Native.ats_avg_pool2d(input.Handle, pk, ps, pp, ceil_mode ? 1 : 0, count_include_pad ? 1 : 0));
+            }
+
+            public static unsafe Tensor max_pool2d(Tensor input, long[] kernel_size, long[]? strides = null, long[]? padding = null, bool ceil_mode = false)
+            {
+                var k = Pair(kernel_size, 1); var s = strides == null ? k : Pair(strides, 1); var p = Pair(padding, 0);
+                fixed (long* pk = k) fixed (long* ps = s) fixed (long* pp = p)
+                    return Tensor.Wrap(Native.ats_max_pool2d(input.Handle, pk, ps, pp, ceil_mode ? 1 : 0));
+            }
+
+            public static unsafe Tensor adaptive_avg_pool2d(Tensor input, long[] output_size)
+            {
+                var o = Pair(output_size, 1);
+                fixed (long* p = o) return Tensor.Wrap(Native.ats_adaptive_avg_pool2d(input.Handle, p));
+            }
+
+            /// <summary>[B, C, H, W] → [B, C]: the mean over the spatial dims.</summary>
+            public static Tensor global_avg_pool2d(Tensor input) => input.mean(new long[] { -2, -1 });
+
+            public static unsafe Tensor interpolate_bilinear(Tensor input, long[] size, bool align_corners = false)
+            {
+                fixed (long* p = size) return Tensor.Wrap(Native.ats_upsample_bilinear2d(input.Handle, p, align_corners ? 1 : 0));
+            }
+
+            public static unsafe Tensor affine_grid(Tensor theta, long[] size, bool align_corners = false)
+            {
+                fixed (long* p = size) return Tensor.Wrap(Native.ats_affine_grid(theta.Handle, p, size.Length, align_corners ? 1 : 0));
+            }
+
+            public static Tensor grid_sample(Tensor input, Tensor grid, GridSampleMode mode = GridSampleMode.Bilinear,
+                GridSamplePaddingMode padding_mode = GridSamplePaddingMode.Zeros, bool align_corners = false) =>
+                Tensor.Wrap(Native.ats_grid_sample(input.Handle, grid.Handle, (int)mode, (int)padding_mode, align_corners ? 1 : 0));
+
+            /// <summary>softmax(q kᵀ / √E + mask) v over [..., L, E] queries and [..., S, E] keys/values. A bool mask keeps true entries.</summary>
+            public static Tensor scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask = null,
+                double p = 0.0, bool is_causal = false) =>
+                Tensor.Wrap(Native.ats_scaled_dot_product_attention(query.Handle, key.Handle, value.Handle, H(attn_mask), p, is_causal ? 1 : 0));
+
+            /// <summary>Pads the last dims: pad = (left, right[, top, bottom, ...]) as in PyTorch.</summary>
+            public static unsafe Tensor pad(Tensor input, long[] pad, PaddingModes mode = PaddingModes.Constant, double value = 0)
+            {
+                fixed (long* p = pad)
+                    return Tensor.Wrap(Native.ats_pad(input.Handle, p, pad.Length, mode.ToString().ToLowerInvariant(), value));
+            }
+
+            public static Tensor one_hot(Tensor x, long num_classes = -1) => Tensor.Wrap(Native.ats_one_hot(x.Handle, num_classes));
+
+            /// <summary>Cross entropy of logits [B, C] against class indices [B] (int64) or class probabilities [B, C].</summary>
+            public static Tensor cross_entropy(Tensor input, Tensor target, Tensor? weight = null, long ignore_index = -100,
+                Reduction reduction = Reduction.Mean, double label_smoothing = 0.0) =>
+                Tensor.Wrap(Native.ats_cross_entropy(input.Handle, target.Handle, H(weight), (int)reduction, ignore_index, label_smoothing));
+
+            public static Tensor nll_loss(Tensor input, Tensor target, Tensor? weight = null, long ignore_index = -100, Reduction reduction = Reduction.Mean) =>
+                Tensor.Wrap(Native.ats_nll_loss(input.Handle, target.Handle, H(weight), (int)reduction, ignore_index));
+
+            public static Tensor mse_loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean) =>
+                Tensor.Wrap(Native.ats_mse_loss(input.Handle, target.Handle, (int)reduction));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+namespace ArchDsl.Torch;
+
+public enum DeviceType { CPU = 0, CUDA = 1 }
+
+public static partial class torch
+{
+    /// <summary>Element types; the values are libtorch's c10::ScalarType codes (as in TorchSharp).</summary>
+    public enum ScalarType : sbyte
+    {
+        Byte = 0, Int8 = 1, Int16 = 2, Int32 = 3, Int64 = 4, Float16 = 5, Float32 = 6, Float64 = 7,
+        ComplexFloat32 = 9, ComplexFloat64 = 10, Bool = 11, BFloat16 = 15,
+    }
+
+    public const ScalarType float32 = ScalarType.Float32;
+    public const ScalarType float64 = ScalarType.Float64;
+    public const ScalarType float16 = ScalarType.Float16;
+    public const ScalarType bfloat16 = ScalarType.BFloat16;
+    public const ScalarType int64 = ScalarType.Int64;
+    public const ScalarType int32 = ScalarType.Int32;
+    public const ScalarType int8 = ScalarType.Int8;
+    public const ScalarType uint8 = ScalarType.Byte;
+    public const ScalarType @bool = ScalarType.Bool;
+
+    /// <summary>A device: <c>cpu</c>, <c>cuda</c>, <c>cuda:1</c>.</summary>
+    public sealed record Device(DeviceType type, int index = -1)
+    {
+        public static Device Parse(string s)
+        {
+            var text = s.Trim().ToLowerInvariant();
+            var colon = text.IndexOf(':');
+            var kind = colon < 0 ? text : text[..colon];
+            var index = colon < 0 ? -1 : int.Parse(text[(colon + 1)..]);
+            return kind switch
+            {
+                "cpu" => new Device(DeviceType.CPU, index),
+                "cuda" => new Device(DeviceType.CUDA, index),
+                _ => throw new ArgumentException($"unknown device '{s}' (expected cpu, cuda or cuda:N)"),
+            };
+        }
+        public override string ToString() => (type == DeviceType.CPU ? "cpu" : "cuda") + (index >= 0 ? ":" + index : "");
+        public static implicit operator Device(string s) => Parse(s);
+    }
+
+    public static readonly Device CPU = new(DeviceType.CPU);
+    public static readonly Device CUDA = new(DeviceType.CUDA);
+    public static Device device(string name) => Device.Parse(name);
+    public static Device device(DeviceType type, int index = -1) => new(type, index);
+
+    internal static ScalarType DTypeOf<T>() =>
+        typeof(T) == typeof(float) ? ScalarType.Float32 :
+        typeof(T) == typeof(double) ? ScalarType.Float64 :
+        typeof(T) == typeof(long) ? ScalarType.Int64 :
+        typeof(T) == typeof(int) ? ScalarType.Int32 :
+        typeof(T) == typeof(short) ? ScalarType.Int16 :
+        typeof(T) == typeof(sbyte) ? ScalarType.Int8 :
+        typeof(T) == typeof(byte) ? ScalarType.Byte :
+        typeof(T) == typeof(bool) ? ScalarType.Bool :
+        typeof(T) == typeof(Half) ? ScalarType.Float16 :
+        throw new NotSupportedException($"no tensor element type for {typeof(T)}");
+
+    internal static bool IsFloating(ScalarType t) =>
+        t is ScalarType.Float16 or ScalarType.Float32 or ScalarType.Float64 or ScalarType.BFloat16;
+
+    public static int ElementSize(ScalarType t) => t switch
+    {
+        ScalarType.Byte or ScalarType.Int8 or ScalarType.Bool => 1,
+        ScalarType.Int16 or ScalarType.Float16 or ScalarType.BFloat16 => 2,
+        ScalarType.Int32 or ScalarType.Float32 => 4,
+        ScalarType.Int64 or ScalarType.Float64 or ScalarType.ComplexFloat32 => 8,
+        ScalarType.ComplexFloat64 => 16,
+        _ => throw new NotSupportedException(t.ToString()),
+    };
+}

@@ -1,0 +1,84 @@
+// ArchDsl libtorch shim: shared declarations. This header is precompiled (CMake PCH); keep the heavy
+// includes here and nowhere else.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <torch/version.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#define ATS_API extern "C" __attribute__((visibility("default")))
+
+using T = at::Tensor;
+
+namespace ats {
+
+void clear_error();
+void set_error(const char* message);
+// Every handle handed out goes through wrap(); ats_free deletes it. The live count is what the
+// managed side's dispose-scope tests observe.
+T* wrap(at::Tensor t);
+extern std::atomic<int64_t> live_tensors;
+
+inline c10::optional<at::Tensor> opt(const T* t) {
+  return t ? c10::optional<at::Tensor>(*t) : c10::optional<at::Tensor>();
+}
+inline at::IntArrayRef ints(const int64_t* data, int n) { return at::IntArrayRef(data, (size_t)n); }
+inline at::ScalarType dtype(int code) { return static_cast<at::ScalarType>(code); }
+inline at::Scalar scalar(double value, int is_int) {
+  return is_int ? at::Scalar(static_cast<int64_t>(value)) : at::Scalar(value);
+}
+inline at::TensorOptions options(int dtype_code, const char* device) {
+  return at::TensorOptions().dtype(dtype(dtype_code)).device(c10::Device(std::string(device ? device : "cpu")));
+}
+inline std::vector<at::Tensor> list(T* const* ts, int n) {
+  std::vector<at::Tensor> v;
+  v.reserve(n);
+  for (int i = 0; i < n; i++) v.push_back(*ts[i]);
+  return v;
+}
+
+}  // namespace ats
+
+// Every entry point runs its body inside ATS_TRY ... ATS_CATCH(value): any C++ exception becomes the
+// thread's last error (read by ats_last_error) and the function returns `value`. Nothing throws across
+// the C boundary and nothing aborts the process.
+#define ATS_TRY \
+  try {         \
+    ats::clear_error();
+#define ATS_CATCH(ret)                              \
+  }                                                 \
+  catch (const c10::Error& e) {                     \
+    ats::set_error(e.what_without_backtrace());     \
+    return ret;                                     \
+  }                                                 \
+  catch (const std::exception& e) {                 \
+    ats::set_error(e.what());                       \
+    return ret;                                     \
+  }                                                 \
+  catch (...) {                                     \
+    ats::set_error("unknown C++ exception in libtorch shim"); \
+    return ret;                                     \
+  }
+
+// A function returning a new tensor handle (nullptr on error).
+#define ATS_TENSOR_FN(name, params, ...) \
+  ATS_API T* name params {               \
+    ATS_TRY return ats::wrap(__VA_ARGS__); \
+    ATS_CATCH(nullptr)                   \
+  }
+
+// A function with no result: 0 on success, -1 on error.
+#define ATS_VOID_FN(name, params, ...) \
+  ATS_API int name params {            \
+    ATS_TRY __VA_ARGS__; return 0;     \
+    ATS_CATCH(-1)                      \
+  }
