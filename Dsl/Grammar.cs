@@ -1,0 +1,488 @@
+using System.Globalization;
+using Sprache;
+using static ArchDsl.Dsl.Kit;
+
+namespace ArchDsl.Dsl;
+
+/// <summary>
+/// The grammar of spec files as Sprache parsers, one per EBNF rule of Ast.cs (quoted beside each).
+/// An instance is built per <see cref="SourceText"/> so every node gets a span in that file.
+///
+/// Conventions that make errors precise and the parse linear:
+/// - every token parser skips leading trivia and, when the token is not there, fails WITHOUT consuming
+///   (its remainder is its input), so an alternative can be tried;
+/// - after a construct's first token the rest is committed: <c>Expect</c> turns "not there" into a
+///   specific syntax error, and <c>XOr</c>/<see cref="Kit.Many{T}"/>/<see cref="Kit.Opt{T}"/> never backtrack
+///   over a committed failure;
+/// - recursion (brackets, bodies, unary minus) goes through a depth guard.
+/// Keywords are reserved only where they would be ambiguous: as op names in chains. Entry keys, parameter
+/// names and values may be keywords (<c>residual: residual</c>, <c>arch A(residual = token)</c>).
+/// Deviations from the EBNF, all supersets that keep the AST shape: a top-level <c>repeat</c>/<c>residual</c>
+/// statement may continue with <c>-&gt; steps</c> (it is a "layers" stage); an arch header's parameters must
+/// have defaults (<c>dim = 128</c>, AD0007), a block's need not.
+/// </summary>
+internal sealed class Grammar
+{
+    public const int MaxDepth = 200;
+    public const int MaxOperators = 1000;
+
+    public static readonly HashSet<string> DeclKeywords = ["arch", "block", "import"];
+    public static readonly HashSet<string> StmtKeywords = ["input", "stem", "head", "layers", "mixer", "repeat", "residual", "train"];
+    public static readonly HashSet<string> Keywords = [.. DeclKeywords, .. StmtKeywords];
+    /// <summary>Mixer entries whose value is a chain; any other key holds a list of values unless the value
+    /// continues with '->' or '{' (then it is a chain too).</summary>
+    public static readonly HashSet<string> ChainKeys = ["token", "channel"];
+
+    private readonly SourceText _src;
+    private readonly DepthGuard _guard = new(MaxDepth);
+
+    public Grammar(SourceText source)
+    {
+        _src = source;
+
+        // ---- tokens ---------------------------------------------------------------------------------------
+        Word = Token(RawIdent, "a name");
+        Number = Token(RawNumber, "a number").Select(t => t.Value.IsFloat
+            ? (Expr)new FloatLit(t.Value.Float, t.Span)
+            : new IntLit(t.Value.Int, t.Span));
+        Str = Token(RawString, "a string").Select(t => new StringLit(t.Value, t.Span));
+
+        // ---- expressions ----------------------------------------------------------------------------------
+        // expr = term { ("+"|"-") term } ;
+        Expr = Ref(() => Sum!);
+        Sum = BinaryChain(Ref(() => Term!), Sym("+").XOr(Sym("-")));
+        // term = unary { ("*"|"/"|"%") unary } ;
+        Term = BinaryChain(Ref(() => Unary!), Sym("*").XOr(Sym("/")).XOr(Sym("%")));
+        // unary = "-" unary | atom ;
+        Unary =
+            (from minus in Sym("-")
+             from operand in _guard.Nest(Ref(() => Unary!)
+                 .Expect(DslCodes.ExpectedExpression, "expected an expression after '-', found {found}"))
+             select (Expr)new Negate(operand, minus.Span.To(operand.Span)))
+            .XOr(Ref(() => Atom!));
+        // atom = number | string | "[" [ expr { "," expr } ] "]" | ident [ "(" args ")" ] | "(" expr ")" ;
+        Atom = Number.XOr(Str).XOr(Ref(() => ListLit!)).XOr(Ref(() => NameOrCall!)).XOr(Ref(() => Paren!));
+
+        ListLit =
+            from open in Sym("[")
+            from items in _guard.Nest(OptRef(ExprList("the list")).Select(l => l ?? []))
+            from close in Sym("]").Expect(DslCodes.ExpectedClosingBracket, "expected ']' to close the list, found {found}",
+                "list items are separated by ','")
+            select (Expr)new ListExpr(items, open.Span.To(close.Span));
+
+        NameOrCall =
+            from id in Word
+            from args in Opt(ArgList(id.Value, "argument list"))
+            select args is { } a
+                ? (Expr)new CallExpr(id.Value, a.Args, id.Span, id.Span.To(a.Close))
+                : new Name(id.Value, id.Span);
+
+        Paren =
+            from open in Sym("(")
+            from inner in _guard.Nest(Expr.Expect(DslCodes.ExpectedExpression, "expected an expression after '(', found {found}"))
+            from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket,
+                $"expected ')' to close the '(' at {open.Span.Line}:{open.Span.Column}, found {{found}}")
+            select inner with { Span = open.Span.To(close.Span) };
+
+        // arg = [ ident ":" ] expr ;   (the "ident :" prefix is the only place the grammar looks two tokens ahead)
+        var argName = from n in Word from colon in Sym(":") select n;
+        Arg =
+            from name in argName.Optional()
+            from value in name.IsDefined
+                ? Expr.Expect(DslCodes.ExpectedExpression, $"expected a value after '{name.Get().Value}:', found {{found}}")
+                : Expr
+            select new Arg(name.IsDefined ? name.Get().Value : null, value,
+                name.IsDefined ? name.Get().Span.To(value.Span) : value.Span);
+        // args = [ arg { "," arg } ] ;
+        Args = OptRef(
+                from first in Arg
+                from rest in Many(from comma in Sym(",")
+                                  from a in Arg.Expect(DslCodes.ExpectedExpression, "expected an argument after ',', found {found}")
+                                  select a)
+                select Prepend(first, rest))
+            .Select(l => l ?? []);
+
+        // ---- chains ---------------------------------------------------------------------------------------
+        // step = "residual" "{" chain "}" | "repeat" expr "{" chain "}" | ident [ "(" args ")" ] ;
+        ResidualStep =
+            from kw in Kw("residual")
+            from body in Body("'residual'", "'residual {'", hintOpen: "a residual is written 'residual { chain }'")
+            select (Step)new ResidualStep(body.Chain, kw.Span.To(body.Close));
+        RepeatStep =
+            from kw in Kw("repeat")
+            from count in Expr.Expect(DslCodes.ExpectedExpression, "expected a repeat count after 'repeat', found {found}",
+                "e.g. 'repeat 2 { linear(dim) -> gelu }'")
+            from body in Body("the repeat count", "'repeat'")
+            select (Step)new RepeatStep(count, body.Chain, kw.Span.To(body.Close));
+        OpStep =
+            from id in OpName
+            from args in Opt(ArgList(id.Value, "argument list"))
+            select (Step)new OpStep(id.Value, args?.Args ?? [], args is not null, id.Span,
+                args is { } a ? id.Span.To(a.Close) : id.Span);
+        Step = ResidualStep.XOr(RepeatStep).XOr(OpStep);
+        // chain = step { "->" step } ;
+        Chain = ChainFrom(Step);
+
+        // ---- statements -----------------------------------------------------------------------------------
+        // "input" ident "[" expr { "," expr } "]"
+        InputStmt =
+            from kw in Kw("input")
+            from layout in Word.Expect(DslCodes.ExpectedName, "expected a layout (image or tokens) after 'input', found {found}",
+                "e.g. 'input image[3, 224, 224]'")
+            from open in Sym("[").Expect(DslCodes.ExpectedToken, $"expected '[' with the dimensions of '{layout.Value}', found {{found}}",
+                $"e.g. 'input {layout.Value}[3, 224, 224]'")
+            from dims in ExprList($"the dimensions of '{layout.Value}'").Expect(DslCodes.ExpectedExpression,
+                $"expected the dimensions of '{layout.Value}', found {{found}}")
+            from close in Sym("]").Expect(DslCodes.ExpectedClosingBracket,
+                $"expected ']' to close the dimensions of '{layout.Value}', found {{found}}", "dimensions are separated by ','")
+            select (Stmt)new InputStmt(layout.Value, dims, layout.Span, kw.Span.To(close.Span));
+
+        // ( "stem" | "head" | "layers" ) chain
+        StageStmt =
+            from kw in Kw("stem").XOr(Kw("head")).XOr(Kw("layers"))
+            from body in Chain.Expect(DslCodes.ExpectedStep, $"expected an op after '{kw.Value}', found {{found}}")
+            select (Stmt)new StageStmt(kw.Value, body, kw.Span.To(body.Span));
+
+        // "repeat" expr "{" chain "}" | "residual" "{" chain "}"   (a "layers" stage; may go on with "-> step")
+        LayersStmt =
+            from body in ChainFrom(RepeatStep.XOr(ResidualStep))
+            select (Stmt)new StageStmt("layers", body, body.Span);
+
+        // "mixer" "*" expr "{" { ident ":" ( chain | expr { "," expr } ) } "}"
+        MixerStmt =
+            from kw in Kw("mixer")
+            from star in Sym("*").Expect(DslCodes.ExpectedToken, "expected '*' and the number of blocks after 'mixer', found {found}",
+                "e.g. 'mixer * depth { token: … channel: … }'")
+            from count in Expr.Expect(DslCodes.ExpectedExpression, "expected the number of mixer blocks after '*', found {found}")
+            from open in Sym("{").Expect(DslCodes.ExpectedToken, "expected '{' to open the mixer's entries, found {found}")
+            from entries in Many(MixerEntry)
+            from close in Sym("}").Expect(DslCodes.ExpectedClosingBracket,
+                "expected a mixer entry ('token:', 'channel:', 'norm:', 'residual:' …) or '}' to close the mixer, found {found}")
+            select (Stmt)new MixerStmt(count, entries, kw.Span.To(close.Span));
+
+        // "train" "{" { ident ":" expr [ "," ] } "}"
+        TrainEntry =
+            from key in Word
+            from colon in Sym(":").Expect(DslCodes.ExpectedToken, $"expected ':' after train key '{key.Value}', found {{found}}",
+                "train entries are written 'key: value'")
+            from value in Expr.Expect(DslCodes.ExpectedExpression, $"expected a value for '{key.Value}', found {{found}}")
+            from comma in Opt(Sym(","))
+            select new TrainEntry(key.Value, value, key.Span, key.Span.To(value.Span));
+        TrainStmt =
+            from kw in Kw("train")
+            from open in Sym("{").Expect(DslCodes.ExpectedToken, "expected '{' after 'train', found {found}",
+                "e.g. 'train { data: fashion-mnist, epochs: 5 }'")
+            from entries in Many(TrainEntry)
+            from close in Sym("}").Expect(DslCodes.ExpectedClosingBracket,
+                "expected a 'key: value' entry or '}' to close 'train', found {found}")
+            select (Stmt)new TrainStmt(entries, kw.Span.To(close.Span));
+
+        // stmt = input | stage | mixer | repeat | residual | train ;
+        Statement = InputStmt.XOr(StageStmt).XOr(MixerStmt).XOr(LayersStmt).XOr(TrainStmt);
+
+        // ---- declarations ---------------------------------------------------------------------------------
+        // import = "import" string ;
+        Import =
+            from kw in Kw("import")
+            from path in Str.Expect(DslCodes.ExpectedString, "expected a quoted path after 'import', found {found}",
+                "e.g. import \"../vit.arch\"")
+            select new ImportDecl(((StringLit)path).Value, kw.Span.To(path.Span));
+
+        // block = "block" ident [ "(" params ")" ] "{" chain "}" ;
+        Block =
+            from kw in Kw("block")
+            from name in Word.Expect(DslCodes.ExpectedName, "expected the block's name after 'block', found {found}")
+            from ps in Opt(ParamList(name.Value, requireDefaults: false))
+            from open in Sym("{").Expect(DslCodes.ExpectedToken, $"expected '{{' to open the body of block '{name.Value}', found {{found}}",
+                $"e.g. 'block {name.Value}(hidden) {{ linear(hidden) -> gelu }}'")
+            from body in _guard.Nest(Chain.Expect(DslCodes.ExpectedStep, $"expected the ops of block '{name.Value}', found {{found}}"))
+            from close in Sym("}").Expect(DslCodes.ExpectedClosingBracket,
+                $"expected '->' or '}}' to close the body of block '{name.Value}', found {{found}}")
+            select new BlockDecl(name.Value, ps?.Params ?? [], body, name.Span, kw.Span.To(close.Span));
+
+        // arch = "arch" ident ( "(" params ")" | "=" ident "(" args ")" ) ...   (the statements are parsed one by one)
+        ArchHeader =
+            from kw in Kw("arch")
+            from name in Word.Expect(DslCodes.ExpectedName, "expected the arch's name after 'arch', found {found}")
+            from head in ParamList(name.Value, requireDefaults: true).Select(p => new ArchHeader(kw, name, p.Params, null, p.Close))
+                .XOr(from eq in Sym("=")
+                     from b in ArchBaseRef(name.Value)
+                     select new ArchHeader(kw, name, [], b, b.Span))
+                .Expect(DslCodes.ExpectedToken, $"expected '(' with the parameters of '{name.Value}', or '= Base(…)', found {{found}}",
+                    $"e.g. 'arch {name.Value}(dim = 128, depth = 8)' or 'arch {name.Value} = ConvMixer(dim: 256)'")
+            select head;
+    }
+
+    // ---- public rules (the recovering driver in SpecParser runs them one declaration / statement at a time) --
+    public Parser<Tok<string>> Word { get; }
+    public Parser<Expr> Number { get; }
+    public Parser<Expr> Str { get; }
+    public Parser<Expr> Expr { get; }
+    public Parser<Expr> Sum { get; }
+    public Parser<Expr> Term { get; }
+    public Parser<Expr> Unary { get; }
+    public Parser<Expr> Atom { get; }
+    public Parser<Expr> ListLit { get; }
+    public Parser<Expr> NameOrCall { get; }
+    public Parser<Expr> Paren { get; }
+    public Parser<Arg> Arg { get; }
+    public Parser<List<Arg>> Args { get; }
+    public Parser<Step> ResidualStep { get; }
+    public Parser<Step> RepeatStep { get; }
+    public Parser<Step> OpStep { get; }
+    public Parser<Step> Step { get; }
+    public Parser<Chain> Chain { get; }
+    public Parser<Stmt> InputStmt { get; }
+    public Parser<Stmt> StageStmt { get; }
+    public Parser<Stmt> LayersStmt { get; }
+    public Parser<Stmt> MixerStmt { get; }
+    public Parser<TrainEntry> TrainEntry { get; }
+    public Parser<Stmt> TrainStmt { get; }
+    public Parser<Stmt> Statement { get; }
+    public Parser<ImportDecl> Import { get; }
+    public Parser<BlockDecl> Block { get; }
+    public Parser<ArchHeader> ArchHeader { get; }
+
+    public TextInput At(int offset) => new(_src, offset);
+
+    // ---- lexemes: raw (no trivia), then Token() adds trivia skipping and the span ---------------------------
+
+    private static readonly Parser<string> RawIdent = i =>
+        !i.AtEnd && Lexical.IsIdentStart(i.Current)
+            ? Result.Success(i.Source[i.Position..Lexical.ScanIdent(i.Source, i.Position)], ((TextInput)i).At(Lexical.ScanIdent(i.Source, i.Position)))
+            : Result.Failure<string>(i, "", ["a name"]);
+
+    private readonly record struct NumberValue(bool IsFloat, long Int, double Float);
+
+    private static readonly Parser<NumberValue> RawNumber = i =>
+    {
+        if (i.AtEnd || !Lexical.IsDigit(i.Current)) return Result.Failure<NumberValue>(i, "", ["a number"]);
+        var s = i.Source;
+        var start = i.Position;
+        var end = Lexical.ScanNumber(s, start, out var isFloat, out var badEnd);
+        var after = ((TextInput)i).At(badEnd);
+        if (badEnd > end)
+            return Fail<NumberValue>(after, DslCodes.InvalidNumber, $"invalid number '{Clip(s[start..badEnd])}'",
+                "a number is digits with an optional fraction and exponent, e.g. 128, 0.01, 1e-6; put a space or operator before a name",
+                start, badEnd - start);
+        var text = s[start..end];
+        if (!isFloat)
+        {
+            return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var l)
+                ? Result.Success(new NumberValue(false, l, 0), after)
+                : Fail<NumberValue>(after, DslCodes.InvalidNumber, $"integer '{Clip(text)}' is too large", "integers must fit in 64 bits", start, end - start);
+        }
+        var d = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return double.IsFinite(d)
+            ? Result.Success(new NumberValue(true, 0, d), after)
+            : Fail<NumberValue>(after, DslCodes.InvalidNumber, $"number '{Clip(text)}' is too large", null, start, end - start);
+    };
+
+    private static readonly Parser<string> RawString = i =>
+    {
+        if (i.AtEnd || i.Current != '"') return Result.Failure<string>(i, "", ["a string"]);
+        var close = Lexical.ScanString(i.Source, i.Position, out var value, out var end);
+        if (close < 0)
+            return Fail<string>(((TextInput)i).At(Math.Max(end, i.Position + 1)), DslCodes.UnterminatedString, "unterminated string",
+                "close the string with '\"' on the same line", i.Position, Math.Max(1, end - i.Position));
+        return Result.Success(value, ((TextInput)i).At(close));
+    };
+
+    private static Parser<string> RawPunct(string p) => i =>
+        string.CompareOrdinal(i.Source, i.Position, p, 0, p.Length) == 0 && i.Position + p.Length <= i.Source.Length
+        && !(p == "-" && i.Position + 1 < i.Source.Length && i.Source[i.Position + 1] == '>')
+            ? Result.Success(p, ((TextInput)i).At(i.Position + p.Length))
+            : Result.Failure<string>(i, "", [$"'{p}'"]);
+
+    private static readonly Parser<object> Trivia = i => Result.Success<object>(i, ((TextInput)i).At(Lexical.SkipTrivia(i.Source, i.Position)));
+
+    /// <summary>trivia then the lexeme, with the lexeme's span (Sprache's <c>Span()</c>); a lexeme that is not
+    /// there fails at the token's input, consuming nothing.</summary>
+    private Parser<Tok<T>> Token<T>(Parser<T> raw, string what)
+    {
+        var p = from _ in Trivia
+                from s in raw.Span()
+                select new Tok<T>(s.Value, new Span(_src, s.Start.Pos, s.Length));
+        return i =>
+        {
+            var r = p(i);
+            return r.WasSuccessful || SyntaxError.IsEncoded(r.Message) ? r : Result.Failure<Tok<T>>(i, "", [what]);
+        };
+    }
+
+    private readonly Dictionary<string, Parser<Tok<string>>> _syms = new(), _kws = new();
+
+    /// <summary>A punctuation token.</summary>
+    private Parser<Tok<string>> Sym(string p)
+    {
+        if (!_syms.TryGetValue(p, out var parser)) _syms[p] = parser = Token(RawPunct(p), $"'{p}'");
+        return parser;
+    }
+
+    /// <summary>A keyword: an identifier token with exactly this text.</summary>
+    private Parser<Tok<string>> Kw(string k)
+    {
+        if (_kws.TryGetValue(k, out var parser)) return parser;
+        var word = Token(RawIdent, $"'{k}'");
+        return _kws[k] = i =>
+        {
+            var r = word(i);
+            return r.WasSuccessful && r.Value.Value == k ? r : Result.Failure<Tok<string>>(i, "", [$"'{k}'"]);
+        };
+    }
+
+    /// <summary>The name of an op step: any identifier but a keyword (so a dangling '->' before the next
+    /// statement is reported there, not parsed as an op called 'head').</summary>
+    private Parser<Tok<string>> OpName => i =>
+    {
+        var r = Word(i);
+        return r.WasSuccessful && !Keywords.Contains(r.Value.Value) ? r : Result.Failure<Tok<string>>(i, "", ["an op"]);
+    };
+
+    // ---- helpers that build rules ----------------------------------------------------------------------------
+
+    private Parser<Expr> BinaryChain(Parser<Expr> operand, Parser<Tok<string>> op) =>
+        from first in operand
+        from rest in Many(
+            from o in op
+            from right in operand.Expect(DslCodes.ExpectedExpression, $"expected an expression after '{o.Value}', found {{found}}")
+            select (Op: o.Value, Right: right),
+            MaxOperators,
+            at => Fail<List<(string Op, Expr Right)>>(at, DslCodes.ExpressionTooLong,
+                $"expression has more than {MaxOperators} operators", "split it into named parameters"))
+        select rest.Aggregate(first, (left, r) => new Binary(left, r.Op, r.Right, left.Span.To(r.Right.Span)));
+
+    /// <summary><c>expr { "," expr }</c>, each item after a comma required.</summary>
+    private Parser<List<Expr>> ExprList(string what) =>
+        from first in Expr
+        from rest in Many(from comma in Sym(",")
+                          from e in Expr.Expect(DslCodes.ExpectedExpression, $"expected an expression after ',' in {what}, found {{found}}")
+                          select e)
+        select Prepend(first, rest);
+
+    private readonly record struct ArgsAndClose(List<Arg> Args, Span Close);
+
+    /// <summary><c>"(" args ")"</c> of a call or op.</summary>
+    private Parser<ArgsAndClose> ArgList(string callee, string what) =>
+        from open in Sym("(")
+        from args in _guard.Nest(Args)
+        from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket,
+            $"expected ')' to close the {what} of '{callee}', found {{found}}", "arguments are separated by ','")
+        select new ArgsAndClose(args, close.Span);
+
+    private Parser<ArchBase> ArchBaseRef(string arch) =>
+        from name in Word.Expect(DslCodes.ExpectedName, $"expected the name of the arch '{arch}' derives from after '=', found {{found}}",
+            $"e.g. 'arch {arch} = ViT(dim: 384)'")
+        from open in Sym("(").Expect(DslCodes.ExpectedToken, $"expected '(' with the arguments of '{name.Value}', found {{found}}",
+            $"a derived arch is written 'arch {arch} = {name.Value}(name: value, …)'")
+        from args in _guard.Nest(Args)
+        from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket,
+            $"expected ')' to close the argument list of '{name.Value}', found {{found}}", "arguments are separated by ','")
+        select new ArchBase(name.Value, args, name.Span, name.Span.To(close.Span));
+
+    private readonly record struct ParamsAndClose(List<ParamDecl> Params, Span Close);
+
+    /// <summary><c>"(" params ")"</c>; <c>param = ident [ "=" expr ]</c>, the default required in an arch header.</summary>
+    private Parser<ParamsAndClose> ParamList(string owner, bool requireDefaults)
+    {
+        var eq = Sym("=");
+        Parser<ParamDecl> param =
+            from name in Word
+            from def in requireDefaults
+                ? eq.Expect(DslCodes.ExpectedEquals, $"'=' expected after parameter name '{name.Value}', found {{found}}",
+                        $"an arch's parameters need defaults: '{name.Value} = 128'; ':' is for arguments in calls")
+                    .Then(_ => Expr.Expect(DslCodes.ExpectedExpression, $"expected a default value for '{name.Value}' after '=', found {{found}}"))
+                    .Select(e => (Expr?)e)
+                : Opt(from e in eq
+                      from v in Expr.Expect(DslCodes.ExpectedExpression, $"expected a default value for '{name.Value}' after '=', found {{found}}")
+                      select new Boxed(v)).Select(b => b?.Value)
+            select new ParamDecl(name.Value, def, name.Span, def is null ? name.Span : name.Span.To(def.Span));
+        return
+            from open in Sym("(")
+            from ps in OptRef(from first in param
+                           from rest in Many(from comma in Sym(",")
+                                             from p in param.Expect(DslCodes.ExpectedName, "expected a parameter name after ',', found {found}")
+                                             select p)
+                           select Prepend(first, rest))
+            from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket,
+                $"expected ')' to close the parameter list of '{owner}', found {{found}}", "parameters are separated by ','")
+            select new ParamsAndClose(ps ?? [], close.Span);
+    }
+
+    private readonly record struct Boxed(Expr Value);
+
+    private readonly record struct BodyAndClose(Chain Chain, Span Close);
+
+    /// <summary><c>"{" chain "}"</c> of a residual or repeat step, nested under the depth guard.</summary>
+    private Parser<BodyAndClose> Body(string after, string owner, string? hintOpen = null) =>
+        from open in Sym("{").Expect(DslCodes.ExpectedToken, $"expected '{{' after {after}, found {{found}}", hintOpen)
+        from body in _guard.Nest(Ref(() => Chain!).Expect(DslCodes.ExpectedStep, $"expected an op inside {owner} {{ }}, found {{found}}"))
+        from close in Sym("}").Expect(DslCodes.ExpectedClosingBracket, $"expected '->' or '}}' to close {owner} {{ … }}, found {{found}}")
+        select new BodyAndClose(body, close.Span);
+
+    /// <summary><c>first { "->" step }</c>.</summary>
+    private Parser<Chain> ChainFrom(Parser<Step> first) =>
+        from head in first
+        from rest in Many(from arrow in Sym("->")
+                          from s in Ref(() => Step!).Expect(DslCodes.ExpectedStep, "expected an op after '->', found {found}",
+                              "a chain is 'op -> op -> …'; a step is an op, 'residual { … }' or 'repeat n { … }'")
+                          select s)
+        select new Chain(Prepend(head, rest), rest.Count == 0 ? head.Span : head.Span.To(rest[^1].Span));
+
+    /// <summary><c>ident ":" ( chain | expr { "," expr } )</c>, then a check that the entry really ended there.</summary>
+    private Parser<MixerEntry> MixerEntry => i =>
+    {
+        var key = Word(i);
+        if (!key.WasSuccessful) return Forward<Tok<string>, MixerEntry>(key);
+        var k = key.Value;
+        var colon = Sym(":").Expect(DslCodes.ExpectedToken, $"expected ':' after mixer entry '{k.Value}', found {{found}}",
+            "mixer entries are written 'key: value', e.g. 'token: attention(heads)'")(key.Remainder);
+        if (!colon.WasSuccessful) return Forward<Tok<string>, MixerEntry>(colon);
+        var at = colon.Remainder;
+
+        Chain? chain = null;
+        List<Expr> values = [];
+        IInput rest;
+        var asValues = ChainKeys.Contains(k.Value) ? null : ExprList($"the value of '{k.Value}'")(at);
+        if (asValues is { WasSuccessful: false } && IsCommitted(asValues, at))
+            return Forward<List<Expr>, MixerEntry>(asValues);
+        if (asValues is { WasSuccessful: true } && !LooksLikeChain(asValues.Value, asValues.Remainder))
+        {
+            values = asValues.Value;
+            rest = asValues.Remainder;
+        }
+        else
+        {
+            var c = Chain.Expect(DslCodes.ExpectedStep, asValues is null ? $"expected an op for '{k.Value}', found {{found}}" : $"expected an op or a value for '{k.Value}', found {{found}}")(at);
+            if (!c.WasSuccessful) return Forward<Chain, MixerEntry>(c);
+            chain = c.Value;
+            rest = c.Remainder;
+        }
+
+        // the entry must end here: at the next "key:", at '}' or at something the mixer's '}' check reports
+        var next = Word(rest);
+        if (next.WasSuccessful && !Sym(":")(next.Remainder).WasSuccessful)
+            return chain is not null
+                ? Fail<MixerEntry>(rest, DslCodes.ExpectedArrowOrEnd, "expected '->' or end of chain, found {found}",
+                    "steps of a chain are joined with '->'")
+                : Fail<MixerEntry>(rest, DslCodes.ExpectedToken, $"expected ',' or the end of entry '{k.Value}', found {{found}}",
+                    "values are separated by ','");
+        var last = chain?.Span ?? values[^1].Span;
+        return Result.Success(new MixerEntry(k.Value, chain, values, k.Span, k.Span.To(last)), rest);
+    };
+
+    /// <summary>A single value followed by '->' or '{' (<c>conv(dim) -> gelu</c>, <c>residual { … }</c>), or <c>repeat …</c>, is really a chain.</summary>
+    private bool LooksLikeChain(List<Expr> values, IInput rest) =>
+        values.Count == 1 && (Sym("->")(rest).WasSuccessful || Sym("{")(rest).WasSuccessful || values[0] is Name { Id: "repeat" });
+
+    private static List<T> Prepend<T>(T first, List<T> rest)
+    {
+        rest.Insert(0, first);
+        return rest;
+    }
+
+    private static string Clip(string s) => s.Length <= 30 ? s : s[..27] + "...";
+}
+
+/// <summary>What <c>arch Name(params)</c> or <c>arch Name = Base(args)</c> parsed to, before its statements.</summary>
+internal sealed record ArchHeader(Tok<string> Keyword, Tok<string> Name, List<ParamDecl> Params, ArchBase? Base, Span End);

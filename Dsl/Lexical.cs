@@ -1,0 +1,310 @@
+namespace ArchDsl.Dsl;
+
+// The lexical rules of the language, in one place. Both the Sprache grammar (Grammar.cs, which reads
+// characters) and the lexical pre-pass (Lexer below, which finds precise positions for bad characters,
+// unterminated strings and unbalanced brackets, and the resynchronisation points of error recovery)
+// scan with these functions, so the two can never disagree about where a token starts or ends.
+//
+//   trivia     = whitespace | "#" { any char but newline } ;
+//   ident      = ( letter | "_" ) { letter | digit | "_" | "-" } ;   letter = 'a'..'z' | 'A'..'Z'
+//                a '-' belongs to an identifier only when BOTH its neighbours are letters:
+//                `fashion-mnist` is one word, `dim-1`, `dim - 1` and `dim -x` are subtractions
+//                (write `a - b` to subtract two names).
+//   number     = digit { digit } [ "." digit { digit } ] [ ("e"|"E") ["+"|"-"] digit { digit } ] ;
+//                an integer (no '.', no exponent) is an IntLit, anything else a FloatLit;
+//                a number running straight into a letter (`2x`, `1e`) is an error.
+//   string     = '"' { char but '"', newline; or "\" char } '"' ;   (\" and \\ are escapes)
+//   punct      = "->" | "(" | ")" | "[" | "]" | "{" | "}" | "," | ":" | "=" | "*" | "/" | "%" | "+" | "-" ;
+// Identifiers and other code are ASCII; any other character outside strings and comments is an error.
+internal static class Lexical
+{
+    public static bool IsLetter(char c) => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z';
+    public static bool IsDigit(char c) => c is >= '0' and <= '9';
+    public static bool IsIdentStart(char c) => IsLetter(c) || c == '_';
+    public static bool IsIdentChar(char c) => IsLetter(c) || IsDigit(c) || c == '_';
+    public static bool IsWhite(char c) => c is ' ' or '\t' or '\r' or '\n' or '\f' or '\v' or '\uFEFF';
+
+    public static readonly string[] Puncts = ["->", "(", ")", "[", "]", "{", "}", ",", ":", "=", "*", "/", "%", "+", "-"];
+
+    /// <summary>Skips whitespace and comments; returns the offset of the next token (or the end).</summary>
+    public static int SkipTrivia(string text, int pos)
+    {
+        while (pos < text.Length)
+        {
+            var c = text[pos];
+            if (IsWhite(c)) pos++;
+            else if (c == '#')
+            {
+                while (pos < text.Length && text[pos] != '\n') pos++;
+            }
+            else break;
+        }
+        return pos;
+    }
+
+    /// <summary>End offset of the identifier starting at <paramref name="pos"/> (which must be an ident start).</summary>
+    public static int ScanIdent(string text, int pos)
+    {
+        var i = pos + 1;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            if (IsIdentChar(c)) i++;
+            else if (c == '-' && IsLetter(text[i - 1]) && i + 1 < text.Length && IsLetter(text[i + 1])) i++;
+            else break;
+        }
+        return i;
+    }
+
+    /// <summary>Scans a number at <paramref name="pos"/> (a digit). Returns its end; <paramref name="isFloat"/> when it
+    /// has a fraction or exponent; <paramref name="badEnd"/> &gt; end when letters run straight on (<c>2x</c>).</summary>
+    public static int ScanNumber(string text, int pos, out bool isFloat, out int badEnd)
+    {
+        var i = pos;
+        isFloat = false;
+        while (i < text.Length && IsDigit(text[i])) i++;
+        if (i + 1 < text.Length && text[i] == '.' && IsDigit(text[i + 1]))
+        {
+            isFloat = true;
+            i++;
+            while (i < text.Length && IsDigit(text[i])) i++;
+        }
+        if (i < text.Length && (text[i] == 'e' || text[i] == 'E'))
+        {
+            var j = i + 1;
+            if (j < text.Length && (text[j] == '+' || text[j] == '-')) j++;
+            if (j < text.Length && IsDigit(text[j]))
+            {
+                isFloat = true;
+                i = j;
+                while (i < text.Length && IsDigit(text[i])) i++;
+            }
+        }
+        badEnd = i;
+        while (badEnd < text.Length && (IsIdentChar(text[badEnd]) || text[badEnd] == '.')) badEnd++;
+        return i;
+    }
+
+    /// <summary>Scans a string literal at <paramref name="pos"/> (a '"'). Returns the offset after the closing quote, or
+    /// -1 when the line or file ends first (<paramref name="end"/> is then where it stopped).</summary>
+    public static int ScanString(string text, int pos, out string value, out int end)
+    {
+        var sb = new System.Text.StringBuilder();
+        var i = pos + 1;
+        while (i < text.Length && text[i] != '\n')
+        {
+            var c = text[i];
+            if (c == '"')
+            {
+                value = sb.ToString();
+                end = i + 1;
+                return end;
+            }
+            if (c == '\\' && i + 1 < text.Length && (text[i + 1] == '"' || text[i + 1] == '\\'))
+            {
+                sb.Append(text[i + 1]);
+                i += 2;
+                continue;
+            }
+            sb.Append(c);
+            i++;
+        }
+        value = sb.ToString();
+        end = i > pos + 1 && text[i - 1] == '\r' ? i - 1 : i;
+        return -1;
+    }
+
+    /// <summary>The punctuation token at <paramref name="pos"/>, or null.</summary>
+    public static string? ScanPunct(string text, int pos)
+    {
+        foreach (var p in Puncts)
+            if (string.CompareOrdinal(text, pos, p, 0, p.Length) == 0 && pos + p.Length <= text.Length)
+                return p;
+        return null;
+    }
+
+    /// <summary>How a token is named in a message: <c>'conv'</c>, <c>'}'</c>, <c>end of file</c>.</summary>
+    public static string Describe(string text, int pos)
+    {
+        pos = SkipTrivia(text, pos);
+        if (pos >= text.Length) return "end of file";
+        var len = TokenLength(text, pos);
+        var s = text.Substring(pos, Math.Min(len, 40));
+        return DescribeChar(s);
+    }
+
+    static string DescribeChar(string s)
+    {
+        if (s.Length == 1 && (char.IsControl(s[0]) || char.IsSurrogate(s[0]) || s[0] > '~'))
+            return s[0] == '\0' ? "NUL character (U+0000)" : $"character U+{(int)s[0]:X4}" + (char.IsControl(s[0]) || char.IsSurrogate(s[0]) ? "" : $" '{s}'");
+        return $"'{s}'";
+    }
+
+    /// <summary>Length of the token at <paramref name="pos"/> (at least 1, unless at the end).</summary>
+    public static int TokenLength(string text, int pos)
+    {
+        if (pos >= text.Length) return 0;
+        var c = text[pos];
+        if (IsIdentStart(c)) return ScanIdent(text, pos) - pos;
+        if (IsDigit(c))
+        {
+            ScanNumber(text, pos, out _, out var bad);
+            return bad - pos;
+        }
+        if (c == '"')
+        {
+            var close = ScanString(text, pos, out _, out var end);
+            return (close < 0 ? end : close) - pos;
+        }
+        return ScanPunct(text, pos)?.Length ?? 1;
+    }
+}
+
+internal enum TokenKind { Ident, Number, String, Punct, Bad }
+
+/// <summary>One token of the pre-pass: where it is, its bracket depth (before it) and whether it starts a line.</summary>
+internal readonly record struct Token(TokenKind Kind, int Start, int Length, string Text, int Depth, bool LineStart);
+
+/// <summary>
+/// The lexical pre-pass: tokens with bracket depth and line-start flags (the resynchronisation points of
+/// error recovery), plus the lexical diagnostics that Sprache would position poorly: bad characters,
+/// unterminated strings, unmatched and unclosed brackets.
+/// </summary>
+internal sealed class Lexer
+{
+    public List<Token> Tokens { get; } = new();
+    public List<Diagnostic> Diagnostics { get; } = new();
+    /// <summary>Openers never closed, by offset (their AD0004 is dropped when the parser explains the same mistake).</summary>
+    public List<int> UnclosedOpeners { get; } = new();
+    public bool Balanced { get; private set; } = true;
+    /// <summary>Deepest bracket nesting or longest run of unary '-' signs seen (decides whether to parse on a big stack).</summary>
+    public int MaxNesting { get; private set; }
+
+    public Lexer(SourceText source)
+    {
+        var text = source.Text;
+        var stack = new Stack<(char Open, int Offset)>();
+        var pos = 0;
+        var minusRun = 0;
+        while (true)
+        {
+            pos = Lexical.SkipTrivia(text, pos);
+            if (pos >= text.Length) break;
+            var c = text[pos];
+            var depth = stack.Count;
+            if (Lexical.IsIdentStart(c))
+            {
+                var end = Lexical.ScanIdent(text, pos);
+                Add(TokenKind.Ident, pos, end - pos);
+                pos = end;
+            }
+            else if (Lexical.IsDigit(c))
+            {
+                Lexical.ScanNumber(text, pos, out _, out var bad);
+                Add(TokenKind.Number, pos, bad - pos);
+                pos = bad;
+            }
+            else if (c == '"')
+            {
+                var close = Lexical.ScanString(text, pos, out _, out var end);
+                if (close < 0)
+                {
+                    Diagnostics.Add(new Diagnostic(DslCodes.UnterminatedString, "unterminated string",
+                        new Span(source, pos, Math.Max(1, end - pos)), "close the string with '\"' on the same line"));
+                    Add(TokenKind.String, pos, end - pos);
+                    pos = Math.Max(end, pos + 1);
+                }
+                else
+                {
+                    Add(TokenKind.String, pos, close - pos);
+                    pos = close;
+                }
+            }
+            else if (Lexical.ScanPunct(text, pos) is { } p)
+            {
+                Add(TokenKind.Punct, pos, p.Length);
+                if (p == "-") { minusRun++; MaxNesting = Math.Max(MaxNesting, minusRun); }
+                else minusRun = 0;
+                switch (p)
+                {
+                    case "(" or "[" or "{":
+                        stack.Push((p[0], pos));
+                        MaxNesting = Math.Max(MaxNesting, stack.Count);
+                        break;
+                    case ")" or "]" or "}":
+                        Close(p[0], pos);
+                        break;
+                }
+                pos += p.Length;
+                continue;
+            }
+            else
+            {
+                var len = char.IsHighSurrogate(c) && pos + 1 < text.Length && char.IsLowSurrogate(text[pos + 1]) ? 2 : 1;
+                var shown = len == 2 ? $"character U+{char.ConvertToUtf32(c, text[pos + 1]):X}" : Lexical.Describe(text, pos);
+                Diagnostics.Add(new Diagnostic(DslCodes.InvalidCharacter, $"unexpected {shown}",
+                    new Span(source, pos, len), c == '\'' ? "strings are written in double quotes" : null));
+                Add(TokenKind.Bad, pos, len);
+                pos += len;
+            }
+            minusRun = 0;
+        }
+        foreach (var (open, offset) in stack)
+        {
+            Balanced = false;
+            UnclosedOpeners.Add(offset);
+            Diagnostics.Add(new Diagnostic(DslCodes.UnclosedBracket, $"'{open}' is never closed",
+                new Span(source, offset, 1), $"add the matching '{Match(open)}'"));
+        }
+        return;
+
+        void Add(TokenKind kind, int start, int length) =>
+            Tokens.Add(new Token(kind, start, length, text.Substring(start, length), stack.Count,
+                Tokens.Count == 0 || source.LineColumn(Tokens[^1].Start).Line != source.LineColumn(start).Line));
+
+        void Close(char close, int offset)
+        {
+            var open = Match(close);
+            if (stack.Count > 0 && stack.Peek().Open == open)
+            {
+                stack.Pop();
+                return;
+            }
+            Balanced = false;
+            if (stack.Any(s => s.Open == open))
+            {
+                // the brackets opened since the matching one were never closed
+                while (stack.Peek().Open != open)
+                {
+                    var (o, at) = stack.Pop();
+                    UnclosedOpeners.Add(at);
+                    Diagnostics.Add(new Diagnostic(DslCodes.UnclosedBracket, $"'{o}' is never closed",
+                        new Span(source, at, 1), $"add '{Match(o)}' before the '{close}' at {source.LineColumn(offset).Line}:{source.LineColumn(offset).Column}"));
+                }
+                stack.Pop();
+                return;
+            }
+            var hint = stack.Count > 0
+                ? $"the innermost open bracket is '{stack.Peek().Open}' at {source.LineColumn(stack.Peek().Offset).Line}:{source.LineColumn(stack.Peek().Offset).Column}"
+                : "there is no open bracket for it to close";
+            Diagnostics.Add(new Diagnostic(DslCodes.UnmatchedBracket, $"unexpected '{close}'", new Span(source, offset, 1), hint));
+        }
+    }
+
+    static char Match(char c) => c switch
+    {
+        '(' => ')', ')' => '(', '[' => ']', ']' => '[', '{' => '}', '}' => '{', _ => c,
+    };
+
+    /// <summary>Index of the first token starting at or after <paramref name="offset"/>.</summary>
+    public int IndexAt(int offset)
+    {
+        int lo = 0, hi = Tokens.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (Tokens[mid].Start < offset) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+}

@@ -1,0 +1,150 @@
+using System.Runtime.CompilerServices;
+using Sprache;
+
+namespace ArchDsl.Dsl;
+
+/// <summary>A Sprache input over a <see cref="SourceText"/> that can start at any offset (error recovery parses
+/// one declaration or statement at a time) and advance by a whole token at once.</summary>
+internal sealed class TextInput : IInput
+{
+    private readonly SourceText _src;
+    private readonly int _pos;
+    private IDictionary<object, object>? _memos;
+
+    public TextInput(SourceText src, int pos)
+    {
+        _src = src;
+        _pos = pos;
+    }
+
+    public SourceText SourceText => _src;
+    public string Source => _src.Text;
+    public char Current => _src.Text[_pos];
+    public bool AtEnd => _pos >= _src.Text.Length;
+    public int Position => _pos;
+    public int Line => _src.LineColumn(_pos).Line;
+    public int Column => _src.LineColumn(_pos).Column;
+    public IDictionary<object, object> Memos => _memos ??= new Dictionary<object, object>();
+
+    public IInput Advance() =>
+        AtEnd ? throw new InvalidOperationException("Cannot advance beyond the end of the input.") : new TextInput(_src, _pos + 1);
+
+    public TextInput At(int pos) => pos == _pos ? this : new TextInput(_src, pos);
+
+    public bool Equals(IInput? other) => other is TextInput t && ReferenceEquals(t._src, _src) && t._pos == _pos;
+    public override bool Equals(object? obj) => obj is IInput i && Equals(i);
+    public override int GetHashCode() => HashCode.Combine(_src, _pos);
+    public override string ToString() => $"offset {_pos}";
+}
+
+/// <summary>A token's value and the span it covers (leading trivia excluded).</summary>
+internal readonly record struct Tok<T>(T Value, Span Span);
+
+/// <summary>
+/// A syntax error decided by the grammar itself (as opposed to a plain "this token does not start that
+/// alternative" failure). It travels through Sprache as the failure message, encoded, so it survives
+/// <c>XOr</c>/<c>SelectMany</c> unchanged; <see cref="SpecParser"/> decodes it. <c>{found}</c> in the message is
+/// replaced by the token found at the error's position.
+/// </summary>
+internal readonly record struct SyntaxError(string Code, string Message, string? Hint, int Offset, int Length)
+{
+    private const char Sep = '\u0001';
+
+    public string Encode() => $"{Sep}{Code}{Sep}{Offset}{Sep}{Length}{Sep}{Hint}{Sep}{Message}";
+
+    public static bool IsEncoded(string? s) => s is { Length: > 0 } && s[0] == Sep;
+
+    public static bool TryDecode(string? s, out SyntaxError e)
+    {
+        e = default;
+        if (string.IsNullOrEmpty(s) || s[0] != Sep) return false;
+        var parts = s.Split(Sep, 6);
+        if (parts.Length != 6) return false;
+        e = new SyntaxError(parts[1], parts[5], parts[4].Length == 0 ? null : parts[4], int.Parse(parts[2]), int.Parse(parts[3]));
+        return true;
+    }
+}
+
+/// <summary>The few combinators Sprache lacks or implements with re-parsing (its XMany parses the failing element
+/// twice, which is exponential in nesting depth); all single-pass and iterative.</summary>
+internal static class Kit
+{
+    public static IResult<T> Fail<T>(IInput at, string code, string message, string? hint = null, int offset = -1, int length = 0) =>
+        Result.Failure<T>(at, new SyntaxError(code, message, hint, offset, length).Encode(), Array.Empty<string>());
+
+    public static bool IsCommitted<T>(IResult<T> r, IInput start) =>
+        !r.Remainder.Equals(start) || SyntaxError.IsEncoded(r.Message);
+
+    /// <summary>A forward reference for recursive rules. (Sprache's own <c>Parse.Ref</c> memoises per input and
+    /// throws "left recursion" when a rule that failed is tried again at the same input, which backtracking does.)</summary>
+    public static Parser<T> Ref<T>(Func<Parser<T>> reference)
+    {
+        Parser<T>? p = null;
+        return i => (p ??= reference())(i);
+    }
+
+    public static IResult<TOut> Forward<TIn, TOut>(IResult<TIn> r) => Result.Failure<TOut>(r.Remainder, r.Message, r.Expectations);
+
+    /// <summary><c>{ p }</c>: stops cleanly where p does not start; fails where p fails after starting.
+    /// With <paramref name="max"/>, more than that many items is an error at the next one.</summary>
+    public static Parser<List<T>> Many<T>(Parser<T> p, int max = int.MaxValue, Func<IInput, IResult<List<T>>>? tooMany = null) => i =>
+    {
+        var list = new List<T>();
+        var cur = i;
+        while (true)
+        {
+            var r = p(cur);
+            if (!r.WasSuccessful)
+                return IsCommitted(r, cur) ? Forward<T, List<T>>(r) : Result.Success(list, cur);
+            if (r.Remainder.Equals(cur)) return Result.Success(list, cur);
+            if (list.Count >= max && tooMany is not null) return tooMany(cur);
+            list.Add(r.Value);
+            cur = r.Remainder;
+        }
+    };
+
+    /// <summary><c>[ p ]</c>: null where p does not start; fails where p fails after starting.</summary>
+    public static Parser<T?> Opt<T>(Parser<T> p) where T : struct => i =>
+    {
+        var r = p(i);
+        if (r.WasSuccessful) return Result.Success<T?>(r.Value, r.Remainder);
+        return IsCommitted(r, i) ? Forward<T, T?>(r) : Result.Success<T?>(null, i);
+    };
+
+    public static Parser<T?> OptRef<T>(Parser<T> p) where T : class => i =>
+    {
+        var r = p(i);
+        if (r.WasSuccessful) return Result.Success<T?>(r.Value, r.Remainder);
+        return IsCommitted(r, i) ? Forward<T, T?>(r) : Result.Success<T?>(null, i);
+    };
+
+    /// <summary>p, or (where p does not even start) the given error: used after a point of no return, so the
+    /// message can say what was expected and why ("expected ')' to close the argument list of 'conv'").</summary>
+    public static Parser<T> Expect<T>(this Parser<T> p, string code, string message, string? hint = null) => i =>
+    {
+        var r = p(i);
+        if (r.WasSuccessful || IsCommitted(r, i)) return r;
+        return Fail<T>(i, code, message, hint);
+    };
+
+    /// <summary>Guards recursion: past <paramref name="limit"/> levels (or when the thread's stack runs low) the
+    /// parse fails with <see cref="DslCodes.NestingTooDeep"/> instead of overflowing the stack.</summary>
+    public sealed class DepthGuard(int limit)
+    {
+        private int _depth;
+        public int Limit => limit;
+
+        public Parser<T> Nest<T>(Parser<T> p) => i =>
+        {
+            if (_depth >= limit || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            {
+                var at = Lexical.SkipTrivia(i.Source, i.Position);
+                return Fail<T>(i, DslCodes.NestingTooDeep, $"nesting is too deep (more than {limit} levels of brackets, bodies or unary '-')",
+                    "split the expression or chain into named parameters or blocks", at, 1);
+            }
+            _depth++;
+            try { return p(i); }
+            finally { _depth--; }
+        };
+    }
+}

@@ -1,0 +1,297 @@
+using Sprache;
+
+namespace ArchDsl.Dsl;
+
+/// <summary>A parsed file (partial when there were errors: the declarations and statements that parsed) and every
+/// diagnostic found, in source order.</summary>
+public sealed record ParseResult(SpecFile File, IReadOnlyList<Diagnostic> Diagnostics)
+{
+    public bool HasErrors => Diagnostics.Any(d => d.IsError);
+}
+
+/// <summary>
+/// Parses one spec file. Never throws, never recurses without bound: a lexical pre-pass reports bad characters,
+/// unterminated strings and unbalanced brackets precisely; then the Sprache grammar parses one declaration
+/// (<c>import</c>, <c>block</c>, <c>arch</c> header) or arch statement at a time. After a syntax error it
+/// resynchronises at the next keyword that starts a line (a declaration keyword at top level; a statement or
+/// declaration keyword inside an arch), outside brackets when the file's brackets balance, so every broken
+/// statement of a file is reported, not just the first.
+/// </summary>
+public static class SpecParser
+{
+    /// <summary>Bracket nesting (or run of '-') beyond which the parse runs on a thread with a large stack.</summary>
+    private const int BigStackNesting = 24;
+
+    public static ParseResult Parse(SourceText source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        try
+        {
+            var lexer = new Lexer(source);
+            if (lexer.MaxNesting <= BigStackNesting) return new Driver(source, lexer).Run();
+            ParseResult? result = null;
+            Exception? error = null;
+            var thread = new Thread(() =>
+            {
+                try { result = new Driver(source, lexer).Run(); }
+                catch (Exception e) { error = e; }
+            }, 64 * 1024 * 1024);
+            thread.Start();
+            thread.Join();
+            return result ?? Internal(source, error);
+        }
+        catch (Exception e)
+        {
+            return Internal(source, e);
+        }
+    }
+
+    /// <summary>Parses text held in memory (tests, <c>--set</c> snippets); <paramref name="path"/> names it in diagnostics.</summary>
+    public static ParseResult Parse(string text, string path = "<input>") => Parse(new SourceText(path, text));
+
+    private static ParseResult Internal(SourceText source, Exception? e) =>
+        new(new SpecFile(source, [], [], []),
+            [new Diagnostic(DslCodes.InternalError, $"internal error in the parser: {e?.GetType().Name}: {e?.Message}", new Span(source, 0, 0),
+                "this is a bug in archc; please report it with the spec file")]);
+
+    private sealed class Driver(SourceText src, Lexer lex)
+    {
+        private readonly Grammar _g = new(src);
+        private readonly string _text = src.Text;
+        private readonly List<(Diagnostic Diag, int Offset)> _diags = new();
+        private readonly List<(int Start, int End)> _units = new();
+        private readonly List<ImportDecl> _imports = new();
+        private readonly List<BlockDecl> _blocks = new();
+        private readonly List<ArchDecl> _archs = new();
+
+        public ParseResult Run()
+        {
+            var pos = 0;
+            while (Next(pos) is { } tok)
+            {
+                switch (tok is { Kind: TokenKind.Ident } ? tok.Text : null)
+                {
+                    case "import":
+                        pos = Unit(tok.Start, _g.Import, _imports.Add, declOnly: true);
+                        break;
+                    case "block":
+                        pos = Unit(tok.Start, _g.Block, _blocks.Add, declOnly: true);
+                        break;
+                    case "arch":
+                        pos = Arch(tok.Start);
+                        break;
+                    default:
+                        var hint = tok.Kind == TokenKind.Ident && Grammar.StmtKeywords.Contains(tok.Text)
+                            ? $"a '{tok.Text}' statement belongs to an arch: put it after 'arch Name(…)'"
+                            : Suggest(tok.Text, Grammar.DeclKeywords) is { } s ? $"did you mean '{s}'?" : null;
+                        Report(DslCodes.ExpectedDeclaration, $"expected 'arch', 'block' or 'import', found {Found(tok.Start)}", hint, tok.Start, tok.Length);
+                        var resync = Resync(tok.Start + 1, declOnly: true);
+                        _units.Add((tok.Start, resync));
+                        pos = resync;
+                        break;
+                }
+            }
+            return new ParseResult(new SpecFile(src, _imports, _blocks, _archs), Diagnostics());
+        }
+
+        /// <summary>An arch header, then its statements until the next declaration (or the end).</summary>
+        private int Arch(int start)
+        {
+            var r = _g.ArchHeader(_g.At(start));
+            ArchHeader? header = null;
+            int pos;
+            if (r.WasSuccessful)
+            {
+                header = r.Value;
+                pos = r.Remainder.Position;
+                _units.Add((start, pos));
+            }
+            else
+            {
+                pos = Resync(Math.Max(ReportFailure(r), start + 1), declOnly: false);
+                _units.Add((start, pos));
+            }
+
+            var body = new List<Stmt>();
+            var lastEndsInChain = false;
+            while (Next(pos) is { } tok)
+            {
+                if (tok.Kind == TokenKind.Ident && Grammar.DeclKeywords.Contains(tok.Text)) break;
+                if (tok.Kind == TokenKind.Ident && Grammar.StmtKeywords.Contains(tok.Text))
+                {
+                    var sr = _g.Statement(_g.At(tok.Start));
+                    if (sr.WasSuccessful)
+                    {
+                        body.Add(sr.Value);
+                        pos = sr.Remainder.Position;
+                        lastEndsInChain = sr.Value is StageStmt;
+                        _units.Add((tok.Start, pos));
+                    }
+                    else
+                    {
+                        pos = Resync(Math.Max(ReportFailure(sr), tok.Start + 1), declOnly: false);
+                        lastEndsInChain = false;
+                        _units.Add((tok.Start, pos));
+                    }
+                    continue;
+                }
+
+                // neither a statement nor a declaration
+                if (lastEndsInChain && !tok.LineStart)
+                {
+                    Report(DslCodes.ExpectedArrowOrEnd, $"expected '->' or end of chain, found {Found(tok.Start)}",
+                        "steps of a chain are joined with '->'; a new statement starts on its own line with a keyword", tok.Start, tok.Length);
+                }
+                else
+                {
+                    var suggestion = Suggest(tok.Text, Grammar.StmtKeywords) ?? Suggest(tok.Text, Grammar.DeclKeywords);
+                    Report(DslCodes.ExpectedStatement,
+                        $"expected a statement (input, stem, mixer, head, layers, repeat, residual, train), found {Found(tok.Start)}",
+                        suggestion is not null ? $"did you mean '{suggestion}'?" : null, tok.Start, tok.Length);
+                }
+                var resync = Resync(tok.Start + 1, declOnly: false);
+                _units.Add((tok.Start, resync));
+                pos = resync;
+                lastEndsInChain = false;
+            }
+
+            if (header is not null)
+            {
+                var span = body.Count > 0 ? header.Keyword.Span.To(body[^1].Span) : header.Keyword.Span.To(header.End);
+                _archs.Add(new ArchDecl(header.Name.Value, header.Params, header.Base, body, header.Name.Span, span));
+            }
+            return pos;
+        }
+
+        private int Unit<T>(int start, Parser<T> parser, Action<T> onSuccess, bool declOnly)
+        {
+            var r = parser(_g.At(start));
+            int end;
+            if (r.WasSuccessful)
+            {
+                onSuccess(r.Value);
+                end = r.Remainder.Position;
+            }
+            else
+            {
+                end = Resync(Math.Max(ReportFailure(r), start + 1), declOnly);
+            }
+            _units.Add((start, end));
+            return end;
+        }
+
+        private Token? Next(int pos)
+        {
+            var i = lex.IndexAt(pos);
+            return i < lex.Tokens.Count ? lex.Tokens[i] : null;
+        }
+
+        /// <summary>The next place to start over: a keyword first on its line, not an entry key ('residual:') and,
+        /// when the file's brackets balance, outside all brackets.</summary>
+        private int Resync(int from, bool declOnly)
+        {
+            var toks = lex.Tokens;
+            for (var i = lex.IndexAt(from); i < toks.Count; i++)
+            {
+                var t = toks[i];
+                if (!t.LineStart || t.Kind != TokenKind.Ident) continue;
+                if (!(declOnly ? Grammar.DeclKeywords : Grammar.Keywords).Contains(t.Text)) continue;
+                if (lex.Balanced && t.Depth != 0) continue;
+                if (i + 1 < toks.Count && toks[i + 1] is { Kind: TokenKind.Punct, Text: ":" or "=" }) continue;
+                return t.Start;
+            }
+            return _text.Length;
+        }
+
+        /// <summary>Turns a failed Sprache result into a diagnostic; returns the offset it was reported at.</summary>
+        private int ReportFailure<T>(IResult<T> r)
+        {
+            if (SyntaxError.TryDecode(r.Message, out var e))
+            {
+                var at = e.Offset >= 0 ? e.Offset : Lexical.SkipTrivia(_text, r.Remainder.Position);
+                var len = e.Length > 0 ? e.Length : Lexical.TokenLength(_text, at);
+                Report(e.Code, e.Message.Replace("{found}", Found(at)), e.Hint, at, len);
+                return at;
+            }
+            var pos = Lexical.SkipTrivia(_text, r.Remainder.Position);
+            var expected = r.Expectations.Distinct().ToList();
+            var msg = expected.Count > 0
+                ? $"expected {string.Join(" or ", expected)}, found {Found(pos)}"
+                : $"unexpected {Found(pos)}";
+            Report(DslCodes.ExpectedToken, msg, null, pos, Lexical.TokenLength(_text, pos));
+            return pos;
+        }
+
+        private string Found(int offset) => Lexical.Describe(_text, offset);
+
+        private void Report(string code, string message, string? hint, int offset, int length) =>
+            _diags.Add((new Diagnostic(code, message, new Span(src, offset, Math.Min(length, _text.Length - offset)), hint), offset));
+
+        /// <summary>Lexical and syntax diagnostics merged, one per mistake where they overlap, in source order.</summary>
+        private List<Diagnostic> Diagnostics()
+        {
+            var result = new List<(Diagnostic Diag, int Offset)>();
+            var parse = _diags;
+            foreach (var d in lex.Diagnostics)
+            {
+                var s = d.Span!.Value;
+                switch (d.Code)
+                {
+                    case DslCodes.UnmatchedBracket when parse.Any(p => p.Offset == s.Start && !IsDriverLevel(p.Diag.Code)):
+                        continue; // the parser said which bracket was expected there
+                    case DslCodes.UnclosedBracket when _units.FirstOrDefault(u => u.Start <= s.Start && s.Start < u.End) is var u
+                                                       && u != default && parse.Any(p => p.Offset > s.Start && p.Offset <= u.End):
+                        continue; // the parser reported where the closing bracket was missing
+                }
+                result.Add((d, s.Start));
+            }
+            foreach (var p in parse)
+            {
+                var covered = lex.Diagnostics.Any(l =>
+                {
+                    var s = l.Span!.Value;
+                    return l.Code switch
+                    {
+                        DslCodes.InvalidCharacter or DslCodes.UnterminatedString => p.Offset >= s.Start && p.Offset < Math.Max(s.End, s.Start + 1),
+                        DslCodes.UnmatchedBracket => p.Offset == s.Start && IsDriverLevel(p.Diag.Code),
+                        _ => false,
+                    };
+                });
+                if (!covered) result.Add(p);
+            }
+            return result.OrderBy(x => x.Offset).Select(x => x.Diag).ToList();
+        }
+
+        private static bool IsDriverLevel(string code) =>
+            code is DslCodes.ExpectedDeclaration or DslCodes.ExpectedStatement or DslCodes.ExpectedArrowOrEnd;
+    }
+
+    /// <summary>The closest word within edit distance 2 (for "did you mean"), or null.</summary>
+    internal static string? Suggest(string word, IEnumerable<string> candidates)
+    {
+        if (word.Length is 0 or > 40) return null;
+        string? best = null;
+        var bestDist = 3;
+        foreach (var c in candidates.OrderBy(c => c, StringComparer.Ordinal))
+        {
+            var d = Distance(word, c);
+            if (d < bestDist) (best, bestDist) = (c, d);
+        }
+        return best is not null && bestDist < Math.Max(2, best.Length / 2 + 1) ? best : null;
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var prev = new int[b.Length + 1];
+        var cur = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++) prev[j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            cur[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            (prev, cur) = (cur, prev);
+        }
+        return prev[b.Length];
+    }
+}
