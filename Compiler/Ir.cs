@@ -95,6 +95,10 @@ public sealed record IrGraph(string Arch, Shape Input, IReadOnlyList<IrNode> Nod
     public long ParamCount => Nodes.Sum(n => n.ParamCount);
     public long BufferCount => Nodes.Sum(n => n.BufferCount);
     public long MultAdds => Nodes.Sum(n => n.MultAdds);
+
+    /// <summary>Activation memory per sample: every node's output elements (input included) × 4 bytes (float32);
+    /// see the convention on <c>OpCatalog</c>.</summary>
+    public long ActivationBytes => Nodes.Sum(n => n.OutputShape.Elements) * 4;
 }
 
 /// <summary>

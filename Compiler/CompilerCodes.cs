@@ -1,0 +1,140 @@
+namespace ArchDsl.Compiler;
+
+/// <summary>
+/// Every diagnostic code the compiler reports (AD0100 and up; AD0001–AD0099 belong to the Dsl).
+/// A code is stable once published: tests, docs and users' scripts match on it.
+/// </summary>
+public static class CompilerCodes
+{
+    // ---- ops and their arguments ------------------------------------------------------------------
+
+    /// <summary>A chain step names no built-in op, user block or op-holding parameter (<c>gelo</c>). Hint: the closest op name.</summary>
+    public const string UnknownOp = "AD0100";
+
+    /// <summary>A named argument the op, block, base arch or train call does not take (<c>conv(dim, kernl: 3)</c>).</summary>
+    public const string UnknownArgument = "AD0101";
+
+    /// <summary>The same argument given twice, by name or by position and name.</summary>
+    public const string DuplicateArgument = "AD0102";
+
+    /// <summary>A required argument is missing (<c>conv(kernel: 3)</c> has no <c>out</c>; a block parameter without default).</summary>
+    public const string MissingArgument = "AD0103";
+
+    /// <summary>An argument of the wrong type (<c>kernel: same</c>, <c>p: gelu</c>).</summary>
+    public const string ArgumentType = "AD0104";
+
+    /// <summary>An argument of the right type but out of range (<c>kernel: 0</c>, <c>dropout(1.5)</c>, <c>padding: same</c> with an even kernel).</summary>
+    public const string InvalidArgument = "AD0105";
+
+    /// <summary>More positional arguments than the op or block takes.</summary>
+    public const string TooManyArguments = "AD0106";
+
+    /// <summary>A parameter holds a value that is not an op, but is used as a chain step (<c>dim</c> in <c>conv(dim) -> dim</c>).</summary>
+    public const string NotAnOp = "AD0107";
+
+    // ---- names, parameters, arithmetic -------------------------------------------------------------
+
+    /// <summary>A name that is no parameter, shape name or known word is used as a value (<c>conv(dimm)</c>).</summary>
+    public const string UndefinedName = "AD0110";
+
+    /// <summary>Two parameters of one arch or block share a name.</summary>
+    public const string DuplicateParameter = "AD0111";
+
+    /// <summary>Arithmetic on something that is not a number (<c>dim * gelu</c>, <c>-"x"</c>).</summary>
+    public const string ArithmeticType = "AD0112";
+
+    /// <summary><c>/</c> between integers that does not divide exactly (<c>dim / heads</c> with 192 / 5).</summary>
+    public const string InexactDivision = "AD0113";
+
+    /// <summary>Division or remainder by zero, or integer overflow.</summary>
+    public const string ArithmeticError = "AD0114";
+
+    // ---- command-line overrides (--set name=value) -------------------------------------------------
+
+    /// <summary>An override names no parameter of the arch (nor a train key for <c>train.key</c>).</summary>
+    public const string UnknownOverride = "AD0120";
+
+    /// <summary>An override that is not <c>name=value</c>, or whose value does not parse as an expression.</summary>
+    public const string BadOverride = "AD0121";
+
+    // ---- shapes and layouts ------------------------------------------------------------------------
+
+    /// <summary><c>patches(p)</c> where p does not divide the image height or width. Hint: nearby divisors.</summary>
+    public const string PatchDoesNotDivide = "AD0130";
+
+    /// <summary><c>attention(heads)</c> where heads does not divide the token width D. Hint: nearby divisors.</summary>
+    public const string HeadsDoNotDivide = "AD0131";
+
+    /// <summary>A residual body (a <c>residual { }</c> or a mixer sub-layer with a skip) whose output shape differs from its input.</summary>
+    public const string ResidualShapeChange = "AD0132";
+
+    /// <summary>An op applied to a layout it does not take (<c>conv</c> on tokens, <c>linear</c> on an image).</summary>
+    public const string WrongLayout = "AD0133";
+
+    /// <summary>Any other impossible shape: a kernel larger than the padded input, groups not dividing channels, a zero-sized output.</summary>
+    public const string InvalidShape = "AD0134";
+
+    // ---- train section -----------------------------------------------------------------------------
+
+    /// <summary>A train key that does not exist (<c>epoch:</c>). Hint: the closest key.</summary>
+    public const string UnknownTrainKey = "AD0140";
+
+    /// <summary>A train value of the wrong type or out of range (<c>epochs: 0.5</c>, <c>optimizer: adam</c>).</summary>
+    public const string TrainValue = "AD0141";
+
+    /// <summary>A train key given twice in one section.</summary>
+    public const string DuplicateTrainKey = "AD0142";
+
+    // ---- declarations and structure ----------------------------------------------------------------
+
+    /// <summary>A block that calls itself, directly or through other blocks.</summary>
+    public const string BlockRecursion = "AD0150";
+
+    /// <summary>The arch asked for (by name, or the root file's last) does not exist.</summary>
+    public const string UnknownArch = "AD0151";
+
+    /// <summary><c>arch X = Base(…)</c> where Base is no arch in the file or its imports.</summary>
+    public const string UnknownBase = "AD0152";
+
+    /// <summary>Two archs or two blocks share a name, or a block takes a built-in op's name.</summary>
+    public const string DuplicateDeclaration = "AD0153";
+
+    /// <summary>Archs that derive from each other in a cycle (<c>arch A = B()</c>, <c>arch B = A()</c>).</summary>
+    public const string BaseCycle = "AD0154";
+
+    /// <summary>An arch without an <c>input</c> statement.</summary>
+    public const string MissingInput = "AD0160";
+
+    /// <summary>A statement kind that may appear once (input, stem, head, train) appears twice.</summary>
+    public const string DuplicateStatement = "AD0161";
+
+    /// <summary>An <c>input</c> with an unknown layout, the wrong number of dimensions or a non-positive size.</summary>
+    public const string BadInput = "AD0162";
+
+    /// <summary>A mixer entry that is unknown, given twice, or has a bad value; a mixer without token or channel chain.</summary>
+    public const string BadMixer = "AD0163";
+
+    /// <summary>A graph too large to build: more than <see cref="Limits.MaxNodes"/> nodes, a repeat count over the limit,
+    /// or a tensor / shape / mult-add count over <see cref="Limits.MaxElements"/>.</summary>
+    public const string TooLarge = "AD0170";
+
+    /// <summary>Blocks nested deeper than <see cref="Limits.MaxDepth"/> or an expression nested too deeply.</summary>
+    public const string TooDeep = "AD0171";
+
+    /// <summary>All codes, for docs and the test that each is unique.</summary>
+    public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
+        .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();
+}
+
+/// <summary>Hard limits that keep any input from hanging or exhausting memory.</summary>
+public static class Limits
+{
+    /// <summary>Most nodes a graph may have (and most chain steps expansion visits).</summary>
+    public const int MaxNodes = 1_000_000;
+
+    /// <summary>Most nested block calls / repeats / residuals, and most nested expression levels.</summary>
+    public const int MaxDepth = 200;
+
+    /// <summary>Most elements of one shape or tensor, and most mult-adds of one node (10^12): keeps every total far from overflow.</summary>
+    public const long MaxElements = 1_000_000_000_000;
+}

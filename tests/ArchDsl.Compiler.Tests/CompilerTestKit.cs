@@ -1,0 +1,61 @@
+using ArchDsl.Compiler;
+using ArchDsl.Dsl;
+
+namespace ArchDsl.Compiler.Tests;
+
+/// <summary>Helpers shared by the compiler tests: locating specs/, compiling text, asserting diagnostics.</summary>
+internal static class CompilerTestKit
+{
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string SpecsDir => Path.Combine(RepoRoot, "specs");
+
+    // The source file's own path, so the tests find specs/ whatever the build output folder (--artifacts-path).
+    private static string ThisFile([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
+
+    private static string FindRoot()
+    {
+        foreach (var start in new[] { Path.GetDirectoryName(ThisFile())!, AppContext.BaseDirectory })
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            if (Directory.Exists(Path.Combine(dir.FullName, "specs")) && Directory.Exists(Path.Combine(dir.FullName, "Compiler")))
+                return dir.FullName;
+        throw new DirectoryNotFoundException("cannot find the repository root (a folder with specs/ and Compiler/) above " + AppContext.BaseDirectory);
+    }
+
+    public static CompileResult Compile(string text, params string[] overrides) =>
+        ArchCompiler.CompileText(text, "test.arch", Override.ParseAll(overrides));
+
+    public static IrGraph Graph(string text, params string[] overrides)
+    {
+        var r = Compile(text, overrides);
+        Assert.True(r.Success, "expected no errors, got:\n" + string.Join("\n", r.Diagnostics.Select(d => d.Render())));
+        return r.Graph!;
+    }
+
+    public static IrGraph SpecGraph(string relativePath, params string[] overrides)
+    {
+        var r = ArchCompiler.CompileFile(Path.Combine(SpecsDir, relativePath), Override.ParseAll(overrides));
+        Assert.True(r.Success, $"{relativePath}: expected no errors, got:\n" + string.Join("\n", r.Diagnostics.Select(d => d.Render())));
+        return r.Graph!;
+    }
+
+    /// <summary>Asserts exactly one error with this code and returns it.</summary>
+    public static Diagnostic Single(CompileResult r, string code)
+    {
+        var all = string.Join("\n", r.Diagnostics.Select(d => d.Render()));
+        Assert.False(r.Success, "expected errors, compiled cleanly");
+        var hits = r.Diagnostics.Where(d => d.Code == code).ToList();
+        Assert.True(hits.Count == 1, $"expected one {code}, got {hits.Count}:\n{all}");
+        return hits[0];
+    }
+
+    public static void At(Diagnostic d, int line, int column)
+    {
+        Assert.NotNull(d.Span);
+        Assert.True(d.Span!.Value.Line == line && d.Span.Value.Column == column,
+            $"expected {d.Code} at {line}:{column}, got {d.Span.Value.Line}:{d.Span.Value.Column}\n{d.Render()}");
+    }
+
+    public static IrNode Node(IrGraph g, string name) =>
+        g.Nodes.SingleOrDefault(n => n.Name == name) ?? throw new Xunit.Sdk.XunitException($"no node '{name}' in: {string.Join(", ", g.Nodes.Select(n => n.Name))}");
+}
