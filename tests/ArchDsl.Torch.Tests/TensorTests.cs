@@ -87,6 +87,9 @@ public class TensorTests : TorchTest
         var ie = Assert.Throws<TorchException>(() => a.select(0, 7));
         Assert.Contains("out of range", ie.Message);
 
+        if (!cuda.is_available())
+            Assert.Contains("CUDA", Assert.Throws<TorchException>(() => zeros(new long[] { 2 }, device: CUDA)).Message);
+
         Assert.Equal("from the test", Assert.Throws<TorchException>(() => Native.Check(Native.ats_test_throw("from the test"))).Message);
 
         // the process, the thread and libtorch are fine afterwards
