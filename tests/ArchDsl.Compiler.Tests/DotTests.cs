@@ -12,7 +12,7 @@ public class DotTests
     /// double-quoted string or a bare alphanumeric word (keywords, attribute names/values). It records
     /// declared nodes, edges with their attributes, and clusters with their nodes.
     /// </summary>
-    private sealed class DotReader
+    internal sealed class DotReader
     {
         private readonly List<(string Text, bool Quoted)> _tokens = new();
         private int _pos;
@@ -135,7 +135,8 @@ public class DotTests
         }
     }
 
-    private static DotReader Read(IrGraph g)
+    /// <summary>Reads the graph's DOT strictly and checks every edge endpoint is a declared node (used by the spec tests too).</summary>
+    internal static DotReader Read(IrGraph g)
     {
         var dot = GraphDot.ToDot(g);
         var reader = new DotReader(dot);
