@@ -133,7 +133,7 @@ internal static class Lexical
         return DescribeChar(s);
     }
 
-    static string DescribeChar(string s)
+    public static string DescribeChar(string s)
     {
         if (s.Length == 1 && (char.IsControl(s[0]) || char.IsSurrogate(s[0]) || s[0] > '~'))
             return s[0] == '\0' ? "NUL character (U+0000)" : $"character U+{(int)s[0]:X4}" + (char.IsControl(s[0]) || char.IsSurrogate(s[0]) ? "" : $" '{s}'");
@@ -240,12 +240,23 @@ internal sealed class Lexer
             }
             else
             {
-                var len = char.IsHighSurrogate(c) && pos + 1 < text.Length && char.IsLowSurrogate(text[pos + 1]) ? 2 : 1;
-                var shown = len == 2 ? $"character U+{char.ConvertToUtf32(c, text[pos + 1]):X}" : Lexical.Describe(text, pos);
-                Diagnostics.Add(new Diagnostic(DslCodes.InvalidCharacter, $"unexpected {shown}",
-                    new Span(source, pos, len), c == '\'' ? "strings are written in double quotes" : null));
-                Add(TokenKind.Bad, pos, len);
-                pos += len;
+                // a run of characters that start no token is one mistake, reported once
+                var end = pos;
+                var count = 0;
+                while (end < text.Length && !Lexical.IsWhite(text[end]) && text[end] != '#' && text[end] != '"'
+                       && !Lexical.IsIdentStart(text[end]) && !Lexical.IsDigit(text[end]) && Lexical.ScanPunct(text, end) is null)
+                {
+                    end += char.IsHighSurrogate(text[end]) && end + 1 < text.Length && char.IsLowSurrogate(text[end + 1]) ? 2 : 1;
+                    count++;
+                }
+                var first = char.IsHighSurrogate(c) && pos + 1 < text.Length && char.IsLowSurrogate(text[pos + 1])
+                    ? $"character U+{char.ConvertToUtf32(c, text[pos + 1]):X}"
+                    : Lexical.DescribeChar(text[pos].ToString());
+                var message = count == 1 ? $"unexpected {first}" : $"unexpected {first} and {count - 1} more invalid character{(count == 2 ? "" : "s")}";
+                Diagnostics.Add(new Diagnostic(DslCodes.InvalidCharacter, message, new Span(source, pos, end - pos),
+                    c == '\'' ? "strings are written in double quotes" : "names, numbers and punctuation are ASCII; other text belongs in strings or '#' comments"));
+                Add(TokenKind.Bad, pos, end - pos);
+                pos = end;
             }
             minusRun = 0;
         }
