@@ -58,53 +58,26 @@ public static class ArchCompiler
         return new CompileResult(diags.HasErrors ? null : graph, diags.Items.ToList());
     }
 
-    /// <summary>Parses and compiles a spec held in memory (imports resolve relative to <paramref name="path"/>'s folder).</summary>
-    public static CompileResult CompileText(string text, string path = "<memory>", IReadOnlyList<Override>? overrides = null, string? archName = null) =>
-        CompileLoaded(Load(new SourceText(path, text), path), overrides, archName);
+    /// <summary>
+    /// Compiles what <see cref="SpecLoader"/> loaded: load errors (syntax, imports) are returned as they are,
+    /// with no graph; otherwise the root's arch is compiled with the loader's diagnostics (warnings) kept first.
+    /// </summary>
+    public static CompileResult Compile(LoadResult loaded, IReadOnlyList<Override>? overrides = null, string? archName = null)
+    {
+        if (loaded.HasErrors || loaded.Root is null) return new CompileResult(null, loaded.Diagnostics);
+        var r = Compile(loaded.Files, loaded.Root, overrides, archName);
+        return loaded.Diagnostics.Count == 0 ? r : r with { Diagnostics = loaded.Diagnostics.Concat(r.Diagnostics).ToList() };
+    }
 
     /// <summary>Reads, parses (with its imports) and compiles a spec file.</summary>
-    public static CompileResult CompileFile(string path, IReadOnlyList<Override>? overrides = null, string? archName = null)
-    {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            return new CompileResult(null, [new Diagnostic("AD0052", $"cannot read {path}: {e.Message}", null)]);
-        }
-        return CompileLoaded(Load(new SourceText(path, text), path), overrides, archName);
-    }
+    public static CompileResult CompileFile(string path, IReadOnlyList<Override>? overrides = null, string? archName = null) =>
+        Compile(SpecLoader.Load(path), overrides, archName);
 
-    private static CompileResult CompileLoaded((List<SpecFile> Files, SpecFile Root, List<Diagnostic> Diags) loaded, IReadOnlyList<Override>? overrides, string? archName)
+    /// <summary>Parses and compiles a spec held in memory; its imports are read from disk, relative to <paramref name="path"/>'s folder.</summary>
+    public static CompileResult CompileText(string text, string path = "<memory>", IReadOnlyList<Override>? overrides = null, string? archName = null)
     {
-        if (loaded.Diags.Any(d => d.IsError)) return new CompileResult(null, loaded.Diags);
-        var r = Compile(loaded.Files, loaded.Root, overrides, archName);
-        return r with { Diagnostics = loaded.Diags.Concat(r.Diagnostics).ToList() };
-    }
-
-    // Interim loader until the Dsl's SpecLoader lands: parses the root and its imports (relative to the importing file).
-    private static (List<SpecFile>, SpecFile, List<Diagnostic>) Load(SourceText root, string path)
-    {
-        var files = new List<SpecFile>();
-        var diags = new List<Diagnostic>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        SpecFile Visit(SourceText src, string full)
-        {
-            var parsed = SpecParser.Parse(src);
-            diags.AddRange(parsed.Diagnostics);
-            foreach (var imp in parsed.File.Imports)
-            {
-                var target = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(full) ?? ".", imp.Path));
-                if (!seen.Add(target)) continue;
-                if (!File.Exists(target)) { diags.Add(new Diagnostic("AD0050", $"imported file {target} does not exist", imp.Span)); continue; }
-                Visit(new SourceText(Path.GetRelativePath(Environment.CurrentDirectory, target), File.ReadAllText(target)), target);
-            }
-            files.Add(parsed.File);
-            return parsed.File;
-        }
-        var fullRoot = Path.GetFullPath(path);
-        seen.Add(fullRoot);
-        var rootFile = Visit(root, fullRoot);
-        return (files, rootFile, diags);
+        var self = Path.GetFullPath(path);
+        return Compile(SpecLoader.Load(path, p => Path.GetFullPath(p) == self ? text : File.Exists(p) ? File.ReadAllText(p) : null), overrides, archName);
     }
 
     /// <summary>Compiles one parsed file that imports nothing.</summary>

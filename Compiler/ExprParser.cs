@@ -151,7 +151,7 @@ internal sealed class ExprParser
         }
         if (char.IsAsciiLetter(c) || c == '_')
         {
-            while (_pos < _end && (char.IsAsciiLetterOrDigit(_src.Text[_pos]) || _src.Text[_pos] == '_')) _pos++;
+            ScanIdent();
             var id = _src.Text[start.._pos];
             var idSpan = SpanFrom(start);
             SkipSpace();
@@ -172,13 +172,25 @@ internal sealed class ExprParser
         return new IntLit(0, SpanFrom(start));
     }
 
+    /// <summary>An identifier as the Dsl's lexer reads it: a '-' between two letters belongs to it (fashion-mnist).</summary>
+    private void ScanIdent()
+    {
+        var t = _src.Text;
+        while (_pos < _end)
+        {
+            if (char.IsAsciiLetterOrDigit(t[_pos]) || t[_pos] == '_') _pos++;
+            else if (t[_pos] == '-' && char.IsAsciiLetter(t[_pos - 1]) && _pos + 1 < _end && char.IsAsciiLetter(t[_pos + 1])) _pos++;
+            else break;
+        }
+    }
+
     private Arg ParseArg()
     {
         var start = SkipAndPos();
         var save = _pos;
         if (_pos < _end && (char.IsAsciiLetter(_src.Text[_pos]) || _src.Text[_pos] == '_'))
         {
-            while (_pos < _end && (char.IsAsciiLetterOrDigit(_src.Text[_pos]) || _src.Text[_pos] == '_')) _pos++;
+            ScanIdent();
             var name = _src.Text[start.._pos];
             if (Eat(':')) return new Arg(name, ParseExpr(), SpanFrom(start));
             _pos = save;

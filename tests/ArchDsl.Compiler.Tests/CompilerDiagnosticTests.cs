@@ -1,0 +1,390 @@
+using ArchDsl.Dsl;
+
+namespace ArchDsl.Compiler.Tests;
+
+using static CompilerTestKit;
+
+/// <summary>
+/// Each compiler diagnostic: its code, the line and column it points at (the column is where the named
+/// token <c>at</c> starts on that line), its exact message and, where one helps, its hint.
+/// </summary>
+public class CompilerDiagnosticTests
+{
+    private static string Spec(string stem, string? extra = null, string header = "arch A(dim = 8, heads = 2, classes = 10)", string input = "input image[1, 28, 28]") =>
+        string.Join("\n", new[] { header, input, "stem " + stem, "head avgpool -> linear(classes)", extra ?? "" });
+
+    private static Diagnostic Expect(string spec, string code, int line, string at, string message, string? hint = null, string[]? overrides = null)
+    {
+        var r = Compile(spec, overrides ?? []);
+        var d = Single(r, code);
+        Assert.Equal(message, d.Message);
+        var lineText = spec.Split('\n')[line - 1];
+        var col = lineText.IndexOf(at, StringComparison.Ordinal);
+        Assert.True(col >= 0, $"'{at}' is not on line {line}: {lineText}");
+        At(d, line, col + 1);
+        if (hint is not null) Assert.Equal(hint, d.Hint);
+        return d;
+    }
+
+    [Fact]
+    public void UnknownOpSuggestsTheClosestOp() =>
+        Expect(Spec("conv(dim, kernel: 2, stride: 2) -> gelo"), CompilerCodes.UnknownOp, 3, "gelo", "unknown op 'gelo'", "did you mean 'gelu'?");
+
+    [Fact]
+    public void UnknownOpHeldByAParameterNamesTheParameter() =>
+        Expect(Spec("conv(dim, kernel: 2) -> act", header: "arch A(dim = 8, act = relux, classes = 10)"), CompilerCodes.UnknownOp, 3, "act",
+            "unknown op 'relux' (the value of 'act')", "did you mean 'relu'?");
+
+    [Fact]
+    public void UnknownArgument() =>
+        Expect(Spec("conv(dim, kernl: 2)"), CompilerCodes.UnknownArgument, 3, "kernl", "conv has no argument 'kernl'", "did you mean 'kernel'?");
+
+    [Fact]
+    public void DuplicateArgument() =>
+        Expect(Spec("conv(dim, kernel: 2, kernel: 3)"), CompilerCodes.DuplicateArgument, 3, "kernel: 3", "argument 'kernel' of conv is given twice");
+
+    [Fact]
+    public void PositionalAndNamedDuplicate() =>
+        Expect(Spec("conv(dim, kernel: 2) -> flatten -> linear(4, out: 5)"), CompilerCodes.DuplicateArgument, 3, "out: 5", "argument 'out' of linear is given twice");
+
+    [Fact]
+    public void MissingRequiredArgument() =>
+        Expect(Spec("conv(kernel: 2) -> gelu"), CompilerCodes.MissingArgument, 3, "conv", "conv needs argument 'out'",
+            "usage: conv(out, kernel, stride: 1, padding: 0, groups: 1, bias: true)");
+
+    [Fact]
+    public void WrongArgumentType() =>
+        Expect(Spec("conv(dim, kernel: same)"), CompilerCodes.ArgumentType, 3, "same", "argument 'kernel' of conv expects an integer but got 'same'");
+
+    [Fact]
+    public void ArgumentOutOfRange() =>
+        Expect(Spec("conv(dim, kernel: 0)"), CompilerCodes.InvalidArgument, 3, "0)", "argument 'kernel' of conv must be ≥ 1, but is 0");
+
+    [Fact]
+    public void SamePaddingNeedsAnOddKernel() =>
+        Expect(Spec("conv(dim, kernel: 4, padding: same)"), CompilerCodes.InvalidArgument, 3, "same",
+            "padding: same needs stride 1 and an odd kernel, but conv has kernel 4 and stride 1", "use kernel 5 or 3, or an explicit padding");
+
+    [Fact]
+    public void TooManyArguments() =>
+        Expect(Spec("conv(dim, kernel: 2) -> gelu(1)"), CompilerCodes.TooManyArguments, 3, "1)", "gelu takes no arguments");
+
+    [Fact]
+    public void ParameterThatIsNotAnOp() =>
+        Expect(Spec("conv(8, kernel: 2) -> dim"), CompilerCodes.NotAnOp, 3, "dim", "'dim' holds the integer 8, not an op, so it cannot be a step");
+
+    [Fact]
+    public void UndefinedName() =>
+        Expect(Spec("conv(dimm, kernel: 2)"), CompilerCodes.UndefinedName, 3, "dimm", "undefined name 'dimm'", "did you mean 'dim'?");
+
+    [Fact]
+    public void UndefinedNameInADefault() =>
+        Expect(Spec("conv(dim, kernel: 2)", header: "arch A(dim = 8, hidden = dimm * 4, classes = 10)"), CompilerCodes.UndefinedName, 1, "dimm",
+            "undefined name 'dimm'", "did you mean 'dim'?");
+
+    [Fact]
+    public void ADefaultSeesOnlyEarlierParameters() =>
+        Expect(Spec("conv(dim, kernel: 2)", header: "arch A(hidden = dim * 4, dim = 8, classes = 10)"), CompilerCodes.UndefinedName, 1, "dim *",
+            "undefined name 'dim'");
+
+    [Fact]
+    public void DuplicateParameter() =>
+        Expect(Spec("conv(dim, kernel: 2)", header: "arch A(dim = 8, heads = 2, dim = 4, classes = 10)"), CompilerCodes.DuplicateParameter, 1, "dim = 4",
+            "parameter 'dim' of arch 'A' is declared twice (first at test.arch:1:8)");
+
+    [Fact]
+    public void DuplicateBlockParameter()
+    {
+        var spec = "block b(d, d) { relu }\narch A(dim = 8)\ninput image[1, 28, 28]\nstem b(1, 2)";
+        Expect(spec, CompilerCodes.DuplicateParameter, 1, "d)", "parameter 'd' of block 'b' is declared twice (first at test.arch:1:9)");
+    }
+
+    [Fact]
+    public void ArithmeticOnAWord() =>
+        Expect(Spec("conv(dim * gelu, kernel: 2)"), CompilerCodes.ArithmeticType, 3, "dim * gelu", "'*' needs numbers but got 'gelu'");
+
+    [Fact]
+    public void InexactIntegerDivision() =>
+        Expect(Spec("conv(dim, kernel: 2)", header: "arch A(dim = 8, heads = 3, head_dim = dim / heads, classes = 10)"), CompilerCodes.InexactDivision, 1,
+            "dim / heads", "8 / 3 is not a whole number; integer division must be exact", "divisors of 8 near 3: 2, 4 or 8");
+
+    [Fact]
+    public void DivisionByZero() =>
+        Expect(Spec("conv(dim / 0, kernel: 2)"), CompilerCodes.ArithmeticError, 3, "dim / 0", "division by zero in 8 / 0");
+
+    [Fact]
+    public void UnknownOverrideName()
+    {
+        // Overrides are reported in a pseudo-file "--set" holding the assignment, so the caret lands under it.
+        var d = Single(Compile(Spec("conv(dim, kernel: 2)"), "dimm=3"), CompilerCodes.UnknownOverride);
+        Assert.Equal("arch 'A' has no parameter 'dimm' to override", d.Message);
+        Assert.Equal("did you mean 'dim'?", d.Hint);
+        Assert.Equal("--set", d.Span!.Value.File);
+        At(d, 1, 1);
+        Assert.Equal(4, d.Span.Value.Length);
+    }
+
+    [Fact]
+    public void UnknownOverrideTrainKey()
+    {
+        var d = Single(Compile(Spec("conv(dim, kernel: 2)"), "train.epoch=3"), CompilerCodes.UnknownOverride);
+        Assert.Equal("unknown train key 'epoch' in override 'train.epoch'", d.Message);
+        Assert.Equal("did you mean 'train.epochs'?", d.Hint);
+        At(d, 1, 1);
+    }
+
+    [Fact]
+    public void UnparsableOverrideValue()
+    {
+        var r = Compile(Spec("conv(dim, kernel: 2)"), "dim=(3");
+        var d = Single(r, CompilerCodes.BadOverride);
+        Assert.Equal("cannot parse override value: expected ')'", d.Message);
+        At(d, 1, 7);
+    }
+
+    [Fact]
+    public void OverrideWithoutEquals()
+    {
+        var d = Single(Compile(Spec("conv(dim, kernel: 2)"), "dim"), CompilerCodes.BadOverride);
+        Assert.Equal("override 'dim' is not name=value", d.Message);
+        At(d, 1, 1);
+    }
+
+    [Fact]
+    public void PatchSizeMustDivideTheImage() =>
+        Expect(Spec("patches(5) -> linear(dim)"), CompilerCodes.PatchDoesNotDivide, 3, "5",
+            "patch 5 does not divide image height 28 (patches on image[1, 28, 28])", "try 4 or 7");
+
+    [Fact]
+    public void PatchSizeMustDivideTheWidthToo() =>
+        Expect(Spec("patches(4) -> linear(dim)", input: "input image[1, 28, 30]"), CompilerCodes.PatchDoesNotDivide, 3, "4",
+            "patch 4 does not divide image width 30 (patches on image[1, 28, 30])", "try 2");
+
+    [Fact]
+    public void HeadsMustDivideTheWidth() =>
+        Expect(Spec("patches(4) -> linear(192) -> attention(5)"), CompilerCodes.HeadsDoNotDivide, 3, "5",
+            "heads 5 does not divide width 192 (attention on tokens[49, 192])", "try 3, 4 or 6");
+
+    [Fact]
+    public void ResidualBodyMustKeepTheShape() =>
+        Expect(Spec("conv(dim, kernel: 2, stride: 2) -> residual { conv(16, kernel: 1) }"), CompilerCodes.ResidualShapeChange, 3, "residual",
+            "residual body changes the shape from image[8, 14, 14] to image[16, 14, 14]; add needs both shapes equal");
+
+    [Fact]
+    public void MixerSubLayerWithASkipMustKeepTheShape()
+    {
+        var spec = "arch A(dim = 8)\ninput image[1, 28, 28]\nstem conv(dim, kernel: 2, stride: 2)\nmixer * 2 {\n  token: conv(dim * 2, kernel: 1)\n}\nhead avgpool";
+        Expect(spec, CompilerCodes.ResidualShapeChange, 5, "conv",
+            "the token sub-layer changes the shape from image[8, 14, 14] to image[16, 14, 14], so its residual add cannot work",
+            "keep the shape in the token chain, or drop its skip: residual: channel (or none)");
+    }
+
+    [Fact]
+    public void OpOnTheWrongLayout() =>
+        Expect(Spec("conv(dim, kernel: 3)", input: "input tokens[196, 768]"), CompilerCodes.WrongLayout, 3, "conv",
+            "conv expects image[C,H,W] but got tokens[196, 768]");
+
+    [Fact]
+    public void LinearOnAnImage() =>
+        Expect(Spec("linear(dim)"), CompilerCodes.WrongLayout, 3, "linear", "linear expects tokens[N,D] or vector[D] but got image[1, 28, 28]",
+            "turn the image into tokens first: patches(p) or flatten");
+
+    [Fact]
+    public void GroupsMustDivideChannels() =>
+        Expect(Spec("conv(dim, kernel: 5, groups: 3)"), CompilerCodes.InvalidShape, 3, "3)",
+            "conv groups 3 does not divide the input channels 1 (input image[1, 28, 28])");
+
+    [Fact]
+    public void KernelLargerThanTheInput() =>
+        Expect(Spec("conv(dim, kernel: 29)"), CompilerCodes.InvalidShape, 3, "conv",
+            "conv kernel 29 is larger than the padded input 28×28 (input image[1, 28, 28], padding 0)");
+
+    [Fact]
+    public void UnknownTrainKeySuggestsTheClosest() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { epoch: 3 }"), CompilerCodes.UnknownTrainKey, 5, "epoch", "unknown train key 'epoch'",
+            "did you mean 'epochs'?");
+
+    [Fact]
+    public void WrongTrainValueType() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { epochs: 0.5 }"), CompilerCodes.TrainValue, 5, "0.5",
+            "train key 'epochs' expects a positive integer but got the number 0.5");
+
+    [Fact]
+    public void UnknownOptimizer() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { optimizer: adam(lr: 0.1) }"), CompilerCodes.TrainValue, 5, "adam",
+            "unknown optimizer 'adam'; expected adamw or sgd", "did you mean 'adamw'?");
+
+    [Fact]
+    public void UnknownOptimizerArgument() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { optimizer: sgd(lr: 0.1, momentun: 0.9) }"), CompilerCodes.UnknownArgument, 5, "momentun",
+            "sgd has no argument 'momentun'", "did you mean 'momentum'?");
+
+    [Fact]
+    public void DuplicateTrainKey() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { epochs: 1, epochs: 2 }"), CompilerCodes.DuplicateTrainKey, 5, "epochs: 2",
+            "train key 'epochs' is given twice (first at test.arch:5:9)");
+
+    [Fact]
+    public void BlockThatCallsItself()
+    {
+        var spec = "block a(d) { relu -> a(d) }\narch A(dim = 8)\ninput image[1, 28, 28]\nstem a(dim)";
+        Expect(spec, CompilerCodes.BlockRecursion, 1, "a(d) }", "block 'a' calls itself (a -> a)",
+            "a block cannot expand into itself; use repeat n { … } to stack copies");
+    }
+
+    [Fact]
+    public void BlocksThatCallEachOther()
+    {
+        var spec = "block a { relu -> b }\nblock b { gelu -> a }\narch A(dim = 8)\ninput image[1, 28, 28]\nstem a";
+        Expect(spec, CompilerCodes.BlockRecursion, 2, "a }", "block 'a' calls itself (a -> b -> a)");
+    }
+
+    [Fact]
+    public void UnknownArchName()
+    {
+        var r = ArchCompiler.CompileText(Spec("conv(dim, kernel: 2)"), "test.arch", [], "Mixr");
+        var d = Single(r, CompilerCodes.UnknownArch);
+        Assert.Equal("no arch named 'Mixr' in test.arch or its imports", d.Message);
+        Assert.Null(d.Span); // named on the command line, not in a file
+        Assert.Equal("archs: A", d.Hint);
+    }
+
+    [Fact]
+    public void FileWithoutArch()
+    {
+        var d = Single(Compile("block b { relu }"), CompilerCodes.UnknownArch);
+        Assert.Equal("test.arch declares no arch", d.Message);
+        At(d, 1, 1);
+    }
+
+    [Fact]
+    public void UnknownBase()
+    {
+        var spec = "arch ViT(dim = 8)\ninput image[1, 28, 28]\nstem patches(4) -> linear(dim)\narch Small = Vit(dim: 4)";
+        Expect(spec, CompilerCodes.UnknownBase, 4, "Vit", "arch 'Small' derives from 'Vit', which is no arch here", "did you mean 'ViT'?");
+    }
+
+    [Fact]
+    public void UnknownBaseParameter()
+    {
+        var spec = "arch ViT(dim = 8)\ninput image[1, 28, 28]\nstem patches(4) -> linear(dim)\narch Small = ViT(dims: 4)";
+        Expect(spec, CompilerCodes.UnknownArgument, 4, "dims", "arch 'ViT' has no parameter 'dims'", "did you mean 'dim'?");
+    }
+
+    [Fact]
+    public void BaseCycle()
+    {
+        var spec = "arch X = Y(dim: 1)\narch Y = X(dim: 2)";
+        Expect(spec, CompilerCodes.BaseCycle, 1, "Y", "arch 'Y' derives from itself: Y = X = Y");
+    }
+
+    [Fact]
+    public void DuplicateArch()
+    {
+        var spec = "arch A(dim = 8)\ninput image[1, 28, 28]\narch A(dim = 4)\ninput image[1, 28, 28]";
+        Expect(spec, CompilerCodes.DuplicateDeclaration, 3, "A", "arch 'A' is declared twice (first at test.arch:1:6)");
+    }
+
+    [Fact]
+    public void BlockNamedLikeAnOp()
+    {
+        var spec = "block conv { relu }\narch A(dim = 8)\ninput image[1, 28, 28]\nstem relu";
+        Expect(spec, CompilerCodes.DuplicateDeclaration, 1, "conv", "block 'conv' has the name of a built-in op", "rename the block");
+    }
+
+    [Fact]
+    public void MissingInput() =>
+        Expect("arch A(dim = 8)\nstem relu\nhead avgpool", CompilerCodes.MissingInput, 2, "stem", "arch 'A' has no input before its first stem",
+            "start the arch with: input image[channels, size, size]");
+
+    [Fact]
+    public void DuplicateStem() =>
+        Expect(Spec("relu", "stem gelu"), CompilerCodes.DuplicateStatement, 5, "stem",
+            "arch 'A' has a second 'stem' statement (the first is at test.arch:3:1)", "join the two into one chain with ->");
+
+    [Fact]
+    public void UnknownInputLayout() =>
+        Expect(Spec("relu", input: "input picture[1, 28, 28]"), CompilerCodes.BadInput, 2, "picture", "unknown input layout 'picture'");
+
+    [Fact]
+    public void InputWithTheWrongNumberOfSizes() =>
+        Expect(Spec("relu", input: "input image[1, 28]"), CompilerCodes.BadInput, 2, "input", "image input needs 3 sizes [C, H, W] but has 2");
+
+    [Fact]
+    public void UnknownMixerEntry()
+    {
+        var spec = "arch A(dim = 8)\ninput image[1, 28, 28]\nmixer * 2 {\n  tokn: gelu\n}";
+        Expect(spec, CompilerCodes.BadMixer, 4, "tokn", "unknown mixer entry 'tokn'", "did you mean 'token'?");
+    }
+
+    [Fact]
+    public void BadMixerResidual()
+    {
+        var spec = "arch A(dim = 8)\ninput image[1, 28, 28]\nmixer * 2 {\n  token: gelu\n  residual: tokens\n}";
+        Expect(spec, CompilerCodes.BadMixer, 5, "tokens", "mixer residual must be token, channel, both or none, not 'tokens'", "did you mean 'token'?");
+    }
+
+    [Fact]
+    public void RepeatCountOverTheLimit() =>
+        Expect(Spec("repeat 2000000 { gelu }"), CompilerCodes.TooLarge, 3, "2000000", "repeat count 2,000,000 is over the limit of 1,000,000");
+
+    [Fact]
+    public void ExpansionWorkIsBounded()
+    {
+        // Nothing is built (repeat 0), but the loops would run 10^12 times: the work limit stops them.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var r = Compile(Spec("repeat 1000000 { repeat 1000000 { repeat 0 { gelu } } }"));
+        Assert.Contains(r.Errors, d => d.Code == CompilerCodes.TooLarge);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public void DeeplyNestedBlocksAreReportedNotOverflowed()
+    {
+        var blocks = string.Join("\n", Enumerable.Range(0, 300).Select(i => $"block b{i} {{ relu -> b{i + 1} }}")) + "\nblock b300 { gelu }";
+        var r = Compile(blocks + "\narch A(dim = 8)\ninput image[1, 28, 28]\nstem b0");
+        var d = Assert.Single(r.Errors, e => e.Code == CompilerCodes.TooDeep);
+        Assert.Equal("blocks, repeats and residuals nest more than 200 levels deep here", d.Message);
+    }
+
+    [Fact]
+    public void EveryStatementsErrorsAreReported()
+    {
+        var spec = string.Join("\n",
+            "arch A(dim = 8, classes = 10)",
+            "input image[1, 28, 28]",
+            "stem conv(dim, kernl: 2)",
+            "mixer * 2 {",
+            "  token: gelo",
+            "}",
+            "head avgpool -> linear(clases)",
+            "train { epoch: 3 }");
+        var r = Compile(spec);
+        var codes = r.Errors.Select(d => (d.Code, d.Span!.Value.Line)).ToList();
+        Assert.Contains((CompilerCodes.UnknownArgument, 3), codes);
+        Assert.Contains((CompilerCodes.UnknownOp, 5), codes);
+        Assert.Contains((CompilerCodes.UndefinedName, 7), codes);
+        Assert.Contains((CompilerCodes.UnknownTrainKey, 8), codes);
+        Assert.Null(r.Graph);
+    }
+
+    [Fact]
+    public void RenderedDiagnosticShowsLineCaretAndHint()
+    {
+        var r = Compile(Spec("patches(5) -> linear(dim)"));
+        var text = Single(r, CompilerCodes.PatchDoesNotDivide).Render();
+        Assert.Equal(
+            "test.arch:3:14: error AD0130: patch 5 does not divide image height 28 (patches on image[1, 28, 28])\n" +
+            " 3 | stem patches(5) -> linear(dim)\n" +
+            "   |              ^\n" +
+            "  = hint: try 4 or 7\n", text);
+    }
+
+    [Fact]
+    public void CodesAreUniqueAndInTheCompilerRange()
+    {
+        var all = CompilerCodes.All;
+        Assert.Equal(all.Count, all.Distinct().Count());
+        Assert.All(all, c => Assert.Matches("^AD0[1-9][0-9][0-9]$", c));
+    }
+}
