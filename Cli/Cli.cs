@@ -1,0 +1,57 @@
+using System.CommandLine;
+
+namespace ArchDsl.Cli;
+
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int SpecErrors = 1;
+    public const int Usage = 2;
+}
+
+/// <summary>The command tree. Each command lives in its own file under Commands/.</summary>
+public static class Cli
+{
+    public static RootCommand Build(Output output)
+    {
+        var root = new RootCommand("archc — compile, inspect and train ArchDsl architecture specs (.arch)");
+        foreach (var command in Commands.All(output)) root.Add(command);
+        return root;
+    }
+
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        var output = new Output(stdout ?? Console.Out, stderr ?? Console.Error);
+        var parse = Build(output).Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) output.Err.WriteLine($"archc: error: {error.Message}");
+            output.Err.WriteLine("archc: run 'archc --help' for usage");
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = output.Out, Error = output.Err, EnableDefaultExceptionHandler = false });
+        }
+        catch (UsageException e)
+        {
+            output.Err.WriteLine($"archc: error: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            output.Err.WriteLine($"archc: error: {e.Message}");
+            return ExitCodes.SpecErrors;
+        }
+    }
+}
+
+/// <summary>A mistake in how archc was called (exit code 2), reported without a stack trace.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Where commands write: the console, or writers a test hands in.</summary>
+public sealed class Output(TextWriter @out, TextWriter err)
+{
+    public TextWriter Out { get; } = @out;
+    public TextWriter Err { get; } = err;
+}

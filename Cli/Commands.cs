@@ -1,0 +1,95 @@
+using System.CommandLine;
+using ArchDsl.Compiler;
+using ArchDsl.Dsl;
+
+namespace ArchDsl.Cli;
+
+/// <summary>Every archc command: its arguments and options, and which library call it makes.</summary>
+public static partial class Commands
+{
+    public static IEnumerable<Command> All(Output output)
+    {
+        yield return Check(output);
+        yield return Summary(output);
+        yield return Graph(output);
+    }
+
+    // ---- shared arguments -------------------------------------------------------------------------
+
+    static Argument<string> SpecArgument() => new("spec") { Description = "the .arch spec file" };
+
+    static Option<string[]> SetOption() => new("--set")
+    {
+        Description = "override a parameter or train key: --set dim=256 --set train.epochs=1 (repeatable)",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    static Option<string?> ArchOption() => new("--arch") { Description = "which arch of the file to compile (default: the last one)" };
+
+    static Option<string> FormatOption(params string[] formats)
+    {
+        var option = new Option<string>("--format") { Description = $"output format: {string.Join(" | ", formats)}", DefaultValueFactory = _ => formats[0] };
+        option.AcceptOnlyFromAmong(formats);
+        return option;
+    }
+
+    /// <summary>Compiles a spec with overrides; prints every diagnostic to stderr. Null when it has errors.</summary>
+    static IrGraph? CompileSpec(Output output, string spec, string[]? sets, string? arch)
+    {
+        var result = ArchCompiler.CompileFile(spec, Override.ParseAll(sets ?? []), arch);
+        foreach (var d in result.Diagnostics) output.Err.Write(d.Render());
+        var errors = result.Diagnostics.Count(d => d.IsError);
+        if (errors > 0) output.Err.WriteLine($"archc: {errors} error{(errors == 1 ? "" : "s")} in {spec}");
+        return errors > 0 ? null : result.Graph;
+    }
+
+    // ---- check / summary / graph ------------------------------------------------------------------
+
+    static Command Check(Output output)
+    {
+        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption();
+        var cmd = new Command("check", "parse, bind and infer shapes; print diagnostics with file:line:col") { spec, set, arch };
+        cmd.SetAction(p =>
+        {
+            var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch));
+            if (graph is null) return ExitCodes.SpecErrors;
+            output.Out.WriteLine($"{p.GetValue(spec)}: ok — {graph.Arch}, {graph.Nodes.Count} nodes, {graph.ParamCount:N0} params, output {graph.OutputNode.OutputShape}");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Summary(Output output)
+    {
+        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "json");
+        var cmd = new Command("summary", "layer table: output shape, params, mult-adds; totals") { spec, set, arch, format };
+        cmd.SetAction(p =>
+        {
+            var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch));
+            if (graph is null) return ExitCodes.SpecErrors;
+            var table = Compiler.Analysis.Summary.Of(graph);
+            output.Out.Write(p.GetValue(format) == "json" ? table.ToJson() : table.ToText());
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Graph(Output output)
+    {
+        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "yaml", "dot");
+        var cmd = new Command("graph", "print the compiled graph as text, YAML or Graphviz DOT") { spec, set, arch, format };
+        cmd.SetAction(p =>
+        {
+            var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch));
+            if (graph is null) return ExitCodes.SpecErrors;
+            output.Out.Write(p.GetValue(format) switch
+            {
+                "yaml" => Compiler.Printers.GraphYaml.Write(graph),
+                "dot" => Compiler.Printers.GraphDot.ToDot(graph),
+                _ => Compiler.Printers.GraphPrinter.ToText(graph),
+            });
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}
