@@ -49,6 +49,9 @@ public static class CompilerCodes
     /// <summary>Division or remainder by zero, or integer overflow.</summary>
     public const string ArithmeticError = "AD0114";
 
+    /// <summary>Arch parameters whose defaults depend on each other in a cycle (<c>a = b + 1, b = a * 2</c>).</summary>
+    public const string ParameterCycle = "AD0115";
+
     // ---- command-line overrides (--set name=value) -------------------------------------------------
 
     /// <summary>An override names no parameter of the arch (nor a train key for <c>train.key</c>).</summary>

@@ -140,19 +140,38 @@ internal sealed class Expander
         var trainOverrides = new List<(string Key, string? Sub, Expr Value, Span KeySpan)>();
         foreach (var o in overrides) ApplyOverride(o, slots, trainOverrides, entry.Name);
 
-        // Parameters, in order: a default sees the parameters before it.
+        // Parameters: a default (or an override's value) may use any other parameter; each is evaluated once,
+        // on first use, and a parameter that depends on itself is an error.
         var scope = new Scope(null, $"arch '{entry.Name}' parameters");
-        foreach (var slot in slots)
+        var bySlot = new Dictionary<string, ParamSlot>(StringComparer.Ordinal);
+        foreach (var slot in slots) bySlot.TryAdd(slot.Name, slot);
+        var evaluating = new List<string>();
+        scope.Lazy = name =>
         {
+            if (!bySlot.TryGetValue(name, out var slot)) return null;
+            if (evaluating.Contains(name))
+            {
+                var cycle = string.Join(" -> ", evaluating.Skip(evaluating.IndexOf(name)).Append(name));
+                Error(CompilerCodes.ParameterCycle, $"parameter '{name}' depends on itself ({cycle})", slot.Value?.Span ?? slot.NameSpan);
+                return new UnknownVal(slot.NameSpan);
+            }
+            Val value;
             if (slot.Value is null)
             {
                 Error(CompilerCodes.MissingArgument, $"parameter '{slot.Name}' of arch '{rootArch.Name}' has no default", slot.NameSpan,
                     $"give it one ({slot.Name} = …) or set it from a derived arch or --set {slot.Name}=…");
-                scope.Set(slot.Name, new UnknownVal(slot.NameSpan));
-                continue;
+                value = new UnknownVal(slot.NameSpan);
             }
-            scope.Set(slot.Name, _ev.Eval(slot.Value, scope));
-        }
+            else
+            {
+                evaluating.Add(name);
+                try { value = _ev.Eval(slot.Value, scope); }
+                finally { evaluating.RemoveAt(evaluating.Count - 1); }
+            }
+            if (!scope.HasOwn(name)) scope.Set(name, value);
+            return value;
+        };
+        foreach (var slot in slots) scope.TryLookup(slot.Name, out _);
 
         return Build(entry, body, scope, trainOverrides);
     }

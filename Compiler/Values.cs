@@ -40,10 +40,17 @@ internal sealed class Scope(Scope? parent, string kind)
     public void Set(string name, Val value) => _vars[name] = value;
     public bool HasOwn(string name) => _vars.ContainsKey(name);
 
+    /// <summary>Evaluates, on first use, a name this scope declares but has not bound yet (arch parameters
+    /// in any order); null when the scope does not declare it.</summary>
+    public Func<string, Val?>? Lazy { get; set; }
+
     public bool TryLookup(string name, out Val value)
     {
         for (var s = this; s is not null; s = s.Parent)
+        {
             if (s._vars.TryGetValue(name, out value!)) return true;
+            if (s.Lazy?.Invoke(name) is { } v) { value = v; return true; }
+        }
         value = null!;
         return false;
     }

@@ -83,9 +83,9 @@ public class CompilerDiagnosticTests
             "undefined name 'dimm'", "did you mean 'dim'?");
 
     [Fact]
-    public void ADefaultSeesOnlyEarlierParameters() =>
-        Expect(Spec("conv(dim, kernel: 2)", header: "arch A(hidden = dim * 4, dim = 8, classes = 10)"), CompilerCodes.UndefinedName, 1, "dim *",
-            "undefined name 'dim'");
+    public void ParametersThatDependOnEachOther() =>
+        Expect(Spec("conv(dim, kernel: 2)", header: "arch A(hidden = dim * 4, dim = hidden / 2, classes = 10)"), CompilerCodes.ParameterCycle, 1, "dim *",
+            "parameter 'hidden' depends on itself (hidden -> dim -> hidden)");
 
     [Fact]
     public void DuplicateParameter() =>
