@@ -1,0 +1,318 @@
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+
+namespace ArchDsl.Runtime.Model;
+
+/// <summary>
+/// A torch module built from an <see cref="IrGraph"/>: one set of parameters and buffers per IR node, named
+/// exactly as the IR names them (<c>&lt;node.Name&gt;.&lt;tensor name&gt;</c>, e.g. <c>blocks.0.token.0.weight</c>,
+/// <c>blocks.2.token.0.qkv.bias</c>, <c>stem.2.running_mean</c>) with exactly the IR's shapes. The forward pass
+/// runs the nodes in graph order over a batch <c>[B, ...per-sample shape]</c>.
+/// <para><b>Module tree.</b> Each dot-separated segment of a node name is a (parameter-less) submodule, so
+/// <see cref="torch.nn.Module.named_parameters"/> and <see cref="torch.nn.Module.state_dict"/> yield the IR names; nodes
+/// without tensors get no module. Parameters are float32; <c>num_batches_tracked</c> is int64 (as in PyTorch).</para>
+/// <para><b>Initialisation</b> is deterministic from <c>seed</c> (libtorch's global generator is seeded, then
+/// nodes are initialised in graph order on the CPU; moving to another device afterwards keeps the values):
+/// conv2d and linear (including attention's <c>qkv</c> and <c>proj</c>) as PyTorch's <c>Conv2d</c>/<c>Linear</c>
+/// defaults — weight <c>kaiming_uniform_(a=√5)</c>, bias <c>U(-1/√fan_in, 1/√fan_in)</c>; batchnorm and layernorm
+/// weight 1, bias 0, running mean 0, running var 1; <c>cls_token.token</c> and <c>pos_embed.weight</c>
+/// <c>trunc_normal_(std=0.02, a=-2, b=2)</c> as timm's (original) ViT/DeiT initialisation.</para>
+/// <para><b>Weights interchange</b>: <see cref="SaveWeights"/> writes every parameter and buffer under its IR name to
+/// a safetensors file (metadata <c>archdsl.arch</c>, <c>archdsl.format</c> = <see cref="WeightsFormat"/>);
+/// <see cref="LoadWeights"/> checks names, shapes and dtypes and reports every mismatch at once.</para>
+/// </summary>
+public sealed class IrModel : nn.Module<Tensor, Tensor>
+{
+    /// <summary>The value of the <c>archdsl.format</c> metadata key in weight files.</summary>
+    public const string WeightsFormat = "archdsl-ir-weights/1";
+
+    readonly NodeKernel?[] _kernels;
+    readonly int[][] _inputs;
+    readonly List<int>[] _freeAfter;
+    readonly long[] _inputDims;
+
+    public IrGraph Graph { get; }
+
+    /// <summary>Builds the module, initialised from <paramref name="seed"/>, then moved to <paramref name="device"/> (default CPU).</summary>
+    public IrModel(IrGraph graph, long seed = 0, Device? device = null) : base("IrModel")
+    {
+        Graph = graph ?? throw new ArgumentNullException(nameof(graph));
+        var nodes = graph.Nodes;
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            if (nodes[i].Id != i) throw new ArgumentException($"IR node '{nodes[i].Name}' has id {nodes[i].Id} at position {i}; ids must be positions");
+            foreach (var j in nodes[i].Inputs)
+                if (j < 0 || j >= i) throw new ArgumentException($"IR node '{nodes[i].Name}' reads node {j}, which does not precede it");
+        }
+        if (graph.Output < 0 || graph.Output >= nodes.Count) throw new ArgumentException($"IR output {graph.Output} is not a node");
+
+        _inputDims = graph.Input.Dims.Select(d => (long)d).ToArray();
+        _kernels = new NodeKernel?[nodes.Count];
+        _inputs = nodes.Select(n => n.Inputs.ToArray()).ToArray();
+
+        // An intermediate value is freed (its handle; autograd keeps what backward needs) right after its last reader.
+        var lastUse = new int[nodes.Count];
+        for (var i = 0; i < nodes.Count; i++)
+            foreach (var j in nodes[i].Inputs) lastUse[j] = Math.Max(lastUse[j], i);
+        _freeAfter = new List<int>[nodes.Count];
+        for (var i = 0; i < nodes.Count; i++) _freeAfter[i] = new List<int>();
+        for (var j = 0; j < nodes.Count; j++)
+            if (j != graph.Output && nodes[j].Op != "input" && lastUse[j] > j) _freeAfter[lastUse[j]].Add(j);
+
+        using (NewDisposeScope())
+        {
+            manual_seed(seed);
+            var scopes = new Dictionary<string, nn.Module>(StringComparer.Ordinal) { [""] = this };
+            foreach (var node in nodes)
+            {
+                var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+                foreach (var spec in node.Params)
+                {
+                    var p = new nn.Parameter(empty(spec.Shape.ToArray()));
+                    Register(scopes, node, spec.Name, p, isParam: true);
+                    tensors[spec.Name] = p;
+                }
+                foreach (var spec in node.Buffers)
+                {
+                    var b = spec.Name == "num_batches_tracked"
+                        ? zeros(spec.Shape.ToArray(), ScalarType.Int64)
+                        : zeros(spec.Shape.ToArray());
+                    Register(scopes, node, spec.Name, b, isParam: false);
+                    tensors[spec.Name] = b;
+                }
+                Initialise(node, tensors);
+                _kernels[node.Id] = NodeKernel.Create(node, tensors);
+            }
+        }
+        if (device is not null && device.type != DeviceType.CPU) base.to(device);
+    }
+
+    /// <summary>Registers a node's tensor under <c>node.Name + "." + local</c>, creating one submodule per path segment.</summary>
+    void Register(Dictionary<string, nn.Module> scopes, IrNode node, string local, Tensor t, bool isParam)
+    {
+        var full = node.Name + "." + local;
+        var parts = full.Split('.');
+        if (parts.Any(string.IsNullOrEmpty)) throw new ArgumentException($"IR tensor name '{full}' has an empty segment");
+        nn.Module owner = this;
+        var path = "";
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            path = path.Length == 0 ? parts[i] : path + "." + parts[i];
+            if (!scopes.TryGetValue(path, out var next))
+            {
+                next = new Scope(path);
+                try { owner.register_module(parts[i], next); }
+                catch (ArgumentException e) { throw new ArgumentException($"IR names clash: cannot make '{path}' a module ({e.Message})", e); }
+                scopes[path] = next;
+            }
+            owner = next;
+        }
+        try
+        {
+            if (isParam) owner.register_parameter(parts[^1], (nn.Parameter)t);
+            else owner.register_buffer(parts[^1], t);
+        }
+        catch (ArgumentException e) { throw new ArgumentException($"IR names clash: tensor '{full}' of node '{node.Name}' ({e.Message})", e); }
+    }
+
+    /// <summary>A parameter-less module standing for one segment of the IR's hierarchical names.</summary>
+    sealed class Scope : nn.Module
+    {
+        public Scope(string path) : base(path) { }
+    }
+
+    static void Initialise(IrNode node, Dictionary<string, Tensor> t)
+    {
+        void Default(Tensor w, Tensor? b)
+        {
+            nn.init.kaiming_uniform_(w, Math.Sqrt(5));
+            if (b is null) return;
+            var s = w.shape;
+            var fanIn = s.Skip(1).Aggregate(1L, (x, y) => x * y);
+            var bound = fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0;
+            nn.init.uniform_(b, -bound, bound);
+        }
+        Tensor? Get(string k) => t.TryGetValue(k, out var v) ? v : null;
+
+        switch (node.Op)
+        {
+            case "conv2d" or "linear":
+                Default(t["weight"], Get("bias"));
+                break;
+            case "attention":
+                Default(t["qkv.weight"], Get("qkv.bias"));
+                Default(t["proj.weight"], Get("proj.bias"));
+                break;
+            case "batchnorm" or "layernorm":
+                nn.init.ones_(t["weight"]);
+                nn.init.zeros_(t["bias"]);
+                if (Get("running_var") is { } rv) nn.init.ones_(rv); // running_mean and num_batches_tracked start at 0
+                break;
+            case "cls_token":
+                nn.init.trunc_normal_(t["token"], 0, 0.02);
+                break;
+            case "pos_embed":
+                nn.init.trunc_normal_(t["weight"], 0, 0.02);
+                break;
+            default:
+                if (t.Count > 0) throw new NotSupportedException($"IR op '{node.Op}' (node '{node.Name}') has tensors this runtime does not know how to initialise");
+                break;
+        }
+    }
+
+    /// <summary>Moves parameters and buffers to <paramref name="device"/> in place and returns this model.</summary>
+    public new IrModel to(Device device)
+    {
+        base.to(device);
+        return this;
+    }
+    public new IrModel to(string device) => to(Device.Parse(device));
+
+    /// <summary>The device of the parameters (CPU for a model without parameters).</summary>
+    public Device device => parameters().FirstOrDefault()?.device ?? CPU;
+
+    /// <summary>Number of trainable elements (equals <see cref="IrGraph.ParamCount"/>).</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>The per-sample input shape as dims, for making a batch: <c>[B, ..InputDims]</c>.</summary>
+    public IReadOnlyList<long> InputDims => _inputDims;
+
+    /// <summary>
+    /// Runs the graph on <paramref name="x"/> of shape <c>[B, ..per-sample input shape]</c> and returns the output node's
+    /// value (<c>[B, classes]</c> for a classifier). Intermediate handles are released as soon as their last reader ran.
+    /// </summary>
+    public override Tensor forward(Tensor x)
+    {
+        CheckInput(x);
+        var n = _kernels.Length;
+        var values = new Tensor?[n];
+        var training = this.training;
+        try
+        {
+            for (var i = 0; i < n; i++)
+            {
+                var k = _kernels[i];
+                var ins = _inputs[i];
+                values[i] = k is null
+                    ? x
+                    : ins.Length switch
+                    {
+                        1 => k.Forward(values[ins[0]]!, null, training),
+                        2 => k.Forward(values[ins[0]]!, values[ins[1]]!, training),
+                        _ => throw new InvalidOperationException($"node '{Graph.Nodes[i].Name}' has {ins.Length} inputs"),
+                    };
+                foreach (var j in _freeAfter[i])
+                {
+                    values[j]!.Dispose();
+                    values[j] = null;
+                }
+            }
+            var result = values[Graph.Output]!;
+            values[Graph.Output] = null;
+            return result;
+        }
+        catch
+        {
+            for (var i = 0; i < n; i++)
+                if (values[i] is { } v && !ReferenceEquals(v, x)) v.Dispose();
+            throw;
+        }
+    }
+
+    void CheckInput(Tensor x)
+    {
+        var s = x.shape;
+        var ok = s.Length == _inputDims.Length + 1;
+        for (var i = 0; ok && i < _inputDims.Length; i++) ok = s[i + 1] == _inputDims[i];
+        if (!ok)
+            throw new ArgumentException(
+                $"{Graph.Arch}: the input batch has shape [{string.Join(", ", s)}], but the model expects [B, {string.Join(", ", _inputDims)}] " +
+                $"(a batch of {Graph.Input})");
+        if (x.dtype != ScalarType.Float32)
+            throw new ArgumentException($"{Graph.Arch}: the input batch is {x.dtype}; the model expects Float32");
+    }
+
+    // ---- weights ---------------------------------------------------------------------------------
+
+    /// <summary>Every parameter and buffer under its IR name, to <paramref name="path"/> (safetensors; written atomically).</summary>
+    public void SaveWeights(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["archdsl.format"] = WeightsFormat,
+            ["archdsl.arch"] = Graph.Arch,
+        };
+        if (metadata != null)
+            foreach (var (k, v) in metadata) meta[k] = v;
+        Safetensors.Save(path, state_dict(), meta);
+    }
+
+    /// <summary>
+    /// Loads parameters and buffers saved by <see cref="SaveWeights"/> (or written by anyone with the IR names).
+    /// Throws <see cref="WeightsMismatchException"/> listing every missing, unexpected, mis-shaped and mis-typed tensor
+    /// before touching the model; on success every tensor is overwritten (copied to the model's device).
+    /// </summary>
+    public void LoadWeights(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"weights file '{path}' does not exist", path);
+        var own = state_dict();
+        var file = Safetensors.Describe(path).ToDictionary(e => e.name, StringComparer.Ordinal);
+        var missing = own.Keys.Where(k => !file.ContainsKey(k)).Select(k => $"{k} {Describe(own[k].dtype, own[k].shape)}").ToList();
+        var unexpected = file.Keys.Where(k => !own.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal)
+            .Select(k => $"{k} {Describe(file[k].dtype, file[k].shape)}").ToList();
+        var shapes = new List<string>();
+        var dtypes = new List<string>();
+        foreach (var (k, t) in own)
+        {
+            if (!file.TryGetValue(k, out var f)) continue;
+            var want = t.shape;
+            if (!want.SequenceEqual(f.shape)) shapes.Add($"{k}: the file has [{string.Join(", ", f.shape)}], the model expects [{string.Join(", ", want)}]");
+            if (t.dtype != f.dtype) dtypes.Add($"{k}: the file has {f.dtype}, the model expects {t.dtype}");
+        }
+        if (missing.Count + unexpected.Count + shapes.Count + dtypes.Count > 0)
+            throw new WeightsMismatchException(path, Graph.Arch, missing, unexpected, shapes, dtypes);
+
+        using var scope = NewDisposeScope();
+        var loaded = Safetensors.Load(path);
+        using (no_grad())
+            foreach (var (k, t) in own) t.copy_(loaded[k]);
+    }
+
+    static string Describe(ScalarType dtype, long[] shape) => $"{dtype}[{string.Join(", ", shape)}]";
+}
+
+/// <summary>A weights file that does not fit the model: every problem is listed (the message has them all).</summary>
+public sealed class WeightsMismatchException : Exception
+{
+    public string Path { get; }
+    public IReadOnlyList<string> Missing { get; }
+    public IReadOnlyList<string> Unexpected { get; }
+    public IReadOnlyList<string> ShapeMismatches { get; }
+    public IReadOnlyList<string> DtypeMismatches { get; }
+
+    public WeightsMismatchException(string path, string arch, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected,
+        IReadOnlyList<string> shapes, IReadOnlyList<string> dtypes)
+        : base(Format(path, arch, missing, unexpected, shapes, dtypes))
+    {
+        Path = path; Missing = missing; Unexpected = unexpected; ShapeMismatches = shapes; DtypeMismatches = dtypes;
+    }
+
+    static string Format(string path, string arch, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected,
+        IReadOnlyList<string> shapes, IReadOnlyList<string> dtypes)
+    {
+        var total = missing.Count + unexpected.Count + shapes.Count + dtypes.Count;
+        var sb = new System.Text.StringBuilder($"weights file '{path}' does not fit {arch} ({total} problem{(total == 1 ? "" : "s")}):");
+        void Section(string title, IReadOnlyList<string> items)
+        {
+            if (items.Count == 0) return;
+            sb.Append($"\n  {title} ({items.Count}):");
+            foreach (var i in items) sb.Append("\n    ").Append(i);
+        }
+        Section("missing from the file", missing);
+        Section("unexpected in the file", unexpected);
+        Section("shape mismatch", shapes);
+        Section("dtype mismatch", dtypes);
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+
+namespace ArchDsl.Runtime.Tests;
+
+/// <summary>
+/// The model tests share process-wide native state (libtorch's RNG and thread count, the live-handle count,
+/// the RSS the memory test watches): they run one at a time, after the parallel tests.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TorchModelCollection
+{
+    public const string Name = "torch-model";
+}
+
+/// <summary>Helpers for the IrModel tests: compiling specs, deterministic data, tensor comparisons, the python reference.</summary>
+public static class ModelTestKit
+{
+    public static string RepoRoot { get; } = FindRoot();
+
+    static string FindRoot()
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "ArchDsl.sln")) && Directory.Exists(Path.Combine(d.FullName, "specs")))
+                    return d.FullName;
+        return NativeLibraryLocator.FindRepositoryRoot() ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
+    }
+
+    public static string Spec(string name) => Path.Combine(RepoRoot, "specs", name);
+    public static string ReferenceDir => Path.Combine(RepoRoot, "tests", "ArchDsl.Runtime.Tests", "reference");
+
+    /// <summary>Compiles a spec file (relative to specs/) with <c>--set</c> overrides; fails the test with the diagnostics otherwise.</summary>
+    public static IrGraph CompileSpec(string name, params string[] overrides) =>
+        Check(ArchCompiler.CompileFile(Spec(name), Override.ParseAll(overrides)), name);
+
+    public static IrGraph CompileText(string text, params string[] overrides) =>
+        Check(ArchCompiler.CompileText(text, "<test>", Override.ParseAll(overrides)), text);
+
+    static IrGraph Check(CompileResult r, string what)
+    {
+        if (!r.Success) throw new InvalidOperationException($"compiling {what} failed:\n{string.Join("\n", r.Diagnostics)}");
+        return r.Graph!;
+    }
+
+    /// <summary>Uniform(-1, 1) values made in C# (not by libtorch's RNG), so every side sees exactly the same numbers.</summary>
+    public static Tensor Rand(int seed, params long[] shape)
+    {
+        var rng = new Random(seed);
+        var n = shape.Aggregate(1L, (a, b) => a * b);
+        var v = new float[n];
+        for (var i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
+        return tensor(v, shape);
+    }
+
+    public static Tensor Labels(int seed, int count, int classes)
+    {
+        var rng = new Random(seed);
+        return tensor(Enumerable.Range(0, count).Select(_ => (long)rng.Next(classes)).ToArray());
+    }
+
+    public static double MaxAbsDiff(Tensor a, Tensor b)
+    {
+        Assert.Equal(b.shape, a.shape);
+        using var scope = NewDisposeScope();
+        var x = a.detach().cpu().to(ScalarType.Float64).data<double>();
+        var y = b.detach().cpu().to(ScalarType.Float64).data<double>();
+        var m = 0.0;
+        for (var i = 0; i < x.Length; i++) m = Math.Max(m, Math.Abs(x[i] - y[i]));
+        return m;
+    }
+
+    public static double MaxAbs(Tensor a)
+    {
+        using var scope = NewDisposeScope();
+        return a.detach().abs().max().cpu().to(ScalarType.Float64).item<double>();
+    }
+
+    /// <summary>Runs a python script with Debian's python3 (PyTorch 1.13 on the same libtorch); fails with its output otherwise.</summary>
+    public static string Python(string script, params string[] args)
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ReferenceDir };
+        psi.ArgumentList.Add(script);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"python {script} failed ({p.ExitCode}):\n{err.Result}\n{stdout}");
+        return stdout;
+    }
+}
