@@ -1,0 +1,134 @@
+using ArchDsl.Cli;
+
+namespace ArchDsl.Cli.Tests;
+
+/// <summary>archc as a user meets it: exit codes, where output goes, no stack traces.</summary>
+public class CliTests
+{
+    static readonly string Root = FindRoot();
+
+    /// <summary>The repository holding this test's source (the build output may live elsewhere).</summary>
+    static string FindRoot([System.Runtime.CompilerServices.CallerFilePath] string source = "")
+    {
+        for (var dir = new DirectoryInfo(Path.GetDirectoryName(source)!); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ArchDsl.sln"))) return dir.FullName;
+        throw new InvalidOperationException("repository root (ArchDsl.sln) not found above " + source);
+    }
+
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = Cli.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    static string Spec(string relative) => Path.Combine(Root, "specs", relative);
+
+    static string TempSpec(string text)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"archc-cli-{Guid.NewGuid():N}.arch");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    public static TheoryData<string> AllSpecs()
+    {
+        var data = new TheoryData<string>();
+        foreach (var f in Directory.GetFiles(Path.Combine(Root, "specs"), "*.arch", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            data.Add(Path.GetRelativePath(Path.Combine(Root, "specs"), f));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AllSpecs))]
+    public void Check_exits_zero_on_every_shipped_spec(string spec)
+    {
+        var (code, stdout, stderr) = Run("check", Spec(spec));
+        Assert.True(code == ExitCodes.Ok, stderr);
+        Assert.Contains(": ok", stdout);
+        Assert.Equal("", stderr);
+    }
+
+    [Theory]
+    [InlineData("imagenet/convmixer-1536-20.arch", "51,625,960")]
+    [InlineData("imagenet/convmixer-768-32.arch", "21,110,248")]
+    [InlineData("imagenet/convmixer-1024-20-p14.arch", "24,383,464")]
+    [InlineData("imagenet/vit-b16.arch", "86,567,656")]
+    [InlineData("imagenet/vit-s16.arch", "22,050,664")]
+    [InlineData("imagenet/vit-ti16.arch", "5,717,416")]
+    [InlineData("imagenet/mixer-b16.arch", "59,880,472")]
+    [InlineData("imagenet/mixer-s16.arch", "18,528,264")]
+    public void Summary_prints_the_published_parameter_count(string spec, string count)
+    {
+        var (code, stdout, _) = Run("summary", Spec(spec));
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains($"Trainable params: {count}", stdout);
+    }
+
+    [Fact]
+    public void Summary_json_is_parseable_and_carries_the_totals()
+    {
+        var (code, stdout, _) = Run("summary", Spec("imagenet/vit-ti16.arch"), "--format", "json");
+        Assert.Equal(ExitCodes.Ok, code);
+        using var doc = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.Contains("5717416", stdout.Replace(",", "").Replace(" ", ""));
+    }
+
+    [Fact]
+    public void Overrides_change_the_compiled_graph()
+    {
+        var (_, small, _) = Run("check", Spec("convmixer.arch"), "--set", "dim=64");
+        var (_, big, _) = Run("check", Spec("convmixer.arch"), "--set", "dim=256");
+        Assert.NotEqual(small, big);
+        var (code, _, stderr) = Run("check", Spec("convmixer.arch"), "--set", "nosuch=3");
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Contains("nosuch", stderr);
+    }
+
+    [Theory]
+    [InlineData("text", "blocks.0.token.0")]
+    [InlineData("yaml", "nodes:")]
+    [InlineData("dot", "digraph")]
+    public void Graph_prints_each_format(string format, string expected)
+    {
+        var (code, stdout, _) = Run("graph", Spec("convmixer.arch"), "--format", format);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains(expected, stdout);
+    }
+
+    [Fact]
+    public void A_spec_with_errors_exits_one_with_every_diagnostic_located_and_no_stack_trace()
+    {
+        var path = TempSpec("arch A(dim = 64)\ninput image[1, 28, 28]\nstem conv(dim, kernel: 2, stride: 2) -> gelu\nhead avgpool -> linaer(10)\ntrain { epoch: 3 }\n");
+        var (code, stdout, stderr) = Run("check", path);
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Equal("", stdout);
+        Assert.Contains($"{path}:4:17: error AD", stderr);
+        Assert.Contains("linaer", stderr);
+        Assert.Contains($"{path}:5:9: error AD", stderr);
+        Assert.Contains("^", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.DoesNotContain("Exception", stderr);
+    }
+
+    [Fact]
+    public void A_missing_spec_file_is_an_error_not_a_crash()
+    {
+        var (code, _, stderr) = Run("check", "/nonexistent/dir/x.arch");
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Contains("/nonexistent/dir/x.arch", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+
+    [Theory]
+    [InlineData("bogus")]
+    [InlineData("check")]
+    [InlineData("graph", "specs/convmixer.arch", "--format", "png")]
+    public void Usage_errors_exit_two(params string[] args)
+    {
+        var (code, _, stderr) = Run(args);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("archc: error:", stderr);
+    }
+}
