@@ -1,0 +1,450 @@
+"""Reference models in plain torch.nn, written from the papers and timm — NOT generated from the IR.
+
+They are what ArchDsl's compiled models are checked against (EquivalenceTests.cs). Each class has an
+`archdsl_names()` method: the explicit map from ArchDsl's IR parameter/buffer names to this module's
+state_dict names, with a reshape where the layouts differ (the patch embedding here is a convolution,
+ArchDsl's is `patches -> linear`; the class token and position embedding carry a leading batch dim).
+
+- ConvMixer: "Patches Are All You Need?" (Trockman & Kolter), the paper's own listing (Residual, an
+  nn.Sequential, padding="same"); `norm='layer'` uses a ConvNeXt-style channels-first LayerNorm.
+- ViT: timm's VisionTransformer (PatchEmbed conv, Attention with one qkv Linear, pre-norm Blocks, cls token,
+  learned pos embed, final norm, head on the class token); `norm='batch'` uses BatchNorm1d over the width.
+- MlpMixer: timm's MlpMixer (PatchEmbed conv, MixerBlock with token MLP on the transposed tokens).
+- FNet: Lee-Thorp et al., the encoder block (Fourier mixing = Re(FFT over width then tokens), add & LayerNorm,
+  feed-forward, add & LayerNorm), on patch embeddings, mean-pooled.
+- PoolFormer-style: Yu et al. (MetaFormer) with pooling as the token mixer, 1x1-conv MLP, pre-norm residuals.
+  Differences from the paper, because the IR has no subtraction and no GroupNorm: the mixer is AvgPool itself
+  (the paper's Pooling returns pool(x) - x), and the norm is BatchNorm2d (the paper's is GroupNorm(1)).
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def act_layer(name):
+    return {'gelu': nn.GELU, 'relu': nn.ReLU, 'silu': nn.SiLU, 'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid}[name]
+
+
+def same(name):
+    """An IR name that maps to the same state_dict name."""
+    return name, None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ConvMixer (paper listing)
+
+class Residual(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x) + x
+
+
+class LayerNorm2d(nn.Module):
+    """LayerNorm over channels at each pixel of [B, C, H, W] (ConvNeXt's channels_first LayerNorm)."""
+
+    def __init__(self, c, eps=1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(c))
+        self.bias = nn.Parameter(torch.zeros(c))
+        self.eps = eps
+
+    def forward(self, x):
+        u = x.mean(1, keepdim=True)
+        s = (x - u).pow(2).mean(1, keepdim=True)
+        x = (x - u) / torch.sqrt(s + self.eps)
+        return self.weight[:, None, None] * x + self.bias[:, None, None]
+
+
+def ConvMixerNet(dim, depth, kernel_size=9, patch_size=7, n_classes=1000, in_chans=3, act='gelu', norm='batch'):
+    Act = act_layer(act)
+    Norm = (lambda c: nn.BatchNorm2d(c)) if norm == 'batch' else (lambda c: LayerNorm2d(c))
+    return nn.Sequential(
+        nn.Conv2d(in_chans, dim, kernel_size=patch_size, stride=patch_size),
+        Act(),
+        Norm(dim),
+        *[nn.Sequential(
+            Residual(nn.Sequential(
+                nn.Conv2d(dim, dim, kernel_size, groups=dim, padding="same"),
+                Act(),
+                Norm(dim)
+            )),
+            nn.Conv2d(dim, dim, kernel_size=1),
+            Act(),
+            Norm(dim)
+        ) for _ in range(depth)],
+        nn.AdaptiveAvgPool2d((1, 1)),
+        nn.Flatten(),
+        nn.Linear(dim, n_classes)
+    )
+
+
+def convmixer_names(model, depth, norm='batch'):
+    """IR name -> (state_dict name, None). The Sequential indexes: 0 conv, 1 act, 2 norm, 3.. blocks, then pool, flatten, linear."""
+    m = {}
+
+    def norm_names(ir, ref):
+        keys = ['weight', 'bias'] + (['running_mean', 'running_var', 'num_batches_tracked'] if norm == 'batch' else [])
+        for k in keys:
+            m[f'{ir}.{k}'] = (f'{ref}.{k}', None)
+
+    for k in ['weight', 'bias']:
+        m[f'stem.0.{k}'] = (f'0.{k}', None)
+    norm_names('stem.2', '2')
+    for i in range(depth):
+        s = 3 + i
+        for k in ['weight', 'bias']:
+            m[f'blocks.{i}.token.0.{k}'] = (f'{s}.0.fn.0.{k}', None)
+            m[f'blocks.{i}.channel.0.{k}'] = (f'{s}.1.{k}', None)
+        norm_names(f'blocks.{i}.token.2', f'{s}.0.fn.2')
+        norm_names(f'blocks.{i}.channel.2', f'{s}.3')
+    for k in ['weight', 'bias']:
+        m[f'head.1.{k}'] = (f'{3 + depth + 2}.{k}', None)
+    return m
+
+
+# ---------------------------------------------------------------------------------------------------------
+# timm-style pieces
+
+class PatchEmbed(nn.Module):
+    def __init__(self, patch_size, in_chans, embed_dim):
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        return self.proj(x).flatten(2).transpose(1, 2)  # B, N, D
+
+
+class Mlp(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features=None, act='gelu'):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.act = act_layer(act)()
+        self.fc2 = nn.Linear(hidden_features, out_features or in_features)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, num_heads=8, qkv_bias=True):
+        super().__init__()
+        self.num_heads = num_heads
+        head_dim = dim // num_heads
+        self.scale = head_dim ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        B, N, C = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        attn = (q @ k.transpose(-2, -1)) * self.scale
+        attn = attn.softmax(dim=-1)
+        x = (attn @ v).transpose(1, 2).reshape(B, N, C)
+        return self.proj(x)
+
+
+class BatchNormTokens(nn.Module):
+    """BatchNorm over the width of [B, N, D] tokens: BatchNorm1d on [B, D, N]."""
+
+    def __init__(self, dim, eps=1e-5):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(dim, eps=eps)
+
+    def forward(self, x):
+        return self.bn(x.transpose(1, 2)).transpose(1, 2)
+
+
+def token_norm(kind, dim, eps):
+    return nn.LayerNorm(dim, eps=eps) if kind == 'layer' else BatchNormTokens(dim, eps=eps)
+
+
+def token_norm_names(m, ir, ref, kind):
+    if kind == 'layer':
+        for k in ['weight', 'bias']:
+            m[f'{ir}.{k}'] = (f'{ref}.{k}', None)
+    else:
+        for k in ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']:
+            m[f'{ir}.{k}'] = (f'{ref}.bn.{k}', None)
+
+
+def patch_embed_names(m, ir, ref, dim, in_chans, p):
+    m[f'{ir}.weight'] = (f'{ref}.proj.weight', (dim, in_chans * p * p))   # ours [D, C*p*p], theirs [D, C, p, p]
+    m[f'{ir}.bias'] = (f'{ref}.proj.bias', None)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ViT (timm VisionTransformer, class token, pre-norm)
+
+class Block(nn.Module):
+    def __init__(self, dim, num_heads, mlp_ratio=4., norm='layer', eps=1e-6, act='gelu'):
+        super().__init__()
+        self.norm1 = token_norm(norm, dim, eps)
+        self.attn = Attention(dim, num_heads=num_heads, qkv_bias=True)
+        self.norm2 = token_norm(norm, dim, eps)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), act=act)
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        x = x + self.mlp(self.norm2(x))
+        return x
+
+
+class VisionTransformer(nn.Module):
+    def __init__(self, img_size=28, patch_size=4, in_chans=1, num_classes=10, embed_dim=192, depth=6, num_heads=3,
+                 mlp_ratio=4., norm='layer', eps=1e-6, act='gelu'):
+        super().__init__()
+        self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim)
+        num_patches = (img_size // patch_size) ** 2
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dim))
+        nn.init.trunc_normal_(self.pos_embed, std=.02)
+        nn.init.trunc_normal_(self.cls_token, std=.02)
+        self.blocks = nn.Sequential(*[Block(embed_dim, num_heads, mlp_ratio, norm, eps, act) for _ in range(depth)])
+        self.norm = token_norm(norm, embed_dim, eps)
+        self.head = nn.Linear(embed_dim, num_classes)
+        self.cfg = dict(dim=embed_dim, depth=depth, in_chans=in_chans, patch=patch_size, norm=norm)
+
+    def forward(self, x):
+        x = self.patch_embed(x)
+        x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
+        x = x + self.pos_embed
+        x = self.blocks(x)
+        x = self.norm(x)
+        return self.head(x[:, 0])
+
+    def archdsl_names(self):
+        c = self.cfg
+        d, n = c['dim'], self.pos_embed.shape[1]
+        m = {}
+        patch_embed_names(m, 'stem.1', 'patch_embed', d, c['in_chans'], c['patch'])
+        m['stem.2.token'] = ('cls_token', (1, d))
+        m['stem.3.weight'] = ('pos_embed', (n, d))
+        for i in range(c['depth']):
+            b = f'blocks.{i}'
+            token_norm_names(m, f'{b}.token_norm', f'blocks.{i}.norm1', c['norm'])
+            token_norm_names(m, f'{b}.channel_norm', f'blocks.{i}.norm2', c['norm'])
+            for k in ['weight', 'bias']:
+                m[f'{b}.token.0.qkv.{k}'] = (f'blocks.{i}.attn.qkv.{k}', None)
+                m[f'{b}.token.0.proj.{k}'] = (f'blocks.{i}.attn.proj.{k}', None)
+                m[f'{b}.channel.0.{k}'] = (f'blocks.{i}.mlp.fc1.{k}', None)
+                m[f'{b}.channel.2.{k}'] = (f'blocks.{i}.mlp.fc2.{k}', None)
+        token_norm_names(m, 'head.0', 'norm', c['norm'])
+        for k in ['weight', 'bias']:
+            m[f'head.2.{k}'] = (f'head.{k}', None)
+        return m
+
+
+# ---------------------------------------------------------------------------------------------------------
+# MLP-Mixer (timm MlpMixer)
+
+class MixerBlock(nn.Module):
+    def __init__(self, dim, seq_len, tokens_dim, channels_dim, eps=1e-6, act='gelu'):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.mlp_tokens = Mlp(seq_len, tokens_dim, act=act)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp_channels = Mlp(dim, channels_dim, act=act)
+
+    def forward(self, x):
+        x = x + self.mlp_tokens(self.norm1(x).transpose(1, 2)).transpose(1, 2)
+        x = x + self.mlp_channels(self.norm2(x))
+        return x
+
+
+class MlpMixer(nn.Module):
+    def __init__(self, num_classes=10, img_size=28, in_chans=1, patch_size=4, num_blocks=8, embed_dim=128,
+                 tokens_dim=64, channels_dim=512, eps=1e-6, act='gelu'):
+        super().__init__()
+        seq_len = (img_size // patch_size) ** 2
+        self.stem = PatchEmbed(patch_size, in_chans, embed_dim)
+        self.blocks = nn.Sequential(*[MixerBlock(embed_dim, seq_len, tokens_dim, channels_dim, eps, act) for _ in range(num_blocks)])
+        self.norm = nn.LayerNorm(embed_dim, eps=eps)
+        self.head = nn.Linear(embed_dim, num_classes)
+        self.cfg = dict(dim=embed_dim, depth=num_blocks, in_chans=in_chans, patch=patch_size)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = self.blocks(x)
+        x = self.norm(x)
+        x = x.mean(dim=1)
+        return self.head(x)
+
+    def archdsl_names(self):
+        c = self.cfg
+        m = {}
+        patch_embed_names(m, 'stem.1', 'stem', c['dim'], c['in_chans'], c['patch'])
+        for i in range(c['depth']):
+            b = f'blocks.{i}'
+            for k in ['weight', 'bias']:
+                m[f'{b}.token_norm.{k}'] = (f'blocks.{i}.norm1.{k}', None)
+                m[f'{b}.token.1.{k}'] = (f'blocks.{i}.mlp_tokens.fc1.{k}', None)
+                m[f'{b}.token.3.{k}'] = (f'blocks.{i}.mlp_tokens.fc2.{k}', None)
+                m[f'{b}.channel_norm.{k}'] = (f'blocks.{i}.norm2.{k}', None)
+                m[f'{b}.channel.0.{k}'] = (f'blocks.{i}.mlp_channels.fc1.{k}', None)
+                m[f'{b}.channel.2.{k}'] = (f'blocks.{i}.mlp_channels.fc2.{k}', None)
+        for k in ['weight', 'bias']:
+            m[f'head.0.{k}'] = (f'norm.{k}', None)
+            m[f'head.2.{k}'] = (f'head.{k}', None)
+        return m
+
+
+# ---------------------------------------------------------------------------------------------------------
+# FNet (post-norm encoder blocks with Fourier token mixing)
+
+class FourierTransform(nn.Module):
+    def forward(self, x):
+        return torch.fft.fft(torch.fft.fft(x, dim=-1), dim=-2).real
+
+
+class FNetBlock(nn.Module):
+    def __init__(self, dim, hidden, eps=1e-5, act='gelu'):
+        super().__init__()
+        self.fourier = FourierTransform()
+        self.mixing_norm = nn.LayerNorm(dim, eps=eps)
+        self.ff = Mlp(dim, hidden, act=act)
+        self.output_norm = nn.LayerNorm(dim, eps=eps)
+
+    def forward(self, x):
+        x = self.mixing_norm(x + self.fourier(x))
+        x = self.output_norm(x + self.ff(x))
+        return x
+
+
+class FNet(nn.Module):
+    def __init__(self, num_classes=10, in_chans=1, patch_size=4, dim=32, depth=2, hidden=64, eps=1e-5, act='gelu'):
+        super().__init__()
+        self.embed = PatchEmbed(patch_size, in_chans, dim)
+        self.blocks = nn.Sequential(*[FNetBlock(dim, hidden, eps, act) for _ in range(depth)])
+        self.head = nn.Linear(dim, num_classes)
+        self.cfg = dict(dim=dim, depth=depth, in_chans=in_chans, patch=patch_size)
+
+    def forward(self, x):
+        x = self.blocks(self.embed(x))
+        return self.head(x.mean(dim=1))
+
+    def archdsl_names(self):
+        c = self.cfg
+        m = {}
+        patch_embed_names(m, 'stem.1', 'embed', c['dim'], c['in_chans'], c['patch'])
+        for i in range(c['depth']):
+            b = f'blocks.{i}'
+            for k in ['weight', 'bias']:
+                m[f'{b}.token_norm.{k}'] = (f'blocks.{i}.mixing_norm.{k}', None)
+                m[f'{b}.channel.0.{k}'] = (f'blocks.{i}.ff.fc1.{k}', None)
+                m[f'{b}.channel.2.{k}'] = (f'blocks.{i}.ff.fc2.{k}', None)
+                m[f'{b}.channel_norm.{k}'] = (f'blocks.{i}.output_norm.{k}', None)
+        for k in ['weight', 'bias']:
+            m[f'head.1.{k}'] = (f'head.{k}', None)
+        return m
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PoolFormer-style (MetaFormer with pooling)
+
+class Pooling(nn.Module):
+    def __init__(self, pool_size=3, subtract_input=True):
+        super().__init__()
+        self.pool = nn.AvgPool2d(pool_size, stride=1, padding=pool_size // 2, count_include_pad=False)
+        self.subtract_input = subtract_input
+
+    def forward(self, x):
+        y = self.pool(x)
+        return y - x if self.subtract_input else y
+
+
+class ConvMlp(nn.Module):
+    def __init__(self, dim, hidden, act='gelu'):
+        super().__init__()
+        self.fc1 = nn.Conv2d(dim, hidden, 1)
+        self.act = act_layer(act)()
+        self.fc2 = nn.Conv2d(hidden, dim, 1)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class PoolFormerBlock(nn.Module):
+    def __init__(self, dim, hidden, pool_size=3, act='gelu'):
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(dim)
+        self.token_mixer = Pooling(pool_size, subtract_input=False)
+        self.norm2 = nn.BatchNorm2d(dim)
+        self.mlp = ConvMlp(dim, hidden, act)
+
+    def forward(self, x):
+        x = x + self.token_mixer(self.norm1(x))
+        x = x + self.mlp(self.norm2(x))
+        return x
+
+
+class PoolFormer(nn.Module):
+    def __init__(self, num_classes=10, in_chans=1, patch_size=4, dim=32, depth=2, hidden=64, pool_size=3, act='gelu'):
+        super().__init__()
+        self.patch_embed = nn.Conv2d(in_chans, dim, kernel_size=patch_size, stride=patch_size)
+        self.blocks = nn.Sequential(*[PoolFormerBlock(dim, hidden, pool_size, act) for _ in range(depth)])
+        self.head = nn.Linear(dim, num_classes)
+        self.cfg = dict(depth=depth)
+
+    def forward(self, x):
+        x = self.blocks(self.patch_embed(x))
+        return self.head(x.mean([-2, -1]))
+
+    def archdsl_names(self):
+        m = {}
+        for k in ['weight', 'bias']:
+            m[f'stem.0.{k}'] = (f'patch_embed.{k}', None)
+            m[f'head.1.{k}'] = (f'head.{k}', None)
+        for i in range(self.cfg['depth']):
+            b = f'blocks.{i}'
+            for k in ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']:
+                m[f'{b}.token_norm.{k}'] = (f'blocks.{i}.norm1.{k}', None)
+                m[f'{b}.channel_norm.{k}'] = (f'blocks.{i}.norm2.{k}', None)
+            for k in ['weight', 'bias']:
+                m[f'{b}.channel.0.{k}'] = (f'blocks.{i}.mlp.fc1.{k}', None)
+                m[f'{b}.channel.2.{k}'] = (f'blocks.{i}.mlp.fc2.{k}', None)
+        return m
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+class ConvMixerRef(nn.Module):
+    """Wraps the paper's Sequential so it has archdsl_names() like the others."""
+
+    def __init__(self, **cfg):
+        super().__init__()
+        self.net = ConvMixerNet(cfg['dim'], cfg['depth'], cfg['kernel'], cfg['patch'], cfg['classes'], cfg['channels'],
+                                cfg.get('act', 'gelu'), cfg.get('norm', 'batch'))
+        self.cfg = cfg
+
+    def forward(self, x):
+        return self.net(x)
+
+    def archdsl_names(self):
+        return {k: ('net.' + v, s) for k, (v, s) in convmixer_names(self.net, self.cfg['depth'], self.cfg.get('norm', 'batch')).items()}
+
+
+def build(kind, cfg):
+    c = cfg
+    if kind == 'convmixer':
+        return ConvMixerRef(**c)
+    if kind == 'vit':
+        return VisionTransformer(img_size=c['size'], patch_size=c['patch'], in_chans=c['channels'], num_classes=c['classes'],
+                                 embed_dim=c['dim'], depth=c['depth'], num_heads=c['heads'], mlp_ratio=c['mlp'],
+                                 norm=c.get('norm', 'layer'), eps=c.get('eps', 1e-6), act=c.get('act', 'gelu'))
+    if kind == 'mixer':
+        return MlpMixer(num_classes=c['classes'], img_size=c['size'], in_chans=c['channels'], patch_size=c['patch'],
+                        num_blocks=c['depth'], embed_dim=c['dim'], tokens_dim=c['tokens_hidden'], channels_dim=c['channels_hidden'],
+                        eps=c.get('eps', 1e-6), act=c.get('act', 'gelu'))
+    if kind == 'fnet':
+        return FNet(num_classes=c['classes'], in_chans=c['channels'], patch_size=c['patch'], dim=c['dim'], depth=c['depth'],
+                    hidden=c['hidden'], eps=c.get('eps', 1e-5), act=c.get('act', 'gelu'))
+    if kind == 'poolformer':
+        return PoolFormer(num_classes=c['classes'], in_chans=c['channels'], patch_size=c['patch'], dim=c['dim'], depth=c['depth'],
+                          hidden=c['hidden'], pool_size=c.get('pool', 3), act=c.get('act', 'gelu'))
+    raise ValueError(f'unknown reference model {kind}')
