@@ -37,6 +37,8 @@ public static class DslCodes
     public const string ExpressionTooLong = "AD0016";
     /// <summary>A chain step (an op, <c>residual { }</c> or <c>repeat n { }</c>) was required.</summary>
     public const string ExpectedStep = "AD0017";
+    /// <summary>A file has more than <see cref="SpecParser.MaxDiagnostics"/> syntax errors; the rest are counted, not listed.</summary>
+    public const string TooManyErrors = "AD0018";
 
     /// <summary>An imported file does not exist (reported at the import, naming the resolved path).</summary>
     public const string ImportNotFound = "AD0050";

@@ -22,6 +22,9 @@ public static class SpecParser
     /// <summary>Bracket nesting (or run of '-') beyond which the parse runs on a thread with a large stack.</summary>
     private const int BigStackNesting = 24;
 
+    /// <summary>Diagnostics reported per file at most; the rest are counted in one final <see cref="DslCodes.TooManyErrors"/>.</summary>
+    public const int MaxDiagnostics = 100;
+
     public static ParseResult Parse(SourceText source)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -227,39 +230,61 @@ public static class SpecParser
         private void Report(string code, string message, string? hint, int offset, int length) =>
             _diags.Add((new Diagnostic(code, message, new Span(src, offset, Math.Min(length, _text.Length - offset)), hint), offset));
 
-        /// <summary>Lexical and syntax diagnostics merged, one per mistake where they overlap, in source order.</summary>
+        /// <summary>Lexical and syntax diagnostics merged, one per mistake where they overlap, in source order,
+        /// at most <see cref="MaxDiagnostics"/> of them. (Sorted arrays and binary searches: a file of 100,000 stray
+        /// brackets must not make this quadratic.)</summary>
         private List<Diagnostic> Diagnostics()
         {
+            var parseOffsets = _diags.Select(p => p.Offset).Order().ToArray();
+            var strongParseOffsets = _diags.Where(p => !IsDriverLevel(p.Diag.Code)).Select(p => p.Offset).ToHashSet();
+            var units = _units.OrderBy(u => u.Start).ToArray();
+            var unitStarts = units.Select(u => u.Start).ToArray();
+
             var result = new List<(Diagnostic Diag, int Offset)>();
-            var parse = _diags;
+            var covering = new List<(int Start, int End)>(); // bad characters and unterminated strings, in order
+            var unmatched = new HashSet<int>();
             foreach (var d in lex.Diagnostics)
             {
                 var s = d.Span!.Value;
                 switch (d.Code)
                 {
-                    case DslCodes.UnmatchedBracket when parse.Any(p => p.Offset == s.Start && !IsDriverLevel(p.Diag.Code)):
-                        continue; // the parser said which bracket was expected there
-                    case DslCodes.UnclosedBracket when _units.FirstOrDefault(u => u.Start <= s.Start && s.Start < u.End) is var u
-                                                       && u != default && parse.Any(p => p.Offset > s.Start && p.Offset <= u.End):
-                        continue; // the parser reported where the closing bracket was missing
+                    case DslCodes.InvalidCharacter or DslCodes.UnterminatedString:
+                        covering.Add((s.Start, Math.Max(s.End, s.Start + 1)));
+                        break;
+                    case DslCodes.UnmatchedBracket:
+                        unmatched.Add(s.Start);
+                        if (strongParseOffsets.Contains(s.Start)) continue; // the parser said which bracket was expected there
+                        break;
+                    case DslCodes.UnclosedBracket:
+                        var ui = Array.BinarySearch(unitStarts, s.Start);
+                        if (ui < 0) ui = ~ui - 1;
+                        if (ui >= 0 && s.Start < units[ui].End)
+                        {
+                            var pi = Array.BinarySearch(parseOffsets, s.Start + 1);
+                            if (pi < 0) pi = ~pi;
+                            if (pi < parseOffsets.Length && parseOffsets[pi] <= units[ui].End)
+                                continue; // the parser reported where the closing bracket was missing
+                        }
+                        break;
                 }
                 result.Add((d, s.Start));
             }
-            foreach (var p in parse)
+            covering.Sort();
+            var coverStarts = covering.Select(c => c.Start).ToArray();
+            foreach (var p in _diags)
             {
-                var covered = lex.Diagnostics.Any(l =>
-                {
-                    var s = l.Span!.Value;
-                    return l.Code switch
-                    {
-                        DslCodes.InvalidCharacter or DslCodes.UnterminatedString => p.Offset >= s.Start && p.Offset < Math.Max(s.End, s.Start + 1),
-                        DslCodes.UnmatchedBracket => p.Offset == s.Start && IsDriverLevel(p.Diag.Code),
-                        _ => false,
-                    };
-                });
+                var ci = Array.BinarySearch(coverStarts, p.Offset);
+                if (ci < 0) ci = ~ci - 1;
+                var covered = (ci >= 0 && p.Offset < covering[ci].End) || (unmatched.Contains(p.Offset) && IsDriverLevel(p.Diag.Code));
                 if (!covered) result.Add(p);
             }
-            return result.OrderBy(x => x.Offset).Select(x => x.Diag).ToList();
+            var ordered = result.OrderBy(x => x.Offset).Select(x => x.Diag).ToList();
+            if (ordered.Count <= MaxDiagnostics) return ordered;
+            var rest = ordered.Count - MaxDiagnostics;
+            ordered.RemoveRange(MaxDiagnostics, rest);
+            ordered.Add(new Diagnostic(DslCodes.TooManyErrors, $"too many errors in this file; {rest} more not shown", null,
+                "fix the first ones: later errors are often consequences of earlier ones"));
+            return ordered;
         }
 
         private static bool IsDriverLevel(string code) =>
