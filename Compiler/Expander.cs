@@ -580,6 +580,7 @@ internal sealed class Expander
         if (count is null || !ok) x = null;
 
         var blocks = count ?? 1;
+        var nodesBefore = _nodes.Count;
         for (long b = 0; b < Math.Max(blocks, 1) && !_aborted; b++)
         {
             var prefix = $"blocks.{blockIndex}";
@@ -618,6 +619,7 @@ internal sealed class Expander
             if (count is 0) break;
             x = dry;
             if (x is null) break; // an error in the first block would repeat in every block
+            if (b == 0 && count > 1 && !FitsLimit(_nodes.Count - nodesBefore, count.Value - 1, $"mixer * {count.Value:N0}", m.Count.Span)) return null;
         }
         return x;
     }
@@ -695,10 +697,12 @@ internal sealed class Expander
                     ExpandChain(rep.Body, scope, $"{name}.0", 0, null, depth + 1); // check the body without building it
                     return count is null ? null : x;
                 }
+                var nodesBefore = _nodes.Count;
                 for (long r = 0; r < count && !_aborted; r++)
                 {
                     x = ExpandChain(rep.Body, scope, $"{name}.{r}", 0, x, depth + 1);
                     if (x is null) break;
+                    if (r == 0 && count > 1 && !FitsLimit(_nodes.Count - nodesBefore, count.Value - 1, $"repeat {count.Value:N0}", rep.Count.Span)) return null;
                 }
                 return _aborted ? null : x;
             }
@@ -972,6 +976,14 @@ internal sealed class Expander
             new SourceLocation(at.File, at.Line, at.Column));
         _nodes.Add(node);
         return node;
+    }
+
+    /// <summary>After the first of n identical expansions: would the rest go over the node limit? Then stop now, not after a million nodes.</summary>
+    private bool FitsLimit(long perCopy, long moreCopies, string what, Span at)
+    {
+        if (perCopy == 0 || _nodes.Count + perCopy * moreCopies <= Limits.MaxNodes) return true;
+        Abort($"{what} makes about {_nodes.Count + perCopy * moreCopies:N0} nodes, over the limit of {Limits.MaxNodes:N0}", at);
+        return false;
     }
 
     private void Abort(string message, Span at)
