@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using ArchDsl.Dsl;
 
 namespace ArchDsl.Compiler;
@@ -85,10 +86,13 @@ internal sealed class Evaluator(DiagnosticBag diags)
 
     public Val Eval(Expr e, Scope scope)
     {
-        if (++_depth > Limits.MaxDepth * 5)
+        // The parser allows 1,000 operators in an expression and 200 levels of brackets; anything deeper is refused here.
+        const int maxDepth = 1500;
+        RuntimeHelpers.EnsureSufficientExecutionStack();
+        if (++_depth > maxDepth)
         {
             _depth--;
-            diags.Error(CompilerCodes.TooDeep, $"expression nested more than {Limits.MaxDepth * 5} levels deep", e.Span);
+            diags.Error(CompilerCodes.TooDeep, $"expression nested more than {maxDepth} levels deep", e.Span);
             return new UnknownVal(e.Span);
         }
         try { return EvalCore(e, scope); }

@@ -348,6 +348,15 @@ public class CompilerDiagnosticTests
     }
 
     [Fact]
+    public void LongExpressionsThatParseAlsoCompile()
+    {
+        // 999 additions: within the parser's limit of 1,000 operators, so the compiler must evaluate it too.
+        var sum = string.Join(" + ", Enumerable.Repeat("1", 1000));
+        var g = Graph($"arch A(dim = {sum})\ninput tokens[2, 3]\nstem linear(dim)");
+        Assert.Equal(1000L, g.OutputNode.Attrs["out"]);
+    }
+
+    [Fact]
     public void EveryStatementsErrorsAreReported()
     {
         var spec = string.Join("\n",
