@@ -1,0 +1,270 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+using F = ArchDsl.Torch.torch.nn.functional;
+
+namespace ArchDsl.Runtime.Model;
+
+/// <summary>One side's figures: a training step is forward + cross-entropy + backward + AdamW step.</summary>
+/// <param name="TrainStepMs">median wall time of one training step, ms</param>
+/// <param name="InferStepMs">median wall time of one inference forward (eval mode, no grad), ms</param>
+/// <param name="PeakMemoryBytes">CPU: the process's peak resident set (VmHWM, reset when timing starts); CUDA: max allocated</param>
+/// <param name="BaselineMemoryBytes">CPU: resident set before the model was built; CUDA: allocated before the model was built</param>
+public sealed record BenchFigures(int Batch, double TrainStepMs, double InferStepMs, long PeakMemoryBytes, long BaselineMemoryBytes, string MemoryKind)
+{
+    public double TrainImagesPerSec => Batch / (TrainStepMs / 1000);
+    public double InferImagesPerSec => Batch / (InferStepMs / 1000);
+}
+
+/// <summary>ArchDsl's figures and PyTorch eager's on the same model, batch, input size, device and thread count.</summary>
+public sealed record BenchResult(
+    string Arch, long Parameters, string Input, int Batch, string Device, int Threads, int Warmup, int Iterations,
+    BenchFigures ArchDsl, BenchFigures? PyTorch, string? PyTorchVersion, string? PyTorchError)
+{
+    /// <summary>ArchDsl training-step time / PyTorch training-step time (below 1: ArchDsl is faster). Null without the PyTorch run.</summary>
+    public double? Ratio => PyTorch is null ? null : ArchDsl.TrainStepMs / PyTorch.TrainStepMs;
+    /// <summary>The same ratio for inference.</summary>
+    public double? InferenceRatio => PyTorch is null ? null : ArchDsl.InferStepMs / PyTorch.InferStepMs;
+
+    /// <summary>A side-by-side table for the terminal.</summary>
+    public string ToText()
+    {
+        var c = CultureInfo.InvariantCulture;
+        string Mb(long b) => b < 0 ? "n/a" : (b / 1048576.0).ToString("F1", c) + " MiB";
+        var rows = new List<(string what, string a, string p, string r)>
+        {
+            ("train step (ms, median)", ArchDsl.TrainStepMs.ToString("F2", c), PyTorch?.TrainStepMs.ToString("F2", c) ?? "-", Ratio?.ToString("F3", c) ?? "-"),
+            ("train images/s", ArchDsl.TrainImagesPerSec.ToString("F1", c), PyTorch?.TrainImagesPerSec.ToString("F1", c) ?? "-", ""),
+            ("inference (ms, median)", ArchDsl.InferStepMs.ToString("F2", c), PyTorch?.InferStepMs.ToString("F2", c) ?? "-", InferenceRatio?.ToString("F3", c) ?? "-"),
+            ("inference images/s", ArchDsl.InferImagesPerSec.ToString("F1", c), PyTorch?.InferImagesPerSec.ToString("F1", c) ?? "-", ""),
+            ($"peak memory ({ArchDsl.MemoryKind})", Mb(ArchDsl.PeakMemoryBytes), PyTorch is null ? "-" : Mb(PyTorch.PeakMemoryBytes), ""),
+            ("  before the model", Mb(ArchDsl.BaselineMemoryBytes), PyTorch is null ? "-" : Mb(PyTorch.BaselineMemoryBytes), ""),
+        };
+        var sb = new StringBuilder();
+        sb.AppendLine($"{Arch}: {Parameters.ToString("N0", c)} parameters, input {Input}, batch {Batch}, device {Device}, {Threads} thread{(Threads == 1 ? "" : "s")}, " +
+                      $"{Warmup} warm-up + {Iterations} timed steps");
+        var h = ("", "ArchDsl", PyTorch is null ? "PyTorch" : $"PyTorch {PyTorchVersion} eager", "ArchDsl/PyTorch");
+        var w0 = Math.Max(h.Item1.Length, rows.Max(r => r.what.Length));
+        var w1 = Math.Max(h.Item2.Length, rows.Max(r => r.a.Length));
+        var w2 = Math.Max(h.Item3.Length, rows.Max(r => r.p.Length));
+        var w3 = Math.Max(h.Item4.Length, rows.Max(r => r.r.Length));
+        void Row(string a, string b, string p, string r) =>
+            sb.AppendLine($"  {a.PadRight(w0)}  {b.PadLeft(w1)}  {p.PadLeft(w2)}  {r.PadLeft(w3)}".TrimEnd());
+        Row(h.Item1, h.Item2, h.Item3, h.Item4);
+        Row(new string('-', w0), new string('-', w1), new string('-', w2), new string('-', w3));
+        foreach (var r in rows) Row(r.what, r.a, r.p, r.r);
+        if (PyTorchError != null) sb.AppendLine($"  PyTorch run failed: {PyTorchError}");
+        return sb.ToString().TrimEnd('\n');
+    }
+}
+
+/// <summary>
+/// Measures ArchDsl's training step (forward + cross-entropy + backward + AdamW step) and inference on a compiled
+/// graph, then runs the same model in PyTorch eager (<c>reference/bench_pytorch.py</c>, built op by op from the IR
+/// with idiomatic torch.nn modules) with the same batch, input size, device and thread count, in a child process
+/// so the two never compete for cores. Inputs are random; the figures are medians over the timed steps.
+/// The Python used is <c>$ARCHDSL_PYTHON</c> if set, else Debian's <c>/usr/bin/python3</c> (python3-torch; CPU
+/// only — for <c>cuda</c> point ARCHDSL_PYTHON at a CUDA PyTorch).
+/// </summary>
+public static class Bench
+{
+    public const string ScriptName = "bench_pytorch.py";
+
+    public static BenchResult Run(IrGraph graph, int batch, string device, int warmup, int iterations) =>
+        Run(graph, batch, device, warmup, iterations, runPyTorch: true);
+
+    public static BenchResult Run(IrGraph graph, int batch, string device, int warmup, int iterations, bool runPyTorch)
+    {
+        if (batch < 1) throw new ArgumentException($"batch must be at least 1, not {batch}");
+        if (warmup < 0 || iterations < 1) throw new ArgumentException($"need warmup >= 0 and iterations >= 1 (got {warmup}, {iterations})");
+        var dev = Device.Parse(device);
+        if (dev.type == DeviceType.CUDA && !cuda.is_available())
+            throw new InvalidOperationException("--device cuda: CUDA is not available to this libtorch (is the shim built against a CUDA libtorch?)");
+        var threads = Environment.ProcessorCount;
+        set_num_threads(threads);
+
+        var ours = RunArchDsl(graph, batch, dev, warmup, iterations);
+        BenchFigures? theirs = null;
+        string? version = null, error = null;
+        if (runPyTorch)
+        {
+            try { (theirs, version) = RunPyTorch(graph, batch, dev, warmup, iterations, threads); }
+            catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or JsonException)
+            {
+                error = e.Message;
+            }
+        }
+        return new BenchResult(graph.Arch, graph.ParamCount, graph.Input.ToString(), batch, dev.ToString(), threads, warmup, iterations,
+            ours, theirs, version, error);
+    }
+
+    static BenchFigures RunArchDsl(IrGraph graph, int batch, Device dev, int warmup, int iterations)
+    {
+        var isCuda = dev.type == DeviceType.CUDA;
+        GC.Collect();
+        var baseline = isCuda ? cuda.memory_allocated() : ProcessMemory.CurrentRss;
+        using var model = new IrModel(graph, seed: 0, device: dev);
+        using var opt = optim.AdamW(model.named_parameters(), lr: 1e-3, weight_decay: 0.01);
+        var shape = new[] { (long)batch }.Concat(graph.Input.Dims.Select(d => (long)d)).ToArray();
+        var classes = graph.OutputNode.OutputShape.Dims[^1];
+        using var x = randn(shape, device: dev).DetachFromDisposeScope();
+        using var y = randint(classes, new long[] { batch }, device: dev).DetachFromDisposeScope();
+        if (graph.OutputNode.OutputShape.Layout != Layout.Vector)
+            throw new ArgumentException($"bench needs a classifier (output vector[classes]); {graph.Arch} outputs {graph.OutputNode.OutputShape}");
+
+        void Sync() { if (isCuda) cuda.synchronize(); }
+        void TrainStep()
+        {
+            using var scope = NewDisposeScope();
+            opt.zero_grad();
+            using var logits = model.forward(x);
+            using var loss = F.cross_entropy(logits, y);
+            loss.backward();
+            opt.step();
+        }
+        void InferStep()
+        {
+            using var scope = NewDisposeScope();
+            using var _ = model.forward(x);
+        }
+
+        model.train();
+        for (var i = 0; i < warmup; i++) TrainStep();
+        Sync();
+        if (isCuda) cuda.reset_peak_memory_stats(); else ResetPeakRss();
+        var train = Time(iterations, TrainStep, Sync);
+        var peak = isCuda ? cuda.max_memory_allocated() : ProcessMemory.PeakRss;
+
+        model.eval();
+        double infer;
+        using (no_grad())
+        {
+            for (var i = 0; i < warmup; i++) InferStep();
+            Sync();
+            infer = Time(iterations, InferStep, Sync);
+        }
+        peak = Math.Max(peak, isCuda ? cuda.max_memory_allocated() : ProcessMemory.PeakRss);
+        return new BenchFigures(batch, train, infer, peak, baseline, isCuda ? "CUDA max allocated" : "VmHWM");
+    }
+
+    /// <summary>Median milliseconds of <paramref name="n"/> runs of <paramref name="step"/> (each followed by <paramref name="sync"/>).</summary>
+    static double Time(int n, Action step, Action sync)
+    {
+        var times = new double[n];
+        var sw = new Stopwatch();
+        for (var i = 0; i < n; i++)
+        {
+            sw.Restart();
+            step();
+            sync();
+            times[i] = sw.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return n % 2 == 1 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+    }
+
+    /// <summary>Resets VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs); harmless where unsupported.</summary>
+    static void ResetPeakRss()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    // ---- the PyTorch companion ---------------------------------------------------------------------
+
+    /// <summary>Where bench_pytorch.py is: beside the assembly (content file) or in the source tree.</summary>
+    public static string? FindScript()
+    {
+        var candidates = new List<string>
+        {
+            Path.Combine(AppContext.BaseDirectory, "Model", "reference", ScriptName),
+            Path.Combine(Path.GetDirectoryName(typeof(Bench).Assembly.Location) ?? ".", "Model", "reference", ScriptName),
+        };
+        var root = NativeLibraryLocator.FindRepositoryRoot();
+        if (root != null) candidates.Add(Path.Combine(root, "Runtime", "Engine", "Model", "reference", ScriptName));
+        return candidates.FirstOrDefault(File.Exists);
+    }
+
+    public static string PythonExecutable =>
+        Environment.GetEnvironmentVariable("ARCHDSL_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
+
+    static (BenchFigures, string) RunPyTorch(IrGraph graph, int batch, Device dev, int warmup, int iterations, int threads)
+    {
+        var script = FindScript() ?? throw new IOException($"{ScriptName} not found beside the ArchDsl assembly or in the source tree");
+        var dir = Directory.CreateTempSubdirectory("archdsl-bench-").FullName;
+        try
+        {
+            var desc = Path.Combine(dir, "graph.json");
+            File.WriteAllText(desc, DescribeGraph(graph));
+            var psi = new ProcessStartInfo(PythonExecutable) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { script, desc, "--batch", batch.ToString(CultureInfo.InvariantCulture), "--device", dev.ToString(),
+                         "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--iterations", iterations.ToString(CultureInfo.InvariantCulture),
+                         "--threads", threads.ToString(CultureInfo.InvariantCulture) })
+                psi.ArgumentList.Add(a);
+            psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+            using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {PythonExecutable}");
+            var err = p.StandardError.ReadToEndAsync();
+            var stdout = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0)
+                throw new InvalidOperationException($"{PythonExecutable} {ScriptName} exited with {p.ExitCode}: {LastLines(err.Result, 6)}");
+            var line = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.TrimStart().StartsWith('{'))
+                       ?? throw new InvalidOperationException($"{ScriptName} printed no JSON: {LastLines(stdout, 4)}");
+            var j = JsonNode.Parse(line)!.AsObject();
+            var pyParams = (long)j["params"]!;
+            if (pyParams != graph.ParamCount)
+                throw new InvalidOperationException($"{ScriptName} built {pyParams} parameters, the graph has {graph.ParamCount}");
+            var figures = new BenchFigures(batch, (double)j["train_step_ms"]!, (double)j["infer_step_ms"]!,
+                (long)j["peak_memory_bytes"]!, (long)j["baseline_memory_bytes"]!, (string)j["memory_kind"]!);
+            return (figures, (string?)j["torch_version"] ?? "?");
+        }
+        finally
+        {
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+
+    static string LastLines(string s, int n) => string.Join(" | ", s.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(n));
+
+    /// <summary>
+    /// The compact JSON the PyTorch companion builds its model from: the input shape and, per node, its id, name, op,
+    /// attributes, inputs, input shapes, output shape, and parameter/buffer names and shapes.
+    /// </summary>
+    public static string DescribeGraph(IrGraph graph)
+    {
+        JsonObject Shape(Shape s) => new() { ["layout"] = s.Layout.ToString().ToLowerInvariant(), ["dims"] = new JsonArray(s.Dims.Select(d => (JsonNode)d).ToArray()) };
+        JsonArray Tensors(IEnumerable<TensorSpec> ts) => new(ts.Select(t => (JsonNode)new JsonObject
+        {
+            ["name"] = t.Name, ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
+        }).ToArray());
+        JsonNode? Value(object v) => v switch
+        {
+            bool b => b, long l => l, int i => i, double d => d, string s => s,
+            _ => v.ToString(),
+        };
+        var nodes = new JsonArray();
+        foreach (var n in graph.Nodes)
+        {
+            var attrs = new JsonObject();
+            foreach (var (k, v) in n.Attrs.OrderBy(a => a.Key, StringComparer.Ordinal)) attrs[k] = Value(v);
+            nodes.Add(new JsonObject
+            {
+                ["id"] = n.Id, ["name"] = n.Name, ["op"] = n.Op, ["attrs"] = attrs,
+                ["inputs"] = new JsonArray(n.Inputs.Select(i => (JsonNode)i).ToArray()),
+                ["input_shapes"] = new JsonArray(n.InputShapes.Select(s => (JsonNode)Shape(s)).ToArray()),
+                ["output_shape"] = Shape(n.OutputShape),
+                ["params"] = Tensors(n.Params), ["buffers"] = Tensors(n.Buffers),
+            });
+        }
+        var root = new JsonObject
+        {
+            ["arch"] = graph.Arch, ["input"] = Shape(graph.Input), ["output"] = graph.Output, ["params"] = graph.ParamCount, ["nodes"] = nodes,
+        };
+        return root.ToJsonString();
+    }
+}

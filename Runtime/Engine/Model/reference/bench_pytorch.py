@@ -1,0 +1,246 @@
+"""PyTorch eager companion of `archc bench` (ArchDsl.Runtime.Model.Bench).
+
+usage: bench_pytorch.py GRAPH.json --batch N --device cpu|cuda --warmup W --iterations I --threads T
+
+GRAPH.json is Bench.DescribeGraph's description of a compiled IR graph (nodes in execution order with op,
+attributes, inputs and shapes). This script builds the same network in plain PyTorch eager, one idiomatic
+torch.nn module per IR node (nn.Conv2d, nn.BatchNorm2d / BatchNorm1d over the width of tokens, nn.LayerNorm,
+nn.Linear, nn.GELU..., F.unfold for patches, timm-style Attention with one qkv Linear, torch.fft.fft2,
+nn.AvgPool2d, timm's drop_path), runs the node list in a plain Python loop, and times exactly what ArchDsl
+times: a training step (zero_grad, forward, cross-entropy, backward, AdamW step) and an inference forward
+(eval, no_grad), on a fixed random batch; medians over the timed steps. Prints one JSON line.
+"""
+import argparse
+import json
+import math
+import re
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def drop_path(x, p, training):
+    if p == 0. or not training:
+        return x
+    keep = 1 - p
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    mask = x.new_empty(shape).bernoulli_(keep)
+    return x * mask.div_(keep)
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, heads, bias):
+        super().__init__()
+        self.heads = heads
+        self.scale = (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=bias)
+        self.proj = nn.Linear(dim, dim)
+        self.fused = hasattr(F, 'scaled_dot_product_attention')
+
+    def forward(self, x):
+        B, N, C = x.shape
+        q, k, v = self.qkv(x).reshape(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        if self.fused:
+            x = F.scaled_dot_product_attention(q, k, v)
+        else:
+            attn = (q @ k.transpose(-2, -1)) * self.scale
+            x = attn.softmax(dim=-1) @ v
+        return self.proj(x.transpose(1, 2).reshape(B, N, C))
+
+
+class Node(nn.Module):
+    """One IR node; parameters live in `self.m` (a standard module) or directly on this module."""
+
+    def __init__(self, n):
+        super().__init__()
+        op, a = n['op'], n['attrs']
+        ins = n['input_shapes']
+        x = ins[0] if ins else None
+        self.op = op
+        self.fn = None
+        if op == 'conv2d':
+            cin = x['dims'][0]
+            self.m = nn.Conv2d(cin, a['out'], a['kernel'], stride=a['stride'], padding=a['padding'], groups=a['groups'], bias=a['bias'])
+        elif op == 'batchnorm':
+            if x['layout'] == 'image':
+                self.m = nn.BatchNorm2d(x['dims'][0], eps=a['eps'], momentum=a['momentum'])
+            else:
+                self.m = nn.BatchNorm1d(x['dims'][-1], eps=a['eps'], momentum=a['momentum'])
+                self.fn = lambda t: self.m(t.transpose(1, 2)).transpose(1, 2)
+        elif op == 'layernorm':
+            c = x['dims'][0] if x['layout'] == 'image' else x['dims'][-1]
+            self.m = nn.LayerNorm(c, eps=a['eps'])
+            if x['layout'] == 'image':
+                self.fn = lambda t: self.m(t.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        elif op == 'linear':
+            self.m = nn.Linear(x['dims'][-1], a['out'], bias=a['bias'])
+        elif op in ('gelu', 'relu', 'silu', 'tanh', 'sigmoid', 'identity'):
+            self.m = {'gelu': nn.GELU, 'relu': nn.ReLU, 'silu': nn.SiLU, 'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid,
+                      'identity': nn.Identity}[op]()
+        elif op == 'patches':
+            p = a['size']
+            self.fn = lambda t: F.unfold(t, p, stride=p).transpose(1, 2)
+        elif op == 'flatten':
+            self.fn = lambda t: t.flatten(2).transpose(1, 2)
+        elif op == 'transpose':
+            self.fn = lambda t: t.transpose(1, 2)
+        elif op == 'cls_token':
+            self.token = nn.Parameter(torch.zeros(1, x['dims'][1]))
+            nn.init.trunc_normal_(self.token, std=.02)
+            self.fn = lambda t: torch.cat((self.token.expand(t.shape[0], 1, -1), t), dim=1)
+        elif op == 'pos_embed':
+            self.weight = nn.Parameter(torch.zeros(*x['dims']))
+            nn.init.trunc_normal_(self.weight, std=.02)
+            self.fn = lambda t: t + self.weight
+        elif op == 'attention':
+            self.m = Attention(x['dims'][1], a['heads'], a['bias'])
+        elif op == 'fourier':
+            self.fn = lambda t: torch.fft.fft2(t, dim=(-2, -1)).real
+        elif op == 'pool':
+            self.m = nn.AvgPool2d(a['kernel'], stride=a['stride'], padding=a['padding'], count_include_pad=False)
+        elif op == 'avgpool':
+            dims = (-2, -1) if x['layout'] == 'image' else (1,)
+            self.fn = lambda t: t.mean(dims)
+        elif op == 'cls':
+            self.fn = lambda t: t[:, 0]
+        elif op == 'dropout':
+            self.m = nn.Dropout(a['p'])
+        elif op == 'droppath':
+            p = a['p']
+            self.fn = lambda t: drop_path(t, p, self.training)
+        elif op == 'add':
+            pass
+        else:
+            raise SystemExit(f'bench_pytorch: unknown IR op {op}')
+
+    def forward(self, x, y=None):
+        if self.op == 'add':
+            return x + y
+        if self.fn is not None:
+            return self.fn(x)
+        return self.m(x)
+
+
+class Net(nn.Module):
+    def __init__(self, g):
+        super().__init__()
+        self.steps = []
+        self.layers = nn.ModuleList()
+        for n in g['nodes']:
+            if n['op'] == 'input':
+                self.steps.append(None)
+                continue
+            self.layers.append(Node(n))
+            self.steps.append((len(self.layers) - 1, n['inputs']))
+        self.output = g['output']
+
+    def forward(self, x):
+        values = []
+        for s in self.steps:
+            if s is None:
+                values.append(x)
+            else:
+                i, ins = s
+                values.append(self.layers[i](*[values[j] for j in ins]))
+        return values[self.output]
+
+
+def rss(key):
+    try:
+        m = re.search(key + r':\s+(\d+) kB', open('/proc/self/status').read())
+        return int(m.group(1)) * 1024 if m else -1
+    except OSError:
+        return -1
+
+
+def reset_peak_rss():
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+    except OSError:
+        pass
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('graph')
+    ap.add_argument('--batch', type=int, default=128)
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--warmup', type=int, default=5)
+    ap.add_argument('--iterations', type=int, default=20)
+    ap.add_argument('--threads', type=int, default=0)
+    args = ap.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    g = json.load(open(args.graph))
+    dev = torch.device(args.device)
+    cuda = dev.type == 'cuda'
+    torch.manual_seed(0)
+
+    baseline = torch.cuda.memory_allocated() if cuda else rss('VmRSS')
+    model = Net(g).to(dev)
+    params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    x = torch.randn(args.batch, *g['input']['dims'], device=dev)
+    classes = g['nodes'][g['output']]['output_shape']['dims'][-1]
+    y = torch.randint(classes, (args.batch,), device=dev)
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    def infer_step():
+        model(x)
+
+    def timed(step):
+        ts = []
+        for _ in range(args.iterations):
+            t0 = time.perf_counter()
+            step()
+            sync()
+            ts.append((time.perf_counter() - t0) * 1000)
+        return median(ts)
+
+    model.train()
+    for _ in range(args.warmup):
+        train_step()
+    sync()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    else:
+        reset_peak_rss()
+    train_ms = timed(train_step)
+    peak = torch.cuda.max_memory_allocated() if cuda else rss('VmHWM')
+
+    model.eval()
+    with torch.no_grad():
+        for _ in range(args.warmup):
+            infer_step()
+        sync()
+        infer_ms = timed(infer_step)
+    peak = max(peak, torch.cuda.max_memory_allocated() if cuda else rss('VmHWM'))
+
+    print(json.dumps({
+        'torch_version': torch.__version__, 'threads': torch.get_num_threads(), 'params': params,
+        'train_step_ms': train_ms, 'infer_step_ms': infer_ms,
+        'peak_memory_bytes': peak, 'baseline_memory_bytes': baseline,
+        'memory_kind': 'CUDA max allocated' if cuda else 'VmHWM',
+    }))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,60 @@
+using ArchDsl.Runtime.Model;
+using Xunit.Abstractions;
+using static ArchDsl.Runtime.Tests.ModelTestKit;
+
+namespace ArchDsl.Runtime.Tests;
+
+/// <summary>
+/// The benchmark entry point works end to end (not a timing test: the figures are only checked for sanity):
+/// both sides run, the PyTorch companion builds the same parameter count from the graph description, and the
+/// table shows both columns and the ratio.
+/// </summary>
+[Collection(TorchModelCollection.Name)]
+public sealed class BenchTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("convmixer.arch", new[] { "dim=16", "depth=1", "size=16" })]
+    [InlineData("vit.arch", new[] { "dim=24", "depth=1", "heads=2", "size=16", "drop=0.1" })]
+    [InlineData("mlp-mixer.arch", new[] { "dim=16", "depth=1", "size=16" })]
+    public void Bench_runs_ArchDsl_and_the_PyTorch_companion_on_the_same_model(string spec, string[] overrides)
+    {
+        var g = CompileSpec(spec, overrides);
+        Assert.NotNull(Bench.FindScript());
+        var r = Bench.Run(g, batch: 4, device: "cpu", warmup: 1, iterations: 3);
+        output.WriteLine(r.ToText());
+        Assert.Null(r.PyTorchError);
+        Assert.NotNull(r.PyTorch);
+        Assert.Equal(g.ParamCount, r.Parameters);
+        Assert.Equal(Environment.ProcessorCount, r.Threads);
+        foreach (var f in new[] { r.ArchDsl, r.PyTorch! })
+        {
+            Assert.True(f.TrainStepMs > 0 && double.IsFinite(f.TrainStepMs));
+            Assert.True(f.InferStepMs > 0 && f.InferStepMs < f.TrainStepMs * 10);
+            Assert.True(f.PeakMemoryBytes > 0);
+            Assert.Equal(4 / (f.TrainStepMs / 1000), f.TrainImagesPerSec, 6);
+        }
+        Assert.Equal(r.ArchDsl.TrainStepMs / r.PyTorch!.TrainStepMs, r.Ratio!.Value, 9);
+        var text = r.ToText();
+        Assert.Contains("ArchDsl", text);
+        Assert.Contains("PyTorch 1.13", text);
+        Assert.Contains("train images/s", text);
+        Assert.Contains(r.Ratio.Value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture), text);
+    }
+
+    [Fact]
+    public void A_failing_companion_is_reported_not_thrown()
+    {
+        var g = CompileSpec("convmixer.arch", "dim=8", "depth=1", "size=8");
+        var old = Environment.GetEnvironmentVariable("ARCHDSL_PYTHON");
+        Environment.SetEnvironmentVariable("ARCHDSL_PYTHON", "/nonexistent/python3");
+        try
+        {
+            var r = Bench.Run(g, batch: 2, device: "cpu", warmup: 0, iterations: 1);
+            Assert.Null(r.PyTorch);
+            Assert.Null(r.Ratio);
+            Assert.NotNull(r.PyTorchError);
+            Assert.Contains("PyTorch run failed", r.ToText());
+        }
+        finally { Environment.SetEnvironmentVariable("ARCHDSL_PYTHON", old); }
+    }
+}
