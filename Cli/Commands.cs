@@ -12,6 +12,9 @@ public static partial class Commands
         yield return Check(output);
         yield return Summary(output);
         yield return Graph(output);
+        yield return BenchCompiler(output);
+        yield return Diff(output);
+        yield return Snapshot(output);
     }
 
     // ---- shared arguments -------------------------------------------------------------------------
@@ -88,6 +91,20 @@ public static partial class Commands
                 "dot" => Compiler.Printers.GraphDot.ToDot(graph),
                 _ => Compiler.Printers.GraphPrinter.ToText(graph),
             });
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    static Command BenchCompiler(Output output)
+    {
+        var blocks = new Option<int>("--blocks") { Description = "user blocks in the generated spec", DefaultValueFactory = _ => 1000 };
+        var iterations = new Option<int>("--iterations") { Description = "timed runs after warm-up", DefaultValueFactory = _ => 20 };
+        var cmd = new Command("bench-compiler", "time parsing + compiling a generated spec of many blocks (after warm-up)") { blocks, iterations };
+        cmd.SetAction(p =>
+        {
+            if (p.GetValue(blocks) < 1 || p.GetValue(iterations) < 1) throw new UsageException("--blocks and --iterations must be at least 1");
+            output.Out.WriteLine(CompileBenchmark.Run(p.GetValue(blocks), p.GetValue(iterations)).ToString());
             return ExitCodes.Ok;
         });
         return cmd;

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using ArchDsl.Compiler.Analysis;
+
+namespace ArchDsl.Cli;
+
+// Ablations as edits: diff, snapshot, sweep. Argument parsing and output only; the logic lives in
+// Compiler/Analysis (GraphDiff, SpecSnapshot) and Runtime/Engine/Sweep.
+public static partial class Commands
+{
+    // ---- diff ----------------------------------------------------------------------------------------
+
+    static Command Diff(Output output)
+    {
+        var a = new Argument<string>("a") { Description = "the spec to compare from" };
+        var b = new Argument<string?>("b") { Description = "the spec to compare to (default: a itself, with the --set overrides)", Arity = ArgumentArity.ZeroOrOne };
+        var set = SetOption();
+        set.Description = "override a parameter or train key of b (or of a's copy when b is left out): --set kernel=9 (repeatable)";
+        var arch = ArchOption();
+        var format = FormatOption("text", "json");
+        var cmd = new Command("diff",
+            "what changed between two compiled graphs: nodes added, removed and changed, and params / mult-adds before → after. " +
+            "Exit code 0 whether or not they differ; 1 when a spec has errors")
+            { a, b, set, arch, format };
+        cmd.SetAction(p =>
+        {
+            var specA = p.GetValue(a)!;
+            var specB = p.GetValue(b) ?? specA;
+            var sets = p.GetValue(set) ?? [];
+            if (p.GetValue(b) is null && sets.Length == 0)
+                throw new UsageException("diff needs a second spec or at least one --set (a spec against itself unchanged has no differences)");
+            var before = CompileSpec(output, specA, null, p.GetValue(arch));
+            var after = CompileSpec(output, specB, sets, p.GetValue(arch));
+            if (before is null || after is null) return ExitCodes.SpecErrors;
+            var afterLabel = sets.Length == 0 ? specB : $"{specB} {string.Join(" ", sets.Select(s => "--set " + s))}";
+            var result = GraphDiff.Compare(before, after, specA, afterLabel);
+            output.Out.Write(p.GetValue(format) == "json" ? result.ToJson() : result.ToText());
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    // ---- snapshot ------------------------------------------------------------------------------------
+
+    static Command Snapshot(Output output)
+    {
+        var specs = new Argument<string[]>("spec") { Description = "spec files, or folders searched for *.arch", Arity = ArgumentArity.OneOrMore };
+        var check = new Option<bool>("--check") { Description = "compare instead of write: exit 1 with a unified diff when a compiled graph drifts from its locked file, or the file is missing" };
+        var cmd = new Command("snapshot",
+            $"lock each spec's compiled graph text in a file beside it (x.arch → x{SpecSnapshot.LockSuffix}); --check verifies them")
+            { specs, check };
+        cmd.SetAction(p =>
+        {
+            var found = SpecSnapshot.Expand(p.GetValue(specs)!, out var missing);
+            foreach (var m in missing) output.Err.WriteLine($"archc: error: no such spec file or folder: {m}");
+            if (missing.Count > 0) return ExitCodes.Usage;
+            if (found.Count == 0) throw new UsageException("no .arch files found in the given folders");
+            var isCheck = p.GetValue(check);
+            var failed = 0;
+            foreach (var spec in found)
+            {
+                var r = isCheck ? SpecSnapshot.Check(spec) : SpecSnapshot.Write(spec);
+                foreach (var d in r.Diagnostics) output.Err.Write(d.Render());
+                switch (r.Status)
+                {
+                    case SnapshotStatus.Clean: output.Out.WriteLine($"ok       {spec}"); break;
+                    case SnapshotStatus.Unchanged: output.Out.WriteLine($"same     {r.LockFile}"); break;
+                    case SnapshotStatus.Written: output.Out.WriteLine($"wrote    {r.LockFile}"); break;
+                    case SnapshotStatus.Missing:
+                        output.Out.WriteLine($"MISSING  {r.LockFile} — lock it with: archc snapshot {spec}");
+                        break;
+                    case SnapshotStatus.Drifted:
+                        output.Out.WriteLine($"DRIFTED  {spec} — the compiled graph differs from {r.LockFile}:");
+                        output.Out.Write(r.Diff);
+                        output.Out.WriteLine($"(if the change is intended, accept it with: archc snapshot {spec})");
+                        break;
+                    case SnapshotStatus.SpecErrors: output.Err.WriteLine($"archc: {spec} has errors; nothing locked or checked for it"); break;
+                }
+                if (r.Failed) failed++;
+            }
+            if (failed > 0) output.Err.WriteLine($"archc: {failed} of {found.Count} spec{(found.Count == 1 ? "" : "s")} failed");
+            return failed > 0 ? ExitCodes.SpecErrors : ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}
