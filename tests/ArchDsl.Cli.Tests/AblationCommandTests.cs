@@ -1,0 +1,120 @@
+using ArchDsl.Cli;
+
+namespace ArchDsl.Cli.Tests;
+
+/// <summary>archc diff / snapshot / sweep as a user meets them: output, exit codes, files.</summary>
+public sealed class AblationCommandTests : IDisposable
+{
+    static readonly string Root = FindRoot();
+    readonly string _dir = Directory.CreateTempSubdirectory("archc-ablate-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static string FindRoot([System.Runtime.CompilerServices.CallerFilePath] string source = "")
+    {
+        for (var dir = new DirectoryInfo(Path.GetDirectoryName(source)!); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ArchDsl.sln"))) return dir.FullName;
+        throw new InvalidOperationException("repository root (ArchDsl.sln) not found above " + source);
+    }
+
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = Cli.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    static string Spec(string relative) => Path.Combine(Root, "specs", relative);
+
+    string Copy(string relative)
+    {
+        var path = Path.Combine(_dir, Path.GetFileName(relative));
+        File.Copy(Spec(relative), path);
+        return path;
+    }
+
+    // ---- diff ----------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Diff_with_set_prints_the_collapsed_kernel_change_and_exits_zero()
+    {
+        var spec = Spec("convmixer.arch");
+        var (code, stdout, stderr) = Run("diff", spec, "--set", "kernel=9");
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Equal("", stderr);
+        Assert.StartsWith($"--- {spec}\n+++ {spec} --set kernel=9\n", stdout);
+        Assert.Contains("~ blocks.{0..7}.token.0: conv2d kernel 5 → 9, padding 2 → 4", stdout);
+        Assert.Matches(@"params\s+165,002\s+222,346\s+\+57,344", stdout);
+    }
+
+    [Fact]
+    public void Diff_of_two_files_applies_set_to_the_second()
+    {
+        var (code, stdout, _) = Run("diff", Spec("convmixer.arch"), Spec("convmixer.arch"), "--set", "residual=both", "--format", "json");
+        Assert.Equal(ExitCodes.Ok, code);
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.Equal(8, json.RootElement.GetProperty("added").GetArrayLength());
+        Assert.Equal(0, json.RootElement.GetProperty("removed").GetArrayLength());
+    }
+
+    [Fact]
+    public void Diff_of_identical_graphs_says_so_and_exits_zero()
+    {
+        var (code, stdout, _) = Run("diff", Spec("vit.arch"), Copy("vit.arch"));
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains("no differences", stdout);
+    }
+
+    [Fact]
+    public void Diff_exits_one_on_spec_errors_and_two_on_usage()
+    {
+        var (code, stdout, stderr) = Run("diff", Spec("convmixer.arch"), "--set", "nosuch=1");
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("error AD", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+
+        var usage = Run("diff", Spec("convmixer.arch"));
+        Assert.Equal(ExitCodes.Usage, usage.Code);
+        Assert.Contains("--set", usage.Err);
+    }
+
+    // ---- snapshot ------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Snapshot_writes_then_check_passes_then_fails_on_drift_with_a_diff()
+    {
+        var spec = Copy("convmixer.arch");
+        var lockFile = Path.Combine(_dir, "convmixer.graph.txt");
+
+        var missing = Run("snapshot", "--check", _dir);
+        Assert.Equal(ExitCodes.SpecErrors, missing.Code);
+        Assert.Contains("MISSING", missing.Out);
+
+        var write = Run("snapshot", _dir);
+        Assert.Equal(ExitCodes.Ok, write.Code);
+        Assert.Contains($"wrote    {lockFile}", write.Out);
+        Assert.Equal(Run("graph", spec).Out, File.ReadAllText(lockFile));
+
+        var clean = Run("snapshot", "--check", spec);
+        Assert.Equal(ExitCodes.Ok, clean.Code);
+        Assert.Contains($"ok       {spec}", clean.Out);
+
+        File.WriteAllText(spec, File.ReadAllText(spec).Replace("kernel = 5", "kernel = 7"));
+        var drift = Run("snapshot", "--check", spec);
+        Assert.Equal(ExitCodes.SpecErrors, drift.Code);
+        Assert.Contains("DRIFTED", drift.Out);
+        Assert.Contains($"--- {lockFile} (locked)\n+++ {spec} (compiled)\n", drift.Out);
+        Assert.Contains("kernel=7", drift.Out);
+        Assert.Contains("1 of 1 spec failed", drift.Err);
+    }
+
+    [Fact]
+    public void Snapshot_of_a_missing_path_is_a_usage_error()
+    {
+        var (code, _, stderr) = Run("snapshot", Path.Combine(_dir, "nope.arch"));
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("no such spec", stderr);
+    }
+}
