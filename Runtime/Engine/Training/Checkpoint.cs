@@ -1,0 +1,252 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+
+namespace ArchDsl.Runtime.Training;
+
+/// <summary>
+/// Where a run stands, saved with its tensors: enough to continue as if never stopped. The position is
+/// (<see cref="Epoch"/>, <see cref="Batch"/>): batches 0..Batch-1 of 0-based epoch Epoch are done
+/// (Batch = batches per epoch means "trained, not yet evaluated"). The epoch's running loss and accuracy
+/// and the number of metrics records written so far come along, so a resumed run's log equals an
+/// uninterrupted one's. Random state needs no saving: data order, augmentation and torch's generator
+/// (re-seeded every step) are functions of (seed, epoch, batch, step).
+/// </summary>
+public sealed record CheckpointState
+{
+    public const string FormatName = "archdsl-checkpoint/1";
+
+    public string Format { get; init; } = FormatName;
+    public string Arch { get; init; } = "";
+    public int Epoch { get; init; }
+    public int Batch { get; init; }
+    public int BatchesPerEpoch { get; init; }
+    public long Step { get; init; }
+    public long Seed { get; init; }
+    public int MetricsRecords { get; init; }
+    public double EpochLossSum { get; init; }
+    public long EpochCorrect { get; init; }
+    public long EpochSamples { get; init; }
+    public double? BestAccuracy { get; init; }
+    public int? BestEpoch { get; init; }
+    public double TrainSeconds { get; init; }
+    public long TrainImages { get; init; }
+    public double[]? NormalizationMean { get; init; }
+    public double[]? NormalizationStd { get; init; }
+    public string Optimizer { get; init; } = "";
+    public long Parameters { get; init; }
+    public string Reason { get; init; } = "";
+    public string SavedAt { get; init; } = "";
+
+    public static readonly JsonSerializerOptions Json = new(MetricsLog.JsonOptions)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public static CheckpointState FromJson(string json) => JsonSerializer.Deserialize<CheckpointState>(json, Json)
+        ?? throw new JsonException("empty checkpoint state");
+}
+
+/// <summary>
+/// Checkpoint files: one safetensors file holding the model's parameters and buffers under
+/// <c>model.&lt;IR name&gt;</c> and the optimizer state under <c>optim.&lt;parameter&gt;.&lt;state&gt;</c>,
+/// with the <see cref="CheckpointState"/> as JSON in its metadata (<c>archdsl.state</c>), so tensors
+/// and position are one atomic file; the same JSON is written beside it (<c>last.json</c>) for people
+/// and tools. Both are written to a temporary name and renamed: a kill or a full disk leaves the
+/// previous checkpoint intact.
+/// </summary>
+public static class Checkpoint
+{
+    public const string ModelPrefix = "model.";
+    public const string OptimizerPrefix = "optim.";
+
+    /// <summary>Test seam: wraps the stream a checkpoint is written to (to simulate a full disk).</summary>
+    internal static Func<Stream, Stream>? StreamFault;
+
+    /// <summary>The checkpoint file's bytes (safetensors), for <see cref="Write"/>.</summary>
+    public static byte[] Serialize(nn.Module model, optim.Optimizer optimizer, CheckpointState state)
+    {
+        using var scope = NewDisposeScope();
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (k, t) in model.state_dict()) tensors[ModelPrefix + k] = t;
+        foreach (var (k, t) in optimizer.state_dict()) tensors[OptimizerPrefix + k] = t;
+        var meta = new Dictionary<string, string>
+        {
+            ["archdsl.format"] = CheckpointState.FormatName,
+            ["archdsl.arch"] = state.Arch,
+            ["archdsl.state"] = state.ToJson(),
+        };
+        return SafetensorsBytes(tensors, meta);
+    }
+
+    /// <summary>Writes <c>&lt;name&gt;.safetensors</c> and <c>&lt;name&gt;.json</c> in <paramref name="dir"/>, each atomically.</summary>
+    public static string Write(string dir, string name, byte[] bytes, CheckpointState state)
+    {
+        string path = Path.Combine(dir, name + ".safetensors");
+        try
+        {
+            AtomicFile.Write(path, s =>
+            {
+                var target = StreamFault?.Invoke(s) ?? s;
+                target.Write(bytes, 0, bytes.Length);
+                target.Flush();
+            });
+            AtomicFile.WriteAllText(Path.Combine(dir, name + ".json"), state.ToJson() + "\n");
+        }
+        catch (RunFileException e)
+        {
+            throw new TrainingException($"could not save checkpoint: {e.Message}", e);
+        }
+        return path;
+    }
+
+    /// <summary>Reads a checkpoint's state (metadata only; the tensors are not loaded).</summary>
+    public static CheckpointState ReadState(string path)
+    {
+        if (!File.Exists(path)) throw new TrainingException($"no checkpoint at '{path}'");
+        try
+        {
+            using var f = File.OpenRead(path);
+            var len = new byte[8];
+            f.ReadExactly(len);
+            ulong n = BinaryPrimitives.ReadUInt64LittleEndian(len);
+            if (n > 100_000_000 || (long)n + 8 > f.Length)
+                throw new InvalidDataException($"header length {n} does not fit a file of {f.Length} bytes");
+            var header = new byte[n];
+            f.ReadExactly(header);
+            using var doc = JsonDocument.Parse(header);
+            if (!doc.RootElement.TryGetProperty("__metadata__", out var meta) ||
+                !meta.TryGetProperty("archdsl.format", out var format) || format.GetString() != CheckpointState.FormatName ||
+                !meta.TryGetProperty("archdsl.state", out var stateJson))
+                throw new InvalidDataException($"it is not an ArchDsl training checkpoint (no '{CheckpointState.FormatName}' metadata)");
+            return CheckpointState.FromJson(stateJson.GetString() ?? "");
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
+        {
+            throw new TrainingException($"checkpoint '{path}' is unreadable or corrupt: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Loads a checkpoint into <paramref name="model"/> (and <paramref name="optimizer"/> when given). Every
+    /// tensor is checked first — missing, unexpected, or of another shape or type, each named — and nothing
+    /// is changed unless all fit.
+    /// </summary>
+    public static CheckpointState Load(string path, nn.Module model, optim.Optimizer? optimizer)
+    {
+        var state = ReadState(path);
+        using var scope = NewDisposeScope();
+        Dictionary<string, Tensor> tensors;
+        try
+        {
+            tensors = Safetensors.Load(path);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or JsonException or ArgumentException or UnauthorizedAccessException or KeyNotFoundException)
+        {
+            throw new TrainingException($"checkpoint '{path}' is corrupt: {e.Message}", e);
+        }
+        var own = model.state_dict();
+        var problems = new List<string>();
+        foreach (var (k, t) in own)
+        {
+            if (!tensors.TryGetValue(ModelPrefix + k, out var saved)) { problems.Add($"tensor '{k}' {Describe(t)} is missing from the checkpoint"); continue; }
+            if (!saved.shape.SequenceEqual(t.shape))
+                problems.Add($"tensor '{k}': the checkpoint has [{string.Join(", ", saved.shape)}], the model expects [{string.Join(", ", t.shape)}]");
+            else if (saved.dtype != t.dtype)
+                problems.Add($"tensor '{k}': the checkpoint has {saved.dtype}, the model expects {t.dtype}");
+        }
+        foreach (var k in tensors.Keys.Where(k => k.StartsWith(ModelPrefix, StringComparison.Ordinal)))
+            if (!own.ContainsKey(k[ModelPrefix.Length..])) problems.Add($"tensor '{k[ModelPrefix.Length..]}' {Describe(tensors[k])} in the checkpoint is not in the model");
+        if (problems.Count > 0)
+            throw new TrainingException(
+                $"checkpoint '{path}' does not fit the model {state.Arch}: " + string.Join("; ", problems.Take(8)) +
+                (problems.Count > 8 ? $"; and {problems.Count - 8} more" : "") +
+                " (was the spec or a --set value changed since it was saved?)");
+
+        var optimizerState = tensors.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value);
+        if (optimizer is not null)
+        {
+            // Check the optimizer's tensors against their parameters before changing anything.
+            var shapes = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+            foreach (var (k, t) in optimizerState)
+            {
+                if (k.EndsWith(".step", StringComparison.Ordinal)) continue;
+                var param = shapes.Keys.Where(n => k.StartsWith(n + ".", StringComparison.Ordinal)).OrderByDescending(n => n.Length).FirstOrDefault();
+                if (param is null) throw new TrainingException($"checkpoint '{path}': optimizer state '{k}' names no parameter of the model");
+                if (!shapes[param].SequenceEqual(t.shape))
+                    throw new TrainingException($"checkpoint '{path}': optimizer state '{k}' has shape [{string.Join(", ", t.shape)}], parameter '{param}' has [{string.Join(", ", shapes[param])}]");
+            }
+        }
+        using (no_grad())
+            foreach (var (k, t) in own) t.copy_(tensors[ModelPrefix + k]);
+        if (optimizer is not null)
+        {
+            try { optimizer.load_state_dict(optimizerState); }
+            catch (ArgumentException e) { throw new TrainingException($"checkpoint '{path}': {e.Message}", e); }
+        }
+        return state;
+    }
+
+    private static string Describe(Tensor t) => $"{t.dtype}[{string.Join(", ", t.shape)}]";
+
+    private static readonly Dictionary<ScalarType, string> Codes = new()
+    {
+        [ScalarType.Float32] = "F32", [ScalarType.Float64] = "F64", [ScalarType.Float16] = "F16", [ScalarType.BFloat16] = "BF16",
+        [ScalarType.Int64] = "I64", [ScalarType.Int32] = "I32", [ScalarType.Int16] = "I16", [ScalarType.Int8] = "I8",
+        [ScalarType.Byte] = "U8", [ScalarType.Bool] = "BOOL",
+    };
+
+    /// <summary>The safetensors encoding (as <see cref="Safetensors.Save"/> writes it) into memory, so the
+    /// file itself can go through <see cref="AtomicFile"/>.</summary>
+    internal static byte[] SafetensorsBytes(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        var names = tensors.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var blobs = new List<byte[]>(names.Count);
+        var header = new MemoryStream();
+        using (var w = new Utf8JsonWriter(header))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("__metadata__");
+            foreach (var (k, v) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteString(k, v);
+            w.WriteEndObject();
+            long offset = 0;
+            foreach (var name in names)
+            {
+                var t = tensors[name];
+                if (!Codes.TryGetValue(t.dtype, out var code)) throw new NotSupportedException($"checkpoint: '{name}' has unsupported dtype {t.dtype}");
+                var bytes = t.bytes();
+                blobs.Add(bytes);
+                w.WriteStartObject(name);
+                w.WriteString("dtype", code);
+                w.WriteStartArray("shape");
+                foreach (var d in t.shape) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(offset);
+                w.WriteNumberValue(offset + bytes.Length);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                offset += bytes.Length;
+            }
+            w.WriteEndObject();
+        }
+        var json = header.ToArray();
+        int padded = (json.Length + 7) / 8 * 8;
+        var result = new MemoryStream(8 + padded + blobs.Sum(b => b.Length));
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
+        result.Write(len);
+        result.Write(json);
+        for (int i = json.Length; i < padded; i++) result.WriteByte((byte)' ');
+        foreach (var b in blobs) result.Write(b);
+        return result.ToArray();
+    }
+
+    internal static string Timestamp() => DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text;
+using ArchDsl.Runtime.Data;
+using ArchDsl.Runtime.Model;
+using static ArchDsl.Torch.torch;
+
+namespace ArchDsl.Runtime.Training;
+
+/// <summary>What to evaluate: which checkpoint of a run, on which set, where.</summary>
+public sealed record EvalOptions
+{
+    /// <summary><c>best</c> (default) or <c>last</c>, when given a run directory.</summary>
+    public string Checkpoint { get; init; } = "best";
+    /// <summary><c>test</c> (default), <c>val</c> or <c>train</c>.</summary>
+    public string Set { get; init; } = "test";
+    public string? Device { get; init; }
+    public int? Threads { get; init; }
+    public int Batch { get; init; } = 256;
+}
+
+/// <summary>Accuracy, per-class accuracy and the confusion matrix of a checkpoint on a data set.</summary>
+public sealed record EvalResult(
+    string Checkpoint, string RunDir, string Arch, int Epoch, long Step, string Set, string Data, int Samples,
+    double Loss, double Accuracy, IReadOnlyList<double> PerClassAccuracy, ConfusionMatrix Confusion)
+{
+    /// <summary>A report: the headline, then the confusion table (rows: true class; columns: predicted).</summary>
+    public string Render()
+    {
+        var sb = new StringBuilder();
+        sb.Append($"{Arch} — {Checkpoint} (epoch {Epoch}, step {Step})\n");
+        sb.Append($"{Set} set of {Data}: {Samples} images, accuracy {(100 * Accuracy).ToString("0.00", CultureInfo.InvariantCulture)}%, " +
+                  $"loss {Loss.ToString("0.0000", CultureInfo.InvariantCulture)}\n\n");
+        sb.Append(Confusion.Render());
+        return sb.ToString();
+    }
+}
+
+/// <summary><c>archc eval</c>: a run directory (its best or last checkpoint) or a checkpoint file inside one.</summary>
+public static class Evaluator
+{
+    /// <exception cref="TrainingException">no such run or checkpoint, a corrupt or mismatched checkpoint, missing data.</exception>
+    public static EvalResult Evaluate(string runDirOrCheckpoint, EvalOptions? options = null)
+    {
+        options ??= new EvalOptions();
+        if (options.Batch < 1) throw new TrainingException($"evaluation batch must be ≥ 1, got {options.Batch}");
+        var (runDir, checkpoint) = Locate(runDirOrCheckpoint, options.Checkpoint);
+        var graph = Trainer.ReadGraph(runDir);
+        var state = Training.Checkpoint.ReadState(checkpoint);
+        if (state.Arch != graph.Arch) throw new TrainingException($"checkpoint '{checkpoint}' is of {state.Arch}, but the run's graph is {graph.Arch}");
+        var settings = TrainSettings.From(graph.Train);
+        var device = Trainer.ParseDevice(options.Device ?? Trainer.ReadRunInfo(runDir).Device ?? settings.Device);
+        set_num_threads(options.Threads ?? Environment.ProcessorCount);
+        var norm = state.NormalizationMean is { } m && state.NormalizationStd is { } s ? new Normalization(m, s) : null;
+        var data = Trainer.LoadData(graph, norm);
+        var set = options.Set switch
+        {
+            "test" => data.Test ?? throw new TrainingException($"data '{data.Source}' has no test set; use --set val or train"),
+            "val" => data.Val ?? throw new TrainingException($"the run holds out no validation split (train key val_split); use the test set"),
+            "train" => data.Train,
+            var other => throw new TrainingException($"unknown evaluation set '{other}'; expected test, val or train"),
+        };
+        using var model = new IrModel(graph, settings.Seed, device);
+        Training.Checkpoint.Load(checkpoint, model, optimizer: null);
+        int classes = Trainer.Classes(graph);
+        var names = Enumerable.Range(0, classes).Select(k => k < data.ClassNames.Count ? data.ClassNames[k] : $"class {k}").ToList();
+        var confusion = new ConfusionMatrix(names);
+        var scores = Trainer.Evaluate(model, set, options.Batch, device, confusion);
+        return new EvalResult(checkpoint, runDir, graph.Arch, state.Epoch + (state.Batch > 0 ? 1 : 0), state.Step, options.Set, data.Source,
+                              set.Count, scores.Loss, scores.Accuracy, confusion.PerClassAccuracy(), confusion);
+    }
+
+    /// <summary>(run directory, checkpoint file) for a run directory or a checkpoint path.</summary>
+    public static (string RunDir, string Checkpoint) Locate(string path, string which = "best")
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            if (which is not ("best" or "last")) throw new TrainingException($"checkpoint must be best or last, got '{which}'");
+            var ckpt = Path.Combine(full, Trainer.CheckpointDir, which + ".safetensors");
+            if (!File.Exists(ckpt))
+            {
+                var last = Path.Combine(full, Trainer.CheckpointDir, "last.safetensors");
+                if (which == "best" && File.Exists(last)) ckpt = last; // stopped before the first epoch ended
+                else throw new TrainingException($"run '{full}' has no checkpoint ({ckpt} does not exist)");
+            }
+            return (full, ckpt);
+        }
+        if (File.Exists(full))
+        {
+            var dir = Path.GetDirectoryName(full)!;
+            foreach (var candidate in new[] { dir, Path.GetDirectoryName(dir) })
+                if (candidate is not null && File.Exists(Path.Combine(candidate, Trainer.GraphYamlFile))) return (candidate, full);
+            throw new TrainingException($"checkpoint '{full}' is not inside a run directory (no {Trainer.GraphYamlFile} beside it or above it)");
+        }
+        throw new TrainingException($"no run directory or checkpoint '{path}'");
+    }
+}
