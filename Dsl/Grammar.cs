@@ -248,9 +248,11 @@ internal sealed class Grammar
     // ---- lexemes: raw (no trivia), then Token() adds trivia skipping and the span ---------------------------
 
     private static readonly Parser<string> RawIdent = i =>
-        !i.AtEnd && Lexical.IsIdentStart(i.Current)
-            ? Result.Success(i.Source[i.Position..Lexical.ScanIdent(i.Source, i.Position)], ((TextInput)i).At(Lexical.ScanIdent(i.Source, i.Position)))
-            : Result.Failure<string>(i, "", ["a name"]);
+    {
+        if (i.AtEnd || !Lexical.IsIdentStart(i.Current)) return Result.Failure<string>(i, "", ["a name"]);
+        var end = Lexical.ScanIdent(i.Source, i.Position);
+        return Result.Success(i.Source[i.Position..end], ((TextInput)i).At(end));
+    };
 
     private readonly record struct NumberValue(bool IsFloat, long Int, double Float);
 
@@ -288,46 +290,59 @@ internal sealed class Grammar
         return Result.Success(value, ((TextInput)i).At(close));
     };
 
-    private static Parser<string> RawPunct(string p) => i =>
-        string.CompareOrdinal(i.Source, i.Position, p, 0, p.Length) == 0 && i.Position + p.Length <= i.Source.Length
-        && !(p == "-" && i.Position + 1 < i.Source.Length && i.Source[i.Position + 1] == '>')
-            ? Result.Success(p, ((TextInput)i).At(i.Position + p.Length))
-            : Result.Failure<string>(i, "", [$"'{p}'"]);
-
-    private static readonly Parser<object> Trivia = i => Result.Success<object>(i, ((TextInput)i).At(Lexical.SkipTrivia(i.Source, i.Position)));
-
-    /// <summary>trivia then the lexeme, with the lexeme's span (Sprache's <c>Span()</c>); a lexeme that is not
-    /// there fails at the token's input, consuming nothing.</summary>
+    /// <summary>trivia then the lexeme, with the lexeme's span; a lexeme that is not there fails at the token's
+    /// input, consuming nothing. (One delegate, not <c>from _ in Trivia from s in raw.Span() select …</c>: every
+    /// token attempt — most of them failures while alternatives are tried — used to allocate a dozen closures,
+    /// results and line/column lookups; this is the parser's innermost loop.)</summary>
     private Parser<Tok<T>> Token<T>(Parser<T> raw, string what)
     {
-        var p = from _ in Trivia
-                from s in raw.Span()
-                select new Tok<T>(s.Value, new Span(_src, s.Start.Pos, s.Length));
+        IEnumerable<string> expected = [what];
         return i =>
         {
-            var r = p(i);
-            return r.WasSuccessful || SyntaxError.IsEncoded(r.Message) ? r : Result.Failure<Tok<T>>(i, "", [what]);
+            var start = Lexical.SkipTrivia(i.Source, i.Position);
+            var r = raw(((TextInput)i).At(start));
+            if (r.WasSuccessful)
+                return Result.Success(new Tok<T>(r.Value, new Span(_src, start, r.Remainder.Position - start)), r.Remainder);
+            return SyntaxError.IsEncoded(r.Message)
+                ? Result.Failure<Tok<T>>(r.Remainder, r.Message, r.Expectations)
+                : Result.Failure<Tok<T>>(i, "", expected);
         };
     }
 
     private readonly Dictionary<string, Parser<Tok<string>>> _syms = new(), _kws = new();
 
-    /// <summary>A punctuation token.</summary>
+    /// <summary>A punctuation token (matched in place: no lexeme string, no intermediate results).</summary>
     private Parser<Tok<string>> Sym(string p)
     {
-        if (!_syms.TryGetValue(p, out var parser)) _syms[p] = parser = Token(RawPunct(p), $"'{p}'");
-        return parser;
+        if (_syms.TryGetValue(p, out var parser)) return parser;
+        IEnumerable<string> expected = [$"'{p}'"];
+        return _syms[p] = i =>
+        {
+            var s = i.Source;
+            var start = Lexical.SkipTrivia(s, i.Position);
+            return string.CompareOrdinal(s, start, p, 0, p.Length) == 0 && start + p.Length <= s.Length
+                   && !(p == "-" && start + 1 < s.Length && s[start + 1] == '>')
+                ? Result.Success(new Tok<string>(p, new Span(_src, start, p.Length)), ((TextInput)i).At(start + p.Length))
+                : Result.Failure<Tok<string>>(i, "", expected);
+        };
     }
 
-    /// <summary>A keyword: an identifier token with exactly this text.</summary>
+    /// <summary>A keyword: an identifier token with exactly this text (compared in place, no substring).</summary>
     private Parser<Tok<string>> Kw(string k)
     {
         if (_kws.TryGetValue(k, out var parser)) return parser;
-        var word = Token(RawIdent, $"'{k}'");
+        IEnumerable<string> expected = [$"'{k}'"];
         return _kws[k] = i =>
         {
-            var r = word(i);
-            return r.WasSuccessful && r.Value.Value == k ? r : Result.Failure<Tok<string>>(i, "", [$"'{k}'"]);
+            var s = i.Source;
+            var start = Lexical.SkipTrivia(s, i.Position);
+            if (start < s.Length && Lexical.IsIdentStart(s[start]))
+            {
+                var end = Lexical.ScanIdent(s, start);
+                if (end - start == k.Length && string.CompareOrdinal(s, start, k, 0, k.Length) == 0)
+                    return Result.Success(new Tok<string>(k, new Span(_src, start, k.Length)), ((TextInput)i).At(end));
+            }
+            return Result.Failure<Tok<string>>(i, "", expected);
         };
     }
 
