@@ -172,7 +172,7 @@ internal readonly record struct Token(TokenKind Kind, int Start, int Length, str
 /// </summary>
 internal sealed class Lexer
 {
-    public List<Token> Tokens { get; } = new();
+    public List<Token> Tokens { get; }
     public List<Diagnostic> Diagnostics { get; } = new();
     /// <summary>Openers never closed, by offset (their AD0004 is dropped when the parser explains the same mistake).</summary>
     public List<int> UnclosedOpeners { get; } = new();
@@ -183,9 +183,14 @@ internal sealed class Lexer
     public Lexer(SourceText source)
     {
         var text = source.Text;
+        // sized once for typical code (~3+ characters a token): growing a large list copies it and churns the large-object heap
+        Tokens = new List<Token>(Math.Min(text.Length / 3 + 16, 1 << 17));
         var stack = new Stack<(char Open, int Offset)>();
         var pos = 0;
         var minusRun = 0;
+        var interned = new HashSet<string>(StringComparer.Ordinal);
+        var internLookup = interned.GetAlternateLookup<ReadOnlySpan<char>>();
+        var prevStart = -1; // start of the previous token; a token starts a line when a '\n' lies between them
         while (true)
         {
             pos = Lexical.SkipTrivia(text, pos);
@@ -269,9 +274,22 @@ internal sealed class Lexer
         }
         return;
 
-        void Add(TokenKind kind, int start, int length) =>
-            Tokens.Add(new Token(kind, start, length, text.Substring(start, length), stack.Count,
-                Tokens.Count == 0 || source.LineColumn(Tokens[^1].Start).Line != source.LineColumn(start).Line));
+        void Add(TokenKind kind, int start, int length)
+        {
+            var lineStart = prevStart < 0 || text.AsSpan(prevStart, start - prevStart).Contains('\n');
+            prevStart = start;
+            Tokens.Add(new Token(kind, start, length, Intern(start, length), stack.Count, lineStart));
+        }
+
+        // one string per distinct token text (names and numbers repeat: 'conv', 'width', '1'), not one per token
+        string Intern(int start, int length)
+        {
+            var span = text.AsSpan(start, length);
+            if (internLookup.TryGetValue(span, out var known)) return known;
+            var s = span.ToString();
+            interned.Add(s);
+            return s;
+        }
 
         void Close(char close, int offset)
         {
