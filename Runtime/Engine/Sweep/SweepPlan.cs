@@ -1,0 +1,91 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ArchDsl.Runtime.Sweep;
+
+/// <summary>
+/// One configuration of a sweep: a spec and its overrides (the point's, the grid's, the sweep's
+/// <c>set:</c> and <c>budget:</c> as <c>train.&lt;key&gt;</c>), trained once per seed. <see cref="Id"/> is its
+/// folder name under <c>points/</c>: stable across runs of the same sweep file, so a rerun finds its runs.
+/// </summary>
+public sealed record SweepConfig(string Id, string Label, string Spec, IReadOnlyList<string> Overrides, IReadOnlyList<string> Varied)
+{
+    /// <summary>The overrides that tell this configuration from the others (the point's and the grid's), as <c>k=v</c>.</summary>
+    public string VariedText => Varied.Count == 0 ? "(defaults)" : string.Join(" ", Varied);
+}
+
+/// <summary>One training run of a sweep: a configuration and a seed; <see cref="Overrides"/> ends with <c>train.seed=&lt;seed&gt;</c>.</summary>
+public sealed record SweepPoint(SweepConfig Config, long Seed, string Directory)
+{
+    public IReadOnlyList<string> Overrides => [.. Config.Overrides, $"train.seed={Seed}"];
+    public string Name => $"{Config.Id}/seed{Seed}";
+}
+
+/// <summary>A sweep file expanded: where its outputs go, its configurations, and every (configuration, seed) point in run order.</summary>
+public sealed record SweepPlan(SweepFile File, string OutputDir, IReadOnlyList<SweepConfig> Configs, IReadOnlyList<SweepPoint> Points)
+{
+    public const string PointsDir = "points";
+
+    /// <summary>
+    /// Expands points × grid (cartesian, keys in file order) × specs into configurations, then each
+    /// configuration × seeds into points, ordered configuration-major (all seeds of the first configuration
+    /// first). Paths in the file are relative to its folder. Later overrides of the same key win, in
+    /// this order: the sweep's <c>set:</c>, the point's <c>set:</c>, the grid, <c>budget:</c>, the seed.
+    /// </summary>
+    public static SweepPlan Expand(SweepFile file)
+    {
+        string Resolve(string p) => Path.GetFullPath(Path.Combine(file.Folder, p));
+
+        var bases = file.Points.Count > 0
+            ? file.Points.SelectMany(p => (p.Spec is null ? file.Specs : [p.Spec]).Select(s => (Label: p.Label, Spec: s, Set: p.Set)))
+            : file.Specs.Select(s => (Label: (string?)null, Spec: s, Set: (IReadOnlyList<KeyValuePair<string, string>>)[]));
+
+        // The grid's cartesian product, first key outermost.
+        IEnumerable<List<KeyValuePair<string, string>>> cells = [[]];
+        foreach (var (key, values) in file.Grid)
+            cells = cells.SelectMany(c => values.Select(v => new List<KeyValuePair<string, string>>(c) { new(key, v) })).ToList();
+        var grid = cells.ToList();
+
+        var multiSpec = file.Points.Count == 0 ? file.Specs.Count > 1 : bases.Select(b => b.Spec).Distinct().Count() > 1;
+        var configs = new List<SweepConfig>();
+        foreach (var b in bases)
+        foreach (var cell in grid)
+        {
+            var varied = b.Set.Concat(cell).Select(kv => $"{kv.Key}={kv.Value}").ToList();
+            var overrides = file.Set.Select(kv => $"{kv.Key}={kv.Value}")
+                .Concat(varied)
+                .Concat(file.Budget.Select(kv => $"train.{kv.Key}={kv.Value}"))
+                .ToList();
+            // Named by the point's label and its grid cell, or by the spec (when several) and what varies.
+            var specName = Path.GetFileNameWithoutExtension(b.Spec);
+            var parts = b.Label is not null
+                ? cell.Select(kv => $"{kv.Key}={kv.Value}").Prepend(b.Label).ToList()
+                : (multiSpec || varied.Count == 0 ? varied.Prepend(specName) : varied).ToList();
+            var label = string.Join(" ", parts);
+            var id = SafeId(string.Join("-", parts));
+            configs.Add(new SweepConfig(id, label, Resolve(b.Spec), overrides, varied));
+        }
+
+        // Two configurations whose names sanitise alike get a hash of their full definition appended.
+        var clash = configs.GroupBy(c => c.Id, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).SelectMany(g => g).ToHashSet();
+        configs = configs.Select(c => clash.Contains(c) ? c with { Id = $"{c.Id}-{Hash(c.Spec + "\n" + string.Join("\n", c.Overrides))}" } : c).ToList();
+        var duplicates = configs.GroupBy(c => c.Id, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (duplicates.Count > 0) throw new SweepException($"{file.Path}: the sweep lists the same configuration twice: {string.Join(", ", duplicates)}");
+
+        var output = Path.GetFullPath(Path.Combine(file.Folder, file.Output));
+        var points = configs.SelectMany(c => file.Seeds.Select(s => new SweepPoint(c, s, Path.Combine(output, PointsDir, c.Id, $"seed{s}")))).ToList();
+        return new SweepPlan(file, output, configs, points);
+    }
+
+    /// <summary>A folder name: letters, digits and <c>. _ = + -</c> kept, anything else '_', at most 80 characters.</summary>
+    public static string SafeId(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        foreach (var ch in text) sb.Append(char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '=' or '+' or '-' ? ch : '_');
+        var s = sb.ToString().Trim('.');
+        if (s.Length == 0) s = "point";
+        return s.Length <= 80 ? s : s[..71] + "-" + Hash(text);
+    }
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..8];
+}

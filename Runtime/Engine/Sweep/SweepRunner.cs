@@ -1,0 +1,149 @@
+using ArchDsl.Compiler;
+
+namespace ArchDsl.Runtime.Sweep;
+
+/// <summary>How one call of an <see cref="IPointTrainer"/> ended: the run directory, and whether the run finished (summary.yaml written) or was interrupted.</summary>
+public sealed record PointRunOutcome(string RunDir, bool Completed);
+
+/// <summary>
+/// Trains one point of a sweep. The sweep runner decides what to train; an implementation trains it and
+/// leaves a run directory the trainer's way (run.json first, metrics.jsonl, summary.yaml last), which
+/// is all the runner reads afterwards. <see cref="TrainerPointTrainer"/> is the real one.
+/// </summary>
+public interface IPointTrainer
+{
+    /// <summary>Trains <paramref name="graph"/> (the point's spec compiled with its overrides, seed included) in a new run directory under <paramref name="runsRoot"/>.</summary>
+    PointRunOutcome Train(SweepPoint point, IrGraph graph, string runsRoot, SweepFile sweep);
+
+    /// <summary>Continues the unfinished run in <paramref name="runDir"/>.</summary>
+    PointRunOutcome Resume(SweepPoint point, string runDir, SweepFile sweep);
+}
+
+/// <summary>Where a point stands: finished (a run with summary.yaml), started (a run without), or not started.</summary>
+public enum PointState { Pending, Started, Finished }
+
+public sealed record PointStatus(SweepPoint Point, PointState State, string? RunDir);
+
+/// <summary>A configuration compiled: its parameter and mult-add counts (the same for every seed).</summary>
+public sealed record CompiledConfig(SweepConfig Config, IrGraph Graph)
+{
+    public long Params => Graph.ParamCount;
+    public long MultAdds => Graph.MultAdds;
+}
+
+/// <summary>What a sweep run did: which points it trained, resumed or skipped, which failed (with the message), whether it was interrupted, and the results.</summary>
+public sealed record SweepRunSummary(
+    IReadOnlyList<SweepPoint> Trained, IReadOnlyList<SweepPoint> Resumed, IReadOnlyList<SweepPoint> Skipped,
+    IReadOnlyList<(SweepPoint Point, string Error)> Failed, bool Interrupted, SweepResults Results, IReadOnlyList<string> Files);
+
+/// <summary>
+/// Runs a sweep, one point after another: a point whose folder already holds a finished run
+/// (summary.yaml) is not trained again; one holding an unfinished run is resumed through the trainer;
+/// the rest are trained from scratch. Every configuration is compiled first, so a spec error stops the
+/// sweep before any training. After the points (or when one is interrupted), the results table and
+/// charts are written from every finished run. Rerunning the same command therefore continues an
+/// interrupted sweep and rebuilds the report.
+/// <para>Layout of the output folder:</para>
+/// <code>
+/// sweep.yaml                                    the sweep file as it was run
+/// points/&lt;config-id&gt;/seed&lt;s&gt;/&lt;run&gt;/           the trainer's run directories
+/// results.md, results.csv                       the table (see SweepReport)
+/// accuracy-vs-params.svg, curves-accuracy.svg, curves-loss.svg, index.html
+/// </code>
+/// </summary>
+public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
+{
+    /// <summary>Compiles every configuration; a spec error stops the sweep (the message holds the rendered diagnostics).</summary>
+    public static IReadOnlyList<CompiledConfig> Compile(SweepPlan plan)
+    {
+        var compiled = new List<CompiledConfig>();
+        var errors = new List<string>();
+        foreach (var c in plan.Configs)
+        {
+            var r = ArchCompiler.CompileFile(c.Spec, Override.ParseAll(c.Overrides));
+            if (r.Success) compiled.Add(new CompiledConfig(c, r.Graph!));
+            else errors.Add($"configuration '{c.Label}' ({c.Spec} {string.Join(" ", c.Overrides.Select(o => "--set " + o))}):\n" +
+                            string.Concat(r.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
+        }
+        if (errors.Count > 0) throw new SweepException($"{plan.File.Path}: {errors.Count} configuration(s) do not compile:\n{string.Join("\n", errors)}");
+        return compiled;
+    }
+
+    /// <summary>Where each point stands, from what is on disk.</summary>
+    public static IReadOnlyList<PointStatus> Status(SweepPlan plan) => plan.Points.Select(StatusOf).ToList();
+
+    public static PointStatus StatusOf(SweepPoint p)
+    {
+        if (!Directory.Exists(p.Directory)) return new PointStatus(p, PointState.Pending, null);
+        // Run directories are named <name>-<yyyyMMdd-HHmmss>[-n]: ordinal order is creation order.
+        var runs = Directory.GetDirectories(p.Directory).Order(StringComparer.Ordinal).ToList();
+        if (runs.LastOrDefault(RunReader.IsFinished) is { } done) return new PointStatus(p, PointState.Finished, done);
+        if (runs.LastOrDefault(RunReader.IsStarted) is { } started) return new PointStatus(p, PointState.Started, started);
+        return new PointStatus(p, PointState.Pending, null);
+    }
+
+    /// <summary>Trains what is not finished, then writes the report. <paramref name="cancel"/> is checked between points.</summary>
+    public SweepRunSummary Run(SweepPlan plan, CancellationToken cancel = default)
+    {
+        var compiled = Compile(plan).ToDictionary(c => c.Config.Id);
+        Directory.CreateDirectory(plan.OutputDir);
+        Training.AtomicFile.WriteAllText(Path.Combine(plan.OutputDir, "sweep.yaml"), File.ReadAllText(plan.File.Path));
+
+        var trained = new List<SweepPoint>();
+        var resumed = new List<SweepPoint>();
+        var skipped = new List<SweepPoint>();
+        var failed = new List<(SweepPoint, string)>();
+        var interrupted = false;
+        var index = 0;
+        foreach (var point in plan.Points)
+        {
+            index++;
+            var status = StatusOf(point);
+            var tag = $"[{index}/{plan.Points.Count}] {point.Config.Label} seed {point.Seed}";
+            if (status.State == PointState.Finished)
+            {
+                log.WriteLine($"{tag}: done already ({Path.GetRelativePath(plan.OutputDir, status.RunDir!)})");
+                skipped.Add(point);
+                continue;
+            }
+            if (cancel.IsCancellationRequested) { interrupted = true; break; }
+            try
+            {
+                PointRunOutcome outcome;
+                if (status.State == PointState.Started)
+                {
+                    log.WriteLine($"{tag}: resuming {Path.GetRelativePath(plan.OutputDir, status.RunDir!)}");
+                    outcome = trainer.Resume(point, status.RunDir!, plan.File);
+                    resumed.Add(point);
+                }
+                else
+                {
+                    log.WriteLine($"{tag}: training");
+                    Directory.CreateDirectory(point.Directory);
+                    var graph = ArchCompiler.CompileFile(point.Config.Spec, Override.ParseAll(point.Overrides));
+                    if (!graph.Success) throw new SweepException(string.Concat(graph.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
+                    outcome = trainer.Train(point, graph.Graph!, point.Directory, plan.File);
+                    trained.Add(point);
+                }
+                if (!outcome.Completed)
+                {
+                    log.WriteLine($"{tag}: interrupted; run the same command again to resume it");
+                    interrupted = true;
+                    break;
+                }
+                if (!RunReader.IsFinished(outcome.RunDir))
+                    throw new SweepException($"the trainer reported '{outcome.RunDir}' complete but it has no {RunReader.SummaryFile}");
+            }
+            catch (Exception e) when (e is SweepException or Training.TrainingException or Training.RunFileException)
+            {
+                log.WriteLine($"{tag}: failed: {e.Message}");
+                failed.Add((point, e.Message));
+            }
+        }
+
+        var results = SweepResults.Collect(plan, compiled.Values.ToList());
+        var files = SweepReport.WriteAll(plan, results);
+        foreach (var f in files) log.WriteLine($"wrote {f}");
+        return new SweepRunSummary(trained, resumed, skipped, failed, interrupted, results, files);
+    }
+}

@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Xml.Linq;
+using ArchDsl.Runtime.Sweep;
+using static ArchDsl.Runtime.Tests.SweepTestKit;
+
+namespace ArchDsl.Runtime.Tests;
+
+/// <summary>The sweep runner with a fake trainer: what is trained, skipped and resumed; the table, CSV, SVG and HTML it writes.</summary>
+public sealed class SweepRunnerTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("archdsl-sweeprun-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static readonly Dictionary<(string, long), double> Accuracy = new()
+    {
+        [("kernel=3", 0)] = 0.80, [("kernel=3", 1)] = 0.84,
+        [("kernel=9", 0)] = 0.90, [("kernel=9", 1)] = 0.92,
+    };
+
+    static FakePointTrainer Fake() => new(p => Accuracy[(p.Config.Id, p.Seed)]);
+
+    SweepPlan Plan() => SweepPlan.Expand(Write(_dir, $$"""
+        name: kernels
+        spec: {{Spec("convmixer.arch")}}
+        grid:
+          kernel: [3, 9]
+        set: { depth: 2, dim: 16 }
+        budget: { epochs: 2, subset: 100 }
+        seeds: [0, 1]
+        output: out
+        """));
+
+    (SweepRunSummary Summary, string Log) Run(FakePointTrainer fake, SweepPlan? plan = null)
+    {
+        var log = new StringWriter();
+        var summary = new SweepRunner(fake, log).Run(plan ?? Plan());
+        return (summary, log.ToString());
+    }
+
+    [Fact]
+    public void Every_point_is_trained_once_with_its_compiled_overrides()
+    {
+        var fake = Fake();
+        var (summary, log) = Run(fake);
+        Assert.Equal(["kernel=3/seed0", "kernel=3/seed1", "kernel=9/seed0", "kernel=9/seed1"], fake.TrainCalls);
+        Assert.Empty(fake.ResumeCalls);
+        Assert.Equal(4, summary.Trained.Count);
+        Assert.False(summary.Interrupted);
+        // The graphs handed to the trainer carry the point's overrides: kernel, seed, budget.
+        Assert.Equal(9L, fake.Graphs[2].Nodes.Single(n => n.Name == "blocks.0.token.0").Attrs["kernel"]);
+        Assert.Equal(1L, fake.Graphs[1].Train["seed"]);
+        Assert.Equal(100L, fake.Graphs[0].Train["subset"]);
+        Assert.Equal(2L, fake.Graphs[0].Train["epochs"]);
+        Assert.Contains("[1/4] kernel=3 seed 0: training", log);
+        Assert.All(Plan().Points, p => Assert.Equal(PointState.Finished, SweepRunner.StatusOf(p).State));
+    }
+
+    [Fact]
+    public void A_second_run_trains_nothing_and_rebuilds_the_same_report()
+    {
+        Run(Fake());
+        var first = File.ReadAllText(Path.Combine(_dir, "out", SweepReport.Csv));
+        var again = Fake();
+        var (summary, log) = Run(again);
+        Assert.Empty(again.TrainCalls);
+        Assert.Empty(again.ResumeCalls);
+        Assert.Equal(4, summary.Skipped.Count);
+        Assert.Contains("done already", log);
+        Assert.Equal(first, File.ReadAllText(Path.Combine(_dir, "out", SweepReport.Csv)));
+    }
+
+    [Fact]
+    public void An_interrupted_point_stops_the_sweep_and_is_resumed_next_time_while_finished_ones_are_not_rerun()
+    {
+        var first = Fake();
+        first.InterruptOn = 2; // kernel=3 seed 1 stops half-way
+        var (s1, log1) = Run(first);
+        Assert.True(s1.Interrupted);
+        Assert.Equal(["kernel=3/seed0", "kernel=3/seed1"], first.TrainCalls);
+        Assert.Contains("interrupted; run the same command again", log1);
+        var status = SweepRunner.Status(Plan());
+        Assert.Equal([PointState.Finished, PointState.Started, PointState.Pending, PointState.Pending], status.Select(s => s.State));
+        // The report is written from what finished.
+        Assert.Contains("| kernel=3 | kernel=3 |", File.ReadAllText(Path.Combine(_dir, "out", SweepReport.Markdown)));
+
+        var second = Fake();
+        var (s2, _) = Run(second);
+        Assert.Equal(["kernel=3/seed1"], second.ResumeCalls);
+        Assert.Equal(["kernel=9/seed0", "kernel=9/seed1"], second.TrainCalls);
+        Assert.Equal(["kernel=3/seed0"], s2.Skipped.Select(p => p.Name));
+        Assert.False(s2.Interrupted);
+        // The resumed run is the same directory, now finished: one run directory per point.
+        Assert.Single(Directory.GetDirectories(Plan().Points[1].Directory));
+        Assert.All(Plan().Points, p => Assert.Equal(PointState.Finished, SweepRunner.StatusOf(p).State));
+    }
+
+    [Fact]
+    public void A_failing_point_is_reported_and_the_others_still_run()
+    {
+        var fake = Fake();
+        fake.FailOn = p => p.Name == "kernel=9/seed0";
+        var (summary, log) = Run(fake);
+        Assert.Equal(4, fake.TrainCalls.Count);
+        var failed = Assert.Single(summary.Failed);
+        Assert.Equal("kernel=9/seed0", failed.Point.Name);
+        Assert.Contains("fake failure", log);
+        var k9 = summary.Results.Configs.Single(c => c.Config.Id == "kernel=9");
+        Assert.Equal(1, k9.SeedsDone);
+        Assert.Equal("92.00 (1 seed)", SweepReport.AccuracyText(k9));
+    }
+
+    [Fact]
+    public void A_configuration_that_does_not_compile_stops_the_sweep_before_any_training()
+    {
+        var fake = Fake();
+        var plan = SweepPlan.Expand(Write(_dir, $$"""
+            spec: {{Spec("convmixer.arch")}}
+            grid:
+              kernel: [3, nosuchname]
+            """));
+        var e = Assert.Throws<SweepException>(() => new SweepRunner(fake, TextWriter.Null).Run(plan));
+        Assert.Contains("kernel=nosuchname", e.Message);
+        Assert.Contains("error AD", e.Message);
+        Assert.Empty(fake.TrainCalls);
+    }
+
+    [Fact]
+    public void The_table_has_params_mult_adds_and_mean_plus_minus_sample_std()
+    {
+        var (summary, _) = Run(Fake());
+        var k3 = summary.Results.Configs[0];
+        Assert.Equal(0.82, k3.AccuracyMean!.Value, 12);
+        // Sample std of 0.80 and 0.84: sqrt((0.02² + 0.02²) / 1) = 0.028284…
+        Assert.Equal(Math.Sqrt(0.0008), k3.AccuracyStd!.Value, 12);
+        Assert.Equal(10.5, k3.TrainSecondsMean);
+        Assert.Equal(1050, k3.ImagesPerSecondMean);
+        Assert.Equal("82.00 ± 2.83", SweepReport.AccuracyText(k3));
+        Assert.Equal("91.00 ± 1.41", SweepReport.AccuracyText(summary.Results.Configs[1]));
+
+        var graph3 = Compiler.ArchCompiler.CompileFile(Spec("convmixer.arch"), Compiler.Override.ParseAll(["depth=2", "dim=16", "kernel=3"])).Graph!;
+        Assert.Equal(graph3.ParamCount, k3.Params);
+        var md = File.ReadAllText(Path.Combine(_dir, "out", SweepReport.Markdown));
+        Assert.Contains("# Sweep: kernels", md);
+        Assert.Contains("Budget: train.epochs=2, train.subset=100", md);
+        Assert.Contains($"| kernel=3 | kernel=3 | {graph3.ParamCount.ToString("N0", CultureInfo.InvariantCulture)} | {graph3.MultAdds.ToString("N0", CultureInfo.InvariantCulture)} | 2/2 | 82.00 ± 2.83 | 0: 80.00, 1: 84.00 | 10.5 | 1050 |", md);
+
+        var csv = File.ReadAllLines(Path.Combine(_dir, "out", SweepReport.Csv));
+        Assert.Equal(3, csv.Length);
+        Assert.StartsWith("id,label,spec,overrides,params,mult_adds,", csv[0]);
+        Assert.Equal($"kernel=9,kernel=9,convmixer.arch,kernel=9,{summary.Results.Configs[1].Params},{summary.Results.Configs[1].MultAdds},2,2,test,91,1.4142,0:90;1:92,10.5,1050", csv[2]);
+    }
+
+    [Fact]
+    public void The_scatter_svg_has_a_point_per_configuration_error_bars_and_axis_titles()
+    {
+        Run(Fake());
+        var svg = XDocument.Load(Path.Combine(_dir, "out", SweepReport.ScatterSvg));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(ns + "svg", svg.Root!.Name);
+        var points = svg.Descendants(ns + "circle").Where(c => (string?)c.Attribute("class") == "point").ToList();
+        Assert.Equal(["kernel=3", "kernel=9"], points.Select(p => (string)p.Attribute("data-label")!));
+        Assert.Equal(["82", "91"], points.Select(p => (string)p.Attribute("data-y")!));
+        Assert.Equal(2, svg.Descendants(ns + "line").Count(l => (string?)l.Attribute("class") == "error-bar"));
+        var titles = svg.Descendants(ns + "text").Where(t => ((string?)t.Attribute("class"))?.StartsWith("axis-title") == true).Select(t => t.Value).ToList();
+        Assert.Equal(["parameters", "test accuracy (%)"], titles);
+        Assert.Equal(["kernel=3", "kernel=9"], svg.Descendants(ns + "text").Where(t => (string?)t.Attribute("class") == "point-label").Select(t => t.Value));
+        // The point with more accuracy is drawn higher (smaller y).
+        Assert.True(double.Parse((string)points[1].Attribute("cy")!, CultureInfo.InvariantCulture) < double.Parse((string)points[0].Attribute("cy")!, CultureInfo.InvariantCulture));
+        Assert.Contains(svg.Descendants(ns + "text"), t => (string?)t.Attribute("class") == "tick x");
+    }
+
+    [Fact]
+    public void Learning_curve_svgs_have_a_line_per_configuration_averaged_over_seeds()
+    {
+        Run(Fake());
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        var acc = XDocument.Load(Path.Combine(_dir, "out", SweepReport.AccuracySvg));
+        var lines = acc.Descendants(ns + "polyline").Where(p => (string?)p.Attribute("class") == "series").ToList();
+        Assert.Equal(["kernel=3", "kernel=9"], lines.Select(l => (string)l.Attribute("data-label")!));
+        Assert.All(lines, l => Assert.Equal(2, ((string)l.Attribute("points")!).Split(' ').Length)); // 2 epochs
+        Assert.Equal(["kernel=3", "kernel=9"], acc.Descendants(ns + "text").Where(t => (string?)t.Attribute("class") == "legend").Select(t => t.Value));
+        Assert.Contains(acc.Descendants(ns + "text"), t => (string?)t.Attribute("class") == "axis-title x" && t.Value == "epoch");
+
+        var loss = XDocument.Load(Path.Combine(_dir, "out", SweepReport.LossSvg));
+        var lossLines = loss.Descendants(ns + "polyline").Where(p => (string?)p.Attribute("class") == "series").ToList();
+        Assert.Equal(2, lossLines.Count);
+        Assert.All(lossLines, l => Assert.Equal(8, ((string)l.Attribute("points")!).Split(' ').Length)); // 4 logged steps × 2 epochs
+        Assert.Contains(loss.Descendants(ns + "text"), t => (string?)t.Attribute("class") == "axis-title x" && t.Value == "step");
+
+        // The curve is the mean over seeds: the fake's epoch-2 test accuracy is the run's accuracy.
+        var k9 = SweepResults.Collect(Plan(), SweepRunner.Compile(Plan())).Configs[1];
+        Assert.Equal([(1.0, 0.86), (2.0, 0.91)], k9.AccuracyCurve().Select(p => (p.X, Math.Round(p.Y, 10))));
+    }
+
+    [Fact]
+    public void Index_html_holds_the_table_and_every_chart_inline()
+    {
+        var (summary, _) = Run(Fake());
+        var html = File.ReadAllText(Path.Combine(_dir, "out", SweepReport.Html));
+        Assert.Contains("<table>", html);
+        Assert.Contains("<td class=\"n\">82.00 ± 2.83</td>", html);
+        Assert.Equal(3, html.Split("<svg").Length - 1);
+        Assert.DoesNotContain("<?xml", html);
+        Assert.Contains(Path.Combine(_dir, "out", SweepReport.Html), summary.Files);
+        Assert.True(File.Exists(Path.Combine(_dir, "out", "sweep.yaml")));
+    }
+
+    [Fact]
+    public void Summary_and_metrics_are_read_as_the_trainer_writes_them()
+    {
+        var fake = Fake();
+        Run(fake);
+        var status = SweepRunner.StatusOf(Plan().Points[3]);
+        var run = RunReader.Read(status.RunDir!);
+        Assert.Equal("test", run.AccuracySet);
+        Assert.Equal(0.92, run.Accuracy);
+        Assert.Equal(11, run.TrainSeconds);
+        Assert.Equal(1100, run.ImagesPerSecond);
+        Assert.Equal([1, 2], run.Epochs.Select(e => e.Epoch));
+        Assert.Equal(8, run.Steps.Count);
+    }
+}
