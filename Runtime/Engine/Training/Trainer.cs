@@ -75,10 +75,21 @@ public static class Trainer
                     ? options.Specs[0].Text
                     : string.Concat(options.Specs.Select(s => $"# ---- {s.Path} ----\n{s.Text}{(s.Text.EndsWith('\n') ? "" : "\n")}")));
             AtomicFile.WriteAllText(Path.Combine(runDir, OverridesFile), string.Concat(options.Overrides.Select(o => o + "\n")));
-            using var session = new Session(graph, runDir, info, options, resume: false);
-            return session.Run();
+            try
+            {
+                using var session = new Session(graph, runDir, info, options, resume: false);
+                return session.Run();
+            }
+            catch (Exception) when (!File.Exists(Path.Combine(runDir, CheckpointDir, "last.safetensors")))
+            {
+                // Failed before anything worth keeping (missing data, a bad key): leave no half-made run behind.
+                try { Directory.Delete(runDir, recursive: true); } catch (Exception) { /* the error matters more */ }
+                throw;
+            }
         }
         catch (RunFileException e) { throw new TrainingException(e.Message, e); }
+        catch (TorchException e) { throw new TrainingException($"libtorch failed: {e.Message}", e); }
+        catch (TorchNativeLibraryException e) { throw new TrainingException(e.Message, e); }
     }
 
     /// <summary>
@@ -108,6 +119,8 @@ public static class Trainer
             return session.Run();
         }
         catch (RunFileException e) { throw new TrainingException(e.Message, e); }
+        catch (TorchException e) { throw new TrainingException($"libtorch failed: {e.Message}", e); }
+        catch (TorchNativeLibraryException e) { throw new TrainingException(e.Message, e); }
     }
 
     /// <summary>How a run was started (<c>run.json</c>).</summary>
