@@ -82,4 +82,46 @@ public static partial class Commands
         });
         return cmd;
     }
+
+    // ---- sweep ---------------------------------------------------------------------------------------
+
+    /// <summary>Exit code of a sweep stopped by Ctrl-C / SIGTERM (the interrupted run saved a checkpoint), as archc train.</summary>
+    const int SweepInterrupted = 130;
+
+    static Command Sweep(Output output)
+    {
+        var file = new Argument<string>("sweep") { Description = "the sweep file (YAML): specs, grid or points of --set overrides, seeds, budget, output" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "compile every configuration and show the plan and what is already done; train nothing" };
+        var cmd = new Command("sweep",
+            "train a grid of overrides × seeds point by point (resumable: finished points are skipped, an interrupted one resumes), " +
+            "then write results.md / results.csv, SVG charts and index.html. Exit 0 when every point finished, 1 on errors, 130 when interrupted")
+            { file, dryRun };
+        cmd.SetAction(p =>
+        {
+            try
+            {
+                var plan = Runtime.Sweep.SweepPlan.Expand(Runtime.Sweep.SweepFile.Load(p.GetValue(file)!));
+                if (p.GetValue(dryRun))
+                {
+                    output.Out.Write(Runtime.Sweep.SweepRunner.PlanText(plan, Runtime.Sweep.SweepRunner.Compile(plan)));
+                    return ExitCodes.Ok;
+                }
+                var trainer = new Runtime.Sweep.TrainerPointTrainer(new Runtime.Training.PlainProgressSink(output.Out, TimeSpan.FromSeconds(30)));
+                var summary = new Runtime.Sweep.SweepRunner(trainer, output.Out).Run(plan);
+                if (summary.Interrupted) return SweepInterrupted;
+                if (summary.Failed.Count > 0)
+                {
+                    output.Err.WriteLine($"archc: {summary.Failed.Count} point(s) failed: {string.Join(", ", summary.Failed.Select(f => f.Point.Name))}");
+                    return ExitCodes.SpecErrors;
+                }
+                return ExitCodes.Ok;
+            }
+            catch (Runtime.Sweep.SweepException e)
+            {
+                output.Err.WriteLine($"archc: error: {e.Message}");
+                return ExitCodes.SpecErrors;
+            }
+        });
+        return cmd;
+    }
 }
