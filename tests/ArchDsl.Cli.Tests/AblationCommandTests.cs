@@ -117,4 +117,74 @@ public sealed class AblationCommandTests : IDisposable
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("no such spec", stderr);
     }
+
+    // ---- sweep ---------------------------------------------------------------------------------------
+
+    const string TinySpec = """
+        arch Tiny(dim = 8, depth = 1, kernel = 3, patch = 2, classes = 4)
+        input image[1, 8, 8]
+        stem conv(dim, kernel: patch, stride: patch) -> gelu -> batchnorm
+        mixer * depth {
+          token:    conv(dim, kernel: kernel, groups: dim, padding: same) -> gelu -> batchnorm
+          channel:  conv(dim, kernel: 1) -> gelu -> batchnorm
+          residual: token
+        }
+        head avgpool -> linear(classes)
+        train { data: synthetic(train: 128, test: 64, noise: 0.5), epochs: 1, batch: 32 }
+        """;
+
+    string TinySweep(string extra = "")
+    {
+        File.WriteAllText(Path.Combine(_dir, "tiny.arch"), TinySpec);
+        var path = Path.Combine(_dir, "sweep.yaml");
+        File.WriteAllText(path, "spec: tiny.arch\ngrid:\n  kernel: [1, 3]\nseeds: [0, 1]\nthreads: 1\noutput: out\n" + extra);
+        return path;
+    }
+
+    [Fact]
+    public void Sweep_dry_run_lists_configurations_with_counts_and_trains_nothing()
+    {
+        var (code, stdout, stderr) = Run("sweep", TinySweep(), "--dry-run");
+        Assert.True(code == ExitCodes.Ok, stderr);
+        Assert.Contains("2 configuration(s) × 2 seed(s) = 4 run(s)", stdout);
+        Assert.Matches(@"kernel=1\s+params\s+[\d,]+\s+mult-adds\s+[\d,]+\s+seed 0: pending, seed 1: pending", stdout);
+        Assert.Contains("    tiny.arch --set kernel=3\n", stdout);
+        Assert.Contains("points: 4 pending", stdout);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
+    }
+
+    [Fact]
+    public void Sweep_trains_writes_the_report_and_a_rerun_skips_everything()
+    {
+        var sweep = TinySweep();
+        var (code, stdout, stderr) = Run("sweep", sweep);
+        Assert.True(code == ExitCodes.Ok, stderr + stdout);
+        Assert.Contains("[4/4] kernel=3 seed 1: training", stdout);
+        foreach (var f in new[] { "results.md", "results.csv", "accuracy-vs-params.svg", "index.html" })
+            Assert.True(File.Exists(Path.Combine(_dir, "out", f)), f);
+        Assert.Matches(@"\| kernel=3 \| kernel=3 \| [\d,]+ \| [\d,]+ \| 2/2 \| \d+\.\d\d ± \d+\.\d\d \|", File.ReadAllText(Path.Combine(_dir, "out", "results.md")));
+
+        var again = Run("sweep", sweep);
+        Assert.Equal(ExitCodes.Ok, again.Code);
+        Assert.DoesNotContain(": training", again.Out);
+        Assert.Equal(4, again.Out.Split("done already").Length - 1);
+        Assert.Contains("points: 4 finished", Run("sweep", sweep, "--dry-run").Out);
+    }
+
+    [Fact]
+    public void Sweep_file_and_spec_errors_exit_one_without_a_stack_trace()
+    {
+        var bad = Run("sweep", TinySweep("bogus: 1\n"));
+        Assert.Equal(ExitCodes.SpecErrors, bad.Code);
+        Assert.Contains("unknown key 'bogus'", bad.Err);
+        Assert.DoesNotContain("   at ", bad.Err);
+
+        var spec = Run("sweep", TinySweep("set: { nosuch: 1 }\n"), "--dry-run");
+        Assert.Equal(ExitCodes.SpecErrors, spec.Code);
+        Assert.Contains("error AD0120", spec.Err);
+
+        var missing = Run("sweep", Path.Combine(_dir, "none.yaml"));
+        Assert.Equal(ExitCodes.SpecErrors, missing.Code);
+        Assert.Contains("cannot read sweep file", missing.Err);
+    }
 }

@@ -82,6 +82,33 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
         return new PointStatus(p, PointState.Pending, null);
     }
 
+    /// <summary>
+    /// What <c>archc sweep --dry-run</c> prints: every configuration with its params, mult-adds and full
+    /// overrides, and every point with its state on disk — nothing is trained or written.
+    /// </summary>
+    public static string PlanText(SweepPlan plan, IReadOnlyList<CompiledConfig> compiled)
+    {
+        var sb = new System.Text.StringBuilder();
+        var statuses = Status(plan);
+        sb.Append($"sweep {plan.File.Name}: {plan.Configs.Count} configuration(s) × {plan.File.Seeds.Count} seed(s) = {plan.Points.Count} run(s); output {plan.OutputDir}\n");
+        var byId = compiled.ToDictionary(c => c.Config.Id);
+        var width = plan.Configs.Max(c => c.Label.Length);
+        foreach (var c in plan.Configs)
+        {
+            var cc = byId[c.Id];
+            var states = statuses.Where(s => s.Point.Config.Id == c.Id).Select(s => $"seed {s.Point.Seed}: {s.State.ToString().ToLowerInvariant()}");
+            sb.Append("  ").Append(c.Label.PadRight(width))
+              .Append($"  params {cc.Params.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),11}")
+              .Append($"  mult-adds {cc.MultAdds.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),14}")
+              .Append("  ").Append(string.Join(", ", states)).Append('\n');
+            sb.Append("    ").Append(Path.GetRelativePath(plan.File.Folder, c.Spec)).Append(' ')
+              .Append(string.Join(" ", c.Overrides.Select(o => "--set " + o))).Append('\n');
+        }
+        var counts = statuses.GroupBy(s => s.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
+        sb.Append("points: ").Append(string.Join(", ", counts)).Append('\n');
+        return sb.ToString();
+    }
+
     /// <summary>Trains what is not finished, then writes the report. <paramref name="cancel"/> is checked between points.</summary>
     public SweepRunSummary Run(SweepPlan plan, CancellationToken cancel = default)
     {
