@@ -12,6 +12,9 @@ public static partial class Commands
         yield return Check(output);
         yield return Summary(output);
         yield return Graph(output);
+        yield return Train(output);
+        yield return Eval(output);
+        yield return Bench(output);
         yield return BenchCompiler(output);
         yield return Diff(output);
         yield return Snapshot(output);
@@ -38,9 +41,12 @@ public static partial class Commands
     }
 
     /// <summary>Compiles a spec with overrides; prints every diagnostic to stderr. Null when it has errors.</summary>
-    static IrGraph? CompileSpec(Output output, string spec, string[]? sets, string? arch)
+    static IrGraph? CompileSpec(Output output, string spec, string[]? sets, string? arch) =>
+        Report(output, spec, ArchCompiler.CompileFile(spec, Override.ParseAll(sets ?? []), arch));
+
+    /// <summary>Prints a compile result's diagnostics to stderr; the graph, or null when it has errors.</summary>
+    static IrGraph? Report(Output output, string spec, CompileResult result)
     {
-        var result = ArchCompiler.CompileFile(spec, Override.ParseAll(sets ?? []), arch);
         foreach (var d in result.Diagnostics) output.Err.Write(d.Render());
         var errors = result.Diagnostics.Count(d => d.IsError);
         if (errors > 0) output.Err.WriteLine($"archc: {errors} error{(errors == 1 ? "" : "s")} in {spec}");
