@@ -54,69 +54,81 @@ internal sealed class Grammar
         // term = unary { ("*"|"/"|"%") unary } ;
         Term = BinaryChain(Ref(() => Unary!), Sym("*").XOr(Sym("/")).XOr(Sym("%")));
         // unary = "-" unary | atom ;
+        var negated = _guard.Nest(Ref(() => Unary!)
+            .Expect(DslCodes.ExpectedExpression, "expected an expression after '-', found {found}"));
         Unary =
             (from minus in Sym("-")
-             from operand in _guard.Nest(Ref(() => Unary!)
-                 .Expect(DslCodes.ExpectedExpression, "expected an expression after '-', found {found}"))
+             from operand in negated
              select (Expr)new Negate(operand, minus.Span.To(operand.Span)))
             .XOr(Ref(() => Atom!));
         // atom = number | string | "[" [ expr { "," expr } ] "]" | ident [ "(" args ")" ] | "(" expr ")" ;
         Atom = Number.XOr(Str).XOr(Ref(() => ListLit!)).XOr(Ref(() => NameOrCall!)).XOr(Ref(() => Paren!));
 
+        var listItems = _guard.Nest(OptRef(ExprList("the list")).Select(l => l ?? []));
+        var listClose = Sym("]").Expect(DslCodes.ExpectedClosingBracket, "expected ']' to close the list, found {found}",
+            "list items are separated by ','");
         ListLit =
             from open in Sym("[")
-            from items in _guard.Nest(OptRef(ExprList("the list")).Select(l => l ?? []))
-            from close in Sym("]").Expect(DslCodes.ExpectedClosingBracket, "expected ']' to close the list, found {found}",
-                "list items are separated by ','")
+            from items in listItems
+            from close in listClose
             select (Expr)new ListExpr(items, open.Span.To(close.Span));
 
         NameOrCall =
             from id in Word
-            from args in Opt(ArgList(id.Value, "argument list"))
+            from args in OptArgList(id.Value)
             select args is { } a
                 ? (Expr)new CallExpr(id.Value, a.Args, id.Span, id.Span.To(a.Close))
                 : new Name(id.Value, id.Span);
 
+        var parenInner = _guard.Nest(Expr.Expect(DslCodes.ExpectedExpression, "expected an expression after '(', found {found}"));
         Paren =
             from open in Sym("(")
-            from inner in _guard.Nest(Expr.Expect(DslCodes.ExpectedExpression, "expected an expression after '(', found {found}"))
+            from inner in parenInner
             from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket,
                 $"expected ')' to close the '(' at {open.Span.Line}:{open.Span.Column}, found {{found}}")
             select inner with { Span = open.Span.To(close.Span) };
 
         // arg = [ ident ":" ] expr ;   (the "ident :" prefix is the only place the grammar looks two tokens ahead)
         var argName = from n in Word from colon in Sym(":") select n;
+        var namedValues = new Dictionary<string, Parser<Expr>>();
+        Parser<Expr> NamedValue(string name)
+        {
+            if (!namedValues.TryGetValue(name, out var p))
+                namedValues[name] = p = Expr.Expect(DslCodes.ExpectedExpression, $"expected a value after '{name}:', found {{found}}");
+            return p;
+        }
         Arg =
             from name in argName.Optional()
-            from value in name.IsDefined
-                ? Expr.Expect(DslCodes.ExpectedExpression, $"expected a value after '{name.Get().Value}:', found {{found}}")
-                : Expr
+            from value in name.IsDefined ? NamedValue(name.Get().Value) : Expr
             select new Arg(name.IsDefined ? name.Get().Value : null, value,
                 name.IsDefined ? name.Get().Span.To(value.Span) : value.Span);
         // args = [ arg { "," arg } ] ;
+        var argAfterComma = Arg.Expect(DslCodes.ExpectedExpression, "expected an argument after ',', found {found}");
+        var moreArgs = Many(from comma in Sym(",") from a in argAfterComma select a);
         Args = OptRef(
                 from first in Arg
-                from rest in Many(from comma in Sym(",")
-                                  from a in Arg.Expect(DslCodes.ExpectedExpression, "expected an argument after ',', found {found}")
-                                  select a)
+                from rest in moreArgs
                 select Prepend(first, rest))
             .Select(l => l ?? []);
 
         // ---- chains ---------------------------------------------------------------------------------------
         // step = "residual" "{" chain "}" | "repeat" expr "{" chain "}" | ident [ "(" args ")" ] ;
+        var residualBody = Body("'residual'", "'residual {'", hintOpen: "a residual is written 'residual { chain }'");
         ResidualStep =
             from kw in Kw("residual")
-            from body in Body("'residual'", "'residual {'", hintOpen: "a residual is written 'residual { chain }'")
+            from body in residualBody
             select (Step)new ResidualStep(body.Chain, kw.Span.To(body.Close));
+        var repeatCount = Expr.Expect(DslCodes.ExpectedExpression, "expected a repeat count after 'repeat', found {found}",
+            "e.g. 'repeat 2 { linear(dim) -> gelu }'");
+        var repeatBody = Body("the repeat count", "'repeat'");
         RepeatStep =
             from kw in Kw("repeat")
-            from count in Expr.Expect(DslCodes.ExpectedExpression, "expected a repeat count after 'repeat', found {found}",
-                "e.g. 'repeat 2 { linear(dim) -> gelu }'")
-            from body in Body("the repeat count", "'repeat'")
+            from count in repeatCount
+            from body in repeatBody
             select (Step)new RepeatStep(count, body.Chain, kw.Span.To(body.Close));
         OpStep =
             from id in OpName
-            from args in Opt(ArgList(id.Value, "argument list"))
+            from args in OptArgList(id.Value)
             select (Step)new OpStep(id.Value, args?.Args ?? [], args is not null, id.Span,
                 args is { } a ? id.Span.To(a.Close) : id.Span);
         Step = ResidualStep.XOr(RepeatStep).XOr(OpStep);
@@ -356,34 +368,50 @@ internal sealed class Grammar
 
     // ---- helpers that build rules ----------------------------------------------------------------------------
 
-    private Parser<Expr> BinaryChain(Parser<Expr> operand, Parser<Tok<string>> op) =>
-        from first in operand
-        from rest in Many(
+    private Parser<Expr> BinaryChain(Parser<Expr> operand, Parser<Tok<string>> op)
+    {
+        var operations = Many(
             from o in op
             from right in operand.Expect(DslCodes.ExpectedExpression, $"expected an expression after '{o.Value}', found {{found}}")
             select (Op: o.Value, Right: right),
             MaxOperators,
             at => Fail<List<(string Op, Expr Right)>>(at, DslCodes.ExpressionTooLong,
-                $"expression has more than {MaxOperators} operators", "split it into named parameters"))
-        select rest.Aggregate(first, (left, r) => new Binary(left, r.Op, r.Right, left.Span.To(r.Right.Span)));
+                $"expression has more than {MaxOperators} operators", "split it into named parameters"));
+        return
+            from first in operand
+            from rest in operations
+            select rest.Aggregate(first, (left, r) => new Binary(left, r.Op, r.Right, left.Span.To(r.Right.Span)));
+    }
 
     /// <summary><c>expr { "," expr }</c>, each item after a comma required.</summary>
-    private Parser<List<Expr>> ExprList(string what) =>
-        from first in Expr
-        from rest in Many(from comma in Sym(",")
-                          from e in Expr.Expect(DslCodes.ExpectedExpression, $"expected an expression after ',' in {what}, found {{found}}")
-                          select e)
-        select Prepend(first, rest);
+    private Parser<List<Expr>> ExprList(string what)
+    {
+        var item = Expr.Expect(DslCodes.ExpectedExpression, $"expected an expression after ',' in {what}, found {{found}}");
+        var more = Many(from comma in Sym(",") from e in item select e);
+        return
+            from first in Expr
+            from rest in more
+            select Prepend(first, rest);
+    }
 
     private readonly record struct ArgsAndClose(List<Arg> Args, Span Close);
 
-    /// <summary><c>"(" args ")"</c> of a call or op.</summary>
-    private Parser<ArgsAndClose> ArgList(string callee, string what) =>
-        from open in Sym("(")
-        from args in _guard.Nest(Args)
-        from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket,
-            $"expected ')' to close the {what} of '{callee}', found {{found}}", "arguments are separated by ','")
-        select new ArgsAndClose(args, close.Span);
+    private readonly Dictionary<string, Parser<ArgsAndClose?>> _argLists = new();
+
+    /// <summary><c>[ "(" args ")" ]</c> after the name of a call or op; one parser per name, reused (names repeat,
+    /// and building it for every name that turns out to have no arguments was a good part of the parse).</summary>
+    private Parser<ArgsAndClose?> OptArgList(string callee)
+    {
+        if (_argLists.TryGetValue(callee, out var parser)) return parser;
+        var nestedArgs = _guard.Nest(Args);
+        var close = Sym(")").Expect(DslCodes.ExpectedClosingBracket,
+            $"expected ')' to close the argument list of '{callee}', found {{found}}", "arguments are separated by ','");
+        return _argLists[callee] = Opt(
+            from open in Sym("(")
+            from args in nestedArgs
+            from c in close
+            select new ArgsAndClose(args, c.Span));
+    }
 
     private Parser<ArchBase> ArchBaseRef(string arch) =>
         from name in Word.Expect(DslCodes.ExpectedName, $"expected the name of the arch '{arch}' derives from after '=', found {{found}}",
@@ -412,16 +440,18 @@ internal sealed class Grammar
                       from v in Expr.Expect(DslCodes.ExpectedExpression, $"expected a default value for '{name.Value}' after '=', found {{found}}")
                       select new Boxed(v)).Select(b => b?.Value)
             select new ParamDecl(name.Value, def, name.Span, def is null ? name.Span : name.Span.To(def.Span));
+        var paramAfterComma = param.Expect(DslCodes.ExpectedName, "expected a parameter name after ',', found {found}");
+        var moreParams = Many(from comma in Sym(",") from p in paramAfterComma select p);
+        var parameters = OptRef(from first in param
+                                from rest in moreParams
+                                select Prepend(first, rest));
+        var close = Sym(")").Expect(DslCodes.ExpectedClosingBracket,
+            $"expected ')' to close the parameter list of '{owner}', found {{found}}", "parameters are separated by ','");
         return
             from open in Sym("(")
-            from ps in OptRef(from first in param
-                           from rest in Many(from comma in Sym(",")
-                                             from p in param.Expect(DslCodes.ExpectedName, "expected a parameter name after ',', found {found}")
-                                             select p)
-                           select Prepend(first, rest))
-            from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket,
-                $"expected ')' to close the parameter list of '{owner}', found {{found}}", "parameters are separated by ','")
-            select new ParamsAndClose(ps ?? [], close.Span);
+            from ps in parameters
+            from c in close
+            select new ParamsAndClose(ps ?? [], c.Span);
     }
 
     private readonly record struct Boxed(Expr Value);
@@ -429,20 +459,28 @@ internal sealed class Grammar
     private readonly record struct BodyAndClose(Chain Chain, Span Close);
 
     /// <summary><c>"{" chain "}"</c> of a residual or repeat step, nested under the depth guard.</summary>
-    private Parser<BodyAndClose> Body(string after, string owner, string? hintOpen = null) =>
-        from open in Sym("{").Expect(DslCodes.ExpectedToken, $"expected '{{' after {after}, found {{found}}", hintOpen)
-        from body in _guard.Nest(Ref(() => Chain!).Expect(DslCodes.ExpectedStep, $"expected an op inside {owner} {{ }}, found {{found}}"))
-        from close in Sym("}").Expect(DslCodes.ExpectedClosingBracket, $"expected '->' or '}}' to close {owner} {{ … }}, found {{found}}")
-        select new BodyAndClose(body, close.Span);
+    private Parser<BodyAndClose> Body(string after, string owner, string? hintOpen = null)
+    {
+        var chain = _guard.Nest(Ref(() => Chain!).Expect(DslCodes.ExpectedStep, $"expected an op inside {owner} {{ }}, found {{found}}"));
+        var close = Sym("}").Expect(DslCodes.ExpectedClosingBracket, $"expected '->' or '}}' to close {owner} {{ … }}, found {{found}}");
+        return
+            from open in Sym("{").Expect(DslCodes.ExpectedToken, $"expected '{{' after {after}, found {{found}}", hintOpen)
+            from body in chain
+            from c in close
+            select new BodyAndClose(body, c.Span);
+    }
 
     /// <summary><c>first { "->" step }</c>.</summary>
-    private Parser<Chain> ChainFrom(Parser<Step> first) =>
-        from head in first
-        from rest in Many(from arrow in Sym("->")
-                          from s in Ref(() => Step!).Expect(DslCodes.ExpectedStep, "expected an op after '->', found {found}",
-                              "a chain is 'op -> op -> …'; a step is an op, 'residual { … }' or 'repeat n { … }'")
-                          select s)
-        select new Chain(Prepend(head, rest), rest.Count == 0 ? head.Span : head.Span.To(rest[^1].Span));
+    private Parser<Chain> ChainFrom(Parser<Step> first)
+    {
+        var next = Ref(() => Step!).Expect(DslCodes.ExpectedStep, "expected an op after '->', found {found}",
+            "a chain is 'op -> op -> …'; a step is an op, 'residual { … }' or 'repeat n { … }'");
+        var more = Many(from arrow in Sym("->") from s in next select s);
+        return
+            from head in first
+            from rest in more
+            select new Chain(Prepend(head, rest), rest.Count == 0 ? head.Span : head.Span.To(rest[^1].Span));
+    }
 
     /// <summary><c>ident ":" ( chain | expr { "," expr } )</c>, then a check that the entry really ended there.</summary>
     private Parser<MixerEntry> MixerEntry => i =>

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace ArchDsl.Dsl;
 
 // The lexical rules of the language, in one place. Both the Sprache grammar (Grammar.cs, which reads
@@ -114,14 +116,15 @@ internal static class Lexical
         return -1;
     }
 
-    /// <summary>The punctuation token at <paramref name="pos"/>, or null.</summary>
-    public static string? ScanPunct(string text, int pos)
-    {
-        foreach (var p in Puncts)
-            if (string.CompareOrdinal(text, pos, p, 0, p.Length) == 0 && pos + p.Length <= text.Length)
-                return p;
-        return null;
-    }
+    /// <summary>The punctuation token at <paramref name="pos"/> (one of <see cref="Puncts"/>, longest first), or null.</summary>
+    public static string? ScanPunct(string text, int pos) =>
+        pos < 0 || pos >= text.Length ? null : text[pos] switch
+        {
+            '-' => pos + 1 < text.Length && text[pos + 1] == '>' ? "->" : "-",
+            '(' => "(", ')' => ")", '[' => "[", ']' => "]", '{' => "{", '}' => "}",
+            ',' => ",", ':' => ":", '=' => "=", '*' => "*", '/' => "/", '%' => "%", '+' => "+",
+            _ => null,
+        };
 
     /// <summary>How a token is named in a message: <c>'conv'</c>, <c>'}'</c>, <c>end of file</c>.</summary>
     public static string Describe(string text, int pos)
@@ -172,7 +175,7 @@ internal readonly record struct Token(TokenKind Kind, int Start, int Length, str
 /// </summary>
 internal sealed class Lexer
 {
-    public List<Token> Tokens { get; }
+    public TokenBuffer Tokens { get; }
     public List<Diagnostic> Diagnostics { get; } = new();
     /// <summary>Openers never closed, by offset (their AD0004 is dropped when the parser explains the same mistake).</summary>
     public List<int> UnclosedOpeners { get; } = new();
@@ -183,8 +186,8 @@ internal sealed class Lexer
     public Lexer(SourceText source)
     {
         var text = source.Text;
-        // sized once for typical code (~3+ characters a token): growing a large list copies it and churns the large-object heap
-        Tokens = new List<Token>(Math.Min(text.Length / 3 + 16, 1 << 17));
+        // sized once for typical code (~3+ characters a token), so a big file's array is not regrown
+        Tokens = new TokenBuffer(Math.Min(text.Length / 3 + 16, 1 << 17));
         var stack = new Stack<(char Open, int Offset)>();
         var pos = 0;
         var minusRun = 0;
@@ -335,5 +338,41 @@ internal sealed class Lexer
             if (Tokens[mid].Start < offset) lo = mid + 1; else hi = mid;
         }
         return lo;
+    }
+}
+
+/// <summary>The pre-pass's tokens, in an array rented from the shared pool and handed back when the parse is done
+/// (<see cref="Release"/>): a large spec has ~100k tokens, and a fresh large-object-heap array per parse
+/// brought on a full garbage collection every few parses.</summary>
+internal sealed class TokenBuffer
+{
+    private Token[] _items;
+
+    public TokenBuffer(int capacity) => _items = ArrayPool<Token>.Shared.Rent(Math.Max(capacity, 16));
+
+    public int Count { get; private set; }
+
+    public Token this[int index] =>
+        (uint)index < (uint)Count ? _items[index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public void Add(Token token)
+    {
+        if (Count == _items.Length)
+        {
+            var bigger = ArrayPool<Token>.Shared.Rent(_items.Length * 2);
+            Array.Copy(_items, bigger, Count);
+            ArrayPool<Token>.Shared.Return(_items, clearArray: true);
+            _items = bigger;
+        }
+        _items[Count++] = token;
+    }
+
+    /// <summary>Returns the array to the pool; the buffer is empty afterwards.</summary>
+    public void Release()
+    {
+        var items = _items;
+        _items = [];
+        Count = 0;
+        if (items.Length > 0) ArrayPool<Token>.Shared.Return(items, clearArray: true);
     }
 }

@@ -28,15 +28,16 @@ public static class SpecParser
     public static ParseResult Parse(SourceText source)
     {
         ArgumentNullException.ThrowIfNull(source);
+        Lexer? lexer = null;
         try
         {
-            var lexer = new Lexer(source);
-            if (lexer.MaxNesting <= BigStackNesting) return new Driver(source, lexer).Run();
+            var lex = lexer = new Lexer(source);
+            if (lex.MaxNesting <= BigStackNesting) return new Driver(source, lex).Run();
             ParseResult? result = null;
             Exception? error = null;
             var thread = new Thread(() =>
             {
-                try { result = new Driver(source, lexer).Run(); }
+                try { result = new Driver(source, lex).Run(); }
                 catch (Exception e) { error = e; }
             }, 64 * 1024 * 1024);
             thread.Start();
@@ -46,6 +47,10 @@ public static class SpecParser
         catch (Exception e)
         {
             return Internal(source, e);
+        }
+        finally
+        {
+            lexer?.Tokens.Release(); // nothing in the result refers to the tokens
         }
     }
 
