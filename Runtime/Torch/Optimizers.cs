@@ -6,7 +6,13 @@ using static ArchDsl.Torch.torch;
 /// <summary>AdamW (decoupled weight decay), the same update as torch.optim.AdamW.</summary>
 public sealed class AdamW : torch.optim.Optimizer
 {
-    public double beta1 { get; }
+    /// <summary>β1, settable between steps (one-cycle schedules cycle it, as PyTorch's OneCycleLR does through param_groups).</summary>
+    public double beta1
+    {
+        get => _beta1;
+        set => _beta1 = value is >= 0 and < 1 ? value : throw new ArgumentException($"AdamW: beta1 must be in [0, 1), got {value}");
+    }
+    private double _beta1;
     public double beta2 { get; }
     public double eps { get; }
     public double weight_decay { get; }
@@ -18,7 +24,7 @@ public sealed class AdamW : torch.optim.Optimizer
     {
         if (lr < 0 || eps < 0 || beta1 is < 0 or >= 1 || beta2 is < 0 or >= 1 || weight_decay < 0)
             throw new ArgumentException($"AdamW: invalid hyperparameters lr={lr} betas=({beta1}, {beta2}) eps={eps} weight_decay={weight_decay}");
-        this.beta1 = beta1; this.beta2 = beta2; this.eps = eps; this.weight_decay = weight_decay;
+        _beta1 = beta1; this.beta2 = beta2; this.eps = eps; this.weight_decay = weight_decay;
         this.amsgrad = amsgrad; this.maximize = maximize;
     }
 
@@ -40,7 +46,13 @@ public sealed class AdamW : torch.optim.Optimizer
 /// <summary>SGD with optional momentum / dampening / Nesterov and L2 weight decay, as torch.optim.SGD.</summary>
 public sealed class SGD : torch.optim.Optimizer
 {
-    public double momentum { get; }
+    /// <summary>Momentum, settable between steps (one-cycle schedules cycle it, as PyTorch's OneCycleLR does).</summary>
+    public double momentum
+    {
+        get => _momentum;
+        set => _momentum = value >= 0 ? value : throw new ArgumentException($"SGD: momentum must be >= 0, got {value}");
+    }
+    private double _momentum;
     public double dampening { get; }
     public double weight_decay { get; }
     public bool nesterov { get; }
@@ -51,7 +63,7 @@ public sealed class SGD : torch.optim.Optimizer
     {
         if (nesterov && (momentum <= 0 || dampening != 0))
             throw new ArgumentException("SGD: Nesterov momentum requires a momentum and zero dampening");
-        this.momentum = momentum; this.dampening = dampening; this.weight_decay = weight_decay;
+        _momentum = momentum; this.dampening = dampening; this.weight_decay = weight_decay;
         this.nesterov = nesterov; this.maximize = maximize;
     }
 

@@ -49,7 +49,7 @@ public class OptimizerTests : TorchTest
     }
 
     [Fact]
-    public void AdamW_steps_match_torch_optim_AdamW_with_a_changing_lr_and_param_groups()
+    public void AdamW_steps_match_torch_optim_AdamW_with_a_changing_lr_and_beta1_and_param_groups()
     {
         using var scope = NewDisposeScope();
         const int steps = 5;
@@ -64,6 +64,7 @@ public class OptimizerTests : TorchTest
         {
             using var step = NewDisposeScope();
             opt.lr = 0.05 * (1 - i / 10.0);
+            opt.beta1 = 0.8 + 0.03 * i;   // as one-cycle does
             opt.zero_grad();
             F.cross_entropy(model.forward(inputs[$"x{i}"]), inputs[$"y{i}"], label_smoothing: 0.1).backward();
             opt.step();
@@ -74,7 +75,7 @@ public class OptimizerTests : TorchTest
             opt = torch.optim.AdamW([{'params': decay}, {'params': nodecay, 'weight_decay': 0.0}],
                                     lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)
             for i in range({{steps}}):
-                for g in opt.param_groups: g['lr'] = 0.05 * (1 - i / 10.0)
+                for g in opt.param_groups: g['lr'] = 0.05 * (1 - i / 10.0); g['betas'] = (0.8 + 0.03 * i, 0.99)
                 opt.zero_grad(); loss_at(i).backward(); opt.step()
             for k, v in m.state_dict().items(): out[k] = v
             for n, p in m.named_parameters():
