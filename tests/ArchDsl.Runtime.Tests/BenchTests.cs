@@ -29,7 +29,7 @@ public sealed class BenchTests(ITestOutputHelper output)
         foreach (var f in new[] { r.ArchDsl, r.PyTorch! })
         {
             Assert.True(f.TrainStepMs > 0 && double.IsFinite(f.TrainStepMs));
-            Assert.True(f.InferStepMs > 0 && f.InferStepMs < f.TrainStepMs * 10);
+            Assert.True(f.InferStepMs > 0 && double.IsFinite(f.InferStepMs));
             Assert.True(f.PeakMemoryBytes > 0);
             Assert.Equal(4 / (f.TrainStepMs / 1000), f.TrainImagesPerSec, 6);
         }

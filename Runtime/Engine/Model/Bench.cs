@@ -64,12 +64,13 @@ public sealed record BenchResult(
 }
 
 /// <summary>
-/// Measures ArchDsl's training step (forward + cross-entropy + backward + AdamW step) and inference on a compiled
-/// graph, then runs the same model in PyTorch eager (<c>reference/bench_pytorch.py</c>, built op by op from the IR
-/// with idiomatic torch.nn modules) with the same batch, input size, device and thread count, in a child process
-/// so the two never compete for cores. Inputs are random; the figures are medians over the timed steps.
-/// The Python used is <c>$ARCHDSL_PYTHON</c> if set, else Debian's <c>/usr/bin/python3</c> (python3-torch; CPU
-/// only — for <c>cuda</c> point ARCHDSL_PYTHON at a CUDA PyTorch).
+/// Measures ArchDsl's training step (forward + cross-entropy + backward + AdamW step) and inference (eval, no grad) on a
+/// compiled graph, and PyTorch eager's on the same model (<c>reference/bench_pytorch.py</c>, built op by op from the IR
+/// with idiomatic torch.nn modules) with the same batch, input size, device and thread count. PyTorch runs in a child
+/// process that waits for commands: rounds of ArchDsl steps alternate with rounds of PyTorch steps, so only one side
+/// computes at a time and both see the same machine load. Inputs are random; figures are medians over the timed steps.
+/// The Python is <c>$ARCHDSL_PYTHON</c> if set, else Debian's <c>/usr/bin/python3</c> (python3-torch, CPU only — for
+/// <c>cuda</c> point ARCHDSL_PYTHON at a CUDA PyTorch).
 /// </summary>
 public static class Bench
 {
@@ -82,78 +83,118 @@ public static class Bench
     {
         if (batch < 1) throw new ArgumentException($"batch must be at least 1, not {batch}");
         if (warmup < 0 || iterations < 1) throw new ArgumentException($"need warmup >= 0 and iterations >= 1 (got {warmup}, {iterations})");
+        if (graph.OutputNode.OutputShape.Layout != Layout.Vector)
+            throw new ArgumentException($"bench needs a classifier (output vector[classes]); {graph.Arch} outputs {graph.OutputNode.OutputShape}");
         var dev = Device.Parse(device);
-        if (dev.type == DeviceType.CUDA && !cuda.is_available())
+        var isCuda = dev.type == DeviceType.CUDA;
+        if (isCuda && !cuda.is_available())
             throw new InvalidOperationException("--device cuda: CUDA is not available to this libtorch (is the shim built against a CUDA libtorch?)");
         var threads = Environment.ProcessorCount;
         set_num_threads(threads);
 
-        var ours = RunArchDsl(graph, batch, dev, warmup, iterations);
-        BenchFigures? theirs = null;
-        string? version = null, error = null;
+        Companion? py = null;
+        string? error = null;
         if (runPyTorch)
         {
-            try { (theirs, version) = RunPyTorch(graph, batch, dev, warmup, iterations, threads); }
-            catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or JsonException)
+            try { py = Companion.Start(graph, batch, dev, threads); }
+            catch (Exception e) when (IsCompanionFailure(e)) { error = e.Message; }
+        }
+        // A failure of the companion mid-run is reported, and ArchDsl's own measurement goes on alone.
+        JsonObject? Ask(string command)
+        {
+            if (py is null) return null;
+            try { return py.Call(command); }
+            catch (Exception e) when (IsCompanionFailure(e))
             {
                 error = e.Message;
+                py.Dispose();
+                py = null;
+                return null;
             }
         }
-        return new BenchResult(graph.Arch, graph.ParamCount, graph.Input.ToString(), batch, dev.ToString(), threads, warmup, iterations,
-            ours, theirs, version, error);
-    }
+        List<double>? Times(JsonObject? answer) => answer?["times"]?.AsArray().Select(t => (double)t!).ToList();
 
-    static BenchFigures RunArchDsl(IrGraph graph, int batch, Device dev, int warmup, int iterations)
-    {
-        var isCuda = dev.type == DeviceType.CUDA;
-        GC.Collect();
-        var baseline = isCuda ? cuda.memory_allocated() : ProcessMemory.CurrentRss;
-        using var model = new IrModel(graph, seed: 0, device: dev);
-        using var opt = optim.AdamW(model.named_parameters(), lr: 1e-3, weight_decay: 0.01);
-        var shape = new[] { (long)batch }.Concat(graph.Input.Dims.Select(d => (long)d)).ToArray();
-        var classes = graph.OutputNode.OutputShape.Dims[^1];
-        using var x = randn(shape, device: dev).DetachFromDisposeScope();
-        using var y = randint(classes, new long[] { batch }, device: dev).DetachFromDisposeScope();
-        if (graph.OutputNode.OutputShape.Layout != Layout.Vector)
-            throw new ArgumentException($"bench needs a classifier (output vector[classes]); {graph.Arch} outputs {graph.OutputNode.OutputShape}");
-
-        void Sync() { if (isCuda) cuda.synchronize(); }
-        void TrainStep()
+        try
         {
-            using var scope = NewDisposeScope();
-            opt.zero_grad();
-            using var logits = model.forward(x);
-            using var loss = F.cross_entropy(logits, y);
-            loss.backward();
-            opt.step();
-        }
-        void InferStep()
-        {
-            using var scope = NewDisposeScope();
-            using var _ = model.forward(x);
-        }
+            GC.Collect();
+            var baseline = isCuda ? cuda.memory_allocated() : ProcessMemory.CurrentRss;
+            using var model = new IrModel(graph, seed: 0, device: dev);
+            using var opt = optim.AdamW(model.named_parameters(), lr: 1e-3, weight_decay: 0.01);
+            var shape = new[] { (long)batch }.Concat(graph.Input.Dims.Select(d => (long)d)).ToArray();
+            var classes = graph.OutputNode.OutputShape.Dims[^1];
+            using var x = randn(shape, device: dev).DetachFromDisposeScope();
+            using var y = randint(classes, new long[] { batch }, device: dev).DetachFromDisposeScope();
 
-        model.train();
-        for (var i = 0; i < warmup; i++) TrainStep();
-        Sync();
-        if (isCuda) cuda.reset_peak_memory_stats(); else ResetPeakRss();
-        var train = Time(iterations, TrainStep, Sync);
-        var peak = isCuda ? cuda.max_memory_allocated() : ProcessMemory.PeakRss;
+            void Sync() { if (isCuda) cuda.synchronize(); }
+            void TrainStep()
+            {
+                using var scope = NewDisposeScope();
+                opt.zero_grad();
+                using var logits = model.forward(x);
+                using var loss = F.cross_entropy(logits, y);
+                loss.backward();
+                opt.step();
+            }
+            void InferStep()
+            {
+                using var scope = NewDisposeScope();
+                using var _ = model.forward(x);
+            }
 
-        model.eval();
-        double infer;
-        using (no_grad())
-        {
-            for (var i = 0; i < warmup; i++) InferStep();
+            // Rounds: some of our steps, then as many of PyTorch's (its process idles meanwhile, ours while it runs).
+            var rounds = Math.Min(iterations, 5);
+            var sizes = Enumerable.Range(0, rounds).Select(r => iterations / rounds + (r < iterations % rounds ? 1 : 0)).ToArray();
+
+            model.train();
+            for (var i = 0; i < warmup; i++) TrainStep();
             Sync();
-            infer = Time(iterations, InferStep, Sync);
+            Ask($"warmup_train {warmup}");
+            if (isCuda) cuda.reset_peak_memory_stats(); else ResetPeakRss();
+            Ask("reset_peak");
+            var ourTrain = new List<double>();
+            var pyTrain = new List<double>();
+            foreach (var k in sizes)
+            {
+                ourTrain.AddRange(Time(k, TrainStep, Sync));
+                if (Times(Ask($"train {k}")) is { } t) pyTrain.AddRange(t);
+            }
+            var peak = isCuda ? cuda.max_memory_allocated() : ProcessMemory.PeakRss;
+
+            model.eval();
+            var ourInfer = new List<double>();
+            var pyInfer = new List<double>();
+            using (no_grad())
+            {
+                for (var i = 0; i < warmup; i++) InferStep();
+                Sync();
+                Ask($"warmup_infer {warmup}");
+                foreach (var k in sizes)
+                {
+                    ourInfer.AddRange(Time(k, InferStep, Sync));
+                    if (Times(Ask($"infer {k}")) is { } t) pyInfer.AddRange(t);
+                }
+            }
+            peak = Math.Max(peak, isCuda ? cuda.max_memory_allocated() : ProcessMemory.PeakRss);
+            var ours = new BenchFigures(batch, Median(ourTrain), Median(ourInfer), peak, baseline, isCuda ? "CUDA max allocated" : "VmHWM");
+
+            BenchFigures? theirs = null;
+            var pyPeak = Ask("memory")?["peak_memory_bytes"];
+            if (py is not null && pyPeak is not null)
+                theirs = new BenchFigures(batch, Median(pyTrain), Median(pyInfer), (long)pyPeak, py.BaselineMemory, py.MemoryKind);
+            return new BenchResult(graph.Arch, graph.ParamCount, graph.Input.ToString(), batch, dev.ToString(), threads, warmup, iterations,
+                ours, theirs, theirs is null ? null : py!.TorchVersion, theirs is null ? error ?? "no figures from the companion" : null);
         }
-        peak = Math.Max(peak, isCuda ? cuda.max_memory_allocated() : ProcessMemory.PeakRss);
-        return new BenchFigures(batch, train, infer, peak, baseline, isCuda ? "CUDA max allocated" : "VmHWM");
+        finally
+        {
+            py?.Dispose();
+        }
     }
 
-    /// <summary>Median milliseconds of <paramref name="n"/> runs of <paramref name="step"/> (each followed by <paramref name="sync"/>).</summary>
-    static double Time(int n, Action step, Action sync)
+    static bool IsCompanionFailure(Exception e) =>
+        e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or JsonException or FormatException;
+
+    /// <summary>Wall milliseconds of each of <paramref name="n"/> runs of <paramref name="step"/> (each followed by <paramref name="sync"/>).</summary>
+    static double[] Time(int n, Action step, Action sync)
     {
         var times = new double[n];
         var sw = new Stopwatch();
@@ -164,8 +205,14 @@ public static class Bench
             sync();
             times[i] = sw.Elapsed.TotalMilliseconds;
         }
-        Array.Sort(times);
-        return n % 2 == 1 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+        return times;
+    }
+
+    static double Median(IEnumerable<double> values)
+    {
+        var v = values.OrderBy(t => t).ToArray();
+        if (v.Length == 0) return double.NaN;
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 
     /// <summary>Resets VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs); harmless where unsupported.</summary>
@@ -193,37 +240,102 @@ public static class Bench
     public static string PythonExecutable =>
         Environment.GetEnvironmentVariable("ARCHDSL_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
 
-    static (BenchFigures, string) RunPyTorch(IrGraph graph, int batch, Device dev, int warmup, int iterations, int threads)
+    /// <summary>The PyTorch process in <c>--serve</c> mode: it builds the model, then runs timing commands one JSON line each.</summary>
+    sealed class Companion : IDisposable
     {
-        var script = FindScript() ?? throw new IOException($"{ScriptName} not found beside the ArchDsl assembly or in the source tree");
-        var dir = Directory.CreateTempSubdirectory("archdsl-bench-").FullName;
-        try
+        readonly Process _p;
+        readonly string _dir;
+        readonly StringBuilder _stderr = new();
+        bool _disposed;
+        public string TorchVersion { get; private set; } = "?";
+        public long BaselineMemory { get; private set; } = -1;
+        public string MemoryKind { get; private set; } = "";
+
+        Companion(Process p, string dir) { _p = p; _dir = dir; }
+
+        public static Companion Start(IrGraph graph, int batch, Device dev, int threads)
         {
+            var script = FindScript() ?? throw new IOException($"{ScriptName} not found beside the ArchDsl assembly or in the source tree");
+            var dir = Directory.CreateTempSubdirectory("archdsl-bench-").FullName;
             var desc = Path.Combine(dir, "graph.json");
             File.WriteAllText(desc, DescribeGraph(graph));
-            var psi = new ProcessStartInfo(PythonExecutable) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { script, desc, "--batch", batch.ToString(CultureInfo.InvariantCulture), "--device", dev.ToString(),
-                         "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--iterations", iterations.ToString(CultureInfo.InvariantCulture),
+            var psi = new ProcessStartInfo(PythonExecutable) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { script, desc, "--serve", "--batch", batch.ToString(CultureInfo.InvariantCulture), "--device", dev.ToString(),
                          "--threads", threads.ToString(CultureInfo.InvariantCulture) })
                 psi.ArgumentList.Add(a);
             psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
-            using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {PythonExecutable}");
-            var err = p.StandardError.ReadToEndAsync();
-            var stdout = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-                throw new InvalidOperationException($"{PythonExecutable} {ScriptName} exited with {p.ExitCode}: {LastLines(err.Result, 6)}");
-            var line = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.TrimStart().StartsWith('{'))
-                       ?? throw new InvalidOperationException($"{ScriptName} printed no JSON: {LastLines(stdout, 4)}");
-            var j = JsonNode.Parse(line)!.AsObject();
-            var pyParams = (long)j["params"]!;
-            if (pyParams != graph.ParamCount)
-                throw new InvalidOperationException($"{ScriptName} built {pyParams} parameters, the graph has {graph.ParamCount}");
-            var figures = new BenchFigures(batch, (double)j["train_step_ms"]!, (double)j["infer_step_ms"]!,
-                (long)j["peak_memory_bytes"]!, (long)j["baseline_memory_bytes"]!, (string)j["memory_kind"]!);
-            return (figures, (string?)j["torch_version"] ?? "?");
+            Process p;
+            try
+            {
+                p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {PythonExecutable}");
+            }
+            catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+            {
+                TryDelete(dir);
+                throw new InvalidOperationException($"could not start {PythonExecutable}: {e.Message}", e);
+            }
+            var c = new Companion(p, dir);
+            p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (c._stderr) c._stderr.AppendLine(e.Data); };
+            p.BeginErrorReadLine();
+            try
+            {
+                var hello = c.Read();
+                var pyParams = (long)hello["params"]!;
+                if (pyParams != graph.ParamCount)
+                    throw new InvalidOperationException($"{ScriptName} built {pyParams} parameters, the graph has {graph.ParamCount}");
+                c.TorchVersion = (string?)hello["torch_version"] ?? "?";
+                c.BaselineMemory = (long)hello["baseline_memory_bytes"]!;
+                c.MemoryKind = (string?)hello["memory_kind"] ?? "";
+                return c;
+            }
+            catch
+            {
+                c.Dispose();
+                throw;
+            }
         }
-        finally
+
+        JsonObject Read()
+        {
+            var line = _p.StandardOutput.ReadLine();
+            if (line is null)
+            {
+                _p.WaitForExit(5000);
+                string err;
+                lock (_stderr) err = _stderr.ToString();
+                throw new InvalidOperationException(
+                    $"{PythonExecutable} {ScriptName} ended{(_p.HasExited ? $" with exit code {_p.ExitCode}" : "")}: {LastLines(err, 6)}");
+            }
+            var j = JsonNode.Parse(line)!.AsObject();
+            if (j["error"] is { } e) throw new InvalidOperationException($"{ScriptName}: {e}");
+            return j;
+        }
+
+        public JsonObject Call(string command)
+        {
+            _p.StandardInput.WriteLine(command);
+            _p.StandardInput.Flush();
+            return Read();
+        }
+
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            try
+            {
+                if (!_p.HasExited)
+                {
+                    try { _p.StandardInput.WriteLine("quit"); _p.StandardInput.Flush(); } catch (IOException) { }
+                    if (!_p.WaitForExit(10_000)) _p.Kill();
+                }
+            }
+            catch (InvalidOperationException) { }
+            _p.Dispose();
+            TryDelete(_dir);
+        }
+
+        static void TryDelete(string dir)
         {
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }

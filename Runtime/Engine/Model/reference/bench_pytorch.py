@@ -9,11 +9,14 @@ nn.Linear, nn.GELU..., F.unfold for patches, timm-style Attention with one qkv L
 nn.AvgPool2d, timm's drop_path), runs the node list in a plain Python loop, and times exactly what ArchDsl
 times: a training step (zero_grad, forward, cross-entropy, backward, AdamW step) and an inference forward
 (eval, no_grad), on a fixed random batch; medians over the timed steps. Prints one JSON line.
+With --serve it instead answers timing commands on stdin, so that Bench can interleave rounds of its own steps
+with rounds of these (both sides then see the same machine load; only one side runs at a time).
 """
 import argparse
 import json
 import math
 import re
+import sys
 import time
 
 import torch
@@ -177,6 +180,9 @@ def main():
     ap.add_argument('--warmup', type=int, default=5)
     ap.add_argument('--iterations', type=int, default=20)
     ap.add_argument('--threads', type=int, default=0)
+    ap.add_argument('--serve', action='store_true',
+                    help='after building, answer commands on stdin (one JSON line each): warmup_train K, train K, '
+                         'warmup_infer K, infer K, memory, quit; so the caller can interleave its own timing rounds')
     args = ap.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -206,40 +212,58 @@ def main():
     def infer_step():
         model(x)
 
-    def timed(step):
+    def run(step, n, train):
+        """n steps of `step` in train/eval mode; per-step wall times in ms."""
+        model.train(train)
         ts = []
-        for _ in range(args.iterations):
-            t0 = time.perf_counter()
-            step()
-            sync()
-            ts.append((time.perf_counter() - t0) * 1000)
-        return median(ts)
+        with torch.set_grad_enabled(train):
+            for _ in range(n):
+                t0 = time.perf_counter()
+                step()
+                sync()
+                ts.append((time.perf_counter() - t0) * 1000)
+        return ts
 
-    model.train()
-    for _ in range(args.warmup):
-        train_step()
-    sync()
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    else:
-        reset_peak_rss()
-    train_ms = timed(train_step)
-    peak = torch.cuda.max_memory_allocated() if cuda else rss('VmHWM')
+    def reset_peak():
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        else:
+            reset_peak_rss()
 
-    model.eval()
-    with torch.no_grad():
-        for _ in range(args.warmup):
-            infer_step()
-        sync()
-        infer_ms = timed(infer_step)
-    peak = max(peak, torch.cuda.max_memory_allocated() if cuda else rss('VmHWM'))
+    def peak():
+        return torch.cuda.max_memory_allocated() if cuda else rss('VmHWM')
 
-    print(json.dumps({
-        'torch_version': torch.__version__, 'threads': torch.get_num_threads(), 'params': params,
-        'train_step_ms': train_ms, 'infer_step_ms': infer_ms,
-        'peak_memory_bytes': peak, 'baseline_memory_bytes': baseline,
-        'memory_kind': 'CUDA max allocated' if cuda else 'VmHWM',
-    }))
+    info = {'torch_version': torch.__version__, 'threads': torch.get_num_threads(), 'params': params,
+            'baseline_memory_bytes': baseline, 'memory_kind': 'CUDA max allocated' if cuda else 'VmHWM'}
+
+    if args.serve:
+        print(json.dumps(dict(info, ready=True)), flush=True)
+        for line in sys.stdin:
+            cmd = line.split()
+            if not cmd:
+                continue
+            if cmd[0] == 'quit':
+                break
+            if cmd[0] == 'memory':
+                out = {'peak_memory_bytes': peak()}
+            elif cmd[0] == 'reset_peak':
+                reset_peak()
+                out = {}
+            elif cmd[0] in ('warmup_train', 'train'):
+                out = {'times': run(train_step, int(cmd[1]), True)}
+            elif cmd[0] in ('warmup_infer', 'infer'):
+                out = {'times': run(infer_step, int(cmd[1]), False)}
+            else:
+                out = {'error': f'unknown command {cmd[0]}'}
+            print(json.dumps(out), flush=True)
+        return
+
+    run(train_step, args.warmup, True)
+    reset_peak()
+    train_ms = median(run(train_step, args.iterations, True))
+    run(infer_step, args.warmup, False)
+    infer_ms = median(run(infer_step, args.iterations, False))
+    print(json.dumps(dict(info, train_step_ms=train_ms, infer_step_ms=infer_ms, peak_memory_bytes=peak())))
 
 
 if __name__ == '__main__':
