@@ -207,6 +207,29 @@ public sealed class SweepRunnerTests : IDisposable
     }
 
     [Fact]
+    public void A_report_folder_keeps_tables_and_charts_apart_from_the_run_directories()
+    {
+        var plan = SweepPlan.Expand(Write(_dir, $$"""
+            spec: {{Spec("convmixer.arch")}}
+            grid:
+              kernel: [3, 9]
+            set: { depth: 2, dim: 16 }
+            seeds: [0, 1]
+            output: runs/k
+            report: results
+            """));
+        Assert.Equal(Path.Combine(_dir, "results"), plan.ReportDir);
+        var summary = new SweepRunner(Fake(), TextWriter.Null).Run(plan);
+        Assert.All(summary.Files, f => Assert.Equal(Path.Combine(_dir, "results"), Path.GetDirectoryName(f)));
+        Assert.Equal(["accuracy-vs-params.svg", "curves-accuracy.svg", "curves-loss.svg", "index.html", "results.csv", "results.md"],
+            Directory.GetFiles(Path.Combine(_dir, "results")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.True(Directory.Exists(Path.Combine(_dir, "runs", "k", "points", "kernel=3", "seed0")));
+        // No machine-specific paths in what gets committed.
+        foreach (var f in summary.Files) Assert.DoesNotContain(_dir, File.ReadAllText(f));
+        Assert.Contains("run directories under ../runs/k/points.", File.ReadAllText(Path.Combine(_dir, "results", "index.html")));
+    }
+
+    [Fact]
     public void Summary_and_metrics_are_read_as_the_trainer_writes_them()
     {
         var fake = Fake();

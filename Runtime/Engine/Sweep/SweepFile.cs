@@ -24,7 +24,8 @@ public sealed record SweepPointEntry(string? Label, string? Spec, IReadOnlyList<
 /// set: { depth: 6 }                # overrides for every point
 /// budget: { epochs: 1, subset: 6000, test_subset: 2000 }   # train keys for every point (train.&lt;key&gt;)
 /// seeds: [0, 1]                    # train.seed of each run; default [0]
-/// output: results                  # where runs, tables and charts go; default runs/sweeps/&lt;name&gt;
+/// output: ../../runs/sweeps/kernel  # where the run directories go; default runs/sweeps/&lt;name&gt;
+/// report: results                  # where the tables, charts and index.html go; default the output folder
 /// log_every: 10                    # metrics.jsonl step records every N steps (learning curves); default 10
 /// threads: 2                       # libtorch threads per run; default all cores
 /// device: cpu                      # cpu | cuda; default cpu
@@ -41,11 +42,12 @@ public sealed record SweepFile(
     IReadOnlyList<KeyValuePair<string, string>> Budget,
     IReadOnlyList<long> Seeds,
     string Output,
+    string? Report,
     int LogEvery,
     int? Threads,
     string? Device)
 {
-    private static readonly string[] KnownKeys = ["name", "spec", "specs", "points", "grid", "set", "budget", "seeds", "output", "log_every", "threads", "device"];
+    private static readonly string[] KnownKeys = ["name", "spec", "specs", "points", "grid", "set", "budget", "seeds", "output", "report", "log_every", "threads", "device"];
 
     public string Folder => System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
 
@@ -158,11 +160,12 @@ public sealed record SweepFile(
         if (seeds.Distinct().Count() != seeds.Count) throw new SweepException($"{path}: seeds repeat a value");
 
         var output = Get("output") is { } outNode ? Scalar(outNode, "output") : System.IO.Path.Combine("runs", "sweeps", name);
+        var report = Get("report") is { } reportNode ? Scalar(reportNode, "report") : null;
         var device = Get("device") is { } devNode ? Scalar(devNode, "device") : null;
 
         if (specs.Count == 0 && (points.Count == 0 || points.Any(p => p.Spec is null)))
             throw new SweepException($"{path}: name the spec(s) to train: 'spec:' / 'specs:', or 'spec:' in every point");
 
-        return new SweepFile(path, name, specs, points, grid, setAll, budget, seeds, output, PositiveInt("log_every") ?? 10, PositiveInt("threads"), device);
+        return new SweepFile(path, name, specs, points, grid, setAll, budget, seeds, output, report, PositiveInt("log_every") ?? 10, PositiveInt("threads"), device);
     }
 }

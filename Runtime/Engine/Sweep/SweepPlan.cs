@@ -22,7 +22,8 @@ public sealed record SweepPoint(SweepConfig Config, long Seed, string Directory)
 }
 
 /// <summary>A sweep file expanded: where its outputs go, its configurations, and every (configuration, seed) point in run order.</summary>
-public sealed record SweepPlan(SweepFile File, string OutputDir, IReadOnlyList<SweepConfig> Configs, IReadOnlyList<SweepPoint> Points)
+/// <remarks><see cref="ReportDir"/> is where results.md/.csv, the charts and index.html go (the output folder unless the file says <c>report:</c>).</remarks>
+public sealed record SweepPlan(SweepFile File, string OutputDir, string ReportDir, IReadOnlyList<SweepConfig> Configs, IReadOnlyList<SweepPoint> Points)
 {
     public const string PointsDir = "points";
 
@@ -74,7 +75,8 @@ public sealed record SweepPlan(SweepFile File, string OutputDir, IReadOnlyList<S
 
         var output = Path.GetFullPath(Path.Combine(file.Folder, file.Output));
         var points = configs.SelectMany(c => file.Seeds.Select(s => new SweepPoint(c, s, Path.Combine(output, PointsDir, c.Id, $"seed{s}")))).ToList();
-        return new SweepPlan(file, output, configs, points);
+        var report = file.Report is null ? output : Path.GetFullPath(Path.Combine(file.Folder, file.Report));
+        return new SweepPlan(file, output, report, configs, points);
     }
 
     /// <summary>A folder name: letters, digits and <c>. _ = + -</c> kept, anything else '_', at most 80 characters.</summary>

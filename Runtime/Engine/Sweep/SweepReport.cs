@@ -81,7 +81,7 @@ public static class SweepReport
         var files = new List<string>();
         void Write(string name, string text)
         {
-            var path = Path.Combine(plan.OutputDir, name);
+            var path = Path.Combine(plan.ReportDir, name);
             AtomicFile.WriteAllText(path, text);
             files.Add(path);
         }
@@ -219,7 +219,8 @@ public static class SweepReport
             var body = svg.StartsWith("<?xml", StringComparison.Ordinal) ? svg[(svg.IndexOf("?>", StringComparison.Ordinal) + 2)..].TrimStart() : svg;
             sb.Append("<figure>\n").Append(body).Append("<figcaption>").Append(E(name)).Append("</figcaption>\n</figure>\n");
         }
-        sb.Append("<p>Files: ").Append(E(Markdown)).Append(", ").Append(E(Csv)).Append(", run directories under ").Append(E(SweepPlan.PointsDir)).Append("/.</p>\n");
+        sb.Append("<p>Files: ").Append(E(Markdown)).Append(", ").Append(E(Csv)).Append("; run directories under ")
+          .Append(E(Path.GetRelativePath(r.Plan.ReportDir, Path.Combine(r.Plan.OutputDir, SweepPlan.PointsDir)).Replace('\\', '/'))).Append(".</p>\n");
         sb.Append("</body>\n</html>\n");
         return sb.ToString();
     }

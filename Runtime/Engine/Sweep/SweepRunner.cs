@@ -90,7 +90,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
     {
         var sb = new System.Text.StringBuilder();
         var statuses = Status(plan);
-        sb.Append($"sweep {plan.File.Name}: {plan.Configs.Count} configuration(s) × {plan.File.Seeds.Count} seed(s) = {plan.Points.Count} run(s); output {plan.OutputDir}\n");
+        sb.Append($"sweep {plan.File.Name}: {plan.Configs.Count} configuration(s) × {plan.File.Seeds.Count} seed(s) = {plan.Points.Count} run(s); output {plan.OutputDir}{(plan.ReportDir == plan.OutputDir ? "" : $"; report {plan.ReportDir}")}\n");
         var byId = compiled.ToDictionary(c => c.Config.Id);
         var width = plan.Configs.Max(c => c.Label.Length);
         foreach (var c in plan.Configs)
