@@ -50,9 +50,9 @@ internal sealed class Grammar
         // ---- expressions ----------------------------------------------------------------------------------
         // expr = term { ("+"|"-") term } ;
         Expr = Ref(() => Sum!);
-        Sum = BinaryChain(Ref(() => Term!), Sym("+").XOr(Sym("-")));
+        Sum = BinaryChain(Ref(() => Term!), Sym("+", "-"));
         // term = unary { ("*"|"/"|"%") unary } ;
-        Term = BinaryChain(Ref(() => Unary!), Sym("*").XOr(Sym("/")).XOr(Sym("%")));
+        Term = BinaryChain(Ref(() => Unary!), Sym("*", "/", "%"));
         // unary = "-" unary | atom ;
         var negated = _guard.Nest(Ref(() => Unary!)
             .Expect(DslCodes.ExpectedExpression, "expected an expression after '-', found {found}"));
@@ -332,10 +332,33 @@ internal sealed class Grammar
         {
             var s = i.Source;
             var start = Lexical.SkipTrivia(s, i.Position);
-            return string.CompareOrdinal(s, start, p, 0, p.Length) == 0 && start + p.Length <= s.Length
-                   && !(p == "-" && start + 1 < s.Length && s[start + 1] == '>')
+            return IsPunctAt(s, start, p)
                 ? Result.Success(new Tok<string>(p, new Span(_src, start, p.Length)), ((TextInput)i).At(start + p.Length))
                 : Result.Failure<Tok<string>>(i, "", expected);
+        };
+    }
+
+    /// <summary>Punctuation <paramref name="p"/> at <paramref name="pos"/> ('-' only when it does not begin '->').</summary>
+    private static bool IsPunctAt(string s, int pos, string p) =>
+        string.CompareOrdinal(s, pos, p, 0, p.Length) == 0 && pos + p.Length <= s.Length
+        && !(p == "-" && pos + 1 < s.Length && s[pos + 1] == '>');
+
+    /// <summary><c>( p1 | p2 | … )</c> of punctuation: the same as <c>Sym(p1).XOr(Sym(p2))…</c> (first match wins; when
+    /// none matches, one failure expecting them all, in order), without a failure and a merge per alternative —
+    /// the operators are tried after every operand.</summary>
+    private Parser<Tok<string>> Sym(params string[] ps)
+    {
+        var key = string.Join(" ", ps);
+        if (_syms.TryGetValue(key, out var parser)) return parser;
+        IEnumerable<string> expected = ps.Select(p => $"'{p}'").Distinct().ToArray();
+        return _syms[key] = i =>
+        {
+            var s = i.Source;
+            var start = Lexical.SkipTrivia(s, i.Position);
+            foreach (var p in ps)
+                if (IsPunctAt(s, start, p))
+                    return Result.Success(new Tok<string>(p, new Span(_src, start, p.Length)), ((TextInput)i).At(start + p.Length));
+            return Result.Failure<Tok<string>>(i, "", expected);
         };
     }
 
