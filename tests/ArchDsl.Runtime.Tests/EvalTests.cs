@@ -33,7 +33,7 @@ public class EvalTests
         var last = Evaluator.Evaluate(Path.Combine(r.RunDir, "checkpoints", "last.safetensors"));
         Assert.Equal(epochs[^1].GetProperty("test_acc").GetDouble(), last.Accuracy);
         Assert.Equal(3, last.Epoch);
-        Assert.Equal(e.Accuracy >= last.Accuracy, true);
+        Assert.True(e.Accuracy >= last.Accuracy);
 
         // The training set too.
         var train = Evaluator.Evaluate(r.RunDir, new EvalOptions { Set = "train", Checkpoint = "last" });

@@ -33,6 +33,8 @@ public sealed record CheckpointState
     public double? BestAccuracy { get; init; }
     public int? BestEpoch { get; init; }
     public double TrainSeconds { get; init; }
+    /// <summary>Of <see cref="TrainSeconds"/>, the time spent making batches (copy, tensor, augmentation).</summary>
+    public double DataSeconds { get; init; }
     public long TrainImages { get; init; }
     public double[]? NormalizationMean { get; init; }
     public double[]? NormalizationStd { get; init; }

@@ -313,7 +313,7 @@ public static class Trainer
             // Position and running totals.
             int epoch = 0, batch = 0;
             long step = 0, trainImages = 0;
-            double trainSeconds = 0, bestAcc = double.NaN;
+            double trainSeconds = 0, dataTotal = 0, bestAcc = double.NaN;
             int? bestEpoch = null;
             var epochStats = new EpochTotals();
             Directory.CreateDirectory(_ckptDir);
@@ -325,7 +325,7 @@ public static class Trainer
                     throw new TrainingException($"checkpoint '{LastPath}' was saved with {start.BatchesPerEpoch} batches per epoch, the data now gives {batches}; was the data or batch changed?");
                 Checkpoint.Load(LastPath, _model, _optimizer);
                 (epoch, batch, step) = (start.Epoch, start.Batch, start.Step);
-                (trainSeconds, trainImages) = (start.TrainSeconds, start.TrainImages);
+                (trainSeconds, trainImages, dataTotal) = (start.TrainSeconds, start.TrainImages, start.DataSeconds);
                 bestAcc = start.BestAccuracy ?? double.NaN;
                 bestEpoch = start.BestEpoch;
                 epochStats = new EpochTotals { LossSum = start.EpochLossSum, Correct = start.EpochCorrect, Samples = start.EpochSamples };
@@ -344,7 +344,7 @@ public static class Trainer
                 Arch = _graph.Arch, Epoch = e, Batch = b, BatchesPerEpoch = batches, Step = step, Seed = s.Seed,
                 MetricsRecords = _records, EpochLossSum = epochStats.LossSum, EpochCorrect = epochStats.Correct, EpochSamples = epochStats.Samples,
                 BestAccuracy = double.IsNaN(bestAcc) ? null : bestAcc, BestEpoch = bestEpoch,
-                TrainSeconds = trainSeconds, TrainImages = trainImages,
+                TrainSeconds = trainSeconds, TrainImages = trainImages, DataSeconds = dataTotal,
                 NormalizationMean = data.Normalization?.Mean.ToArray(), NormalizationStd = data.Normalization?.Std.ToArray(),
                 Optimizer = s.Optimizer.ToString(), Parameters = parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
             };
@@ -396,7 +396,9 @@ public static class Trainer
                         torch.manual_seed(unchecked((long)DeterministicRandom.Derive(seed ^ 0x7012C4UL, (ulong)step)));
                         var (x0, y) = ToTensors(images, labels, n, train, device);
                         var x = augment.IsEmpty ? x0 : augment.Apply(x0, seed, epoch, batch);
-                        dataSeconds += stepWatch.Elapsed.TotalSeconds;
+                        double made = stepWatch.Elapsed.TotalSeconds;
+                        dataSeconds += made;
+                        dataTotal += made;
                         double lr = schedule.LearningRate(step);
                         _optimizer.lr = lr;
                         lastLr = lr;
@@ -496,7 +498,7 @@ public static class Trainer
             else if (evalName == "test") test = Read("test");
             var result = Result(TrainOutcome.Completed, s.Epochs, step, Read("train"), evalName is null ? null : Read(evalName), test, evalName,
                                 bestAcc, bestEpoch, trainSeconds, trainImages, parameters, null);
-            WriteSummary(result, data, s, device, threads);
+            WriteSummary(result, data, s, device, threads, dataTotal);
             _sink.RunEnded(result);
             return result;
         }
@@ -545,7 +547,7 @@ public static class Trainer
             AtomicFile.WriteAllText(path, string.Concat(lines.Take(keep).Select(l => l + "\n")));
         }
 
-        private void WriteSummary(TrainResult r, DataSplits data, TrainSettings s, Device device, int threads)
+        private void WriteSummary(TrainResult r, DataSplits data, TrainSettings s, Device device, int threads, double dataSeconds)
         {
             static string N(double? v, string format = "0.######") => v is double d && !double.IsNaN(d) ? d.ToString(format, CultureInfo.InvariantCulture) : "null";
             var sb = new StringBuilder();
@@ -562,7 +564,8 @@ public static class Trainer
             if (r.EvalSet == "val") sb.Append($"val:\n  loss: {N(r.EvalLoss)}\n  accuracy: {N(r.EvalAccuracy)}\n");
             if (r.TestAccuracy is not null) sb.Append($"test:\n  loss: {N(r.TestLoss)}\n  accuracy: {N(r.TestAccuracy)}\n  samples: {data.Test?.Count ?? 0}\n");
             if (r.BestAccuracy is not null) sb.Append($"best:\n  set: {r.EvalSet}\n  accuracy: {N(r.BestAccuracy)}\n  epoch: {r.BestEpoch}\n");
-            sb.Append($"time:\n  train_s: {N(r.TrainTime.TotalSeconds, "0.###")}\n  session_wall_s: {N(r.WallTime.TotalSeconds, "0.###")}\n");
+            sb.Append($"time:\n  train_s: {N(r.TrainTime.TotalSeconds, "0.###")}\n  data_s: {N(dataSeconds, "0.###")}   # of train_s: making batches (copy, tensor, augmentation)\n" +
+                      $"  session_wall_s: {N(r.WallTime.TotalSeconds, "0.###")}\n");
             sb.Append($"images_per_s: {N(r.ImagesPerSecond, "0.#")}\n");
             sb.Append($"device: {device}\nthreads: {threads}\n");
             sb.Append($"resumes: {_info.Resumes}\n");
