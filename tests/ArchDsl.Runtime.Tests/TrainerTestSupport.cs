@@ -37,9 +37,34 @@ internal static class TrainerTestSupport
         return r.Graph!;
     }
 
+    /// <summary>This test process's scratch folder, removed when the process exits (or, if the test host is
+    /// killed first, by the next test run: folders of processes no longer alive are cleared on start).</summary>
+    private static readonly Lazy<string> ProcessRoot = new(() =>
+    {
+        var parent = Path.Combine(Path.GetTempPath(), "archdsl-trainer-tests");
+        if (Directory.Exists(parent))
+            foreach (var stale in Directory.GetDirectories(parent))
+            {
+                var name = Path.GetFileName(stale);
+                if (int.TryParse(name.Split('-')[0], out var pid) && !Alive(pid))
+                    try { Directory.Delete(stale, recursive: true); } catch (Exception) { }
+            }
+        var root = Path.Combine(parent, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(root, recursive: true); } catch (Exception) { } };
+        return root;
+    });
+
+    private static bool Alive(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
     public static string TempRoot()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "archdsl-trainer-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(ProcessRoot.Value, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
     }
