@@ -131,6 +131,28 @@ public class TrainerTests
         Assert.Contains("test accuracy ", text);
     }
 
+    [Fact]
+    public void One_cycle_cycles_adam_beta1_and_sgd_momentum_as_pytorch()
+    {
+        var schedule = new OneCycleSchedule(0.01, 100);
+        var graph = CompileTiny();
+        using var model = new ArchDsl.Runtime.Model.IrModel(graph, 0);
+        using var adam = (ArchDsl.Torch.Modules.AdamW)Trainer.CreateOptimizer(model, TrainSettings.OptimizerFrom(graph.Train["optimizer"]));
+        using var sgd = (ArchDsl.Torch.Modules.SGD)Trainer.CreateOptimizer(model, TrainSettings.OptimizerFrom(
+            new ArchDsl.Compiler.TrainCall("sgd", new Dictionary<string, object> { ["lr"] = 0.1, ["momentum"] = 0.9 })));
+        foreach (var step in new long[] { 0, 29, 60, 99 })
+        {
+            Trainer.ApplyMomentum(adam, schedule, step);
+            Trainer.ApplyMomentum(sgd, schedule, step);
+            Assert.Equal(schedule.Momentum(step)!.Value, adam.beta1);
+            Assert.Equal(schedule.Momentum(step)!.Value, sgd.momentum);
+        }
+        Assert.Equal(0.95, schedule.Momentum(0)!.Value, 12);                           // max_momentum first
+        Assert.Equal(0.85, schedule.Momentum(29)!.Value, 12);                          // base_momentum at the peak
+        Trainer.ApplyMomentum(adam, new ConstantSchedule(0.01), 5);                     // no momentum: left alone
+        Assert.Equal(schedule.Momentum(99)!.Value, adam.beta1);
+    }
+
     internal sealed class RecordingSink : IProgressSink
     {
         public Action<StepInfo>? OnStep;

@@ -306,7 +306,6 @@ public static class Trainer
 
             _model = new IrModel(_graph, s.Seed, device);
             _optimizer = CreateOptimizer(_model, s.Optimizer);
-            var momentum = MomentumSetter(_optimizer, schedule);
             long parameters = _model.ParameterCount;
             int evalBatch = _info.EvalBatch ?? Math.Max(s.Batch, 256);
 
@@ -367,7 +366,6 @@ public static class Trainer
 
             _sink.RunStarted(new RunStartInfo(_runDir, _graph.Arch, s.Epochs, batches, s.Batch, parameters, device.ToString(), threads,
                 data.Source, train.Count, evalName, evalSet?.Count ?? 0, augment.ToString(), s.Optimizer.ToString(), start is not null, epoch, batch));
-            if (momentum.Missing) _sink.Message("note: the schedule cycles momentum, but this optimizer's momentum/β1 cannot be set; it stays fixed");
             if (start is null) Save("start", 0, 0, best: false); // a resumable, never-NaN state from the first moment
 
             var images = new float[(long)s.Batch * train.SampleSize];
@@ -402,7 +400,7 @@ public static class Trainer
                         double lr = schedule.LearningRate(step);
                         _optimizer.lr = lr;
                         lastLr = lr;
-                        momentum.Apply(step);
+                        ApplyMomentum(_optimizer, schedule, step);
                         var logits = _model.forward(x);
                         var lossT = nn.functional.cross_entropy(logits, y, label_smoothing: s.LabelSmoothing);
                         _optimizer.zero_grad();
@@ -591,24 +589,17 @@ public static class Trainer
     };
 
     /// <summary>
-    /// Applies a schedule's momentum (one-cycle cycles SGD's momentum / Adam's β1, as PyTorch's OneCycleLR)
-    /// when the optimizer lets it be set; <see cref="Missing"/> says when it does not.
+    /// Sets the momentum a schedule gives for <paramref name="step"/> (one-cycle cycles it, as PyTorch's OneCycleLR
+    /// with cycle_momentum: Adam's β1, SGD's momentum); schedules without one leave the optimizer as it is.
     /// </summary>
-    private sealed class MomentumSetterImpl(optim.Optimizer optimizer, ILrSchedule schedule, System.Reflection.PropertyInfo? property)
+    internal static void ApplyMomentum(optim.Optimizer optimizer, ILrSchedule schedule, long step)
     {
-        public bool Missing => property is null && schedule.Momentum(0) is not null;
-        public void Apply(long step)
+        if (schedule.Momentum(step) is not double m) return;
+        switch (optimizer)
         {
-            if (property is null) return;
-            if (schedule.Momentum(step) is double m) property.SetValue(optimizer, m);
+            case ArchDsl.Torch.Modules.AdamW adam: adam.beta1 = m; break;
+            case ArchDsl.Torch.Modules.SGD sgd: sgd.momentum = m; break;
         }
-    }
-
-    private static MomentumSetterImpl MomentumSetter(optim.Optimizer optimizer, ILrSchedule schedule)
-    {
-        var name = optimizer is ArchDsl.Torch.Modules.SGD ? "momentum" : "beta1";
-        var p = optimizer.GetType().GetProperty(name);
-        return new MomentumSetterImpl(optimizer, schedule, p is { CanWrite: true } && schedule.Momentum(0) is not null ? p : null);
     }
 }
 
