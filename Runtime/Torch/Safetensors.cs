@@ -26,6 +26,29 @@ public static class Safetensors
     /// <summary>Writes the tensors (copied to the host) to <paramref name="path"/> atomically: a temp file, then a rename.</summary>
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        var bytes = Serialize(tensors, metadata);
+        var full = Path.GetFullPath(path);
+        var tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            {
+                f.Write(bytes);
+                f.Flush(true);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    /// <summary>The whole safetensors encoding of the tensors (copied to the host), for callers that write the file themselves.</summary>
+    public static byte[] Serialize(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writer assumes a little-endian host");
         var names = tensors.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
         if (names.Contains("__metadata__")) throw new ArgumentException("'__metadata__' is reserved in safetensors");
         var blobs = new List<byte[]>(names.Count);
@@ -45,7 +68,6 @@ public static class Safetensors
                 var t = tensors[name];
                 if (!Codes.TryGetValue(t.dtype, out var code)) throw new NotSupportedException($"safetensors: '{name}' has unsupported dtype {t.dtype}");
                 var bytes = t.bytes();
-                if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writer assumes a little-endian host");
                 blobs.Add(bytes);
                 w.WriteStartObject(name);
                 w.WriteString("dtype", code);
@@ -63,28 +85,14 @@ public static class Safetensors
         }
         var json = header.ToArray();
         var padded = (json.Length + 7) / 8 * 8;
-
-        var full = Path.GetFullPath(path);
-        var tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
-                f.Write(len);
-                f.Write(json);
-                for (var i = json.Length; i < padded; i++) f.WriteByte((byte)' ');
-                foreach (var b in blobs) f.Write(b);
-                f.Flush(true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
+        var result = new MemoryStream(8 + padded + blobs.Sum(b => b.Length));
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
+        result.Write(len);
+        result.Write(json);
+        for (var i = json.Length; i < padded; i++) result.WriteByte((byte)' ');
+        foreach (var b in blobs) result.Write(b);
+        return result.ToArray();
     }
 
     /// <summary>Reads every tensor (onto <paramref name="device"/>, default cpu). New tensors join the current dispose scope.</summary>
@@ -110,22 +118,38 @@ public static class Safetensors
     }
 
     /// <summary>Names, dtypes and shapes in the file, without reading tensor data.</summary>
-    public static IReadOnlyList<(string name, ScalarType dtype, long[] shape)> Describe(string path)
+    public static IReadOnlyList<(string name, ScalarType dtype, long[] shape)> Describe(string path) =>
+        ParseHeader(ReadHeaderBytes(path), path, checkData: false).entries.Select(e => (e.Name, e.DType, e.Shape)).ToList();
+
+    /// <summary>The file's <c>__metadata__</c> (empty when it has none), without reading tensor data.</summary>
+    public static Dictionary<string, string> ReadMetadata(string path) => ParseHeader(ReadHeaderBytes(path), path, checkData: false).meta;
+
+    /// <summary>The length prefix and JSON header of a file, without its tensor data.</summary>
+    static byte[] ReadHeaderBytes(string path)
     {
         using var f = File.OpenRead(path);
         var len = new byte[8];
         f.ReadExactly(len);
         var n = BinaryPrimitives.ReadUInt64LittleEndian(len);
-        if (n > MaxHeader) throw new InvalidDataException($"{path}: safetensors header of {n} bytes is too large");
+        if (n > MaxHeader || 8 + (long)n > f.Length) throw new InvalidDataException($"{path}: safetensors header length {n} exceeds the file");
         var buf = new byte[8 + (long)n];
         len.CopyTo(buf, 0);
         f.ReadExactly(buf, 8, (int)n);
-        return ParseHeader(buf, path, checkData: false).entries.Select(e => (e.Name, e.DType, e.Shape)).ToList();
+        return buf;
     }
 
     sealed record Entry(string Name, ScalarType DType, long[] Shape, long Begin, long End);
 
     static (List<Entry> entries, Dictionary<string, string> meta, long start) ParseHeader(byte[] data, string path, bool checkData = true)
+    {
+        try { return ParseHeaderUnchecked(data, path, checkData); }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
+        {
+            throw new InvalidDataException($"{path}: malformed safetensors header ({e.Message})", e);
+        }
+    }
+
+    static (List<Entry> entries, Dictionary<string, string> meta, long start) ParseHeaderUnchecked(byte[] data, string path, bool checkData)
     {
         if (data.Length < 8) throw new InvalidDataException($"{path}: not a safetensors file (shorter than 8 bytes)");
         var n = BinaryPrimitives.ReadUInt64LittleEndian(data);

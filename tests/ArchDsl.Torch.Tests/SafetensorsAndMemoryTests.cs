@@ -96,6 +96,17 @@ public class SafetensorsTests : TorchTest
             header.CopyTo(bytes, 8);
             File.WriteAllBytes(path, bytes);
             Assert.Contains("needs 16", Assert.Throws<InvalidDataException>(() => Safetensors.Load(path)).Message);
+            // valid JSON of the wrong structure: a tensor entry without a dtype, a shape of strings
+            foreach (var json in new[] { "{\"w\":{\"shape\":[1],\"data_offsets\":[0,4]}}", "{\"w\":{\"dtype\":\"F32\",\"shape\":[\"x\"],\"data_offsets\":[0,4]}}" })
+            {
+                header = Encoding.UTF8.GetBytes(json);
+                bytes = new byte[8 + header.Length + 4];
+                BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+                header.CopyTo(bytes, 8);
+                File.WriteAllBytes(path, bytes);
+                Assert.Contains("malformed safetensors header", Assert.Throws<InvalidDataException>(() => Safetensors.Load(path)).Message);
+                Assert.Contains("malformed safetensors header", Assert.Throws<InvalidDataException>(() => Safetensors.ReadMetadata(path)).Message);
+            }
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -83,7 +82,7 @@ public static class Checkpoint
             ["archdsl.arch"] = state.Arch,
             ["archdsl.state"] = state.ToJson(),
         };
-        return SafetensorsBytes(tensors, meta);
+        return Safetensors.Serialize(tensors, meta);
     }
 
     /// <summary>Writes <c>&lt;name&gt;.safetensors</c> and <c>&lt;name&gt;.json</c> in <paramref name="dir"/>, each atomically.</summary>
@@ -113,20 +112,11 @@ public static class Checkpoint
         if (!File.Exists(path)) throw new TrainingException($"no checkpoint at '{path}'");
         try
         {
-            using var f = File.OpenRead(path);
-            var len = new byte[8];
-            f.ReadExactly(len);
-            ulong n = BinaryPrimitives.ReadUInt64LittleEndian(len);
-            if (n > 100_000_000 || (long)n + 8 > f.Length)
-                throw new InvalidDataException($"header length {n} does not fit a file of {f.Length} bytes");
-            var header = new byte[n];
-            f.ReadExactly(header);
-            using var doc = JsonDocument.Parse(header);
-            if (!doc.RootElement.TryGetProperty("__metadata__", out var meta) ||
-                !meta.TryGetProperty("archdsl.format", out var format) || format.GetString() != CheckpointState.FormatName ||
-                !meta.TryGetProperty("archdsl.state", out var stateJson))
+            var meta = Safetensors.ReadMetadata(path);
+            if (!meta.TryGetValue("archdsl.format", out var format) || format != CheckpointState.FormatName ||
+                !meta.TryGetValue("archdsl.state", out var stateJson))
                 throw new InvalidDataException($"it is not an ArchDsl training checkpoint (no '{CheckpointState.FormatName}' metadata)");
-            return CheckpointState.FromJson(stateJson.GetString() ?? "");
+            return CheckpointState.FromJson(stateJson);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
         {
@@ -196,59 +186,6 @@ public static class Checkpoint
     }
 
     private static string Describe(Tensor t) => $"{t.dtype}[{string.Join(", ", t.shape)}]";
-
-    private static readonly Dictionary<ScalarType, string> Codes = new()
-    {
-        [ScalarType.Float32] = "F32", [ScalarType.Float64] = "F64", [ScalarType.Float16] = "F16", [ScalarType.BFloat16] = "BF16",
-        [ScalarType.Int64] = "I64", [ScalarType.Int32] = "I32", [ScalarType.Int16] = "I16", [ScalarType.Int8] = "I8",
-        [ScalarType.Byte] = "U8", [ScalarType.Bool] = "BOOL",
-    };
-
-    /// <summary>The safetensors encoding (as <see cref="Safetensors.Save"/> writes it) into memory, so the
-    /// file itself can go through <see cref="AtomicFile"/>.</summary>
-    internal static byte[] SafetensorsBytes(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata)
-    {
-        var names = tensors.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
-        var blobs = new List<byte[]>(names.Count);
-        var header = new MemoryStream();
-        using (var w = new Utf8JsonWriter(header))
-        {
-            w.WriteStartObject();
-            w.WriteStartObject("__metadata__");
-            foreach (var (k, v) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteString(k, v);
-            w.WriteEndObject();
-            long offset = 0;
-            foreach (var name in names)
-            {
-                var t = tensors[name];
-                if (!Codes.TryGetValue(t.dtype, out var code)) throw new NotSupportedException($"checkpoint: '{name}' has unsupported dtype {t.dtype}");
-                var bytes = t.bytes();
-                blobs.Add(bytes);
-                w.WriteStartObject(name);
-                w.WriteString("dtype", code);
-                w.WriteStartArray("shape");
-                foreach (var d in t.shape) w.WriteNumberValue(d);
-                w.WriteEndArray();
-                w.WriteStartArray("data_offsets");
-                w.WriteNumberValue(offset);
-                w.WriteNumberValue(offset + bytes.Length);
-                w.WriteEndArray();
-                w.WriteEndObject();
-                offset += bytes.Length;
-            }
-            w.WriteEndObject();
-        }
-        var json = header.ToArray();
-        int padded = (json.Length + 7) / 8 * 8;
-        var result = new MemoryStream(8 + padded + blobs.Sum(b => b.Length));
-        Span<byte> len = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
-        result.Write(len);
-        result.Write(json);
-        for (int i = json.Length; i < padded; i++) result.WriteByte((byte)' ');
-        foreach (var b in blobs) result.Write(b);
-        return result.ToArray();
-    }
 
     internal static string Timestamp() => DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 }
