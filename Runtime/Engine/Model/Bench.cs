@@ -67,8 +67,8 @@ public sealed record BenchResult(
 /// Measures ArchDsl's training step (forward + cross-entropy + backward + AdamW step) and inference (eval, no grad) on a
 /// compiled graph, and PyTorch eager's on the same model (<c>reference/bench_pytorch.py</c>, built op by op from the IR
 /// with idiomatic torch.nn modules) with the same batch, input size, device and thread count. PyTorch runs in a child
-/// process that waits for commands: rounds of ArchDsl steps alternate with rounds of PyTorch steps, so only one side
-/// computes at a time and both see the same machine load. Inputs are random; figures are medians over the timed steps.
+/// process that waits for commands: ArchDsl steps alternate with PyTorch steps, so only one side computes at a time
+/// and both see the same machine load. Inputs are random; figures are medians over the timed steps.
 /// The Python is <c>$ARCHDSL_PYTHON</c> if set, else Debian's <c>/usr/bin/python3</c> (python3-torch, CPU only — for
 /// <c>cuda</c> point ARCHDSL_PYTHON at a CUDA PyTorch).
 /// </summary>
@@ -141,9 +141,9 @@ public static class Bench
                 using var _ = model.forward(x);
             }
 
-            // Rounds: some of our steps, then as many of PyTorch's (its process idles meanwhile, ours while it runs).
-            var rounds = Math.Min(iterations, 5);
-            var sizes = Enumerable.Range(0, rounds).Select(r => iterations / rounds + (r < iterations % rounds ? 1 : 0)).ToArray();
+            // Alternate: one of our steps, then one of PyTorch's (its process idles meanwhile, ours while it runs), so a
+            // change in the machine's load hits both sides alike. Each side times only its own steps.
+            var sizes = Enumerable.Repeat(1, iterations).ToArray();
 
             model.train();
             for (var i = 0; i < warmup; i++) TrainStep();

@@ -193,13 +193,23 @@ internal abstract class NodeKernel
             using var qkv = F.linear(x, wqkv, bqkv);
             using var split = qkv.view(b, n, 3, heads, dim / heads);
             using var perm = split.permute(2, 0, 3, 1, 4); // [3, B, heads, N, d]
-            using var q = perm.select(0, 0);
-            using var k = perm.select(0, 1);
-            using var v = perm.select(0, 2);
-            using var o = F.scaled_dot_product_attention(q, k, v); // [B, heads, N, d]
-            using var t = o.transpose(1, 2);                      // [B, N, heads, d]
-            using var merged = t.reshape(b, n, dim);
-            return F.linear(merged, wproj, bproj);
+            // chunk + squeeze rather than three selects: the backward of a split is one cat, while each select's
+            // backward would zero-fill a tensor of the full qkv size and the three would then be summed.
+            var parts = perm.chunk(3, 0);
+            try
+            {
+                using var q = parts[0].squeeze(0);
+                using var k = parts[1].squeeze(0);
+                using var v = parts[2].squeeze(0);
+                using var o = F.scaled_dot_product_attention(q, k, v); // [B, heads, N, d]
+                using var t = o.transpose(1, 2);                      // [B, N, heads, d]
+                using var merged = t.reshape(b, n, dim);
+                return F.linear(merged, wproj, bproj);
+            }
+            finally
+            {
+                foreach (var p in parts) p.Dispose();
+            }
         }
     }
 
