@@ -243,4 +243,19 @@ public sealed class SweepRunnerTests : IDisposable
         Assert.Equal([1, 2], run.Epochs.Select(e => e.Epoch));
         Assert.Equal(8, run.Steps.Count);
     }
+
+    [Fact]
+    public void Chart_axes_get_nice_ticks_inside_a_padded_range_and_never_print_minus_zero()
+    {
+        var (lo, hi, ticks) = Charts.Axis([10, 158]);
+        Assert.True(lo < 10 && hi > 158);
+        Assert.Equal([0.0, 50, 100, 150], ticks);
+        Assert.Equal("0", Charts.Number(-0.0));
+        Assert.Equal("0", Charts.Number(-0.0001));
+        var (one, two, single) = Charts.Axis([165_002, 165_002]);
+        Assert.True(one < 165_002 && two > 165_002);
+        Assert.NotEmpty(single);
+        Assert.Equal("165k", Charts.Compact(165_002));
+        Assert.Equal("1.2M", Charts.Compact(1_200_000));
+    }
 }

@@ -154,7 +154,7 @@ public static class Charts
         var step = new[] { 1, 2, 2.5, 5, 10 }.Select(m => m * mag).First(s => s >= raw);
         var ticks = new List<double>();
         for (var t = Math.Ceiling(lo / step) * step; t <= hi + step * 1e-9; t += step)
-            ticks.Add(Math.Round(t / step) * step);
+            ticks.Add(Math.Round(t / step) * step + 0.0); // + 0.0 turns -0 into 0
         return (lo, hi, ticks);
     }
 
@@ -168,7 +168,12 @@ public static class Charts
             : Number(Math.Round(x, 2));
     }
 
-    public static string Number(double x) => Math.Round(x, 3).ToString("0.###", CultureInfo.InvariantCulture);
+    /// <summary>At most 3 decimals, invariant; never "-0".</summary>
+    public static string Number(double x)
+    {
+        var r = Math.Round(x, 3);
+        return (r == 0 ? 0.0 : r).ToString("0.###", CultureInfo.InvariantCulture);
+    }
 
     static XAttribute A(string name, double value) => new(name, Number(value));
 
