@@ -84,7 +84,7 @@ public static class Bench
         if (batch < 1) throw new ArgumentException($"batch must be at least 1, not {batch}");
         if (warmup < 0 || iterations < 1) throw new ArgumentException($"need warmup >= 0 and iterations >= 1 (got {warmup}, {iterations})");
         if (graph.OutputNode.OutputShape.Layout != Layout.Vector)
-            throw new ArgumentException($"bench needs a classifier (output vector[classes]); {graph.Arch} outputs {graph.OutputNode.OutputShape}");
+            throw new InvalidOperationException($"bench needs a classifier (output vector[classes]); {graph.Arch} outputs {graph.OutputNode.OutputShape}");
         var dev = Device.Parse(device);
         var isCuda = dev.type == DeviceType.CUDA;
         if (isCuda && !cuda.is_available())

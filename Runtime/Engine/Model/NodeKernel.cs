@@ -15,7 +15,8 @@ internal abstract class NodeKernel
 {
     public abstract Tensor Forward(Tensor x, Tensor? y, bool training);
 
-    public static NodeKernel Create(IrNode node, IReadOnlyDictionary<string, Tensor> t)
+    /// <summary>The kernel of <paramref name="node"/>, or null for the graph's <c>input</c> node (the model feeds the batch itself).</summary>
+    public static NodeKernel? Create(IrNode node, IReadOnlyDictionary<string, Tensor> t)
     {
         Tensor P(string name) => t.TryGetValue(name, out var v) ? v
             : throw new ArgumentException($"IR node '{node.Name}' ({node.Op}) lacks its tensor '{name}'");
@@ -32,7 +33,7 @@ internal abstract class NodeKernel
             if (node.Inputs.Count != n) throw new ArgumentException($"IR node '{node.Name}' ({node.Op}) has {node.Inputs.Count} inputs; it takes {n}");
         }
 
-        if (node.Op == "input") return null!; // the model feeds the batch itself
+        if (node.Op == "input") return null;
         Arity(node.Op == "add" ? 2 : 1);
         switch (node.Op)
         {
