@@ -26,10 +26,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+mkdir -p "$root/build"
+
 # Native shim: cmake rebuilds only what changed.
 if [ ! -f "$root/build/native/libarchdsl_torch.so" ] || [ -n "$(find "$root/Runtime/native" -newer "$root/build/native/libarchdsl_torch.so" -type f 2>/dev/null | head -n 1)" ]; then
   echo "setup: building the native libtorch shim (one time, a few minutes)" >&2
-  bash "$root/Runtime/native/build.sh" >"$root/build/native-build.log" 2>&1 || { mkdir -p "$root/build"; echo "setup: native build failed, see build/native-build.log" >&2; tail -n 30 "$root/build/native-build.log" >&2; exit 1; }
+  bash "$root/Runtime/native/build.sh" >"$root/build/native-build.log" 2>&1 || { echo "setup: native build failed, see build/native-build.log" >&2; tail -n 30 "$root/build/native-build.log" >&2; exit 1; }
 fi
 
 # The CLI.
