@@ -110,6 +110,8 @@ public class TensorTests : TorchTest
     [Fact]
     public void Dispose_scope_frees_what_it_created_and_keeps_what_was_moved_out()
     {
+        GC.Collect();                     // settle what earlier tests left to the finalizer
+        GC.WaitForPendingFinalizers();
         var before = LiveTensorHandles;
         Tensor kept, detached, inner;
         Tensor[] dropped;
@@ -151,6 +153,8 @@ public class TensorTests : TorchTest
     [Fact]
     public void Parameters_buffers_and_their_gradients_are_not_scope_owned()
     {
+        GC.Collect();                     // settle what earlier tests left to the finalizer
+        GC.WaitForPendingFinalizers();
         var before = LiveTensorHandles;
         nn.Linear lin;
         using (var scope = NewDisposeScope())
