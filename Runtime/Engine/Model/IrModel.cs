@@ -38,6 +38,7 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
     public IrModel(IrGraph graph, long seed = 0, Device? device = null) : base("IrModel")
     {
         Graph = graph ?? throw new ArgumentNullException(nameof(graph));
+        NativeHeap.Configure(); // once per process: no per-step unmapping and re-faulting of libtorch's buffers
         var nodes = graph.Nodes;
         for (var i = 0; i < nodes.Count; i++)
         {
