@@ -1,31 +1,14 @@
 using ArchDsl.Cli;
+using static ArchDsl.Cli.Tests.CliHarness;
 
 namespace ArchDsl.Cli.Tests;
 
 /// <summary>archc diff / snapshot / sweep as a user meets them: output, exit codes, files.</summary>
 public sealed class AblationCommandTests : IDisposable
 {
-    static readonly string Root = FindRoot();
     readonly string _dir = Directory.CreateTempSubdirectory("archc-ablate-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    static string FindRoot([System.Runtime.CompilerServices.CallerFilePath] string source = "")
-    {
-        for (var dir = new DirectoryInfo(Path.GetDirectoryName(source)!); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ArchDsl.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root (ArchDsl.sln) not found above " + source);
-    }
-
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = Cli.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
-    static string Spec(string relative) => Path.Combine(Root, "specs", relative);
 
     string Copy(string relative)
     {

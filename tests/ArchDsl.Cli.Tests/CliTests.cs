@@ -1,30 +1,11 @@
 using ArchDsl.Cli;
+using static ArchDsl.Cli.Tests.CliHarness;
 
 namespace ArchDsl.Cli.Tests;
 
 /// <summary>archc as a user meets it: exit codes, where output goes, no stack traces.</summary>
 public class CliTests
 {
-    static readonly string Root = FindRoot();
-
-    /// <summary>The repository holding this test's source (the build output may live elsewhere).</summary>
-    static string FindRoot([System.Runtime.CompilerServices.CallerFilePath] string source = "")
-    {
-        for (var dir = new DirectoryInfo(Path.GetDirectoryName(source)!); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ArchDsl.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root (ArchDsl.sln) not found above " + source);
-    }
-
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = Cli.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
-    static string Spec(string relative) => Path.Combine(Root, "specs", relative);
-
     static string TempSpec(string text)
     {
         var path = Path.Combine(Path.GetTempPath(), $"archc-cli-{Guid.NewGuid():N}.arch");
