@@ -85,9 +85,6 @@ public static partial class Commands
 
     // ---- sweep ---------------------------------------------------------------------------------------
 
-    /// <summary>Exit code of a sweep stopped by Ctrl-C / SIGTERM (the interrupted run saved a checkpoint), as archc train.</summary>
-    const int SweepInterrupted = 130;
-
     static Command Sweep(Output output)
     {
         var file = new Argument<string>("sweep") { Description = "the sweep file (YAML): specs, grid or points of --set overrides, seeds, budget, output" };
@@ -108,7 +105,7 @@ public static partial class Commands
                 }
                 var trainer = new Runtime.Sweep.TrainerPointTrainer(new Runtime.Training.PlainProgressSink(output.Out, TimeSpan.FromSeconds(30)));
                 var summary = new Runtime.Sweep.SweepRunner(trainer, output.Out).Run(plan);
-                if (summary.Interrupted) return SweepInterrupted;
+                if (summary.Interrupted) return ExitCodes.Interrupted;
                 if (summary.Failed.Count > 0)
                 {
                     output.Err.WriteLine($"archc: {summary.Failed.Count} point(s) failed: {string.Join(", ", summary.Failed.Select(f => f.Point.Name))}");

@@ -7,9 +7,11 @@ public static class ExitCodes
     public const int Ok = 0;
     public const int SpecErrors = 1;
     public const int Usage = 2;
+    /// <summary>A run stopped by Ctrl-C / SIGTERM after saving its checkpoint (the shell's 128 + SIGINT).</summary>
+    public const int Interrupted = 130;
 }
 
-/// <summary>The command tree. Each command lives in its own file under Commands/.</summary>
+/// <summary>The command tree: Commands.cs (check, summary, graph, bench-compiler), RunCommands.cs (train, eval, bench), AblationCommands.cs (diff, snapshot, sweep).</summary>
 public static class Cli
 {
     public static RootCommand Build(Output output)

@@ -10,9 +10,6 @@ namespace ArchDsl.Cli;
 // by Runtime/Engine (Trainer, Evaluator, Bench).
 public static partial class Commands
 {
-    /// <summary>Exit code of a run stopped by Ctrl-C / SIGTERM after saving its checkpoint (the shell's 128 + SIGINT).</summary>
-    public const int Interrupted = 130;
-
     static Option<string?> DeviceOption() => new("--device") { Description = "cpu | cuda | cuda:N (default: the train section's, else cpu)" };
 
     // ---- train ---------------------------------------------------------------------------------------
@@ -67,7 +64,7 @@ public static partial class Commands
         try
         {
             var result = run();   // the progress sink has reported it
-            return result.Outcome == TrainOutcome.Completed ? ExitCodes.Ok : Interrupted;
+            return result.Outcome == TrainOutcome.Completed ? ExitCodes.Ok : ExitCodes.Interrupted;
         }
         catch (TrainingException e)
         {
