@@ -114,6 +114,17 @@ public static partial class torch
                 return this;
             }
             public Module to(string device) => to(Device.Parse(device));
+            /// <summary>
+            /// Lays every 4-D parameter and buffer out in <paramref name="format"/> in place (as PyTorch's
+            /// <c>module.to(memory_format=...)</c>: other ranks are left alone; the Parameter objects stay the same).
+            /// </summary>
+            public Module to(memory_format format)
+            {
+                foreach (var t in parameters().Cast<Tensor>().Concat(buffers()))
+                    if (t.dim() == 4) Native.Check(Native.ats_set_data_memory_format(t.Handle, (int)format));
+                return this;
+            }
+
             /// <summary>Converts floating-point parameters and buffers to <paramref name="dtype"/> in place.</summary>
             public Module to(ScalarType dtype)
             {

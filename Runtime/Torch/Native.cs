@@ -179,6 +179,7 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern int ats_copy_to_host(IntPtr t, void* dst, long nbytes);
     [DllImport(L)] internal static extern int ats_dim(IntPtr t);
     [DllImport(L)] internal static extern void ats_shape(IntPtr t, long* dst);
+    [DllImport(L)] internal static extern void ats_strides(IntPtr t, long* dst);
     [DllImport(L)] internal static extern long ats_numel(IntPtr t);
     [DllImport(L)] internal static extern int ats_dtype(IntPtr t);
     [DllImport(L)] internal static extern int ats_element_size(int dtype);
@@ -187,6 +188,7 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern int ats_requires_grad(IntPtr t);
     [DllImport(L)] internal static extern int ats_is_leaf(IntPtr t);
     [DllImport(L)] internal static extern int ats_is_contiguous(IntPtr t);
+    [DllImport(L)] internal static extern int ats_is_contiguous_format(IntPtr t, int memory_format);
     [DllImport(L)] internal static extern int ats_item_double(IntPtr t, out double value);
     [DllImport(L)] internal static extern int ats_item_long(IntPtr t, out long value);
 
@@ -196,6 +198,9 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern IntPtr ats_clone(IntPtr t);
     [DllImport(L)] internal static extern IntPtr ats_detach(IntPtr t);
     [DllImport(L)] internal static extern IntPtr ats_contiguous(IntPtr t);
+    [DllImport(L)] internal static extern IntPtr ats_contiguous_format(IntPtr t, int memory_format);
+    [DllImport(L)] internal static extern IntPtr ats_to_memory_format(IntPtr t, int memory_format);
+    [DllImport(L)] internal static extern int ats_set_data_memory_format(IntPtr t, int memory_format);
     [DllImport(L)] internal static extern IntPtr ats_alias(IntPtr t);
     [DllImport(L)] internal static extern int ats_requires_grad_(IntPtr t, int value);
     [DllImport(L)] internal static extern int ats_set_data_to(IntPtr t, [MarshalAs(UnmanagedType.LPUTF8Str)] string device, int dtype);

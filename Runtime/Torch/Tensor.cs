@@ -77,6 +77,14 @@ public static partial class torch
         }
         public int dim() => Native.ats_dim(Handle);
         public int ndim => dim();
+        /// <summary>The step in elements between neighbours along each dim (how the tensor lies in memory).</summary>
+        public long[] stride()
+        {
+            var h = Handle;
+            var strides = new long[Native.ats_dim(h)];
+            unsafe { fixed (long* p = strides) Native.ats_strides(h, p); }
+            return strides;
+        }
         public long numel() => Native.ats_numel(Handle);
         public long NumberOfElements => numel();
         public ScalarType dtype => (ScalarType)Native.ats_dtype(Handle);
@@ -91,6 +99,7 @@ public static partial class torch
         public DeviceType device_type => (DeviceType)Native.ats_device_type(Handle);
         public bool is_leaf => Native.ats_is_leaf(Handle) != 0;
         public bool is_contiguous() => Native.ats_is_contiguous(Handle) != 0;
+        public bool is_contiguous(memory_format format) => Native.ats_is_contiguous_format(Handle, (int)format) != 0;
 
         public bool requires_grad
         {
@@ -169,6 +178,14 @@ public static partial class torch
         public Tensor clone() => Wrap(Native.ats_clone(Handle));
         public Tensor detach() => Wrap(Native.ats_detach(Handle));
         public Tensor contiguous() => Wrap(Native.ats_contiguous(Handle));
+        /// <summary>This tensor laid out in <paramref name="format"/> (itself, as a new handle, when it already is).</summary>
+        public Tensor contiguous(memory_format format) => Wrap(Native.ats_contiguous_format(Handle, (int)format));
+        /// <summary>
+        /// This tensor in <paramref name="format"/>, as PyTorch's <c>to(memory_format=...)</c>: unlike
+        /// <see cref="contiguous(memory_format)"/> it also restrides a tensor whose layout is ambiguous (e.g. one
+        /// channel), which is what makes a following convolution pick channels-last.
+        /// </summary>
+        public Tensor to(memory_format format) => Wrap(Native.ats_to_memory_format(Handle, (int)format));
         /// <summary>A second handle to the same tensor (same storage, same autograd identity).</summary>
         public Tensor alias() => Wrap(Native.ats_alias(Handle));
 

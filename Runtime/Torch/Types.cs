@@ -11,6 +11,15 @@ public static partial class torch
         ComplexFloat32 = 9, ComplexFloat64 = 10, Bool = 11, BFloat16 = 15,
     }
 
+    /// <summary>
+    /// How a tensor's elements lie in memory; the values are c10::MemoryFormat's. <c>ChannelsLast</c> stores a
+    /// <c>[N, C, H, W]</c> tensor as NHWC (the shape stays NCHW), the layout oneDNN's CPU convolutions are fastest in.
+    /// </summary>
+    public enum memory_format { Contiguous = 0, Preserve = 1, ChannelsLast = 2, ChannelsLast3d = 3 }
+
+    public const memory_format contiguous_format = memory_format.Contiguous;
+    public const memory_format channels_last = memory_format.ChannelsLast;
+
     public const ScalarType float32 = ScalarType.Float32;
     public const ScalarType float64 = ScalarType.Float64;
     public const ScalarType float16 = ScalarType.Float16;

@@ -37,6 +37,21 @@ public class ModuleTests : TorchTest
     }
 
     [Fact]
+    public void Moving_a_module_to_channels_last_restrides_its_4d_tensors_in_place_and_keeps_their_values()
+    {
+        using var scope = NewDisposeScope();
+        using var m = Build();
+        var before = m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var identities = m.parameters().ToList();
+        m.to(channels_last);
+        Assert.Equal(identities, m.parameters().ToList());                                    // same Parameter objects
+        Assert.Equal(new long[] { 12, 1, 6, 3 }, m.state_dict()["stem.weight"].stride());     // [8, 3, 2, 2] as NHWC
+        Assert.Equal(new long[] { 25, 1, 5, 1 }, m.state_dict()["blocks.0.weight"].stride()); // depthwise [8, 1, 5, 5]
+        Assert.Equal(new long[] { 1 }, m.state_dict()["stem.bias"].stride());
+        foreach (var (k, v) in m.state_dict()) Assert.Equal(before[k].to(float64).data<double>(), v.to(float64).data<double>());
+    }
+
+    [Fact]
     public void Default_init_follows_pytorch_bounds_and_modules_train_eval_move_and_load()
     {
         using var scope = NewDisposeScope();

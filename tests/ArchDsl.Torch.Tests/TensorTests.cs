@@ -33,6 +33,28 @@ public class TensorTests : TorchTest
     }
 
     [Fact]
+    public void Memory_formats_change_strides_not_values()
+    {
+        using var scope = NewDisposeScope();
+        var x = arange(0.0, 2 * 3 * 4 * 5, 1.0).reshape(2, 3, 4, 5);
+        Assert.Equal(new long[] { 60, 20, 5, 1 }, x.stride());
+        var nhwc = x.to(channels_last);
+        Assert.Equal(new long[] { 2, 3, 4, 5 }, nhwc.shape);
+        Assert.Equal(new long[] { 60, 1, 15, 3 }, nhwc.stride());
+        Assert.True(nhwc.is_contiguous(channels_last));
+        Assert.False(nhwc.is_contiguous());
+        Assert.Equal(x.data<float>(), nhwc.contiguous().data<float>());           // host copies are in logical order
+        Assert.Equal(new long[] { 60, 20, 5, 1 }, nhwc.contiguous(contiguous_format).stride());
+
+        // One channel: the default layout already counts as channels-last, so contiguous(format) keeps it,
+        // while to(format) restrides it as PyTorch's to(memory_format=...) does (what makes a convolution go NHWC).
+        var grey = zeros(2, 1, 4, 5);
+        Assert.True(grey.is_contiguous(channels_last));
+        Assert.Equal(new long[] { 20, 20, 5, 1 }, grey.contiguous(channels_last).stride());
+        Assert.Equal(new long[] { 20, 1, 5, 1 }, grey.to(channels_last).stride());
+    }
+
+    [Fact]
     public void Arithmetic_and_shape_ops()
     {
         using var scope = NewDisposeScope();

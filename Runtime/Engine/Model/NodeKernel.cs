@@ -49,11 +49,11 @@ internal abstract class NodeKernel
             case "linear":
                 Expect(Layout.Tokens, Layout.Vector);
                 return new Linear(P("weight"), Opt("bias"));
-            case "gelu": return new Unary(x => x.gelu());
-            case "relu": return new Unary(x => x.relu());
-            case "silu": return new Unary(x => x.silu());
-            case "tanh": return new Unary(x => x.tanh());
-            case "sigmoid": return new Unary(x => x.sigmoid());
+            case "gelu": return new Pointwise(x => x.gelu());
+            case "relu": return new Pointwise(x => x.relu());
+            case "silu": return new Pointwise(x => x.silu());
+            case "tanh": return new Pointwise(x => x.tanh());
+            case "sigmoid": return new Pointwise(x => x.sigmoid());
             case "identity": return new Unary(x => x.alias());
             case "patches":
                 Expect(Layout.Image);
@@ -101,15 +101,47 @@ internal abstract class NodeKernel
         public override Tensor Forward(Tensor x, Tensor? y, bool training) => f(x);
     }
 
+    /// <summary>
+    /// An element-wise function. A channels-last image is handed to it as its NHWC view (a plain contiguous tensor)
+    /// and permuted back: libtorch 1.13's CPU GELU takes a slow path on channels-last NCHW tensors (measured on
+    /// [128, 128, 14, 14], 2 threads: 6.0 ms forward and 7.2 ms backward, against 1.0 and 2.8 ms on the NHWC view).
+    /// </summary>
+    sealed class Pointwise(Func<Tensor, Tensor> f) : NodeKernel
+    {
+        public override Tensor Forward(Tensor x, Tensor? y, bool training)
+        {
+            if (x.dim() != 4 || x.is_contiguous() || !x.is_contiguous(memory_format.ChannelsLast)) return f(x);
+            using var nhwc = x.permute(0, 2, 3, 1);
+            using var r = f(nhwc);
+            return r.permute(0, 3, 1, 2);
+        }
+    }
+
     sealed class Add : NodeKernel
     {
         public override Tensor Forward(Tensor x, Tensor? y, bool training) => x.add(y!);
     }
 
+    /// <summary>
+    /// 2-D convolution. A depthwise one on the CPU adds its bias after the convolution rather than inside it: libtorch
+    /// 1.13's CPU depthwise backward with a bias takes ~5 ms more than without one plus a separate bias add, whose
+    /// gradient is one sum (measured on [128, 128, 14, 14], 5×5, channels-last, 2 threads: 23.5 against 18.7 ms
+    /// forward + backward). The value is the same.
+    /// </summary>
     sealed class Conv(Tensor w, Tensor? b, long stride, long padding, long groups) : NodeKernel
     {
         readonly long[] _stride = { stride, stride }, _padding = { padding, padding }, _dilation = { 1, 1 };
-        public override Tensor Forward(Tensor x, Tensor? y, bool training) => F.conv2d(x, w, b, _stride, _padding, _dilation, groups);
+        readonly long[] _biasShape = { 1, -1, 1, 1 };
+        readonly bool _depthwise = groups > 1 && w.size(1) == 1;
+
+        public override Tensor Forward(Tensor x, Tensor? y, bool training)
+        {
+            if (b is null || !_depthwise || w.device_type != DeviceType.CPU)
+                return F.conv2d(x, w, b, _stride, _padding, _dilation, groups);
+            var o = F.conv2d(x, w, null, _stride, _padding, _dilation, groups);
+            using var bias = b.view(_biasShape);
+            return o.add_(bias);
+        }
     }
 
     sealed class Linear(Tensor w, Tensor? b) : NodeKernel

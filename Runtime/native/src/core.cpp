@@ -99,6 +99,9 @@ ATS_API int ats_dim(T* t) { return (int)t->dim(); }
 ATS_API void ats_shape(T* t, int64_t* out) {
   for (int64_t i = 0; i < t->dim(); i++) out[i] = t->size(i);
 }
+ATS_API void ats_strides(T* t, int64_t* out) {
+  for (int64_t i = 0; i < t->dim(); i++) out[i] = t->stride(i);
+}
 ATS_API int64_t ats_numel(T* t) { return t->numel(); }
 ATS_API int ats_dtype(T* t) { return (int)t->scalar_type(); }
 ATS_API int ats_element_size(int dtype_code) {
@@ -117,6 +120,10 @@ ATS_API int ats_device_str(T* t, char* buf, int len) {
 ATS_API int ats_requires_grad(T* t) { return t->requires_grad() ? 1 : 0; }
 ATS_API int ats_is_leaf(T* t) { return t->is_leaf() ? 1 : 0; }
 ATS_API int ats_is_contiguous(T* t) { return t->is_contiguous() ? 1 : 0; }
+// memory_format codes are c10::MemoryFormat's: 0 contiguous, 1 preserve, 2 channels-last, 3 channels-last 3-D.
+ATS_API int ats_is_contiguous_format(T* t, int memory_format) {
+  return t->is_contiguous(static_cast<at::MemoryFormat>(memory_format)) ? 1 : 0;
+}
 ATS_API int ats_item_double(T* t, double* out) {
   ATS_TRY *out = t->item<double>();
   return 0;
@@ -136,6 +143,11 @@ ATS_TENSOR_FN(ats_to_dtype, (T* t, int dtype_code), t->to(dtype(dtype_code)))
 ATS_TENSOR_FN(ats_clone, (T* t), t->clone())
 ATS_TENSOR_FN(ats_detach, (T* t), t->detach())
 ATS_TENSOR_FN(ats_contiguous, (T* t), t->contiguous())
+ATS_TENSOR_FN(ats_contiguous_format, (T* t, int memory_format), t->contiguous(static_cast<at::MemoryFormat>(memory_format)))
+// tensor.to(memory_format=...): unlike contiguous(format), restrides a tensor whose layout is ambiguous (a size-1
+// channel dim counts as both layouts), so what follows sees a channels-last operand.
+ATS_TENSOR_FN(ats_to_memory_format, (T* t, int memory_format),
+              t->to(t->options(), false, false, static_cast<at::MemoryFormat>(memory_format)))
 ATS_TENSOR_FN(ats_alias, (T* t), at::Tensor(*t))  // a second handle to the same tensor
 ATS_VOID_FN(ats_requires_grad_, (T* t, int value), t->requires_grad_(value != 0))
 // param.data = param.to(device, dtype): the handle (and its autograd identity) stays, the storage
@@ -147,6 +159,14 @@ ATS_VOID_FN(ats_set_data_to, (T* t, const char* device, int dtype_code), {
   if (t->grad().defined()) t->mutable_grad() = t->grad().to(moved.device(), moved.scalar_type());
 })
 ATS_VOID_FN(ats_set_data, (T* t, T* src), t->set_data(*src))
+// param.data = param.to(memory_format=...), and the same for its gradient: Module.to(memory_format).
+ATS_VOID_FN(ats_set_data_memory_format, (T* t, int memory_format), {
+  at::NoGradGuard guard;
+  auto format = static_cast<at::MemoryFormat>(memory_format);
+  auto d = t->detach();
+  t->set_data(d.to(d.options(), false, false, format));
+  if (t->grad().defined()) t->mutable_grad() = t->grad().to(t->grad().options(), false, false, format);
+})
 
 // ---- in-place -----------------------------------------------------------------------------------
 
