@@ -122,7 +122,7 @@ public static partial class Commands
             try
             {
                 var result = Runtime.Model.Bench.Run(graph, p.GetValue(batch), p.GetValue(device)!, p.GetValue(warmup), p.GetValue(iterations), !p.GetValue(noPyTorch));
-                output.Out.Write(result.ToText());
+                output.Out.WriteLine(result.ToText());
                 return ExitCodes.Ok;
             }
             catch (InvalidOperationException e)

@@ -13,10 +13,10 @@ namespace ArchDsl.Runtime.Tests;
 public sealed class BenchTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("convmixer.arch", new[] { "dim=16", "depth=1", "size=16" })]
-    [InlineData("vit.arch", new[] { "dim=24", "depth=1", "heads=2", "size=16", "drop=0.1" })]
-    [InlineData("mlp-mixer.arch", new[] { "dim=16", "depth=1", "size=16" })]
-    public void Bench_runs_ArchDsl_and_the_PyTorch_companion_on_the_same_model(string spec, string[] overrides)
+    [InlineData("convmixer.arch", "channels_last", new[] { "dim=16", "depth=1", "size=16" })]
+    [InlineData("vit.arch", "contiguous", new[] { "dim=24", "depth=1", "heads=2", "size=16", "drop=0.1" })]
+    [InlineData("mlp-mixer.arch", "contiguous", new[] { "dim=16", "depth=1", "size=16" })]
+    public void Bench_runs_ArchDsl_and_the_PyTorch_companion_on_the_same_model(string spec, string format, string[] overrides)
     {
         var g = CompileSpec(spec, overrides);
         Assert.NotNull(Bench.FindScript());
@@ -37,6 +37,8 @@ public sealed class BenchTests(ITestOutputHelper output)
         var text = r.ToText();
         Assert.Contains("ArchDsl", text);
         Assert.Contains("PyTorch 1.13", text);
+        Assert.Equal(format, r.MemoryFormat); // the companion confirmed it runs in the same format
+        Assert.Contains($"{format} (both sides)", text);
         Assert.Contains("train images/s", text);
         Assert.Contains(r.Ratio.Value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture), text);
     }

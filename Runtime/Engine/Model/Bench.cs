@@ -21,10 +21,10 @@ public sealed record BenchFigures(int Batch, double TrainStepMs, double InferSte
     public double InferImagesPerSec => Batch / (InferStepMs / 1000);
 }
 
-/// <summary>ArchDsl's figures and PyTorch eager's on the same model, batch, input size, device and thread count.</summary>
+/// <summary>ArchDsl's figures and PyTorch eager's on the same model, batch, input size, device, thread count and memory format.</summary>
 public sealed record BenchResult(
     string Arch, long Parameters, string Input, int Batch, string Device, int Threads, int Warmup, int Iterations,
-    BenchFigures ArchDsl, BenchFigures? PyTorch, string? PyTorchVersion, string? PyTorchError)
+    BenchFigures ArchDsl, BenchFigures? PyTorch, string? PyTorchVersion, string? PyTorchError, string MemoryFormat = "contiguous")
 {
     /// <summary>ArchDsl training-step time / PyTorch training-step time (below 1: ArchDsl is faster). Null without the PyTorch run.</summary>
     public double? Ratio => PyTorch is null ? null : ArchDsl.TrainStepMs / PyTorch.TrainStepMs;
@@ -47,7 +47,7 @@ public sealed record BenchResult(
         };
         var sb = new StringBuilder();
         sb.AppendLine($"{Arch}: {Parameters.ToString("N0", c)} parameters, input {Input}, batch {Batch}, device {Device}, {Threads} thread{(Threads == 1 ? "" : "s")}, " +
-                      $"{Warmup} warm-up + {Iterations} timed steps");
+                      $"{Warmup} warm-up + {Iterations} timed steps, {MemoryFormat}{(PyTorch is null ? "" : " (both sides)")}");
         var h = ("", "ArchDsl", PyTorch is null ? "PyTorch" : $"PyTorch {PyTorchVersion} eager", "ArchDsl/PyTorch");
         var w0 = Math.Max(h.Item1.Length, rows.Max(r => r.what.Length));
         var w1 = Math.Max(h.Item2.Length, rows.Max(r => r.a.Length));
@@ -66,7 +66,9 @@ public sealed record BenchResult(
 /// <summary>
 /// Measures ArchDsl's training step (forward + cross-entropy + backward + AdamW step) and inference (eval, no grad) on a
 /// compiled graph, and PyTorch eager's on the same model (<c>reference/bench_pytorch.py</c>, built op by op from the IR
-/// with idiomatic torch.nn modules) with the same batch, input size, device and thread count. PyTorch runs in a child
+/// with idiomatic torch.nn modules) with the same batch, input size, device and thread count, and in the memory format
+/// ArchDsl picks for the graph (<see cref="IrModel.PreferredMemoryFormat"/>: PyTorch's model and input are moved with
+/// <c>.to(memory_format=torch.channels_last)</c> for a conv graph, as a user tuning PyTorch would). PyTorch runs in a child
 /// process that waits for commands: ArchDsl steps alternate with PyTorch steps, so only one side computes at a time
 /// and both see the same machine load. Inputs are random; figures are medians over the timed steps.
 /// The Python is <c>$ARCHDSL_PYTHON</c> if set, else Debian's <c>/usr/bin/python3</c> (python3-torch, CPU only — for
@@ -91,12 +93,13 @@ public static class Bench
             throw new InvalidOperationException("--device cuda: CUDA is not available to this libtorch (is the shim built against a CUDA libtorch?)");
         var threads = Environment.ProcessorCount;
         set_num_threads(threads);
+        var format = IrModel.PreferredMemoryFormat(graph);
 
         Companion? py = null;
         string? error = null;
         if (runPyTorch)
         {
-            try { py = Companion.Start(graph, batch, dev, threads); }
+            try { py = Companion.Start(graph, batch, dev, threads, format); }
             catch (Exception e) when (IsCompanionFailure(e)) { error = e.Message; }
         }
         // A failure of the companion mid-run is reported, and ArchDsl's own measurement goes on alone.
@@ -118,7 +121,7 @@ public static class Bench
         {
             GC.Collect();
             var baseline = isCuda ? cuda.memory_allocated() : ProcessMemory.CurrentRss;
-            using var model = new IrModel(graph, seed: 0, device: dev);
+            using var model = new IrModel(graph, seed: 0, device: dev, format: format);
             using var opt = optim.AdamW(model.named_parameters(), lr: 1e-3, weight_decay: 0.01);
             var shape = new[] { (long)batch }.Concat(graph.Input.Dims.Select(d => (long)d)).ToArray();
             var classes = graph.OutputNode.OutputShape.Dims[^1];
@@ -182,13 +185,17 @@ public static class Bench
             if (py is not null && pyPeak is not null)
                 theirs = new BenchFigures(batch, Median(pyTrain), Median(pyInfer), (long)pyPeak, py.BaselineMemory, py.MemoryKind);
             return new BenchResult(graph.Arch, graph.ParamCount, graph.Input.ToString(), batch, dev.ToString(), threads, warmup, iterations,
-                ours, theirs, theirs is null ? null : py!.TorchVersion, theirs is null ? error ?? "no figures from the companion" : null);
+                ours, theirs, theirs is null ? null : py!.TorchVersion, theirs is null ? error ?? "no figures from the companion" : null,
+                FormatName(format));
         }
         finally
         {
             py?.Dispose();
         }
     }
+
+    /// <summary>The memory format as both the table and bench_pytorch.py's <c>--memory-format</c> name it.</summary>
+    static string FormatName(memory_format format) => format == memory_format.ChannelsLast ? "channels_last" : "contiguous";
 
     static bool IsCompanionFailure(Exception e) =>
         e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or JsonException or FormatException;
@@ -253,7 +260,7 @@ public static class Bench
 
         Companion(Process p, string dir) { _p = p; _dir = dir; }
 
-        public static Companion Start(IrGraph graph, int batch, Device dev, int threads)
+        public static Companion Start(IrGraph graph, int batch, Device dev, int threads, memory_format format)
         {
             var script = FindScript() ?? throw new IOException($"{ScriptName} not found beside the ArchDsl assembly or in the source tree");
             var dir = Directory.CreateTempSubdirectory("archdsl-bench-").FullName;
@@ -261,7 +268,7 @@ public static class Bench
             File.WriteAllText(desc, DescribeGraph(graph));
             var psi = new ProcessStartInfo(PythonExecutable) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var a in new[] { script, desc, "--serve", "--batch", batch.ToString(CultureInfo.InvariantCulture), "--device", dev.ToString(),
-                         "--threads", threads.ToString(CultureInfo.InvariantCulture) })
+                         "--threads", threads.ToString(CultureInfo.InvariantCulture), "--memory-format", FormatName(format) })
                 psi.ArgumentList.Add(a);
             psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
             Process p;
@@ -283,6 +290,8 @@ public static class Bench
                 var pyParams = (long)hello["params"]!;
                 if (pyParams != graph.ParamCount)
                     throw new InvalidOperationException($"{ScriptName} built {pyParams} parameters, the graph has {graph.ParamCount}");
+                if ((string?)hello["memory_format"] != FormatName(format))
+                    throw new InvalidOperationException($"{ScriptName} runs in memory format '{hello["memory_format"]}', not '{FormatName(format)}'");
                 c.TorchVersion = (string?)hello["torch_version"] ?? "?";
                 c.BaselineMemory = (long)hello["baseline_memory_bytes"]!;
                 c.MemoryKind = (string?)hello["memory_kind"] ?? "";

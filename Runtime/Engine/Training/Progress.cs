@@ -78,7 +78,7 @@ public sealed class PlainProgressSink : IProgressSink
         if (s.Batch != s.Batches && now - _lastLine < _interval) return;
         _lastLine = now;
         Line($"epoch {s.Epoch}/{s.Epochs}  batch {s.Batch}/{s.Batches}  loss {F(s.EpochLoss)}  acc {Pct(s.EpochAccuracy)}  " +
-             $"lr {s.LearningRate.ToString("0.#####E+0", CultureInfo.InvariantCulture)}  {F(s.ImagesPerSecond, "0")} img/s  eta {Throughput.Format(s.EpochEta)}");
+             $"lr {s.LearningRate.ToString("0.00e+0", CultureInfo.InvariantCulture)}  {F(s.ImagesPerSecond, "0")} img/s  eta {Throughput.Format(s.EpochEta)}");
     }
 
     public void Evaluating(int epoch, string set, int samples) => Line($"epoch {epoch}: evaluating on {samples} {set} images");

@@ -1,6 +1,7 @@
 """PyTorch eager companion of `archc bench` (ArchDsl.Runtime.Model.Bench).
 
 usage: bench_pytorch.py GRAPH.json --batch N --device cpu|cuda --warmup W --iterations I --threads T
+                        [--memory-format contiguous|channels_last]
 
 GRAPH.json is Bench.DescribeGraph's description of a compiled IR graph (nodes in execution order with op,
 attributes, inputs and shapes). This script builds the same network in plain PyTorch eager, one idiomatic
@@ -9,6 +10,8 @@ nn.Linear, nn.GELU..., F.unfold for patches, timm-style Attention with one qkv L
 nn.AvgPool2d, timm's drop_path), runs the node list in a plain Python loop, and times exactly what ArchDsl
 times: a training step (zero_grad, forward, cross-entropy, backward, AdamW step) and an inference forward
 (eval, no_grad), on a fixed random batch; medians over the timed steps. Prints one JSON line.
+With --memory-format channels_last the model and the batch are moved with .to(memory_format=torch.channels_last),
+PyTorch's documented way to run convolutions NHWC (ArchDsl runs conv graphs that way).
 With --serve it instead answers timing commands on stdin, so that Bench can interleave rounds of its own steps
 with rounds of these (both sides then see the same machine load; only one side runs at a time).
 """
@@ -180,6 +183,7 @@ def main():
     ap.add_argument('--warmup', type=int, default=5)
     ap.add_argument('--iterations', type=int, default=20)
     ap.add_argument('--threads', type=int, default=0)
+    ap.add_argument('--memory-format', choices=('contiguous', 'channels_last'), default='contiguous')
     ap.add_argument('--serve', action='store_true',
                     help='after building, answer commands on stdin (one JSON line each): warmup_train K, train K, '
                          'warmup_infer K, infer K, memory, quit; so the caller can interleave its own timing rounds')
@@ -196,6 +200,10 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
     x = torch.randn(args.batch, *g['input']['dims'], device=dev)
+    if args.memory_format == 'channels_last':
+        model = model.to(memory_format=torch.channels_last)
+        if x.dim() == 4:
+            x = x.to(memory_format=torch.channels_last)
     classes = g['nodes'][g['output']]['output_shape']['dims'][-1]
     y = torch.randint(classes, (args.batch,), device=dev)
 
@@ -234,6 +242,7 @@ def main():
         return torch.cuda.max_memory_allocated() if cuda else rss('VmHWM')
 
     info = {'torch_version': torch.__version__, 'threads': torch.get_num_threads(), 'params': params,
+            'memory_format': args.memory_format,
             'baseline_memory_bytes': baseline, 'memory_kind': 'CUDA max allocated' if cuda else 'VmHWM'}
 
     if args.serve:
