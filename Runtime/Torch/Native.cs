@@ -95,6 +95,7 @@ public static class NativeLibraryLocator
                         ? $"{FileName} was not found in build/native/ above {AppContext.BaseDirectory}. "
                         : $"ARCHDSL_NATIVE={env} does not name {FileName} or a folder holding it. ") + BuildHint);
             }
+            ThreadPools.Apply(); // libgomp and OpenBLAS read their settings when they load, with the shim
             try { _handle = NativeLibrary.Load(path); }
             catch (Exception e)
             {

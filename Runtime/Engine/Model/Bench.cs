@@ -68,7 +68,8 @@ public sealed record BenchResult(
 /// compiled graph, and PyTorch eager's on the same model (<c>reference/bench_pytorch.py</c>, built op by op from the IR
 /// with idiomatic torch.nn modules) with the same batch, input size, device and thread count, and in the memory format
 /// ArchDsl picks for the graph (<see cref="IrModel.PreferredMemoryFormat"/>: PyTorch's model and input are moved with
-/// <c>.to(memory_format=torch.channels_last)</c> for a conv graph, as a user tuning PyTorch would). PyTorch runs in a child
+/// <c>.to(memory_format=torch.channels_last)</c> for a conv graph, as a user tuning PyTorch would), and under the same
+/// OpenMP/OpenBLAS thread-pool settings (<see cref="ThreadPools"/>). PyTorch runs in a child
 /// process that waits for commands: ArchDsl steps alternate with PyTorch steps, so only one side computes at a time
 /// and both see the same machine load. Inputs are random; figures are medians over the timed steps.
 /// The Python is <c>$ARCHDSL_PYTHON</c> if set, else Debian's <c>/usr/bin/python3</c> (python3-torch, CPU only — for
@@ -271,6 +272,7 @@ public static class Bench
                          "--threads", threads.ToString(CultureInfo.InvariantCulture), "--memory-format", FormatName(format) })
                 psi.ArgumentList.Add(a);
             psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+            foreach (var (name, value) in ThreadPools.Effective()) psi.Environment[name] = value; // same thread pools as ours
             Process p;
             try
             {
