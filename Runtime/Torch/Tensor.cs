@@ -99,7 +99,7 @@ public static partial class torch
         public DeviceType device_type => (DeviceType)Native.ats_device_type(Handle);
         public bool is_leaf => Native.ats_is_leaf(Handle) != 0;
         public bool is_contiguous() => Native.ats_is_contiguous(Handle) != 0;
-        public bool is_contiguous(memory_format format) => Native.ats_is_contiguous_format(Handle, (int)format) != 0;
+        public bool is_contiguous(memory_format format) => Native.Check(Native.ats_is_contiguous_format(Handle, (int)format)) != 0;
 
         public bool requires_grad
         {

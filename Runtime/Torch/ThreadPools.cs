@@ -9,7 +9,7 @@ namespace ArchDsl.Torch;
 /// the cores the other pool needs next. On 2 cores a ViT training step spent a quarter of its CPU time in the kernel.
 /// <para>Before the native library loads, <see cref="Apply"/> sets, unless the environment already has them,
 /// <c>OPENBLAS_THREAD_TIMEOUT=4</c> (OpenBLAS threads sleep after 2⁴ cycles of waiting instead of 2²⁸) and
-/// <c>GOMP_SPINCOUNT=10000</c> (OpenMP threads spin 10⁴ rounds, not 3·10⁸, before sleeping). Both libraries read them
+/// <c>GOMP_SPINCOUNT=10000</c> (OpenMP threads spin 10⁴ rounds, not libgomp's default 3·10⁵, before sleeping). Both libraries read them
 /// when they load. Measured with <c>./archc bench specs/vit.arch --batch 128</c> (2 CPU threads): a training step
 /// 1,347 ms without them, 778 ms with them; a ConvMixer step (oneDNN convolutions, hardly any BLAS) is unchanged
 /// within the noise. Set <c>ARCHDSL_THREAD_ENV=default</c> to leave both libraries' defaults.</para>

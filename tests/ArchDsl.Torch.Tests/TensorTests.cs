@@ -52,6 +52,7 @@ public class TensorTests : TorchTest
         Assert.True(grey.is_contiguous(channels_last));
         Assert.Equal(new long[] { 20, 20, 5, 1 }, grey.contiguous(channels_last).stride());
         Assert.Equal(new long[] { 20, 1, 5, 1 }, grey.to(channels_last).stride());
+        Assert.False(arange(3L).is_contiguous(channels_last)); // not 4-D: never channels-last
     }
 
     [Fact]

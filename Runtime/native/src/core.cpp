@@ -121,8 +121,10 @@ ATS_API int ats_requires_grad(T* t) { return t->requires_grad() ? 1 : 0; }
 ATS_API int ats_is_leaf(T* t) { return t->is_leaf() ? 1 : 0; }
 ATS_API int ats_is_contiguous(T* t) { return t->is_contiguous() ? 1 : 0; }
 // memory_format codes are c10::MemoryFormat's: 0 contiguous, 1 preserve, 2 channels-last, 3 channels-last 3-D.
+// -1 with the error set if libtorch rejects the query.
 ATS_API int ats_is_contiguous_format(T* t, int memory_format) {
-  return t->is_contiguous(static_cast<at::MemoryFormat>(memory_format)) ? 1 : 0;
+  ATS_TRY return t->is_contiguous(static_cast<at::MemoryFormat>(memory_format)) ? 1 : 0;
+  ATS_CATCH(-1)
 }
 ATS_API int ats_item_double(T* t, double* out) {
   ATS_TRY *out = t->item<double>();
