@@ -57,7 +57,7 @@ public static class ThreadPools
         try
         {
             foreach (var (name, value) in Settings)
-                if (Environment.GetEnvironmentVariable(name) is null) setenv(name, value, 0);
+                setenv(name, value, 0); // overwrite = 0: a value the user set stays
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
