@@ -49,6 +49,10 @@ public class CompilerShapeTests
     [InlineData("avgpool", "image[3, 32, 32]", "vector[3]", 0, 0, 0)]
     [InlineData("avgpool", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
     [InlineData("cls", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
+    [InlineData("avg_pool(kernel: 2, stride: 2, padding: 0)", "image[3, 32, 32]", "image[3, 16, 16]", 0, 0, 0)]
+    [InlineData("global_pool", "image[3, 32, 32]", "vector[3]", 0, 0, 0)]
+    [InlineData("global_pool", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
+    [InlineData("cls_pool", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
     [InlineData("dropout(0.1)", "tokens[10, 4]", "tokens[10, 4]", 0, 0, 0)]
     [InlineData("droppath(0.1)", "image[3, 32, 32]", "image[3, 32, 32]", 0, 0, 0)]
     [InlineData("drop_path(p: 0.2)", "vector[4]", "vector[4]", 0, 0, 0)]
@@ -59,6 +63,34 @@ public class CompilerShapeTests
         Assert.Equal(parameters, n.ParamCount);
         Assert.Equal(buffers, n.BufferCount);
         Assert.Equal(multAdds, n.MultAdds);
+    }
+
+    [Theory]
+    [InlineData("pool", "avg_pool", "pool")]
+    [InlineData("avgpool", "global_pool", "avgpool")]
+    [InlineData("cls", "cls_pool", "cls")]
+    [InlineData("batch", "batchnorm", "batchnorm")]
+    [InlineData("drop_path(0.1)", "droppath(0.1)", "droppath")]
+    public void OldSpellingsAreAliasesOfTheSameOp(string alias, string name, string irOp)
+    {
+        var input = irOp == "cls" ? "tokens[10, 4]" : "image[3, 8, 8]";
+        var a = Last(alias, input);
+        var b = Last(name, input);
+        Assert.Equal(irOp, a.Op);
+        Assert.Equal(b.Op, a.Op);
+        Assert.Equal(b.Attrs, a.Attrs);
+        Assert.Equal(b.OutputShape, a.OutputShape);
+    }
+
+    [Fact]
+    public void EveryOpHasOneDefinitionWithItsNamesAndDocumentation()
+    {
+        var names = OpCatalog.All.SelectMany(d => d.Aliases.Prepend(d.Name)).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+        Assert.Equal(OpCatalog.All.Count, OpCatalog.All.Select(d => d.IrOp).Distinct().Count());
+        Assert.Equal(OpCatalog.All.Count, OpCatalog.All.Select(d => d.Id).Distinct().Count());
+        Assert.All(OpCatalog.All, d => Assert.False(string.IsNullOrWhiteSpace(d.Doc), d.Name));
+        Assert.All(OpCatalog.All, d => Assert.Same(d, OpCatalog.ForIr(d.IrOp)));
     }
 
     [Fact]
