@@ -3,7 +3,9 @@ namespace ArchDsl.Compiler;
 /// <summary>The element-wise activations and <c>identity</c>: any layout, output = input shape, no parameters.</summary>
 internal static class ActivationOps
 {
-    public static readonly OpDef Gelu = Pointwise(OpId.Gelu, "gelu", "GELU (torch.nn.GELU): x·Φ(x) (Hendrycks & Gimpel)");
+    public static readonly OpDef Gelu = Pointwise(OpId.Gelu, "gelu",
+        "GELU (torch.nn.GELU): x·Φ(x); approximate: tanh uses the tanh approximation (Hendrycks & Gimpel)",
+        [ArgSig.Choice("approximate", "none", "tanh")]);
     public static readonly OpDef Relu = Pointwise(OpId.Relu, "relu", "ReLU (torch.nn.ReLU): max(x, 0)");
     public static readonly OpDef Silu = Pointwise(OpId.Silu, "silu", "SiLU / swish (torch.nn.SiLU): x·σ(x)");
     public static readonly OpDef Tanh = Pointwise(OpId.Tanh, "tanh", "tanh (torch.nn.Tanh)");

@@ -29,6 +29,8 @@ public class CompilerShapeTests
     [InlineData("linear(7)", "tokens[10, 4]", "tokens[10, 7]", 35, 0, 10 * 4 * 7)]
     [InlineData("linear(7, bias: false)", "vector[4]", "vector[7]", 28, 0, 28)]
     [InlineData("gelu", "image[3, 32, 32]", "image[3, 32, 32]", 0, 0, 0)]
+    [InlineData("gelu(approximate: tanh)", "tokens[10, 4]", "tokens[10, 4]", 0, 0, 0)]
+    [InlineData("gelu(tanh)", "vector[4]", "vector[4]", 0, 0, 0)]
     [InlineData("relu", "tokens[10, 4]", "tokens[10, 4]", 0, 0, 0)]
     [InlineData("silu", "vector[4]", "vector[4]", 0, 0, 0)]
     [InlineData("tanh", "vector[4]", "vector[4]", 0, 0, 0)]
@@ -63,6 +65,17 @@ public class CompilerShapeTests
         Assert.Equal(parameters, n.ParamCount);
         Assert.Equal(buffers, n.BufferCount);
         Assert.Equal(multAdds, n.MultAdds);
+    }
+
+    [Fact]
+    public void GeluRecordsApproximateOnlyWhenItIsTanh()
+    {
+        // The default is left out of the IR so graphs (and snapshots) written before the argument existed are unchanged;
+        // the runtime reads the default from the same definition.
+        Assert.Equal("tanh", Last("gelu(approximate: tanh)").Attrs["approximate"]);
+        Assert.Equal("tanh", Last("gelu(\"tanh\")").Attrs["approximate"]);
+        Assert.Empty(Last("gelu").Attrs);
+        Assert.Empty(Last("gelu(approximate: none)").Attrs);
     }
 
     [Theory]

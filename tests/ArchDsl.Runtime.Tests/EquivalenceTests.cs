@@ -17,14 +17,15 @@ namespace ArchDsl.Runtime.Tests;
 /// cross-entropy loss to 1e-4; the state after the train step (BN running statistics) to 1e-5; parameter counts exactly.
 /// One case per family and per token mixer: depthwise conv (ConvMixer), attention (ViT), token MLP (MLP-Mixer),
 /// Fourier (FNet), pooling (PoolFormer-style); plus layer norm on images and batch norm on tokens; plus one case per
-/// parameter-free op no family uses (OneOp: silu, tanh, sigmoid, identity, flatten).
+/// parameter-free op no family uses (OneOp: silu, tanh, sigmoid, identity, flatten, gelu with approximate: tanh).
 /// </summary>
 [Collection(TorchModelCollection.Name)]
 public sealed class EquivalenceTests(ITestOutputHelper output)
 {
     const double LogitTol = 1e-5, GradTol = 1e-4, StateTol = 1e-5;
 
-    /// <param name="InputScale">the batch is uniform in ±InputScale (the single-op cases use 4, so activations reach their curved range)</param>
+    /// <param name="InputScale">the batch is uniform in ±InputScale: the single-op cases use 4 so the activations reach the
+    /// range where near variants differ (exact and tanh GELU: logits ~5e-5 apart at 4, ~1e-5 at 1)</param>
     internal sealed record Case(string Kind, Func<IrGraph> Graph, object Config, double InputScale = 1);
 
     /// <summary>A parameter-free op between a 1×1 conv and a mean-pooled linear head (reference/models.py's OneOp).</summary>
@@ -90,6 +91,7 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
         ["sigmoid"] = OneOp("sigmoid", "sigmoid"),
         ["identity"] = OneOp("identity", "identity"),
         ["flatten"] = OneOp("flatten", "flatten"),
+        ["gelu-tanh"] = OneOp("gelu(approximate: tanh)", "gelu_tanh"),
     };
 
     public static TheoryData<string> CaseNames => new(Cases.Keys);
@@ -155,6 +157,31 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
             m.train();
             var d = MaxAbsDiff(m.forward(x), r["train.logits"]);
             Assert.True(d > 1e-3, $"a 1-head model matched the 3-head reference (max |Δ| {d:g3})");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void The_gelu_tanh_case_tells_the_approximations_apart()
+    {
+        // Exact GELU against the tanh reference must fail the logit tolerance, or the gelu-tanh case would pass vacuously.
+        var c = Cases["gelu-tanh"];
+        var g = CompileText("""
+            arch OneOp(classes = 10)
+            input image[3, 8, 8]
+            stem conv(4, kernel: 1) -> gelu
+            head global_pool -> linear(classes)
+            """);
+        var dir = Directory.CreateTempSubdirectory("archdsl-equiv-").FullName;
+        try
+        {
+            using var m = new IrModel(g, seed: 11);
+            using var scope = NewDisposeScope();
+            var (x, _, r) = RunReference(m, c.Kind, c.Config, batch: 8, c.InputScale, dir);
+            m.train();
+            var d = MaxAbsDiff(m.forward(x), r["train.logits"]);
+            output.WriteLine($"exact gelu vs the tanh reference: logits max |Δ| {d:g3}");
+            Assert.True(d > 2 * LogitTol, $"exact GELU matched the tanh-approximation reference (max |Δ| {d:g3})");
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -446,6 +446,7 @@ ONE_OP = {
     'sigmoid': nn.Sigmoid,
     'identity': nn.Identity,
     'flatten': Flatten,
+    'gelu_tanh': lambda: nn.GELU(approximate='tanh'),
 }
 
 

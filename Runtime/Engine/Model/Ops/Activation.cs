@@ -30,7 +30,16 @@ internal abstract class PointwiseModule(OpId op, Func<Tensor, Tensor>? f = null)
     }
 }
 
-internal sealed class GeluModule() : PointwiseModule(OpId.Gelu, x => x.gelu());
+/// <summary><c>gelu</c>, exact or (approximate: tanh) PyTorch's tanh approximation — F.gelu(x, approximate=…).</summary>
+internal sealed class GeluModule() : PointwiseModule(OpId.Gelu)
+{
+    protected override Func<Tensor, Tensor> Function(NodeTensors t)
+    {
+        var approximate = t.Attr<string>("approximate");
+        return x => x.gelu(approximate);
+    }
+}
+
 internal sealed class ReluModule() : PointwiseModule(OpId.Relu, x => x.relu());
 internal sealed class SiluModule() : PointwiseModule(OpId.Silu, x => x.silu());
 internal sealed class TanhModule() : PointwiseModule(OpId.Tanh, x => x.tanh());

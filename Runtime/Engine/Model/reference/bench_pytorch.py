@@ -97,13 +97,14 @@ def _pos_embed(self, x, a):
 
 
 # One builder per IR op (the catalogue test in ArchDsl.Runtime.Tests checks every op of `archc ops` is here).
+# An attribute the IR leaves out has PyTorch's default (gelu's approximate: 'none').
 OPS = {
     'conv2d': _module(lambda x, a: nn.Conv2d(x['dims'][0], a['out'], a['kernel'], stride=a['stride'], padding=a['padding'],
                                              groups=a['groups'], bias=a['bias'])),
     'batchnorm': _batchnorm,
     'layernorm': _layernorm,
     'linear': _module(lambda x, a: nn.Linear(x['dims'][-1], a['out'], bias=a['bias'])),
-    'gelu': _module(lambda x, a: nn.GELU()),
+    'gelu': _module(lambda x, a: nn.GELU(approximate=a.get('approximate', 'none'))),
     'relu': _module(lambda x, a: nn.ReLU()),
     'silu': _module(lambda x, a: nn.SiLU()),
     'tanh': _module(lambda x, a: nn.Tanh()),
