@@ -2,12 +2,13 @@ using ArchDsl.Dsl;
 
 namespace ArchDsl.Compiler;
 
-/// <summary>How a binder names its owner in errors: "conv takes at most 6 arguments", "arch 'X' has no parameter 'y'".</summary>
+/// <summary>How a binder names its owner in errors: "conv takes at most 6 arguments", "arch 'X' has no parameter 'y'".
+/// Each message is made only when its error happens (binding runs for every step of every expansion).</summary>
 /// <param name="TooMany">the error for one positional argument too many</param>
 /// <param name="Unknown">the error for an unknown name</param>
 /// <param name="UnknownHint">the hint when no name is close (usage, the parameter list)</param>
 /// <param name="Duplicate">the error for a slot given twice</param>
-internal sealed record BinderWords(string TooMany, Func<string, string> Unknown, string? UnknownHint, Func<string, string> Duplicate);
+internal sealed record BinderWords(Func<string> TooMany, Func<string, string> Unknown, Func<string?> UnknownHint, Func<string, string> Duplicate);
 
 /// <summary>
 /// The one positional/named argument binder, used by ops, blocks and arch bases (and by <see cref="BindOp"/> for
@@ -21,9 +22,10 @@ internal static class ArgBinder
     public static List<(int Slot, T Arg)> Match<T>(IReadOnlyList<T> args, IReadOnlyList<string> slots, Func<T, string?> name,
         Func<T, Span> span, Func<T, Span> nameSpan, BinderWords words, DiagnosticBag diags, out bool ok)
     {
-        var result = new List<(int, T)>();
-        var given = new HashSet<string>(StringComparer.Ordinal);
+        var result = new List<(int, T)>(args.Count);
         ok = true;
+        if (args.Count == 0) return result;
+        var given = new HashSet<string>(StringComparer.Ordinal);
         var position = 0;
         foreach (var a in args)
         {
@@ -32,7 +34,7 @@ internal static class ArgBinder
             {
                 if (position >= slots.Count)
                 {
-                    diags.Error(CompilerCodes.TooManyArguments, words.TooMany, span(a));
+                    diags.Error(CompilerCodes.TooManyArguments, words.TooMany(), span(a));
                     ok = false;
                     continue;
                 }
@@ -45,7 +47,7 @@ internal static class ArgBinder
                 {
                     var close = Suggest.Closest(n, slots);
                     diags.Error(CompilerCodes.UnknownArgument, words.Unknown(n), nameSpan(a),
-                        close is not null ? $"did you mean '{close}'?" : words.UnknownHint);
+                        close is not null ? $"did you mean '{close}'?" : words.UnknownHint());
                     ok = false;
                     continue;
                 }
@@ -72,16 +74,18 @@ internal static class ArgBinder
     /// Binds arguments to an op's signature: converts and range-checks each value by its <see cref="ArgKind"/> and fills
     /// in the defaults. Null after an error (reported) or an unknown value (already reported).
     /// </summary>
+    /// <summary>The wording of an op's binding errors (made once per op, see <see cref="OpDef.BinderWords"/>).</summary>
+    public static BinderWords WordsFor(OpDef op) => new(
+        () => op.Args.Count == 0 ? $"{op.Name} takes no arguments" : $"{op.Name} takes at most {op.Args.Count} arguments: {op.Usage}",
+        n => $"{op.Name} has no argument '{n}'",
+        () => op.Args.Count == 0 ? $"{op.Name} takes no arguments" : $"usage: {op.Usage}",
+        n => $"argument '{n}' of {op.Name} is given twice");
+
     public static Dictionary<string, BoundArg>? BindOp(OpDef op, IReadOnlyList<ArgVal> args, Span at, DiagnosticBag diags, Evaluator ev)
     {
-        var words = new BinderWords(
-            op.Args.Count == 0 ? $"{op.Name} takes no arguments" : $"{op.Name} takes at most {op.Args.Count} arguments: {op.Usage}",
-            n => $"{op.Name} has no argument '{n}'",
-            op.Args.Count == 0 ? $"{op.Name} takes no arguments" : $"usage: {op.Usage}",
-            n => $"argument '{n}' of {op.Name} is given twice");
-        var names = op.Args.Select(a => a.Name).ToArray();
-        var matched = Match(args, names, a => a.Name, a => a.Span, a => a.NameSpan, words, diags, out var ok);
         var bound = new Dictionary<string, BoundArg>(StringComparer.Ordinal);
+        var ok = true;
+        var matched = args.Count == 0 ? [] : Match(args, op.ArgNames, a => a.Name, a => a.Span, a => a.NameSpan, op.BinderWords, diags, out ok);
         foreach (var (slot, a) in matched)
         {
             var spec = op.Args[slot];
@@ -89,7 +93,7 @@ internal static class ArgBinder
             if (value is null) { ok = false; bound[spec.Name] = new BoundArg(0L, a.Span); continue; }
             bound[spec.Name] = new BoundArg(value, a.Value.Span);
         }
-        foreach (var spec in op.Args)
+        foreach (var spec in op.ArgArray)
         {
             if (bound.ContainsKey(spec.Name)) continue;
             if (spec.Required)

@@ -178,8 +178,8 @@ internal sealed class Expander
 
     private void ApplyBaseArgs(ArchBase b, List<ParamSlot> slots, string rootName)
     {
-        var words = new BinderWords($"arch '{b.Name}' takes {slots.Count} parameters, but more are given",
-            n => $"arch '{b.Name}' has no parameter '{n}'", $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}",
+        var words = new BinderWords(() => $"arch '{b.Name}' takes {slots.Count} parameters, but more are given",
+            n => $"arch '{b.Name}' has no parameter '{n}'", () => $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}",
             n => $"parameter '{n}' of arch '{b.Name}' is given twice");
         foreach (var (slot, a) in ArgBinder.Match(b.Args, slots.Select(s => s.Name).ToArray(), a => a.Name, a => a.Span, ArgNameSpan, words, _diags, out _))
             slots[slot].Value = a.Value;
@@ -757,9 +757,9 @@ internal sealed class Expander
             return null;
         }
         var scope = new Scope(Scope.ForShape(x?.Shape, call.Span, null), $"block '{block.Name}' parameters");
-        var words = new BinderWords($"block '{block.Name}' takes {block.Params.Count} arguments, but more are given",
+        var words = new BinderWords(() => $"block '{block.Name}' takes {block.Params.Count} arguments, but more are given",
             n => $"block '{block.Name}' has no parameter '{n}'",
-            block.Params.Count == 0 ? $"{block.Name} takes no arguments" : $"its parameters: {string.Join(", ", block.Params.Select(p => p.Name))}",
+            () => block.Params.Count == 0 ? $"{block.Name} takes no arguments" : $"its parameters: {string.Join(", ", block.Params.Select(p => p.Name))}",
             n => $"argument '{n}' of block '{block.Name}' is given twice");
         var given = ArgBinder.Match(args, block.Params.Select(p => p.Name).ToArray(), a => a.Name, a => a.Span, a => a.NameSpan, words, _diags, out var ok)
             .ToDictionary(m => block.Params[m.Slot].Name, m => m.Arg, StringComparer.Ordinal);

@@ -56,7 +56,9 @@ public sealed class OpDef
     internal OpDef(OpId id, string name, string irOp, ArgSig[] args, Layout[]? accepts, string layouts, string doc,
         Func<OpContext, NodeSpec?> infer, params string[] aliases)
     {
-        Id = id; Name = name; IrOp = irOp; Args = args; Accepts = accepts; Layouts = layouts; Doc = doc; Infer = infer; Aliases = aliases;
+        Id = id; Name = name; IrOp = irOp; Args = args; ArgArray = args; Accepts = accepts; Layouts = layouts; Doc = doc; Infer = infer; Aliases = aliases;
+        ArgNames = args.Select(a => a.Name).ToArray();
+        BinderWords = ArgBinder.WordsFor(this);
     }
 
     public OpId Id { get; }
@@ -74,6 +76,10 @@ public sealed class OpDef
     /// <summary>What the op computes, its parameters and the source of its definition.</summary>
     public string Doc { get; }
     internal Func<OpContext, NodeSpec?> Infer { get; }
+    /// <summary>The argument names in positional order, and the wording of binding errors (both made once).</summary>
+    internal IReadOnlyList<string> ArgNames { get; }
+    internal ArgSig[] ArgArray { get; }
+    internal BinderWords BinderWords { get; }
 
     public ArgSig? Arg(string name) => Args.FirstOrDefault(a => a.Name == name);
 
