@@ -12,6 +12,7 @@ public static partial class Commands
         yield return Check(output);
         yield return Summary(output);
         yield return Graph(output);
+        yield return Ops(output);
         yield return Train(output);
         yield return Eval(output);
         yield return Bench(output);
@@ -98,6 +99,17 @@ public static partial class Commands
                 "dot" => Compiler.Printers.GraphDot.ToDot(graph),
                 _ => Compiler.Printers.GraphPrinter.ToText(graph),
             });
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Ops(Output output)
+    {
+        var cmd = new Command("ops", "list the built-in ops: arguments with defaults, aliases, input → output layouts, what each computes");
+        cmd.SetAction(_ =>
+        {
+            output.Out.Write(Compiler.Printers.OpListing.ToText());
             return ExitCodes.Ok;
         });
         return cmd;

@@ -178,38 +178,11 @@ internal sealed class Expander
 
     private void ApplyBaseArgs(ArchBase b, List<ParamSlot> slots, string rootName)
     {
-        var given = new HashSet<string>(StringComparer.Ordinal);
-        var position = 0;
-        foreach (var a in b.Args)
-        {
-            ParamSlot? slot;
-            if (a.Name is null)
-            {
-                if (position >= slots.Count)
-                {
-                    Error(CompilerCodes.TooManyArguments, $"arch '{b.Name}' takes {slots.Count} parameters, but more are given", a.Span);
-                    continue;
-                }
-                slot = slots[position++];
-            }
-            else
-            {
-                slot = slots.Find(s => s.Name == a.Name);
-                if (slot is null)
-                {
-                    var close = Suggest.Closest(a.Name, slots.Select(s => s.Name));
-                    Error(CompilerCodes.UnknownArgument, $"arch '{b.Name}' has no parameter '{a.Name}'", ArgNameSpan(a),
-                        close is not null ? $"did you mean '{close}'?" : $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}");
-                    continue;
-                }
-            }
-            if (!given.Add(slot.Name))
-            {
-                Error(CompilerCodes.DuplicateArgument, $"parameter '{slot.Name}' of arch '{b.Name}' is given twice", a.Span);
-                continue;
-            }
-            slot.Value = a.Value;
-        }
+        var words = new BinderWords(() => $"arch '{b.Name}' takes {slots.Count} parameters, but more are given",
+            n => $"arch '{b.Name}' has no parameter '{n}'", () => $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}",
+            n => $"parameter '{n}' of arch '{b.Name}' is given twice");
+        foreach (var (slot, a) in ArgBinder.Match(b.Args, slots.Select(s => s.Name).ToArray(), a => a.Name, a => a.Span, ArgNameSpan, words, _diags, out _))
+            slots[slot].Value = a.Value;
     }
 
     private static Span ArgNameSpan(Arg a) => a.Name is null ? a.Span : new Span(a.Span.Source, a.Span.Start, Math.Min(a.Name.Length, a.Span.Length));
@@ -333,7 +306,7 @@ internal sealed class Expander
                         break;
                     }
                     input = InputShape(inp, scope);
-                    x = input is null ? null : new Flow(AddNode("input", "input", [], [], [], input, [], [], 0, inp.Span)!.Id, input);
+                    x = input is null ? null : new Flow(AddNode("input", OpCatalog.InputOp, [], [], [], input, [], [], 0, inp.Span)!.Id, input);
                     break;
                 case StageStmt st:
                 {
@@ -451,7 +424,7 @@ internal sealed class Expander
     {
         var count = EvalCount(m.Count, scope, "mixer");
         Chain? token = null, channel = null;
-        OpSig? normSig = null;
+        OpDef? normSig = null;
         Dictionary<string, BoundArg>? normArgs = null;
         var normPost = false;
         Span normSpan = m.Span;
@@ -607,7 +580,7 @@ internal sealed class Expander
                     else
                     {
                         if (dropPath > 0)
-                            h = EmitOp(Sig("droppath"), new Dictionary<string, BoundArg> { ["p"] = new(dropPath, dropSpan) }, h, $"{prefix}.{sub}_drop", dropSpan);
+                            h = EmitOp(DropoutOps.DropPath, new Dictionary<string, BoundArg> { ["p"] = new(dropPath, dropSpan) }, h, $"{prefix}.{sub}_drop", dropSpan);
                         if (h is not null)
                             h = Add(xin, h, $"{prefix}.{sub}_add", residualSpan);
                     }
@@ -623,8 +596,6 @@ internal sealed class Expander
         }
         return x;
     }
-
-    private static OpSig Sig(string name) => OpCatalog.TryGet(name, out var s) ? s : throw new InvalidOperationException(name);
 
     /// <summary>The values of a mixer entry, whichever way the parser read them (a one-step chain is a value).</summary>
     private static IReadOnlyList<Expr> MixerValues(MixerEntry e)
@@ -773,105 +744,7 @@ internal sealed class Expander
     }
 
     /// <summary>Binds arguments to an op's signature; null after an error (reported) or an unknown value (already reported).</summary>
-    private Dictionary<string, BoundArg>? BindOpArgs(OpSig sig, IReadOnlyList<ArgVal> args, Span at)
-    {
-        var bound = new Dictionary<string, BoundArg>(StringComparer.Ordinal);
-        var ok = true;
-        var position = 0;
-        foreach (var a in args)
-        {
-            ArgSig? spec;
-            if (a.Name is null)
-            {
-                if (position >= sig.Args.Length)
-                {
-                    Error(CompilerCodes.TooManyArguments,
-                        sig.Args.Length == 0 ? $"{sig.Name} takes no arguments" : $"{sig.Name} takes at most {sig.Args.Length} arguments: {sig.Usage}", a.Span);
-                    ok = false;
-                    continue;
-                }
-                spec = sig.Args[position++];
-            }
-            else
-            {
-                spec = sig.Arg(a.Name);
-                if (spec is null)
-                {
-                    var close = Suggest.Closest(a.Name, sig.Args.Select(s => s.Name));
-                    Error(CompilerCodes.UnknownArgument, $"{sig.Name} has no argument '{a.Name}'", a.NameSpan,
-                        close is not null ? $"did you mean '{close}'?" : sig.Args.Length == 0 ? $"{sig.Name} takes no arguments" : $"usage: {sig.Usage}");
-                    ok = false;
-                    continue;
-                }
-            }
-            if (bound.ContainsKey(spec.Name))
-            {
-                Error(CompilerCodes.DuplicateArgument, $"argument '{spec.Name}' of {sig.Name} is given twice", a.Span);
-                ok = false;
-                continue;
-            }
-            var value = ConvertArg(sig, spec, a.Value);
-            if (value is null) { ok = false; bound[spec.Name] = new BoundArg(0L, a.Span); continue; }
-            bound[spec.Name] = new BoundArg(value, a.Value.Span);
-        }
-        foreach (var spec in sig.Args)
-        {
-            if (bound.ContainsKey(spec.Name)) continue;
-            if (spec.Required)
-            {
-                Error(CompilerCodes.MissingArgument, $"{sig.Name} needs argument '{spec.Name}'", at, $"usage: {sig.Usage}");
-                ok = false;
-                continue;
-            }
-            bound[spec.Name] = new BoundArg(spec.Default!, at);
-        }
-        return ok ? bound : null;
-    }
-
-    private object? ConvertArg(OpSig sig, ArgSig spec, Val v)
-    {
-        if (v is UnknownVal) return null;
-        object? result = (spec.Kind, v) switch
-        {
-            (ArgKind.PosInt, IntVal i) => i.Value,
-            (ArgKind.Float or ArgKind.PositiveFloat or ArgKind.Prob, IntVal i) => (double)i.Value,
-            (ArgKind.Float or ArgKind.PositiveFloat or ArgKind.Prob, FloatVal f) => f.Value,
-            (ArgKind.Bool, BoolVal b) => b.Value,
-            (ArgKind.Padding, IntVal i) => i.Value,
-            (ArgKind.Padding, WordVal { Word: "same" or "valid" } w) => w.Word,
-            (ArgKind.Padding, StrVal { Value: "same" or "valid" } s) => s.Value,
-            _ => null,
-        };
-        if (result is null)
-        {
-            if (v is WordVal w && !Words.IsKnown(w.Word)) { _ev.ReportUndefined(w); return null; }
-            var expects = spec.Kind switch
-            {
-                ArgKind.PosInt => "an integer",
-                ArgKind.Bool => "true or false",
-                ArgKind.Padding => "an integer, same or valid",
-                _ => "a number",
-            };
-            Error(CompilerCodes.ArgumentType, $"argument '{spec.Name}' of {sig.Name} expects {expects} but got {Evaluator.Describe(v)}", v.Span);
-            return null;
-        }
-        var bad = (spec.Kind, result) switch
-        {
-            (ArgKind.PosInt, long l) when l < 1 => "must be ≥ 1",
-            (ArgKind.PosInt, long l) when l > int.MaxValue => "is too large",
-            (ArgKind.Padding, long l) when l < 0 => "must be ≥ 0",
-            (ArgKind.Padding, long l) when l > 1_000_000 => "is too large",
-            (ArgKind.PositiveFloat, double d) when !(d > 0) => "must be > 0",
-            (ArgKind.Prob, double d) when !(d >= 0 && d < 1) => "must be in [0, 1)",
-            _ => null,
-        };
-        if (bad is not null)
-        {
-            Error(CompilerCodes.InvalidArgument, $"argument '{spec.Name}' of {sig.Name} {bad}, but is {Evaluator.Show(v)}", v.Span);
-            return null;
-        }
-        return result;
-    }
+    private Dictionary<string, BoundArg>? BindOpArgs(OpDef op, IReadOnlyList<ArgVal> args, Span at) => ArgBinder.BindOp(op, args, at, _diags, _ev);
 
     private Flow? ExpandBlock(BlockDecl block, IReadOnlyList<ArgVal> args, OpStep call, string name, Flow? x, int depth)
     {
@@ -884,40 +757,12 @@ internal sealed class Expander
             return null;
         }
         var scope = new Scope(Scope.ForShape(x?.Shape, call.Span, null), $"block '{block.Name}' parameters");
-        var given = new Dictionary<string, ArgVal>(StringComparer.Ordinal);
-        var ok = true;
-        var position = 0;
-        foreach (var a in args)
-        {
-            string pname;
-            if (a.Name is null)
-            {
-                if (position >= block.Params.Count)
-                {
-                    Error(CompilerCodes.TooManyArguments, $"block '{block.Name}' takes {block.Params.Count} arguments, but more are given", a.Span);
-                    ok = false;
-                    continue;
-                }
-                pname = block.Params[position++].Name;
-            }
-            else
-            {
-                if (block.Params.All(p => p.Name != a.Name))
-                {
-                    var close = Suggest.Closest(a.Name, block.Params.Select(p => p.Name));
-                    Error(CompilerCodes.UnknownArgument, $"block '{block.Name}' has no parameter '{a.Name}'", a.NameSpan,
-                        close is not null ? $"did you mean '{close}'?" : block.Params.Count == 0 ? $"{block.Name} takes no arguments" : $"its parameters: {string.Join(", ", block.Params.Select(p => p.Name))}");
-                    ok = false;
-                    continue;
-                }
-                pname = a.Name;
-            }
-            if (!given.TryAdd(pname, a))
-            {
-                Error(CompilerCodes.DuplicateArgument, $"argument '{pname}' of block '{block.Name}' is given twice", a.Span);
-                ok = false;
-            }
-        }
+        var words = new BinderWords(() => $"block '{block.Name}' takes {block.Params.Count} arguments, but more are given",
+            n => $"block '{block.Name}' has no parameter '{n}'",
+            () => block.Params.Count == 0 ? $"{block.Name} takes no arguments" : $"its parameters: {string.Join(", ", block.Params.Select(p => p.Name))}",
+            n => $"argument '{n}' of block '{block.Name}' is given twice");
+        var given = ArgBinder.Match(args, block.Params.Select(p => p.Name).ToArray(), a => a.Name, a => a.Span, a => a.NameSpan, words, _diags, out var ok)
+            .ToDictionary(m => block.Params[m.Slot].Name, m => m.Arg, StringComparer.Ordinal);
         foreach (var p in block.Params)
         {
             if (scope.HasOwn(p.Name)) continue; // a duplicate parameter, reported at the declaration
@@ -942,7 +787,7 @@ internal sealed class Expander
 
     // ---- nodes -------------------------------------------------------------------------------------------
 
-    private Flow? EmitOp(OpSig sig, IReadOnlyDictionary<string, BoundArg> args, Flow? x, string name, Span at)
+    private Flow? EmitOp(OpDef sig, IReadOnlyDictionary<string, BoundArg> args, Flow? x, string name, Span at)
     {
         if (x is null || _aborted) return null;
         var spec = OpCatalog.Infer(sig, args, x.Shape, at, _diags);
@@ -953,7 +798,7 @@ internal sealed class Expander
 
     private Flow? Add(Flow a, Flow b, string name, Span at)
     {
-        var node = AddNode(name, "add", new Dictionary<string, object>(), [a.Id, b.Id], [a.Shape, b.Shape], a.Shape, [], [], 0, at);
+        var node = AddNode(name, OpCatalog.AddOp, new Dictionary<string, object>(), [a.Id, b.Id], [a.Shape, b.Shape], a.Shape, [], [], 0, at);
         return node is null ? null : new Flow(node.Id, node.OutputShape);
     }
 

@@ -4,33 +4,9 @@ namespace ArchDsl.Compiler;
 // compiler never sees torch. A graph is a flat list of nodes in execution (topological) order; each
 // node names the nodes it reads. Shapes are per sample (no batch dimension).
 //
-// Op catalogue — canonical IR op names, their attributes, parameters and buffers (names as the
-// runtime must expose them, "<node.Name>.<tensor name>"):
-//
-//   input                                   the graph's input; no attrs
-//   conv2d    out kernel stride padding groups bias(bool)   image→image
-//             params weight[out, in/groups, k, k], bias[out] (if bias)
-//   batchnorm eps momentum                  image (over C) or tokens (over D)
-//             params weight[C], bias[C]; buffers running_mean[C], running_var[C], num_batches_tracked[]
-//   layernorm eps                           image: over C at each pixel; tokens/vector: over the last dim
-//             params weight[D], bias[D]
-//   linear    out bias(bool)                tokens/vector, on the last dim; params weight[out, in], bias[out]
-//   gelu relu silu tanh sigmoid identity    any layout, elementwise
-//   patches   size                          image[C,H,W] → tokens[(H/p)(W/p), C·p·p]; feature order (c, i, j)
-//                                           so a following linear's weight reshapes to a conv's [D, C, p, p]
-//   flatten                                 image[C,H,W] → tokens[H·W, C]
-//   transpose                               tokens[N,D] → tokens[D,N]
-//   cls_token                               tokens[N,D] → tokens[N+1,D], learned token prepended; params token[1, D]
-//   pos_embed                               tokens[N,D], adds a learned embedding; params weight[N, D]
-//   attention heads bias(bool)              tokens[N,D] → tokens[N,D], multi-head self-attention
-//             params qkv.weight[3D, D], qkv.bias[3D] (if bias), proj.weight[D, D], proj.bias[D]
-//   fourier                                 tokens[N,D]: Re(FFT2(x)) over N and D (FNet)
-//   pool      kernel stride padding         image→image, average pooling (count_include_pad = false)
-//   avgpool                                 image[C,H,W] → vector[C]; tokens[N,D] → vector[D] (global mean)
-//   cls                                     tokens[N,D] → vector[D], the first token
-//   dropout   p                             any layout
-//   droppath  p                             any layout; drops the whole sample's residual branch
-//   add                                     two inputs of equal shape → their sum (residual connections)
+// The ops — each IR op name with its attributes, parameters and buffers (names as the runtime must expose
+// them, "<node.Name>.<tensor name>") — are defined once each in Compiler/Ops/ (OpDef); `archc ops` lists them.
+// The compiler also makes "input" (the graph's input) and "add" (a residual sum of two equal shapes).
 //
 // Attribute values are long, double, bool or string.
 

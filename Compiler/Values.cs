@@ -249,7 +249,7 @@ internal static class Words
         "adamw", "sgd", "onecycle", "cosine", "constant", "flip", "crop", "erase", "randaugment", "cos", "linear",
     };
 
-    public static bool IsKnown(string word) => Enum.Contains(word) || OpCatalog.TryGet(word, out _);
+    public static bool IsKnown(string word) => Enum.Contains(word) || OpCatalog.TryGet(word, out _) || OpCatalog.ChoiceWords.Contains(word);
 }
 
 /// <summary>"Did you mean" and divisor hints.</summary>

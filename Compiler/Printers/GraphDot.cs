@@ -56,7 +56,7 @@ public static class GraphDot
                 sb.Append("  ").Append(Q(from)).Append(" -> ").Append(Q(node.Name));
                 if (input != previous)
                     sb.Append(" [style=dashed, color=").Append(Q(SkipColor)).Append(", penwidth=1.5")
-                      .Append(node.Op == "add" ? ", label=\"residual\", fontcolor=" + Q(SkipColor) : "").Append(']');
+                      .Append(node.Op == OpCatalog.AddOp ? ", label=\"residual\", fontcolor=" + Q(SkipColor) : "").Append(']');
                 sb.Append(";\n");
             }
         }
@@ -78,9 +78,9 @@ public static class GraphDot
         {
             var label = $"{node.Name}\n{node.Op}\n{node.OutputShape}";
             sb.Append(pad).Append(Q(node.Name)).Append(" [label=").Append(Q(label));
-            if (node.Op == "input") sb.Append(", shape=ellipse, fillcolor=\"#dbe9f6\"");
+            if (node.Op == OpCatalog.InputOp) sb.Append(", shape=ellipse, fillcolor=\"#dbe9f6\"");
             else if (node.Id == outputId) sb.Append(", fillcolor=\"#dff0d8\", penwidth=2");
-            else if (node.Op == "add") sb.Append(", shape=ellipse, fillcolor=\"#fde0dd\"");
+            else if (node.Op == OpCatalog.AddOp) sb.Append(", shape=ellipse, fillcolor=\"#fde0dd\"");
             sb.Append("];\n");
         }
         foreach (var child in g.Order)

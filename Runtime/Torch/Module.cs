@@ -199,13 +199,8 @@ public static partial class torch
             {
                 using var scope = NewDisposeScope();
                 register_parameter("weight", new Parameter(empty(new[] { out_features, in_features }, device: device)));
-                init.kaiming_uniform_(weight, Math.Sqrt(5));
-                if (hasBias)
-                {
-                    var bound = 1 / Math.Sqrt(in_features);
-                    register_parameter("bias", new Parameter(empty(new[] { out_features }, device: device)));
-                    init.uniform_(bias!, -bound, bound);
-                }
+                if (hasBias) register_parameter("bias", new Parameter(empty(new[] { out_features }, device: device)));
+                init.layer_default_(weight, bias);
             }
             public override Tensor forward(Tensor x) => functional.linear(x, weight, bias);
         }
@@ -235,13 +230,8 @@ public static partial class torch
                 _mode = mode; this.groups = groups;
                 using var scope = NewDisposeScope();
                 register_parameter("weight", new Parameter(empty(new[] { cout, cin / groups, k, k }, device: device)));
-                init.kaiming_uniform_(weight, Math.Sqrt(5));
-                if (hasBias)
-                {
-                    var bound = 1 / Math.Sqrt(cin / groups * k * k);
-                    register_parameter("bias", new Parameter(empty(new[] { cout }, device: device)));
-                    init.uniform_(bias!, -bound, bound);
-                }
+                if (hasBias) register_parameter("bias", new Parameter(empty(new[] { cout }, device: device)));
+                init.layer_default_(weight, bias);
             }
             public override Tensor forward(Tensor x) => _mode is { } m
                 ? functional.conv2d(x, weight, bias, _stride, m, _dilation, groups)
@@ -376,6 +366,19 @@ public static partial class torch
                 _ => throw new ArgumentException($"unknown nonlinearity {nonlinearity}"),
             };
             public static Tensor uniform_(Tensor t, double a = 0, double b = 1) { using (no_grad()) return t.uniform_(a, b); }
+            /// <summary>
+            /// PyTorch's default initialisation of Linear and Conv2d (their <c>reset_parameters</c>): weight
+            /// <c>kaiming_uniform_(a=√5)</c>, i.e. U(±1/√fan_in), then bias U(±1/√fan_in), fan_in = the product of the
+            /// weight's dims after the first. The weight is drawn first, so one seed gives PyTorch's values order.
+            /// </summary>
+            public static void layer_default_(Tensor weight, Tensor? bias)
+            {
+                kaiming_uniform_(weight, Math.Sqrt(5));
+                if (bias is null) return;
+                var fanIn = weight.shape.Skip(1).Aggregate(1L, (x, y) => x * y);
+                var bound = fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0;
+                uniform_(bias, -bound, bound);
+            }
             public static Tensor normal_(Tensor t, double mean = 0, double std = 1) { using (no_grad()) return t.normal_(mean, std); }
             public static Tensor constant_(Tensor t, double v) { using (no_grad()) return t.fill_(v); }
             public static Tensor zeros_(Tensor t) { using (no_grad()) return t.zero_(); }

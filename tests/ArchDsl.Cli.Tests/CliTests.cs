@@ -48,6 +48,19 @@ public class CliTests
     }
 
     [Fact]
+    public void Ops_lists_every_op_with_its_defaults_aliases_and_layouts()
+    {
+        var (code, stdout, _) = Run("ops");
+        Assert.Equal(ExitCodes.Ok, code);
+        foreach (var op in ArchDsl.Compiler.OpCatalog.All) Assert.Contains(op.Usage, stdout);
+        Assert.Contains("conv(out, kernel, stride: 1, padding: 0, groups: 1, bias: true)    (IR conv2d)", stdout);
+        Assert.Contains("gelu(approximate: none)\n    choices: approximate: none | tanh", stdout);
+        Assert.Contains("global_pool    (IR avgpool)\n    aliases: avgpool\n    image[C,H,W] → vector[C]; tokens[N,D] → vector[D]", stdout);
+        Assert.Contains("cls_pool    (IR cls)\n    aliases: cls", stdout);
+        Assert.Contains("avg_pool(kernel: 3, stride: 1, padding: same)    (IR pool)\n    aliases: pool", stdout);
+    }
+
+    [Fact]
     public void Summary_json_is_parseable_and_carries_the_totals()
     {
         var (code, stdout, _) = Run("summary", Spec("imagenet/vit-ti16.arch"), "--format", "json");

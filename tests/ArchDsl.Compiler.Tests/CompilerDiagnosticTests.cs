@@ -67,7 +67,12 @@ public class CompilerDiagnosticTests
 
     [Fact]
     public void TooManyArguments() =>
-        Expect(Spec("conv(dim, kernel: 2) -> gelu(1)"), CompilerCodes.TooManyArguments, 3, "1)", "gelu takes no arguments");
+        Expect(Spec("conv(dim, kernel: 2) -> relu(1)"), CompilerCodes.TooManyArguments, 3, "1)", "relu takes no arguments");
+
+    [Fact]
+    public void ChoiceArgumentOutsideItsChoices() =>
+        Expect(Spec("conv(dim, kernel: 2) -> gelu(approximate: erf)"), CompilerCodes.ArgumentType, 3, "erf)",
+            "argument 'approximate' of gelu expects none or tanh but got 'erf'");
 
     [Fact]
     public void ParameterThatIsNotAnOp() =>

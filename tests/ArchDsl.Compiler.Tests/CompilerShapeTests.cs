@@ -29,6 +29,8 @@ public class CompilerShapeTests
     [InlineData("linear(7)", "tokens[10, 4]", "tokens[10, 7]", 35, 0, 10 * 4 * 7)]
     [InlineData("linear(7, bias: false)", "vector[4]", "vector[7]", 28, 0, 28)]
     [InlineData("gelu", "image[3, 32, 32]", "image[3, 32, 32]", 0, 0, 0)]
+    [InlineData("gelu(approximate: tanh)", "tokens[10, 4]", "tokens[10, 4]", 0, 0, 0)]
+    [InlineData("gelu(tanh)", "vector[4]", "vector[4]", 0, 0, 0)]
     [InlineData("relu", "tokens[10, 4]", "tokens[10, 4]", 0, 0, 0)]
     [InlineData("silu", "vector[4]", "vector[4]", 0, 0, 0)]
     [InlineData("tanh", "vector[4]", "vector[4]", 0, 0, 0)]
@@ -49,6 +51,10 @@ public class CompilerShapeTests
     [InlineData("avgpool", "image[3, 32, 32]", "vector[3]", 0, 0, 0)]
     [InlineData("avgpool", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
     [InlineData("cls", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
+    [InlineData("avg_pool(kernel: 2, stride: 2, padding: 0)", "image[3, 32, 32]", "image[3, 16, 16]", 0, 0, 0)]
+    [InlineData("global_pool", "image[3, 32, 32]", "vector[3]", 0, 0, 0)]
+    [InlineData("global_pool", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
+    [InlineData("cls_pool", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
     [InlineData("dropout(0.1)", "tokens[10, 4]", "tokens[10, 4]", 0, 0, 0)]
     [InlineData("droppath(0.1)", "image[3, 32, 32]", "image[3, 32, 32]", 0, 0, 0)]
     [InlineData("drop_path(p: 0.2)", "vector[4]", "vector[4]", 0, 0, 0)]
@@ -59,6 +65,45 @@ public class CompilerShapeTests
         Assert.Equal(parameters, n.ParamCount);
         Assert.Equal(buffers, n.BufferCount);
         Assert.Equal(multAdds, n.MultAdds);
+    }
+
+    [Fact]
+    public void GeluRecordsApproximateOnlyWhenItIsTanh()
+    {
+        // The default is left out of the IR so graphs (and snapshots) written before the argument existed are unchanged;
+        // the runtime reads the default from the same definition.
+        Assert.Equal("tanh", Last("gelu(approximate: tanh)").Attrs["approximate"]);
+        Assert.Equal("tanh", Last("gelu(\"tanh\")").Attrs["approximate"]);
+        Assert.Empty(Last("gelu").Attrs);
+        Assert.Empty(Last("gelu(approximate: none)").Attrs);
+    }
+
+    [Theory]
+    [InlineData("pool", "avg_pool", "pool")]
+    [InlineData("avgpool", "global_pool", "avgpool")]
+    [InlineData("cls", "cls_pool", "cls")]
+    [InlineData("batch", "batchnorm", "batchnorm")]
+    [InlineData("drop_path(0.1)", "droppath(0.1)", "droppath")]
+    public void OldSpellingsAreAliasesOfTheSameOp(string alias, string name, string irOp)
+    {
+        var input = irOp == "cls" ? "tokens[10, 4]" : "image[3, 8, 8]";
+        var a = Last(alias, input);
+        var b = Last(name, input);
+        Assert.Equal(irOp, a.Op);
+        Assert.Equal(b.Op, a.Op);
+        Assert.Equal(b.Attrs, a.Attrs);
+        Assert.Equal(b.OutputShape, a.OutputShape);
+    }
+
+    [Fact]
+    public void EveryOpHasOneDefinitionWithItsNamesAndDocumentation()
+    {
+        var names = OpCatalog.All.SelectMany(d => d.Aliases.Prepend(d.Name)).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+        Assert.Equal(OpCatalog.All.Count, OpCatalog.All.Select(d => d.IrOp).Distinct().Count());
+        Assert.Equal(OpCatalog.All.Count, OpCatalog.All.Select(d => d.Id).Distinct().Count());
+        Assert.All(OpCatalog.All, d => Assert.False(string.IsNullOrWhiteSpace(d.Doc), d.Name));
+        Assert.All(OpCatalog.All, d => Assert.Same(d, OpCatalog.ForIr(d.IrOp)));
     }
 
     [Fact]

@@ -16,14 +16,27 @@ namespace ArchDsl.Runtime.Tests;
 /// train mode (batch-statistics BN) and then eval mode, logits must agree to 1e-5 and every parameter gradient of the
 /// cross-entropy loss to 1e-4; the state after the train step (BN running statistics) to 1e-5; parameter counts exactly.
 /// One case per family and per token mixer: depthwise conv (ConvMixer), attention (ViT), token MLP (MLP-Mixer),
-/// Fourier (FNet), pooling (PoolFormer-style); plus layer norm on images and batch norm on tokens.
+/// Fourier (FNet), pooling (PoolFormer-style); plus layer norm on images and batch norm on tokens; plus one case per
+/// parameter-free op no family uses (OneOp: silu, tanh, sigmoid, identity, flatten, gelu with approximate: tanh).
 /// </summary>
 [Collection(TorchModelCollection.Name)]
 public sealed class EquivalenceTests(ITestOutputHelper output)
 {
     const double LogitTol = 1e-5, GradTol = 1e-4, StateTol = 1e-5;
 
-    sealed record Case(string Kind, Func<IrGraph> Graph, object Config);
+    /// <param name="InputScale">the batch is uniform in ±InputScale: the single-op cases use 4 so the activations reach the
+    /// range where near variants differ (exact and tanh GELU: logits ~5e-5 apart at 4, ~1e-5 at 1)</param>
+    internal sealed record Case(string Kind, Func<IrGraph> Graph, object Config, double InputScale = 1);
+
+    /// <summary>A parameter-free op between a 1×1 conv and a mean-pooled linear head (reference/models.py's OneOp).</summary>
+    static Case OneOp(string step, string reference) => new("one_op",
+        () => CompileText($"""
+            arch OneOp(classes = 10)
+            input image[3, 8, 8]
+            stem conv(4, kernel: 1) -> {step}
+            head global_pool -> linear(classes)
+            """),
+        new { op = reference, channels = 3, width = 4, classes = 10 }, InputScale: 4);
 
     const string FNetSpec = """
         arch FNet(dim = 32, depth = 2, patch = 4, hidden = 64, channels = 3, size = 16, classes = 10)
@@ -51,7 +64,8 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
         head avgpool -> linear(classes)
         """;
 
-    static readonly Dictionary<string, Case> Cases = new()
+    /// <summary>Every case by name; <see cref="OpCatalogTests"/> checks they cover every op of the catalogue.</summary>
+    internal static readonly Dictionary<string, Case> Cases = new()
     {
         ["convmixer"] = new("convmixer",
             () => CompileSpec("convmixer.arch", "dim=32", "depth=2", "kernel=5", "patch=2", "channels=3", "size=16"),
@@ -72,6 +86,12 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
             new { dim = 32, depth = 2, patch = 4, hidden = 64, classes = 10, channels = 3 }),
         ["poolformer"] = new("poolformer", () => CompileText(PoolFormerSpec),
             new { dim = 32, depth = 2, patch = 4, hidden = 64, classes = 10, channels = 3 }),
+        ["silu"] = OneOp("silu", "silu"),
+        ["tanh"] = OneOp("tanh", "tanh"),
+        ["sigmoid"] = OneOp("sigmoid", "sigmoid"),
+        ["identity"] = OneOp("identity", "identity"),
+        ["flatten"] = OneOp("flatten", "flatten"),
+        ["gelu-tanh"] = OneOp("gelu(approximate: tanh)", "gelu_tanh"),
     };
 
     public static TheoryData<string> CaseNames => new(Cases.Keys);
@@ -87,16 +107,7 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
         {
             using var m = new IrModel(g, seed: 11);
             using var scope = NewDisposeScope();
-            var weights = Path.Combine(dir, "weights.safetensors");
-            var inputs = Path.Combine(dir, "inputs.safetensors");
-            var outPath = Path.Combine(dir, "reference.safetensors");
-            m.SaveWeights(weights);
-            const int batch = 8;
-            var x = Rand(21, new[] { (long)batch }.Concat(g.Input.Dims.Select(d => (long)d)).ToArray());
-            var y = Labels(22, batch, 10);
-            Safetensors.Save(inputs, new Dictionary<string, Tensor> { ["x"] = x, ["y"] = y });
-            Python("compare.py", c.Kind, JsonSerializer.Serialize(c.Config), weights, inputs, outPath);
-            var r = Safetensors.Load(outPath);
+            var (x, y, r) = RunReference(m, c.Kind, c.Config, batch: 8, c.InputScale, dir);
 
             Assert.Equal(g.ParamCount, m.ParameterCount);
             Assert.Equal(g.ParamCount, r["params"].item<long>());
@@ -141,20 +152,55 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
         {
             using var m = new IrModel(g, seed: 11);
             using var scope = NewDisposeScope();
-            var weights = Path.Combine(dir, "weights.safetensors");
-            var inputs = Path.Combine(dir, "inputs.safetensors");
-            var outPath = Path.Combine(dir, "reference.safetensors");
-            m.SaveWeights(weights);
-            var x = Rand(21, 4, 3, 16, 16);
-            var y = Labels(22, 4, 10);
-            Safetensors.Save(inputs, new Dictionary<string, Tensor> { ["x"] = x, ["y"] = y });
             var cfg = new { dim = 48, depth = 1, heads = 3, patch = 4, mlp = 4, classes = 10, channels = 3, size = 16 };
-            Python("compare.py", "vit", JsonSerializer.Serialize(cfg), weights, inputs, outPath);
-            var r = Safetensors.Load(outPath);
+            var (x, _, r) = RunReference(m, "vit", cfg, batch: 4, inputScale: 1, dir);
             m.train();
             var d = MaxAbsDiff(m.forward(x), r["train.logits"]);
             Assert.True(d > 1e-3, $"a 1-head model matched the 3-head reference (max |Δ| {d:g3})");
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void The_gelu_tanh_case_tells_the_approximations_apart()
+    {
+        // Exact GELU against the tanh reference must fail the logit tolerance, or the gelu-tanh case would pass vacuously.
+        var c = Cases["gelu-tanh"];
+        var g = CompileText("""
+            arch OneOp(classes = 10)
+            input image[3, 8, 8]
+            stem conv(4, kernel: 1) -> gelu
+            head global_pool -> linear(classes)
+            """);
+        var dir = Directory.CreateTempSubdirectory("archdsl-equiv-").FullName;
+        try
+        {
+            using var m = new IrModel(g, seed: 11);
+            using var scope = NewDisposeScope();
+            var (x, _, r) = RunReference(m, c.Kind, c.Config, batch: 8, c.InputScale, dir);
+            m.train();
+            var d = MaxAbsDiff(m.forward(x), r["train.logits"]);
+            output.WriteLine($"exact gelu vs the tanh reference: logits max |Δ| {d:g3}");
+            Assert.True(d > 2 * LogitTol, $"exact GELU matched the tanh-approximation reference (max |Δ| {d:g3})");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// Saves <paramref name="m"/>'s weights and a batch (uniform in ±<paramref name="inputScale"/>, labels of 10 classes)
+    /// to <paramref name="dir"/>, runs reference/compare.py on them, and returns the batch and the reference's results.
+    /// </summary>
+    static (Tensor X, Tensor Y, Dictionary<string, Tensor> Reference) RunReference(IrModel m, string kind, object config, int batch,
+        double inputScale, string dir)
+    {
+        var weights = Path.Combine(dir, "weights.safetensors");
+        var inputs = Path.Combine(dir, "inputs.safetensors");
+        var outPath = Path.Combine(dir, "reference.safetensors");
+        m.SaveWeights(weights);
+        var x = Rand(21, new[] { (long)batch }.Concat(m.Graph.Input.Dims.Select(d => (long)d)).ToArray()).mul(inputScale);
+        var y = Labels(22, batch, 10);
+        Safetensors.Save(inputs, new Dictionary<string, Tensor> { ["x"] = x, ["y"] = y });
+        Python("compare.py", kind, JsonSerializer.Serialize(config), weights, inputs, outPath);
+        return (x, y, Safetensors.Load(outPath));
     }
 }

@@ -79,10 +79,13 @@ public static class ModelTestKit
     }
 
     /// <summary>Runs a python script with Debian's python3 (PyTorch 1.13 on the same libtorch); fails with its output otherwise.</summary>
-    public static string Python(string script, params string[] args)
+    public static string Python(string script, params string[] args) => PythonIn(ReferenceDir, [script, .. args]);
+
+    /// <summary>Runs Debian's python3 with <paramref name="args"/> in <paramref name="dir"/>; its stdout, or an exception with its output.</summary>
+    public static string PythonIn(string dir, params string[] args)
     {
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ReferenceDir };
-        psi.ArgumentList.Add(script);
+        var script = string.Join(" ", args);
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
         using var p = Process.Start(psi)!;

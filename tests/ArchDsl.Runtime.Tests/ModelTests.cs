@@ -378,10 +378,10 @@ public sealed class ModelTests
     }
 
     [Fact]
-    public void Every_op_of_the_catalogue_has_a_kernel()
+    public void Ops_on_the_layouts_the_family_specs_do_not_use_run_forward_and_backward()
     {
-        // A graph per layout that uses the ops the family specs do not: silu/tanh/sigmoid/relu/identity, fourier,
-        // pool, batchnorm on tokens, layernorm on an image and on a vector, dropout, flatten.
+        // One graph through layouts the family specs do not use: layernorm on an image and on a vector, batchnorm on
+        // tokens, pooling and activations between them. (That every op has a module is OpCatalogTests' check.)
         var g = CompileText("""
             arch All(dim = 8)
             input image[2, 8, 8]
@@ -394,9 +394,6 @@ public sealed class ModelTests
             }
             head avgpool -> layernorm -> identity -> linear(3)
             """);
-        var ops = g.Nodes.Select(n => n.Op).ToHashSet();
-        foreach (var op in new[] { "conv2d", "silu", "layernorm", "pool", "relu", "flatten", "batchnorm", "fourier", "tanh", "linear", "sigmoid", "dropout", "add", "avgpool" })
-            Assert.Contains(op, ops);
         using var m = new IrModel(g);
         using var scope = NewDisposeScope();
         var y = m.forward(Rand(1, 3, 2, 8, 8));

@@ -17,7 +17,8 @@ namespace ArchDsl.Runtime.Model;
 /// conv2d and linear (including attention's <c>qkv</c> and <c>proj</c>) as PyTorch's <c>Conv2d</c>/<c>Linear</c>
 /// defaults — weight <c>kaiming_uniform_(a=√5)</c>, bias <c>U(-1/√fan_in, 1/√fan_in)</c>; batchnorm and layernorm
 /// weight 1, bias 0, running mean 0, running var 1; <c>cls_token.token</c> and <c>pos_embed.weight</c>
-/// <c>trunc_normal_(std=0.02, a=-2, b=2)</c> as timm's (original) ViT/DeiT initialisation.</para>
+/// <c>trunc_normal_(std=0.02, a=-2, b=2)</c> as timm's (original) ViT/DeiT initialisation. Each op's rule is its module's
+/// <c>Init</c> (Ops/).</para>
 /// <para><b>Weights interchange</b>: <see cref="SaveWeights"/> writes every parameter and buffer under its IR name to
 /// a safetensors file (metadata <c>archdsl.arch</c>, <c>archdsl.format</c> = <see cref="WeightsFormat"/>);
 /// <see cref="LoadWeights"/> checks names, shapes and dtypes and reports every mismatch at once.</para>
@@ -48,7 +49,7 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
     /// channels-last (with activations applied to the NHWC view, as NodeKernel does). Graphs without convolutions gain nothing.
     /// </summary>
     public static memory_format PreferredMemoryFormat(IrGraph graph) =>
-        graph.Nodes.Any(n => n.Op == "conv2d") ? memory_format.ChannelsLast : memory_format.Contiguous;
+        graph.Nodes.Any(n => OpCatalog.IdOf(n.Op) == OpId.Conv2d) ? memory_format.ChannelsLast : memory_format.Contiguous;
 
     /// <summary>
     /// Builds the module, initialised from <paramref name="seed"/>, then moved to <paramref name="device"/> (default CPU)
@@ -81,7 +82,7 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
         _freeAfter = new List<int>[nodes.Count];
         for (var i = 0; i < nodes.Count; i++) _freeAfter[i] = new List<int>();
         for (var j = 0; j < nodes.Count; j++)
-            if (j != graph.Output && nodes[j].Op != "input" && lastUse[j] > j) _freeAfter[lastUse[j]].Add(j);
+            if (j != graph.Output && nodes[j].Op != OpCatalog.InputOp && lastUse[j] > j) _freeAfter[lastUse[j]].Add(j);
 
         using (NewDisposeScope())
         {
@@ -104,8 +105,13 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
                     Register(scopes, node, spec.Name, b, isParam: false);
                     tensors[spec.Name] = b;
                 }
-                Initialise(node, tensors);
-                _kernels[node.Id] = NodeKernel.Create(node, tensors);
+                // The op's module (Ops/) initialises its tensors and makes its kernel; the input node has none.
+                if (OpModules.For(node) is { } module)
+                {
+                    var view = OpModules.Tensors(node, tensors);
+                    module.Init(view);
+                    _kernels[node.Id] = module.Create(view);
+                }
             }
         }
         if (device is not null && device.type != DeviceType.CPU) base.to(device);
@@ -144,45 +150,6 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
     sealed class Scope : nn.Module
     {
         public Scope(string path) : base(path) { }
-    }
-
-    static void Initialise(IrNode node, Dictionary<string, Tensor> t)
-    {
-        void Default(Tensor w, Tensor? b)
-        {
-            nn.init.kaiming_uniform_(w, Math.Sqrt(5));
-            if (b is null) return;
-            var s = w.shape;
-            var fanIn = s.Skip(1).Aggregate(1L, (x, y) => x * y);
-            var bound = fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0;
-            nn.init.uniform_(b, -bound, bound);
-        }
-        Tensor? Get(string k) => t.TryGetValue(k, out var v) ? v : null;
-
-        switch (node.Op)
-        {
-            case "conv2d" or "linear":
-                Default(t["weight"], Get("bias"));
-                break;
-            case "attention":
-                Default(t["qkv.weight"], Get("qkv.bias"));
-                Default(t["proj.weight"], Get("proj.bias"));
-                break;
-            case "batchnorm" or "layernorm":
-                nn.init.ones_(t["weight"]);
-                nn.init.zeros_(t["bias"]);
-                if (Get("running_var") is { } rv) nn.init.ones_(rv); // running_mean and num_batches_tracked start at 0
-                break;
-            case "cls_token":
-                nn.init.trunc_normal_(t["token"], 0, 0.02);
-                break;
-            case "pos_embed":
-                nn.init.trunc_normal_(t["weight"], 0, 0.02);
-                break;
-            default:
-                if (t.Count > 0) throw new NotSupportedException($"IR op '{node.Op}' (node '{node.Name}') has tensors this runtime does not know how to initialise");
-                break;
-        }
     }
 
     /// <summary>Moves parameters and buffers to <paramref name="device"/> in place and returns this model.</summary>

@@ -429,8 +429,47 @@ class ConvMixerRef(nn.Module):
         return {k: ('net.' + v, s) for k, (v, s) in convmixer_names(self.net, self.cfg['depth'], self.cfg.get('norm', 'batch')).items()}
 
 
+# ---------------------------------------------------------------------------------------------------------
+# One parameter-free op between a 1x1 convolution and a mean-pooled linear head, for the ops no family above
+# uses; each entry is PyTorch's own module for the op.
+
+class Flatten(nn.Module):
+    """Pixels as tokens: [B, C, H, W] -> [B, H*W, C], as timm's PatchEmbed flattens."""
+
+    def forward(self, x):
+        return x.flatten(2).transpose(1, 2)
+
+
+ONE_OP = {
+    'silu': nn.SiLU,
+    'tanh': nn.Tanh,
+    'sigmoid': nn.Sigmoid,
+    'identity': nn.Identity,
+    'flatten': Flatten,
+    'gelu_tanh': lambda: nn.GELU(approximate='tanh'),
+}
+
+
+class OneOp(nn.Module):
+    def __init__(self, op, channels, width, classes):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, width, 1)
+        self.op = ONE_OP[op]()
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, x):
+        y = self.op(self.conv(x))
+        y = y.mean((-2, -1)) if y.dim() == 4 else y.mean(1)
+        return self.head(y)
+
+    def archdsl_names(self):
+        return {f'{ir}.{k}': (f'{ref}.{k}', None) for ir, ref in [('stem.0', 'conv'), ('head.1', 'head')] for k in ['weight', 'bias']}
+
+
 def build(kind, cfg):
     c = cfg
+    if kind == 'one_op':
+        return OneOp(c['op'], c['channels'], c['width'], c['classes'])
     if kind == 'convmixer':
         return ConvMixerRef(**c)
     if kind == 'vit':

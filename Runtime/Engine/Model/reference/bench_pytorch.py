@@ -56,6 +56,76 @@ class Attention(nn.Module):
         return self.proj(x.transpose(1, 2).reshape(B, N, C))
 
 
+def _batchnorm(self, x, a):
+    if x['layout'] == 'image':
+        self.m = nn.BatchNorm2d(x['dims'][0], eps=a['eps'], momentum=a['momentum'])
+    else:
+        self.m = nn.BatchNorm1d(x['dims'][-1], eps=a['eps'], momentum=a['momentum'])
+        self.fn = lambda t: self.m(t.transpose(1, 2)).transpose(1, 2)
+
+
+def _layernorm(self, x, a):
+    self.m = nn.LayerNorm(x['dims'][0] if x['layout'] == 'image' else x['dims'][-1], eps=a['eps'])
+    if x['layout'] == 'image':
+        self.fn = lambda t: self.m(t.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+def _module(make):
+    """A builder for an op that is one standard module: make(x, attrs) -> nn.Module."""
+    def build(self, x, a):
+        self.m = make(x, a)
+    return build
+
+
+def _fn(make):
+    """A builder for a parameter-free op: make(self, x, attrs) -> function of the batch."""
+    def build(self, x, a):
+        self.fn = make(self, x, a)
+    return build
+
+
+def _cls_token(self, x, a):
+    self.token = nn.Parameter(torch.zeros(1, x['dims'][1]))
+    nn.init.trunc_normal_(self.token, std=.02)
+    self.fn = lambda t: torch.cat((self.token.expand(t.shape[0], 1, -1), t), dim=1)
+
+
+def _pos_embed(self, x, a):
+    self.weight = nn.Parameter(torch.zeros(*x['dims']))
+    nn.init.trunc_normal_(self.weight, std=.02)
+    self.fn = lambda t: t + self.weight
+
+
+# One builder per IR op (the catalogue test in ArchDsl.Runtime.Tests checks every op of `archc ops` is here).
+# An attribute the IR leaves out has PyTorch's default (gelu's approximate: 'none').
+OPS = {
+    'conv2d': _module(lambda x, a: nn.Conv2d(x['dims'][0], a['out'], a['kernel'], stride=a['stride'], padding=a['padding'],
+                                             groups=a['groups'], bias=a['bias'])),
+    'batchnorm': _batchnorm,
+    'layernorm': _layernorm,
+    'linear': _module(lambda x, a: nn.Linear(x['dims'][-1], a['out'], bias=a['bias'])),
+    'gelu': _module(lambda x, a: nn.GELU(approximate=a.get('approximate', 'none'))),
+    'relu': _module(lambda x, a: nn.ReLU()),
+    'silu': _module(lambda x, a: nn.SiLU()),
+    'tanh': _module(lambda x, a: nn.Tanh()),
+    'sigmoid': _module(lambda x, a: nn.Sigmoid()),
+    'identity': _module(lambda x, a: nn.Identity()),
+    'patches': _fn(lambda self, x, a: lambda t: F.unfold(t, a['size'], stride=a['size']).transpose(1, 2)),
+    'flatten': _fn(lambda self, x, a: lambda t: t.flatten(2).transpose(1, 2)),
+    'transpose': _fn(lambda self, x, a: lambda t: t.transpose(1, 2)),
+    'cls_token': _cls_token,
+    'pos_embed': _pos_embed,
+    'attention': _module(lambda x, a: Attention(x['dims'][1], a['heads'], a['bias'])),
+    'fourier': _fn(lambda self, x, a: lambda t: torch.fft.fft2(t, dim=(-2, -1)).real),
+    'pool': _module(lambda x, a: nn.AvgPool2d(a['kernel'], stride=a['stride'], padding=a['padding'], count_include_pad=False)),
+    'avgpool': _fn(lambda self, x, a: (lambda t: t.mean((-2, -1))) if x['layout'] == 'image' else (lambda t: t.mean((1,)))),
+    'cls': _fn(lambda self, x, a: lambda t: t[:, 0]),
+    'dropout': _module(lambda x, a: nn.Dropout(a['p'])),
+    'droppath': _fn(lambda self, x, a: lambda t: drop_path(t, a['p'], self.training)),
+    'add': lambda self, x, a: None,
+}
+
+
 class Node(nn.Module):
     """One IR node; parameters live in `self.m` (a standard module) or directly on this module."""
 
@@ -63,63 +133,11 @@ class Node(nn.Module):
         super().__init__()
         op, a = n['op'], n['attrs']
         ins = n['input_shapes']
-        x = ins[0] if ins else None
         self.op = op
         self.fn = None
-        if op == 'conv2d':
-            cin = x['dims'][0]
-            self.m = nn.Conv2d(cin, a['out'], a['kernel'], stride=a['stride'], padding=a['padding'], groups=a['groups'], bias=a['bias'])
-        elif op == 'batchnorm':
-            if x['layout'] == 'image':
-                self.m = nn.BatchNorm2d(x['dims'][0], eps=a['eps'], momentum=a['momentum'])
-            else:
-                self.m = nn.BatchNorm1d(x['dims'][-1], eps=a['eps'], momentum=a['momentum'])
-                self.fn = lambda t: self.m(t.transpose(1, 2)).transpose(1, 2)
-        elif op == 'layernorm':
-            c = x['dims'][0] if x['layout'] == 'image' else x['dims'][-1]
-            self.m = nn.LayerNorm(c, eps=a['eps'])
-            if x['layout'] == 'image':
-                self.fn = lambda t: self.m(t.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        elif op == 'linear':
-            self.m = nn.Linear(x['dims'][-1], a['out'], bias=a['bias'])
-        elif op in ('gelu', 'relu', 'silu', 'tanh', 'sigmoid', 'identity'):
-            self.m = {'gelu': nn.GELU, 'relu': nn.ReLU, 'silu': nn.SiLU, 'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid,
-                      'identity': nn.Identity}[op]()
-        elif op == 'patches':
-            p = a['size']
-            self.fn = lambda t: F.unfold(t, p, stride=p).transpose(1, 2)
-        elif op == 'flatten':
-            self.fn = lambda t: t.flatten(2).transpose(1, 2)
-        elif op == 'transpose':
-            self.fn = lambda t: t.transpose(1, 2)
-        elif op == 'cls_token':
-            self.token = nn.Parameter(torch.zeros(1, x['dims'][1]))
-            nn.init.trunc_normal_(self.token, std=.02)
-            self.fn = lambda t: torch.cat((self.token.expand(t.shape[0], 1, -1), t), dim=1)
-        elif op == 'pos_embed':
-            self.weight = nn.Parameter(torch.zeros(*x['dims']))
-            nn.init.trunc_normal_(self.weight, std=.02)
-            self.fn = lambda t: t + self.weight
-        elif op == 'attention':
-            self.m = Attention(x['dims'][1], a['heads'], a['bias'])
-        elif op == 'fourier':
-            self.fn = lambda t: torch.fft.fft2(t, dim=(-2, -1)).real
-        elif op == 'pool':
-            self.m = nn.AvgPool2d(a['kernel'], stride=a['stride'], padding=a['padding'], count_include_pad=False)
-        elif op == 'avgpool':
-            dims = (-2, -1) if x['layout'] == 'image' else (1,)
-            self.fn = lambda t: t.mean(dims)
-        elif op == 'cls':
-            self.fn = lambda t: t[:, 0]
-        elif op == 'dropout':
-            self.m = nn.Dropout(a['p'])
-        elif op == 'droppath':
-            p = a['p']
-            self.fn = lambda t: drop_path(t, p, self.training)
-        elif op == 'add':
-            pass
-        else:
+        if op not in OPS:
             raise SystemExit(f'bench_pytorch: unknown IR op {op}')
+        OPS[op](self, ins[0] if ins else None, a)
 
     def forward(self, x, y=None):
         if self.op == 'add':

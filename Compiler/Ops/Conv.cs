@@ -1,0 +1,39 @@
+using static ArchDsl.Compiler.ArgKind;
+
+namespace ArchDsl.Compiler;
+
+/// <summary><c>conv</c>: 2-D convolution, torch.nn.Conv2d.</summary>
+internal static class ConvOp
+{
+    public static readonly OpDef Def = new(OpId.Conv2d, "conv", "conv2d",
+        [new("out", PosInt, null), new("kernel", PosInt, null), new("stride", PosInt, 1L), new("padding", Padding, 0L),
+         new("groups", PosInt, 1L), new("bias", Bool, true)],
+        [Layout.Image], "image[C,H,W] → image[out,H',W']",
+        "2-D convolution (torch.nn.Conv2d); padding is a number, same or valid. " +
+        "params weight[out, C/groups, k, k], bias[out] (if bias); mult-adds out·H'·W'·(C/groups)·k·k",
+        Infer);
+
+    private static NodeSpec? Infer(OpContext c)
+    {
+        long cin = c.D[0], h = c.D[1], w = c.D[2];
+        long k = c.L("kernel"), s = c.L("stride"), g = c.L("groups"), outC = c.L("out");
+        if (c.Padding(k, s, k => k % 2 == 0 ? $"use kernel {k + 1} or {k - 1}, or an explicit padding" : "use an explicit padding with stride > 1")
+            is not { } p) return null;
+        if (cin % g != 0 || outC % g != 0)
+        {
+            var which = cin % g != 0 ? $"input channels {cin}" : $"output channels {outC}";
+            var near = Suggest.NearCommonDivisors([cin, outC], g, 3);
+            return c.Error(CompilerCodes.InvalidShape, $"conv groups {g} does not divide the {which} (input {c.X})", c.Arg("groups").Span,
+                near.Count > 0 ? $"try groups {Suggest.OrList(near)}" : null);
+        }
+        var ho = OpContext.OutSize(h, k, s, p);
+        var wo = OpContext.OutSize(w, k, s, p);
+        if (ho < 1 || wo < 1)
+            return c.Error(CompilerCodes.InvalidShape,
+                $"conv kernel {k} is larger than the padded input {h + 2 * p}×{w + 2 * p} (input {c.X}, padding {p})");
+        c.Attrs("out", "kernel", "stride"); c.Attr("padding", p); c.Attrs("groups", "bias");
+        c.Param("weight", outC, cin / g, k, k);
+        if (c.B("bias")) c.Param("bias", outC);
+        return c.Done(c.Img(outC, ho, wo), checked(outC * ho * wo * (cin / g) * k * k));
+    }
+}

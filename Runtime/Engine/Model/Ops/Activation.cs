@@ -1,0 +1,54 @@
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+
+namespace ArchDsl.Runtime.Model;
+
+/// <summary>An element-wise activation <paramref name="f"/>: no tensors; the kernel runs on the NHWC view of a channels-last image.</summary>
+internal abstract class PointwiseModule(OpId op, Func<Tensor, Tensor>? f = null) : OpModule
+{
+    public override OpId Op => op;
+    public override void Init(NodeTensors t) => NoTensors(t);
+    public override NodeKernel Create(NodeTensors t) => new Pointwise(Function(t));
+    /// <summary>The function for node <paramref name="t"/> (an op with attributes overrides this).</summary>
+    protected virtual Func<Tensor, Tensor> Function(NodeTensors t) => f!;
+
+    /// <summary>
+    /// An element-wise function. A channels-last image is handed to it as its NHWC view (a plain contiguous tensor)
+    /// and permuted back: libtorch 1.13's CPU GELU takes a slow path on channels-last NCHW tensors (measured on
+    /// [128, 128, 14, 14], 2 threads: 6.0 ms forward and 7.2 ms backward, against 1.0 and 2.8 ms on the NHWC view).
+    /// </summary>
+    sealed class Pointwise(Func<Tensor, Tensor> f) : NodeKernel
+    {
+        public override Tensor Forward(Tensor x, Tensor? y, bool training)
+        {
+            if (x.dim() != 4 || x.is_contiguous() || !x.is_contiguous(memory_format.ChannelsLast)) return f(x);
+            using var nhwc = x.permute(0, 2, 3, 1);
+            using var r = f(nhwc);
+            return r.permute(0, 3, 1, 2);
+        }
+    }
+}
+
+/// <summary><c>gelu</c>, exact or (approximate: tanh) PyTorch's tanh approximation — F.gelu(x, approximate=…).</summary>
+internal sealed class GeluModule() : PointwiseModule(OpId.Gelu)
+{
+    protected override Func<Tensor, Tensor> Function(NodeTensors t)
+    {
+        var approximate = t.Attr<string>("approximate");
+        return x => x.gelu(approximate);
+    }
+}
+
+internal sealed class ReluModule() : PointwiseModule(OpId.Relu, x => x.relu());
+internal sealed class SiluModule() : PointwiseModule(OpId.Silu, x => x.silu());
+internal sealed class TanhModule() : PointwiseModule(OpId.Tanh, x => x.tanh());
+internal sealed class SigmoidModule() : PointwiseModule(OpId.Sigmoid, x => x.sigmoid());
+
+/// <summary><c>identity</c>: a new handle on the input (never the input itself, so the caller may free both).</summary>
+internal sealed class IdentityModule : OpModule
+{
+    public override OpId Op => OpId.Identity;
+    public override void Init(NodeTensors t) => NoTensors(t);
+    public override NodeKernel Create(NodeTensors t) => new Unary(x => x.alias());
+}

@@ -1,0 +1,37 @@
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+using F = ArchDsl.Torch.torch.nn.functional;
+
+namespace ArchDsl.Runtime.Model;
+
+/// <summary><c>conv2d</c>: PyTorch's Conv2d init (kaiming_uniform_(a=√5), bias U(±1/√fan_in)).</summary>
+internal sealed class ConvModule : OpModule
+{
+    public override OpId Op => OpId.Conv2d;
+    public override void Init(NodeTensors t) => nn.init.layer_default_(t.P("weight"), t.Opt("bias"));
+    public override NodeKernel Create(NodeTensors t) =>
+        new Conv(t.P("weight"), t.Opt("bias"), t.Attr<long>("stride"), t.Attr<long>("padding"), t.Attr<long>("groups"));
+
+    /// <summary>
+    /// 2-D convolution. A depthwise one on the CPU adds its bias after the convolution rather than inside it: libtorch
+    /// 1.13's CPU depthwise backward with a bias takes ~5 ms more than without one plus a separate bias add, whose
+    /// gradient is one sum (measured on [128, 128, 14, 14], 5×5, channels-last, 2 threads: 23.5 against 18.7 ms
+    /// forward + backward). The value is the same.
+    /// </summary>
+    sealed class Conv(Tensor w, Tensor? b, long stride, long padding, long groups) : NodeKernel
+    {
+        readonly long[] _stride = { stride, stride }, _padding = { padding, padding }, _dilation = { 1, 1 };
+        readonly long[] _biasShape = { 1, -1, 1, 1 };
+        readonly bool _depthwise = groups > 1 && w.size(1) == 1;
+
+        public override Tensor Forward(Tensor x, Tensor? y, bool training)
+        {
+            if (b is null || !_depthwise || w.device_type != DeviceType.CPU)
+                return F.conv2d(x, w, b, _stride, _padding, _dilation, groups);
+            var o = F.conv2d(x, w, null, _stride, _padding, _dilation, groups);
+            using var bias = b.view(_biasShape);
+            return o.add_(bias);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+using F = ArchDsl.Torch.torch.nn.functional;
+
+namespace ArchDsl.Runtime.Model;
+
+/// <summary><c>dropout</c>: F.dropout in training, a new handle on the input otherwise.</summary>
+internal sealed class DropoutModule : OpModule
+{
+    public override OpId Op => OpId.Dropout;
+    public override void Init(NodeTensors t) => NoTensors(t);
+    public override NodeKernel Create(NodeTensors t) => new Dropout(t.Attr<double>("p"));
+
+    sealed class Dropout(double p) : NodeKernel
+    {
+        public override Tensor Forward(Tensor x, Tensor? y, bool training) =>
+            training && p > 0 ? F.dropout(x, p, true) : x.alias();
+    }
+}
+
+/// <summary><c>droppath</c>: stochastic depth (timm's drop_path).</summary>
+internal sealed class DropPathModule : OpModule
+{
+    public override OpId Op => OpId.DropPath;
+    public override void Init(NodeTensors t) => NoTensors(t);
+    public override NodeKernel Create(NodeTensors t) => new DropPath(t.Attr<double>("p"));
+
+    /// <summary>In training each sample is kept with probability 1-p and scaled by 1/(1-p), else zeroed.</summary>
+    sealed class DropPath(double p) : NodeKernel
+    {
+        public override Tensor Forward(Tensor x, Tensor? y, bool training)
+        {
+            if (!training || p <= 0) return x.alias();
+            var keep = 1 - p;
+            var shape = new long[x.dim()];
+            Array.Fill(shape, 1L);
+            shape[0] = x.size(0);
+            using var mask = empty(shape, x.dtype, x.device);
+            mask.bernoulli_(keep).div_(keep);
+            return x.mul(mask);
+        }
+    }
+}
+
+/// <summary><c>add</c>: the residual sum of two values of equal shape.</summary>
+internal sealed class AddModule : OpModule
+{
+    public override OpId Op => OpId.Add;
+    public override void Init(NodeTensors t) => NoTensors(t);
+    public override NodeKernel Create(NodeTensors t) => new Add();
+
+    sealed class Add : NodeKernel
+    {
+        public override Tensor Forward(Tensor x, Tensor? y, bool training) => x.add(y!);
+    }
+}

@@ -1,0 +1,19 @@
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+using F = ArchDsl.Torch.torch.nn.functional;
+
+namespace ArchDsl.Runtime.Model;
+
+/// <summary><c>linear</c>: PyTorch's Linear init (kaiming_uniform_(a=√5), bias U(±1/√fan_in)).</summary>
+internal sealed class LinearModule : OpModule
+{
+    public override OpId Op => OpId.Linear;
+    public override void Init(NodeTensors t) => nn.init.layer_default_(t.P("weight"), t.Opt("bias"));
+    public override NodeKernel Create(NodeTensors t) => new Linear(t.P("weight"), t.Opt("bias"));
+
+    sealed class Linear(Tensor w, Tensor? b) : NodeKernel
+    {
+        public override Tensor Forward(Tensor x, Tensor? y, bool training) => F.linear(x, w, b);
+    }
+}

@@ -1,0 +1,70 @@
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+using F = ArchDsl.Torch.torch.nn.functional;
+
+namespace ArchDsl.Runtime.Model;
+
+/// <summary>Norm init as PyTorch's: weight 1, bias 0; running_var 1 (running_mean and num_batches_tracked start at 0).</summary>
+internal abstract class NormModule : OpModule
+{
+    public override void Init(NodeTensors t)
+    {
+        nn.init.ones_(t.P("weight"));
+        nn.init.zeros_(t.P("bias"));
+        if (t.Opt("running_var") is { } rv) nn.init.ones_(rv);
+    }
+}
+
+/// <summary><c>batchnorm</c> over C of an image, or over D of tokens.</summary>
+internal sealed class BatchNormModule : NormModule
+{
+    public override OpId Op => OpId.BatchNorm;
+    public override NodeKernel Create(NodeTensors t) =>
+        new BatchNorm(t.P("weight"), t.P("bias"), t.P("running_mean"), t.P("running_var"), t.P("num_batches_tracked"),
+            t.Attr<double>("momentum"), t.Attr<double>("eps"), t.Layout == Layout.Tokens, t.Input.Dims[^1]);
+
+    /// <summary>
+    /// Batch norm over C of an image, or over D of tokens: tokens <c>[B, N, D]</c> are normalised as the rows of
+    /// <c>[B·N, D]</c> — the same statistics (over B and N) as BatchNorm1d on <c>[B, D, N]</c>, without transposes.
+    /// Training uses batch statistics and updates the running ones (unbiased variance) and num_batches_tracked.
+    /// </summary>
+    sealed class BatchNorm(Tensor w, Tensor b, Tensor mean, Tensor var, Tensor tracked, double momentum, double eps, bool tokens, long features) : NodeKernel
+    {
+        readonly long[] _rows = { -1, features };
+        public override Tensor Forward(Tensor x, Tensor? y, bool training)
+        {
+            if (training)
+                using (no_grad()) tracked.add_(1L);
+            if (!tokens) return F.batch_norm(x, mean, var, w, b, training, momentum, eps);
+            var s = x.shape;
+            using var rows = x.reshape(_rows);
+            using var n = F.batch_norm(rows, mean, var, w, b, training, momentum, eps);
+            return n.view(s);
+        }
+    }
+}
+
+/// <summary><c>layernorm</c> over the last dim, or over C at every pixel of an image.</summary>
+internal sealed class LayerNormModule : NormModule
+{
+    public override OpId Op => OpId.LayerNorm;
+    public override NodeKernel Create(NodeTensors t)
+    {
+        var image = t.Layout == Layout.Image;
+        return new LayerNorm(t.P("weight"), t.P("bias"), t.Attr<double>("eps"), image, image ? t.Input.Dims[0] : t.Input.Dims[^1]);
+    }
+
+    /// <summary>Layer norm over the last dim (tokens, vector), or over C at every pixel of an image (permuted to channels-last and back).</summary>
+    sealed class LayerNorm(Tensor w, Tensor b, double eps, bool image, long features) : NodeKernel
+    {
+        readonly long[] _shape = { features };
+        public override Tensor Forward(Tensor x, Tensor? y, bool training)
+        {
+            if (!image) return F.layer_norm(x, _shape, w, b, eps);
+            using var last = x.permute(0, 2, 3, 1);
+            using var n = F.layer_norm(last, _shape, w, b, eps);
+            return n.permute(0, 3, 1, 2);
+        }
+    }
+}

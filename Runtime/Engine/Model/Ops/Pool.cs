@@ -1,0 +1,40 @@
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+using F = ArchDsl.Torch.torch.nn.functional;
+
+namespace ArchDsl.Runtime.Model;
+
+/// <summary><c>avg_pool</c> (IR <c>pool</c>): local average pooling, count_include_pad = false.</summary>
+internal sealed class AvgPoolModule : OpModule
+{
+    public override OpId Op => OpId.AvgPool;
+    public override void Init(NodeTensors t) => NoTensors(t);
+    public override NodeKernel Create(NodeTensors t) => new Pool(t.Attr<long>("kernel"), t.Attr<long>("stride"), t.Attr<long>("padding"));
+
+    sealed class Pool(long kernel, long stride, long padding) : NodeKernel
+    {
+        readonly long[] _k = { kernel, kernel }, _s = { stride, stride }, _p = { padding, padding };
+        public override Tensor Forward(Tensor x, Tensor? y, bool training) => F.avg_pool2d(x, _k, _s, _p, ceil_mode: false, count_include_pad: false);
+    }
+}
+
+/// <summary><c>global_pool</c> (IR <c>avgpool</c>): the mean over the pixels of an image or the tokens.</summary>
+internal sealed class GlobalPoolModule : OpModule
+{
+    public override OpId Op => OpId.GlobalPool;
+    public override void Init(NodeTensors t) => NoTensors(t);
+    public override NodeKernel Create(NodeTensors t)
+    {
+        var dims = t.Layout == Layout.Image ? new long[] { 2, 3 } : new long[] { 1 };
+        return new Unary(x => x.mean(dims));
+    }
+}
+
+/// <summary><c>cls_pool</c> (IR <c>cls</c>): the first token.</summary>
+internal sealed class ClsPoolModule : OpModule
+{
+    public override OpId Op => OpId.ClsPool;
+    public override void Init(NodeTensors t) => NoTensors(t);
+    public override NodeKernel Create(NodeTensors t) => new Unary(x => x.select(1, 0));
+}
