@@ -97,6 +97,9 @@ public class SnapshotSpecTests
     [InlineData("imagenet/vit-ti16.arch", "5,717,416")]
     [InlineData("imagenet/mixer-b16.arch", "59,880,472")]
     [InlineData("imagenet/mixer-s16.arch", "18,528,264")]
+    [InlineData("imagenet/resmlp-s12.arch", "15,350,872")]
+    [InlineData("imagenet/resmlp-s36.arch", "44,690,488")]
+    [InlineData("imagenet/resmlp-b24-8.arch", "129,138,280")]
     public void Summary_prints_the_published_parameter_count(string spec, string count) =>
         Assert.Contains($"\nTotal params: {count}\n", Summary.Of(Compile(spec)).ToText());
 }

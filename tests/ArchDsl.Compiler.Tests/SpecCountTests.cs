@@ -14,6 +14,9 @@ public class SpecCountTests
     [InlineData("imagenet/vit-ti16.arch", 5_717_416)]
     [InlineData("imagenet/mixer-b16.arch", 59_880_472)]
     [InlineData("imagenet/mixer-s16.arch", 18_528_264)]
+    [InlineData("imagenet/resmlp-s12.arch", 15_350_872)]
+    [InlineData("imagenet/resmlp-s36.arch", 44_690_488)]
+    [InlineData("imagenet/resmlp-b24-8.arch", 129_138_280)]
     public void ImageNetSpecsMatchPublishedParameterCounts(string spec, long expected)
     {
         var g = SpecGraph(spec);
