@@ -22,7 +22,6 @@
 # Exit status: 0 when every step passed, 1 when one failed or timed out (the others still run), 2 usage.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
 
 device=cuda; out=""; archc=""; steps="build,equiv,bench,infer,train"; compile=1; data=""
 usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -39,7 +38,18 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$device" in cuda|cpu) ;; *) echo "gpu-check: --device must be cuda or cpu, not '$device'" >&2; exit 2 ;; esac
+# Paths given are the caller's; the steps run in the repository root.
+[ -n "$archc" ] && archc="$(realpath -m "$archc")"
+[ -n "$out" ] && out="$(realpath -m "$out")"
+[ -n "$data" ] && data="$(realpath -m "$data")"
+cd "$root"
 
+if [ -z "$archc" ]; then
+  if [ -x build/publish/archc ]; then archc="$root/build/publish/archc"; else archc="$root/archc"; fi
+fi
+if [ ! -x "$archc" ]; then
+  echo "gpu-check: no archc at $archc (make one with scripts/publish.sh, or give --archc)" >&2; exit 2
+fi
 if [ -z "$out" ]; then
   if [ -n "${OUT:-}" ]; then out="$OUT/gpu-check"; else out="$root/runs/gpu-check-$(date +%Y%m%d-%H%M%S)"; fi
 fi
@@ -47,9 +57,6 @@ mkdir -p "$out/steps" || exit 2
 out="$(cd "$out" && pwd)"
 log="$out/gpu-check.log"; summary="$out/summary.txt"
 : >"$log"; : >"$summary"
-if [ -z "$archc" ]; then
-  if [ -x build/publish/archc ]; then archc="$root/build/publish/archc"; else archc="$root/archc"; fi
-fi
 # The PyTorch to compare with: $ARCHDSL_PYTHON, else the first of python3, /usr/bin/python3 that has torch.
 if [ -z "${ARCHDSL_PYTHON:-}" ]; then
   for p in python3 /usr/bin/python3; do
@@ -200,6 +207,7 @@ fi
 
 # ---- the end --------------------------------------------------------------------------------------------------------
 sum ""; sum "## steps"; cat "$out/steps/status.txt" >>"$summary" 2>/dev/null
+sum "total: ${SECONDS}s"
 sum "result: $([ $failed = 0 ] && echo 'all steps passed' || echo 'FAILED (see above and gpu-check.log)')"
 # Few files for a caller that fetches $OUT: each step's log and the training run, packed into one archive.
 find "$out/steps/runs" -name '*.safetensors' -delete 2>/dev/null
