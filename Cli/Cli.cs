@@ -40,7 +40,7 @@ public static class Cli
             output.Err.WriteLine($"archc: error: {e.Message}");
             return ExitCodes.Usage;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArchDsl.Torch.TorchNativeLibraryException)
         {
             output.Err.WriteLine($"archc: error: {e.Message}");
             return ExitCodes.SpecErrors;

@@ -111,8 +111,10 @@ public static partial class Commands
         var warmup = new Option<int>("--warmup") { Description = "untimed steps first", DefaultValueFactory = _ => 3 };
         var iterations = new Option<int>("--iterations") { Description = "timed steps", DefaultValueFactory = _ => 10 };
         var noPyTorch = new Option<bool>("--no-pytorch") { Description = "skip the PyTorch eager companion run" };
+        var compile = new Option<bool>("--compile") { Description = "time torch.compile(model) on the PyTorch side (PyTorch 2)" };
+        var check = new Option<bool>("--check") { Description = "instead of timing, compare logits and gradients with PyTorch's on the same weights (exit 1 beyond tolerance)" };
         var cmd = new Command("bench", "training and inference images/s and peak memory, side by side with PyTorch eager on the same libtorch")
-            { spec, set, arch, batch, device, warmup, iterations, noPyTorch };
+            { spec, set, arch, batch, device, warmup, iterations, noPyTorch, compile, check };
         cmd.SetAction(p =>
         {
             if (p.GetValue(batch) < 1 || p.GetValue(iterations) < 1 || p.GetValue(warmup) < 0)
@@ -121,7 +123,14 @@ public static partial class Commands
             if (graph is null) return ExitCodes.SpecErrors;
             try
             {
-                var result = Runtime.Model.Bench.Run(graph, p.GetValue(batch), p.GetValue(device)!, p.GetValue(warmup), p.GetValue(iterations), !p.GetValue(noPyTorch));
+                if (p.GetValue(check))
+                {
+                    var checkResult = Runtime.Model.Bench.Check(graph, p.GetValue(batch), p.GetValue(device)!);
+                    output.Out.WriteLine(checkResult.ToText());
+                    return checkResult.Passed ? ExitCodes.Ok : ExitCodes.SpecErrors;
+                }
+                var result = Runtime.Model.Bench.Run(graph, p.GetValue(batch), p.GetValue(device)!, p.GetValue(warmup), p.GetValue(iterations),
+                    !p.GetValue(noPyTorch), p.GetValue(compile));
                 output.Out.WriteLine(result.ToText());
                 return ExitCodes.Ok;
             }
