@@ -12,10 +12,14 @@ namespace ArchDsl.Dsl;
 //                a '-' belongs to an identifier only when BOTH its neighbours are letters:
 //                `fashion-mnist` is one word, `dim-1`, `dim - 1` and `dim -x` are subtractions
 //                (write `a - b` to subtract two names).
-//   number     = digit { digit } [ "." digit { digit } ] [ ("e"|"E") ["+"|"-"] digit { digit } ] ;
-//                an integer (no '.', no exponent) is an IntLit, anything else a FloatLit;
-//                a number running straight into a letter (`2x`, `1e`) is an error.
-//   string     = '"' { char but '"', newline; or "\" char } '"' ;   (\" and \\ are escapes)
+//   number     = ( digits [ "." [ digits ] ] | "." digits ) [ ("e"|"E") ["+"|"-"] digits ] ;
+//   digits     = digit { [ "_" ] digit } ;
+//                Python's literals without the 0x/0o/0b forms: 128, 1_000, 0.5, .5, 4., 1e-6, 2.5E3.
+//                An integer (no '.', no exponent) is an IntLit, anything else a FloatLit; a number running
+//                straight into a letter, '_' or '.' (`2x`, `1e`, `1_`, `1.2.3`) is an error. `--set` values are
+//                parsed by the same grammar (SpecParser.ParseExpression), so a number means the same everywhere.
+//   string     = '"' { char but '"', line break; or "\" char } '"' ;   (\" and \\ are escapes)
+//   line break = "\n" | "\r\n" | "\r" ;   (see SourceText)
 //   punct      = "->" | "(" | ")" | "[" | "]" | "{" | "}" | "," | ":" | "=" | "*" | "/" | "%" | "+" | "-" ;
 // Identifiers and other code are ASCII; any other character outside strings and comments is an error.
 internal static class Lexical
@@ -37,7 +41,7 @@ internal static class Lexical
             if (IsWhite(c)) pos++;
             else if (c == '#')
             {
-                while (pos < text.Length && text[pos] != '\n') pos++;
+                while (pos < text.Length && !SourceText.IsLineBreak(text[pos])) pos++;
             }
             else break;
         }
@@ -58,18 +62,20 @@ internal static class Lexical
         return i;
     }
 
-    /// <summary>Scans a number at <paramref name="pos"/> (a digit). Returns its end; <paramref name="isFloat"/> when it
-    /// has a fraction or exponent; <paramref name="badEnd"/> &gt; end when letters run straight on (<c>2x</c>).</summary>
+    /// <summary>True where a number starts: a digit, or a '.' followed by a digit (<c>.5</c>).</summary>
+    public static bool IsNumberStart(string text, int pos) =>
+        pos < text.Length && (IsDigit(text[pos]) || (text[pos] == '.' && pos + 1 < text.Length && IsDigit(text[pos + 1])));
+
+    /// <summary>Scans a number at <paramref name="pos"/> (see <see cref="IsNumberStart"/>). Returns its end; <paramref name="isFloat"/>
+    /// when it has a '.' or an exponent; <paramref name="badEnd"/> &gt; end when letters, '_' or '.' run straight on (<c>2x</c>).</summary>
     public static int ScanNumber(string text, int pos, out bool isFloat, out int badEnd)
     {
-        var i = pos;
+        var i = ScanDigits(text, pos);
         isFloat = false;
-        while (i < text.Length && IsDigit(text[i])) i++;
-        if (i + 1 < text.Length && text[i] == '.' && IsDigit(text[i + 1]))
+        if (i < text.Length && text[i] == '.')
         {
             isFloat = true;
-            i++;
-            while (i < text.Length && IsDigit(text[i])) i++;
+            i = ScanDigits(text, i + 1);
         }
         if (i < text.Length && (text[i] == 'e' || text[i] == 'E'))
         {
@@ -78,13 +84,33 @@ internal static class Lexical
             if (j < text.Length && IsDigit(text[j]))
             {
                 isFloat = true;
-                i = j;
-                while (i < text.Length && IsDigit(text[i])) i++;
+                i = ScanDigits(text, j);
             }
         }
         badEnd = i;
         while (badEnd < text.Length && (IsIdentChar(text[badEnd]) || text[badEnd] == '.')) badEnd++;
         return i;
+    }
+
+    /// <summary><c>digit { [ "_" ] digit }</c> from <paramref name="pos"/> (possibly none); returns the end.</summary>
+    private static int ScanDigits(string text, int pos)
+    {
+        var i = pos;
+        while (i < text.Length && (IsDigit(text[i]) || (text[i] == '_' && i > pos && IsDigit(text[i - 1]) && i + 1 < text.Length && IsDigit(text[i + 1]))))
+            i++;
+        return i;
+    }
+
+    /// <summary>The value of a number's text as <see cref="ScanNumber"/> delimits it: a long for an integer, a double
+    /// otherwise; null when an integer does not fit in 64 bits or a float is not finite.</summary>
+    public static object? NumberValue(string text, bool isFloat)
+    {
+        var digits = text.Contains('_') ? text.Replace("_", "") : text;
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (!isFloat)
+            return long.TryParse(digits, System.Globalization.NumberStyles.None, inv, out var l) ? l : null;
+        var d = double.Parse(digits, System.Globalization.NumberStyles.Float, inv);
+        return double.IsFinite(d) ? d : null;
     }
 
     /// <summary>Scans a string literal at <paramref name="pos"/> (a '"'). Returns the offset after the closing quote, or
@@ -93,7 +119,7 @@ internal static class Lexical
     {
         var sb = new System.Text.StringBuilder();
         var i = pos + 1;
-        while (i < text.Length && text[i] != '\n')
+        while (i < text.Length && !SourceText.IsLineBreak(text[i]))
         {
             var c = text[i];
             if (c == '"')
@@ -112,7 +138,7 @@ internal static class Lexical
             i++;
         }
         value = sb.ToString();
-        end = i > pos + 1 && text[i - 1] == '\r' ? i - 1 : i;
+        end = i;
         return -1;
     }
 
@@ -136,6 +162,18 @@ internal static class Lexical
         return DescribeChar(s);
     }
 
+    /// <summary>Why a character that starts no token is not in the language, and what to write instead.</summary>
+    public static string InvalidCharacterHint(char c) => c switch
+    {
+        '\'' => "strings are written in double quotes",
+        ';' => "no ';' is needed: a statement ends where the next statement's keyword begins, and the steps of a chain are joined with '->'",
+        '.' => "'.' belongs only in numbers (0.5, .5, 4.); names have no '.'",
+        '<' or '>' or '!' or '&' or '|' or '^' or '~' or '?' or '@' or '$' or '`' or '\\'
+            => $"'{c}' is not an operator of the language; arithmetic is + - * / % and text belongs in strings or '#' comments",
+        _ when c > '~' || char.IsControl(c) => "names, numbers and punctuation are ASCII; other text belongs in strings or '#' comments",
+        _ => $"'{c}' is not part of the language; text belongs in strings or '#' comments",
+    };
+
     public static string DescribeChar(string s)
     {
         if (s.Length == 1 && (char.IsControl(s[0]) || char.IsSurrogate(s[0]) || s[0] > '~'))
@@ -149,7 +187,7 @@ internal static class Lexical
         if (pos >= text.Length) return 0;
         var c = text[pos];
         if (IsIdentStart(c)) return ScanIdent(text, pos) - pos;
-        if (IsDigit(c))
+        if (IsNumberStart(text, pos))
         {
             ScanNumber(text, pos, out _, out var bad);
             return bad - pos;
@@ -183,17 +221,18 @@ internal sealed class Lexer
     /// <summary>Deepest bracket nesting or longest run of unary '-' signs seen (decides whether to parse on a big stack).</summary>
     public int MaxNesting { get; private set; }
 
-    public Lexer(SourceText source)
+    /// <summary>Scans <paramref name="source"/> from <paramref name="start"/> (0 for a file; past <c>name=</c> for a <c>--set</c> value).</summary>
+    public Lexer(SourceText source, int start = 0)
     {
         var text = source.Text;
         // sized once for typical code (~3+ characters a token), so a big file's array is not regrown
         Tokens = new TokenBuffer(Math.Min(text.Length / 3 + 16, 1 << 17));
         var stack = new Stack<(char Open, int Offset)>();
-        var pos = 0;
+        var pos = start;
         var minusRun = 0;
         var interned = new HashSet<string>(StringComparer.Ordinal);
         var internLookup = interned.GetAlternateLookup<ReadOnlySpan<char>>();
-        var prevStart = -1; // start of the previous token; a token starts a line when a '\n' lies between them
+        var prevStart = -1; // start of the previous token; a token starts a line when a line break lies between them
         while (true)
         {
             pos = Lexical.SkipTrivia(text, pos);
@@ -206,7 +245,7 @@ internal sealed class Lexer
                 Add(TokenKind.Ident, pos, end - pos);
                 pos = end;
             }
-            else if (Lexical.IsDigit(c))
+            else if (Lexical.IsNumberStart(text, pos))
             {
                 Lexical.ScanNumber(text, pos, out _, out var bad);
                 Add(TokenKind.Number, pos, bad - pos);
@@ -252,7 +291,7 @@ internal sealed class Lexer
                 var end = pos;
                 var count = 0;
                 while (end < text.Length && !Lexical.IsWhite(text[end]) && text[end] != '#' && text[end] != '"'
-                       && !Lexical.IsIdentStart(text[end]) && !Lexical.IsDigit(text[end]) && Lexical.ScanPunct(text, end) is null)
+                       && !Lexical.IsIdentStart(text[end]) && !Lexical.IsNumberStart(text, end) && Lexical.ScanPunct(text, end) is null)
                 {
                     end += char.IsHighSurrogate(text[end]) && end + 1 < text.Length && char.IsLowSurrogate(text[end + 1]) ? 2 : 1;
                     count++;
@@ -261,8 +300,7 @@ internal sealed class Lexer
                     ? $"character U+{char.ConvertToUtf32(c, text[pos + 1]):X}"
                     : Lexical.DescribeChar(text[pos].ToString());
                 var message = count == 1 ? $"unexpected {first}" : $"unexpected {first} and {count - 1} more invalid character{(count == 2 ? "" : "s")}";
-                Diagnostics.Add(new Diagnostic(DslCodes.InvalidCharacter, message, new Span(source, pos, end - pos),
-                    c == '\'' ? "strings are written in double quotes" : "names, numbers and punctuation are ASCII; other text belongs in strings or '#' comments"));
+                Diagnostics.Add(new Diagnostic(DslCodes.InvalidCharacter, message, new Span(source, pos, end - pos), Lexical.InvalidCharacterHint(c)));
                 Add(TokenKind.Bad, pos, end - pos);
                 pos = end;
             }
@@ -279,7 +317,7 @@ internal sealed class Lexer
 
         void Add(TokenKind kind, int start, int length)
         {
-            var lineStart = prevStart < 0 || text.AsSpan(prevStart, start - prevStart).Contains('\n');
+            var lineStart = prevStart < 0 || text.AsSpan(prevStart, start - prevStart).ContainsAny('\n', '\r');
             prevStart = start;
             Tokens.Add(new Token(kind, start, length, Intern(start, length), stack.Count, lineStart));
         }
@@ -311,15 +349,18 @@ internal sealed class Lexer
                     var (o, at) = stack.Pop();
                     UnclosedOpeners.Add(at);
                     Diagnostics.Add(new Diagnostic(DslCodes.UnclosedBracket, $"'{o}' is never closed",
-                        new Span(source, at, 1), $"add '{Match(o)}' before the '{close}' at {source.LineColumn(offset).Line}:{source.LineColumn(offset).Column}"));
+                        new Span(source, at, 1), $"add '{Match(o)}' before this '{close}'")
+                        .WithLabel(new Span(source, offset, 1), $"this '{close}' closes an earlier '{open}'"));
                 }
                 stack.Pop();
                 return;
             }
-            var hint = stack.Count > 0
-                ? $"the innermost open bracket is '{stack.Peek().Open}' at {source.LineColumn(stack.Peek().Offset).Line}:{source.LineColumn(stack.Peek().Offset).Column}"
-                : "there is no open bracket for it to close";
-            Diagnostics.Add(new Diagnostic(DslCodes.UnmatchedBracket, $"unexpected '{close}'", new Span(source, offset, 1), hint));
+            var unmatched = new Diagnostic(DslCodes.UnmatchedBracket, $"unexpected '{close}'", new Span(source, offset, 1),
+                stack.Count > 0 ? $"close the '{stack.Peek().Open}' with '{Match(stack.Peek().Open)}' first, or remove this '{close}'"
+                    : "there is no open bracket for it to close");
+            Diagnostics.Add(stack.Count > 0
+                ? unmatched.WithLabel(new Span(source, stack.Peek().Offset, 1), $"the innermost open bracket is this '{stack.Peek().Open}'")
+                : unmatched);
         }
     }
 
