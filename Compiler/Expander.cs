@@ -249,7 +249,7 @@ internal sealed class Expander
     private void ApplyOverride(Override o, List<ParamSlot> slots, List<(string, string?, Expr, Span)> train, string archName)
     {
         var text = $"{o.Key}={o.Value}";
-        var src = new SourceText("--set", text);
+        var src = new SourceText(Override.SourceName, text);
         var keySpan = new Span(src, 0, o.Key.Length);
         if (o.Malformed || o.Key.Length == 0)
         {
@@ -277,7 +277,7 @@ internal sealed class Expander
                     $"set the key itself: --set train.{parts[1]}=…");
                 return;
             }
-            if (ExprParser.Parse(src, o.Key.Length + 1, _diags) is { } tv)
+            if (ParseOverrideValue(src, o.Key.Length + 1) is { } tv)
                 train.Add((parts[1], parts.Length == 3 ? parts[2] : null, tv, keySpan));
             return;
         }
@@ -289,7 +289,15 @@ internal sealed class Expander
                 close is not null ? $"did you mean '{close}'?" : $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}; train keys: train.<key>");
             return;
         }
-        if (ExprParser.Parse(src, o.Key.Length + 1, _diags) is { } value) slot.Value = value;
+        if (ParseOverrideValue(src, o.Key.Length + 1) is { } value) slot.Value = value;
+    }
+
+    /// <summary>The value of an override, parsed by the spec grammar; null after reporting its syntax errors.</summary>
+    private Expr? ParseOverrideValue(SourceText src, int start)
+    {
+        var parsed = SpecParser.ParseExpression(src, start);
+        _diags.AddRange(parsed.Diagnostics);
+        return parsed.Expr;
     }
 
     // ---- statements ----------------------------------------------------------------------------------
@@ -378,14 +386,15 @@ internal sealed class Expander
         var ok = true;
         for (var i = 0; i < expected; i++)
         {
-            var v = _ev.Eval(inp.Dims[i], scope);
+            var v = Evaluator.WholeAsInteger(_ev.Eval(inp.Dims[i], scope));
             switch (v)
             {
                 case UnknownVal: ok = false; break;
                 case IntVal { Value: >= 1 and <= 1_000_000 } iv: dims[i] = (int)iv.Value; break;
                 case WordVal w when !Words.IsKnown(w.Word): _ev.ReportUndefined(w); ok = false; break;
                 default:
-                    Error(CompilerCodes.BadInput, $"input size must be an integer from 1 to 1,000,000 but got {Evaluator.Describe(v)}", inp.Dims[i].Span);
+                    Error(CompilerCodes.BadInput, $"input size must be an integer from 1 to 1,000,000 but got {Evaluator.Describe(v)}", inp.Dims[i].Span,
+                        Evaluator.IntegerHint(v));
                     ok = false;
                     break;
             }
@@ -715,7 +724,7 @@ internal sealed class Expander
 
     private long? EvalCount(Expr e, Scope scope, string what)
     {
-        var v = _ev.Eval(e, scope);
+        var v = Evaluator.WholeAsInteger(_ev.Eval(e, scope));
         switch (v)
         {
             case UnknownVal: return null;
@@ -730,7 +739,7 @@ internal sealed class Expander
                 _ev.ReportUndefined(w);
                 return null;
             default:
-                Error(CompilerCodes.ArgumentType, $"{what} count must be an integer but is {Evaluator.Describe(v)}", e.Span);
+                Error(CompilerCodes.ArgumentType, $"{what} count must be an integer but is {Evaluator.Describe(v)}", e.Span, Evaluator.IntegerHint(v));
                 return null;
         }
     }
@@ -740,13 +749,14 @@ internal sealed class Expander
         var opName = op.Op;
         IReadOnlyList<ArgVal> preset = [];
         string? viaParam = null;
+        var opNameSpan = op.NameSpan; // where the op's name is written: the step, or the value of the parameter it uses
         if (scope.TryLookup(op.Op, out var held))
         {
             viaParam = op.Op;
             switch (held)
             {
-                case WordVal w: opName = w.Word; break;
-                case CallVal c: opName = c.Name; preset = c.Args; break;
+                case WordVal w: opName = w.Word; opNameSpan = w.Span; break;
+                case CallVal c: opName = c.Name; preset = c.Args; opNameSpan = c.NameSpan; break;
                 case UnknownVal: return null;
                 default:
                     Error(CompilerCodes.NotAnOp, $"'{op.Op}' holds {Evaluator.Describe(held)}, not an op, so it cannot be a step", op.NameSpan,
@@ -762,10 +772,13 @@ internal sealed class Expander
             return ExpandBlock(block, args, op, name, x, depth);
         if (!OpCatalog.TryGet(opName, out var sig))
         {
+            // A parameter's bad value is one mistake however often the parameter is used: it is reported once, at the
+            // value (the default in the header, or the --set override), with the first use as a secondary label.
             var close = Suggest.Closest(opName, OpCatalog.AllNames.Concat(_blocks.Keys));
-            Error(CompilerCodes.UnknownOp,
-                viaParam is null ? $"unknown op '{opName}'" : $"unknown op '{opName}' (the value of '{viaParam}')", op.NameSpan,
+            var unknown = new Diagnostic(CompilerCodes.UnknownOp,
+                viaParam is null ? $"unknown op '{opName}'" : $"unknown op '{opName}' (the value of '{viaParam}')", opNameSpan,
                 close is not null ? $"did you mean '{close}'?" : "ops: " + string.Join(", ", OpCatalog.AllNames.Order(StringComparer.Ordinal)));
+            _diags.Add(viaParam is null ? unknown : unknown.WithLabel(op.NameSpan, $"'{viaParam}' used as a step here"));
             return null;
         }
         var bound = BindOpArgs(sig, args, op.Span);
@@ -838,6 +851,7 @@ internal sealed class Expander
             (ArgKind.Float or ArgKind.PositiveFloat or ArgKind.Prob, FloatVal f) => f.Value,
             (ArgKind.Bool, BoolVal b) => b.Value,
             (ArgKind.Padding, IntVal i) => i.Value,
+            (ArgKind.PosInt or ArgKind.Padding, FloatVal f) when Evaluator.AsInteger(f) is { } whole => whole,
             (ArgKind.Padding, WordVal { Word: "same" or "valid" } w) => w.Word,
             (ArgKind.Padding, StrVal { Value: "same" or "valid" } s) => s.Value,
             _ => null,
@@ -852,7 +866,8 @@ internal sealed class Expander
                 ArgKind.Padding => "an integer, same or valid",
                 _ => "a number",
             };
-            Error(CompilerCodes.ArgumentType, $"argument '{spec.Name}' of {sig.Name} expects {expects} but got {Evaluator.Describe(v)}", v.Span);
+            Error(CompilerCodes.ArgumentType, $"argument '{spec.Name}' of {sig.Name} expects {expects} but got {Evaluator.Describe(v)}", v.Span,
+                spec.Kind is ArgKind.PosInt or ArgKind.Padding ? Evaluator.IntegerHint(v) : null);
             return null;
         }
         var bad = (spec.Kind, result) switch

@@ -331,7 +331,7 @@ internal static class OpCatalog
     private static string? LayoutHint(string op, Shape x) => (op, x.Layout) switch
     {
         ("conv" or "pool" or "patches" or "flatten", Layout.Tokens) => "this op works on images; it must come before the image becomes tokens (patches/flatten)",
-        ("linear", Layout.Image) => "turn the image into tokens first: patches(p) or flatten",
+        ("linear", Layout.Image) => "a classifier pools the image first: avgpool (global average pooling) -> linear(classes); to keep positions, turn it into tokens: patches(p) or flatten",
         ("attention" or "transpose" or "cls_token" or "pos_embed" or "cls" or "fourier", Layout.Image) => "turn the image into tokens first: patches(p) or flatten",
         (_, Layout.Vector) => "the input is already pooled to a vector; move this op before avgpool/cls",
         _ => null,
