@@ -281,14 +281,11 @@ internal sealed class Grammar
                 "a number is digits with an optional fraction and exponent, e.g. 128, 1_000, 0.01, .5, 4., 1e-6; put a space or operator before a name",
                 start, badEnd - start);
         var text = s[start..end];
-        return Lexical.NumberValue(text, isFloat) switch
-        {
-            long l => Result.Success(new NumberValue(false, l, 0), after),
-            double d => Result.Success(new NumberValue(true, 0, d), after),
-            _ => isFloat
-                ? Fail<NumberValue>(after, DslCodes.InvalidNumber, $"number '{Clip(text)}' is too large", null, start, end - start)
-                : Fail<NumberValue>(after, DslCodes.InvalidNumber, $"integer '{Clip(text)}' is too large", "integers must fit in 64 bits", start, end - start),
-        };
+        if (Lexical.TryNumberValue(text, isFloat, out var integer, out var real))
+            return Result.Success(new NumberValue(isFloat, integer, real), after);
+        return isFloat
+            ? Fail<NumberValue>(after, DslCodes.InvalidNumber, $"number '{Clip(text)}' is too large", null, start, end - start)
+            : Fail<NumberValue>(after, DslCodes.InvalidNumber, $"integer '{Clip(text)}' is too large", "integers must fit in 64 bits", start, end - start);
     };
 
     private static readonly Parser<string> RawString = i =>

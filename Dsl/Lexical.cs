@@ -101,16 +101,18 @@ internal static class Lexical
         return i;
     }
 
-    /// <summary>The value of a number's text as <see cref="ScanNumber"/> delimits it: a long for an integer, a double
-    /// otherwise; null when an integer does not fit in 64 bits or a float is not finite.</summary>
-    public static object? NumberValue(string text, bool isFloat)
+    /// <summary>The value of a number's text as <see cref="ScanNumber"/> delimits it: <paramref name="integer"/> when it
+    /// is an integer, <paramref name="real"/> otherwise; false when an integer does not fit in 64 bits or a float is
+    /// not finite. (Out parameters, not a boxed result: this runs once per number token.)</summary>
+    public static bool TryNumberValue(string text, bool isFloat, out long integer, out double real)
     {
         var digits = text.Contains('_') ? text.Replace("_", "") : text;
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        if (!isFloat)
-            return long.TryParse(digits, System.Globalization.NumberStyles.None, inv, out var l) ? l : null;
-        var d = double.Parse(digits, System.Globalization.NumberStyles.Float, inv);
-        return double.IsFinite(d) ? d : null;
+        real = 0;
+        integer = 0;
+        if (!isFloat) return long.TryParse(digits, System.Globalization.NumberStyles.None, inv, out integer);
+        real = double.Parse(digits, System.Globalization.NumberStyles.Float, inv);
+        return double.IsFinite(real);
     }
 
     /// <summary>Scans a string literal at <paramref name="pos"/> (a '"'). Returns the offset after the closing quote, or
