@@ -76,4 +76,14 @@ public class NumberGrammarTests
         Assert.Equal(Override.SourceName, inSet.Span!.Value.File);
         At(inSet, 1, 3);
     }
+
+    [Fact]
+    public void A_whole_valued_train_count_is_an_integer_in_a_file_and_in_set()
+    {
+        var spec = Spec() + "\ntrain { epochs: 2.0, batch: 64 * 1.5 }";
+        Assert.Equal((2L, 96L), ((long)Graph(spec).Train["epochs"], (long)Graph(spec).Train["batch"]));
+        Assert.Equal(3L, Graph(spec, "train.epochs=3.").Train["epochs"]);
+        var d = Single(Compile(spec, "train.epochs=2.5"), CompilerCodes.TrainValue);
+        Assert.Equal("train key 'epochs' expects a positive integer but got the number 2.5", d.Message);
+    }
 }
