@@ -84,7 +84,7 @@ internal sealed class Grammar
         Paren =
             from open in Sym("(")
             from inner in parenInner
-            from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket, "expected ')' to close '(', found {found}",
+            from close in Sym(")").ExpectLabelled(DslCodes.ExpectedClosingBracket, "expected ')' to close '(', found {found}",
                 null, open.Span, "this '(' is never closed")
             select inner with { Span = open.Span.To(close.Span) };
 
@@ -168,7 +168,7 @@ internal sealed class Grammar
             from count in Expr.Expect(DslCodes.ExpectedExpression, "expected the number of mixer blocks after '*', found {found}")
             from open in Sym("{").Expect(DslCodes.ExpectedToken, "expected '{' to open the mixer's entries, found {found}")
             from entries in Many(MixerEntry)
-            from close in Sym("}").Expect(DslCodes.ExpectedClosingBracket,
+            from close in Sym("}").ExpectLabelled(DslCodes.ExpectedClosingBracket,
                 "expected a mixer entry ('token:', 'channel:', 'norm:', 'residual:' …) or '}' to close the mixer, found {found}",
                 "close the mixer with '}' before the next statement", open.Span, "the mixer's '{' is never closed")
             select (Stmt)new MixerStmt(count, entries, kw.Span.To(close.Span));

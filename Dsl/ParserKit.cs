@@ -123,10 +123,18 @@ internal static class Kit
     };
 
     /// <summary>p, or (where p does not even start) the given error: used after a point of no return, so the
-    /// message can say what was expected and why ("expected ')' to close the argument list of 'conv'"). A
-    /// <paramref name="label"/> marks a second place, such as the bracket being closed.</summary>
-    public static Parser<T> Expect<T>(this Parser<T> p, string code, string message, string? hint = null,
-        Span? label = null, string? labelText = null) => i =>
+    /// message can say what was expected and why ("expected ')' to close the argument list of 'conv'").</summary>
+    public static Parser<T> Expect<T>(this Parser<T> p, string code, string message, string? hint = null) => i =>
+    {
+        var r = p(i);
+        if (r.WasSuccessful || IsCommitted(r, i)) return r;
+        return Fail<T>(i, code, message, hint);
+    };
+
+    /// <summary><see cref="Expect{T}"/> with a secondary <paramref name="label"/> (the bracket being closed). A separate
+    /// combinator, not optional parameters of Expect: those made every Expect closure — several per parameter and
+    /// argument list — larger, which showed as +0.6% allocation in the 1,000-block benchmark.</summary>
+    public static Parser<T> ExpectLabelled<T>(this Parser<T> p, string code, string message, string? hint, Span label, string labelText) => i =>
     {
         var r = p(i);
         if (r.WasSuccessful || IsCommitted(r, i)) return r;
