@@ -58,10 +58,16 @@ public static partial class Commands
 
     static Command Check(Output output)
     {
-        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption();
-        var cmd = new Command("check", "parse, bind and infer shapes; print diagnostics with file:line:col") { spec, set, arch };
+        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "json");
+        var cmd = new Command("check", "parse, bind and infer shapes; print diagnostics with file:line:col (or as JSON on stdout)") { spec, set, arch, format };
         cmd.SetAction(p =>
         {
+            if (p.GetValue(format) == "json")
+            {
+                var result = ArchCompiler.CompileFile(p.GetValue(spec)!, Override.ParseAll(p.GetValue(set) ?? []), p.GetValue(arch));
+                output.Out.Write(DiagnosticJson.Write(result.Diagnostics));
+                return result.Success ? ExitCodes.Ok : ExitCodes.SpecErrors;
+            }
             var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch));
             if (graph is null) return ExitCodes.SpecErrors;
             output.Out.WriteLine($"{p.GetValue(spec)}: ok — {graph.Arch}, {graph.Nodes.Count} nodes, {graph.ParamCount:N0} params, output {graph.OutputNode.OutputShape}");

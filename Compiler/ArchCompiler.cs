@@ -4,11 +4,15 @@ namespace ArchDsl.Compiler;
 
 /// <summary>
 /// A <c>--set name=value</c> override: <c>dim=256</c>, <c>act=relu</c>, <c>train.epochs=3</c>,
-/// <c>train.optimizer.lr=0.001</c>. The value is a DSL expression, parsed when the spec compiles (so
-/// its errors are diagnostics, not exceptions).
+/// <c>train.optimizer.lr=0.001</c>. The value is a DSL expression, parsed when the spec compiles by the spec
+/// grammar itself (<see cref="SpecParser.ParseExpression"/>), so its errors are diagnostics, not exceptions, located
+/// in the pseudo-file <see cref="SourceName"/> that holds the assignment: <c>&lt;--set&gt;:1:5</c>.
 /// </summary>
 public sealed record Override(string Key, string Value)
 {
+    /// <summary>The file name diagnostics give an override (as <c>&lt;stdin&gt;</c> names standard input).</summary>
+    public const string SourceName = "<--set>";
+
     /// <summary>Splits <c>name=value</c> at the first '='. Text without '=' yields an override that compiling reports as malformed.</summary>
     public static Override Parse(string assignment)
     {

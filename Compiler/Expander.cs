@@ -222,7 +222,7 @@ internal sealed class Expander
     private void ApplyOverride(Override o, List<ParamSlot> slots, List<(string, string?, Expr, Span)> train, string archName)
     {
         var text = $"{o.Key}={o.Value}";
-        var src = new SourceText("--set", text);
+        var src = new SourceText(Override.SourceName, text);
         var keySpan = new Span(src, 0, o.Key.Length);
         if (o.Malformed || o.Key.Length == 0)
         {
@@ -250,7 +250,7 @@ internal sealed class Expander
                     $"set the key itself: --set train.{parts[1]}=…");
                 return;
             }
-            if (ExprParser.Parse(src, o.Key.Length + 1, _diags) is { } tv)
+            if (ParseOverrideValue(src, o.Key.Length + 1) is { } tv)
                 train.Add((parts[1], parts.Length == 3 ? parts[2] : null, tv, keySpan));
             return;
         }
@@ -262,7 +262,15 @@ internal sealed class Expander
                 close is not null ? $"did you mean '{close}'?" : $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}; train keys: train.<key>");
             return;
         }
-        if (ExprParser.Parse(src, o.Key.Length + 1, _diags) is { } value) slot.Value = value;
+        if (ParseOverrideValue(src, o.Key.Length + 1) is { } value) slot.Value = value;
+    }
+
+    /// <summary>The value of an override, parsed by the spec grammar; null after reporting its syntax errors.</summary>
+    private Expr? ParseOverrideValue(SourceText src, int start)
+    {
+        var parsed = SpecParser.ParseExpression(src, start);
+        _diags.AddRange(parsed.Diagnostics);
+        return parsed.Expr;
     }
 
     // ---- statements ----------------------------------------------------------------------------------
@@ -351,14 +359,15 @@ internal sealed class Expander
         var ok = true;
         for (var i = 0; i < expected; i++)
         {
-            var v = _ev.Eval(inp.Dims[i], scope);
+            var v = Evaluator.WholeAsInteger(_ev.Eval(inp.Dims[i], scope));
             switch (v)
             {
                 case UnknownVal: ok = false; break;
                 case IntVal { Value: >= 1 and <= 1_000_000 } iv: dims[i] = (int)iv.Value; break;
                 case WordVal w when !Words.IsKnown(w.Word): _ev.ReportUndefined(w); ok = false; break;
                 default:
-                    Error(CompilerCodes.BadInput, $"input size must be an integer from 1 to 1,000,000 but got {Evaluator.Describe(v)}", inp.Dims[i].Span);
+                    Error(CompilerCodes.BadInput, $"input size must be an integer from 1 to 1,000,000 but got {Evaluator.Describe(v)}", inp.Dims[i].Span,
+                        Evaluator.IntegerHint(v));
                     ok = false;
                     break;
             }
@@ -686,7 +695,7 @@ internal sealed class Expander
 
     private long? EvalCount(Expr e, Scope scope, string what)
     {
-        var v = _ev.Eval(e, scope);
+        var v = Evaluator.WholeAsInteger(_ev.Eval(e, scope));
         switch (v)
         {
             case UnknownVal: return null;
@@ -701,7 +710,7 @@ internal sealed class Expander
                 _ev.ReportUndefined(w);
                 return null;
             default:
-                Error(CompilerCodes.ArgumentType, $"{what} count must be an integer but is {Evaluator.Describe(v)}", e.Span);
+                Error(CompilerCodes.ArgumentType, $"{what} count must be an integer but is {Evaluator.Describe(v)}", e.Span, Evaluator.IntegerHint(v));
                 return null;
         }
     }
@@ -711,13 +720,14 @@ internal sealed class Expander
         var opName = op.Op;
         IReadOnlyList<ArgVal> preset = [];
         string? viaParam = null;
+        var opNameSpan = op.NameSpan; // where the op's name is written: the step, or the value of the parameter it uses
         if (scope.TryLookup(op.Op, out var held))
         {
             viaParam = op.Op;
             switch (held)
             {
-                case WordVal w: opName = w.Word; break;
-                case CallVal c: opName = c.Name; preset = c.Args; break;
+                case WordVal w: opName = w.Word; opNameSpan = w.Span; break;
+                case CallVal c: opName = c.Name; preset = c.Args; opNameSpan = c.NameSpan; break;
                 case UnknownVal: return null;
                 default:
                     Error(CompilerCodes.NotAnOp, $"'{op.Op}' holds {Evaluator.Describe(held)}, not an op, so it cannot be a step", op.NameSpan,
@@ -733,10 +743,13 @@ internal sealed class Expander
             return ExpandBlock(block, args, op, name, x, depth);
         if (!OpCatalog.TryGet(opName, out var sig))
         {
+            // A parameter's bad value is one mistake however often the parameter is used: it is reported once, at the
+            // value (the default in the header, or the --set override), with the first use as a secondary label.
             var close = Suggest.Closest(opName, OpCatalog.AllNames.Concat(_blocks.Keys));
-            Error(CompilerCodes.UnknownOp,
-                viaParam is null ? $"unknown op '{opName}'" : $"unknown op '{opName}' (the value of '{viaParam}')", op.NameSpan,
+            var unknown = new Diagnostic(CompilerCodes.UnknownOp,
+                viaParam is null ? $"unknown op '{opName}'" : $"unknown op '{opName}' (the value of '{viaParam}')", opNameSpan,
                 close is not null ? $"did you mean '{close}'?" : "ops: " + string.Join(", ", OpCatalog.AllNames.Order(StringComparer.Ordinal)));
+            _diags.Add(viaParam is null ? unknown : unknown.WithLabel(op.NameSpan, $"'{viaParam}' used as a step here"));
             return null;
         }
         var bound = BindOpArgs(sig, args, op.Span);

@@ -39,7 +39,7 @@ public static class TrainSchema
     private sealed record CallSpec(string Name, (string Arg, Kind Kind, object? Default)[] Args, bool FillDefaults);
 
     private static Kind Int(long min) => new(min == 1 ? "a positive integer" : min == 0 ? "an integer ≥ 0" : "an integer",
-        v => v is IntVal i && i.Value >= min ? i.Value : null);
+        v => Evaluator.AsInteger(v) is { } n && n >= min ? n : null);
 
     private static Kind Num(double min, double max, bool maxOpen, string expects) => new(expects,
         v => v is IntVal or FloatVal && AsDouble(v) is var d && d >= min && (maxOpen ? d < max : d <= max) ? d : null);
@@ -69,6 +69,7 @@ public static class TrainSchema
     {
         IntVal { Value: >= 0 } i => i.Value,
         FloatVal { Value: >= 0 and < 1 } f => f.Value,
+        FloatVal f when Evaluator.AsInteger(f) is >= 1 and var n => n, // 2.0 epochs is 2 epochs
         _ => null,
     });
 

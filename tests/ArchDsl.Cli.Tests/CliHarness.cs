@@ -22,6 +22,14 @@ internal static class CliHarness
         return (code, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>A new spec file in the temp folder holding <paramref name="text"/>; its path.</summary>
+    public static string TempSpec(string text)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"archc-cli-{Guid.NewGuid():N}.arch");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
     /// <summary>A path under specs/.</summary>
     public static string Spec(string relative) => Path.Combine(Root, "specs", relative);
 }

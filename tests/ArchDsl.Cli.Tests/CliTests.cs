@@ -6,13 +6,6 @@ namespace ArchDsl.Cli.Tests;
 /// <summary>archc as a user meets it: exit codes, where output goes, no stack traces.</summary>
 public class CliTests
 {
-    static string TempSpec(string text)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"archc-cli-{Guid.NewGuid():N}.arch");
-        File.WriteAllText(path, text);
-        return path;
-    }
-
     public static TheoryData<string> AllSpecs()
     {
         var data = new TheoryData<string>();

@@ -93,7 +93,7 @@ public class CompilerOverrideTests
         var r = ArchCompiler.CompileFile(Path.Combine(SpecsDir, "convmixer.arch"), Override.ParseAll(["train.epochs=0"]));
         var d = Single(r, CompilerCodes.TrainValue);
         Assert.Equal("train key 'epochs' expects a positive integer but got the integer 0", d.Message);
-        Assert.Equal("--set", d.Span!.Value.File);
+        Assert.Equal(Override.SourceName, d.Span!.Value.File);
         At(d, 1, 14);
     }
 
