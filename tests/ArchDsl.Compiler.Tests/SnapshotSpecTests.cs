@@ -87,7 +87,7 @@ public class SnapshotSpecTests
         Assert.Contains($"Total params: {ValueFormat.Count(g.ParamCount)}\n", s.ToText());
     }
 
-    // DESIGN.md §6: the published counts, as the summary prints them.
+    // The README's "Published parameter counts" table, as the summary prints them.
     [Theory]
     [InlineData("imagenet/convmixer-1536-20.arch", "51,625,960")]
     [InlineData("imagenet/convmixer-768-32.arch", "21,110,248")]

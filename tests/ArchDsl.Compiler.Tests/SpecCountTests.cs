@@ -2,7 +2,7 @@ namespace ArchDsl.Compiler.Tests;
 
 using static CompilerTestKit;
 
-/// <summary>The ImageNet specs reproduce the published parameter counts exactly (DESIGN.md §6).</summary>
+/// <summary>The ImageNet specs reproduce the published parameter counts exactly (the README's "Published parameter counts" table).</summary>
 public class SpecCountTests
 {
     [Theory]
