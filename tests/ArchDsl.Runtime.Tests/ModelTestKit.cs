@@ -18,18 +18,9 @@ public sealed class TorchModelCollection
 /// <summary>Helpers for the IrModel tests: compiling specs, deterministic data, tensor comparisons, the python reference.</summary>
 public static class ModelTestKit
 {
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => TestSupport.Repo.Root;
 
-    static string FindRoot()
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
-            for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "ArchDsl.sln")) && Directory.Exists(Path.Combine(d.FullName, "specs")))
-                    return d.FullName;
-        return NativeLibraryLocator.FindRepositoryRoot() ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
-    }
-
-    public static string Spec(string name) => Path.Combine(RepoRoot, "specs", name);
+    public static string Spec(string name) => TestSupport.Repo.Spec(name);
     public static string ReferenceDir => Path.Combine(RepoRoot, "tests", "ArchDsl.Runtime.Tests", "reference");
 
     /// <summary>Compiles a spec file (relative to specs/) with <c>--set</c> overrides; fails the test with the diagnostics otherwise.</summary>
@@ -81,7 +72,7 @@ public static class ModelTestKit
     /// <summary>Runs a python script with Debian's python3 (PyTorch 1.13 on the same libtorch); fails with its output otherwise.</summary>
     public static string Python(string script, params string[] args)
     {
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ReferenceDir };
+        var psi = new ProcessStartInfo(TestSupport.Tools.Require(TestSupport.Tools.Python, "python3-torch")) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ReferenceDir };
         psi.ArgumentList.Add(script);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
