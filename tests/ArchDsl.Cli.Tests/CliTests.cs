@@ -63,6 +63,7 @@ public class CliTests
     [Theory]
     [InlineData("text", "blocks.0.token.0")]
     [InlineData("yaml", "nodes:")]
+    [InlineData("json", "\"format\": \"archdsl-ir/1\"")]
     [InlineData("dot", "digraph")]
     public void Graph_prints_each_format(string format, string expected)
     {
