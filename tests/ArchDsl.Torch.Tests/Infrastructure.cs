@@ -79,7 +79,7 @@ public abstract class TorchTest
 /// </summary>
 public static class PyTorch
 {
-    public const string Python = "/usr/bin/python3";
+    public const string Python = TestSupport.Tools.Python;
 
     const string Helper = """
         import json, struct, sys, torch
@@ -153,7 +153,7 @@ public static class PyTorch
 
     public static (int code, string stdout, string stderr) Exec(string scriptPath)
     {
-        var psi = new ProcessStartInfo(Python, new[] { scriptPath }) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(TestSupport.Tools.Require(Python, "python3-torch"), new[] { scriptPath }) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();
