@@ -37,31 +37,11 @@ public static class ModelTestKit
     }
 
     /// <summary>Uniform(-1, 1) values made in C# (not by libtorch's RNG), so every side sees exactly the same numbers.</summary>
-    public static Tensor Rand(int seed, params long[] shape)
-    {
-        var rng = new Random(seed);
-        var n = shape.Aggregate(1L, (a, b) => a * b);
-        var v = new float[n];
-        for (var i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
-        return tensor(v, shape);
-    }
+    public static Tensor Rand(int seed, params long[] shape) => TestSupport.Tensors.Uniform(seed, shape);
 
-    public static Tensor Labels(int seed, int count, int classes)
-    {
-        var rng = new Random(seed);
-        return tensor(Enumerable.Range(0, count).Select(_ => (long)rng.Next(classes)).ToArray());
-    }
+    public static Tensor Labels(int seed, int count, int classes) => TestSupport.Tensors.Labels(seed, count, classes);
 
-    public static double MaxAbsDiff(Tensor a, Tensor b)
-    {
-        Assert.Equal(b.shape, a.shape);
-        using var scope = NewDisposeScope();
-        var x = a.detach().cpu().to(ScalarType.Float64).data<double>();
-        var y = b.detach().cpu().to(ScalarType.Float64).data<double>();
-        var m = 0.0;
-        for (var i = 0; i < x.Length; i++) m = Math.Max(m, Math.Abs(x[i] - y[i]));
-        return m;
-    }
+    public static double MaxAbsDiff(Tensor a, Tensor b) => TestSupport.Tensors.MaxAbsDiff(a, b);
 
     public static double MaxAbs(Tensor a)
     {
