@@ -5,8 +5,8 @@ using System.Text.Json;
 namespace ArchDsl.Compiler.Printers;
 
 /// <summary>
-/// The IR as JSON — the one JSON encoding of a graph, a node, a shape, a tensor and an IR value, used by
-/// every JSON the project writes (<c>archc graph --format json</c>, <c>archc summary --format json</c>,
+/// The IR as JSON — the one JSON encoding of a graph, a node, a shape, a tensor and an IR value, used
+/// wherever the project writes IR as JSON (<c>archc graph --format json</c>, <c>archc summary --format json</c>,
 /// <c>archc diff --format json</c>, the graph handed to the PyTorch bench companion). The document is
 /// <see cref="GraphYaml"/>'s <c>archdsl-ir/1</c> document with the same keys, in JSON:
 /// <code>
