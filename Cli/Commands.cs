@@ -93,8 +93,8 @@ public static partial class Commands
 
     static Command Graph(Output output)
     {
-        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "yaml", "dot");
-        var cmd = new Command("graph", "print the compiled graph as text, YAML or Graphviz DOT") { spec, set, arch, format };
+        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "yaml", "json", "dot");
+        var cmd = new Command("graph", "print the compiled graph as text, YAML, JSON or Graphviz DOT") { spec, set, arch, format };
         cmd.SetAction(p =>
         {
             var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch));
@@ -102,6 +102,7 @@ public static partial class Commands
             output.Out.Write(p.GetValue(format) switch
             {
                 "yaml" => Compiler.Printers.GraphYaml.Write(graph),
+                "json" => Compiler.Printers.IrJson.Write(graph),
                 "dot" => Compiler.Printers.GraphDot.ToDot(graph),
                 _ => Compiler.Printers.GraphPrinter.ToText(graph),
             });

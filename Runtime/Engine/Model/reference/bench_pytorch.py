@@ -3,8 +3,8 @@
 usage: bench_pytorch.py GRAPH.json --batch N --device cpu|cuda --warmup W --iterations I --threads T
                         [--memory-format contiguous|channels_last]
 
-GRAPH.json is Bench.DescribeGraph's description of a compiled IR graph (nodes in execution order with op,
-attributes, inputs and shapes). This script builds the same network in plain PyTorch eager, one idiomatic
+GRAPH.json is the compiled IR graph as JSON (Compiler/Printers/IrJson.cs, what `archc graph --format json`
+prints: nodes in execution order with op, attributes, inputs and shapes). This script builds the same network in plain PyTorch eager, one idiomatic
 torch.nn module per IR node (nn.Conv2d, nn.BatchNorm2d / BatchNorm1d over the width of tokens, nn.LayerNorm,
 nn.Linear, nn.GELU..., F.unfold for patches, timm-style Attention with one qkv Linear, torch.fft.fft2,
 nn.AvgPool2d, timm's drop_path), runs the node list in a plain Python loop, and times exactly what ArchDsl
