@@ -353,7 +353,7 @@ internal sealed class Expander
         if (input is null && !missingInputReported)
             Error(CompilerCodes.MissingInput, $"arch '{entry.Name}' has no input statement", entry.NameSpan, "add: input image[channels, size, size]");
 
-        var trainConfig = ResolveTrain(train, scope, trainOverrides);
+        var trainConfig = ResolveTrain(train, scope, trainOverrides, out _);
         if (_diags.HasErrors || x is null || input is null) return null;
         return new IrGraph(entry.Name, input, _nodes.ToList(), x.Id, trainConfig);
     }
@@ -400,7 +400,8 @@ internal sealed class Expander
         return shape;
     }
 
-    private TrainConfig ResolveTrain(TrainStmt? train, Scope scope, List<(string Key, string? Sub, Expr Value, Span KeySpan)> overrides)
+    private TrainConfig ResolveTrain(TrainStmt? train, Scope scope, List<(string Key, string? Sub, Expr Value, Span KeySpan)> overrides,
+                                     out IReadOnlyDictionary<string, Span> spans)
     {
         var entries = new List<(string Key, Expr Value, Span KeySpan)>();
         if (train is not null)
@@ -442,7 +443,7 @@ internal sealed class Expander
             if (idx >= 0) entries[idx] = (key, updated, entries[idx].KeySpan);
             else entries.Add((key, updated, keySpan));
         }
-        return TrainSchema.Resolve(entries, scope, _ev, _diags);
+        return TrainSchema.Resolve(entries, scope, _ev, _diags, out spans);
     }
 
     // ---- mixer -----------------------------------------------------------------------------------------
