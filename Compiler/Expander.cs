@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ArchDsl.Compiler.Analysis;
 using ArchDsl.Dsl;
 
 namespace ArchDsl.Compiler;
@@ -28,6 +29,7 @@ internal sealed class Expander
     private readonly Dictionary<string, BlockDecl> _blocks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ArchDecl> _archs = new(StringComparer.Ordinal);
     private readonly List<IrNode> _nodes = new();
+    private readonly List<Span> _spans = new(); // each node's source span, for the checks on the whole graph
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly List<string> _blockStack = new();
     private long _work;
@@ -138,7 +140,7 @@ internal sealed class Expander
         }
 
         var trainOverrides = new List<(string Key, string? Sub, Expr Value, Span KeySpan)>();
-        foreach (var o in overrides) ApplyOverride(o, slots, trainOverrides, entry.Name);
+        foreach (var o in WithoutConflicts(overrides)) ApplyOverride(o, slots, trainOverrides, entry.Name);
 
         // Parameters: a default (or an override's value) may use any other parameter; each is evaluated once,
         // on first use, and a parameter that depends on itself is an error.
@@ -244,6 +246,23 @@ internal sealed class Expander
             else result.AddRange(extra);
         }
         return result;
+    }
+
+    /// <summary>
+    /// The overrides with each key once: a key given twice with the same value counts once; with two
+    /// values it is a conflict (reported at the second), since which should win would depend on order.
+    /// </summary>
+    private IEnumerable<Override> WithoutConflicts(IReadOnlyList<Override> overrides)
+    {
+        var seen = new Dictionary<string, Override>(StringComparer.Ordinal);
+        foreach (var o in overrides)
+        {
+            if (o.Malformed) { yield return o; continue; }
+            if (!seen.TryGetValue(o.Key, out var first)) { seen[o.Key] = o; yield return o; continue; }
+            if (first.Value.Trim() == o.Value.Trim()) continue;
+            Error(CompilerCodes.ConflictingOverride, $"override '{o.Key}' is given twice, as {first.Value.Trim()} and as {o.Value.Trim()}",
+                new Span(new SourceText("--set", o.ToString()), 0, o.Key.Length), $"keep one --set {o.Key}=…");
+        }
     }
 
     private void ApplyOverride(Override o, List<ParamSlot> slots, List<(string, string?, Expr, Span)> train, string archName)
@@ -353,9 +372,11 @@ internal sealed class Expander
         if (input is null && !missingInputReported)
             Error(CompilerCodes.MissingInput, $"arch '{entry.Name}' has no input statement", entry.NameSpan, "add: input image[channels, size, size]");
 
-        var trainConfig = ResolveTrain(train, scope, trainOverrides, out _);
+        var trainConfig = ResolveTrain(train, scope, trainOverrides, out var trainSpans);
         if (_diags.HasErrors || x is null || input is null) return null;
-        return new IrGraph(entry.Name, input, _nodes.ToList(), x.Id, trainConfig);
+        var graph = new IrGraph(entry.Name, input, _nodes.ToList(), x.Id, trainConfig);
+        TrainChecks.Check(graph, _spans, trainSpans, classifier: seen.ContainsKey("head") || train is not null, _diags);
+        return _diags.HasErrors ? null : graph;
     }
 
     private Shape? InputShape(InputStmt inp, Scope scope)
@@ -415,7 +436,9 @@ internal sealed class Expander
                 }
                 entries.Add((e.Key, e.Value, e.KeySpan));
             }
-        foreach (var (key, sub, value, keySpan) in overrides)
+        // As Hydra composes: a whole value (train.optimizer=sgd, like choosing a config group) applies
+        // first, then arguments (train.optimizer.lr=0.5) on top of it, whatever the command-line order.
+        foreach (var (key, sub, value, keySpan) in overrides.OrderBy(o => o.Sub is null ? 0 : 1))
         {
             var idx = entries.FindIndex(x => x.Key == key);
             if (sub is null)
@@ -976,6 +999,7 @@ internal sealed class Expander
         var node = new IrNode(_nodes.Count, name, op, attrs, inputs, inputShapes, output, ps, bs, multAdds,
             new SourceLocation(at.File, at.Line, at.Column));
         _nodes.Add(node);
+        _spans.Add(at);
         return node;
     }
 

@@ -63,7 +63,7 @@ public class CompilerOverrideTests
     [Fact]
     public void TrainKeyOverrides()
     {
-        var g = SpecGraph("convmixer.arch", "train.epochs=1", "train.optimizer.lr=0.001", "train.data=cifar10", "train.batch=64");
+        var g = SpecGraph("convmixer.arch", "train.epochs=1", "train.optimizer.lr=0.001", "train.data=cifar10", "train.batch=64", "channels=3", "size=32");
         Assert.Equal(1L, g.Train["epochs"]);
         Assert.Equal(64L, g.Train["batch"]);
         Assert.Equal("cifar10", g.Train["data"]);
@@ -127,7 +127,7 @@ public class CompilerOverrideTests
             stem linear(d)
             train {
               data: synthetic(train: 100, test: 20, noise: 0.5)
-              optimizer: sgd(lr: lr, nesterov: true)
+              optimizer: sgd(lr: lr, momentum: 0.9, nesterov: true)
               schedule: cosine(warmup: 100, min_lr: 0)
               warmup: 0.1
               clip: 1

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using ArchDsl.Compiler;
+using ArchDsl.Compiler.Analysis;
 using ArchDsl.Compiler.Printers;
 using ArchDsl.Runtime.Augment;
 using ArchDsl.Runtime.Data;
@@ -286,6 +287,26 @@ public static class Trainer
 
         private string LastPath => Path.Combine(_ckptDir, "last.safetensors");
 
+        /// <summary>
+        /// Refuses, before training, batch sizes an epoch really has (full batches and the last, <paramref name="count"/>
+        /// mod <paramref name="batch"/>) at which a BatchNorm would take its statistics over one value per channel —
+        /// the compiler's <see cref="BatchStatistics"/> analysis, which <c>check</c> applies to the configured batch.
+        /// </summary>
+        private void CheckBatchStatistics(int count, int batch)
+        {
+            var sizes = count > batch ? new[] { batch, count % batch } : new[] { count };
+            foreach (var n in sizes.Where(n => n > 0).Distinct())
+            {
+                if (BatchStatistics.Degenerate(_graph, n) is not { Count: > 0 } bad) continue;
+                string which = n == batch ? $"each batch has {n} image{(n == 1 ? "" : "s")}"
+                    : n == count ? $"the training set has {count} image{(count == 1 ? "" : "s")}"
+                    : $"the last batch of each epoch has {n} image ({count} training images, batch {batch})";
+                throw new TrainingException($"{which}, so batchnorm '{bad[0].Name}' would take its training statistics over 1 value per channel " +
+                    $"({BatchStatistics.Describe(bad[0], n)}); PyTorch refuses this (\"Expected more than 1 value per channel when training\"). " +
+                    "Use another batch size, more training images (subset, val_split), or layernorm");
+            }
+        }
+
         public TrainResult Run()
         {
             var s = _settings;
@@ -301,8 +322,8 @@ public static class Trainer
             var train = data.Train;
             var evalSet = data.Val ?? data.Test;
             string? evalName = data.Val is not null ? "val" : data.Test is not null ? "test" : null;
-            var batcher = new Batcher(train, s.Batch, shuffle: true, seed: unchecked((ulong)s.Seed),
-                                      dropLast: train.Count > s.Batch && train.Count % s.Batch == 1); // a batch of one breaks batch norm
+            CheckBatchStatistics(train.Count, s.Batch);
+            var batcher = new Batcher(train, s.Batch, shuffle: true, seed: unchecked((ulong)s.Seed));
             int batches = batcher.BatchesPerEpoch;
             if (batches == 0) throw new TrainingException($"data '{data.Source}' has no training samples");
 
