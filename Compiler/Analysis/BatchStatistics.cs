@@ -31,6 +31,11 @@ public static class BatchStatistics
     public static IReadOnlyList<IrNode> Degenerate(IrGraph graph, long batch) =>
         graph.Nodes.Where(n => n.Op == BatchNormOp && ValuesPerChannel(n, batch) <= 1).ToList();
 
+    /// <summary>The batch sizes an epoch of <paramref name="count"/> images has at <paramref name="batch"/>: the full batch and the
+    /// last (count mod batch) when it differs, or the whole set when it is smaller than a batch.</summary>
+    public static IReadOnlyList<int> EpochBatchSizes(int count, int batch) =>
+        (count > batch ? new[] { batch, count % batch } : new[] { count }).Where(n => n > 0).Distinct().ToList();
+
     /// <summary>How a node's statistic is made up, for messages: <c>batch 1 × 1×1 map</c>, <c>batch 1 × 1 token</c>, <c>batch 1</c>.</summary>
     public static string Describe(IrNode node, long batch)
     {

@@ -19,10 +19,39 @@ internal static class TrainChecks
         if (classifier) Classifier(g, spans, trainSpans, diags);
         TrainValuesFitInput(g, spans, trainSpans, diags);
         var batch = g.Train.Loop.Batch;
-        foreach (var n in BatchStatistics.Degenerate(g, batch))
+        var full = BatchStatistics.Degenerate(g, batch);
+        if (full.Count > 0)
             diags.Error(CompilerCodes.DegenerateBatchStatistics,
-                $"batchnorm '{n.Name}' would take its training statistics over 1 value per channel ({BatchStatistics.Describe(n, batch)})",
-                spans[n.Id], $"use a batch of at least 2 (PyTorch refuses this: \"Expected more than 1 value per channel when training\"), or layernorm here");
+                $"batchnorm '{full[0].Name}' would take its training statistics over 1 value per channel ({BatchStatistics.Describe(full[0], batch)}){More(full)}",
+                spans[full[0].Id], $"use a batch of at least 2 (PyTorch refuses this: \"Expected more than 1 value per channel when training\"), or layernorm here");
+        else EpochEnd(g, spans, trainSpans, diags);
+    }
+
+    /// <summary>One diagnostic per batch size, at the first BatchNorm, counting the rest (a deep net would repeat it per block).</summary>
+    private static string More(IReadOnlyList<IrNode> nodes) => nodes.Count == 1 ? "" : $"; so would {nodes.Count - 1} more after it";
+
+    /// <summary>The last batch of an epoch (or a set smaller than a batch), where the named data's size is known.</summary>
+    private static void EpochEnd(IrGraph g, IReadOnlyList<Span> spans, IReadOnlyDictionary<string, Span> trainSpans, DiagnosticBag diags)
+    {
+        if (!trainSpans.TryGetValue("data", out var dataAt)) return;
+        var data = g.Train.Data;
+        if ((data.Synthetic?.Train ?? data.Set.TrainSamples) is not int total) return;
+        if (DataCatalog.SplitSizes(total, data.ValSplit, data.Subset) is not var (train, _))
+        {
+            diags.Error(CompilerCodes.DataMismatch, $"data '{data.Set.Name}' has {total} training image, which val_split cannot divide into train and validation",
+                trainSpans.GetValueOrDefault("val_split", dataAt), "use more training images, or val_split: 0");
+            return;
+        }
+        var batch = g.Train.Loop.Batch;
+        foreach (var n in BatchStatistics.EpochBatchSizes(train, batch).Where(n => n != batch))
+        {
+            var which = n == train ? $"the training set has {train} image{(train == 1 ? "" : "s")}"
+                                   : $"the last batch of each epoch has {n} image ({train} training images, batch {batch})";
+            if (BatchStatistics.Degenerate(g, n) is { Count: > 0 } bad)
+                diags.Error(CompilerCodes.DegenerateBatchStatistics,
+                    $"batchnorm '{bad[0].Name}' would take its training statistics over 1 value per channel: {which}{More(bad)}", spans[bad[0].Id],
+                    "choose a batch that leaves more than one image in the last batch, or another subset or val_split");
+        }
     }
 
     /// <summary>Every <c>cls</c> reads a token that a <c>cls_token</c> earlier on its token path prepended.</summary>
@@ -53,6 +82,12 @@ internal static class TrainChecks
         // benchmark or a backbone of other input, is not held to the default data set's facts).
         if (!trainSpans.TryGetValue("data", out var dataAt)) return;
         var data = g.Train.Data;
+        if (g.Input.Layout != Layout.Image)
+        {
+            diags.Error(CompilerCodes.DataMismatch, $"data '{data.Set.Name}' holds images but the model's input is {g.Input}", dataAt,
+                "write input image[channels, height, width]");
+            return;
+        }
         int? classes = data.Synthetic?.Classes ?? data.Set.Classes;
         if (classes is int k && k != output.Dims[0])
             diags.Error(CompilerCodes.DataMismatch, $"data '{data.Set.Name}' has {k} classes but the model outputs {output}", outAt,

@@ -123,8 +123,9 @@ public class CompilerOverrideTests
     {
         var g = Graph("""
             arch A(d = 4, lr = 0.5)
-            input vector[4]
-            stem linear(d)
+            input image[1, 8, 8]
+            stem conv(d, kernel: 1)
+            head avgpool
             train {
               data: synthetic(train: 100, test: 20, noise: 0.5)
               optimizer: sgd(lr: lr, momentum: 0.9, nesterov: true)

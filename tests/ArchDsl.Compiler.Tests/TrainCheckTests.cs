@@ -138,6 +138,38 @@ public class TrainCheckTests
         Assert.Empty(BatchStatistics.Degenerate(tokens, 2));
     }
 
+    [Fact]
+    public void ALastBatchOfOneIsAnErrorWhereTheDataSizeIsKnown()
+    {
+        var d = Expect(OneByOne("train { data: synthetic(train: 65), batch: 32 }"), CompilerCodes.DegenerateBatchStatistics, 3, "batchnorm",
+            "batchnorm 'stem.2' would take its training statistics over 1 value per channel: the last batch of each epoch has 1 image (65 training images, batch 32)",
+            "choose a batch that leaves more than one image in the last batch, or another subset or val_split");
+        Expect(OneByOne("train { data: fashion-mnist, subset: 1 }"), CompilerCodes.DegenerateBatchStatistics, 3, "batchnorm",
+            "batchnorm 'stem.2' would take its training statistics over 1 value per channel: the training set has 1 image");
+        // 81 images, a fifth held out for validation: 65 left, the last batch of 32 has 1
+        Expect(OneByOne("train { data: synthetic(train: 81), batch: 32, val_split: 0.2 }"), CompilerCodes.DegenerateBatchStatistics, 3, "batchnorm",
+            "batchnorm 'stem.2' would take its training statistics over 1 value per channel: the last batch of each epoch has 1 image (65 training images, batch 32)");
+        Graph(OneByOne("train { data: synthetic(train: 66), batch: 32 }"));
+        Assert.Equal([32, 1], BatchStatistics.EpochBatchSizes(65, 32));
+        Assert.Equal([32], BatchStatistics.EpochBatchSizes(64, 32));
+        Assert.Equal([5], BatchStatistics.EpochBatchSizes(5, 32));
+    }
+
+    [Fact]
+    public void ManyDegenerateBatchNormsAreOneDiagnosticThatCountsThem() =>
+        Expect(Spec("conv(dim, kernel: 28, stride: 28) -> batchnorm -> conv(dim, kernel: 1) -> batchnorm"), CompilerCodes.DegenerateBatchStatistics, 3, "batchnorm",
+            "batchnorm 'stem.1' would take its training statistics over 1 value per channel (batch 1 × 1×1 map); so would 1 more after it", overrides: ["train.batch=1"]);
+
+    [Fact]
+    public void AValidationSplitOfOneImageIsAnError() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { data: synthetic(train: 1), val_split: 0.5 }"), CompilerCodes.DataMismatch, 5, "0.5",
+            "data 'synthetic' has 1 training image, which val_split cannot divide into train and validation", "use more training images, or val_split: 0");
+
+    [Fact]
+    public void DataNeedsAnImageInput() =>
+        Expect("arch A(classes = 10)\ninput vector[4]\nstem linear(classes)\ntrain { data: synthetic }", CompilerCodes.DataMismatch, 4, "synthetic",
+            "data 'synthetic' holds images but the model's input is vector[4]", "write input image[channels, height, width]");
+
     // ---- overrides compose as Hydra does ------------------------------------------------------------
 
     private static TrainCall Optimizer(params string[] overrides) => (TrainCall)SpecGraph("convmixer.arch", overrides).Train["optimizer"]!;

@@ -1,3 +1,4 @@
+using ArchDsl.Compiler;
 using ArchDsl.Runtime.Training;
 using ArchDsl.Torch;
 using static ArchDsl.Runtime.Tests.TrainerTestSupport;
@@ -40,9 +41,14 @@ public sealed class BatchStatisticsTests
     public void The_trainer_refuses_a_batch_with_one_value_per_channel_before_training(int images, int batch, string which)
     {
         var root = TempRoot();
-        // patch 8 on 8×8 images: every BatchNorm sees a 1×1 map
-        var graph = CompileTiny("patch=8", $"train.data=synthetic(train: {images}, test: 8)", $"train.batch={Math.Max(batch, 2)}", "train.augment=[]");
-        if (batch == 1) graph = graph with { Train = new(new Dictionary<string, object>(graph.Train.Values) { ["batch"] = 1L }) }; // check refuses batch 1 itself
+        // patch 8 on 8×8 images: every BatchNorm sees a 1×1 map. check refuses these configs itself (AD0145), so the
+        // graph's config is edited after compiling, as an API caller's or an edited graph.yaml's would be.
+        var graph = CompileTiny("patch=8", "train.augment=[]");
+        graph = graph with { Train = new(new Dictionary<string, object>(graph.Train.Values)
+        {
+            ["batch"] = (long)batch,
+            ["data"] = new TrainCall("synthetic", new Dictionary<string, object> { ["train"] = (long)images, ["test"] = 8L }),
+        }) };
         var e = Assert.Throws<TrainingException>(() => Trainer.Train(graph, Options(root)));
         Assert.StartsWith($"{which}, so batchnorm 'stem.2' would take its training statistics over 1 value per channel (batch 1 × 1×1 map); " +
                           "PyTorch refuses this (\"Expected more than 1 value per channel when training\")", e.Message);

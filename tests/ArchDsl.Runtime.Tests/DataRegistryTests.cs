@@ -55,6 +55,14 @@ public class DataRegistryTests
     }
 
     [Fact]
+    public void A_one_image_set_cannot_be_split_and_says_so()
+    {
+        var o = new DataOptions { Source = "synthetic", Input = Shape.Image(1, 4, 4), Classes = 3, SyntheticTrain = 1, ValFraction = 0.5 };
+        var e = Assert.Throws<DataException>(() => DataRegistry.Load(o)); // was an ArgumentException from Math.Clamp(…, 1, 0)
+        Assert.Equal("synthetic train: 1 sample(s) cannot be split into train and validation", e.Message);
+    }
+
+    [Fact]
     public void Validation_split_is_the_last_part_after_a_seeded_shuffle_and_disjoint_from_train()
     {
         var o = new DataOptions { Source = "synthetic", Input = Shape.Image(1, 4, 4), Classes = 3, SyntheticTrain = 100, SyntheticTest = 10,

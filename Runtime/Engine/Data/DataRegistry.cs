@@ -102,14 +102,8 @@ public static class DataRegistry
         if (options.ValFraction > 0 || options.Subset is not null)
         {
             var perm = new DeterministicRandom(DeterministicRandom.Derive(options.Seed, 0x5B117UL)).Permutation(train.Count);
-            int nVal = 0;
-            if (options.ValFraction > 0)
-            {
-                nVal = Math.Clamp((int)Math.Round(train.Count * options.ValFraction), 1, train.Count - 1);
-                if (train.Count < 2) throw new DataException($"{train.Name}: {train.Count} sample(s) cannot be split into train and validation");
-            }
-            int nTrain = train.Count - nVal;
-            if (options.Subset is int s) nTrain = Math.Min(nTrain, s);
+            var (nTrain, nVal) = DataCatalog.SplitSizes(train.Count, options.ValFraction, options.Subset)
+                ?? throw new DataException($"{train.Name}: {train.Count} sample(s) cannot be split into train and validation");
             if (nVal > 0) val = train.Select(perm.AsSpan(train.Count - nVal), $"{train.Name} (validation split)");
             train = train.Select(perm.AsSpan(0, nTrain), train.Name);
         }

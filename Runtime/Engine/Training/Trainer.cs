@@ -294,8 +294,7 @@ public static class Trainer
         /// </summary>
         private void CheckBatchStatistics(int count, int batch)
         {
-            var sizes = count > batch ? new[] { batch, count % batch } : new[] { count };
-            foreach (var n in sizes.Where(n => n > 0).Distinct())
+            foreach (var n in BatchStatistics.EpochBatchSizes(count, batch))
             {
                 if (BatchStatistics.Degenerate(_graph, n) is not { Count: > 0 } bad) continue;
                 string which = n == batch ? $"each batch has {n} image{(n == 1 ? "" : "s")}"
