@@ -30,6 +30,7 @@ internal sealed class Expander
     private readonly Dictionary<string, ArchDecl> _archs = new(StringComparer.Ordinal);
     private readonly List<IrNode> _nodes = new();
     private readonly List<Span> _spans = new(); // each node's source span, for the checks on the whole graph
+    private readonly DiagnosticBag _trainDiags;
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly List<string> _blockStack = new();
     private long _work;
@@ -38,9 +39,11 @@ internal sealed class Expander
     /// <summary>The value flowing along a chain: the node that produced it and its shape. Null = unknown after an error.</summary>
     private sealed record Flow(int Id, Shape Shape);
 
-    public Expander(IReadOnlyList<SpecFile> files, DiagnosticBag diags)
+    /// <param name="trainDiags">Receives what training needs of the graph beyond compiling (<see cref="TrainChecks"/>).</param>
+    public Expander(IReadOnlyList<SpecFile> files, DiagnosticBag diags, DiagnosticBag? trainDiags = null)
     {
         _diags = diags;
+        _trainDiags = trainDiags ?? new DiagnosticBag();
         _ev = new Evaluator(diags);
         foreach (var file in files.Distinct())
         {
@@ -375,8 +378,10 @@ internal sealed class Expander
         var trainConfig = ResolveTrain(train, scope, trainOverrides, out var trainSpans);
         if (_diags.HasErrors || x is null || input is null) return null;
         var graph = new IrGraph(entry.Name, input, _nodes.ToList(), x.Id, trainConfig);
-        TrainChecks.Check(graph, _spans, trainSpans, classifier: seen.ContainsKey("head") || train is not null, _diags);
-        return _diags.HasErrors ? null : graph;
+        TrainChecks.CheckModel(graph, _spans, _diags);
+        if (_diags.HasErrors) return null;
+        TrainChecks.CheckTraining(graph, _spans, trainSpans, classifier: seen.ContainsKey("head") || train is not null, _trainDiags);
+        return graph;
     }
 
     private Shape? InputShape(InputStmt inp, Scope scope)

@@ -10,12 +10,16 @@ namespace ArchDsl.Compiler.Analysis;
 /// </summary>
 internal static class TrainChecks
 {
+    /// <summary>What every compile checks: preconditions of the model itself (<c>cls</c> needs a class token).</summary>
+    /// <param name="spans">Each node's source span, by node id.</param>
+    public static void CheckModel(IrGraph g, IReadOnlyList<Span> spans, DiagnosticBag diags) => ClassTokens(g, spans, diags);
+
+    /// <summary>What training needs (<see cref="CompileResult.TrainDiagnostics"/>): reported by check, train and sweeps.</summary>
     /// <param name="spans">Each node's source span, by node id.</param>
     /// <param name="trainSpans">Each given train key's value span.</param>
     /// <param name="classifier">The spec has a head or a train section, so it must end in class scores.</param>
-    public static void Check(IrGraph g, IReadOnlyList<Span> spans, IReadOnlyDictionary<string, Span> trainSpans, bool classifier, DiagnosticBag diags)
+    public static void CheckTraining(IrGraph g, IReadOnlyList<Span> spans, IReadOnlyDictionary<string, Span> trainSpans, bool classifier, DiagnosticBag diags)
     {
-        ClassTokens(g, spans, diags);
         if (classifier) Classifier(g, spans, trainSpans, diags);
         TrainValuesFitInput(g, spans, trainSpans, diags);
         var batch = g.Train.Loop.Batch;

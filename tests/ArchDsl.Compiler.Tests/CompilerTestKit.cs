@@ -22,8 +22,9 @@ internal static class CompilerTestKit
         throw new DirectoryNotFoundException("cannot find the repository root (a folder with specs/ and Compiler/) above " + AppContext.BaseDirectory);
     }
 
+    /// <summary>Compiles as <c>check</c> does: with what training needs (<see cref="CompileResult.ForTraining"/>).</summary>
     public static CompileResult Compile(string text, params string[] overrides) =>
-        ArchCompiler.CompileText(text, "test.arch", Override.ParseAll(overrides));
+        ArchCompiler.CompileText(text, "test.arch", Override.ParseAll(overrides)).ForTraining();
 
     public static IrGraph Graph(string text, params string[] overrides)
     {

@@ -49,6 +49,16 @@ public class TrainCheckTests
             "data 'cifar10' has images image[3, 32, 32] but the model's input is image[1, 28, 28]", "write input image[3, 32, 32], or train on other data");
 
     [Fact]
+    public void OnlyWhatTrainsAsksWhatTrainingNeeds()
+    {
+        var plain = ArchCompiler.CompileText(Spec("conv(dim, kernel: 2)", "train { data: fashion-mnist }", header: "arch A(dim = 8, classes = 20)"), "test.arch");
+        Assert.True(plain.Success); // summary, graph, bench, diff: the model itself is fine
+        Assert.Equal([CompilerCodes.DataMismatch], plain.TrainDiagnostics.Select(d => d.Code));
+        Assert.False(plain.ForTraining().Success); // check, train, sweep
+        Assert.Null(plain.ForTraining().Graph);
+    }
+
+    [Fact]
     public void WithoutADataKeyTheDefaultDataDoesNotJudgeTheModel() =>
         Graph(Spec("conv(dim, kernel: 2)", input: "input image[3, 32, 32]", header: "arch A(dim = 8, classes = 1000)"));
 

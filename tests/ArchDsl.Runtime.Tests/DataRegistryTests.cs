@@ -127,6 +127,8 @@ public class DataRegistryTests
         Assert.Contains("image[3, 32, 32]", shape.Message);
         var classes = Assert.Throws<DataException>(() => splits.CheckAgainst(Shape.Image(1, 6, 6), 3));
         Assert.Contains("5 classes", classes.Message);
+        var more = Assert.Throws<DataException>(() => splits.CheckAgainst(Shape.Image(1, 6, 6), 20)); // a 20-way head on 5 classes
+        Assert.Equal("data 'synthetic' has 5 classes but the model predicts 20; set classes = 5", more.Message);
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed record DataSplits(Dataset Train, Dataset? Val, Dataset? Test, Norm
 {
     public IReadOnlyList<string> ClassNames => Train.ClassNames;
 
-    /// <summary>Refuses data whose image shape differs from the model's input, or with more classes than the model predicts.</summary>
+    /// <summary>Refuses data whose image shape differs from the model's input, or whose class count differs from the model's outputs.</summary>
     public void CheckAgainst(Shape input, int? modelClasses = null)
     {
         if (input.Layout != Layout.Image || input.Dims.Count != 3)
@@ -45,7 +45,7 @@ public sealed record DataSplits(Dataset Train, Dataset? Val, Dataset? Test, Norm
         if (input.Dims[0] != Train.Channels || input.Dims[1] != Train.Height || input.Dims[2] != Train.Width)
             throw new DataException($"data '{Source}' has images {Train.ShapeText} but the model's input is {input}; " +
                                     $"change `input image[{Train.Channels}, {Train.Height}, {Train.Width}]` or the data");
-        if (modelClasses is int k && k < Train.NumClasses)
+        if (modelClasses is int k && k != Train.NumClasses) // a larger head trains outputs no label ever targets
             throw new DataException($"data '{Source}' has {Train.NumClasses} classes but the model predicts {k}; set classes = {Train.NumClasses}");
     }
 }
