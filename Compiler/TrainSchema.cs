@@ -28,7 +28,7 @@ namespace ArchDsl.Compiler;
 /// subset, test_subset  integer ≥ 1: keep only that many training / test samples            optional
 /// normalize       bool                                                          default true (not written into the IR)
 /// mean, std       number or list of numbers (per channel), both or neither, as many of each    optional
-/// device          cpu | cuda                                                                  optional
+/// device          cpu | cuda                                                    default cpu (not written into the IR)
 /// amp             bool (mixed precision)                                        default false
 /// </code>
 /// </summary>
@@ -125,7 +125,7 @@ public static partial class TrainSchema
         new("normalize", Bool, true, InIr: false),
         new("mean", Numbers, null),
         new("std", Numbers, null),
-        new("device", Word("cpu", "cuda"), null),
+        new("device", Word("cpu", "cuda"), "cpu", InIr: false), // --device on the command line wins over it
         new("amp", Bool, false),
     ];
 

@@ -196,9 +196,8 @@ public static class Trainer
             ? v.Dims[0]
             : throw new TrainingException($"{graph.Arch} outputs {graph.OutputNode.OutputShape}; a classifier must end in a vector of class scores (e.g. `head avgpool -> linear(classes)`)");
 
-    internal static Device ParseDevice(string? name)
+    internal static Device ParseDevice(string name)
     {
-        name ??= "cpu";
         Device device;
         try { device = Device.Parse(name); }
         catch (ArgumentException e) { throw new TrainingException(e.Message, e); }
