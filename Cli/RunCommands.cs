@@ -48,7 +48,7 @@ public static partial class Commands
             if (p.GetValue(seed) is { } s) sets.Add($"train.seed={s}");
 
             var loaded = SpecLoader.Load(specPath);
-            var graph = Report(output, specPath, ArchCompiler.Compile(loaded, Override.ParseAll(sets), p.GetValue(arch)));
+            var graph = Report(output, specPath, ArchCompiler.Compile(loaded, Override.ParseAll(sets), p.GetValue(arch)).ForTraining());
             if (graph is null) return ExitCodes.SpecErrors;
             var sources = loaded.Files.Reverse().Select(f => new SpecSource(f.Source.Path, f.Source.Text)).ToList();   // root first
             return Finish(output, () => Trainer.Train(graph, options with { Specs = sources, Overrides = sets }));

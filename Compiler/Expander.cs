@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ArchDsl.Compiler.Analysis;
 using ArchDsl.Dsl;
 
 namespace ArchDsl.Compiler;
@@ -28,6 +29,8 @@ internal sealed class Expander
     private readonly Dictionary<string, BlockDecl> _blocks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ArchDecl> _archs = new(StringComparer.Ordinal);
     private readonly List<IrNode> _nodes = new();
+    private readonly List<Span> _spans = new(); // each node's source span, for the checks on the whole graph
+    private readonly DiagnosticBag _trainDiags;
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly List<string> _blockStack = new();
     private long _work;
@@ -36,9 +39,11 @@ internal sealed class Expander
     /// <summary>The value flowing along a chain: the node that produced it and its shape. Null = unknown after an error.</summary>
     private sealed record Flow(int Id, Shape Shape);
 
-    public Expander(IReadOnlyList<SpecFile> files, DiagnosticBag diags)
+    /// <param name="trainDiags">Receives what training needs of the graph beyond compiling (<see cref="TrainChecks"/>).</param>
+    public Expander(IReadOnlyList<SpecFile> files, DiagnosticBag diags, DiagnosticBag? trainDiags = null)
     {
         _diags = diags;
+        _trainDiags = trainDiags ?? new DiagnosticBag();
         _ev = new Evaluator(diags);
         foreach (var file in files.Distinct())
         {
@@ -138,7 +143,7 @@ internal sealed class Expander
         }
 
         var trainOverrides = new List<(string Key, string? Sub, Expr Value, Span KeySpan)>();
-        foreach (var o in overrides) ApplyOverride(o, slots, trainOverrides, entry.Name);
+        foreach (var o in WithoutConflicts(overrides)) ApplyOverride(o, slots, trainOverrides, entry.Name);
 
         // Parameters: a default (or an override's value) may use any other parameter; each is evaluated once,
         // on first use, and a parameter that depends on itself is an error.
@@ -217,6 +222,23 @@ internal sealed class Expander
             else result.AddRange(extra);
         }
         return result;
+    }
+
+    /// <summary>
+    /// The overrides with each key once: a key given twice with the same value counts once; with two
+    /// values it is a conflict (reported at the second), since which should win would depend on order.
+    /// </summary>
+    private IEnumerable<Override> WithoutConflicts(IReadOnlyList<Override> overrides)
+    {
+        var seen = new Dictionary<string, Override>(StringComparer.Ordinal);
+        foreach (var o in overrides)
+        {
+            if (o.Malformed) { yield return o; continue; }
+            if (!seen.TryGetValue(o.Key, out var first)) { seen[o.Key] = o; yield return o; continue; }
+            if (first.Value.Trim() == o.Value.Trim()) continue;
+            Error(CompilerCodes.ConflictingOverride, $"override '{o.Key}' is given twice, as {first.Value.Trim()} and as {o.Value.Trim()}",
+                new Span(new SourceText("--set", o.ToString()), 0, o.Key.Length), $"keep one --set {o.Key}=…");
+        }
     }
 
     private void ApplyOverride(Override o, List<ParamSlot> slots, List<(string, string?, Expr, Span)> train, string archName)
@@ -334,9 +356,13 @@ internal sealed class Expander
         if (input is null && !missingInputReported)
             Error(CompilerCodes.MissingInput, $"arch '{entry.Name}' has no input statement", entry.NameSpan, "add: input image[channels, size, size]");
 
-        var trainConfig = ResolveTrain(train, scope, trainOverrides);
+        var trainConfig = ResolveTrain(train, scope, trainOverrides, out var trainSpans);
         if (_diags.HasErrors || x is null || input is null) return null;
-        return new IrGraph(entry.Name, input, _nodes.ToList(), x.Id, trainConfig);
+        var graph = new IrGraph(entry.Name, input, _nodes.ToList(), x.Id, trainConfig);
+        TrainChecks.CheckModel(graph, _spans, _diags);
+        if (_diags.HasErrors) return null;
+        TrainChecks.CheckTraining(graph, _spans, trainSpans, classifier: seen.ContainsKey("head") || train is not null, _trainDiags);
+        return graph;
     }
 
     private Shape? InputShape(InputStmt inp, Scope scope)
@@ -382,7 +408,8 @@ internal sealed class Expander
         return shape;
     }
 
-    private TrainConfig ResolveTrain(TrainStmt? train, Scope scope, List<(string Key, string? Sub, Expr Value, Span KeySpan)> overrides)
+    private TrainConfig ResolveTrain(TrainStmt? train, Scope scope, List<(string Key, string? Sub, Expr Value, Span KeySpan)> overrides,
+                                     out IReadOnlyDictionary<string, Span> spans)
     {
         var entries = new List<(string Key, Expr Value, Span KeySpan)>();
         if (train is not null)
@@ -396,7 +423,9 @@ internal sealed class Expander
                 }
                 entries.Add((e.Key, e.Value, e.KeySpan));
             }
-        foreach (var (key, sub, value, keySpan) in overrides)
+        // As Hydra composes: a whole value (train.optimizer=sgd, like choosing a config group) applies
+        // first, then arguments (train.optimizer.lr=0.5) on top of it, whatever the command-line order.
+        foreach (var (key, sub, value, keySpan) in overrides.OrderBy(o => o.Sub is null ? 0 : 1))
         {
             var idx = entries.FindIndex(x => x.Key == key);
             if (sub is null)
@@ -424,7 +453,7 @@ internal sealed class Expander
             if (idx >= 0) entries[idx] = (key, updated, entries[idx].KeySpan);
             else entries.Add((key, updated, keySpan));
         }
-        return TrainSchema.Resolve(entries, scope, _ev, _diags);
+        return TrainSchema.Resolve(entries, scope, _ev, _diags, out spans);
     }
 
     // ---- mixer -----------------------------------------------------------------------------------------
@@ -833,6 +862,7 @@ internal sealed class Expander
         var node = new IrNode(_nodes.Count, name, op, attrs, inputs, inputShapes, output, ps, bs, multAdds,
             new SourceLocation(at.File, at.Line, at.Column));
         _nodes.Add(node);
+        _spans.Add(at);
         return node;
     }
 

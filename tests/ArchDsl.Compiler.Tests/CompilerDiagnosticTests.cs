@@ -10,10 +10,10 @@ using static CompilerTestKit;
 /// </summary>
 public class CompilerDiagnosticTests
 {
-    private static string Spec(string stem, string? extra = null, string header = "arch A(dim = 8, heads = 2, classes = 10)", string input = "input image[1, 28, 28]") =>
+    internal static string Spec(string stem, string? extra = null, string header = "arch A(dim = 8, heads = 2, classes = 10)", string input = "input image[1, 28, 28]") =>
         string.Join("\n", new[] { header, input, "stem " + stem, "head avgpool -> linear(classes)", extra ?? "" });
 
-    private static Diagnostic Expect(string spec, string code, int line, string at, string message, string? hint = null, string[]? overrides = null)
+    internal static Diagnostic Expect(string spec, string code, int line, string at, string message, string? hint = null, string[]? overrides = null)
     {
         var r = Compile(spec, overrides ?? []);
         var d = Single(r, code);

@@ -11,8 +11,9 @@ internal static class CompilerTestKit
 
     public static string SpecsDir => TestSupport.Repo.SpecsDir;
 
+    /// <summary>Compiles as <c>check</c> does: with what training needs (<see cref="CompileResult.ForTraining"/>).</summary>
     public static CompileResult Compile(string text, params string[] overrides) =>
-        ArchCompiler.CompileText(text, "test.arch", Override.ParseAll(overrides));
+        ArchCompiler.CompileText(text, "test.arch", Override.ParseAll(overrides)).ForTraining();
 
     public static IrGraph Graph(string text, params string[] overrides)
     {

@@ -137,9 +137,8 @@ public class TrainerTests
         var schedule = new OneCycleSchedule(0.01, 100);
         var graph = CompileTiny();
         using var model = new ArchDsl.Runtime.Model.IrModel(graph, 0);
-        using var adam = (ArchDsl.Torch.Modules.AdamW)Trainer.CreateOptimizer(model, TrainSettings.OptimizerFrom(graph.Train["optimizer"]));
-        using var sgd = (ArchDsl.Torch.Modules.SGD)Trainer.CreateOptimizer(model, TrainSettings.OptimizerFrom(
-            new ArchDsl.Compiler.TrainCall("sgd", new Dictionary<string, object> { ["lr"] = 0.1, ["momentum"] = 0.9 })));
+        using var adam = (ArchDsl.Torch.Modules.AdamW)Trainer.CreateOptimizer(model, graph.Train.Optimizer);
+        using var sgd = (ArchDsl.Torch.Modules.SGD)Trainer.CreateOptimizer(model, new ArchDsl.Compiler.SgdConfig(0.1, 0.9, 0, false));
         foreach (var step in new long[] { 0, 29, 60, 99 })
         {
             Trainer.ApplyMomentum(adam, schedule, step);

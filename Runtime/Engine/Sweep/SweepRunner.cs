@@ -60,7 +60,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
         var errors = new List<string>();
         foreach (var c in plan.Configs)
         {
-            var r = ArchCompiler.CompileFile(c.Spec, Override.ParseAll(c.Overrides));
+            var r = ArchCompiler.CompileFile(c.Spec, Override.ParseAll(c.Overrides)).ForTraining(); // its points are trained
             if (r.Success) compiled.Add(new CompiledConfig(c, r.Graph!));
             else errors.Add($"configuration '{c.Label}' ({c.Spec} {string.Join(" ", c.Overrides.Select(o => "--set " + o))}):\n" +
                             string.Concat(r.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
@@ -147,7 +147,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
                 {
                     log.WriteLine($"{tag}: training");
                     Directory.CreateDirectory(point.Directory);
-                    var graph = ArchCompiler.CompileFile(point.Config.Spec, Override.ParseAll(point.Overrides));
+                    var graph = ArchCompiler.CompileFile(point.Config.Spec, Override.ParseAll(point.Overrides)).ForTraining();
                     if (!graph.Success) throw new SweepException(string.Concat(graph.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
                     outcome = trainer.Train(point, graph.Graph!, point.Directory, plan.File);
                     trained.Add(point);

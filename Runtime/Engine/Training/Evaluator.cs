@@ -47,7 +47,7 @@ public static class Evaluator
         var graph = Trainer.ReadGraph(runDir);
         var state = Training.Checkpoint.ReadState(checkpoint);
         if (state.Arch != graph.Arch) throw new TrainingException($"checkpoint '{checkpoint}' is of {state.Arch}, but the run's graph is {graph.Arch}");
-        var settings = TrainSettings.From(graph.Train);
+        var settings = graph.Train.Loop;
         var device = Trainer.ParseDevice(options.Device ?? Trainer.ReadRunInfo(runDir).Device ?? settings.Device);
         set_num_threads(options.Threads ?? Environment.ProcessorCount);
         var norm = state.NormalizationMean is { } m && state.NormalizationStd is { } s ? new Normalization(m, s) : null;

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using ArchDsl.Compiler;
+using ArchDsl.Compiler.Analysis;
 using ArchDsl.Compiler.Printers;
 using ArchDsl.Runtime.Augment;
 using ArchDsl.Runtime.Data;
@@ -48,8 +49,7 @@ public static class Trainer
         options ??= new TrainOptions();
         if (options.CheckpointEvery < 0) throw new TrainingException($"checkpoint interval must be ≥ 0 steps, got {options.CheckpointEvery}");
         if (options.LogEvery < 1) throw new TrainingException($"log interval must be ≥ 1 step, got {options.LogEvery}");
-        // Refuse bad train keys before creating anything on disk.
-        TrainSettings.From(graph.Train);
+        CheckTrainConfig(graph.Train, "the graph's train config"); // a graph not compiled from source: before anything is written
         string name = options.RunName ?? (options.Specs.Count > 0 ? options.Specs[0].Path : graph.Arch.ToLowerInvariant());
         string runDir;
         try
@@ -159,11 +159,21 @@ public static class Trainer
     {
         string path = Path.Combine(runDir, GraphYamlFile);
         if (!File.Exists(path)) throw new TrainingException($"'{runDir}' is not a run directory (no {GraphYamlFile})");
-        try { return GraphYaml.Read(File.ReadAllText(path)); }
+        IrGraph graph;
+        try { graph = GraphYaml.Read(File.ReadAllText(path)); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new TrainingException($"'{path}' is unreadable or corrupt: {e.Message}", e);
         }
+        CheckTrainConfig(graph.Train, $"'{path}'");
+        return graph;
+    }
+
+    /// <summary>Refuses a train config that breaks the compiler's rules (the compiler's own check; see <see cref="TrainSchema.Check"/>).</summary>
+    private static void CheckTrainConfig(TrainConfig train, string what)
+    {
+        if (TrainSchema.Check(train) is { Count: > 0 } errors)
+            throw new TrainingException($"{what} is not a valid train config: {string.Join("; ", errors)}");
     }
 
     /// <summary>Loads the data a graph's train section names, checked against the model (shared with <see cref="Evaluator"/>).</summary>
@@ -186,9 +196,8 @@ public static class Trainer
             ? v.Dims[0]
             : throw new TrainingException($"{graph.Arch} outputs {graph.OutputNode.OutputShape}; a classifier must end in a vector of class scores (e.g. `head avgpool -> linear(classes)`)");
 
-    internal static Device ParseDevice(string? name)
+    internal static Device ParseDevice(string name)
     {
-        name ??= "cpu";
         Device device;
         try { device = Device.Parse(name); }
         catch (ArgumentException e) { throw new TrainingException(e.Message, e); }
@@ -253,7 +262,7 @@ public static class Trainer
         private readonly TrainOptions _options;
         private readonly bool _resume;
         private readonly IProgressSink _sink;
-        private readonly TrainSettings _settings;
+        private readonly TrainLoop _settings;
         private readonly StopSignal _stop;
         private IrModel? _model;
         private optim.Optimizer? _optimizer;
@@ -271,11 +280,30 @@ public static class Trainer
             _options = options;
             _resume = resume;
             _sink = options.Progress ?? NullProgressSink.Instance;
-            _settings = TrainSettings.From(graph.Train);
+            _settings = graph.Train.Loop;
             _stop = new StopSignal(options.HandleSignals, options.Cancellation);
         }
 
         private string LastPath => Path.Combine(_ckptDir, "last.safetensors");
+
+        /// <summary>
+        /// Refuses, before training, batch sizes an epoch really has (full batches and the last, <paramref name="count"/>
+        /// mod <paramref name="batch"/>) at which a BatchNorm would take its statistics over one value per channel —
+        /// the compiler's <see cref="BatchStatistics"/> analysis, which <c>check</c> applies to the configured batch.
+        /// </summary>
+        private void CheckBatchStatistics(int count, int batch)
+        {
+            foreach (var n in BatchStatistics.EpochBatchSizes(count, batch))
+            {
+                if (BatchStatistics.Degenerate(_graph, n) is not { Count: > 0 } bad) continue;
+                string which = n == batch ? $"each batch has {n} image{(n == 1 ? "" : "s")}"
+                    : n == count ? $"the training set has {count} image{(count == 1 ? "" : "s")}"
+                    : $"the last batch of each epoch has {n} image ({count} training images, batch {batch})";
+                throw new TrainingException($"{which}, so batchnorm '{bad[0].Name}' would take its training statistics over 1 value per channel " +
+                    $"({BatchStatistics.Describe(bad[0], n)}); PyTorch refuses this (\"Expected more than 1 value per channel when training\"). " +
+                    "Use another batch size, more training images (subset, val_split), or layernorm");
+            }
+        }
 
         public TrainResult Run()
         {
@@ -292,20 +320,20 @@ public static class Trainer
             var train = data.Train;
             var evalSet = data.Val ?? data.Test;
             string? evalName = data.Val is not null ? "val" : data.Test is not null ? "test" : null;
-            var batcher = new Batcher(train, s.Batch, shuffle: true, seed: unchecked((ulong)s.Seed),
-                                      dropLast: train.Count > s.Batch && train.Count % s.Batch == 1); // a batch of one breaks batch norm
+            CheckBatchStatistics(train.Count, s.Batch);
+            var batcher = new Batcher(train, s.Batch, shuffle: true, seed: unchecked((ulong)s.Seed));
             int batches = batcher.BatchesPerEpoch;
             if (batches == 0) throw new TrainingException($"data '{data.Source}' has no training samples");
 
             ILrSchedule schedule;
             try { schedule = Schedules.FromTrain(_graph.Train, batches); }
-            catch (ArgumentException e) { throw new TrainingException($"train key 'schedule': {e.Message}", e); }
+            catch (ArgumentException e) { throw new TrainingException($"train key 'schedule': {e.Message}", e); } // onecycle too short for its phases
             AugmentPipeline augment;
-            try { augment = AugmentPipeline.FromTrain(_graph.Train, data.Normalization); }
+            try { augment = AugmentPipeline.FromTrain(_graph.Train.Augment, data.Normalization); }
             catch (AugmentException e) { throw new TrainingException($"train key 'augment': {e.Message}", e); }
 
             _model = new IrModel(_graph, s.Seed, device);
-            _optimizer = CreateOptimizer(_model, s.Optimizer);
+            _optimizer = CreateOptimizer(_model, _graph.Train.Optimizer);
             long parameters = _model.ParameterCount;
             int evalBatch = _info.EvalBatch ?? Math.Max(s.Batch, 256);
 
@@ -345,7 +373,7 @@ public static class Trainer
                 BestAccuracy = double.IsNaN(bestAcc) ? null : bestAcc, BestEpoch = bestEpoch,
                 TrainSeconds = trainSeconds, TrainImages = trainImages, DataSeconds = dataTotal,
                 NormalizationMean = data.Normalization?.Mean.ToArray(), NormalizationStd = data.Normalization?.Std.ToArray(),
-                Optimizer = s.Optimizer.ToString(), Parameters = parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
+                Optimizer = _graph.Train.Optimizer.ToString(), Parameters = parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
             };
             void Save(string reason, int e, int b, bool best)
             {
@@ -365,7 +393,7 @@ public static class Trainer
             }
 
             _sink.RunStarted(new RunStartInfo(_runDir, _graph.Arch, s.Epochs, batches, s.Batch, parameters, device.ToString(), threads,
-                data.Source, train.Count, evalName, evalSet?.Count ?? 0, augment.ToString(), s.Optimizer.ToString(), start is not null, epoch, batch));
+                data.Source, train.Count, evalName, evalSet?.Count ?? 0, augment.ToString(), _graph.Train.Optimizer.ToString(), start is not null, epoch, batch));
             if (start is null) Save("start", 0, 0, best: false); // a resumable, never-NaN state from the first moment
 
             var images = new float[(long)s.Batch * train.SampleSize];
@@ -545,7 +573,7 @@ public static class Trainer
             AtomicFile.WriteAllText(path, string.Concat(lines.Take(keep).Select(l => l + "\n")));
         }
 
-        private void WriteSummary(TrainResult r, DataSplits data, TrainSettings s, Device device, int threads, double dataSeconds)
+        private void WriteSummary(TrainResult r, DataSplits data, TrainLoop s, Device device, int threads, double dataSeconds)
         {
             static string N(double? v, string format = "0.######") => v is double d && !double.IsNaN(d) ? d.ToString(format, CultureInfo.InvariantCulture) : "null";
             var sb = new StringBuilder();
@@ -556,7 +584,7 @@ public static class Trainer
             sb.Append($"data: {Yaml(data.Source)}\n");
             sb.Append($"train_samples: {data.Train.Count}\n");
             sb.Append($"epochs: {r.Epochs}\nsteps: {r.Steps}\nbatch: {s.Batch}\nseed: {s.Seed}\n");
-            sb.Append($"optimizer: {Yaml(s.Optimizer.ToString())}\n");
+            sb.Append($"optimizer: {Yaml(_graph.Train.Optimizer.ToString())}\n");
             sb.Append($"parameters: {r.Parameters}\n");
             sb.Append($"train:\n  loss: {N(r.TrainLoss)}\n  accuracy: {N(r.TrainAccuracy)}\n");
             if (r.EvalSet == "val") sb.Append($"val:\n  loss: {N(r.EvalLoss)}\n  accuracy: {N(r.EvalAccuracy)}\n");
@@ -582,10 +610,11 @@ public static class Trainer
         }
     }
 
-    internal static optim.Optimizer CreateOptimizer(nn.Module model, OptimizerSettings o) => o.Name switch
+    internal static optim.Optimizer CreateOptimizer(nn.Module model, OptimizerConfig o) => o switch
     {
-        "sgd" => optim.SGD(model.named_parameters(), o.Lr, o.Momentum, 0, o.WeightDecay, o.Nesterov),
-        _ => optim.AdamW(model.named_parameters(), o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay),
+        SgdConfig s => optim.SGD(model.named_parameters(), s.Lr, s.Momentum, 0, s.WeightDecay, s.Nesterov),
+        AdamWConfig a => optim.AdamW(model.named_parameters(), a.Lr, a.Beta1, a.Beta2, a.Eps, a.WeightDecay),
+        _ => throw new ArgumentOutOfRangeException(nameof(o), o, "an optimizer the runtime does not implement"),
     };
 
     /// <summary>
