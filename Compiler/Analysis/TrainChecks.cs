@@ -68,7 +68,7 @@ internal static class TrainChecks
             if (at.Op == "cls_token" || at.Inputs.Count == 0) continue; // tokens given as the input may hold their own class token
             diags.Error(CompilerCodes.MissingClassToken,
                 $"cls reads the class token, but no cls_token before it adds one: it would classify from the first patch token of {cls.InputShapes[0]}",
-                spans[cls.Id], "add cls_token after patches in the stem (as ViT), or use avgpool to average the tokens (as Mixer)");
+                spans[cls.Id], "add cls_token after patches in the stem (as ViT), or use global_pool to average the tokens (as Mixer)");
         }
     }
 
@@ -79,7 +79,7 @@ internal static class TrainChecks
         if (output.Layout != Layout.Vector)
         {
             diags.Error(CompilerCodes.NotAClassifier, $"the model outputs {output}, but training needs a vector of class scores", outAt,
-                output.Layout == Layout.Tokens ? "end the head with cls (after a cls_token) or avgpool, then linear(classes)" : "end the head with avgpool -> linear(classes)");
+                output.Layout == Layout.Tokens ? "end the head with cls_pool (after a cls_token) or global_pool, then linear(classes)" : "end the head with global_pool -> linear(classes)");
             return;
         }
         // The data against the model: only data the spec or an override names (a spec without it, such as a

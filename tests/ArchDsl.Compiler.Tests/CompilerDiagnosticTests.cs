@@ -346,11 +346,12 @@ public class CompilerDiagnosticTests
     [Fact]
     public void ExpansionWorkIsBounded()
     {
-        // Nothing is built (repeat 0), but the loops would run 10^12 times: the work limit stops them.
+        // Nothing is built (repeat 0), but the loops would run 10^12 times: the work limit stops them. The time bound
+        // only turns a missing limit (hours) into a failure instead of a hang; it is no speed target (~5 s alone here).
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var r = Compile(Spec("repeat 1000000 { repeat 1000000 { repeat 0 { gelu } } }"));
         Assert.Contains(r.Errors, d => d.Code == CompilerCodes.TooLarge);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(120), $"took {watch.Elapsed}");
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public class NumberGrammarTests
         arch A(dim = 64, mlp = {mlp}, p = {p})
         input tokens[16, 64]
         layers linear(dim * mlp) -> dropout(p) -> linear(dim)
-        head linear(10)
+        head global_pool -> linear(10)
         """;
 
     private static double DropoutP(IrGraph g) => (double)g.Nodes.Single(n => n.Op == "dropout").Attrs["p"];

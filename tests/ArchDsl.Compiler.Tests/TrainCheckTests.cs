@@ -24,7 +24,7 @@ public class TrainCheckTests
     {
         var d = Single(Compile(Spec("conv(dim, kernel: 2)"), "train.data=cifar100"), CompilerCodes.TrainValue);
         Assert.Equal("unknown data 'cifar100'; expected fashion-mnist, mnist, cifar10, folder or synthetic", d.Message);
-        Assert.Equal("--set", d.Span!.Value.File);
+        Assert.Equal(Override.SourceName, d.Span!.Value.File);
         At(d, 1, 12);
     }
 
@@ -68,19 +68,19 @@ public class TrainCheckTests
     public void ATokenOutputIsNotAClassifier() =>
         Expect($"{VitStem} -> cls_token\nhead layernorm -> linear(classes)", CompilerCodes.NotAClassifier, 4, "linear",
             "the model outputs tokens[17, 10], but training needs a vector of class scores",
-            "end the head with cls (after a cls_token) or avgpool, then linear(classes)");
+            "end the head with cls_pool (after a cls_token) or global_pool, then linear(classes)");
 
     [Fact]
     public void AnImageOutputIsNotAClassifier() =>
         Expect(Spec("conv(dim, kernel: 2)", "train { epochs: 1 }").Replace("head avgpool -> linear(classes)", "head conv(classes, kernel: 1)"),
             CompilerCodes.NotAClassifier, 4, "conv", "the model outputs image[10, 27, 27], but training needs a vector of class scores",
-            "end the head with avgpool -> linear(classes)");
+            "end the head with global_pool -> linear(classes)");
 
     [Fact]
     public void ClsNeedsAClassToken() =>
         Expect($"{VitStem}\nhead layernorm -> cls -> linear(classes)", CompilerCodes.MissingClassToken, 4, "cls",
             "cls reads the class token, but no cls_token before it adds one: it would classify from the first patch token of tokens[16, 16]",
-            "add cls_token after patches in the stem (as ViT), or use avgpool to average the tokens (as Mixer)");
+            "add cls_token after patches in the stem (as ViT), or use global_pool to average the tokens (as Mixer)");
 
     [Fact]
     public void ClsAfterAClassTokenThroughMixersIsFine() =>
