@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using ArchDsl.Runtime.Data;
 using ArchDsl.Runtime.Model;
+using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 
 namespace ArchDsl.Runtime.Training;
@@ -41,6 +42,13 @@ public static class Evaluator
     /// <exception cref="TrainingException">no such run or checkpoint, a corrupt or mismatched checkpoint, missing data.</exception>
     public static EvalResult Evaluate(string runDirOrCheckpoint, EvalOptions? options = null)
     {
+        try { return EvaluateUnchecked(runDirOrCheckpoint, options); }
+        catch (TorchException e) { throw new TrainingException($"libtorch failed: {e.Message}", e); }
+        catch (TorchNativeLibraryException e) { throw new TrainingException(e.Message, e); }
+    }
+
+    static EvalResult EvaluateUnchecked(string runDirOrCheckpoint, EvalOptions? options)
+    {
         options ??= new EvalOptions();
         if (options.Batch < 1) throw new TrainingException($"evaluation batch must be ≥ 1, got {options.Batch}");
         var (runDir, checkpoint) = Locate(runDirOrCheckpoint, options.Checkpoint);
@@ -48,6 +56,7 @@ public static class Evaluator
         var state = Training.Checkpoint.ReadState(checkpoint);
         if (state.Arch != graph.Arch) throw new TrainingException($"checkpoint '{checkpoint}' is of {state.Arch}, but the run's graph is {graph.Arch}");
         var settings = TrainSettings.From(graph.Train);
+        state.CheckAgainst(checkpoint, settings.Epochs, null, graph.Input.Dims[0], settings.Seed, settings.Optimizer.ToString(), null);
         var device = Trainer.ParseDevice(options.Device ?? Trainer.ReadRunInfo(runDir).Device ?? settings.Device);
         set_num_threads(options.Threads ?? Environment.ProcessorCount);
         var norm = state.NormalizationMean is { } m && state.NormalizationStd is { } s ? new Normalization(m, s) : null;

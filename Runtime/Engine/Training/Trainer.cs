@@ -287,7 +287,13 @@ public static class Trainer
             if (s.Amp) _sink.Message("note: amp (mixed precision) is not implemented by this runtime yet; training in float32");
 
             CheckpointState? start = null;
-            if (_resume && File.Exists(LastPath)) start = Checkpoint.ReadState(LastPath);
+            int channels = _graph.Input.Dims[0];
+            if (_resume && File.Exists(LastPath))
+            {
+                start = Checkpoint.ReadState(LastPath);
+                // Before its normalisation shapes the data: the state must fit the run (batches and parameters are checked below).
+                start.CheckAgainst(LastPath, s.Epochs, null, channels, s.Seed, s.Optimizer.ToString(), null);
+            }
             var data = LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null);
             var train = data.Train;
             var evalSet = data.Val ?? data.Test;
@@ -320,8 +326,7 @@ public static class Trainer
             if (start is not null)
             {
                 if (start.Arch != _graph.Arch) throw new TrainingException($"checkpoint '{LastPath}' is of {start.Arch}, the run's graph is {_graph.Arch}");
-                if (start.BatchesPerEpoch != batches)
-                    throw new TrainingException($"checkpoint '{LastPath}' was saved with {start.BatchesPerEpoch} batches per epoch, the data now gives {batches}; was the data or batch changed?");
+                start.CheckAgainst(LastPath, s.Epochs, batches, channels, s.Seed, s.Optimizer.ToString(), parameters);
                 Checkpoint.Load(LastPath, _model, _optimizer);
                 (epoch, batch, step) = (start.Epoch, start.Batch, start.Step);
                 (trainSeconds, trainImages, dataTotal) = (start.TrainSeconds, start.TrainImages, start.DataSeconds);
