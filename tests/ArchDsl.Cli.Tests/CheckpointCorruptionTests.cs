@@ -196,6 +196,18 @@ public sealed class CheckpointCorruptionTests : IDisposable
         Assert.True(cases >= 54, $"only {cases} cases ran in the time");
     }
 
+    [Fact]
+    public void Eval_of_a_run_without_a_validation_split_defaults_to_the_last_weights_and_refuses_best()
+    {
+        var (code, stdout, stderr) = Run("eval", _run);
+        Assert.True(code == ExitCodes.Ok, stderr);
+        Assert.Contains("last.safetensors (epoch 2, step 8)", stdout);
+        Assert.Contains("selection:\n  on: none", File.ReadAllText(Path.Combine(_run, "summary.yaml")));
+        var best = Run("eval", _run, "--checkpoint", "best");
+        Assert.Equal(ExitCodes.SpecErrors, best.Code);
+        Assert.Contains("chose no best weights (it has no validation split, train key val_split); use --checkpoint last", best.Err);
+    }
+
     /// <summary>The cases of issue 9, each with the message it must give.</summary>
     [Theory]
     [InlineData("shape", "[4,4611686018427387905]", "has more bytes than a 64-bit count holds")]

@@ -40,6 +40,9 @@ public sealed record CheckpointState
     public string Optimizer { get; init; } = "";
     public long Parameters { get; init; }
     public string Reason { get; init; } = "";
+    /// <summary>What chooses the run's <c>best</c> weights: <c>val</c> (the validation split's accuracy) or <c>none</c>
+    /// (no validation split, no best checkpoint); null in checkpoints of older versions, which chose on the test set.</summary>
+    public string? Selection { get; init; }
     public string SavedAt { get; init; } = "";
 
     public static readonly JsonSerializerOptions Json = new(MetricsLog.JsonOptions)

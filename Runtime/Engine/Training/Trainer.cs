@@ -351,6 +351,7 @@ public static class Trainer
                 TrainSeconds = trainSeconds, TrainImages = trainImages, DataSeconds = dataTotal,
                 NormalizationMean = data.Normalization?.Mean.ToArray(), NormalizationStd = data.Normalization?.Std.ToArray(),
                 Optimizer = s.Optimizer.ToString(), Parameters = parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
+                Selection = evalName == "val" ? "val" : "none",
             };
             void Save(string reason, int e, int b, bool best)
             {
@@ -456,9 +457,10 @@ public static class Trainer
                         return Interrupted(epoch);
                     }
                 }
-                bool isBest = eval is not null ? double.IsNaN(bestAcc) || eval.Accuracy > bestAcc : true;
-                if (eval is not null && isBest) { bestAcc = eval.Accuracy; bestEpoch = epoch + 1; }
-                else if (eval is null) bestEpoch = epoch + 1;
+                // Model selection only on a validation split: the test set (monitored when there is no
+                // validation split) never chooses the weights, and without a split nothing is chosen.
+                bool isBest = evalName == "val" && eval is not null && (double.IsNaN(bestAcc) || eval.Accuracy > bestAcc);
+                if (isBest) { bestAcc = eval!.Accuracy; bestEpoch = epoch + 1; }
                 double epochIps = Throughput.ImagesPerSecond(epochImages, TimeSpan.FromSeconds(epochTrainSeconds));
                 var record = new Dictionary<string, object?>
                 {
@@ -469,7 +471,7 @@ public static class Trainer
                 {
                     record[$"{evalName}_loss"] = eval.Loss;
                     record[$"{evalName}_acc"] = eval.Accuracy;
-                    record["best"] = isBest;
+                    if (evalName == "val") record["best"] = isBest;
                 }
                 record["images_per_s"] = Math.Round(epochIps, 1);
                 record["data_s"] = Math.Round(dataSeconds, 3);
@@ -483,8 +485,9 @@ public static class Trainer
                 if (_stop.Requested && epoch + 1 < s.Epochs) return Interrupted(epoch + 1);
             }
 
-            // The end: a test evaluation when epochs were judged on a validation split, then the summary.
-            // Scores come from the metrics log, so a run resumed after its last epoch reports the same.
+            // The end: when epochs were judged on a validation split, the weights it selected are evaluated
+            // on the test set; then the summary. Scores come from the metrics log, so a run resumed after its
+            // last epoch reports the same.
             var lastEpoch = ReadLastEpochRecord(metricsPath);
             Score? Read(string set) =>
                 lastEpoch is { } r && r.TryGetProperty($"{set}_loss", out var l) && r.TryGetProperty($"{set}_acc", out var a)
@@ -493,10 +496,14 @@ public static class Trainer
             Score? test = null;
             if (data.Val is not null && data.Test is not null)
             {
+                if (bestEpoch is not null) Checkpoint.Load(Path.Combine(_ckptDir, "best.safetensors"), _model, optimizer: null);
                 _sink.Evaluating(s.Epochs, "test", data.Test.Count);
                 var t = Evaluate(_model, data.Test, evalBatch, device);
                 test = new Score(t.Loss, t.Accuracy);
-                Append(new Dictionary<string, object?> { ["kind"] = "test", ["step"] = step, ["test_loss"] = t.Loss, ["test_acc"] = t.Accuracy });
+                Append(new Dictionary<string, object?>
+                {
+                    ["kind"] = "test", ["step"] = step, ["epoch"] = bestEpoch ?? s.Epochs, ["test_loss"] = t.Loss, ["test_acc"] = t.Accuracy,
+                });
             }
             else if (evalName == "test") test = Read("test");
             var result = Result(TrainOutcome.Completed, s.Epochs, step, Read("train"), evalName is null ? null : Read(evalName), test, evalName,
@@ -566,14 +573,33 @@ public static class Trainer
             sb.Append($"train:\n  loss: {N(r.TrainLoss)}\n  accuracy: {N(r.TrainAccuracy)}\n");
             if (r.EvalSet == "val") sb.Append($"val:\n  loss: {N(r.EvalLoss)}\n  accuracy: {N(r.EvalAccuracy)}\n");
             if (r.TestAccuracy is not null) sb.Append($"test:\n  loss: {N(r.TestLoss)}\n  accuracy: {N(r.TestAccuracy)}\n  samples: {data.Test?.Count ?? 0}\n");
-            if (r.BestAccuracy is not null) sb.Append($"best:\n  set: {r.EvalSet}\n  accuracy: {N(r.BestAccuracy)}\n  epoch: {r.BestEpoch}\n");
+            sb.Append(SelectionYaml(r, r.TestAccuracy is not null ? "test" : r.EvalSet));
             sb.Append($"time:\n  train_s: {N(r.TrainTime.TotalSeconds, "0.###")}\n  data_s: {N(dataSeconds, "0.###")}   # of train_s: making batches (copy, tensor, augmentation)\n" +
                       $"  session_wall_s: {N(r.WallTime.TotalSeconds, "0.###")}\n");
             sb.Append($"images_per_s: {N(r.ImagesPerSecond, "0.#")}\n");
             sb.Append($"device: {device}\nthreads: {threads}\n");
             sb.Append($"resumes: {_info.Resumes}\n");
-            sb.Append($"checkpoints:\n  last: {CheckpointDir}/last.safetensors\n  best: {CheckpointDir}/best.safetensors\n");
+            sb.Append($"checkpoints:\n  last: {CheckpointDir}/last.safetensors\n");
+            if (r.BestEpoch is not null) sb.Append($"  best: {CheckpointDir}/best.safetensors   # selected on val\n");
             AtomicFile.WriteAllText(Path.Combine(_runDir, SummaryFile), sb.ToString());
+        }
+
+        /// <summary>
+        /// What chose the reported weights, and what they are reported on: <c>selection</c> is the validation
+        /// split's best accuracy (its epoch) or <c>none</c> (no validation split: the test set is never used to
+        /// choose, the last epoch's weights are reported); <c>reported</c> names the weights and the set.
+        /// </summary>
+        internal static string SelectionYaml(TrainResult r, string? reportedSet)
+        {
+            var sb = new StringBuilder("selection:\n");
+            if (r.BestEpoch is { } epoch && r.BestAccuracy is { } acc)
+                sb.Append($"  on: val\n  metric: accuracy\n  accuracy: {acc.ToString("0.######", CultureInfo.InvariantCulture)}\n  epoch: {epoch}\n");
+            else
+                sb.Append("  on: none   # no validation split (train key val_split): no weights are chosen by a score\n");
+            sb.Append("reported:\n");
+            sb.Append(r.BestEpoch is { } e && reportedSet == "test" ? $"  weights: best on val (epoch {e})\n" : $"  weights: last epoch ({r.Epochs})\n");
+            sb.Append($"  set: {reportedSet ?? "none"}\n");
+            return sb.ToString();
         }
 
         private static string Yaml(string s) => JsonSerializer.Serialize(s, MetricsLog.JsonOptions); // a double-quoted YAML scalar
