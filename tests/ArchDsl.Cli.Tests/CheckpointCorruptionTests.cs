@@ -63,13 +63,13 @@ public sealed class CheckpointCorruptionTests : IDisposable
 
     // ---- the file's parts ------------------------------------------------------------------------------
 
-    static (JsonObject Header, byte[] Data) Split(byte[] file)
+    internal static (JsonObject Header, byte[] Data) Split(byte[] file)
     {
         var n = (int)BinaryPrimitives.ReadUInt64LittleEndian(file);
         return (JsonNode.Parse(Encoding.UTF8.GetString(file, 8, n))!.AsObject(), file[(8 + n)..]);
     }
 
-    static byte[] Join(JsonObject header, byte[] data)
+    internal static byte[] Join(JsonObject header, byte[] data)
     {
         var h = Encoding.UTF8.GetBytes(header.ToJsonString());
         var file = new byte[8 + h.Length + data.Length];

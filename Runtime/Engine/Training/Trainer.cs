@@ -66,6 +66,7 @@ public static class Trainer
                 EvalBatch = options.EvalBatch,
                 Overrides = options.Overrides.ToArray(),
                 Specs = options.Specs.Select(s => s.Path).ToArray(),
+                ConfigHash = Training.ConfigHash.Of(graph),
             };
             AtomicFile.WriteAllText(Path.Combine(runDir, RunFile), JsonSerializer.Serialize(info, CheckpointState.Json) + "\n");
             AtomicFile.WriteAllText(Path.Combine(runDir, GraphTextFile), GraphPrinter.ToText(graph));
@@ -137,6 +138,8 @@ public static class Trainer
         public string[] Overrides { get; init; } = [];
         public string[] Specs { get; init; } = [];
         public int Resumes { get; init; }
+        /// <summary>What the run trains, as <see cref="Training.ConfigHash.Of"/>; null in runs of older versions.</summary>
+        public string? ConfigHash { get; init; }
     }
 
     public static RunInfo ReadRunInfo(string runDir)
