@@ -34,7 +34,7 @@ public sealed class CheckpointCorruptionTests : IDisposable
     static string LastOf(string run) => Path.Combine(run, "checkpoints", "last.safetensors");
 
     /// <summary>eval (the last checkpoint) and resume (of a copy of the run, made unfinished) on <paramref name="bytes"/>; both exit 0 or 1 with a message.</summary>
-    void EvalAndResumeExitCleanly(byte[] bytes, string what)
+    void EvalAndResumeExitCleanly(byte[] bytes, string what, Action<JsonObject>? editRunJson = null)
     {
         File.WriteAllBytes(LastOf(_run), bytes);
         AssertClean(Run("eval", _run, "--checkpoint", "last"), "eval", what);
@@ -42,6 +42,12 @@ public sealed class CheckpointCorruptionTests : IDisposable
         var copy = Path.Combine(_dir, "resume-" + Guid.NewGuid().ToString("N")[..8]);
         CopyDirectory(_run, copy);
         File.Delete(Path.Combine(copy, "summary.yaml"));
+        if (editRunJson is not null)
+        {
+            var runJson = JsonNode.Parse(File.ReadAllText(Path.Combine(copy, "run.json")))!.AsObject();
+            editRunJson(runJson);
+            File.WriteAllText(Path.Combine(copy, "run.json"), runJson.ToJsonString());
+        }
         AssertClean(Run("train", "--resume", copy), "train --resume", what);
         Directory.Delete(copy, recursive: true);
     }
@@ -87,6 +93,15 @@ public sealed class CheckpointCorruptionTests : IDisposable
         var state = State(header);
         edit(state);
         header["__metadata__"]!["archdsl.state"] = state.ToJsonString();
+        return Join(header, data);
+    }
+
+    /// <summary>The file moved back to a consistent position inside the run: epoch 2, batch 2 of 4, step 6 (optimizer step counters too).</summary>
+    static byte[] MidRun(byte[] file)
+    {
+        var (header, data) = Split(WithState(file, s => (s["epoch"], s["batch"], s["step"]) = (1, 2, 6)));
+        foreach (var (name, entry) in header.Where(kv => kv.Key.EndsWith(".step", StringComparison.Ordinal)))
+            BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan((int)entry!["data_offsets"]![0]!.GetValue<long>()), 6);
         return Join(header, data);
     }
 
@@ -190,8 +205,19 @@ public sealed class CheckpointCorruptionTests : IDisposable
         for (int seed = 0; seed < 180 && watch.Elapsed < TimeSpan.FromSeconds(120); seed++, cases++)
         {
             var random = new Random(seed);
-            var (bytes, what) = Damage(_last, seed % 9, random);
-            EvalAndResumeExitCleanly(bytes, $"seed {seed}: {what}");
+            // Half the cases start from a consistent mid-run position (epoch 2, batch 2 of 4), so resume trains and evaluates.
+            var start = random.Next(2) == 0 ? _last : MidRun(_last);
+            var (bytes, what) = Damage(start, seed % 9, random);
+            Action<JsonObject>? runJson = null;
+            if (random.Next(4) == 0)
+            {
+                // Or an intact checkpoint with run.json's intervals, batch, threads or device edited.
+                var field = new[] { "log_every", "checkpoint_every", "eval_batch", "threads", "device" }[random.Next(5)];
+                JsonNode? value = field == "device" ? new[] { "cpu", "cuda:7", "tpu", "" }[random.Next(4)] : random.Next(-2, 2);
+                runJson = j => j[field] = value;
+                (bytes, what) = (start, $"run.json {field} = {value?.ToJsonString()}");
+            }
+            EvalAndResumeExitCleanly(bytes, $"seed {seed}: {what}", runJson);
         }
         Assert.True(cases >= 54, $"only {cases} cases ran in the time");
     }
@@ -206,6 +232,39 @@ public sealed class CheckpointCorruptionTests : IDisposable
         var best = Run("eval", _run, "--checkpoint", "best");
         Assert.Equal(ExitCodes.SpecErrors, best.Code);
         Assert.Contains("chose no best weights (it has no validation split, train key val_split); use --checkpoint last", best.Err);
+    }
+
+    [Fact]
+    public void The_mid_run_position_the_damage_starts_from_is_itself_consistent_and_resumes()
+    {
+        File.WriteAllBytes(LastOf(_run), MidRun(_last));
+        var copy = Path.Combine(_dir, "resume");
+        CopyDirectory(_run, copy);
+        File.Delete(Path.Combine(copy, "summary.yaml"));
+        var (code, stdout, stderr) = Run("train", "--resume", copy);
+        Assert.True(code == ExitCodes.Ok, stderr);
+        Assert.Contains("epoch 2/2", stdout);
+        Assert.True(File.Exists(Path.Combine(copy, "summary.yaml")));
+    }
+
+    [Theory]
+    [InlineData("log_every", 0)]
+    [InlineData("checkpoint_every", -1)]
+    [InlineData("eval_batch", 0)]
+    [InlineData("threads", 0)]
+    public void An_edited_run_json_is_refused_by_resume_before_training(string field, int value)
+    {
+        File.WriteAllBytes(LastOf(_run), MidRun(_last));
+        var copy = Path.Combine(_dir, "resume");
+        CopyDirectory(_run, copy);
+        File.Delete(Path.Combine(copy, "summary.yaml"));
+        var runJson = JsonNode.Parse(File.ReadAllText(Path.Combine(copy, "run.json")))!.AsObject();
+        runJson[field] = value;
+        File.WriteAllText(Path.Combine(copy, "run.json"), runJson.ToJsonString());
+        var (code, _, stderr) = Run("train", "--resume", copy);
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Contains($"{field} {value}", stderr);
+        Assert.Contains("log_every must be ≥ 1, checkpoint_every ≥ 0, eval_batch and threads null or ≥ 1", stderr);
     }
 
     /// <summary>The cases of issue 9, each with the message it must give.</summary>

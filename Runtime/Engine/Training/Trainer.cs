@@ -104,6 +104,10 @@ public static class Trainer
         runDir = Path.GetFullPath(runDir);
         if (!Directory.Exists(runDir)) throw new TrainingException($"no run directory '{runDir}'");
         var info = ReadRunInfo(runDir);
+        if (info.LogEvery < 1 || info.CheckpointEvery < 0 || info.EvalBatch is < 1 || info.Threads is < 1)
+            throw new TrainingException($"'{Path.Combine(runDir, RunFile)}' holds log_every {info.LogEvery}, checkpoint_every {info.CheckpointEvery}, " +
+                                        $"eval_batch {info.EvalBatch?.ToString(CultureInfo.InvariantCulture) ?? "null"}, threads {info.Threads?.ToString(CultureInfo.InvariantCulture) ?? "null"}: " +
+                                        "log_every must be ≥ 1, checkpoint_every ≥ 0, eval_batch and threads null or ≥ 1");
         if (File.Exists(Path.Combine(runDir, SummaryFile)))
             throw new TrainingException($"run '{runDir}' is already complete ({SummaryFile} is written); start a new run to train more");
         var graph = ReadGraph(runDir);
