@@ -75,20 +75,30 @@ public class SelectionTests
         Assert.Equal(4, Evaluator.Evaluate(r.RunDir, new EvalOptions { Checkpoint = "last" }).Epoch);
     }
 
-    [Fact]
-    public void A_best_checkpoint_an_older_version_chose_on_the_test_set_is_not_taken()
+    /// <summary>A checkpoint as older versions wrote it: no selection field.</summary>
+    static void ForgetSelection(string checkpoint)
     {
-        var r = Trainer.Train(CompileTiny("train.val_split=0.25", "train.epochs=1", "train.augment=[]"), Options(TempRoot()));
-        var best = Path.Combine(r.RunDir, "checkpoints", "best.safetensors");
-        using (torch.NewDisposeScope())
-        {
-            var tensors = Safetensors.Load(best, out var meta);
-            var state = CheckpointState.FromJson(meta["archdsl.state"]) with { Selection = null };   // as older versions wrote it
-            meta["archdsl.state"] = state.ToJson();
-            Safetensors.Save(best, tensors, meta);
-        }
-        Assert.EndsWith(Path.Combine("checkpoints", "last.safetensors"), Evaluator.Evaluate(r.RunDir).Checkpoint);
-        var e = Assert.Throws<TrainingException>(() => Evaluator.Evaluate(r.RunDir, new EvalOptions { Checkpoint = "best" }));
-        Assert.Contains("was chosen on the test set (a run of an older version)", e.Message);
+        using var scope = torch.NewDisposeScope();
+        var tensors = Safetensors.Load(checkpoint, out var meta);
+        meta["archdsl.state"] = (CheckpointState.FromJson(meta["archdsl.state"]) with { Selection = null }).ToJson();
+        Safetensors.Save(checkpoint, tensors, meta);
+    }
+
+    [Fact]
+    public void An_older_runs_best_is_taken_only_when_that_run_had_a_validation_split()
+    {
+        // Older versions wrote best.safetensors on the test set when there was no validation split.
+        var noVal = Trainer.Train(CompileTiny("train.epochs=1", "train.augment=[]"), Options(TempRoot()));
+        var best = Path.Combine(noVal.RunDir, "checkpoints", "best.safetensors");
+        File.Copy(Path.Combine(noVal.RunDir, "checkpoints", "last.safetensors"), best);
+        ForgetSelection(best);
+        Assert.EndsWith(Path.Combine("checkpoints", "last.safetensors"), Evaluator.Evaluate(noVal.RunDir).Checkpoint);
+        var e = Assert.Throws<TrainingException>(() => Evaluator.Evaluate(noVal.RunDir, new EvalOptions { Checkpoint = "best" }));
+        Assert.Contains("was chosen on the test set (a run of an older version without a validation split)", e.Message);
+
+        // With a validation split they chose on it, as now.
+        var val = Trainer.Train(CompileTiny("train.val_split=0.25", "train.epochs=1", "train.augment=[]"), Options(TempRoot()));
+        ForgetSelection(Path.Combine(val.RunDir, "checkpoints", "best.safetensors"));
+        Assert.EndsWith(Path.Combine("checkpoints", "best.safetensors"), Evaluator.Evaluate(val.RunDir).Checkpoint);
     }
 }

@@ -81,6 +81,13 @@ public static class Evaluator
                               set.Count, scores.Loss, scores.Accuracy, confusion.PerClassAccuracy(), confusion);
     }
 
+    /// <summary>What chose an older run's best weights (its checkpoints do not say): its validation split when it had one, else the test set.</summary>
+    static string OlderSelection(string runDir)
+    {
+        try { return DataRegistry.OptionsFrom(Trainer.ReadGraph(runDir)).ValFraction > 0 ? "val" : "test"; }
+        catch (DataException) { return "test"; }
+    }
+
     /// <summary>(run directory, checkpoint file) for a run directory or a checkpoint path; see <see cref="EvalOptions.Checkpoint"/> for <paramref name="which"/>.</summary>
     public static (string RunDir, string Checkpoint) Locate(string path, string? which = null)
     {
@@ -91,10 +98,10 @@ public static class Evaluator
             var dir = Path.Combine(full, Trainer.CheckpointDir);
             var best = Path.Combine(dir, "best.safetensors");
             var last = Path.Combine(dir, "last.safetensors");
-            bool bestOnVal = File.Exists(best) && Training.Checkpoint.ReadState(best).Selection == "val";
+            bool bestOnVal = File.Exists(best) && (Training.Checkpoint.ReadState(best).Selection ?? OlderSelection(full)) == "val";
             if (which == "best" && !bestOnVal)
                 throw new TrainingException(File.Exists(best)
-                    ? $"run '{full}': its best.safetensors was chosen on the test set (a run of an older version), so its test score is no estimate; use --checkpoint last"
+                    ? $"run '{full}': its best.safetensors was chosen on the test set (a run of an older version without a validation split), so its test score is no estimate; use --checkpoint last"
                     : $"run '{full}' chose no best weights (it has no validation split, train key val_split); use --checkpoint last");
             var ckpt = which == "best" || (which is null && bestOnVal) ? best : last;
             if (!File.Exists(ckpt)) throw new TrainingException($"run '{full}' has no checkpoint ({ckpt} does not exist)");

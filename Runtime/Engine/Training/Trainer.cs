@@ -337,8 +337,9 @@ public static class Trainer
                 Checkpoint.Load(LastPath, _model, _optimizer);
                 (epoch, batch, step) = (start.Epoch, start.Batch, start.Step);
                 (trainSeconds, trainImages, dataTotal) = (start.TrainSeconds, start.TrainImages, start.DataSeconds);
-                bestAcc = start.BestAccuracy ?? double.NaN;
-                bestEpoch = start.BestEpoch;
+                // Only a validation split selects (an older checkpoint may carry a selection made on test).
+                bestAcc = evalName == "val" ? start.BestAccuracy ?? double.NaN : double.NaN;
+                bestEpoch = evalName == "val" ? start.BestEpoch : null;
                 epochStats = new EpochTotals { LossSum = start.EpochLossSum, Correct = start.EpochCorrect, Samples = start.EpochSamples };
                 TruncateMetrics(metricsPath, start.MetricsRecords);
                 _records = start.MetricsRecords;
