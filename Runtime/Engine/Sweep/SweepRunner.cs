@@ -128,6 +128,23 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
         return sb.ToString();
     }
 
+    /// <summary>The point's graph and where it stands (logging runs of a changed configuration); null, logged, when it does not compile.</summary>
+    (IrGraph Graph, PointStatus Status)? Locate(SweepPlan plan, SweepPoint point, string tag)
+    {
+        IrGraph graph;
+        try { graph = CompilePoint(point); }
+        catch (SweepException e)
+        {
+            log.WriteLine($"{tag}: failed: {e.Message}");
+            return null;
+        }
+        var status = StatusOf(point, Training.ConfigHash.Of(graph));
+        if (status.Changed.Count > 0 && status.State != PointState.Finished)
+            log.WriteLine($"{tag}: the configuration changed since {string.Join(", ", status.Changed.Select(r => Path.GetRelativePath(plan.OutputDir, r)))} " +
+                          "was trained (its graph or train config hash differs); that run is kept but not counted");
+        return (graph, status);
+    }
+
     /// <summary>Trains what is not finished, then writes the report. <paramref name="cancel"/> is checked between points.</summary>
     public SweepRunSummary Run(SweepPlan plan, CancellationToken cancel = default)
     {
@@ -145,22 +162,11 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
         {
             index++;
             var tag = $"[{index}/{plan.Points.Count}] {point.Config.Label} seed {point.Seed}";
-            IrGraph graph;
-            PointStatus status;
-            try
+            if (Locate(plan, point, tag) is not var (graph, status))
             {
-                graph = CompilePoint(point);
-                status = StatusOf(point, Training.ConfigHash.Of(graph));
-            }
-            catch (SweepException e)
-            {
-                log.WriteLine($"{tag}: failed: {e.Message}");
-                failed.Add((point, e.Message));
+                failed.Add((point, "its configuration does not compile"));
                 continue;
             }
-            if (status.Changed.Count > 0 && status.State != PointState.Finished)
-                log.WriteLine($"{tag}: the configuration changed since {string.Join(", ", status.Changed.Select(r => Path.GetRelativePath(plan.OutputDir, r)))} " +
-                              "was trained (its graph or train config hash differs); that run is kept but not counted");
             if (status.State == PointState.Finished)
             {
                 log.WriteLine($"{tag}: done already ({Path.GetRelativePath(plan.OutputDir, status.RunDir!)})");
