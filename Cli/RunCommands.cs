@@ -78,7 +78,7 @@ public static partial class Commands
     static Command Eval(Output output)
     {
         var run = new Argument<string>("run") { Description = "a run directory, or a checkpoint (.safetensors) inside one" };
-        var checkpoint = new Option<string>("--checkpoint") { Description = "best | last (for a run directory)", DefaultValueFactory = _ => "best" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "best | last (for a run directory; default: best when the run chose weights on a validation split, else last)" };
         checkpoint.AcceptOnlyFromAmong("best", "last");
         var on = new Option<string>("--on") { Description = "test | val | train", DefaultValueFactory = _ => "test" };
         on.AcceptOnlyFromAmong("test", "val", "train");
@@ -88,7 +88,7 @@ public static partial class Commands
         {
             try
             {
-                var result = Evaluator.Evaluate(p.GetValue(run)!, new EvalOptions { Checkpoint = p.GetValue(checkpoint)!, Set = p.GetValue(on)!, Device = p.GetValue(device) });
+                var result = Evaluator.Evaluate(p.GetValue(run)!, new EvalOptions { Checkpoint = p.GetValue(checkpoint), Set = p.GetValue(on)!, Device = p.GetValue(device) });
                 output.Out.Write(result.Render());
                 return ExitCodes.Ok;
             }

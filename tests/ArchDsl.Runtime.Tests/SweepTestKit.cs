@@ -26,7 +26,7 @@ internal sealed class FakePointTrainer(Func<SweepPoint, double> accuracy) : IPoi
         Graphs.Add(graph);
         if (FailOn(point)) throw new TrainingException($"fake failure of {point.Name}");
         var dir = RunDirectory.Create(runsRoot, "run");
-        File.WriteAllText(Path.Combine(dir, "run.json"), "{\"Format\": \"archdsl-run/1\"}\n");
+        File.WriteAllText(Path.Combine(dir, "run.json"), $"{{\"format\": \"archdsl-run/1\", \"config_hash\": \"{ConfigHash.Of(graph)}\"}}\n");
         using (var log = MetricsLog.Open(Path.Combine(dir, "metrics.jsonl")))
         {
             WriteEpoch(log, point, 1);

@@ -19,8 +19,9 @@ public class TrainerTests
         var dir = result.RunDir;
         Assert.StartsWith(Path.Combine(root, "tiny-"), dir);
         foreach (var f in new[] { "spec.arch", "overrides.txt", "graph.txt", "graph.yaml", "run.json", "metrics.jsonl", "summary.yaml",
-                                  "checkpoints/last.safetensors", "checkpoints/last.json", "checkpoints/best.safetensors", "checkpoints/best.json" })
+                                  "checkpoints/last.safetensors", "checkpoints/last.json" })
             Assert.True(File.Exists(Path.Combine(dir, f)), $"{f} is missing");
+        Assert.False(File.Exists(Path.Combine(dir, "checkpoints/best.safetensors")), "no validation split: nothing is selected, no best checkpoint");
         Assert.Equal(TinySpec, File.ReadAllText(Path.Combine(dir, "spec.arch")));
         Assert.Contains("blocks.0.token.0", File.ReadAllText(Path.Combine(dir, "graph.txt")));
         Assert.Empty(Directory.GetFiles(dir, "*.tmp", SearchOption.AllDirectories));

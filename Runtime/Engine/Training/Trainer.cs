@@ -66,6 +66,7 @@ public static class Trainer
                 EvalBatch = options.EvalBatch,
                 Overrides = options.Overrides.ToArray(),
                 Specs = options.Specs.Select(s => s.Path).ToArray(),
+                ConfigHash = Training.ConfigHash.Of(graph),
             };
             AtomicFile.WriteAllText(Path.Combine(runDir, RunFile), JsonSerializer.Serialize(info, CheckpointState.Json) + "\n");
             AtomicFile.WriteAllText(Path.Combine(runDir, GraphTextFile), GraphPrinter.ToText(graph));
@@ -103,6 +104,10 @@ public static class Trainer
         runDir = Path.GetFullPath(runDir);
         if (!Directory.Exists(runDir)) throw new TrainingException($"no run directory '{runDir}'");
         var info = ReadRunInfo(runDir);
+        if (info.LogEvery < 1 || info.CheckpointEvery < 0 || info.EvalBatch is < 1 || info.Threads is < 1)
+            throw new TrainingException($"'{Path.Combine(runDir, RunFile)}' holds log_every {info.LogEvery}, checkpoint_every {info.CheckpointEvery}, " +
+                                        $"eval_batch {info.EvalBatch?.ToString(CultureInfo.InvariantCulture) ?? "null"}, threads {info.Threads?.ToString(CultureInfo.InvariantCulture) ?? "null"}: " +
+                                        "log_every must be ≥ 1, checkpoint_every ≥ 0, eval_batch and threads null or ≥ 1");
         if (File.Exists(Path.Combine(runDir, SummaryFile)))
             throw new TrainingException($"run '{runDir}' is already complete ({SummaryFile} is written); start a new run to train more");
         var graph = ReadGraph(runDir);
@@ -137,6 +142,8 @@ public static class Trainer
         public string[] Overrides { get; init; } = [];
         public string[] Specs { get; init; } = [];
         public int Resumes { get; init; }
+        /// <summary>What the run trains, as <see cref="Training.ConfigHash.Of"/>; null in runs of older versions.</summary>
+        public string? ConfigHash { get; init; }
     }
 
     public static RunInfo ReadRunInfo(string runDir)
@@ -315,7 +322,13 @@ public static class Trainer
             if (s.Amp) _sink.Message("note: amp (mixed precision) is not implemented by this runtime yet; training in float32");
 
             CheckpointState? start = null;
-            if (_resume && File.Exists(LastPath)) start = Checkpoint.ReadState(LastPath);
+            int channels = _graph.Input.Dims[0];
+            if (_resume && File.Exists(LastPath))
+            {
+                start = Checkpoint.ReadState(LastPath);
+                // Before its normalisation shapes the data: the state must fit the run (batches and parameters are checked below).
+                start.CheckAgainst(LastPath, s.Epochs, null, channels, s.Seed, _graph.Train.Optimizer.ToString(), null);
+            }
             var data = LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null);
             var train = data.Train;
             var evalSet = data.Val ?? data.Test;
@@ -348,13 +361,13 @@ public static class Trainer
             if (start is not null)
             {
                 if (start.Arch != _graph.Arch) throw new TrainingException($"checkpoint '{LastPath}' is of {start.Arch}, the run's graph is {_graph.Arch}");
-                if (start.BatchesPerEpoch != batches)
-                    throw new TrainingException($"checkpoint '{LastPath}' was saved with {start.BatchesPerEpoch} batches per epoch, the data now gives {batches}; was the data or batch changed?");
+                start.CheckAgainst(LastPath, s.Epochs, batches, channels, s.Seed, _graph.Train.Optimizer.ToString(), parameters);
                 Checkpoint.Load(LastPath, _model, _optimizer);
                 (epoch, batch, step) = (start.Epoch, start.Batch, start.Step);
                 (trainSeconds, trainImages, dataTotal) = (start.TrainSeconds, start.TrainImages, start.DataSeconds);
-                bestAcc = start.BestAccuracy ?? double.NaN;
-                bestEpoch = start.BestEpoch;
+                // Only a validation split selects (an older checkpoint may carry a selection made on test).
+                bestAcc = evalName == "val" ? start.BestAccuracy ?? double.NaN : double.NaN;
+                bestEpoch = evalName == "val" ? start.BestEpoch : null;
                 epochStats = new EpochTotals { LossSum = start.EpochLossSum, Correct = start.EpochCorrect, Samples = start.EpochSamples };
                 TruncateMetrics(metricsPath, start.MetricsRecords);
                 _records = start.MetricsRecords;
@@ -374,6 +387,7 @@ public static class Trainer
                 TrainSeconds = trainSeconds, TrainImages = trainImages, DataSeconds = dataTotal,
                 NormalizationMean = data.Normalization?.Mean.ToArray(), NormalizationStd = data.Normalization?.Std.ToArray(),
                 Optimizer = _graph.Train.Optimizer.ToString(), Parameters = parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
+                Selection = evalName == "val" ? "val" : "none",
             };
             void Save(string reason, int e, int b, bool best)
             {
@@ -479,9 +493,10 @@ public static class Trainer
                         return Interrupted(epoch);
                     }
                 }
-                bool isBest = eval is not null ? double.IsNaN(bestAcc) || eval.Accuracy > bestAcc : true;
-                if (eval is not null && isBest) { bestAcc = eval.Accuracy; bestEpoch = epoch + 1; }
-                else if (eval is null) bestEpoch = epoch + 1;
+                // Model selection only on a validation split: the test set (monitored when there is no
+                // validation split) never chooses the weights, and without a split nothing is chosen.
+                bool isBest = evalName == "val" && eval is not null && (double.IsNaN(bestAcc) || eval.Accuracy > bestAcc);
+                if (isBest) { bestAcc = eval!.Accuracy; bestEpoch = epoch + 1; }
                 double epochIps = Throughput.ImagesPerSecond(epochImages, TimeSpan.FromSeconds(epochTrainSeconds));
                 var record = new Dictionary<string, object?>
                 {
@@ -492,7 +507,7 @@ public static class Trainer
                 {
                     record[$"{evalName}_loss"] = eval.Loss;
                     record[$"{evalName}_acc"] = eval.Accuracy;
-                    record["best"] = isBest;
+                    if (evalName == "val") record["best"] = isBest;
                 }
                 record["images_per_s"] = Math.Round(epochIps, 1);
                 record["data_s"] = Math.Round(dataSeconds, 3);
@@ -506,8 +521,9 @@ public static class Trainer
                 if (_stop.Requested && epoch + 1 < s.Epochs) return Interrupted(epoch + 1);
             }
 
-            // The end: a test evaluation when epochs were judged on a validation split, then the summary.
-            // Scores come from the metrics log, so a run resumed after its last epoch reports the same.
+            // The end: when epochs were judged on a validation split, the weights it selected are evaluated
+            // on the test set; then the summary. Scores come from the metrics log, so a run resumed after its
+            // last epoch reports the same.
             var lastEpoch = ReadLastEpochRecord(metricsPath);
             Score? Read(string set) =>
                 lastEpoch is { } r && r.TryGetProperty($"{set}_loss", out var l) && r.TryGetProperty($"{set}_acc", out var a)
@@ -516,10 +532,14 @@ public static class Trainer
             Score? test = null;
             if (data.Val is not null && data.Test is not null)
             {
+                if (bestEpoch is not null) Checkpoint.Load(Path.Combine(_ckptDir, "best.safetensors"), _model, optimizer: null);
                 _sink.Evaluating(s.Epochs, "test", data.Test.Count);
                 var t = Evaluate(_model, data.Test, evalBatch, device);
                 test = new Score(t.Loss, t.Accuracy);
-                Append(new Dictionary<string, object?> { ["kind"] = "test", ["step"] = step, ["test_loss"] = t.Loss, ["test_acc"] = t.Accuracy });
+                Append(new Dictionary<string, object?>
+                {
+                    ["kind"] = "test", ["step"] = step, ["epoch"] = bestEpoch ?? s.Epochs, ["test_loss"] = t.Loss, ["test_acc"] = t.Accuracy,
+                });
             }
             else if (evalName == "test") test = Read("test");
             var result = Result(TrainOutcome.Completed, s.Epochs, step, Read("train"), evalName is null ? null : Read(evalName), test, evalName,
@@ -589,14 +609,33 @@ public static class Trainer
             sb.Append($"train:\n  loss: {N(r.TrainLoss)}\n  accuracy: {N(r.TrainAccuracy)}\n");
             if (r.EvalSet == "val") sb.Append($"val:\n  loss: {N(r.EvalLoss)}\n  accuracy: {N(r.EvalAccuracy)}\n");
             if (r.TestAccuracy is not null) sb.Append($"test:\n  loss: {N(r.TestLoss)}\n  accuracy: {N(r.TestAccuracy)}\n  samples: {data.Test?.Count ?? 0}\n");
-            if (r.BestAccuracy is not null) sb.Append($"best:\n  set: {r.EvalSet}\n  accuracy: {N(r.BestAccuracy)}\n  epoch: {r.BestEpoch}\n");
+            sb.Append(SelectionYaml(r, r.TestAccuracy is not null ? "test" : r.EvalSet));
             sb.Append($"time:\n  train_s: {N(r.TrainTime.TotalSeconds, "0.###")}\n  data_s: {N(dataSeconds, "0.###")}   # of train_s: making batches (copy, tensor, augmentation)\n" +
                       $"  session_wall_s: {N(r.WallTime.TotalSeconds, "0.###")}\n");
             sb.Append($"images_per_s: {N(r.ImagesPerSecond, "0.#")}\n");
             sb.Append($"device: {device}\nthreads: {threads}\n");
             sb.Append($"resumes: {_info.Resumes}\n");
-            sb.Append($"checkpoints:\n  last: {CheckpointDir}/last.safetensors\n  best: {CheckpointDir}/best.safetensors\n");
+            sb.Append($"checkpoints:\n  last: {CheckpointDir}/last.safetensors\n");
+            if (r.BestEpoch is not null) sb.Append($"  best: {CheckpointDir}/best.safetensors   # selected on val\n");
             AtomicFile.WriteAllText(Path.Combine(_runDir, SummaryFile), sb.ToString());
+        }
+
+        /// <summary>
+        /// What chose the reported weights, and what they are reported on: <c>selection</c> is the validation
+        /// split's best accuracy (its epoch) or <c>none</c> (no validation split: the test set is never used to
+        /// choose, the last epoch's weights are reported); <c>reported</c> names the weights and the set.
+        /// </summary>
+        internal static string SelectionYaml(TrainResult r, string? reportedSet)
+        {
+            var sb = new StringBuilder("selection:\n");
+            if (r.BestEpoch is { } epoch && r.BestAccuracy is { } acc)
+                sb.Append($"  on: val\n  metric: accuracy\n  accuracy: {acc.ToString("0.######", CultureInfo.InvariantCulture)}\n  epoch: {epoch}\n");
+            else
+                sb.Append("  on: none   # no validation split (train key val_split): no weights are chosen by a score\n");
+            sb.Append("reported:\n");
+            sb.Append(r.BestEpoch is { } e && reportedSet == "test" ? $"  weights: best on val (epoch {e})\n" : $"  weights: last epoch ({r.Epochs})\n");
+            sb.Append($"  set: {reportedSet ?? "none"}\n");
+            return sb.ToString();
         }
 
         private static string Yaml(string s) => JsonSerializer.Serialize(s, MetricsLog.JsonOptions); // a double-quoted YAML scalar
