@@ -48,7 +48,7 @@ public static partial class Commands
             if (p.GetValue(seed) is { } s) sets.Add($"train.seed={s}");
 
             var loaded = SpecLoader.Load(specPath);
-            var graph = Report(output, specPath, ArchCompiler.Compile(loaded, Override.ParseAll(sets), p.GetValue(arch)));
+            var graph = Report(output, specPath, ArchCompiler.Compile(loaded, Override.ParseAll(sets), p.GetValue(arch)).ForTraining());
             if (graph is null) return ExitCodes.SpecErrors;
             var sources = loaded.Files.Reverse().Select(f => new SpecSource(f.Source.Path, f.Source.Text)).ToList();   // root first
             return Finish(output, () => Trainer.Train(graph, options with { Specs = sources, Overrides = sets }));
@@ -78,7 +78,7 @@ public static partial class Commands
     static Command Eval(Output output)
     {
         var run = new Argument<string>("run") { Description = "a run directory, or a checkpoint (.safetensors) inside one" };
-        var checkpoint = new Option<string>("--checkpoint") { Description = "best | last (for a run directory)", DefaultValueFactory = _ => "best" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "best | last (for a run directory; default: best when the run chose weights on a validation split, else last)" };
         checkpoint.AcceptOnlyFromAmong("best", "last");
         var on = new Option<string>("--on") { Description = "test | val | train", DefaultValueFactory = _ => "test" };
         on.AcceptOnlyFromAmong("test", "val", "train");
@@ -88,7 +88,7 @@ public static partial class Commands
         {
             try
             {
-                var result = Evaluator.Evaluate(p.GetValue(run)!, new EvalOptions { Checkpoint = p.GetValue(checkpoint)!, Set = p.GetValue(on)!, Device = p.GetValue(device) });
+                var result = Evaluator.Evaluate(p.GetValue(run)!, new EvalOptions { Checkpoint = p.GetValue(checkpoint), Set = p.GetValue(on)!, Device = p.GetValue(device) });
                 output.Out.Write(result.Render());
                 return ExitCodes.Ok;
             }
@@ -111,8 +111,10 @@ public static partial class Commands
         var warmup = new Option<int>("--warmup") { Description = "untimed steps first", DefaultValueFactory = _ => 3 };
         var iterations = new Option<int>("--iterations") { Description = "timed steps", DefaultValueFactory = _ => 10 };
         var noPyTorch = new Option<bool>("--no-pytorch") { Description = "skip the PyTorch eager companion run" };
+        var compile = new Option<bool>("--compile") { Description = "time torch.compile(model) on the PyTorch side (PyTorch 2)" };
+        var check = new Option<bool>("--check") { Description = "instead of timing, compare logits and gradients with PyTorch's on the same weights (exit 1 beyond tolerance)" };
         var cmd = new Command("bench", "training and inference images/s and peak memory, side by side with PyTorch eager on the same libtorch")
-            { spec, set, arch, batch, device, warmup, iterations, noPyTorch };
+            { spec, set, arch, batch, device, warmup, iterations, noPyTorch, compile, check };
         cmd.SetAction(p =>
         {
             if (p.GetValue(batch) < 1 || p.GetValue(iterations) < 1 || p.GetValue(warmup) < 0)
@@ -121,7 +123,14 @@ public static partial class Commands
             if (graph is null) return ExitCodes.SpecErrors;
             try
             {
-                var result = Runtime.Model.Bench.Run(graph, p.GetValue(batch), p.GetValue(device)!, p.GetValue(warmup), p.GetValue(iterations), !p.GetValue(noPyTorch));
+                if (p.GetValue(check))
+                {
+                    var checkResult = Runtime.Model.Bench.Check(graph, p.GetValue(batch), p.GetValue(device)!);
+                    output.Out.WriteLine(checkResult.ToText());
+                    return checkResult.Passed ? ExitCodes.Ok : ExitCodes.SpecErrors;
+                }
+                var result = Runtime.Model.Bench.Run(graph, p.GetValue(batch), p.GetValue(device)!, p.GetValue(warmup), p.GetValue(iterations),
+                    !p.GetValue(noPyTorch), p.GetValue(compile));
                 output.Out.WriteLine(result.ToText());
                 return ExitCodes.Ok;
             }

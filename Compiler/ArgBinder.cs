@@ -117,6 +117,7 @@ internal static class ArgBinder
             (ArgKind.Float or ArgKind.PositiveFloat or ArgKind.Prob, FloatVal f) => f.Value,
             (ArgKind.Bool, BoolVal b) => b.Value,
             (ArgKind.Padding, IntVal i) => i.Value,
+            (ArgKind.PosInt or ArgKind.Padding, FloatVal f) when Evaluator.AsInteger(f) is { } whole => whole,
             (ArgKind.Padding, WordVal { Word: "same" or "valid" } w) => w.Word,
             (ArgKind.Padding, StrVal { Value: "same" or "valid" } s) => s.Value,
             (ArgKind.Choice, WordVal w) when spec.Choices!.Contains(w.Word) => w.Word,
@@ -134,7 +135,8 @@ internal static class ArgBinder
                 ArgKind.Choice => string.Join(" or ", spec.Choices!),
                 _ => "a number",
             };
-            diags.Error(CompilerCodes.ArgumentType, $"argument '{spec.Name}' of {op.Name} expects {expects} but got {Evaluator.Describe(v)}", v.Span);
+            diags.Error(CompilerCodes.ArgumentType, $"argument '{spec.Name}' of {op.Name} expects {expects} but got {Evaluator.Describe(v)}", v.Span,
+                spec.Kind is ArgKind.PosInt or ArgKind.Padding ? Evaluator.IntegerHint(v) : null);
             return null;
         }
         var bad = (spec.Kind, result) switch

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ArchDsl.Compiler.Analysis;
 using ArchDsl.Dsl;
 
 namespace ArchDsl.Compiler;
@@ -28,6 +29,8 @@ internal sealed class Expander
     private readonly Dictionary<string, BlockDecl> _blocks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ArchDecl> _archs = new(StringComparer.Ordinal);
     private readonly List<IrNode> _nodes = new();
+    private readonly List<Span> _spans = new(); // each node's source span, for the checks on the whole graph
+    private readonly DiagnosticBag _trainDiags;
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly List<string> _blockStack = new();
     private long _work;
@@ -36,9 +39,11 @@ internal sealed class Expander
     /// <summary>The value flowing along a chain: the node that produced it and its shape. Null = unknown after an error.</summary>
     private sealed record Flow(int Id, Shape Shape);
 
-    public Expander(IReadOnlyList<SpecFile> files, DiagnosticBag diags)
+    /// <param name="trainDiags">Receives what training needs of the graph beyond compiling (<see cref="TrainChecks"/>).</param>
+    public Expander(IReadOnlyList<SpecFile> files, DiagnosticBag diags, DiagnosticBag? trainDiags = null)
     {
         _diags = diags;
+        _trainDiags = trainDiags ?? new DiagnosticBag();
         _ev = new Evaluator(diags);
         foreach (var file in files.Distinct())
         {
@@ -138,7 +143,7 @@ internal sealed class Expander
         }
 
         var trainOverrides = new List<(string Key, string? Sub, Expr Value, Span KeySpan)>();
-        foreach (var o in overrides) ApplyOverride(o, slots, trainOverrides, entry.Name);
+        foreach (var o in WithoutConflicts(overrides)) ApplyOverride(o, slots, trainOverrides, entry.Name);
 
         // Parameters: a default (or an override's value) may use any other parameter; each is evaluated once,
         // on first use, and a parameter that depends on itself is an error.
@@ -219,10 +224,27 @@ internal sealed class Expander
         return result;
     }
 
+    /// <summary>
+    /// The overrides with each key once: a key given twice with the same value counts once; with two
+    /// values it is a conflict (reported at the second), since which should win would depend on order.
+    /// </summary>
+    private IEnumerable<Override> WithoutConflicts(IReadOnlyList<Override> overrides)
+    {
+        var seen = new Dictionary<string, Override>(StringComparer.Ordinal);
+        foreach (var o in overrides)
+        {
+            if (o.Malformed) { yield return o; continue; }
+            if (!seen.TryGetValue(o.Key, out var first)) { seen[o.Key] = o; yield return o; continue; }
+            if (first.Value.Trim() == o.Value.Trim()) continue;
+            Error(CompilerCodes.ConflictingOverride, $"override '{o.Key}' is given twice, as {first.Value.Trim()} and as {o.Value.Trim()}",
+                new Span(new SourceText("--set", o.ToString()), 0, o.Key.Length), $"keep one --set {o.Key}=…");
+        }
+    }
+
     private void ApplyOverride(Override o, List<ParamSlot> slots, List<(string, string?, Expr, Span)> train, string archName)
     {
         var text = $"{o.Key}={o.Value}";
-        var src = new SourceText("--set", text);
+        var src = new SourceText(Override.SourceName, text);
         var keySpan = new Span(src, 0, o.Key.Length);
         if (o.Malformed || o.Key.Length == 0)
         {
@@ -250,7 +272,7 @@ internal sealed class Expander
                     $"set the key itself: --set train.{parts[1]}=…");
                 return;
             }
-            if (ExprParser.Parse(src, o.Key.Length + 1, _diags) is { } tv)
+            if (ParseOverrideValue(src, o.Key.Length + 1) is { } tv)
                 train.Add((parts[1], parts.Length == 3 ? parts[2] : null, tv, keySpan));
             return;
         }
@@ -262,7 +284,15 @@ internal sealed class Expander
                 close is not null ? $"did you mean '{close}'?" : $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}; train keys: train.<key>");
             return;
         }
-        if (ExprParser.Parse(src, o.Key.Length + 1, _diags) is { } value) slot.Value = value;
+        if (ParseOverrideValue(src, o.Key.Length + 1) is { } value) slot.Value = value;
+    }
+
+    /// <summary>The value of an override, parsed by the spec grammar; null after reporting its syntax errors.</summary>
+    private Expr? ParseOverrideValue(SourceText src, int start)
+    {
+        var parsed = SpecParser.ParseExpression(src, start);
+        _diags.AddRange(parsed.Diagnostics);
+        return parsed.Expr;
     }
 
     // ---- statements ----------------------------------------------------------------------------------
@@ -326,9 +356,13 @@ internal sealed class Expander
         if (input is null && !missingInputReported)
             Error(CompilerCodes.MissingInput, $"arch '{entry.Name}' has no input statement", entry.NameSpan, "add: input image[channels, size, size]");
 
-        var trainConfig = ResolveTrain(train, scope, trainOverrides);
+        var trainConfig = ResolveTrain(train, scope, trainOverrides, out var trainSpans);
         if (_diags.HasErrors || x is null || input is null) return null;
-        return new IrGraph(entry.Name, input, _nodes.ToList(), x.Id, trainConfig);
+        var graph = new IrGraph(entry.Name, input, _nodes.ToList(), x.Id, trainConfig);
+        TrainChecks.CheckModel(graph, _spans, _diags);
+        if (_diags.HasErrors) return null;
+        TrainChecks.CheckTraining(graph, _spans, trainSpans, classifier: seen.ContainsKey("head") || train is not null, _trainDiags);
+        return graph;
     }
 
     private Shape? InputShape(InputStmt inp, Scope scope)
@@ -351,14 +385,15 @@ internal sealed class Expander
         var ok = true;
         for (var i = 0; i < expected; i++)
         {
-            var v = _ev.Eval(inp.Dims[i], scope);
+            var v = Evaluator.WholeAsInteger(_ev.Eval(inp.Dims[i], scope));
             switch (v)
             {
                 case UnknownVal: ok = false; break;
                 case IntVal { Value: >= 1 and <= 1_000_000 } iv: dims[i] = (int)iv.Value; break;
                 case WordVal w when !Words.IsKnown(w.Word): _ev.ReportUndefined(w); ok = false; break;
                 default:
-                    Error(CompilerCodes.BadInput, $"input size must be an integer from 1 to 1,000,000 but got {Evaluator.Describe(v)}", inp.Dims[i].Span);
+                    Error(CompilerCodes.BadInput, $"input size must be an integer from 1 to 1,000,000 but got {Evaluator.Describe(v)}", inp.Dims[i].Span,
+                        Evaluator.IntegerHint(v));
                     ok = false;
                     break;
             }
@@ -373,7 +408,8 @@ internal sealed class Expander
         return shape;
     }
 
-    private TrainConfig ResolveTrain(TrainStmt? train, Scope scope, List<(string Key, string? Sub, Expr Value, Span KeySpan)> overrides)
+    private TrainConfig ResolveTrain(TrainStmt? train, Scope scope, List<(string Key, string? Sub, Expr Value, Span KeySpan)> overrides,
+                                     out IReadOnlyDictionary<string, Span> spans)
     {
         var entries = new List<(string Key, Expr Value, Span KeySpan)>();
         if (train is not null)
@@ -387,7 +423,9 @@ internal sealed class Expander
                 }
                 entries.Add((e.Key, e.Value, e.KeySpan));
             }
-        foreach (var (key, sub, value, keySpan) in overrides)
+        // As Hydra composes: a whole value (train.optimizer=sgd, like choosing a config group) applies
+        // first, then arguments (train.optimizer.lr=0.5) on top of it, whatever the command-line order.
+        foreach (var (key, sub, value, keySpan) in overrides.OrderBy(o => o.Sub is null ? 0 : 1))
         {
             var idx = entries.FindIndex(x => x.Key == key);
             if (sub is null)
@@ -415,7 +453,7 @@ internal sealed class Expander
             if (idx >= 0) entries[idx] = (key, updated, entries[idx].KeySpan);
             else entries.Add((key, updated, keySpan));
         }
-        return TrainSchema.Resolve(entries, scope, _ev, _diags);
+        return TrainSchema.Resolve(entries, scope, _ev, _diags, out spans);
     }
 
     // ---- mixer -----------------------------------------------------------------------------------------
@@ -686,7 +724,7 @@ internal sealed class Expander
 
     private long? EvalCount(Expr e, Scope scope, string what)
     {
-        var v = _ev.Eval(e, scope);
+        var v = Evaluator.WholeAsInteger(_ev.Eval(e, scope));
         switch (v)
         {
             case UnknownVal: return null;
@@ -701,7 +739,7 @@ internal sealed class Expander
                 _ev.ReportUndefined(w);
                 return null;
             default:
-                Error(CompilerCodes.ArgumentType, $"{what} count must be an integer but is {Evaluator.Describe(v)}", e.Span);
+                Error(CompilerCodes.ArgumentType, $"{what} count must be an integer but is {Evaluator.Describe(v)}", e.Span, Evaluator.IntegerHint(v));
                 return null;
         }
     }
@@ -711,13 +749,14 @@ internal sealed class Expander
         var opName = op.Op;
         IReadOnlyList<ArgVal> preset = [];
         string? viaParam = null;
+        var opNameSpan = op.NameSpan; // where the op's name is written: the step, or the value of the parameter it uses
         if (scope.TryLookup(op.Op, out var held))
         {
             viaParam = op.Op;
             switch (held)
             {
-                case WordVal w: opName = w.Word; break;
-                case CallVal c: opName = c.Name; preset = c.Args; break;
+                case WordVal w: opName = w.Word; opNameSpan = w.Span; break;
+                case CallVal c: opName = c.Name; preset = c.Args; opNameSpan = c.NameSpan; break;
                 case UnknownVal: return null;
                 default:
                     Error(CompilerCodes.NotAnOp, $"'{op.Op}' holds {Evaluator.Describe(held)}, not an op, so it cannot be a step", op.NameSpan,
@@ -733,10 +772,13 @@ internal sealed class Expander
             return ExpandBlock(block, args, op, name, x, depth);
         if (!OpCatalog.TryGet(opName, out var sig))
         {
+            // A parameter's bad value is one mistake however often the parameter is used: it is reported once, at the
+            // value (the default in the header, or the --set override), with the first use as a secondary label.
             var close = Suggest.Closest(opName, OpCatalog.AllNames.Concat(_blocks.Keys));
-            Error(CompilerCodes.UnknownOp,
-                viaParam is null ? $"unknown op '{opName}'" : $"unknown op '{opName}' (the value of '{viaParam}')", op.NameSpan,
+            var unknown = new Diagnostic(CompilerCodes.UnknownOp,
+                viaParam is null ? $"unknown op '{opName}'" : $"unknown op '{opName}' (the value of '{viaParam}')", opNameSpan,
                 close is not null ? $"did you mean '{close}'?" : "ops: " + string.Join(", ", OpCatalog.AllNames.Order(StringComparer.Ordinal)));
+            _diags.Add(viaParam is null ? unknown : unknown.WithLabel(op.NameSpan, $"'{viaParam}' used as a step here"));
             return null;
         }
         var bound = BindOpArgs(sig, args, op.Span);
@@ -820,6 +862,7 @@ internal sealed class Expander
         var node = new IrNode(_nodes.Count, name, op, attrs, inputs, inputShapes, output, ps, bs, multAdds,
             new SourceLocation(at.File, at.Line, at.Column));
         _nodes.Add(node);
+        _spans.Add(at);
         return node;
     }
 

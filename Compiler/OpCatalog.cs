@@ -99,6 +99,7 @@ public static class OpCatalog
     {
         Layout.Vector => "the input is already pooled to a vector; move this op before global_pool/cls_pool",
         Layout.Tokens when accepts.Contains(Layout.Image) => "this op works on images; it must come before the image becomes tokens (patches/flatten)",
+        Layout.Image when accepts.Contains(Layout.Vector) => "a classifier pools the image first: global_pool (global average pooling) -> linear(classes); to keep positions, turn it into tokens: patches(p) or flatten",
         Layout.Image => "turn the image into tokens first: patches(p) or flatten",
         _ => null,
     };

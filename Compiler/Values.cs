@@ -226,6 +226,24 @@ internal sealed class Evaluator(DiagnosticBag diags)
         _ => "?",
     };
 
+    /// <summary>The value as an integer where one is needed: an integer, or a number with a whole value (<c>dim * 4.0</c>
+    /// = 768.0 counts as 768, as timm's <c>int(dim * mlp_ratio)</c> takes it); null for anything else, a fraction
+    /// included (769.5 is an error, not silently truncated).</summary>
+    public static long? AsInteger(Val v) => v switch
+    {
+        IntVal i => i.Value,
+        FloatVal f when f.Value == Math.Floor(f.Value) && Math.Abs(f.Value) <= 9_007_199_254_740_992 => (long)f.Value,
+        _ => null,
+    };
+
+    /// <summary>An integer-valued float as an <see cref="IntVal"/> (see <see cref="AsInteger"/>); any other value unchanged.</summary>
+    public static Val WholeAsInteger(Val v) => v is FloatVal f && AsInteger(f) is { } n ? new IntVal(n, f.Span) : v;
+
+    /// <summary>The hint for a number given where an integer is needed: what to write instead.</summary>
+    public static string? IntegerHint(Val v) => v is FloatVal f
+        ? $"{Show(f)} is not a whole number; a number with a whole value (768.0) counts as an integer, so choose values whose result is whole (e.g. a ratio such as 4.0 or 0.5 of a width divisible by 2)"
+        : null;
+
     /// <summary>A value with its kind, for type errors: <c>the integer 5</c>, <c>the word 'same'</c>.</summary>
     public static string Describe(Val v) => v switch
     {
@@ -250,43 +268,21 @@ internal static class Words
     };
 
     public static bool IsKnown(string word) => Enum.Contains(word) || OpCatalog.TryGet(word, out _) || OpCatalog.ChoiceWords.Contains(word);
+
+    /// <summary>Names the field uses for an op the catalogue calls otherwise, suggested where they are misused:
+    /// PyTorch's SiLU "is also known as the swish function"; Keras' <c>Dense</c> and timm's <c>fc</c> are a linear layer;
+    /// <c>gap</c> (global average pooling) is timm's <c>global_pool</c>.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Synonyms = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["swish"] = "silu", ["dense"] = "linear", ["fc"] = "linear", ["gap"] = "global_pool",
+    };
 }
 
 /// <summary>"Did you mean" and divisor hints.</summary>
 internal static class Suggest
 {
-    public static string? Closest(string word, IEnumerable<string> candidates)
-    {
-        string? best = null;
-        var bestDistance = int.MaxValue;
-        foreach (var c in candidates.Distinct().OrderBy(c => c, StringComparer.Ordinal))
-        {
-            var d = Distance(word.ToLowerInvariant(), c.ToLowerInvariant());
-            if (d < bestDistance) { best = c; bestDistance = d; }
-        }
-        var allowed = Math.Max(1, Math.Min(3, word.Length / 3 + 1));
-        return best is not null && bestDistance <= allowed && best != word ? best : null;
-    }
-
-    public static int Distance(string a, string b)
-    {
-        if (a.Length > 64 || b.Length > 64) return a == b ? 0 : int.MaxValue / 2;
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++) prev[j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) cur[j] = Math.Min(cur[j], prev[j - 1]); // transposition (approx.)
-            }
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Length];
-    }
+    /// <summary>The one "did you mean" routine (<see cref="Suggestions.Closest"/>), with the field's synonyms of op names.</summary>
+    public static string? Closest(string word, IEnumerable<string> candidates) => Suggestions.Closest(word, candidates, Words.Synonyms);
 
     /// <summary>Up to <paramref name="count"/> divisors of n (excluding 1 and the target itself) nearest to target, ascending.</summary>
     public static IReadOnlyList<long> NearDivisors(long n, long target, int count) => NearCommonDivisors([n], target, count);

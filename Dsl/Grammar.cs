@@ -84,8 +84,8 @@ internal sealed class Grammar
         Paren =
             from open in Sym("(")
             from inner in parenInner
-            from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket,
-                $"expected ')' to close the '(' at {open.Span.Line}:{open.Span.Column}, found {{found}}")
+            from close in Sym(")").ExpectLabelled(DslCodes.ExpectedClosingBracket, "expected ')' to close '(', found {found}",
+                null, open.Span, "this '(' is never closed")
             select inner with { Span = open.Span.To(close.Span) };
 
         // arg = [ ident ":" ] expr ;   (the "ident :" prefix is the only place the grammar looks two tokens ahead)
@@ -168,8 +168,9 @@ internal sealed class Grammar
             from count in Expr.Expect(DslCodes.ExpectedExpression, "expected the number of mixer blocks after '*', found {found}")
             from open in Sym("{").Expect(DslCodes.ExpectedToken, "expected '{' to open the mixer's entries, found {found}")
             from entries in Many(MixerEntry)
-            from close in Sym("}").Expect(DslCodes.ExpectedClosingBracket,
-                "expected a mixer entry ('token:', 'channel:', 'norm:', 'residual:' …) or '}' to close the mixer, found {found}")
+            from close in Sym("}").ExpectLabelled(DslCodes.ExpectedClosingBracket,
+                "expected a mixer entry ('token:', 'channel:', 'norm:', 'residual:' …) or '}' to close the mixer, found {found}",
+                "close the mixer with '}' before the next statement", open.Span, "the mixer's '{' is never closed")
             select (Stmt)new MixerStmt(count, entries, kw.Span.To(close.Span));
 
         // "train" "{" { ident ":" expr [ "," ] } "}"
@@ -270,26 +271,21 @@ internal sealed class Grammar
 
     private static readonly Parser<NumberValue> RawNumber = i =>
     {
-        if (i.AtEnd || !Lexical.IsDigit(i.Current)) return Result.Failure<NumberValue>(i, "", ["a number"]);
         var s = i.Source;
         var start = i.Position;
+        if (!Lexical.IsNumberStart(s, start)) return Result.Failure<NumberValue>(i, "", ["a number"]);
         var end = Lexical.ScanNumber(s, start, out var isFloat, out var badEnd);
         var after = ((TextInput)i).At(badEnd);
         if (badEnd > end)
             return Fail<NumberValue>(after, DslCodes.InvalidNumber, $"invalid number '{Clip(s[start..badEnd])}'",
-                "a number is digits with an optional fraction and exponent, e.g. 128, 0.01, 1e-6; put a space or operator before a name",
+                "a number is digits with an optional fraction and exponent, e.g. 128, 1_000, 0.01, .5, 4., 1e-6; put a space or operator before a name",
                 start, badEnd - start);
         var text = s[start..end];
-        if (!isFloat)
-        {
-            return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var l)
-                ? Result.Success(new NumberValue(false, l, 0), after)
-                : Fail<NumberValue>(after, DslCodes.InvalidNumber, $"integer '{Clip(text)}' is too large", "integers must fit in 64 bits", start, end - start);
-        }
-        var d = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
-        return double.IsFinite(d)
-            ? Result.Success(new NumberValue(true, 0, d), after)
-            : Fail<NumberValue>(after, DslCodes.InvalidNumber, $"number '{Clip(text)}' is too large", null, start, end - start);
+        if (Lexical.TryNumberValue(text, isFloat, out var integer, out var real))
+            return Result.Success(new NumberValue(isFloat, integer, real), after);
+        return isFloat
+            ? Fail<NumberValue>(after, DslCodes.InvalidNumber, $"number '{Clip(text)}' is too large", null, start, end - start)
+            : Fail<NumberValue>(after, DslCodes.InvalidNumber, $"integer '{Clip(text)}' is too large", "integers must fit in 64 bits", start, end - start);
     };
 
     private static readonly Parser<string> RawString = i =>
@@ -511,6 +507,7 @@ internal sealed class Grammar
         var key = Word(i);
         if (!key.WasSuccessful) return Forward<Tok<string>, MixerEntry>(key);
         var k = key.Value;
+        if (StartsStatement(k, i, key.Remainder)) return Result.Failure<MixerEntry>(i, "", ["a mixer entry"]); // the mixer's '}' is missing
         var colon = Sym(":").Expect(DslCodes.ExpectedToken, $"expected ':' after mixer entry '{k.Value}', found {{found}}",
             "mixer entries are written 'key: value', e.g. 'token: attention(heads)'")(key.Remainder);
         if (!colon.WasSuccessful) return Forward<Tok<string>, MixerEntry>(colon);
@@ -537,7 +534,7 @@ internal sealed class Grammar
 
         // the entry must end here: at the next "key:", at '}' or at something the mixer's '}' check reports
         var next = Word(rest);
-        if (next.WasSuccessful && !Sym(":")(next.Remainder).WasSuccessful)
+        if (next.WasSuccessful && !Sym(":")(next.Remainder).WasSuccessful && !StartsStatement(next.Value, rest, next.Remainder))
             return chain is not null
                 ? Fail<MixerEntry>(rest, DslCodes.ExpectedArrowOrEnd, "expected '->' or end of chain, found {found}",
                     "steps of a chain are joined with '->'")
@@ -546,6 +543,13 @@ internal sealed class Grammar
         var last = chain?.Span ?? values[^1].Span;
         return Result.Success(new MixerEntry(k.Value, chain, values, k.Span, k.Span.To(last)), rest);
     };
+
+    /// <summary>A statement or declaration keyword first on its line and not an entry key (<c>head</c>, not
+    /// <c>residual:</c>): where a mixer's entries stop, so a missing '}' is reported as that, at the keyword, with the
+    /// mixer's '{' labelled.</summary>
+    private bool StartsStatement(Tok<string> word, IInput before, IInput after) =>
+        Keywords.Contains(word.Value) && !Sym(":")(after).WasSuccessful
+        && before.Source.AsSpan(before.Position, word.Span.Start - before.Position).ContainsAny('\n', '\r');
 
     /// <summary>A single value followed by '->' or '{' (<c>conv(dim) -> gelu</c>, <c>residual { … }</c>), or <c>repeat …</c>, is really a chain.</summary>
     private bool LooksLikeChain(List<Expr> values, IInput rest) =>

@@ -9,6 +9,9 @@ public sealed record ParseResult(SpecFile File, IReadOnlyList<Diagnostic> Diagno
     public bool HasErrors => Diagnostics.Any(d => d.IsError);
 }
 
+/// <summary>A parsed expression (null when it has errors) and its syntax diagnostics.</summary>
+public sealed record ExpressionResult(Expr? Expr, IReadOnlyList<Diagnostic> Diagnostics);
+
 /// <summary>
 /// Parses one spec file. Never throws, never recurses without bound: a lexical pre-pass reports bad characters,
 /// unterminated strings and unbalanced brackets precisely; then the Sprache grammar parses one declaration
@@ -62,6 +65,61 @@ public static class SpecParser
             [new Diagnostic(DslCodes.InternalError, $"internal error in the parser: {e?.GetType().Name}: {e?.Message}", new Span(source, 0, 0),
                 "this is a bug in archc; please report it with the spec file")]);
 
+    /// <summary>
+    /// Parses one expression — a <c>--set name=value</c> value — from <paramref name="start"/> to the end of the text,
+    /// with the grammar of spec files (numbers, strings, names, calls, lists, arithmetic), so a value means the same
+    /// on the command line as in a file. Returns the expression, or null and the syntax diagnostics. Never throws.
+    /// </summary>
+    public static ExpressionResult ParseExpression(SourceText source, int start = 0)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var text = source.Text;
+        var lex = new Lexer(source, start);
+        try
+        {
+            var lexical = lex.Diagnostics.Where(d => d.Code is DslCodes.InvalidCharacter or DslCodes.UnterminatedString).ToList();
+            if (lexical.Count > 0) return new ExpressionResult(null, lexical);
+            var g = new Grammar(source);
+            var r = g.Expr.Expect(DslCodes.ExpectedExpression, "expected a value, found {found}",
+                "values are written as in a spec: 256, 0.001, .5, gelu, dim * 2, adamw(lr: 0.01), [flip, crop(pad: 2)], \"text\"")(g.At(start));
+            if (!r.WasSuccessful) return new ExpressionResult(null, [Failure(source, r).Diagnostic]);
+            var end = Lexical.SkipTrivia(text, r.Remainder.Position);
+            if (end >= text.Length) return new ExpressionResult(r.Value, []);
+            var unmatched = lex.Diagnostics.FirstOrDefault(d => d.Code == DslCodes.UnmatchedBracket);
+            return new ExpressionResult(null, [unmatched ?? new Diagnostic(DslCodes.ExpectedToken,
+                $"unexpected {Lexical.Describe(text, end)} after the value", new Span(source, end, Lexical.TokenLength(text, end)),
+                "a value is one expression; join parts with an operator (+ - * / %) or put them in a list [a, b]")]);
+        }
+        catch (Exception e)
+        {
+            return new ExpressionResult(null, Internal(source, e).Diagnostics);
+        }
+        finally
+        {
+            lex.Tokens.Release();
+        }
+    }
+
+    /// <summary>A failed Sprache result as a diagnostic (the grammar's own error where it decided one), and its offset.</summary>
+    private static (Diagnostic Diagnostic, int Offset) Failure<T>(SourceText src, IResult<T> r)
+    {
+        var text = src.Text;
+        if (SyntaxError.TryDecode(r.Message, out var e))
+        {
+            var at = e.Offset >= 0 ? e.Offset : Lexical.SkipTrivia(text, r.Remainder.Position);
+            var len = e.Length > 0 ? e.Length : Lexical.TokenLength(text, at);
+            var d = new Diagnostic(e.Code, e.Message.Replace("{found}", Lexical.Describe(text, at)), new Span(src, at, Math.Min(len, text.Length - at)), e.Hint);
+            if (e.LabelOffset >= 0 && e.LabelText is not null) d = d.WithLabel(new Span(src, e.LabelOffset, e.LabelLength), e.LabelText);
+            return (d, at);
+        }
+        var pos = Lexical.SkipTrivia(text, r.Remainder.Position);
+        var expected = r.Expectations.Distinct().ToList();
+        var msg = expected.Count > 0
+            ? $"expected {string.Join(" or ", expected)}, found {Lexical.Describe(text, pos)}"
+            : $"unexpected {Lexical.Describe(text, pos)}";
+        return (new Diagnostic(DslCodes.ExpectedToken, msg, new Span(src, pos, Math.Min(Lexical.TokenLength(text, pos), text.Length - pos))), pos);
+    }
+
     private sealed class Driver(SourceText src, Lexer lex)
     {
         private readonly Grammar _g = new(src);
@@ -91,7 +149,7 @@ public static class SpecParser
                     default:
                         var hint = tok.Kind == TokenKind.Ident && Grammar.StmtKeywords.Contains(tok.Text)
                             ? $"a '{tok.Text}' statement belongs to an arch: put it after 'arch Name(…)'"
-                            : Suggest(tok.Text, Grammar.DeclKeywords) is { } s ? $"did you mean '{s}'?" : null;
+                            : Suggestions.Closest(tok.Text, Grammar.DeclKeywords) is { } s ? $"did you mean '{s}'?" : null;
                         Report(DslCodes.ExpectedDeclaration, $"expected 'arch', 'block' or 'import', found {Found(tok.Start)}", hint, tok.Start, tok.Length);
                         var resync = Resync(tok.Start + 1, declOnly: true);
                         _units.Add((tok.Start, resync));
@@ -152,7 +210,7 @@ public static class SpecParser
                 }
                 else
                 {
-                    var suggestion = Suggest(tok.Text, Grammar.StmtKeywords) ?? Suggest(tok.Text, Grammar.DeclKeywords);
+                    var suggestion = Suggestions.Closest(tok.Text, Grammar.StmtKeywords) ?? Suggestions.Closest(tok.Text, Grammar.DeclKeywords);
                     Report(DslCodes.ExpectedStatement,
                         $"expected a statement (input, stem, mixer, head, layers, repeat, residual, train), found {Found(tok.Start)}",
                         suggestion is not null ? $"did you mean '{suggestion}'?" : null, tok.Start, tok.Length);
@@ -214,20 +272,9 @@ public static class SpecParser
         /// <summary>Turns a failed Sprache result into a diagnostic; returns the offset it was reported at.</summary>
         private int ReportFailure<T>(IResult<T> r)
         {
-            if (SyntaxError.TryDecode(r.Message, out var e))
-            {
-                var at = e.Offset >= 0 ? e.Offset : Lexical.SkipTrivia(_text, r.Remainder.Position);
-                var len = e.Length > 0 ? e.Length : Lexical.TokenLength(_text, at);
-                Report(e.Code, e.Message.Replace("{found}", Found(at)), e.Hint, at, len);
-                return at;
-            }
-            var pos = Lexical.SkipTrivia(_text, r.Remainder.Position);
-            var expected = r.Expectations.Distinct().ToList();
-            var msg = expected.Count > 0
-                ? $"expected {string.Join(" or ", expected)}, found {Found(pos)}"
-                : $"unexpected {Found(pos)}";
-            Report(DslCodes.ExpectedToken, msg, null, pos, Lexical.TokenLength(_text, pos));
-            return pos;
+            var (d, at) = Failure(src, r);
+            _diags.Add((d, at));
+            return at;
         }
 
         private string Found(int offset) => Lexical.Describe(_text, offset);
@@ -246,6 +293,7 @@ public static class SpecParser
             var unitStarts = units.Select(u => u.Start).ToArray();
 
             var result = new List<(Diagnostic Diag, int Offset)>();
+            var labels = new Dictionary<int, List<Span>>(); // unclosed openers by the offset of the parse error they explain
             var covering = new List<(int Start, int End)>(); // bad characters and unterminated strings, in order
             var unmatched = new HashSet<int>();
             foreach (var d in lex.Diagnostics)
@@ -268,7 +316,12 @@ public static class SpecParser
                             var pi = Array.BinarySearch(parseOffsets, s.Start + 1);
                             if (pi < 0) pi = ~pi;
                             if (pi < parseOffsets.Length && parseOffsets[pi] <= units[ui].End)
-                                continue; // the parser reported where the closing bracket was missing
+                            {
+                                // the parser reported where the closing bracket was missing: point at the bracket there
+                                if (!labels.TryGetValue(parseOffsets[pi], out var openers)) labels[parseOffsets[pi]] = openers = new List<Span>();
+                                openers.Add(s);
+                                continue;
+                            }
                         }
                         break;
                 }
@@ -276,8 +329,13 @@ public static class SpecParser
             }
             covering.Sort();
             var coverStarts = covering.Select(c => c.Start).ToArray();
-            foreach (var p in _diags)
+            foreach (var raw in _diags)
             {
+                var p = raw;
+                if (labels.TryGetValue(p.Offset, out var unclosed))
+                    foreach (var opener in unclosed.Take(3))
+                        if (p.Diag.Labels.All(l => l.Span.Start != opener.Start))
+                            p = (p.Diag.WithLabel(opener, $"this '{_text[opener.Start]}' is never closed"), p.Offset);
                 var ci = Array.BinarySearch(coverStarts, p.Offset);
                 if (ci < 0) ci = ~ci - 1;
                 var covered = (ci >= 0 && p.Offset < covering[ci].End) || (unmatched.Contains(p.Offset) && IsDriverLevel(p.Diag.Code));
@@ -294,34 +352,5 @@ public static class SpecParser
 
         private static bool IsDriverLevel(string code) =>
             code is DslCodes.ExpectedDeclaration or DslCodes.ExpectedStatement or DslCodes.ExpectedArrowOrEnd;
-    }
-
-    /// <summary>The closest word within edit distance 2 (for "did you mean"), or null.</summary>
-    internal static string? Suggest(string word, IEnumerable<string> candidates)
-    {
-        if (word.Length is 0 or > 40) return null;
-        string? best = null;
-        var bestDist = 3;
-        foreach (var c in candidates.OrderBy(c => c, StringComparer.Ordinal))
-        {
-            var d = Distance(word, c);
-            if (d < bestDist) (best, bestDist) = (c, d);
-        }
-        return best is not null && bestDist < Math.Max(2, best.Length / 2 + 1) ? best : null;
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++) prev[j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Length];
     }
 }

@@ -10,10 +10,10 @@ using static CompilerTestKit;
 /// </summary>
 public class CompilerDiagnosticTests
 {
-    private static string Spec(string stem, string? extra = null, string header = "arch A(dim = 8, heads = 2, classes = 10)", string input = "input image[1, 28, 28]") =>
+    internal static string Spec(string stem, string? extra = null, string header = "arch A(dim = 8, heads = 2, classes = 10)", string input = "input image[1, 28, 28]") =>
         string.Join("\n", new[] { header, input, "stem " + stem, "head avgpool -> linear(classes)", extra ?? "" });
 
-    private static Diagnostic Expect(string spec, string code, int line, string at, string message, string? hint = null, string[]? overrides = null)
+    internal static Diagnostic Expect(string spec, string code, int line, string at, string message, string? hint = null, string[]? overrides = null)
     {
         var r = Compile(spec, overrides ?? []);
         var d = Single(r, code);
@@ -31,9 +31,15 @@ public class CompilerDiagnosticTests
         Expect(Spec("conv(dim, kernel: 2, stride: 2) -> gelo"), CompilerCodes.UnknownOp, 3, "gelo", "unknown op 'gelo'", "did you mean 'gelu'?");
 
     [Fact]
-    public void UnknownOpHeldByAParameterNamesTheParameter() =>
-        Expect(Spec("conv(dim, kernel: 2) -> act", header: "arch A(dim = 8, act = relux, classes = 10)"), CompilerCodes.UnknownOp, 3, "act",
+    public void UnknownOpHeldByAParameterIsReportedOnceAtTheValueWithTheUseLabelled()
+    {
+        // One mistake (the value), however often the parameter is used; the first use is a secondary label.
+        var d = Expect(Spec("conv(dim, kernel: 2) -> act -> act", header: "arch A(dim = 8, act = relux, classes = 10)"), CompilerCodes.UnknownOp, 1, "relux",
             "unknown op 'relux' (the value of 'act')", "did you mean 'relu'?");
+        var label = Assert.Single(d.Labels);
+        Assert.Equal((3, 30), (label.Span.Line, label.Span.Column));
+        Assert.Equal("'act' used as a step here", label.Message);
+    }
 
     [Fact]
     public void UnknownArgument() =>
@@ -182,11 +188,11 @@ public class CompilerDiagnosticTests
     [Fact]
     public void UnknownOverrideName()
     {
-        // Overrides are reported in a pseudo-file "--set" holding the assignment, so the caret lands under it.
+        // Overrides are reported in a pseudo-file "<--set>" holding the assignment, so the caret lands under it.
         var d = Single(Compile(Spec("conv(dim, kernel: 2)"), "dimm=3"), CompilerCodes.UnknownOverride);
         Assert.Equal("arch 'A' has no parameter 'dimm' to override", d.Message);
         Assert.Equal("did you mean 'dim'?", d.Hint);
-        Assert.Equal("--set", d.Span!.Value.File);
+        Assert.Equal("<--set>", d.Span!.Value.File);
         At(d, 1, 1);
         Assert.Equal(4, d.Span.Value.Length);
     }
@@ -201,12 +207,16 @@ public class CompilerDiagnosticTests
     }
 
     [Fact]
-    public void UnparsableOverrideValue()
+    public void UnparsableOverrideValueGetsTheSpecGrammarsError()
     {
+        // The value is parsed by the spec grammar itself, so it gets the same syntax diagnostic a file would.
         var r = Compile(Spec("conv(dim, kernel: 2)"), "dim=(3");
-        var d = Single(r, CompilerCodes.BadOverride);
-        Assert.Equal("cannot parse override value: expected ')'", d.Message);
+        var d = Single(r, Dsl.DslCodes.ExpectedClosingBracket);
+        Assert.Equal("expected ')' to close '(', found end of file", d.Message);
+        Assert.Equal("<--set>", d.Span!.Value.File);
         At(d, 1, 7);
+        var label = Assert.Single(d.Labels);
+        Assert.Equal((1, 5, "this '(' is never closed"), (label.Span.Line, label.Span.Column, label.Message));
     }
 
     [Fact]
@@ -254,7 +264,7 @@ public class CompilerDiagnosticTests
     [Fact]
     public void LinearOnAnImage() =>
         Expect(Spec("linear(dim)"), CompilerCodes.WrongLayout, 3, "linear", "linear expects tokens[N,D] or vector[D] but got image[1, 28, 28]",
-            "turn the image into tokens first: patches(p) or flatten");
+            "a classifier pools the image first: global_pool (global average pooling) -> linear(classes); to keep positions, turn it into tokens: patches(p) or flatten");
 
     [Fact]
     public void GroupsMustDivideChannels() =>
@@ -398,11 +408,12 @@ public class CompilerDiagnosticTests
     [Fact]
     public void ExpansionWorkIsBounded()
     {
-        // Nothing is built (repeat 0), but the loops would run 10^12 times: the work limit stops them.
+        // Nothing is built (repeat 0), but the loops would run 10^12 times: the work limit stops them. The time bound
+        // only turns a missing limit (hours) into a failure instead of a hang; it is no speed target (~5 s alone here).
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var r = Compile(Spec("repeat 1000000 { repeat 1000000 { repeat 0 { gelu } } }"));
         Assert.Contains(r.Errors, d => d.Code == CompilerCodes.TooLarge);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(120), $"took {watch.Elapsed}");
     }
 
     [Fact]

@@ -24,7 +24,8 @@ public sealed record BenchFigures(int Batch, double TrainStepMs, double InferSte
 /// <summary>ArchDsl's figures and PyTorch eager's on the same model, batch, input size, device, thread count and memory format.</summary>
 public sealed record BenchResult(
     string Arch, long Parameters, string Input, int Batch, string Device, int Threads, int Warmup, int Iterations,
-    BenchFigures ArchDsl, BenchFigures? PyTorch, string? PyTorchVersion, string? PyTorchError, string MemoryFormat = "contiguous")
+    BenchFigures ArchDsl, BenchFigures? PyTorch, string? PyTorchVersion, string? PyTorchError, string MemoryFormat = "contiguous",
+    string PyTorchMode = "eager")
 {
     /// <summary>ArchDsl training-step time / PyTorch training-step time (below 1: ArchDsl is faster). Null without the PyTorch run.</summary>
     public double? Ratio => PyTorch is null ? null : ArchDsl.TrainStepMs / PyTorch.TrainStepMs;
@@ -48,7 +49,7 @@ public sealed record BenchResult(
         var sb = new StringBuilder();
         sb.AppendLine($"{Arch}: {Parameters.ToString("N0", c)} parameters, input {Input}, batch {Batch}, device {Device}, {Threads} thread{(Threads == 1 ? "" : "s")}, " +
                       $"{Warmup} warm-up + {Iterations} timed steps, {MemoryFormat}{(PyTorch is null ? "" : " (both sides)")}");
-        var h = ("", "ArchDsl", PyTorch is null ? "PyTorch" : $"PyTorch {PyTorchVersion} eager", "ArchDsl/PyTorch");
+        var h = ("", "ArchDsl", PyTorch is null ? "PyTorch" : $"PyTorch {PyTorchVersion} {PyTorchMode}", "ArchDsl/PyTorch");
         var w0 = Math.Max(h.Item1.Length, rows.Max(r => r.what.Length));
         var w1 = Math.Max(h.Item2.Length, rows.Max(r => r.a.Length));
         var w2 = Math.Max(h.Item3.Length, rows.Max(r => r.p.Length));
@@ -73,25 +74,21 @@ public sealed record BenchResult(
 /// process that waits for commands: ArchDsl steps alternate with PyTorch steps, so only one side computes at a time
 /// and both see the same machine load. Inputs are random; figures are medians over the timed steps.
 /// The Python is <c>$ARCHDSL_PYTHON</c> if set, else Debian's <c>/usr/bin/python3</c> (python3-torch, CPU only — for
-/// <c>cuda</c> point ARCHDSL_PYTHON at a CUDA PyTorch).
+/// <c>cuda</c> point ARCHDSL_PYTHON at a CUDA PyTorch). With <c>compile</c> the PyTorch side times <c>torch.compile(model)</c>
+/// (PyTorch 2) instead of the eager model. <see cref="Check"/> (BenchCheck.cs) compares the two sides' values.
 /// </summary>
-public static class Bench
+public static partial class Bench
 {
     public const string ScriptName = "bench_pytorch.py";
 
     public static BenchResult Run(IrGraph graph, int batch, string device, int warmup, int iterations) =>
         Run(graph, batch, device, warmup, iterations, runPyTorch: true);
 
-    public static BenchResult Run(IrGraph graph, int batch, string device, int warmup, int iterations, bool runPyTorch)
+    public static BenchResult Run(IrGraph graph, int batch, string device, int warmup, int iterations, bool runPyTorch, bool compile = false)
     {
-        if (batch < 1) throw new ArgumentException($"batch must be at least 1, not {batch}");
         if (warmup < 0 || iterations < 1) throw new ArgumentException($"need warmup >= 0 and iterations >= 1 (got {warmup}, {iterations})");
-        if (graph.OutputNode.OutputShape.Layout != Layout.Vector)
-            throw new InvalidOperationException($"bench needs a classifier (output vector[classes]); {graph.Arch} outputs {graph.OutputNode.OutputShape}");
-        var dev = Device.Parse(device);
+        var dev = Validate(graph, batch, device);
         var isCuda = dev.type == DeviceType.CUDA;
-        if (isCuda && !cuda.is_available())
-            throw new InvalidOperationException("--device cuda: CUDA is not available to this libtorch (is the shim built against a CUDA libtorch?)");
         var threads = Environment.ProcessorCount;
         set_num_threads(threads);
         var format = IrModel.PreferredMemoryFormat(graph);
@@ -100,7 +97,7 @@ public static class Bench
         string? error = null;
         if (runPyTorch)
         {
-            try { py = Companion.Start(graph, batch, dev, threads, format); }
+            try { py = Companion.Start(graph, batch, dev, threads, format, compile); }
             catch (Exception e) when (IsCompanionFailure(e)) { error = e.Message; }
         }
         // A failure of the companion mid-run is reported, and ArchDsl's own measurement goes on alone.
@@ -187,12 +184,24 @@ public static class Bench
                 theirs = new BenchFigures(batch, Median(pyTrain), Median(pyInfer), (long)pyPeak, py.BaselineMemory, py.MemoryKind);
             return new BenchResult(graph.Arch, graph.ParamCount, graph.Input.ToString(), batch, dev.ToString(), threads, warmup, iterations,
                 ours, theirs, theirs is null ? null : py!.TorchVersion, theirs is null ? error ?? "no figures from the companion" : null,
-                FormatName(format));
+                FormatName(format), compile ? "torch.compile" : "eager");
         }
         finally
         {
             py?.Dispose();
         }
+    }
+
+    /// <summary>The device, after checking the batch, that the graph is a classifier and that CUDA (if asked for) is there.</summary>
+    static Device Validate(IrGraph graph, int batch, string device)
+    {
+        if (batch < 1) throw new ArgumentException($"batch must be at least 1, not {batch}");
+        if (graph.OutputNode.OutputShape.Layout != Layout.Vector)
+            throw new InvalidOperationException($"bench needs a classifier (output vector[classes]); {graph.Arch} outputs {graph.OutputNode.OutputShape}");
+        var dev = Device.Parse(device);
+        if (dev.type == DeviceType.CUDA && !cuda.is_available())
+            throw new InvalidOperationException("--device cuda: CUDA is not available to this libtorch (is the shim built against a CUDA libtorch?)");
+        return dev;
     }
 
     /// <summary>The memory format as both the table and bench_pytorch.py's <c>--memory-format</c> name it.</summary>
@@ -261,7 +270,7 @@ public static class Bench
 
         Companion(Process p, string dir) { _p = p; _dir = dir; }
 
-        public static Companion Start(IrGraph graph, int batch, Device dev, int threads, memory_format format)
+        public static Companion Start(IrGraph graph, int batch, Device dev, int threads, memory_format format, bool compile = false)
         {
             var script = FindScript() ?? throw new IOException($"{ScriptName} not found beside the ArchDsl assembly or in the source tree");
             var dir = Directory.CreateTempSubdirectory("archdsl-bench-").FullName;
@@ -271,6 +280,7 @@ public static class Bench
             foreach (var a in new[] { script, desc, "--serve", "--batch", batch.ToString(CultureInfo.InvariantCulture), "--device", dev.ToString(),
                          "--threads", threads.ToString(CultureInfo.InvariantCulture), "--memory-format", FormatName(format) })
                 psi.ArgumentList.Add(a);
+            if (compile) psi.ArgumentList.Add("--compile");
             psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
             foreach (var (name, value) in ThreadPools.Effective()) psi.Environment[name] = value; // same thread pools as ours
             Process p;
@@ -355,39 +365,8 @@ public static class Bench
     static string LastLines(string s, int n) => string.Join(" | ", s.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(n));
 
     /// <summary>
-    /// The compact JSON the PyTorch companion builds its model from: the input shape and, per node, its id, name, op,
-    /// attributes, inputs, input shapes, output shape, and parameter/buffer names and shapes.
+    /// The graph the PyTorch companion builds its model from: the IR as JSON (<see cref="Compiler.Printers.IrJson"/>,
+    /// what <c>archc graph --format json</c> prints).
     /// </summary>
-    public static string DescribeGraph(IrGraph graph)
-    {
-        JsonObject Shape(Shape s) => new() { ["layout"] = s.Layout.ToString().ToLowerInvariant(), ["dims"] = new JsonArray(s.Dims.Select(d => (JsonNode)d).ToArray()) };
-        JsonArray Tensors(IEnumerable<TensorSpec> ts) => new(ts.Select(t => (JsonNode)new JsonObject
-        {
-            ["name"] = t.Name, ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
-        }).ToArray());
-        JsonNode? Value(object v) => v switch
-        {
-            bool b => b, long l => l, int i => i, double d => d, string s => s,
-            _ => v.ToString(),
-        };
-        var nodes = new JsonArray();
-        foreach (var n in graph.Nodes)
-        {
-            var attrs = new JsonObject();
-            foreach (var (k, v) in n.Attrs.OrderBy(a => a.Key, StringComparer.Ordinal)) attrs[k] = Value(v);
-            nodes.Add(new JsonObject
-            {
-                ["id"] = n.Id, ["name"] = n.Name, ["op"] = n.Op, ["attrs"] = attrs,
-                ["inputs"] = new JsonArray(n.Inputs.Select(i => (JsonNode)i).ToArray()),
-                ["input_shapes"] = new JsonArray(n.InputShapes.Select(s => (JsonNode)Shape(s)).ToArray()),
-                ["output_shape"] = Shape(n.OutputShape),
-                ["params"] = Tensors(n.Params), ["buffers"] = Tensors(n.Buffers),
-            });
-        }
-        var root = new JsonObject
-        {
-            ["arch"] = graph.Arch, ["input"] = Shape(graph.Input), ["output"] = graph.Output, ["params"] = graph.ParamCount, ["nodes"] = nodes,
-        };
-        return root.ToJsonString();
-    }
+    public static string DescribeGraph(IrGraph graph) => Compiler.Printers.IrJson.Write(graph);
 }

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using ArchDsl.Compiler;
+using ArchDsl.Compiler.Analysis;
 using ArchDsl.Compiler.Printers;
 using ArchDsl.Runtime.Augment;
 using ArchDsl.Runtime.Data;
@@ -48,8 +49,7 @@ public static class Trainer
         options ??= new TrainOptions();
         if (options.CheckpointEvery < 0) throw new TrainingException($"checkpoint interval must be ≥ 0 steps, got {options.CheckpointEvery}");
         if (options.LogEvery < 1) throw new TrainingException($"log interval must be ≥ 1 step, got {options.LogEvery}");
-        // Refuse bad train keys before creating anything on disk.
-        TrainSettings.From(graph.Train);
+        CheckTrainConfig(graph.Train, "the graph's train config"); // a graph not compiled from source: before anything is written
         string name = options.RunName ?? (options.Specs.Count > 0 ? options.Specs[0].Path : graph.Arch.ToLowerInvariant());
         string runDir;
         try
@@ -66,6 +66,7 @@ public static class Trainer
                 EvalBatch = options.EvalBatch,
                 Overrides = options.Overrides.ToArray(),
                 Specs = options.Specs.Select(s => s.Path).ToArray(),
+                ConfigHash = Training.ConfigHash.Of(graph),
             };
             AtomicFile.WriteAllText(Path.Combine(runDir, RunFile), JsonSerializer.Serialize(info, CheckpointState.Json) + "\n");
             AtomicFile.WriteAllText(Path.Combine(runDir, GraphTextFile), GraphPrinter.ToText(graph));
@@ -103,6 +104,10 @@ public static class Trainer
         runDir = Path.GetFullPath(runDir);
         if (!Directory.Exists(runDir)) throw new TrainingException($"no run directory '{runDir}'");
         var info = ReadRunInfo(runDir);
+        if (info.LogEvery < 1 || info.CheckpointEvery < 0 || info.EvalBatch is < 1 || info.Threads is < 1)
+            throw new TrainingException($"'{Path.Combine(runDir, RunFile)}' holds log_every {info.LogEvery}, checkpoint_every {info.CheckpointEvery}, " +
+                                        $"eval_batch {info.EvalBatch?.ToString(CultureInfo.InvariantCulture) ?? "null"}, threads {info.Threads?.ToString(CultureInfo.InvariantCulture) ?? "null"}: " +
+                                        "log_every must be ≥ 1, checkpoint_every ≥ 0, eval_batch and threads null or ≥ 1");
         if (File.Exists(Path.Combine(runDir, SummaryFile)))
             throw new TrainingException($"run '{runDir}' is already complete ({SummaryFile} is written); start a new run to train more");
         var graph = ReadGraph(runDir);
@@ -137,6 +142,8 @@ public static class Trainer
         public string[] Overrides { get; init; } = [];
         public string[] Specs { get; init; } = [];
         public int Resumes { get; init; }
+        /// <summary>What the run trains, as <see cref="Training.ConfigHash.Of"/>; null in runs of older versions.</summary>
+        public string? ConfigHash { get; init; }
     }
 
     public static RunInfo ReadRunInfo(string runDir)
@@ -159,11 +166,21 @@ public static class Trainer
     {
         string path = Path.Combine(runDir, GraphYamlFile);
         if (!File.Exists(path)) throw new TrainingException($"'{runDir}' is not a run directory (no {GraphYamlFile})");
-        try { return GraphYaml.Read(File.ReadAllText(path)); }
+        IrGraph graph;
+        try { graph = GraphYaml.Read(File.ReadAllText(path)); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new TrainingException($"'{path}' is unreadable or corrupt: {e.Message}", e);
         }
+        CheckTrainConfig(graph.Train, $"'{path}'");
+        return graph;
+    }
+
+    /// <summary>Refuses a train config that breaks the compiler's rules (the compiler's own check; see <see cref="TrainSchema.Check"/>).</summary>
+    private static void CheckTrainConfig(TrainConfig train, string what)
+    {
+        if (TrainSchema.Check(train) is { Count: > 0 } errors)
+            throw new TrainingException($"{what} is not a valid train config: {string.Join("; ", errors)}");
     }
 
     /// <summary>Loads the data a graph's train section names, checked against the model (shared with <see cref="Evaluator"/>).</summary>
@@ -186,9 +203,8 @@ public static class Trainer
             ? v.Dims[0]
             : throw new TrainingException($"{graph.Arch} outputs {graph.OutputNode.OutputShape}; a classifier must end in a vector of class scores (e.g. `head avgpool -> linear(classes)`)");
 
-    internal static Device ParseDevice(string? name)
+    internal static Device ParseDevice(string name)
     {
-        name ??= "cpu";
         Device device;
         try { device = Device.Parse(name); }
         catch (ArgumentException e) { throw new TrainingException(e.Message, e); }
@@ -253,7 +269,7 @@ public static class Trainer
         private readonly TrainOptions _options;
         private readonly bool _resume;
         private readonly IProgressSink _sink;
-        private readonly TrainSettings _settings;
+        private readonly TrainLoop _settings;
         private readonly StopSignal _stop;
         private IrModel? _model;
         private optim.Optimizer? _optimizer;
@@ -271,11 +287,30 @@ public static class Trainer
             _options = options;
             _resume = resume;
             _sink = options.Progress ?? NullProgressSink.Instance;
-            _settings = TrainSettings.From(graph.Train);
+            _settings = graph.Train.Loop;
             _stop = new StopSignal(options.HandleSignals, options.Cancellation);
         }
 
         private string LastPath => Path.Combine(_ckptDir, "last.safetensors");
+
+        /// <summary>
+        /// Refuses, before training, batch sizes an epoch really has (full batches and the last, <paramref name="count"/>
+        /// mod <paramref name="batch"/>) at which a BatchNorm would take its statistics over one value per channel —
+        /// the compiler's <see cref="BatchStatistics"/> analysis, which <c>check</c> applies to the configured batch.
+        /// </summary>
+        private void CheckBatchStatistics(int count, int batch)
+        {
+            foreach (var n in BatchStatistics.EpochBatchSizes(count, batch))
+            {
+                if (BatchStatistics.Degenerate(_graph, n) is not { Count: > 0 } bad) continue;
+                string which = n == batch ? $"each batch has {n} image{(n == 1 ? "" : "s")}"
+                    : n == count ? $"the training set has {count} image{(count == 1 ? "" : "s")}"
+                    : $"the last batch of each epoch has {n} image ({count} training images, batch {batch})";
+                throw new TrainingException($"{which}, so batchnorm '{bad[0].Name}' would take its training statistics over 1 value per channel " +
+                    $"({BatchStatistics.Describe(bad[0], n)}); PyTorch refuses this (\"Expected more than 1 value per channel when training\"). " +
+                    "Use another batch size, more training images (subset, val_split), or layernorm");
+            }
+        }
 
         public TrainResult Run()
         {
@@ -287,25 +322,31 @@ public static class Trainer
             if (s.Amp) _sink.Message("note: amp (mixed precision) is not implemented by this runtime yet; training in float32");
 
             CheckpointState? start = null;
-            if (_resume && File.Exists(LastPath)) start = Checkpoint.ReadState(LastPath);
+            int channels = _graph.Input.Dims[0];
+            if (_resume && File.Exists(LastPath))
+            {
+                start = Checkpoint.ReadState(LastPath);
+                // Before its normalisation shapes the data: the state must fit the run (batches and parameters are checked below).
+                start.CheckAgainst(LastPath, s.Epochs, null, channels, s.Seed, _graph.Train.Optimizer.ToString(), null);
+            }
             var data = LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null);
             var train = data.Train;
             var evalSet = data.Val ?? data.Test;
             string? evalName = data.Val is not null ? "val" : data.Test is not null ? "test" : null;
-            var batcher = new Batcher(train, s.Batch, shuffle: true, seed: unchecked((ulong)s.Seed),
-                                      dropLast: train.Count > s.Batch && train.Count % s.Batch == 1); // a batch of one breaks batch norm
+            CheckBatchStatistics(train.Count, s.Batch);
+            var batcher = new Batcher(train, s.Batch, shuffle: true, seed: unchecked((ulong)s.Seed));
             int batches = batcher.BatchesPerEpoch;
             if (batches == 0) throw new TrainingException($"data '{data.Source}' has no training samples");
 
             ILrSchedule schedule;
             try { schedule = Schedules.FromTrain(_graph.Train, batches); }
-            catch (ArgumentException e) { throw new TrainingException($"train key 'schedule': {e.Message}", e); }
+            catch (ArgumentException e) { throw new TrainingException($"train key 'schedule': {e.Message}", e); } // onecycle too short for its phases
             AugmentPipeline augment;
-            try { augment = AugmentPipeline.FromTrain(_graph.Train, data.Normalization); }
+            try { augment = AugmentPipeline.FromTrain(_graph.Train.Augment, data.Normalization); }
             catch (AugmentException e) { throw new TrainingException($"train key 'augment': {e.Message}", e); }
 
             _model = new IrModel(_graph, s.Seed, device);
-            _optimizer = CreateOptimizer(_model, s.Optimizer);
+            _optimizer = CreateOptimizer(_model, _graph.Train.Optimizer);
             long parameters = _model.ParameterCount;
             int evalBatch = _info.EvalBatch ?? Math.Max(s.Batch, 256);
 
@@ -320,13 +361,13 @@ public static class Trainer
             if (start is not null)
             {
                 if (start.Arch != _graph.Arch) throw new TrainingException($"checkpoint '{LastPath}' is of {start.Arch}, the run's graph is {_graph.Arch}");
-                if (start.BatchesPerEpoch != batches)
-                    throw new TrainingException($"checkpoint '{LastPath}' was saved with {start.BatchesPerEpoch} batches per epoch, the data now gives {batches}; was the data or batch changed?");
+                start.CheckAgainst(LastPath, s.Epochs, batches, channels, s.Seed, _graph.Train.Optimizer.ToString(), parameters);
                 Checkpoint.Load(LastPath, _model, _optimizer);
                 (epoch, batch, step) = (start.Epoch, start.Batch, start.Step);
                 (trainSeconds, trainImages, dataTotal) = (start.TrainSeconds, start.TrainImages, start.DataSeconds);
-                bestAcc = start.BestAccuracy ?? double.NaN;
-                bestEpoch = start.BestEpoch;
+                // Only a validation split selects (an older checkpoint may carry a selection made on test).
+                bestAcc = evalName == "val" ? start.BestAccuracy ?? double.NaN : double.NaN;
+                bestEpoch = evalName == "val" ? start.BestEpoch : null;
                 epochStats = new EpochTotals { LossSum = start.EpochLossSum, Correct = start.EpochCorrect, Samples = start.EpochSamples };
                 TruncateMetrics(metricsPath, start.MetricsRecords);
                 _records = start.MetricsRecords;
@@ -345,7 +386,8 @@ public static class Trainer
                 BestAccuracy = double.IsNaN(bestAcc) ? null : bestAcc, BestEpoch = bestEpoch,
                 TrainSeconds = trainSeconds, TrainImages = trainImages, DataSeconds = dataTotal,
                 NormalizationMean = data.Normalization?.Mean.ToArray(), NormalizationStd = data.Normalization?.Std.ToArray(),
-                Optimizer = s.Optimizer.ToString(), Parameters = parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
+                Optimizer = _graph.Train.Optimizer.ToString(), Parameters = parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
+                Selection = evalName == "val" ? "val" : "none",
             };
             void Save(string reason, int e, int b, bool best)
             {
@@ -365,7 +407,7 @@ public static class Trainer
             }
 
             _sink.RunStarted(new RunStartInfo(_runDir, _graph.Arch, s.Epochs, batches, s.Batch, parameters, device.ToString(), threads,
-                data.Source, train.Count, evalName, evalSet?.Count ?? 0, augment.ToString(), s.Optimizer.ToString(), start is not null, epoch, batch));
+                data.Source, train.Count, evalName, evalSet?.Count ?? 0, augment.ToString(), _graph.Train.Optimizer.ToString(), start is not null, epoch, batch));
             if (start is null) Save("start", 0, 0, best: false); // a resumable, never-NaN state from the first moment
 
             var images = new float[(long)s.Batch * train.SampleSize];
@@ -451,9 +493,10 @@ public static class Trainer
                         return Interrupted(epoch);
                     }
                 }
-                bool isBest = eval is not null ? double.IsNaN(bestAcc) || eval.Accuracy > bestAcc : true;
-                if (eval is not null && isBest) { bestAcc = eval.Accuracy; bestEpoch = epoch + 1; }
-                else if (eval is null) bestEpoch = epoch + 1;
+                // Model selection only on a validation split: the test set (monitored when there is no
+                // validation split) never chooses the weights, and without a split nothing is chosen.
+                bool isBest = evalName == "val" && eval is not null && (double.IsNaN(bestAcc) || eval.Accuracy > bestAcc);
+                if (isBest) { bestAcc = eval!.Accuracy; bestEpoch = epoch + 1; }
                 double epochIps = Throughput.ImagesPerSecond(epochImages, TimeSpan.FromSeconds(epochTrainSeconds));
                 var record = new Dictionary<string, object?>
                 {
@@ -464,7 +507,7 @@ public static class Trainer
                 {
                     record[$"{evalName}_loss"] = eval.Loss;
                     record[$"{evalName}_acc"] = eval.Accuracy;
-                    record["best"] = isBest;
+                    if (evalName == "val") record["best"] = isBest;
                 }
                 record["images_per_s"] = Math.Round(epochIps, 1);
                 record["data_s"] = Math.Round(dataSeconds, 3);
@@ -478,8 +521,9 @@ public static class Trainer
                 if (_stop.Requested && epoch + 1 < s.Epochs) return Interrupted(epoch + 1);
             }
 
-            // The end: a test evaluation when epochs were judged on a validation split, then the summary.
-            // Scores come from the metrics log, so a run resumed after its last epoch reports the same.
+            // The end: when epochs were judged on a validation split, the weights it selected are evaluated
+            // on the test set; then the summary. Scores come from the metrics log, so a run resumed after its
+            // last epoch reports the same.
             var lastEpoch = ReadLastEpochRecord(metricsPath);
             Score? Read(string set) =>
                 lastEpoch is { } r && r.TryGetProperty($"{set}_loss", out var l) && r.TryGetProperty($"{set}_acc", out var a)
@@ -488,10 +532,14 @@ public static class Trainer
             Score? test = null;
             if (data.Val is not null && data.Test is not null)
             {
+                if (bestEpoch is not null) Checkpoint.Load(Path.Combine(_ckptDir, "best.safetensors"), _model, optimizer: null);
                 _sink.Evaluating(s.Epochs, "test", data.Test.Count);
                 var t = Evaluate(_model, data.Test, evalBatch, device);
                 test = new Score(t.Loss, t.Accuracy);
-                Append(new Dictionary<string, object?> { ["kind"] = "test", ["step"] = step, ["test_loss"] = t.Loss, ["test_acc"] = t.Accuracy });
+                Append(new Dictionary<string, object?>
+                {
+                    ["kind"] = "test", ["step"] = step, ["epoch"] = bestEpoch ?? s.Epochs, ["test_loss"] = t.Loss, ["test_acc"] = t.Accuracy,
+                });
             }
             else if (evalName == "test") test = Read("test");
             var result = Result(TrainOutcome.Completed, s.Epochs, step, Read("train"), evalName is null ? null : Read(evalName), test, evalName,
@@ -545,7 +593,7 @@ public static class Trainer
             AtomicFile.WriteAllText(path, string.Concat(lines.Take(keep).Select(l => l + "\n")));
         }
 
-        private void WriteSummary(TrainResult r, DataSplits data, TrainSettings s, Device device, int threads, double dataSeconds)
+        private void WriteSummary(TrainResult r, DataSplits data, TrainLoop s, Device device, int threads, double dataSeconds)
         {
             static string N(double? v, string format = "0.######") => v is double d && !double.IsNaN(d) ? d.ToString(format, CultureInfo.InvariantCulture) : "null";
             var sb = new StringBuilder();
@@ -556,19 +604,38 @@ public static class Trainer
             sb.Append($"data: {Yaml(data.Source)}\n");
             sb.Append($"train_samples: {data.Train.Count}\n");
             sb.Append($"epochs: {r.Epochs}\nsteps: {r.Steps}\nbatch: {s.Batch}\nseed: {s.Seed}\n");
-            sb.Append($"optimizer: {Yaml(s.Optimizer.ToString())}\n");
+            sb.Append($"optimizer: {Yaml(_graph.Train.Optimizer.ToString())}\n");
             sb.Append($"parameters: {r.Parameters}\n");
             sb.Append($"train:\n  loss: {N(r.TrainLoss)}\n  accuracy: {N(r.TrainAccuracy)}\n");
             if (r.EvalSet == "val") sb.Append($"val:\n  loss: {N(r.EvalLoss)}\n  accuracy: {N(r.EvalAccuracy)}\n");
             if (r.TestAccuracy is not null) sb.Append($"test:\n  loss: {N(r.TestLoss)}\n  accuracy: {N(r.TestAccuracy)}\n  samples: {data.Test?.Count ?? 0}\n");
-            if (r.BestAccuracy is not null) sb.Append($"best:\n  set: {r.EvalSet}\n  accuracy: {N(r.BestAccuracy)}\n  epoch: {r.BestEpoch}\n");
+            sb.Append(SelectionYaml(r, r.TestAccuracy is not null ? "test" : r.EvalSet));
             sb.Append($"time:\n  train_s: {N(r.TrainTime.TotalSeconds, "0.###")}\n  data_s: {N(dataSeconds, "0.###")}   # of train_s: making batches (copy, tensor, augmentation)\n" +
                       $"  session_wall_s: {N(r.WallTime.TotalSeconds, "0.###")}\n");
             sb.Append($"images_per_s: {N(r.ImagesPerSecond, "0.#")}\n");
             sb.Append($"device: {device}\nthreads: {threads}\n");
             sb.Append($"resumes: {_info.Resumes}\n");
-            sb.Append($"checkpoints:\n  last: {CheckpointDir}/last.safetensors\n  best: {CheckpointDir}/best.safetensors\n");
+            sb.Append($"checkpoints:\n  last: {CheckpointDir}/last.safetensors\n");
+            if (r.BestEpoch is not null) sb.Append($"  best: {CheckpointDir}/best.safetensors   # selected on val\n");
             AtomicFile.WriteAllText(Path.Combine(_runDir, SummaryFile), sb.ToString());
+        }
+
+        /// <summary>
+        /// What chose the reported weights, and what they are reported on: <c>selection</c> is the validation
+        /// split's best accuracy (its epoch) or <c>none</c> (no validation split: the test set is never used to
+        /// choose, the last epoch's weights are reported); <c>reported</c> names the weights and the set.
+        /// </summary>
+        internal static string SelectionYaml(TrainResult r, string? reportedSet)
+        {
+            var sb = new StringBuilder("selection:\n");
+            if (r.BestEpoch is { } epoch && r.BestAccuracy is { } acc)
+                sb.Append($"  on: val\n  metric: accuracy\n  accuracy: {acc.ToString("0.######", CultureInfo.InvariantCulture)}\n  epoch: {epoch}\n");
+            else
+                sb.Append("  on: none   # no validation split (train key val_split): no weights are chosen by a score\n");
+            sb.Append("reported:\n");
+            sb.Append(r.BestEpoch is { } e && reportedSet == "test" ? $"  weights: best on val (epoch {e})\n" : $"  weights: last epoch ({r.Epochs})\n");
+            sb.Append($"  set: {reportedSet ?? "none"}\n");
+            return sb.ToString();
         }
 
         private static string Yaml(string s) => JsonSerializer.Serialize(s, MetricsLog.JsonOptions); // a double-quoted YAML scalar
@@ -582,10 +649,11 @@ public static class Trainer
         }
     }
 
-    internal static optim.Optimizer CreateOptimizer(nn.Module model, OptimizerSettings o) => o.Name switch
+    internal static optim.Optimizer CreateOptimizer(nn.Module model, OptimizerConfig o) => o switch
     {
-        "sgd" => optim.SGD(model.named_parameters(), o.Lr, o.Momentum, 0, o.WeightDecay, o.Nesterov),
-        _ => optim.AdamW(model.named_parameters(), o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay),
+        SgdConfig s => optim.SGD(model.named_parameters(), s.Lr, s.Momentum, 0, s.WeightDecay, s.Nesterov),
+        AdamWConfig a => optim.AdamW(model.named_parameters(), a.Lr, a.Beta1, a.Beta2, a.Eps, a.WeightDecay),
+        _ => throw new ArgumentOutOfRangeException(nameof(o), o, "an optimizer the runtime does not implement"),
     };
 
     /// <summary>

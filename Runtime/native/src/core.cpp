@@ -1,6 +1,8 @@
 // Errors, handles, creation, host copies, queries, conversions, autograd, global settings.
 #include "shim.h"
 
+#include <torch/cuda.h>
+
 namespace ats {
 
 static thread_local std::string last_error;
@@ -242,7 +244,7 @@ ATS_API int ats_cuda_is_available() {
 }
 ATS_API int ats_cuda_device_count() {
   try {
-    return at::hasCUDA() ? (int)at::detail::getCUDAHooks().getNumGPUs() : 0;
+    return (int)torch::cuda::device_count();  // the C++ frontend's, stable from libtorch 1.13 to 2.x
   } catch (...) {
     return 0;
   }

@@ -3,8 +3,8 @@
 usage: bench_pytorch.py GRAPH.json --batch N --device cpu|cuda --warmup W --iterations I --threads T
                         [--memory-format contiguous|channels_last]
 
-GRAPH.json is Bench.DescribeGraph's description of a compiled IR graph (nodes in execution order with op,
-attributes, inputs and shapes). This script builds the same network in plain PyTorch eager, one idiomatic
+GRAPH.json is the compiled IR graph as JSON (Compiler/Printers/IrJson.cs, what `archc graph --format json`
+prints: nodes in execution order with op, attributes, inputs and shapes). This script builds the same network in plain PyTorch eager, one idiomatic
 torch.nn module per IR node (nn.Conv2d, nn.BatchNorm2d / BatchNorm1d over the width of tokens, nn.LayerNorm,
 nn.Linear, nn.GELU..., F.unfold for patches, timm-style Attention with one qkv Linear, torch.fft.fft2,
 nn.AvgPool2d, timm's drop_path), runs the node list in a plain Python loop, and times exactly what ArchDsl
@@ -14,11 +14,17 @@ With --memory-format channels_last the model and the batch are moved with .to(me
 PyTorch's documented way to run convolutions NHWC (ArchDsl runs conv graphs that way).
 With --serve it instead answers timing commands on stdin, so that Bench can interleave rounds of its own steps
 with rounds of these (both sides then see the same machine load; only one side runs at a time).
+With --compile the timed model is torch.compile(model) (PyTorch 2 only; an older PyTorch answers with an error).
+The serve command `check WEIGHTS OURS` (Bench.Check) loads ArchDsl's initial weights (IR names, safetensors) into this
+model, runs the batch in OURS in train and then eval mode (forward, cross-entropy, backward) and answers the largest
+|difference| of the logits, of each parameter gradient and of the state after the train step from ArchDsl's own
+results in OURS; TF32 is turned off for it (torch.backends.cuda.matmul / cudnn.allow_tf32 = False).
 """
 import argparse
 import json
 import math
 import re
+import struct
 import sys
 import time
 
@@ -199,6 +205,75 @@ class Net(nn.Module):
         return values[self.output]
 
 
+def load_safetensors(path):
+    """A safetensors file as {name: CPU tensor} (8-byte little-endian header length, JSON header, raw bytes)."""
+    dtypes = {'F32': torch.float32, 'F64': torch.float64, 'F16': torch.float16, 'BF16': torch.bfloat16,
+              'I64': torch.int64, 'I32': torch.int32, 'U8': torch.uint8, 'BOOL': torch.bool}
+    with open(path, 'rb') as f:
+        data = f.read()
+    n = struct.unpack('<Q', data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    header.pop('__metadata__', None)
+    out = {}
+    for name, e in header.items():
+        begin, end = e['data_offsets']
+        raw = bytearray(data[8 + n + begin:8 + n + end])
+        t = torch.frombuffer(raw, dtype=dtypes[e['dtype']]) if raw else torch.empty(0, dtype=dtypes[e['dtype']])
+        out[name] = t.reshape(e['shape'])
+    return out
+
+
+def ir_names(g, model):
+    """{IR tensor name: this model's state_dict key}: node i's `local` tensor is layers.k.m.local or layers.k.local."""
+    keys = set(model.state_dict().keys())
+    names, k = {}, 0
+    for n in g['nodes']:
+        if n['op'] == 'input':
+            continue
+        for t in n['params'] + n['buffers']:
+            local = t['name']
+            key = next((c for c in (f'layers.{k}.m.{local}', f'layers.{k}.{local}') if c in keys), None)
+            if key is None:
+                raise ValueError(f"IR tensor {n['name']}.{local} has no counterpart in the PyTorch model")
+            names[f"{n['name']}.{local}"] = key
+        k += 1
+    return names
+
+
+def check(g, model, dev, memory_format, weights_path, ours_path):
+    """Largest |difference| between this model's and ArchDsl's results (see the module docstring)."""
+    for flag in (torch.backends.cuda.matmul, torch.backends.cudnn):
+        flag.allow_tf32 = False
+    names = ir_names(g, model)
+    weights, ours = load_safetensors(weights_path), load_safetensors(ours_path)
+    missing = set(model.state_dict().keys()) - set(names.values())
+    if missing:
+        raise ValueError(f'PyTorch tensors with no IR counterpart: {sorted(missing)}')
+    model.load_state_dict({names[n]: t for n, t in weights.items()}, strict=True)
+    x, y = ours['x'].to(dev), ours['y'].to(dev)
+    if memory_format == 'channels_last' and x.dim() == 4:
+        x = x.to(memory_format=torch.channels_last)
+    params = {key: name for name, key in names.items()}
+    out = {}
+
+    def diff(a, b):
+        return (a.detach().double().cpu() - b.double()).abs().max().item() if a.numel() else 0.0
+
+    for mode in ('train', 'eval'):
+        model.train(mode == 'train')
+        for p in model.parameters():
+            p.grad = None
+        logits = model(x)
+        F.cross_entropy(logits, y).backward()
+        out[f'{mode}.logits'] = diff(logits, ours[f'{mode}.logits'])
+        grads = [(params[k], diff(p.grad, ours[f'{mode}.grad.{params[k]}'])) for k, p in model.named_parameters()]
+        out[f'{mode}.grad'] = max(grads, key=lambda t: t[1])
+    state = model.state_dict()
+    out['state'] = max(((n, diff(state[k], ours[f'state.{n}'])) for n, k in names.items()), key=lambda t: t[1])
+    out['max_abs_logit'] = ours['train.logits'].abs().max().item()
+    return out
+
+
 def rss(key):
     try:
         m = re.search(key + r':\s+(\d+) kB', open('/proc/self/status').read())
@@ -230,6 +305,7 @@ def main():
     ap.add_argument('--iterations', type=int, default=20)
     ap.add_argument('--threads', type=int, default=0)
     ap.add_argument('--memory-format', choices=('contiguous', 'channels_last'), default='contiguous')
+    ap.add_argument('--compile', action='store_true', help='time torch.compile(model) instead of the eager model')
     ap.add_argument('--serve', action='store_true',
                     help='after building, answer commands on stdin (one JSON line each): warmup_train K, train K, '
                          'warmup_infer K, infer K, memory, quit; so the caller can interleave its own timing rounds')
@@ -248,6 +324,12 @@ def main():
     x = torch.randn(args.batch, *g['input']['dims'], device=dev)
     if args.memory_format == 'channels_last':
         model = model.to(memory_format=torch.channels_last)
+    timed = model
+    if args.compile:
+        if not hasattr(torch, 'compile'):
+            print(json.dumps({'error': f'--compile needs torch.compile (PyTorch 2); this is PyTorch {torch.__version__}'}), flush=True)
+            sys.exit(2)
+        timed = torch.compile(model)
         if x.dim() == 4:
             x = x.to(memory_format=torch.channels_last)
     classes = g['nodes'][g['output']]['output_shape']['dims'][-1]
@@ -259,12 +341,12 @@ def main():
 
     def train_step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(timed(x), y)
         loss.backward()
         opt.step()
 
     def infer_step():
-        model(x)
+        timed(x)
 
     def run(step, n, train):
         """n steps of `step` in train/eval mode; per-step wall times in ms."""
@@ -288,7 +370,7 @@ def main():
         return torch.cuda.max_memory_allocated() if cuda else rss('VmHWM')
 
     info = {'torch_version': torch.__version__, 'threads': torch.get_num_threads(), 'params': params,
-            'memory_format': args.memory_format,
+            'memory_format': args.memory_format, 'mode': 'torch.compile' if args.compile else 'eager',
             'baseline_memory_bytes': baseline, 'memory_kind': 'CUDA max allocated' if cuda else 'VmHWM'}
 
     if args.serve:
@@ -308,6 +390,11 @@ def main():
                 out = {'times': run(train_step, int(cmd[1]), True)}
             elif cmd[0] in ('warmup_infer', 'infer'):
                 out = {'times': run(infer_step, int(cmd[1]), False)}
+            elif cmd[0] == 'check':
+                try:
+                    out = check(g, model, dev, args.memory_format, cmd[1], cmd[2])
+                except (ValueError, KeyError, RuntimeError, OSError) as e:
+                    out = {'error': f'check: {type(e).__name__}: {e}'}
             else:
                 out = {'error': f'unknown command {cmd[0]}'}
             print(json.dumps(out), flush=True)
