@@ -525,8 +525,8 @@ internal sealed class Expander
                     if (v is UnknownVal) { ok = false; break; }
                     if (name is null || !OpCatalog.TryGet(name, out var sig) || !OpCatalog.IsNorm(sig))
                     {
-                        var close = name is null ? null : Suggest.Closest(name, ["batch", "layer", "none", "batchnorm", "layernorm"]);
-                        Error(CompilerCodes.BadMixer, $"mixer norm must be batch, layer or none, not {Evaluator.Describe(v)}", nameSpan,
+                        var close = name is null ? null : Suggest.Closest(name, OpCatalog.NormNames);
+                        Error(CompilerCodes.BadMixer, $"mixer norm must be batch, layer, group, affine or none, not {Evaluator.Describe(v)}", nameSpan,
                             close is not null ? $"did you mean '{close}'?" : null);
                         ok = false;
                         break;

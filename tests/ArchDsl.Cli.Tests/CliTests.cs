@@ -41,7 +41,7 @@ public class CliTests
         foreach (var op in ArchDsl.Compiler.OpCatalog.All) Assert.Contains(op.Usage, stdout);
         Assert.Contains("conv(out, kernel, stride: 1, padding: 0, groups: 1, bias: true)    (IR conv2d)", stdout);
         Assert.Contains("gelu(approximate: none)\n    choices: approximate: none | tanh", stdout);
-        Assert.Contains("global_pool    (IR avgpool)\n    aliases: avgpool\n    image[C,H,W] → vector[C]; tokens[N,D] → vector[D]", stdout);
+        Assert.Contains("global_pool(prefix_tokens: 0)    (IR avgpool)\n    aliases: avgpool\n    image[C,H,W] → vector[C]; tokens[N,D] → vector[D]", stdout);
         Assert.Contains("cls_pool    (IR cls)\n    aliases: cls", stdout);
         Assert.Contains("avg_pool(kernel: 3, stride: 1, padding: same)    (IR pool)\n    aliases: pool", stdout);
     }

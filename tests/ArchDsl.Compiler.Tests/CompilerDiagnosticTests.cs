@@ -67,9 +67,71 @@ public class CompilerDiagnosticTests
         Expect(Spec("conv(dim, kernel: 0)"), CompilerCodes.InvalidArgument, 3, "0)", "argument 'kernel' of conv must be ≥ 1, but is 0");
 
     [Fact]
-    public void SamePaddingNeedsAnOddKernel() =>
-        Expect(Spec("conv(dim, kernel: 4, padding: same)"), CompilerCodes.InvalidArgument, 3, "same",
-            "padding: same needs stride 1 and an odd kernel, but conv has kernel 4 and stride 1", "use kernel 5 or 3, or an explicit padding");
+    public void ConvSamePaddingNeedsStrideOne() =>
+        Expect(Spec("conv(dim, kernel: 4, stride: 2, padding: same)"), CompilerCodes.InvalidArgument, 3, "same",
+            "padding: same needs stride 1, but conv has stride 2", "use an explicit padding with stride > 1");
+
+    [Fact]
+    public void PoolSamePaddingNeedsAnOddKernel() =>
+        Expect(Spec("conv(dim, kernel: 2) -> max_pool(2, 1, padding: same)"), CompilerCodes.InvalidArgument, 3, "same",
+            "padding: same needs stride 1 and an odd kernel, but max_pool has kernel 2 and stride 1");
+
+    [Fact]
+    public void MaxPoolPaddingOverHalfTheKernel() =>
+        Expect(Spec("conv(dim, kernel: 3) -> max_pool(3, 2, padding: 2)"), CompilerCodes.InvalidArgument, 3, "2)",
+            "max_pool padding 2 is more than half the kernel 3");
+
+    [Fact]
+    public void MaxPoolNeedsItsStride() =>
+        Expect(Spec("conv(dim, kernel: 2) -> max_pool(2)"), CompilerCodes.MissingArgument, 3, "max_pool", "max_pool needs argument 'stride'",
+            "usage: max_pool(kernel, stride, padding: 0)");
+
+    [Fact]
+    public void MaxPoolKernelLargerThanTheInput() =>
+        Expect(Spec("conv(dim, kernel: 2, stride: 2) -> max_pool(15, 1)"), CompilerCodes.InvalidShape, 3, "max_pool",
+            "max_pool kernel 15 is larger than the padded input (input image[8, 14, 14], padding 0)");
+
+    [Fact]
+    public void GroupNormGroupsMustDivideTheChannels() =>
+        Expect(Spec("conv(dim, kernel: 2, stride: 2) -> group_norm(3)"), CompilerCodes.InvalidShape, 3, "3)",
+            "group_norm groups 3 does not divide the 8 channels (input image[8, 14, 14])", "try groups 2, 4 or 8");
+
+    [Fact]
+    public void GroupNormIsForImages() =>
+        Expect(Spec("patches(4) -> group_norm(1)"), CompilerCodes.WrongLayout, 3, "group_norm",
+            "group_norm expects image[C,H,W] but got tokens[49, 16]", "this op works on images; it must come before the image becomes tokens (patches/flatten)");
+
+    [Fact]
+    public void LayerScaleInitMustBeANumber() =>
+        Expect(Spec("conv(dim, kernel: 2) -> layer_scale(init: true)"), CompilerCodes.ArgumentType, 3, "true",
+            "argument 'init' of layer_scale expects a number but got the boolean true");
+
+    [Fact]
+    public void AffineTakesNoArguments() =>
+        Expect(Spec("conv(dim, kernel: 2) -> affine(1)"), CompilerCodes.TooManyArguments, 3, "1)", "affine takes no arguments");
+
+    [Fact]
+    public void PrefixTokensAreForTokens() =>
+        Expect("arch A(classes = 10)\ninput image[1, 28, 28]\nstem conv(8, kernel: 2)\nhead global_pool(prefix_tokens: 1) -> linear(classes)",
+            CompilerCodes.InvalidArgument, 4, "1)", "global_pool prefix_tokens applies to tokens, not to image[8, 27, 27]", "an image has no prefix tokens; write global_pool");
+
+    [Fact]
+    public void PrefixTokensMustLeaveATokenToAverage() =>
+        Expect("arch A(classes = 10)\ninput image[1, 8, 8]\nstem patches(4) -> cls_token\nhead global_pool(prefix_tokens: 5) -> linear(classes)",
+            CompilerCodes.InvalidArgument, 4, "5)", "global_pool prefix_tokens 5 leaves no token of the 5 to average (input tokens[5, 16])",
+            "prefix_tokens must be under 5");
+
+    [Fact]
+    public void PrefixTokensCannotBeNegative() =>
+        Expect("arch A(classes = 10)\ninput image[1, 8, 8]\nstem patches(4) -> cls_token\nhead global_pool(prefix_tokens: -1) -> linear(classes)",
+            CompilerCodes.InvalidArgument, 4, "-1)", "argument 'prefix_tokens' of global_pool must be ≥ 0, but is -1");
+
+    [Fact]
+    public void MixerNormMustBeANorm()
+    {
+        var spec = "arch A(dim = 8)\ninput image[1, 28, 28]\nmixer * 2 {\n  token: gelu\n  norm: afine, pre\n}";
+        Expect(spec, CompilerCodes.BadMixer, 5, "afine", "mixer norm must be batch, layer, group, affine or none, not 'afine'", "did you mean 'affine'?");
+    }
 
     [Fact]
     public void TooManyArguments() =>

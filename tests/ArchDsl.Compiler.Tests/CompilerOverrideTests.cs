@@ -251,8 +251,8 @@ public class CompilerOverrideTests
     {
         var specs = Directory.EnumerateFiles(SpecsDir, "*.arch", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(SpecsDir, f).Replace('\\', '/')).ToList();
-        foreach (var name in new[] { "convmixer.arch", "vit.arch", "mlp-mixer.arch" })
+        foreach (var name in new[] { "convmixer.arch", "vit.arch", "mlp-mixer.arch", "resmlp.arch" })
             Assert.Contains(name, specs);
-        Assert.Equal(8, specs.Count(s => s.StartsWith("imagenet")));
+        Assert.Equal(11, specs.Count(s => s.StartsWith("imagenet")));
     }
 }

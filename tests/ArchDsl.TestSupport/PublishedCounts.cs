@@ -17,6 +17,9 @@ public static class PublishedCounts
         ("imagenet/vit-ti16.arch", 5_717_416),
         ("imagenet/mixer-b16.arch", 59_880_472),
         ("imagenet/mixer-s16.arch", 18_528_264),
+        ("imagenet/resmlp-s12.arch", 15_350_872),
+        ("imagenet/resmlp-s36.arch", 44_690_488),
+        ("imagenet/resmlp-b24-8.arch", 129_138_280),
     ];
 
     /// <summary>The table as theory data: (spec, params).</summary>
