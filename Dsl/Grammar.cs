@@ -55,7 +55,7 @@ internal sealed class Grammar
         Term = BinaryChain(Ref(() => Unary!), Sym("*", "/", "%"));
         // unary = "-" unary | atom ;
         var negated = _guard.Nest(Ref(() => Unary!)
-            .Expect(DslCodes.ExpectedExpression, "expected an expression after '-', found {found}"));
+            .Expect(DslCodes.ExpectedExpression, ["an expression after '-'"]));
         Unary =
             (from minus in Sym("-")
              from operand in negated
@@ -65,7 +65,7 @@ internal sealed class Grammar
         Atom = Number.XOr(Str).XOr(Ref(() => ListLit!)).XOr(Ref(() => NameOrCall!)).XOr(Ref(() => Paren!));
 
         var listItems = _guard.Nest(OptRef(ExprList("the list")).Select(l => l ?? []));
-        var listClose = Sym("]").Expect(DslCodes.ExpectedClosingBracket, "expected ']' to close the list, found {found}",
+        var listClose = Sym("]").Expect(DslCodes.ExpectedClosingBracket, ["']'", "the list"],
             "list items are separated by ','");
         ListLit =
             from open in Sym("[")
@@ -80,11 +80,11 @@ internal sealed class Grammar
                 ? (Expr)new CallExpr(id.Value, a.Args, id.Span, id.Span.To(a.Close))
                 : new Name(id.Value, id.Span);
 
-        var parenInner = _guard.Nest(Expr.Expect(DslCodes.ExpectedExpression, "expected an expression after '(', found {found}"));
+        var parenInner = _guard.Nest(Expr.Expect(DslCodes.ExpectedExpression, ["an expression after '('"]));
         Paren =
             from open in Sym("(")
             from inner in parenInner
-            from close in Sym(")").ExpectLabelled(DslCodes.ExpectedClosingBracket, "expected ')' to close '(', found {found}",
+            from close in Sym(")").ExpectLabelled(DslCodes.ExpectedClosingBracket, ["')'", "'('"],
                 null, open.Span, "this '(' is never closed")
             select inner with { Span = open.Span.To(close.Span) };
 
@@ -94,7 +94,7 @@ internal sealed class Grammar
         Parser<Expr> NamedValue(string name)
         {
             if (!namedValues.TryGetValue(name, out var p))
-                namedValues[name] = p = Expr.Expect(DslCodes.ExpectedExpression, $"expected a value after '{name}:', found {{found}}");
+                namedValues[name] = p = Expr.Expect(DslCodes.ExpectedExpression, [$"a value after '{name}:'"]);
             return p;
         }
         Arg =
@@ -103,7 +103,7 @@ internal sealed class Grammar
             select new Arg(name.IsDefined ? name.Get().Value : null, value,
                 name.IsDefined ? name.Get().Span.To(value.Span) : value.Span);
         // args = [ arg { "," arg } ] ;
-        var argAfterComma = Arg.Expect(DslCodes.ExpectedExpression, "expected an argument after ',', found {found}");
+        var argAfterComma = Arg.Expect(DslCodes.ExpectedExpression, ["an argument after ','"]);
         var moreArgs = Many(from comma in Sym(",") from a in argAfterComma select a);
         Args = OptRef(
                 from first in Arg
@@ -118,7 +118,7 @@ internal sealed class Grammar
             from kw in Kw("residual")
             from body in residualBody
             select (Step)new ResidualStep(body.Chain, kw.Span.To(body.Close));
-        var repeatCount = Expr.Expect(DslCodes.ExpectedExpression, "expected a repeat count after 'repeat', found {found}",
+        var repeatCount = Expr.Expect(DslCodes.ExpectedExpression, ["a repeat count after 'repeat'"],
             "e.g. 'repeat 2 { linear(dim) -> gelu }'");
         var repeatBody = Body("the repeat count", "'repeat'");
         RepeatStep =
@@ -139,20 +139,20 @@ internal sealed class Grammar
         // "input" ident "[" expr { "," expr } "]"
         InputStmt =
             from kw in Kw("input")
-            from layout in Word.Expect(DslCodes.ExpectedName, "expected a layout (image or tokens) after 'input', found {found}",
+            from layout in Word.Expect(DslCodes.ExpectedName, ["a layout (image or tokens) after 'input'"],
                 "e.g. 'input image[3, 224, 224]'")
-            from open in Sym("[").Expect(DslCodes.ExpectedToken, $"expected '[' with the dimensions of '{layout.Value}', found {{found}}",
+            from open in Sym("[").Expect(DslCodes.ExpectedToken, [$"'[' with the dimensions of '{layout.Value}'"],
                 $"e.g. 'input {layout.Value}[3, 224, 224]'")
             from dims in ExprList($"the dimensions of '{layout.Value}'").Expect(DslCodes.ExpectedExpression,
-                $"expected the dimensions of '{layout.Value}', found {{found}}")
+                [$"the dimensions of '{layout.Value}'"])
             from close in Sym("]").Expect(DslCodes.ExpectedClosingBracket,
-                $"expected ']' to close the dimensions of '{layout.Value}', found {{found}}", "dimensions are separated by ','")
+                ["']'", $"the dimensions of '{layout.Value}'"], "dimensions are separated by ','")
             select (Stmt)new InputStmt(layout.Value, dims, layout.Span, kw.Span.To(close.Span));
 
         // ( "stem" | "head" | "layers" ) chain
         StageStmt =
             from kw in Kw("stem").XOr(Kw("head")).XOr(Kw("layers"))
-            from body in Chain.Expect(DslCodes.ExpectedStep, $"expected an op after '{kw.Value}', found {{found}}")
+            from body in Chain.Expect(DslCodes.ExpectedStep, [$"an op after '{kw.Value}'"])
             select (Stmt)new StageStmt(kw.Value, body, kw.Span.To(body.Span));
 
         // "repeat" expr "{" chain "}" | "residual" "{" chain "}"   (a "layers" stage; may go on with "-> step")
@@ -163,31 +163,31 @@ internal sealed class Grammar
         // "mixer" "*" expr "{" { ident ":" ( chain | expr { "," expr } ) } "}"
         MixerStmt =
             from kw in Kw("mixer")
-            from star in Sym("*").Expect(DslCodes.ExpectedToken, "expected '*' and the number of blocks after 'mixer', found {found}",
+            from star in Sym("*").Expect(DslCodes.ExpectedToken, ["'*' and the number of blocks after 'mixer'"],
                 "e.g. 'mixer * depth { token: … channel: … }'")
-            from count in Expr.Expect(DslCodes.ExpectedExpression, "expected the number of mixer blocks after '*', found {found}")
-            from open in Sym("{").Expect(DslCodes.ExpectedToken, "expected '{' to open the mixer's entries, found {found}")
+            from count in Expr.Expect(DslCodes.ExpectedExpression, ["the number of mixer blocks after '*'"])
+            from open in Sym("{").Expect(DslCodes.ExpectedToken, ["'{' to open the mixer's entries"])
             from entries in Many(MixerEntry)
             from close in Sym("}").ExpectLabelled(DslCodes.ExpectedClosingBracket,
-                "expected a mixer entry ('token:', 'channel:', 'norm:', 'residual:' …) or '}' to close the mixer, found {found}",
+                ["a mixer entry ('token:', 'channel:', 'norm:', 'residual:' …) or '}'", "the mixer"],
                 "close the mixer with '}' before the next statement", open.Span, "the mixer's '{' is never closed")
             select (Stmt)new MixerStmt(count, entries, kw.Span.To(close.Span));
 
         // "train" "{" { ident ":" expr [ "," ] } "}"
         TrainEntry =
             from key in Word
-            from colon in Sym(":").Expect(DslCodes.ExpectedToken, $"expected ':' after train key '{key.Value}', found {{found}}",
+            from colon in Sym(":").Expect(DslCodes.ExpectedToken, [$"':' after train key '{key.Value}'"],
                 "train entries are written 'key: value'")
-            from value in Expr.Expect(DslCodes.ExpectedExpression, $"expected a value for '{key.Value}', found {{found}}")
+            from value in Expr.Expect(DslCodes.ExpectedExpression, [$"a value for '{key.Value}'"])
             from comma in Opt(Sym(","))
             select new TrainEntry(key.Value, value, key.Span, key.Span.To(value.Span));
         TrainStmt =
             from kw in Kw("train")
-            from open in Sym("{").Expect(DslCodes.ExpectedToken, "expected '{' after 'train', found {found}",
+            from open in Sym("{").Expect(DslCodes.ExpectedToken, ["'{' after 'train'"],
                 "e.g. 'train { data: fashion-mnist, epochs: 5 }'")
             from entries in Many(TrainEntry)
             from close in Sym("}").Expect(DslCodes.ExpectedClosingBracket,
-                "expected a 'key: value' entry or '}' to close 'train', found {found}")
+                ["a 'key: value' entry or '}'", "'train'"])
             select (Stmt)new TrainStmt(entries, kw.Span.To(close.Span));
 
         // stmt = input | stage | mixer | repeat | residual | train ;
@@ -197,31 +197,31 @@ internal sealed class Grammar
         // import = "import" string ;
         Import =
             from kw in Kw("import")
-            from path in Str.Expect(DslCodes.ExpectedString, "expected a quoted path after 'import', found {found}",
+            from path in Str.Expect(DslCodes.ExpectedString, [],
                 "e.g. import \"../vit.arch\"")
             select new ImportDecl(((StringLit)path).Value, kw.Span.To(path.Span));
 
         // block = "block" ident [ "(" params ")" ] "{" chain "}" ;
         Block =
             from kw in Kw("block")
-            from name in Word.Expect(DslCodes.ExpectedName, "expected the block's name after 'block', found {found}")
+            from name in Word.Expect(DslCodes.ExpectedName, ["the block's name after 'block'"])
             from ps in Opt(ParamList(name.Value, requireDefaults: false))
-            from open in Sym("{").Expect(DslCodes.ExpectedToken, $"expected '{{' to open the body of block '{name.Value}', found {{found}}",
+            from open in Sym("{").Expect(DslCodes.ExpectedToken, [$"'{{' to open the body of block '{name.Value}'"],
                 $"e.g. 'block {name.Value}(hidden) {{ linear(hidden) -> gelu }}'")
-            from body in _guard.Nest(Chain.Expect(DslCodes.ExpectedStep, $"expected the ops of block '{name.Value}', found {{found}}"))
+            from body in _guard.Nest(Chain.Expect(DslCodes.ExpectedStep, [$"the ops of block '{name.Value}'"]))
             from close in Sym("}").Expect(DslCodes.ExpectedClosingBracket,
-                $"expected '->' or '}}' to close the body of block '{name.Value}', found {{found}}")
+                [$"'->' or '}}'", $"the body of block '{name.Value}'"])
             select new BlockDecl(name.Value, ps?.Params ?? [], body, name.Span, kw.Span.To(close.Span));
 
         // arch = "arch" ident ( "(" params ")" | "=" ident "(" args ")" ) ...   (the statements are parsed one by one)
         ArchHeader =
             from kw in Kw("arch")
-            from name in Word.Expect(DslCodes.ExpectedName, "expected the arch's name after 'arch', found {found}")
+            from name in Word.Expect(DslCodes.ExpectedName, ["the arch's name after 'arch'"])
             from head in ParamList(name.Value, requireDefaults: true).Select(p => new ArchHeader(kw, name, p.Params, null, p.Close))
                 .XOr(from eq in Sym("=")
                      from b in ArchBaseRef(name.Value)
                      select new ArchHeader(kw, name, [], b, b.Span))
-                .Expect(DslCodes.ExpectedToken, $"expected '(' with the parameters of '{name.Value}', or '= Base(…)', found {{found}}",
+                .Expect(DslCodes.ExpectedToken, [$"'(' with the parameters of '{name.Value}', or '= Base(…)'"],
                     $"e.g. 'arch {name.Value}(dim = 128, depth = 8)' or 'arch {name.Value} = ConvMixer(dim: 256)'")
             select head;
     }
@@ -277,15 +277,15 @@ internal sealed class Grammar
         var end = Lexical.ScanNumber(s, start, out var isFloat, out var badEnd);
         var after = ((TextInput)i).At(badEnd);
         if (badEnd > end)
-            return Fail<NumberValue>(after, DslCodes.InvalidNumber, $"invalid number '{Clip(s[start..badEnd])}'",
+            return Fail<NumberValue>(after, new SyntaxError(DslCodes.InvalidNumber, [Clip(s[start..badEnd])],
                 "a number is digits with an optional fraction and exponent, e.g. 128, 1_000, 0.01, .5, 4., 1e-6; put a space or operator before a name",
-                start, badEnd - start);
+                start, badEnd - start));
         var text = s[start..end];
         if (Lexical.TryNumberValue(text, isFloat, out var integer, out var real))
             return Result.Success(new NumberValue(isFloat, integer, real), after);
         return isFloat
-            ? Fail<NumberValue>(after, DslCodes.InvalidNumber, $"number '{Clip(text)}' is too large", null, start, end - start)
-            : Fail<NumberValue>(after, DslCodes.InvalidNumber, $"integer '{Clip(text)}' is too large", "integers must fit in 64 bits", start, end - start);
+            ? Fail<NumberValue>(after, new SyntaxError(DslCodes.NumberTooLarge, ["number", Clip(text)], null, start, end - start))
+            : Fail<NumberValue>(after, new SyntaxError(DslCodes.NumberTooLarge, ["integer", Clip(text)], "integers must fit in 64 bits", start, end - start));
     };
 
     private static readonly Parser<string> RawString = i =>
@@ -293,8 +293,8 @@ internal sealed class Grammar
         if (i.AtEnd || i.Current != '"') return Result.Failure<string>(i, "", ["a string"]);
         var close = Lexical.ScanString(i.Source, i.Position, out var value, out var end);
         if (close < 0)
-            return Fail<string>(((TextInput)i).At(Math.Max(end, i.Position + 1)), DslCodes.UnterminatedString, "unterminated string",
-                "close the string with '\"' on the same line", i.Position, Math.Max(1, end - i.Position));
+            return Fail<string>(((TextInput)i).At(Math.Max(end, i.Position + 1)), new SyntaxError(DslCodes.UnterminatedString, [],
+                "close the string with '\"' on the same line", i.Position, Math.Max(1, end - i.Position)));
         return Result.Success(value, ((TextInput)i).At(close));
     };
 
@@ -311,7 +311,7 @@ internal sealed class Grammar
             var r = raw(((TextInput)i).At(start));
             if (r.WasSuccessful)
                 return Result.Success(new Tok<T>(r.Value, new Span(_src, start, r.Remainder.Position - start)), r.Remainder);
-            return SyntaxError.IsEncoded(r.Message)
+            return ErrorOf(r) is not null
                 ? Result.Failure<Tok<T>>(r.Remainder, r.Message, r.Expectations)
                 : Result.Failure<Tok<T>>(i, "", expected);
         };
@@ -391,11 +391,11 @@ internal sealed class Grammar
     {
         var operations = Many(
             from o in op
-            from right in operand.Expect(DslCodes.ExpectedExpression, $"expected an expression after '{o.Value}', found {{found}}")
+            from right in operand.Expect(DslCodes.ExpectedExpression, [$"an expression after '{o.Value}'"])
             select (Op: o.Value, Right: right),
             MaxOperators,
-            at => Fail<List<(string Op, Expr Right)>>(at, DslCodes.ExpressionTooLong,
-                $"expression has more than {MaxOperators} operators", "split it into named parameters"));
+            at => Fail<List<(string Op, Expr Right)>>(at, new SyntaxError(DslCodes.ExpressionTooLong, [MaxOperators],
+                "split it into named parameters")));
         return
             from first in operand
             from rest in operations
@@ -405,7 +405,7 @@ internal sealed class Grammar
     /// <summary><c>expr { "," expr }</c>, each item after a comma required.</summary>
     private Parser<List<Expr>> ExprList(string what)
     {
-        var item = Expr.Expect(DslCodes.ExpectedExpression, $"expected an expression after ',' in {what}, found {{found}}");
+        var item = Expr.Expect(DslCodes.ExpectedExpression, [$"an expression after ',' in {what}"]);
         var more = Many(from comma in Sym(",") from e in item select e);
         return
             from first in Expr
@@ -424,7 +424,7 @@ internal sealed class Grammar
         if (_argLists.TryGetValue(callee, out var parser)) return parser;
         var nestedArgs = _guard.Nest(Args);
         var close = Sym(")").Expect(DslCodes.ExpectedClosingBracket,
-            $"expected ')' to close the argument list of '{callee}', found {{found}}", "arguments are separated by ','");
+            ["')'", $"the argument list of '{callee}'"], "arguments are separated by ','");
         return _argLists[callee] = Opt(
             from open in Sym("(")
             from args in nestedArgs
@@ -433,13 +433,13 @@ internal sealed class Grammar
     }
 
     private Parser<ArchBase> ArchBaseRef(string arch) =>
-        from name in Word.Expect(DslCodes.ExpectedName, $"expected the name of the arch '{arch}' derives from after '=', found {{found}}",
+        from name in Word.Expect(DslCodes.ExpectedName, [$"the name of the arch '{arch}' derives from after '='"],
             $"e.g. 'arch {arch} = ViT(dim: 384)'")
-        from open in Sym("(").Expect(DslCodes.ExpectedToken, $"expected '(' with the arguments of '{name.Value}', found {{found}}",
+        from open in Sym("(").Expect(DslCodes.ExpectedToken, [$"'(' with the arguments of '{name.Value}'"],
             $"a derived arch is written 'arch {arch} = {name.Value}(name: value, …)'")
         from args in _guard.Nest(Args)
         from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket,
-            $"expected ')' to close the argument list of '{name.Value}', found {{found}}", "arguments are separated by ','")
+            ["')'", $"the argument list of '{name.Value}'"], "arguments are separated by ','")
         select new ArchBase(name.Value, args, name.Span, name.Span.To(close.Span));
 
     private readonly record struct ParamsAndClose(List<ParamDecl> Params, Span Close);
@@ -451,21 +451,21 @@ internal sealed class Grammar
         Parser<ParamDecl> param =
             from name in Word
             from def in requireDefaults
-                ? eq.Expect(DslCodes.ExpectedEquals, $"'=' expected after parameter name '{name.Value}', found {{found}}",
+                ? eq.Expect(DslCodes.ExpectedEquals, [name.Value],
                         $"an arch's parameters need defaults: '{name.Value} = 128'; ':' is for arguments in calls")
-                    .Then(_ => Expr.Expect(DslCodes.ExpectedExpression, $"expected a default value for '{name.Value}' after '=', found {{found}}"))
+                    .Then(_ => Expr.Expect(DslCodes.ExpectedExpression, [$"a default value for '{name.Value}' after '='"]))
                     .Select(e => (Expr?)e)
                 : Opt(from e in eq
-                      from v in Expr.Expect(DslCodes.ExpectedExpression, $"expected a default value for '{name.Value}' after '=', found {{found}}")
+                      from v in Expr.Expect(DslCodes.ExpectedExpression, [$"a default value for '{name.Value}' after '='"])
                       select new Boxed(v)).Select(b => b?.Value)
             select new ParamDecl(name.Value, def, name.Span, def is null ? name.Span : name.Span.To(def.Span));
-        var paramAfterComma = param.Expect(DslCodes.ExpectedName, "expected a parameter name after ',', found {found}");
+        var paramAfterComma = param.Expect(DslCodes.ExpectedName, ["a parameter name after ','"]);
         var moreParams = Many(from comma in Sym(",") from p in paramAfterComma select p);
         var parameters = OptRef(from first in param
                                 from rest in moreParams
                                 select Prepend(first, rest));
         var close = Sym(")").Expect(DslCodes.ExpectedClosingBracket,
-            $"expected ')' to close the parameter list of '{owner}', found {{found}}", "parameters are separated by ','");
+            ["')'", $"the parameter list of '{owner}'"], "parameters are separated by ','");
         return
             from open in Sym("(")
             from ps in parameters
@@ -480,10 +480,10 @@ internal sealed class Grammar
     /// <summary><c>"{" chain "}"</c> of a residual or repeat step, nested under the depth guard.</summary>
     private Parser<BodyAndClose> Body(string after, string owner, string? hintOpen = null)
     {
-        var chain = _guard.Nest(Ref(() => Chain!).Expect(DslCodes.ExpectedStep, $"expected an op inside {owner} {{ }}, found {{found}}"));
-        var close = Sym("}").Expect(DslCodes.ExpectedClosingBracket, $"expected '->' or '}}' to close {owner} {{ … }}, found {{found}}");
+        var chain = _guard.Nest(Ref(() => Chain!).Expect(DslCodes.ExpectedStep, [$"an op inside {owner} {{ }}"]));
+        var close = Sym("}").Expect(DslCodes.ExpectedClosingBracket, [$"'->' or '}}'", $"{owner} {{ … }}"]);
         return
-            from open in Sym("{").Expect(DslCodes.ExpectedToken, $"expected '{{' after {after}, found {{found}}", hintOpen)
+            from open in Sym("{").Expect(DslCodes.ExpectedToken, [$"'{{' after {after}"], hintOpen)
             from body in chain
             from c in close
             select new BodyAndClose(body, c.Span);
@@ -492,7 +492,7 @@ internal sealed class Grammar
     /// <summary><c>first { "->" step }</c>.</summary>
     private Parser<Chain> ChainFrom(Parser<Step> first)
     {
-        var next = Ref(() => Step!).Expect(DslCodes.ExpectedStep, "expected an op after '->', found {found}",
+        var next = Ref(() => Step!).Expect(DslCodes.ExpectedStep, ["an op after '->'"],
             "a chain is 'op -> op -> …'; a step is an op, 'residual { … }' or 'repeat n { … }'");
         var more = Many(from arrow in Sym("->") from s in next select s);
         return
@@ -508,7 +508,7 @@ internal sealed class Grammar
         if (!key.WasSuccessful) return Forward<Tok<string>, MixerEntry>(key);
         var k = key.Value;
         if (StartsStatement(k, i, key.Remainder)) return Result.Failure<MixerEntry>(i, "", ["a mixer entry"]); // the mixer's '}' is missing
-        var colon = Sym(":").Expect(DslCodes.ExpectedToken, $"expected ':' after mixer entry '{k.Value}', found {{found}}",
+        var colon = Sym(":").Expect(DslCodes.ExpectedToken, [$"':' after mixer entry '{k.Value}'"],
             "mixer entries are written 'key: value', e.g. 'token: attention(heads)'")(key.Remainder);
         if (!colon.WasSuccessful) return Forward<Tok<string>, MixerEntry>(colon);
         var at = colon.Remainder;
@@ -526,7 +526,7 @@ internal sealed class Grammar
         }
         else
         {
-            var c = Chain.Expect(DslCodes.ExpectedStep, asValues is null ? $"expected an op for '{k.Value}', found {{found}}" : $"expected an op or a value for '{k.Value}', found {{found}}")(at);
+            var c = Chain.Expect(DslCodes.ExpectedStep, [asValues is null ? $"an op for '{k.Value}'" : $"an op or a value for '{k.Value}'"])(at);
             if (!c.WasSuccessful) return Forward<Chain, MixerEntry>(c);
             chain = c.Value;
             rest = c.Remainder;
@@ -536,10 +536,10 @@ internal sealed class Grammar
         var next = Word(rest);
         if (next.WasSuccessful && !Sym(":")(next.Remainder).WasSuccessful && !StartsStatement(next.Value, rest, next.Remainder))
             return chain is not null
-                ? Fail<MixerEntry>(rest, DslCodes.ExpectedArrowOrEnd, "expected '->' or end of chain, found {found}",
-                    "steps of a chain are joined with '->'")
-                : Fail<MixerEntry>(rest, DslCodes.ExpectedToken, $"expected ',' or the end of entry '{k.Value}', found {{found}}",
-                    "values are separated by ','");
+                ? Fail<MixerEntry>(rest, new SyntaxError(DslCodes.ExpectedArrowOrEnd, [SyntaxError.Found],
+                    "steps of a chain are joined with '->'"))
+                : Fail<MixerEntry>(rest, new SyntaxError(DslCodes.ExpectedToken, [$"',' or the end of entry '{k.Value}'", SyntaxError.Found],
+                    "values are separated by ','"));
         var last = chain?.Span ?? values[^1].Span;
         return Result.Success(new MixerEntry(k.Value, chain, values, k.Span, k.Span.To(last)), rest);
     };

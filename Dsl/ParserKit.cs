@@ -11,11 +11,15 @@ internal sealed class TextInput : IInput
     private readonly int _pos;
     private IDictionary<object, object>? _memos;
 
-    public TextInput(SourceText src, int pos)
+    public TextInput(SourceText src, int pos, SyntaxError? error = null)
     {
         _src = src;
         _pos = pos;
+        Error = error;
     }
+
+    /// <summary>Set on the remainder of a failure the grammar decided (see <see cref="SyntaxError"/>); position equality ignores it.</summary>
+    public SyntaxError? Error { get; }
 
     public SourceText SourceText => _src;
     public string Source => _src.Text;
@@ -29,7 +33,9 @@ internal sealed class TextInput : IInput
     public IInput Advance() =>
         AtEnd ? throw new InvalidOperationException("Cannot advance beyond the end of the input.") : new TextInput(_src, _pos + 1);
 
-    public TextInput At(int pos) => pos == _pos ? this : new TextInput(_src, pos);
+    public TextInput At(int pos) => pos == _pos && Error is null ? this : new TextInput(_src, pos);
+
+    public TextInput WithError(SyntaxError error) => new(_src, _pos, error);
 
     public bool Equals(IInput? other) => other is TextInput t && ReferenceEquals(t._src, _src) && t._pos == _pos;
     public override bool Equals(object? obj) => obj is IInput i && Equals(i);
@@ -42,28 +48,29 @@ internal readonly record struct Tok<T>(T Value, Span Span);
 
 /// <summary>
 /// A syntax error decided by the grammar itself (as opposed to a plain "this token does not start that
-/// alternative" failure). It travels through Sprache as the failure message, encoded, so it survives
-/// <c>XOr</c>/<c>SelectMany</c> unchanged; <see cref="SpecParser"/> decodes it. <c>{found}</c> in the message is
-/// replaced by the token found at the error's position.
+/// alternative" failure): the descriptor and its arguments, a hint, where it is (<c>Offset</c> -1: at the failure's
+/// position, after trivia; <c>Length</c> 0: the token there) and an optional secondary label. An argument that is
+/// <see cref="Found"/> becomes the token found at the error's position, described as in messages (<c>'gelu'</c>,
+/// <c>end of file</c>). It travels through Sprache on the failure's remainder (<see cref="TextInput.Error"/>): a
+/// Sprache result has only a string message, and the remainder is what every combinator, Sprache's own included,
+/// hands on from a failure unchanged.
 /// </summary>
-internal readonly record struct SyntaxError(string Code, string Message, string? Hint, int Offset, int Length,
-    int LabelOffset = -1, int LabelLength = 0, string? LabelText = null)
+internal sealed record SyntaxError(DiagnosticDescriptor Descriptor, object?[] Args, string? Hint, int Offset = -1, int Length = 0,
+    Label? Label = null)
 {
-    private const char Sep = '\u0001';
+    /// <summary>Stands for "the token found at the error's position" among <see cref="Args"/>.</summary>
+    public static readonly object Found = new();
 
-    public string Encode() => $"{Sep}{Code}{Sep}{Offset}{Sep}{Length}{Sep}{LabelOffset}{Sep}{LabelLength}{Sep}{LabelText}{Sep}{Hint}{Sep}{Message}";
-
-    public static bool IsEncoded(string? s) => s is { Length: > 0 } && s[0] == Sep;
-
-    public static bool TryDecode(string? s, out SyntaxError e)
+    /// <summary>The diagnostic in <paramref name="src"/>, <paramref name="at"/> being the failure's position after trivia.</summary>
+    public Diagnostic ToDiagnostic(SourceText src, int at)
     {
-        e = default;
-        if (string.IsNullOrEmpty(s) || s[0] != Sep) return false;
-        var parts = s.Split(Sep, 9);
-        if (parts.Length != 9) return false;
-        e = new SyntaxError(parts[1], parts[8], parts[7].Length == 0 ? null : parts[7], int.Parse(parts[2]), int.Parse(parts[3]),
-            int.Parse(parts[4]), int.Parse(parts[5]), parts[6].Length == 0 ? null : parts[6]);
-        return true;
+        var text = src.Text;
+        var start = Offset >= 0 ? Offset : at;
+        var len = Length > 0 ? Length : Lexical.TokenLength(text, start);
+        var found = Lexical.Describe(text, start);
+        var args = Array.ConvertAll(Args, a => ReferenceEquals(a, Found) ? found : a);
+        var d = Diagnostic.Create(Descriptor, new Span(src, start, Math.Min(len, text.Length - start)), Hint, args);
+        return Label is { } l ? d.WithLabel(l.Span, l.Message) : d;
     }
 }
 
@@ -71,13 +78,15 @@ internal readonly record struct SyntaxError(string Code, string Message, string?
 /// twice, which is exponential in nesting depth); all single-pass and iterative.</summary>
 internal static class Kit
 {
-    public static IResult<T> Fail<T>(IInput at, string code, string message, string? hint = null, int offset = -1, int length = 0,
-        Span? label = null, string? labelText = null) =>
-        Result.Failure<T>(at, new SyntaxError(code, message, hint, offset, length,
-            label?.Start ?? -1, label?.Length ?? 0, labelText).Encode(), Array.Empty<string>());
+    /// <summary>A failure at <paramref name="at"/> carrying <paramref name="error"/>: committed, never backtracked over.</summary>
+    public static IResult<T> Fail<T>(IInput at, SyntaxError error) =>
+        Result.Failure<T>(((TextInput)at).WithError(error), "", []);
+
+    /// <summary>The grammar's own error carried by a failed result, if any.</summary>
+    public static SyntaxError? ErrorOf<T>(IResult<T> r) => (r.Remainder as TextInput)?.Error;
 
     public static bool IsCommitted<T>(IResult<T> r, IInput start) =>
-        !r.Remainder.Equals(start) || SyntaxError.IsEncoded(r.Message);
+        !r.Remainder.Equals(start) || ErrorOf(r) is not null;
 
     /// <summary>A forward reference for recursive rules. (Sprache's own <c>Parse.Ref</c> memoises per input and
     /// throws "left recursion" when a rule that failed is tried again at the same input, which backtracking does.)</summary>
@@ -122,23 +131,23 @@ internal static class Kit
         return IsCommitted(r, i) ? Forward<T, T?>(r) : Result.Success<T?>(null, i);
     };
 
-    /// <summary>p, or (where p does not even start) the given error: used after a point of no return, so the
-    /// message can say what was expected and why ("expected ')' to close the argument list of 'conv'").</summary>
-    public static Parser<T> Expect<T>(this Parser<T> p, string code, string message, string? hint = null) => i =>
-    {
-        var r = p(i);
-        if (r.WasSuccessful || IsCommitted(r, i)) return r;
-        return Fail<T>(i, code, message, hint);
-    };
+    /// <summary>p, or (where p does not even start) the error <paramref name="descriptor"/> with <paramref name="args"/> and
+    /// what was found: used after a point of no return, so the message can say what was expected and why
+    /// ("expected ')' to close the argument list of 'conv'"). The error is built once, here.</summary>
+    public static Parser<T> Expect<T>(this Parser<T> p, DiagnosticDescriptor descriptor, object?[] args, string? hint = null) =>
+        p.Expect(new SyntaxError(descriptor, [.. args, SyntaxError.Found], hint));
 
-    /// <summary><see cref="Expect{T}"/> with a secondary <paramref name="label"/> (the bracket being closed). A separate
-    /// combinator, not optional parameters of Expect: those made every Expect closure — several per parameter and
-    /// argument list — larger, which showed as +0.6% allocation in the 1,000-block benchmark.</summary>
-    public static Parser<T> ExpectLabelled<T>(this Parser<T> p, string code, string message, string? hint, Span label, string labelText) => i =>
+    /// <summary><see cref="Expect{T}(Parser{T}, DiagnosticDescriptor, object?[], string?)"/> with a secondary label
+    /// (<paramref name="labelText"/> at <paramref name="label"/>: the bracket being closed).</summary>
+    public static Parser<T> ExpectLabelled<T>(this Parser<T> p, DiagnosticDescriptor descriptor, object?[] args, string? hint,
+        Span label, string labelText) =>
+        p.Expect(new SyntaxError(descriptor, [.. args, SyntaxError.Found], hint, Label: new Label(label, labelText)));
+
+    private static Parser<T> Expect<T>(this Parser<T> p, SyntaxError error) => i =>
     {
         var r = p(i);
         if (r.WasSuccessful || IsCommitted(r, i)) return r;
-        return Fail<T>(i, code, message, hint, label: label, labelText: labelText);
+        return Fail<T>(i, error);
     };
 
     /// <summary>Guards recursion: past <paramref name="limit"/> levels (or when the thread's stack runs low) the
@@ -153,8 +162,8 @@ internal static class Kit
             if (_depth >= limit || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
             {
                 var at = Lexical.SkipTrivia(i.Source, i.Position);
-                return Fail<T>(i, DslCodes.NestingTooDeep, $"nesting is too deep (more than {limit} levels of brackets, bodies or unary '-')",
-                    "split the expression or chain into named parameters or blocks", at, 1);
+                return Fail<T>(i, new SyntaxError(DslCodes.NestingTooDeep, [limit],
+                    "split the expression or chain into named parameters or blocks", at, 1));
             }
             _depth++;
             try { return p(i); }
