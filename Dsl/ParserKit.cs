@@ -74,6 +74,16 @@ internal sealed record SyntaxError(DiagnosticDescriptor Descriptor, object?[] Ar
     }
 }
 
+/// <summary>Parsers built per name (<c>"(" args ")"</c> after <c>conv</c>, whose error names <c>conv</c>), built once per
+/// name and shared; past <paramref name="capacity"/> names (a generated or fuzzed file) further ones are built per use.</summary>
+internal sealed class BoundedCache<T>(Func<string, T> build, int capacity = 4096)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, T> _items = new(StringComparer.Ordinal);
+
+    public T Get(string name) =>
+        _items.TryGetValue(name, out var known) ? known : _items.Count < capacity ? _items.GetOrAdd(name, build) : build(name);
+}
+
 /// <summary>The few combinators Sprache lacks or implements with re-parsing (its XMany parses the failing element
 /// twice, which is exponential in nesting depth); all single-pass and iterative.</summary>
 internal static class Kit
@@ -150,26 +160,23 @@ internal static class Kit
         return Fail<T>(i, error);
     };
 
-    /// <summary>Guards recursion: past <paramref name="limit"/> levels (or when the thread's stack runs low) the
-    /// parse fails with <see cref="DslCodes.NestingTooDeep"/> instead of overflowing the stack.</summary>
-    public sealed class DepthGuard(int limit)
-    {
-        private int _depth;
-        public int Limit => limit;
+    [ThreadStatic] private static int _depth;
 
-        public Parser<T> Nest<T>(Parser<T> p) => i =>
+    /// <summary>Guards recursion: past <paramref name="limit"/> levels of nesting on this thread (or when the thread's
+    /// stack runs low) the parse fails with <see cref="DslCodes.NestingTooDeep"/> instead of overflowing the stack. (The
+    /// count is per thread, so the grammar's rules can be shared: one parse runs on one thread.)</summary>
+    public static Parser<T> Nest<T>(Parser<T> p, int limit) => i =>
+    {
+        if (_depth >= limit || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
         {
-            if (_depth >= limit || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
-            {
-                var at = Lexical.SkipTrivia(i.Source, i.Position);
-                return Fail<T>(i, new SyntaxError(DslCodes.NestingTooDeep, [limit],
-                    "split the expression or chain into named parameters or blocks", at, 1));
-            }
-            _depth++;
-            try { return p(i); }
-            finally { _depth--; }
-        };
-    }
+            var at = Lexical.SkipTrivia(i.Source, i.Position);
+            return Fail<T>(i, new SyntaxError(DslCodes.NestingTooDeep, [limit],
+                "split the expression or chain into named parameters or blocks", at, 1));
+        }
+        _depth++;
+        try { return p(i); }
+        finally { _depth--; }
+    };
 }
 
 /// <summary>

@@ -79,9 +79,8 @@ public static class SpecParser
         {
             var lexical = lex.Diagnostics.Where(d => d.Code == DslCodes.InvalidCharacter.Code || d.Code == DslCodes.UnterminatedString.Code).ToList();
             if (lexical.Count > 0) return new ExpressionResult(null, lexical);
-            var g = new Grammar(source);
-            var r = g.Expr.Expect(DslCodes.ExpectedExpression, ["a value"],
-                "values are written as in a spec: 256, 0.001, .5, gelu, dim * 2, adamw(lr: 0.01), [flip, crop(pad: 2)], \"text\"")(g.At(start));
+            var r = Grammar.Expr.Expect(DslCodes.ExpectedExpression, ["a value"],
+                "values are written as in a spec: 256, 0.001, .5, gelu, dim * 2, adamw(lr: 0.01), [flip, crop(pad: 2)], \"text\"")(Grammar.At(source, start));
             if (!r.WasSuccessful) return new ExpressionResult(null, [Failure(source, r).Diagnostic]);
             var end = Lexical.SkipTrivia(text, r.Remainder.Position);
             if (end >= text.Length) return new ExpressionResult(r.Value, []);
@@ -120,8 +119,7 @@ public static class SpecParser
 
     private sealed class Driver(SourceText src, Lexer lex)
     {
-        private readonly Grammar _g = new(src);
-        private readonly string _text = src.Text;
+                private readonly string _text = src.Text;
         private readonly List<(Diagnostic Diag, int Offset)> _diags = new();
         private readonly List<(int Start, int End)> _units = new();
         private readonly List<ImportDecl> _imports = new();
@@ -136,10 +134,10 @@ public static class SpecParser
                 switch (tok is { Kind: TokenKind.Ident } ? tok.Text : null)
                 {
                     case "import":
-                        pos = Unit(tok.Start, _g.Import, _imports.Add, declOnly: true);
+                        pos = Unit(tok.Start, Grammar.Import, _imports.Add, declOnly: true);
                         break;
                     case "block":
-                        pos = Unit(tok.Start, _g.Block, _blocks.Add, declOnly: true);
+                        pos = Unit(tok.Start, Grammar.Block, _blocks.Add, declOnly: true);
                         break;
                     case "arch":
                         pos = Arch(tok.Start);
@@ -161,7 +159,7 @@ public static class SpecParser
         /// <summary>An arch header, then its statements until the next declaration (or the end).</summary>
         private int Arch(int start)
         {
-            var r = _g.ArchHeader(_g.At(start));
+            var r = Grammar.ArchHeader(Grammar.At(src, start));
             ArchHeader? header = null;
             int pos;
             if (r.WasSuccessful)
@@ -183,7 +181,7 @@ public static class SpecParser
                 if (tok.Kind == TokenKind.Ident && Grammar.DeclKeywords.Contains(tok.Text)) break;
                 if (tok.Kind == TokenKind.Ident && Grammar.StmtKeywords.Contains(tok.Text))
                 {
-                    var sr = _g.Statement(_g.At(tok.Start));
+                    var sr = Grammar.Statement(Grammar.At(src, tok.Start));
                     if (sr.WasSuccessful)
                     {
                         body.Add(sr.Value);
@@ -229,7 +227,7 @@ public static class SpecParser
 
         private int Unit<T>(int start, Parser<T> parser, Action<T> onSuccess, bool declOnly)
         {
-            var r = parser(_g.At(start));
+            var r = parser(Grammar.At(src, start));
             int end;
             if (r.WasSuccessful)
             {
