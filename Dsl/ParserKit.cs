@@ -5,21 +5,17 @@ namespace ArchDsl.Dsl;
 
 /// <summary>A Sprache input over a <see cref="SourceText"/> that can start at any offset (error recovery parses
 /// one declaration or statement at a time) and advance by a whole token at once.</summary>
-internal sealed class TextInput : IInput
+internal class TextInput : IInput
 {
     private readonly SourceText _src;
     private readonly int _pos;
     private IDictionary<object, object>? _memos;
 
-    public TextInput(SourceText src, int pos, SyntaxError? error = null)
+    public TextInput(SourceText src, int pos)
     {
         _src = src;
         _pos = pos;
-        Error = error;
     }
-
-    /// <summary>Set on the remainder of a failure the grammar decided (see <see cref="SyntaxError"/>); position equality ignores it.</summary>
-    public SyntaxError? Error { get; }
 
     public SourceText SourceText => _src;
     public string Source => _src.Text;
@@ -30,17 +26,26 @@ internal sealed class TextInput : IInput
     public int Column => _src.LineColumn(_pos).Column;
     public IDictionary<object, object> Memos => _memos ??= new Dictionary<object, object>();
 
+    /// <summary>Set on the remainder of a failure the grammar decided (see <see cref="SyntaxError"/>); position
+    /// equality ignores it. (A subclass, not a field: every token advance allocates an input, failures rarely.)</summary>
+    public SyntaxError? Error => (this as Failed)?.Reason;
+
     public IInput Advance() =>
         AtEnd ? throw new InvalidOperationException("Cannot advance beyond the end of the input.") : new TextInput(_src, _pos + 1);
 
-    public TextInput At(int pos) => pos == _pos && Error is null ? this : new TextInput(_src, pos);
+    public TextInput At(int pos) => pos == _pos && this is not Failed ? this : new TextInput(_src, pos);
 
-    public TextInput WithError(SyntaxError error) => new(_src, _pos, error);
+    public TextInput WithError(SyntaxError error) => new Failed(_src, _pos, error);
 
     public bool Equals(IInput? other) => other is TextInput t && ReferenceEquals(t._src, _src) && t._pos == _pos;
     public override bool Equals(object? obj) => obj is IInput i && Equals(i);
     public override int GetHashCode() => HashCode.Combine(_src, _pos);
     public override string ToString() => $"offset {_pos}";
+
+    private sealed class Failed(SourceText src, int pos, SyntaxError reason) : TextInput(src, pos)
+    {
+        public SyntaxError Reason { get; } = reason;
+    }
 }
 
 /// <summary>A token's value and the span it covers (leading trivia excluded).</summary>
@@ -176,57 +181,5 @@ internal static class Kit
         _depth++;
         try { return p(i); }
         finally { _depth--; }
-    };
-}
-
-/// <summary>
-/// Sprache's query operators and <c>XOr</c>, with the same results but without the intermediate parsers: Sprache
-/// builds <c>SelectMany</c> from <c>Then</c> + <c>Select</c> + <c>Return</c> and <c>XOr</c> from <c>IfFailure</c>, so every
-/// step of every <c>from … in …</c> allocated a few delegates and results per attempt, and the garbage collector
-/// was half the parse. Declared in this namespace, these take precedence over the <c>using Sprache</c> ones in the
-/// grammar, so the grammar still reads like the EBNF.
-/// </summary>
-internal static class ParserLinq
-{
-    public static Parser<U> Select<T, U>(this Parser<T> parser, Func<T, U> convert) => i =>
-    {
-        var r = parser(i);
-        return r.WasSuccessful
-            ? Result.Success(convert(r.Value), r.Remainder)
-            : Result.Failure<U>(r.Remainder, r.Message, r.Expectations);
-    };
-
-    public static Parser<V> SelectMany<T, U, V>(this Parser<T> parser, Func<T, Parser<U>> selector, Func<T, U, V> projector) => i =>
-    {
-        var r = parser(i);
-        if (!r.WasSuccessful) return Result.Failure<V>(r.Remainder, r.Message, r.Expectations);
-        var t = r.Value;
-        var r2 = selector(t)(r.Remainder);
-        return r2.WasSuccessful
-            ? Result.Success(projector(t, r2.Value), r2.Remainder)
-            : Result.Failure<V>(r2.Remainder, r2.Message, r2.Expectations);
-    };
-
-    /// <summary>Sprache's <c>XOr</c>: the second alternative is tried only when the first failed without consuming
-    /// input (or succeeded consuming none); failures at the same position merge their expectations.</summary>
-    public static Parser<T> XOr<T>(this Parser<T> first, Parser<T> second) => i =>
-    {
-        var fr = first(i);
-        if (!fr.WasSuccessful)
-        {
-            if (!fr.Remainder.Equals(i)) return fr;
-            var sr = second(i);
-            if (sr.WasSuccessful) return sr;
-            if (sr.Remainder.Position > fr.Remainder.Position) return sr;
-            return sr.Remainder.Position == fr.Remainder.Position
-                ? Result.Failure<T>(fr.Remainder, fr.Message, fr.Expectations.Union(sr.Expectations))
-                : fr;
-        }
-        if (fr.Remainder.Equals(i))
-        {
-            var sr = second(i);
-            return sr.WasSuccessful ? sr : fr;
-        }
-        return fr;
     };
 }

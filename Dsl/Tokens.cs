@@ -78,7 +78,12 @@ internal static class Tokens
 
     /// <summary>One of the punctuation tokens <paramref name="ps"/> (<c>"+" | "-"</c>), the first that matches; when none
     /// does, one failure expecting them all, in order. Matched in place: no lexeme string, no intermediate results.</summary>
-    public static Parser<Tok<string>> Sym(params string[] ps) => Syms.GetOrAdd(string.Join(" ", ps), static (_, ps) =>
+    public static Parser<Tok<string>> Sym(params string[] ps) => Syms.GetOrAdd(string.Join(" ", ps), BuildSym, ps);
+
+    /// <summary>The punctuation token <paramref name="p"/> (no array, no key to build: rules name one inside their selectors).</summary>
+    public static Parser<Tok<string>> Sym(string p) => Syms.TryGetValue(p, out var known) ? known : Syms.GetOrAdd<string[]>(p, BuildSym, [p]);
+
+    private static Parser<Tok<string>> BuildSym(string key, string[] ps)
     {
         IEnumerable<string> expected = ps.Select(p => $"'{p}'").Distinct().ToArray();
         return i =>
@@ -90,7 +95,7 @@ internal static class Tokens
                     return Result.Success(new Tok<string>(p, new Span(Src(i), start, p.Length)), ((TextInput)i).At(start + p.Length));
             return Result.Failure<Tok<string>>(i, "", expected);
         };
-    }, ps);
+    }
 
     /// <summary>A keyword: an identifier token with exactly this text (compared in place, no substring).</summary>
     public static Parser<Tok<string>> Kw(string k) => Kws.GetOrAdd(k, static k =>
