@@ -95,9 +95,9 @@ public class ConfigHashTests
         var r = Trainer.Train(graph, Options(TempRoot()));
         var hash = ConfigHash.Of(graph);
         Assert.Matches("^sha256:[0-9a-f]{64}$", hash);
-        Assert.Equal(hash, Trainer.ReadRunInfo(r.RunDir).ConfigHash);
-        Assert.Contains($"\"config_hash\": \"{hash}\"", File.ReadAllText(Path.Combine(r.RunDir, Trainer.RunFile)));
-        Assert.Equal(hash, ConfigHash.Of(Trainer.ReadGraph(r.RunDir)));   // older runs: from graph.yaml
+        Assert.Equal(hash, RunDirectory.ReadRunInfo(r.RunDir).ConfigHash);
+        Assert.Contains($"\"config_hash\": \"{hash}\"", File.ReadAllText(Path.Combine(r.RunDir, RunDirectory.RunFile)));
+        Assert.Equal(hash, ConfigHash.Of(RunDirectory.ReadGraph(r.RunDir)));   // older runs: from graph.yaml
 
         Assert.Equal(hash, ConfigHash.Of(Compile("\n\n" + TinySpec, "train.epochs=1")));   // source positions do not count
         foreach (var other in new[] { CompileTiny("train.epochs=2"), CompileTiny("train.epochs=1", "dim=12"), CompileTiny("train.epochs=1", "train.seed=4"),

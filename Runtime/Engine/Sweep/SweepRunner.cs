@@ -92,10 +92,10 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
     {
         if (!Directory.Exists(p.Directory)) return new PointStatus(p, PointState.Pending, null, []);
         // Run directories are named <name>-<yyyyMMdd-HHmmss>[-n]: ordinal order is creation order.
-        var started = Directory.GetDirectories(p.Directory).Order(StringComparer.Ordinal).Where(RunReader.IsStarted).ToList();
+        var started = Directory.GetDirectories(p.Directory).Order(StringComparer.Ordinal).Where(Training.RunDirectory.IsStarted).ToList();
         var changed = started.Where(r => Training.ConfigHash.OfRun(r) != hash).ToList();
         var runs = started.Except(changed).ToList();
-        if (runs.LastOrDefault(RunReader.IsFinished) is { } done) return new PointStatus(p, PointState.Finished, done, changed);
+        if (runs.LastOrDefault(Training.RunDirectory.IsFinished) is { } done) return new PointStatus(p, PointState.Finished, done, changed);
         if (runs.LastOrDefault() is { } run) return new PointStatus(p, PointState.Started, run, changed);
         return new PointStatus(p, PointState.Pending, null, changed);
     }
@@ -196,8 +196,8 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
                     interrupted = true;
                     break;
                 }
-                if (!RunReader.IsFinished(outcome.RunDir))
-                    throw new SweepException($"the trainer reported '{outcome.RunDir}' complete but it has no {RunReader.SummaryFile}");
+                if (!Training.RunDirectory.IsFinished(outcome.RunDir))
+                    throw new SweepException($"the trainer reported '{outcome.RunDir}' complete but it has no {Training.RunDirectory.SummaryFile}");
             }
             catch (Exception e) when (e is SweepException or Training.TrainingException or Training.RunFileException)
             {
