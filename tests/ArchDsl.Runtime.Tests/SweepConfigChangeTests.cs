@@ -1,3 +1,4 @@
+using ArchDsl.Presentation;
 using ArchDsl.Runtime.Sweep;
 using ArchDsl.Runtime.Training;
 using static ArchDsl.Runtime.Tests.SweepTestKit;
@@ -34,7 +35,7 @@ public sealed class SweepConfigChangeTests : IDisposable
     static (SweepRunSummary Summary, string Log) Run(FakePointTrainer fake, SweepPlan plan)
     {
         var log = new StringWriter();
-        return (new SweepRunner(fake, log).Run(plan), log.ToString());
+        return (new SweepRunner(fake, log, SweepReport.WriteAll).Run(plan), log.ToString());
     }
 
     [Fact]
