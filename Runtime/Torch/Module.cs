@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: Parameter, Module and the built-in layers (Linear, Conv2d, norms) with their init,
+// as TorchSharp keeps nn.Module and its parameter plumbing together; each layer is a few lines over shared code.
 namespace ArchDsl.Torch;
 
 public static partial class torch

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: this is the binding's Tensor API surface, one method per libtorch operation in the
+// order and with the names of TorchSharp's Tensor class, so a reader finds an operation where TorchSharp has it.
 using System.Runtime.InteropServices;
 
 namespace ArchDsl.Torch;
