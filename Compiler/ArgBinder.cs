@@ -76,10 +76,10 @@ internal static class ArgBinder
     /// </summary>
     /// <summary>The wording of an op's binding errors (made once per op, see <see cref="OpDef.BinderWords"/>).</summary>
     public static BinderWords WordsFor(OpDef op) => new(
-        () => op.Args.Count == 0 ? $"{op.Name} takes no arguments" : $"{op.Name} takes at most {op.Args.Count} arguments: {op.Usage}",
-        n => $"{op.Name} has no argument '{n}'",
-        () => op.Args.Count == 0 ? $"{op.Name} takes no arguments" : $"usage: {op.Usage}",
-        n => $"argument '{n}' of {op.Name} is given twice");
+        () => op.Args.Count == 0 ? CompilerDiagnostics.TakesNoArguments.Format(op.Name) : CompilerDiagnostics.TakesAtMost.Format(op.Name, op.Args.Count, op.Usage),
+        n => CompilerDiagnostics.NoSuchArgument.Format(op.Name, n),
+        () => op.Args.Count == 0 ? CompilerDiagnostics.TakesNoArguments.Format(op.Name) : $"usage: {op.Usage}",
+        n => CompilerDiagnostics.ArgumentGivenTwice.Format(n, op.Name));
 
     public static Dictionary<string, BoundArg>? BindOp(OpDef op, IReadOnlyList<ArgVal> args, Span at, DiagnosticBag diags, Evaluator ev)
     {
@@ -98,7 +98,7 @@ internal static class ArgBinder
             if (bound.ContainsKey(spec.Name)) continue;
             if (spec.Required)
             {
-                diags.Error(CompilerCodes.MissingArgument, $"{op.Name} needs argument '{spec.Name}'", at, $"usage: {op.Usage}");
+                diags.Report(CompilerDiagnostics.MissingOpArgument, at, $"usage: {op.Usage}", op.Name, spec.Name);
                 ok = false;
                 continue;
             }
@@ -135,8 +135,8 @@ internal static class ArgBinder
                 ArgKind.Choice => string.Join(" or ", spec.Choices!),
                 _ => "a number",
             };
-            diags.Error(CompilerCodes.ArgumentType, $"argument '{spec.Name}' of {op.Name} expects {expects} but got {Evaluator.Describe(v)}", v.Span,
-                spec.Kind is ArgKind.PosInt or ArgKind.Padding ? Evaluator.IntegerHint(v) : null);
+            diags.Report(CompilerDiagnostics.ArgumentType, v.Span, spec.Kind is ArgKind.PosInt or ArgKind.Padding ? Evaluator.IntegerHint(v) : null,
+                spec.Name, op.Name, expects, Evaluator.Describe(v));
             return null;
         }
         var bad = (spec.Kind, result) switch
@@ -152,7 +152,7 @@ internal static class ArgBinder
             _ => null,
         };
         if (bad is null) return result;
-        diags.Error(CompilerCodes.InvalidArgument, $"argument '{spec.Name}' of {op.Name} {bad}, but is {Evaluator.Show(v)}", v.Span);
+        diags.Report(CompilerDiagnostics.ArgumentOutOfRange, v.Span, null, spec.Name, op.Name, bad, Evaluator.Show(v));
         return null;
     }
 }
