@@ -16,6 +16,10 @@ public sealed record Diagnostic(string Code, string Message, Span? Span, string?
 {
     public bool IsError => Severity == Severity.Error;
 
+    /// <summary>An error of <paramref name="descriptor"/>'s code, its message format filled in with <paramref name="args"/>.</summary>
+    public static Diagnostic Create(DiagnosticDescriptor descriptor, Span? span, string? hint, params object?[] args) =>
+        new(descriptor.Code, descriptor.Format(args), span, hint);
+
     /// <summary>Secondary spans, each with its label, in the order they were added.</summary>
     public IReadOnlyList<Label> Labels { get; init; } = [];
 
@@ -49,6 +53,10 @@ public sealed class DiagnosticBag
     }
 
     public void Error(string code, string message, Span? span, string? hint = null) => Add(new Diagnostic(code, message, span, hint));
+
+    /// <summary>Reports <paramref name="descriptor"/> at <paramref name="span"/>, its message format filled in with <paramref name="args"/>.</summary>
+    public void Report(DiagnosticDescriptor descriptor, Span? span, string? hint, params object?[] args) =>
+        Add(Diagnostic.Create(descriptor, span, hint, args));
 }
 
 /// <summary>Thrown only to carry diagnostics across a boundary (never shown as a stack trace).</summary>

@@ -57,7 +57,7 @@ internal sealed class Lexer
                 var close = Lexical.ScanString(text, pos, out _, out var end);
                 if (close < 0)
                 {
-                    Diagnostics.Add(new Diagnostic(DslCodes.UnterminatedString, "unterminated string",
+                    Diagnostics.Add(Diagnostic.Create(DslCodes.UnterminatedString,
                         new Span(source, pos, Math.Max(1, end - pos)), "close the string with '\"' on the same line"));
                     Add(TokenKind.String, pos, end - pos);
                     pos = Math.Max(end, pos + 1);
@@ -100,8 +100,8 @@ internal sealed class Lexer
                 var first = char.IsHighSurrogate(c) && pos + 1 < text.Length && char.IsLowSurrogate(text[pos + 1])
                     ? $"character U+{char.ConvertToUtf32(c, text[pos + 1]):X}"
                     : Lexical.DescribeChar(text[pos].ToString());
-                var message = count == 1 ? $"unexpected {first}" : $"unexpected {first} and {count - 1} more invalid character{(count == 2 ? "" : "s")}";
-                Diagnostics.Add(new Diagnostic(DslCodes.InvalidCharacter, message, new Span(source, pos, end - pos), Lexical.InvalidCharacterHint(c)));
+                var what = count == 1 ? first : $"{first} and {count - 1} more invalid character{(count == 2 ? "" : "s")}";
+                Diagnostics.Add(Diagnostic.Create(DslCodes.InvalidCharacter, new Span(source, pos, end - pos), Lexical.InvalidCharacterHint(c), what));
                 Add(TokenKind.Bad, pos, end - pos);
                 pos = end;
             }
@@ -111,8 +111,8 @@ internal sealed class Lexer
         {
             Balanced = false;
             UnclosedOpeners.Add(offset);
-            Diagnostics.Add(new Diagnostic(DslCodes.UnclosedBracket, $"'{open}' is never closed",
-                new Span(source, offset, 1), $"add the matching '{Match(open)}'"));
+            Diagnostics.Add(Diagnostic.Create(DslCodes.UnclosedBracket,
+                new Span(source, offset, 1), $"add the matching '{Match(open)}'", open));
         }
         return;
 
@@ -149,16 +149,16 @@ internal sealed class Lexer
                 {
                     var (o, at) = stack.Pop();
                     UnclosedOpeners.Add(at);
-                    Diagnostics.Add(new Diagnostic(DslCodes.UnclosedBracket, $"'{o}' is never closed",
-                        new Span(source, at, 1), $"add '{Match(o)}' before this '{close}'")
+                    Diagnostics.Add(Diagnostic.Create(DslCodes.UnclosedBracket,
+                        new Span(source, at, 1), $"add '{Match(o)}' before this '{close}'", o)
                         .WithLabel(new Span(source, offset, 1), $"this '{close}' closes an earlier '{open}'"));
                 }
                 stack.Pop();
                 return;
             }
-            var unmatched = new Diagnostic(DslCodes.UnmatchedBracket, $"unexpected '{close}'", new Span(source, offset, 1),
+            var unmatched = Diagnostic.Create(DslCodes.UnmatchedBracket, new Span(source, offset, 1),
                 stack.Count > 0 ? $"close the '{stack.Peek().Open}' with '{Match(stack.Peek().Open)}' first, or remove this '{close}'"
-                    : "there is no open bracket for it to close");
+                    : "there is no open bracket for it to close", close);
             Diagnostics.Add(stack.Count > 0
                 ? unmatched.WithLabel(new Span(source, stack.Peek().Offset, 1), $"the innermost open bracket is this '{stack.Peek().Open}'")
                 : unmatched);

@@ -62,8 +62,8 @@ public static class SpecParser
 
     private static ParseResult Internal(SourceText source, Exception? e) =>
         new(new SpecFile(source, [], [], []),
-            [new Diagnostic(DslCodes.InternalError, $"internal error in the parser: {e?.GetType().Name}: {e?.Message}", new Span(source, 0, 0),
-                "this is a bug in archc; please report it with the spec file")]);
+            [Diagnostic.Create(DslCodes.InternalError, new Span(source, 0, 0),
+                "this is a bug in archc; please report it with the spec file", e?.GetType().Name, e?.Message)]);
 
     /// <summary>
     /// Parses one expression — a <c>--set name=value</c> value — from <paramref name="start"/> to the end of the text,
@@ -77,18 +77,18 @@ public static class SpecParser
         var lex = new Lexer(source, start);
         try
         {
-            var lexical = lex.Diagnostics.Where(d => d.Code is DslCodes.InvalidCharacter or DslCodes.UnterminatedString).ToList();
+            var lexical = lex.Diagnostics.Where(d => d.Code == DslCodes.InvalidCharacter.Code || d.Code == DslCodes.UnterminatedString.Code).ToList();
             if (lexical.Count > 0) return new ExpressionResult(null, lexical);
-            var g = new Grammar(source);
-            var r = g.Expr.Expect(DslCodes.ExpectedExpression, "expected a value, found {found}",
-                "values are written as in a spec: 256, 0.001, .5, gelu, dim * 2, adamw(lr: 0.01), [flip, crop(pad: 2)], \"text\"")(g.At(start));
+            var r = Grammar.Expr.Expect(DslCodes.ExpectedExpression, ["a value"],
+                "values are written as in a spec: 256, 0.001, .5, gelu, dim * 2, adamw(lr: 0.01), [flip, crop(pad: 2)], \"text\"")(Grammar.At(source, start));
             if (!r.WasSuccessful) return new ExpressionResult(null, [Failure(source, r).Diagnostic]);
             var end = Lexical.SkipTrivia(text, r.Remainder.Position);
             if (end >= text.Length) return new ExpressionResult(r.Value, []);
-            var unmatched = lex.Diagnostics.FirstOrDefault(d => d.Code == DslCodes.UnmatchedBracket);
-            return new ExpressionResult(null, [unmatched ?? new Diagnostic(DslCodes.ExpectedToken,
-                $"unexpected {Lexical.Describe(text, end)} after the value", new Span(source, end, Lexical.TokenLength(text, end)),
-                "a value is one expression; join parts with an operator (+ - * / %) or put them in a list [a, b]")]);
+            var unmatched = lex.Diagnostics.FirstOrDefault(d => d.Code == DslCodes.UnmatchedBracket.Code);
+            return new ExpressionResult(null, [unmatched ?? Diagnostic.Create(DslCodes.ExpectedToken,
+                new Span(source, end, Lexical.TokenLength(text, end)),
+                "a value is one expression; join parts with an operator (+ - * / %) or put them in a list [a, b]",
+                "the end of the value", Lexical.Describe(text, end))]);
         }
         catch (Exception e)
         {
@@ -104,26 +104,22 @@ public static class SpecParser
     private static (Diagnostic Diagnostic, int Offset) Failure<T>(SourceText src, IResult<T> r)
     {
         var text = src.Text;
-        if (SyntaxError.TryDecode(r.Message, out var e))
-        {
-            var at = e.Offset >= 0 ? e.Offset : Lexical.SkipTrivia(text, r.Remainder.Position);
-            var len = e.Length > 0 ? e.Length : Lexical.TokenLength(text, at);
-            var d = new Diagnostic(e.Code, e.Message.Replace("{found}", Lexical.Describe(text, at)), new Span(src, at, Math.Min(len, text.Length - at)), e.Hint);
-            if (e.LabelOffset >= 0 && e.LabelText is not null) d = d.WithLabel(new Span(src, e.LabelOffset, e.LabelLength), e.LabelText);
-            return (d, at);
-        }
         var pos = Lexical.SkipTrivia(text, r.Remainder.Position);
+        if (Kit.ErrorOf(r) is { } e)
+        {
+            var d = e.ToDiagnostic(src, pos);
+            return (d, d.Span!.Value.Start);
+        }
+        // a failure no rule turned into its own error: what the alternatives tried there expected
         var expected = r.Expectations.Distinct().ToList();
-        var msg = expected.Count > 0
-            ? $"expected {string.Join(" or ", expected)}, found {Lexical.Describe(text, pos)}"
-            : $"unexpected {Lexical.Describe(text, pos)}";
-        return (new Diagnostic(DslCodes.ExpectedToken, msg, new Span(src, pos, Math.Min(Lexical.TokenLength(text, pos), text.Length - pos))), pos);
+        var what = expected.Count > 0 ? string.Join(" or ", expected) : "a token";
+        return (Diagnostic.Create(DslCodes.ExpectedToken, new Span(src, pos, Math.Min(Lexical.TokenLength(text, pos), text.Length - pos)), null,
+            what, Lexical.Describe(text, pos)), pos);
     }
 
     private sealed class Driver(SourceText src, Lexer lex)
     {
-        private readonly Grammar _g = new(src);
-        private readonly string _text = src.Text;
+                private readonly string _text = src.Text;
         private readonly List<(Diagnostic Diag, int Offset)> _diags = new();
         private readonly List<(int Start, int End)> _units = new();
         private readonly List<ImportDecl> _imports = new();
@@ -138,10 +134,10 @@ public static class SpecParser
                 switch (tok is { Kind: TokenKind.Ident } ? tok.Text : null)
                 {
                     case "import":
-                        pos = Unit(tok.Start, _g.Import, _imports.Add, declOnly: true);
+                        pos = Unit(tok.Start, Grammar.Import, _imports.Add, declOnly: true);
                         break;
                     case "block":
-                        pos = Unit(tok.Start, _g.Block, _blocks.Add, declOnly: true);
+                        pos = Unit(tok.Start, Grammar.Block, _blocks.Add, declOnly: true);
                         break;
                     case "arch":
                         pos = Arch(tok.Start);
@@ -150,7 +146,7 @@ public static class SpecParser
                         var hint = tok.Kind == TokenKind.Ident && Grammar.StmtKeywords.Contains(tok.Text)
                             ? $"a '{tok.Text}' statement belongs to an arch: put it after 'arch Name(…)'"
                             : Suggestions.Closest(tok.Text, Grammar.DeclKeywords) is { } s ? $"did you mean '{s}'?" : null;
-                        Report(DslCodes.ExpectedDeclaration, $"expected 'arch', 'block' or 'import', found {Found(tok.Start)}", hint, tok.Start, tok.Length);
+                        Report(DslCodes.ExpectedDeclaration, hint, tok.Start, tok.Length, Found(tok.Start));
                         var resync = Resync(tok.Start + 1, declOnly: true);
                         _units.Add((tok.Start, resync));
                         pos = resync;
@@ -163,7 +159,7 @@ public static class SpecParser
         /// <summary>An arch header, then its statements until the next declaration (or the end).</summary>
         private int Arch(int start)
         {
-            var r = _g.ArchHeader(_g.At(start));
+            var r = Grammar.ArchHeader(Grammar.At(src, start));
             ArchHeader? header = null;
             int pos;
             if (r.WasSuccessful)
@@ -185,7 +181,7 @@ public static class SpecParser
                 if (tok.Kind == TokenKind.Ident && Grammar.DeclKeywords.Contains(tok.Text)) break;
                 if (tok.Kind == TokenKind.Ident && Grammar.StmtKeywords.Contains(tok.Text))
                 {
-                    var sr = _g.Statement(_g.At(tok.Start));
+                    var sr = Grammar.Statement(Grammar.At(src, tok.Start));
                     if (sr.WasSuccessful)
                     {
                         body.Add(sr.Value);
@@ -205,15 +201,15 @@ public static class SpecParser
                 // neither a statement nor a declaration
                 if (lastEndsInChain && !tok.LineStart)
                 {
-                    Report(DslCodes.ExpectedArrowOrEnd, $"expected '->' or end of chain, found {Found(tok.Start)}",
-                        "steps of a chain are joined with '->'; a new statement starts on its own line with a keyword", tok.Start, tok.Length);
+                    Report(DslCodes.ExpectedArrowOrEnd,
+                        "steps of a chain are joined with '->'; a new statement starts on its own line with a keyword", tok.Start, tok.Length,
+                        Found(tok.Start));
                 }
                 else
                 {
                     var suggestion = Suggestions.Closest(tok.Text, Grammar.StmtKeywords) ?? Suggestions.Closest(tok.Text, Grammar.DeclKeywords);
-                    Report(DslCodes.ExpectedStatement,
-                        $"expected a statement (input, stem, mixer, head, layers, repeat, residual, train), found {Found(tok.Start)}",
-                        suggestion is not null ? $"did you mean '{suggestion}'?" : null, tok.Start, tok.Length);
+                    Report(DslCodes.ExpectedStatement, suggestion is not null ? $"did you mean '{suggestion}'?" : null, tok.Start, tok.Length,
+                        Found(tok.Start));
                 }
                 var resync = Resync(tok.Start + 1, declOnly: false);
                 _units.Add((tok.Start, resync));
@@ -231,7 +227,7 @@ public static class SpecParser
 
         private int Unit<T>(int start, Parser<T> parser, Action<T> onSuccess, bool declOnly)
         {
-            var r = parser(_g.At(start));
+            var r = parser(Grammar.At(src, start));
             int end;
             if (r.WasSuccessful)
             {
@@ -279,8 +275,8 @@ public static class SpecParser
 
         private string Found(int offset) => Lexical.Describe(_text, offset);
 
-        private void Report(string code, string message, string? hint, int offset, int length) =>
-            _diags.Add((new Diagnostic(code, message, new Span(src, offset, Math.Min(length, _text.Length - offset)), hint), offset));
+        private void Report(DiagnosticDescriptor descriptor, string? hint, int offset, int length, params object?[] args) =>
+            _diags.Add((Diagnostic.Create(descriptor, new Span(src, offset, Math.Min(length, _text.Length - offset)), hint, args), offset));
 
         /// <summary>Lexical and syntax diagnostics merged, one per mistake where they overlap, in source order,
         /// at most <see cref="MaxDiagnostics"/> of them. (Sorted arrays and binary searches: a file of 100,000 stray
@@ -301,14 +297,14 @@ public static class SpecParser
                 var s = d.Span!.Value;
                 switch (d.Code)
                 {
-                    case DslCodes.InvalidCharacter or DslCodes.UnterminatedString:
+                    case var c when c == DslCodes.InvalidCharacter.Code || c == DslCodes.UnterminatedString.Code:
                         covering.Add((s.Start, Math.Max(s.End, s.Start + 1)));
                         break;
-                    case DslCodes.UnmatchedBracket:
+                    case var c when c == DslCodes.UnmatchedBracket.Code:
                         unmatched.Add(s.Start);
                         if (strongParseOffsets.Contains(s.Start)) continue; // the parser said which bracket was expected there
                         break;
-                    case DslCodes.UnclosedBracket:
+                    case var c when c == DslCodes.UnclosedBracket.Code:
                         var ui = Array.BinarySearch(unitStarts, s.Start);
                         if (ui < 0) ui = ~ui - 1;
                         if (ui >= 0 && s.Start < units[ui].End)
@@ -345,12 +341,12 @@ public static class SpecParser
             if (ordered.Count <= MaxDiagnostics) return ordered;
             var rest = ordered.Count - MaxDiagnostics;
             ordered.RemoveRange(MaxDiagnostics, rest);
-            ordered.Add(new Diagnostic(DslCodes.TooManyErrors, $"too many errors in this file; {rest} more not shown", null,
-                "fix the first ones: later errors are often consequences of earlier ones"));
+            ordered.Add(Diagnostic.Create(DslCodes.TooManyErrors, null,
+                "fix the first ones: later errors are often consequences of earlier ones", rest));
             return ordered;
         }
 
         private static bool IsDriverLevel(string code) =>
-            code is DslCodes.ExpectedDeclaration or DslCodes.ExpectedStatement or DslCodes.ExpectedArrowOrEnd;
+            code == DslCodes.ExpectedDeclaration.Code || code == DslCodes.ExpectedStatement.Code || code == DslCodes.ExpectedArrowOrEnd.Code;
     }
 }

@@ -211,7 +211,7 @@ public class CompilerDiagnosticTests
     {
         // The value is parsed by the spec grammar itself, so it gets the same syntax diagnostic a file would.
         var r = Compile(Spec("conv(dim, kernel: 2)"), "dim=(3");
-        var d = Single(r, Dsl.DslCodes.ExpectedClosingBracket);
+        var d = Single(r, Dsl.DslCodes.ExpectedClosingBracket.Code);
         Assert.Equal("expected ')' to close '(', found end of file", d.Message);
         Assert.Equal("<--set>", d.Span!.Value.File);
         At(d, 1, 7);

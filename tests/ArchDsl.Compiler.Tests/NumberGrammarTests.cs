@@ -68,10 +68,10 @@ public class NumberGrammarTests
     [InlineData("2e", "invalid number '2e'")]
     public void A_malformed_number_is_the_same_error_in_a_file_and_in_set(string literal, string message)
     {
-        var inFile = Single(Compile(Spec(p: literal)), DslCodes.InvalidNumber);
+        var inFile = Single(Compile(Spec(p: literal)), DslCodes.InvalidNumber.Code);
         Assert.Equal(message, inFile.Message);
         At(inFile, 1, 31);
-        var inSet = Single(Compile(Spec(), $"p={literal}"), DslCodes.InvalidNumber);
+        var inSet = Single(Compile(Spec(), $"p={literal}"), DslCodes.InvalidNumber.Code);
         Assert.Equal(message, inSet.Message);
         Assert.Equal(Override.SourceName, inSet.Span!.Value.File);
         At(inSet, 1, 3);

@@ -96,7 +96,7 @@ public class RenderLayoutTests
     {
         var r = SpecParser.Parse("arch A(d = 1) # c\rinput image[1, 8, 8]\rimport \"x\rhead avgpool", "e.arch");
         var d = Assert.Single(r.Diagnostics);
-        Assert.Equal(DslCodes.UnterminatedString, d.Code);
+        Assert.Equal(DslCodes.UnterminatedString.Code, d.Code);
         Assert.Equal((3, 8, 2), (d.Span!.Value.Line, d.Span.Value.Column, d.Span.Value.Length));
     }
 
@@ -104,7 +104,7 @@ public class RenderLayoutTests
     public void Unicode_line_separators_are_not_line_breaks_and_render_as_one_replacement_character()
     {
         var d = Assert.Single(SpecParser.Parse("arch A(d = 1)\u2028x", "u.arch").Diagnostics);
-        Assert.Equal(DslCodes.InvalidCharacter, d.Code);
+        Assert.Equal(DslCodes.InvalidCharacter.Code, d.Code);
         Assert.Equal((1, 14), (d.Span!.Value.Line, d.Span.Value.Column));
         Assert.Contains(" 1 | arch A(d = 1)\uFFFDx\n   |              ^\n", d.Render());
     }

@@ -46,11 +46,11 @@ public class SuggestionAndExpressionTests
     }
 
     [Theory]
-    [InlineData("a=gelu gelu", DslCodes.ExpectedToken, 8, "unexpected 'gelu' after the value")]
-    [InlineData("a=$", DslCodes.InvalidCharacter, 3, "unexpected '$'")]
-    [InlineData("a=", DslCodes.ExpectedExpression, 3, "expected a value, found end of file")]
-    [InlineData("a=[1, 2", DslCodes.ExpectedClosingBracket, 8, "expected ']' to close the list, found end of file")]
-    [InlineData("a=1)", DslCodes.UnmatchedBracket, 4, "unexpected ')'")]
+    [InlineData("a=gelu gelu", "AD0013", 8, "expected the end of the value, found 'gelu'")]
+    [InlineData("a=$", "AD0001", 3, "unexpected '$'")]
+    [InlineData("a=", "AD0011", 3, "expected a value, found end of file")]
+    [InlineData("a=[1, 2", "AD0005", 8, "expected ']' to close the list, found end of file")]
+    [InlineData("a=1)", "AD0003", 4, "unexpected ')'")]
     public void Expression_errors_are_located_in_their_source(string text, string code, int column, string message)
     {
         var r = SpecParser.ParseExpression(new SourceText("<--set>", text), 2);
@@ -67,7 +67,7 @@ public class SuggestionAndExpressionTests
     public void A_stray_character_gets_a_hint_about_that_character(string stmt, string hint)
     {
         var d = SpecParser.Parse("arch A(d = 1)\n" + stmt, "e.arch").Diagnostics.First();
-        Assert.Equal(DslCodes.InvalidCharacter, d.Code);
+        Assert.Equal(DslCodes.InvalidCharacter.Code, d.Code);
         Assert.Equal(hint, d.Hint);
     }
 
