@@ -66,8 +66,8 @@ internal static class TrainChecks
             var at = g.Nodes[cls.Inputs[0]];
             while (at.Op != "cls_token" && at.Inputs.Count > 0 && at.InputShapes[0].Layout == Layout.Tokens) at = g.Nodes[at.Inputs[0]];
             if (at.Op == "cls_token" || at.Inputs.Count == 0) continue; // tokens given as the input may hold their own class token
-            diags.Report(CompilerDiagnostics.MissingClassToken, spans[cls.Id], "add cls_token after patches in the stem (as ViT), or use global_pool to average the tokens (as Mixer)",
-                cls.InputShapes[0]);
+            diags.Report(CompilerDiagnostics.MissingClassToken, spans[cls.Id],
+                "add cls_token after patches in the stem (as ViT), or use global_pool to average the tokens (as Mixer)", cls.InputShapes[0]);
         }
     }
 
