@@ -104,7 +104,7 @@ public static partial class Commands
                     return ExitCodes.Ok;
                 }
                 var trainer = new Runtime.Sweep.TrainerPointTrainer(new Runtime.Training.PlainProgressSink(output.Out, TimeSpan.FromSeconds(30)));
-                var summary = new Runtime.Sweep.SweepRunner(trainer, output.Out).Run(plan);
+                var summary = new Runtime.Sweep.SweepRunner(trainer, output.Out, Presentation.SweepReport.WriteAll).Run(plan);
                 if (summary.Interrupted) return ExitCodes.Interrupted;
                 if (summary.Failed.Count > 0)
                 {

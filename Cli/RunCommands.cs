@@ -1,13 +1,14 @@
 using System.CommandLine;
 using ArchDsl.Compiler;
 using ArchDsl.Dsl;
+using ArchDsl.Presentation;
 using ArchDsl.Runtime.Model;
 using ArchDsl.Runtime.Training;
 
 namespace ArchDsl.Cli;
 
 // Training, evaluation and the runtime benchmark. Argument parsing and output only; the work is done
-// by Runtime/Engine (Trainer, Evaluator, Bench).
+// by Runtime/Engine (Trainer, Evaluator, Bench); the progress display is Presentation/.
 public static partial class Commands
 {
     static Option<string?> DeviceOption() => new("--device") { Description = "cpu | cuda | cuda:N (default: the train section's, else cpu)" };

@@ -39,7 +39,7 @@ fi
 
 # The CLI.
 stamp="$root/build/cli/.stamp"
-if [ ! -f "$stamp" ] || [ -n "$(find "$root/Dsl" "$root/Compiler" "$root/Runtime" "$root/Cli" "$root/Directory.Build.props" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -newer "$stamp" -not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null | head -n 1)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find "$root/Dsl" "$root/Compiler" "$root/Runtime" "$root/Presentation" "$root/Cli" "$root/Directory.Build.props" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -newer "$stamp" -not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null | head -n 1)" ]; then
   say "building archc"
   mkdir -p "$root/build/cli"
   if ! dotnet build "$root/Cli/ArchDsl.Cli.csproj" -c Release -o "$root/build/cli" -nologo -v q -clp:ErrorsOnly >"$root/build/cli-build.log" 2>&1; then

@@ -52,7 +52,7 @@ public class CheckpointTests
     {
         var r = Trainer.Train(CompileTiny("train.epochs=1"), Options(TempRoot()));
         var last = Path.Combine(r.RunDir, "checkpoints", "last.safetensors");
-        File.Delete(Path.Combine(r.RunDir, Trainer.SummaryFile)); // pretend it stopped early
+        File.Delete(Path.Combine(r.RunDir, RunDirectory.SummaryFile)); // pretend it stopped early
 
         var bytes = File.ReadAllBytes(last);
         File.WriteAllBytes(last, bytes[..(bytes.Length / 2)]); // torn
@@ -70,7 +70,7 @@ public class CheckpointTests
     {
         var r = Trainer.Train(CompileTiny("train.epochs=1"), Options(TempRoot()));
         // Someone edits the run's graph: the model no longer fits the weights.
-        File.WriteAllText(Path.Combine(r.RunDir, Trainer.GraphYamlFile), GraphYaml.Write(CompileTiny("dim=12", "train.epochs=1")));
+        File.WriteAllText(Path.Combine(r.RunDir, RunDirectory.GraphYamlFile), GraphYaml.Write(CompileTiny("dim=12", "train.epochs=1")));
         var e = Assert.Throws<TrainingException>(() => Evaluator.Evaluate(r.RunDir));
         Assert.Contains("tensor 'stem.0.weight': the checkpoint has [8, 1, 2, 2], the model expects [12, 1, 2, 2]", e.Message);
     }
@@ -127,7 +127,7 @@ public class CheckpointTests
         Assert.Contains(last, e.Message);
         var state = Checkpoint.ReadState(last);
         Assert.Equal(step - 1, state.Step); // saved after every step up to the bad one, not after it
-        Assert.False(File.Exists(Path.Combine(dir, Trainer.SummaryFile)));
+        Assert.False(File.Exists(Path.Combine(dir, RunDirectory.SummaryFile)));
         using var model = new IrModel(CompileTiny(), 0);
         Checkpoint.Load(last, model, null);
         using (NewDisposeScope())

@@ -10,7 +10,7 @@ public class EvalTests
     public void Eval_of_a_run_reproduces_its_logged_test_accuracy_with_a_confusion_matrix()
     {
         var r = Trainer.Train(CompileTiny("train.epochs=3", "train.augment=[flip]"), Options(TempRoot()));
-        var epochs = MetricsLog.Read(Path.Combine(r.RunDir, Trainer.MetricsFile)).Records
+        var epochs = MetricsLog.Read(Path.Combine(r.RunDir, RunDirectory.MetricsFile)).Records
             .Where(x => x.GetProperty("kind").GetString() == "epoch").ToList();
         // No validation split: nothing was selected, so eval takes the last weights (what summary.yaml reports).
         var e = Evaluator.Evaluate(r.RunDir);

@@ -14,7 +14,7 @@ namespace ArchDsl.Runtime.Tests;
 public class SelectionTests
 {
     static List<System.Text.Json.JsonElement> Records(string runDir, string kind) =>
-        MetricsLog.Read(Path.Combine(runDir, Trainer.MetricsFile)).Records.Where(x => x.GetProperty("kind").GetString() == kind).ToList();
+        MetricsLog.Read(Path.Combine(runDir, RunDirectory.MetricsFile)).Records.Where(x => x.GetProperty("kind").GetString() == kind).ToList();
 
     static string F(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
 
@@ -29,7 +29,7 @@ public class SelectionTests
         Assert.All(epochs, e => Assert.False(e.TryGetProperty("best", out _), "no epoch is marked best"));
         Assert.Equal(epochs[^1].GetProperty("test_acc").GetDouble(), r.TestAccuracy);
 
-        var summary = File.ReadAllText(Path.Combine(r.RunDir, Trainer.SummaryFile));
+        var summary = File.ReadAllText(Path.Combine(r.RunDir, RunDirectory.SummaryFile));
         Assert.Contains("selection:\n  on: none   # no validation split (train key val_split): no weights are chosen by a score\n", summary);
         Assert.Contains("reported:\n  weights: last epoch (3)\n  set: test\n", summary);
         Assert.Contains($"test:\n  loss: {F(r.TestLoss!.Value)}\n  accuracy: {F(r.TestAccuracy!.Value)}\n", summary);
@@ -62,7 +62,7 @@ public class SelectionTests
         Assert.Equal(expected, test.GetProperty("epoch").GetInt32());
         Assert.Equal(r.TestAccuracy, test.GetProperty("test_acc").GetDouble());
 
-        var summary = File.ReadAllText(Path.Combine(r.RunDir, Trainer.SummaryFile));
+        var summary = File.ReadAllText(Path.Combine(r.RunDir, RunDirectory.SummaryFile));
         Assert.Contains($"selection:\n  on: val\n  metric: accuracy\n  accuracy: {F(val.Max())}\n  epoch: {expected}\n", summary);
         Assert.Contains($"reported:\n  weights: best on val (epoch {expected})\n  set: test\n", summary);
         Assert.Contains("  best: checkpoints/best.safetensors   # selected on val\n", summary);

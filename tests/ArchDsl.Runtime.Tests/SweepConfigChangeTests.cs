@@ -1,3 +1,4 @@
+using ArchDsl.Presentation;
 using ArchDsl.Runtime.Sweep;
 using ArchDsl.Runtime.Training;
 using static ArchDsl.Runtime.Tests.SweepTestKit;
@@ -34,7 +35,7 @@ public sealed class SweepConfigChangeTests : IDisposable
     static (SweepRunSummary Summary, string Log) Run(FakePointTrainer fake, SweepPlan plan)
     {
         var log = new StringWriter();
-        return (new SweepRunner(fake, log).Run(plan), log.ToString());
+        return (new SweepRunner(fake, log, SweepReport.WriteAll).Run(plan), log.ToString());
     }
 
     [Fact]
@@ -95,9 +96,9 @@ public class ConfigHashTests
         var r = Trainer.Train(graph, Options(TempRoot()));
         var hash = ConfigHash.Of(graph);
         Assert.Matches("^sha256:[0-9a-f]{64}$", hash);
-        Assert.Equal(hash, Trainer.ReadRunInfo(r.RunDir).ConfigHash);
-        Assert.Contains($"\"config_hash\": \"{hash}\"", File.ReadAllText(Path.Combine(r.RunDir, Trainer.RunFile)));
-        Assert.Equal(hash, ConfigHash.Of(Trainer.ReadGraph(r.RunDir)));   // older runs: from graph.yaml
+        Assert.Equal(hash, RunDirectory.ReadRunInfo(r.RunDir).ConfigHash);
+        Assert.Contains($"\"config_hash\": \"{hash}\"", File.ReadAllText(Path.Combine(r.RunDir, RunDirectory.RunFile)));
+        Assert.Equal(hash, ConfigHash.Of(RunDirectory.ReadGraph(r.RunDir)));   // older runs: from graph.yaml
 
         Assert.Equal(hash, ConfigHash.Of(Compile("\n\n" + TinySpec, "train.epochs=1")));   // source positions do not count
         foreach (var other in new[] { CompileTiny("train.epochs=2"), CompileTiny("train.epochs=1", "dim=12"), CompileTiny("train.epochs=1", "train.seed=4"),

@@ -53,11 +53,15 @@ public sealed record SweepRunSummary(
 /// <code>
 /// sweep.yaml                                    the sweep file as it was run
 /// points/&lt;config-id&gt;/seed&lt;s&gt;/&lt;run&gt;/           the trainer's run directories
-/// results.md, results.csv                       the table (see SweepReport)
+/// results.md, results.csv                       the table (ArchDsl.Presentation.SweepReport)
 /// accuracy-vs-params.svg, curves-accuracy.svg, curves-loss.svg, index.html
 /// </code>
 /// </summary>
-public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
+/// <param name="trainer">trains a point (<see cref="TrainerPointTrainer"/>).</param>
+/// <param name="log">one line per point and per report file.</param>
+/// <param name="writeReport">writes the report from the results and returns the files it wrote (the presentation
+/// side's <c>ArchDsl.Presentation.SweepReport.WriteAll</c>; the engine only collects the results).</param>
+public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<SweepPlan, SweepResults, IReadOnlyList<string>> writeReport)
 {
     /// <summary>Compiles every configuration; a spec error stops the sweep (the message holds the rendered diagnostics).</summary>
     public static IReadOnlyList<CompiledConfig> Compile(SweepPlan plan)
@@ -92,10 +96,10 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
     {
         if (!Directory.Exists(p.Directory)) return new PointStatus(p, PointState.Pending, null, []);
         // Run directories are named <name>-<yyyyMMdd-HHmmss>[-n]: ordinal order is creation order.
-        var started = Directory.GetDirectories(p.Directory).Order(StringComparer.Ordinal).Where(RunReader.IsStarted).ToList();
+        var started = Directory.GetDirectories(p.Directory).Order(StringComparer.Ordinal).Where(Training.RunDirectory.IsStarted).ToList();
         var changed = started.Where(r => Training.ConfigHash.OfRun(r) != hash).ToList();
         var runs = started.Except(changed).ToList();
-        if (runs.LastOrDefault(RunReader.IsFinished) is { } done) return new PointStatus(p, PointState.Finished, done, changed);
+        if (runs.LastOrDefault(Training.RunDirectory.IsFinished) is { } done) return new PointStatus(p, PointState.Finished, done, changed);
         if (runs.LastOrDefault() is { } run) return new PointStatus(p, PointState.Started, run, changed);
         return new PointStatus(p, PointState.Pending, null, changed);
     }
@@ -196,8 +200,8 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
                     interrupted = true;
                     break;
                 }
-                if (!RunReader.IsFinished(outcome.RunDir))
-                    throw new SweepException($"the trainer reported '{outcome.RunDir}' complete but it has no {RunReader.SummaryFile}");
+                if (!Training.RunDirectory.IsFinished(outcome.RunDir))
+                    throw new SweepException($"the trainer reported '{outcome.RunDir}' complete but it has no {Training.RunDirectory.SummaryFile}");
             }
             catch (Exception e) when (e is SweepException or Training.TrainingException or Training.RunFileException)
             {
@@ -207,7 +211,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
         }
 
         var results = SweepResults.Collect(plan, compiled.Values.ToList());
-        var files = SweepReport.WriteAll(plan, results);
+        var files = writeReport(plan, results);
         foreach (var f in files) log.WriteLine($"wrote {f}");
         return new SweepRunSummary(trained, resumed, skipped, failed, interrupted, results, files);
     }

@@ -29,8 +29,8 @@ public static class ConfigHash
     {
         try
         {
-            if (Trainer.ReadRunInfo(runDir).ConfigHash is { Length: > 0 } recorded) return recorded;
-            return File.Exists(Path.Combine(runDir, Trainer.GraphYamlFile)) ? Of(Trainer.ReadGraph(runDir)) : null;
+            if (RunDirectory.ReadRunInfo(runDir).ConfigHash is { Length: > 0 } recorded) return recorded;
+            return File.Exists(Path.Combine(runDir, RunDirectory.GraphYamlFile)) ? Of(RunDirectory.ReadGraph(runDir)) : null;
         }
         catch (TrainingException) { return null; }
     }

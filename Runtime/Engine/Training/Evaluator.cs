@@ -55,12 +55,12 @@ public static class Evaluator
         options ??= new EvalOptions();
         if (options.Batch < 1) throw new TrainingException($"evaluation batch must be ≥ 1, got {options.Batch}");
         var (runDir, checkpoint) = Locate(runDirOrCheckpoint, options.Checkpoint);
-        var graph = Trainer.ReadGraph(runDir);
+        var graph = RunDirectory.ReadGraph(runDir);
         var state = Training.Checkpoint.ReadState(checkpoint);
         if (state.Arch != graph.Arch) throw new TrainingException($"checkpoint '{checkpoint}' is of {state.Arch}, but the run's graph is {graph.Arch}");
         var settings = graph.Train.Loop;
         state.CheckAgainst(checkpoint, settings.Epochs, null, graph.Input.Dims[0], settings.Seed, graph.Train.Optimizer.ToString(), null);
-        var device = Trainer.ParseDevice(options.Device ?? Trainer.ReadRunInfo(runDir).Device ?? settings.Device);
+        var device = Trainer.ParseDevice(options.Device ?? RunDirectory.ReadRunInfo(runDir).Device ?? settings.Device);
         set_num_threads(options.Threads ?? Environment.ProcessorCount);
         var norm = state.NormalizationMean is { } m && state.NormalizationStd is { } s ? new Normalization(m, s) : null;
         var data = Trainer.LoadData(graph, norm);
@@ -84,7 +84,7 @@ public static class Evaluator
     /// <summary>What chose an older run's best weights (its checkpoints do not say): its validation split when it had one, else the test set.</summary>
     static string OlderSelection(string runDir)
     {
-        try { return DataRegistry.OptionsFrom(Trainer.ReadGraph(runDir)).ValFraction > 0 ? "val" : "test"; }
+        try { return DataRegistry.OptionsFrom(RunDirectory.ReadGraph(runDir)).ValFraction > 0 ? "val" : "test"; }
         catch (DataException) { return "test"; }
     }
 
@@ -95,9 +95,8 @@ public static class Evaluator
         if (Directory.Exists(full))
         {
             if (which is not (null or "best" or "last")) throw new TrainingException($"checkpoint must be best or last, got '{which}'");
-            var dir = Path.Combine(full, Trainer.CheckpointDir);
-            var best = Path.Combine(dir, "best.safetensors");
-            var last = Path.Combine(dir, "last.safetensors");
+            var best = RunDirectory.CheckpointPath(full, RunDirectory.Best);
+            var last = RunDirectory.CheckpointPath(full, RunDirectory.Last);
             bool bestOnVal = File.Exists(best) && (Training.Checkpoint.ReadState(best).Selection ?? OlderSelection(full)) == "val";
             if (which == "best" && !bestOnVal)
                 throw new TrainingException(File.Exists(best)
@@ -111,8 +110,8 @@ public static class Evaluator
         {
             var dir = Path.GetDirectoryName(full)!;
             foreach (var candidate in new[] { dir, Path.GetDirectoryName(dir) })
-                if (candidate is not null && File.Exists(Path.Combine(candidate, Trainer.GraphYamlFile))) return (candidate, full);
-            throw new TrainingException($"checkpoint '{full}' is not inside a run directory (no {Trainer.GraphYamlFile} beside it or above it)");
+                if (candidate is not null && File.Exists(Path.Combine(candidate, RunDirectory.GraphYamlFile))) return (candidate, full);
+            throw new TrainingException($"checkpoint '{full}' is not inside a run directory (no {RunDirectory.GraphYamlFile} beside it or above it)");
         }
         throw new TrainingException($"no run directory or checkpoint '{path}'");
     }
