@@ -197,6 +197,158 @@ public static class CompilerDiagnostics
     /// <summary>{0}: the depth limit.</summary>
     public static readonly DiagnosticDescriptor ExpressionTooDeep = SpecTooDeep with { MessageFormat = "expression nested more than {0} levels deep" };
 
+    // ---- declarations, archs and parameters (expansion) ----------------------------------------------
+
+    /// <summary>{0}: the block.</summary>
+    public static readonly DiagnosticDescriptor BlockNamedAsOp = new(CompilerCodes.DuplicateDeclaration, "duplicate declaration",
+        "block '{0}' has the name of a built-in op");
+    /// <summary>{0}: "block" or "arch"; {1}: its name; {2}: where the first is declared.</summary>
+    public static readonly DiagnosticDescriptor DeclaredTwice = BlockNamedAsOp with { MessageFormat = "{0} '{1}' is declared twice (first at {2})" };
+
+    /// <summary>{0}: the parameter; {1}: its owner ("arch 'A'"); {2}: where the first is declared.</summary>
+    public static readonly DiagnosticDescriptor ParameterDeclaredTwice = new(CompilerCodes.DuplicateParameter, "duplicate parameter",
+        "parameter '{0}' of {1} is declared twice (first at {2})");
+
+    /// <summary>{0}: the arch asked for; {1}: the root file.</summary>
+    public static readonly DiagnosticDescriptor NoArchNamed = new(CompilerCodes.UnknownArch, "unknown arch", "no arch named '{0}' in {1} or its imports");
+    /// <summary>{0}: the root file.</summary>
+    public static readonly DiagnosticDescriptor NoArch = NoArchNamed with { MessageFormat = "{0} declares no arch" };
+
+    /// <summary>{0}: the deriving arch; {1}: the base named.</summary>
+    public static readonly DiagnosticDescriptor UnknownBase = new(CompilerCodes.UnknownBase, "unknown base arch", "arch '{0}' derives from '{1}', which is no arch here");
+
+    /// <summary>{0}: the arch; {1}: the chain of bases ("A = B = A").</summary>
+    public static readonly DiagnosticDescriptor BaseCycle = new(CompilerCodes.BaseCycle, "base arch cycle", "arch '{0}' derives from itself: {1}");
+
+    /// <summary>{0}: the parameter; {1}: the cycle ("a -> b -> a").</summary>
+    public static readonly DiagnosticDescriptor ParameterCycle = new(CompilerCodes.ParameterCycle, "parameter cycle", "parameter '{0}' depends on itself ({1})");
+
+    /// <summary>{0}: the parameter; {1}: the arch.</summary>
+    public static readonly DiagnosticDescriptor ParameterWithoutDefault = MissingOpArgument with { MessageFormat = "parameter '{0}' of arch '{1}' has no default" };
+
+    /// <summary>{0}: the owner ("arch 'A'", "block 'b'"); {1}: the name given.</summary>
+    public static readonly DiagnosticDescriptor NoSuchParameter = NoSuchArgument with { MessageFormat = "{0} has no parameter '{1}'" };
+    /// <summary>{0}: the parameter; {1}: the base arch.</summary>
+    public static readonly DiagnosticDescriptor BaseParameterGivenTwice = ArgumentGivenTwice with { MessageFormat = "parameter '{0}' of arch '{1}' is given twice" };
+    /// <summary>{0}: the base arch; {1}: its parameter count.</summary>
+    public static readonly DiagnosticDescriptor BaseTakesAtMost = TakesNoArguments with { MessageFormat = "arch '{0}' takes {1} parameters, but more are given" };
+    /// <summary>{0}: the block; {1}: its parameter count.</summary>
+    public static readonly DiagnosticDescriptor BlockTakesAtMost = TakesNoArguments with { MessageFormat = "block '{0}' takes {1} arguments, but more are given" };
+
+    /// <summary>{0}: the block; {1}: the cycle of calls.</summary>
+    public static readonly DiagnosticDescriptor BlockRecursion = new(CompilerCodes.BlockRecursion, "recursive block", "block '{0}' calls itself ({1})");
+
+    // ---- overrides ---------------------------------------------------------------------------------
+
+    /// <summary>{0}: the key; {1}, {2}: the two values.</summary>
+    public static readonly DiagnosticDescriptor ConflictingOverride = new(CompilerCodes.ConflictingOverride, "conflicting override",
+        "override '{0}' is given twice, as {1} and as {2}");
+
+    /// <summary>{0}: the override as written.</summary>
+    public static readonly DiagnosticDescriptor OverrideNotNameValue = new(CompilerCodes.BadOverride, "malformed override", "override '{0}' is not name=value");
+    /// <summary>{0}: the key.</summary>
+    public static readonly DiagnosticDescriptor OverrideNotTrainKey = OverrideNotNameValue with { MessageFormat = "override '{0}' is not train.key or train.key.argument" };
+    /// <summary>{0}: the train key; {1}: the argument named.</summary>
+    public static readonly DiagnosticDescriptor OverrideArgumentOfNonCall = OverrideNotNameValue with
+    {
+        MessageFormat = "train key '{0}' does not hold a call, so its argument '{1}' cannot be set",
+    };
+
+    /// <summary>{0}: the train key; {1}: the override's key.</summary>
+    public static readonly DiagnosticDescriptor OverrideUnknownTrainKey = new(CompilerCodes.UnknownOverride, "unknown override", "unknown train key '{0}' in override '{1}'");
+    /// <summary>{0}: the train key; {1}: the argument named.</summary>
+    public static readonly DiagnosticDescriptor OverrideArgumentOfPlainKey = OverrideUnknownTrainKey with
+    {
+        MessageFormat = "train key '{0}' takes no arguments, so 'train.{0}.{1}' names nothing",
+    };
+    /// <summary>{0}: the arch; {1}: the override's key.</summary>
+    public static readonly DiagnosticDescriptor OverrideUnknownParameter = OverrideUnknownTrainKey with { MessageFormat = "arch '{0}' has no parameter '{1}' to override" };
+
+    // ---- statements, input and mixers ----------------------------------------------------------------
+
+    /// <summary>{0}: the arch; {1}: the statement kind; {2}: where the first is.</summary>
+    public static readonly DiagnosticDescriptor DuplicateStatement = new(CompilerCodes.DuplicateStatement, "duplicate statement",
+        "arch '{0}' has a second '{1}' statement (the first is at {2})");
+
+    /// <summary>{0}: the arch; {1}: the first statement kind.</summary>
+    public static readonly DiagnosticDescriptor InputAfterStages = new(CompilerCodes.MissingInput, "missing input", "arch '{0}' has no input before its first {1}");
+    /// <summary>{0}: the arch.</summary>
+    public static readonly DiagnosticDescriptor NoInput = InputAfterStages with { MessageFormat = "arch '{0}' has no input statement" };
+
+    /// <summary>No arguments.</summary>
+    public static readonly DiagnosticDescriptor InputNotFirst = new(CompilerCodes.BadInput, "invalid input", "input must come before the stages");
+    /// <summary>{0}: the layout given.</summary>
+    public static readonly DiagnosticDescriptor UnknownLayout = InputNotFirst with { MessageFormat = "unknown input layout '{0}'" };
+    /// <summary>{0}: the layout; {1}: how many sizes it takes; {2}: their names; {3}: how many were given.</summary>
+    public static readonly DiagnosticDescriptor InputSizeCount = InputNotFirst with { MessageFormat = "{0} input needs {1} sizes {2} but has {3}" };
+    /// <summary>{0}: the value given, described.</summary>
+    public static readonly DiagnosticDescriptor InputSize = InputNotFirst with { MessageFormat = "input size must be an integer from 1 to 1,000,000 but got {0}" };
+
+    /// <summary>{0}: the key given.</summary>
+    public static readonly DiagnosticDescriptor UnknownMixerEntry = new(CompilerCodes.BadMixer, "invalid mixer", "unknown mixer entry '{0}'");
+    /// <summary>{0}: the entry; {1}: where the first is.</summary>
+    public static readonly DiagnosticDescriptor MixerEntryTwice = UnknownMixerEntry with { MessageFormat = "mixer entry '{0}' is given twice (first at {1})" };
+    /// <summary>{0}: the entry (token or channel).</summary>
+    public static readonly DiagnosticDescriptor MixerEntryNotChain = UnknownMixerEntry with { MessageFormat = "mixer entry '{0}' needs a chain of ops" };
+    /// <summary>No arguments.</summary>
+    public static readonly DiagnosticDescriptor MixerNormShape = UnknownMixerEntry with
+    {
+        MessageFormat = "mixer norm takes a norm and an optional placement: norm: layer, pre",
+    };
+    /// <summary>{0}: the value given, described.</summary>
+    public static readonly DiagnosticDescriptor MixerNormKind = UnknownMixerEntry with { MessageFormat = "mixer norm must be batch, layer, group, affine or none, not {0}" };
+    /// <summary>{0}: the value given, described.</summary>
+    public static readonly DiagnosticDescriptor MixerNormPlacement = UnknownMixerEntry with { MessageFormat = "norm placement must be pre or post, not {0}" };
+    /// <summary>{0}: the value given, described.</summary>
+    public static readonly DiagnosticDescriptor MixerResidual = UnknownMixerEntry with { MessageFormat = "mixer residual must be token, channel, both or none, not {0}" };
+    /// <summary>{0}: the value given, described (or "that").</summary>
+    public static readonly DiagnosticDescriptor MixerDropPath = UnknownMixerEntry with { MessageFormat = "mixer drop_path must be a probability in [0, 1), not {0}" };
+    /// <summary>No arguments.</summary>
+    public static readonly DiagnosticDescriptor MixerWithoutChain = UnknownMixerEntry with { MessageFormat = "a mixer needs a token: or a channel: chain" };
+
+    // ---- chains, residuals, repeats and limits (expansion) --------------------------------------------
+
+    /// <summary>{0}: the op named.</summary>
+    public static readonly DiagnosticDescriptor UnknownOp = new(CompilerCodes.UnknownOp, "unknown op", "unknown op '{0}'");
+    /// <summary>{0}: the op named; {1}: the parameter that holds it.</summary>
+    public static readonly DiagnosticDescriptor UnknownOpViaParameter = UnknownOp with { MessageFormat = "unknown op '{0}' (the value of '{1}')" };
+
+    /// <summary>{0}: the parameter used as a step; {1}: its value, described.</summary>
+    public static readonly DiagnosticDescriptor NotAnOp = new(CompilerCodes.NotAnOp, "not an op", "'{0}' holds {1}, not an op, so it cannot be a step");
+
+    /// <summary>{0}: the input shape; {1}: the body's output shape.</summary>
+    public static readonly DiagnosticDescriptor ResidualShapeChange = new(CompilerCodes.ResidualShapeChange, "residual changes the shape",
+        "residual body changes the shape from {0} to {1}; add needs both shapes equal");
+    /// <summary>{0}: token or channel; {1}: the input shape; {2}: the sub-layer's output shape.</summary>
+    public static readonly DiagnosticDescriptor SubLayerShapeChange = ResidualShapeChange with
+    {
+        MessageFormat = "the {0} sub-layer changes the shape from {1} to {2}, so its residual add cannot work",
+    };
+
+    /// <summary>{0}: what is counted (repeat, mixer); {1}: the count.</summary>
+    public static readonly DiagnosticDescriptor NegativeCount = ArgumentOutOfRange with { MessageFormat = "{0} count must be ≥ 0 but is {1}" };
+    /// <summary>{0}: what is counted; {1}: the value given, described.</summary>
+    public static readonly DiagnosticDescriptor CountType = ArgumentType with { MessageFormat = "{0} count must be an integer but is {1}" };
+
+    /// <summary>{0}: the depth limit.</summary>
+    public static readonly DiagnosticDescriptor BlocksTooDeep = SpecTooDeep with { MessageFormat = "blocks, repeats and residuals nest more than {0} levels deep here" };
+
+    /// <summary>{0}: the input shape.</summary>
+    public static readonly DiagnosticDescriptor InputTooLarge = SizesOverflow with { MessageFormat = "input {0} is too large" };
+    /// <summary>{0}: what is counted; {1}: the count; {2}: the node limit.</summary>
+    public static readonly DiagnosticDescriptor CountTooLarge = SizesOverflow with { MessageFormat = "{0} count {1:N0} is over the limit of {2:N0}" };
+    /// <summary>{0}: the op; {1}: its first input shape; {2}: its mult-adds; {3}: the limit.</summary>
+    public static readonly DiagnosticDescriptor MultAddsTooLarge = SizesOverflow with { MessageFormat = "{0} on {1} needs {2:N0} mult-adds, over the limit of {3:N0}" };
+    /// <summary>{0}: the step limit.</summary>
+    public static readonly DiagnosticDescriptor TooManySteps = SizesOverflow with { MessageFormat = "expanding this spec takes more than {0:N0} steps" };
+    /// <summary>{0}: the node limit.</summary>
+    public static readonly DiagnosticDescriptor TooManyNodes = SizesOverflow with { MessageFormat = "the graph has more than {0:N0} nodes" };
+    /// <summary>{0}: what would be made (a repeat, a mixer); {1}: about how many nodes; {2}: the node limit.</summary>
+    public static readonly DiagnosticDescriptor WouldMakeTooManyNodes = SizesOverflow with { MessageFormat = "{0} makes about {1:N0} nodes, over the limit of {2:N0}" };
+
+    /// <summary>{0}: the key; {1}: where the first is.</summary>
+    public static readonly DiagnosticDescriptor DuplicateTrainKey = new(CompilerCodes.DuplicateTrainKey, "duplicate train key", "train key '{0}' is given twice (first at {1})");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
