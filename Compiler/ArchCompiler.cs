@@ -69,7 +69,7 @@ public static class ArchCompiler
         }
         catch (InsufficientExecutionStackException)
         {
-            diags.Error(CompilerCodes.TooDeep, "the spec nests too deeply to compile", null);
+            diags.Report(CompilerDiagnostics.SpecTooDeep, null, null);
         }
         return new CompileResult(diags.HasErrors ? null : graph, diags.Items.ToList()) { TrainDiagnostics = trainDiags.Items.ToList() };
     }

@@ -2,13 +2,17 @@ using ArchDsl.Dsl;
 
 namespace ArchDsl.Compiler;
 
+/// <summary>One binding error: its descriptor and the values its message format takes.</summary>
+internal readonly record struct BinderError(DiagnosticDescriptor Descriptor, object?[] Args);
+
 /// <summary>How a binder names its owner in errors: "conv takes at most 6 arguments", "arch 'X' has no parameter 'y'".
-/// Each message is made only when its error happens (binding runs for every step of every expansion).</summary>
+/// Each error is made only when it happens (binding runs for every step of every expansion).</summary>
 /// <param name="TooMany">the error for one positional argument too many</param>
 /// <param name="Unknown">the error for an unknown name</param>
 /// <param name="UnknownHint">the hint when no name is close (usage, the parameter list)</param>
 /// <param name="Duplicate">the error for a slot given twice</param>
-internal sealed record BinderWords(Func<string> TooMany, Func<string, string> Unknown, Func<string?> UnknownHint, Func<string, string> Duplicate);
+internal sealed record BinderWords(Func<BinderError> TooMany, Func<string, BinderError> Unknown, Func<string?> UnknownHint,
+    Func<string, BinderError> Duplicate);
 
 /// <summary>
 /// The one positional/named argument binder, used by ops, blocks and arch bases (and by <see cref="BindOp"/> for
@@ -34,7 +38,7 @@ internal static class ArgBinder
             {
                 if (position >= slots.Count)
                 {
-                    diags.Error(CompilerCodes.TooManyArguments, words.TooMany(), span(a));
+                    Report(diags, words.TooMany(), span(a));
                     ok = false;
                     continue;
                 }
@@ -46,15 +50,14 @@ internal static class ArgBinder
                 if (slot < 0)
                 {
                     var close = Suggest.Closest(n, slots);
-                    diags.Error(CompilerCodes.UnknownArgument, words.Unknown(n), nameSpan(a),
-                        close is not null ? $"did you mean '{close}'?" : words.UnknownHint());
+                    Report(diags, words.Unknown(n), nameSpan(a), close is not null ? $"did you mean '{close}'?" : words.UnknownHint());
                     ok = false;
                     continue;
                 }
             }
             if (!given.Add(slots[slot]))
             {
-                diags.Error(CompilerCodes.DuplicateArgument, words.Duplicate(slots[slot]), span(a));
+                Report(diags, words.Duplicate(slots[slot]), span(a));
                 ok = false;
                 continue;
             }
@@ -62,6 +65,8 @@ internal static class ArgBinder
         }
         return result;
     }
+
+    private static void Report(DiagnosticBag diags, BinderError e, Span at, string? hint = null) => diags.Report(e.Descriptor, at, hint, e.Args);
 
     private static int IndexOf(IReadOnlyList<string> slots, string name)
     {
@@ -76,10 +81,10 @@ internal static class ArgBinder
     /// </summary>
     /// <summary>The wording of an op's binding errors (made once per op, see <see cref="OpDef.BinderWords"/>).</summary>
     public static BinderWords WordsFor(OpDef op) => new(
-        () => op.Args.Count == 0 ? $"{op.Name} takes no arguments" : $"{op.Name} takes at most {op.Args.Count} arguments: {op.Usage}",
-        n => $"{op.Name} has no argument '{n}'",
-        () => op.Args.Count == 0 ? $"{op.Name} takes no arguments" : $"usage: {op.Usage}",
-        n => $"argument '{n}' of {op.Name} is given twice");
+        () => op.Args.Count == 0 ? new(CompilerDiagnostics.TakesNoArguments, [op.Name]) : new(CompilerDiagnostics.TakesAtMost, [op.Name, op.Args.Count, op.Usage]),
+        n => new(CompilerDiagnostics.NoSuchArgument, [op.Name, n]),
+        () => op.Args.Count == 0 ? CompilerDiagnostics.TakesNoArguments.Format(op.Name) : $"usage: {op.Usage}",
+        n => new(CompilerDiagnostics.ArgumentGivenTwice, [n, op.Name]));
 
     public static Dictionary<string, BoundArg>? BindOp(OpDef op, IReadOnlyList<ArgVal> args, Span at, DiagnosticBag diags, Evaluator ev)
     {
@@ -98,7 +103,7 @@ internal static class ArgBinder
             if (bound.ContainsKey(spec.Name)) continue;
             if (spec.Required)
             {
-                diags.Error(CompilerCodes.MissingArgument, $"{op.Name} needs argument '{spec.Name}'", at, $"usage: {op.Usage}");
+                diags.Report(CompilerDiagnostics.MissingOpArgument, at, $"usage: {op.Usage}", op.Name, spec.Name);
                 ok = false;
                 continue;
             }
@@ -135,8 +140,8 @@ internal static class ArgBinder
                 ArgKind.Choice => string.Join(" or ", spec.Choices!),
                 _ => "a number",
             };
-            diags.Error(CompilerCodes.ArgumentType, $"argument '{spec.Name}' of {op.Name} expects {expects} but got {Evaluator.Describe(v)}", v.Span,
-                spec.Kind is ArgKind.PosInt or ArgKind.Padding ? Evaluator.IntegerHint(v) : null);
+            diags.Report(CompilerDiagnostics.ArgumentType, v.Span, spec.Kind is ArgKind.PosInt or ArgKind.Padding ? Evaluator.IntegerHint(v) : null,
+                spec.Name, op.Name, expects, Evaluator.Describe(v));
             return null;
         }
         var bad = (spec.Kind, result) switch
@@ -152,7 +157,7 @@ internal static class ArgBinder
             _ => null,
         };
         if (bad is null) return result;
-        diags.Error(CompilerCodes.InvalidArgument, $"argument '{spec.Name}' of {op.Name} {bad}, but is {Evaluator.Show(v)}", v.Span);
+        diags.Report(CompilerDiagnostics.ArgumentOutOfRange, v.Span, null, spec.Name, op.Name, bad, Evaluator.Show(v));
         return null;
     }
 }

@@ -2,7 +2,8 @@ namespace ArchDsl.Compiler;
 
 /// <summary>
 /// Every diagnostic code the compiler reports (AD0100 and up; AD0001–AD0099 belong to the Dsl).
-/// A code is stable once published: tests, docs and users' scripts match on it.
+/// A code is stable once published: tests, docs and users' scripts match on it. What each code means is said here;
+/// the wording of its messages is in <see cref="CompilerDiagnostics"/> (one descriptor per message, with this code).
 /// </summary>
 public static class CompilerCodes
 {

@@ -17,7 +17,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
         if (++_depth > maxDepth)
         {
             _depth--;
-            diags.Error(CompilerCodes.TooDeep, $"expression nested more than {maxDepth} levels deep", e.Span);
+            diags.Report(CompilerDiagnostics.ExpressionTooDeep, e.Span, null, maxDepth);
             return new UnknownVal(e.Span);
         }
         try { return EvalCore(e, scope); }
@@ -43,7 +43,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
                 {
                     case UnknownVal: return new UnknownVal(neg.Span);
                     case IntVal iv when iv.Value == long.MinValue:
-                        diags.Error(CompilerCodes.ArithmeticError, "integer overflow", neg.Span);
+                        diags.Report(CompilerDiagnostics.NegationOverflow, neg.Span, null);
                         return new UnknownVal(neg.Span);
                     case IntVal iv: return new IntVal(-iv.Value, neg.Span);
                     case FloatVal fv: return new FloatVal(-fv.Value, neg.Span);
@@ -85,14 +85,12 @@ internal sealed class Evaluator(DiagnosticBag diags)
                     case "-": return new IntVal(checked(x - y), b.Span);
                     case "*": return new IntVal(checked(x * y), b.Span);
                     case "/" or "%" when y == 0:
-                        diags.Error(CompilerCodes.ArithmeticError, $"division by zero in {Show(l)} {b.Op} {Show(r)}", b.Span);
+                        diags.Report(CompilerDiagnostics.DivisionByZero, b.Span, null, Show(l), b.Op, Show(r));
                         return new UnknownVal(b.Span);
                     case "/":
                         if (x % y != 0)
                         {
-                            diags.Error(CompilerCodes.InexactDivision,
-                                $"{x} / {y} is not a whole number; integer division must be exact", b.Span,
-                                DivisionHint(x, y));
+                            diags.Report(CompilerDiagnostics.InexactDivision, b.Span, DivisionHint(x, y), x, y);
                             return new UnknownVal(b.Span);
                         }
                         return new IntVal(checked(x / y), b.Span);
@@ -101,7 +99,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
             }
             catch (OverflowException)
             {
-                diags.Error(CompilerCodes.ArithmeticError, $"integer overflow in {x} {b.Op} {y}", b.Span);
+                diags.Report(CompilerDiagnostics.IntegerOverflow, b.Span, null, x, b.Op, y);
                 return new UnknownVal(b.Span);
             }
         }
@@ -109,7 +107,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
         double result = b.Op switch { "+" => fx + fy, "-" => fx - fy, "*" => fx * fy, "/" => fx / fy, "%" => fx % fy, _ => double.NaN };
         if (double.IsNaN(result) || double.IsInfinity(result))
         {
-            diags.Error(CompilerCodes.ArithmeticError, $"{Show(l)} {b.Op} {Show(r)} is not a finite number", b.Span);
+            diags.Report(CompilerDiagnostics.NotFinite, b.Span, null, Show(l), b.Op, Show(r));
             return new UnknownVal(b.Span);
         }
         return new FloatVal(result, b.Span);
@@ -128,15 +126,16 @@ internal sealed class Evaluator(DiagnosticBag diags)
     public void ReportNotNumber(Val v, string op, Span at)
     {
         if (v is WordVal w && !Words.IsKnown(w.Word)) ReportUndefined(w);
-        else diags.Error(CompilerCodes.ArithmeticType, $"'{op}' needs numbers but got {Describe(v)}", at);
+        else diags.Report(CompilerDiagnostics.ArithmeticType, at, null, op, Describe(v));
     }
 
     public void ReportUndefined(WordVal w)
     {
         var names = w.Scope?.AllNames().Distinct().ToList() ?? [];
         var close = Suggest.Closest(w.Word, names);
-        diags.Error(CompilerCodes.UndefinedName, $"undefined name '{w.Word}'", w.Span,
-            close is not null ? $"did you mean '{close}'?" : names.Count > 0 ? $"names in scope: {string.Join(", ", names.Take(12))}" : null);
+        diags.Report(CompilerDiagnostics.UndefinedName, w.Span,
+            close is not null ? $"did you mean '{close}'?" : names.Count > 0 ? $"names in scope: {string.Join(", ", names.Take(12))}" : null,
+            w.Word);
     }
 
     public static string Show(Val v) => v switch

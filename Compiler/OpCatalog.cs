@@ -73,8 +73,7 @@ public static class OpCatalog
     {
         if (op.Accepts is { } ok && !ok.Contains(x.Layout))
         {
-            diags.Error(CompilerCodes.WrongLayout, $"{op.Name} expects {string.Join(" or ", ok.Select(LayoutName))} but got {x}", at,
-                LayoutHint(ok, x));
+            diags.Report(CompilerDiagnostics.WrongLayout, at, LayoutHint(ok, x), op.Name, string.Join(" or ", ok.Select(LayoutName)), x);
             return null;
         }
         try
@@ -83,7 +82,7 @@ public static class OpCatalog
         }
         catch (OverflowException)
         {
-            diags.Error(CompilerCodes.TooLarge, $"{op.Name} on {x}: sizes overflow", at);
+            diags.Report(CompilerDiagnostics.SizesOverflow, at, null, op.Name, x);
             return null;
         }
     }

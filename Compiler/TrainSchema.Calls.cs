@@ -19,7 +19,7 @@ public static partial class TrainSchema
         if (name is null)
         {
             var expects = string.Join(", ", specs.Select(s => s.Name));
-            diags.Error(CompilerCodes.TrainValue, $"train key '{key}' expects {expects} but got {Evaluator.Describe(v)}", v.Span);
+            diags.Report(CompilerDiagnostics.TrainKeyType, v.Span, null, key, expects, Evaluator.Describe(v));
             return null;
         }
         var lookup = canonical ? DataCatalog.Find(name)?.Name ?? name : name;
@@ -27,8 +27,8 @@ public static partial class TrainSchema
         if (spec is null)
         {
             var close = Suggest.Closest(name, specs.Select(s => s.Name));
-            diags.Error(CompilerCodes.TrainValue, $"unknown {key} '{name}'; expected {Suggest.OrList(specs.Select(s => s.Name).ToList())}", nameSpan,
-                close is not null ? $"did you mean '{close}'?" : null);
+            diags.Report(CompilerDiagnostics.UnknownTrainCall, nameSpan, close is not null ? $"did you mean '{close}'?" : null,
+                key, name, Suggest.OrList(specs.Select(s => s.Name).ToList()));
             return null;
         }
         if (CallArgs(name, spec, args, diags) is not { } result) return null;
@@ -52,7 +52,7 @@ public static partial class TrainSchema
             {
                 if (position >= spec.Args.Length)
                 {
-                    diags.Error(CompilerCodes.TooManyArguments, $"{name} takes at most {spec.Args.Length} positional arguments", a.Span);
+                    diags.Report(CompilerDiagnostics.TakesAtMostPositional, a.Span, null, name, spec.Args.Length);
                     ok = false;
                     continue;
                 }
@@ -66,8 +66,9 @@ public static partial class TrainSchema
                 if (idx < 0)
                 {
                     var close = Suggest.Closest(argName, spec.Args.Select(x => x.Arg));
-                    diags.Error(CompilerCodes.UnknownArgument, $"{name} has no argument '{argName}'", a.NameSpan,
-                        close is not null ? $"did you mean '{close}'?" : spec.Args.Length == 0 ? $"{name} takes no arguments" : $"{name} takes {string.Join(", ", spec.Args.Select(x => x.Arg))}");
+                    diags.Report(CompilerDiagnostics.NoSuchArgument, a.NameSpan,
+                        close is not null ? $"did you mean '{close}'?" : spec.Args.Length == 0 ? $"{name} takes no arguments" : $"{name} takes {string.Join(", ", spec.Args.Select(x => x.Arg))}",
+                        name, argName);
                     ok = false;
                     continue;
                 }
@@ -75,7 +76,7 @@ public static partial class TrainSchema
             }
             if (result.ContainsKey(argName))
             {
-                diags.Error(CompilerCodes.DuplicateArgument, $"argument '{argName}' of {name} is given twice", a.Span);
+                diags.Report(CompilerDiagnostics.ArgumentGivenTwice, a.Span, null, argName, name);
                 ok = false;
                 continue;
             }
@@ -84,7 +85,7 @@ public static partial class TrainSchema
             var converted = kind.Convert(a.Value);
             if (converted is null)
             {
-                diags.Error(CompilerCodes.TrainValue, $"argument '{argName}' of {name} expects {kind.Expects} but got {Evaluator.Describe(a.Value)}", a.Value.Span);
+                diags.Report(CompilerDiagnostics.TrainArgumentType, a.Value.Span, null, argName, name, kind.Expects, Evaluator.Describe(a.Value));
                 ok = false;
                 continue;
             }
@@ -107,8 +108,9 @@ public static partial class TrainSchema
         if (DataCatalog.Find(name) is not null) return true;
         var names = DataCatalog.All.Select(d => d.Name).ToList();
         var close = Suggest.Closest(name, names.Concat(DataCatalog.All.SelectMany(d => d.Aliases)));
-        diags.Error(CompilerCodes.TrainValue, $"unknown data '{name}'; expected {Suggest.OrList(names)}", at,
-            close is not null ? $"did you mean '{DataCatalog.Find(close)!.Name}'?" : "other image sets load with folder:<path> (one directory per class)");
+        diags.Report(CompilerDiagnostics.UnknownData, at,
+            close is not null ? $"did you mean '{DataCatalog.Find(close)!.Name}'?" : "other image sets load with folder:<path> (one directory per class)",
+            name, Suggest.OrList(names));
         return false;
     }
 
@@ -123,7 +125,7 @@ public static partial class TrainSchema
             if (Call(item, Augments, "augment", ev, diags) is not { } c) { ok = false; continue; }
             if (result.Any(r => ((TrainCall)r).Name == c.Name))
             {
-                diags.Error(CompilerCodes.TrainValue, $"augmentation '{c.Name}' is listed twice", item.Span, "list each augmentation once");
+                diags.Report(CompilerDiagnostics.AugmentTwice, item.Span, "list each augmentation once", c.Name);
                 ok = false;
                 continue;
             }

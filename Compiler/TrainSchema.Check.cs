@@ -22,9 +22,9 @@ public static partial class TrainSchema
             spans[key] = at;
             var spec = Array.Find(Keys, k => k.Name == key);
             if (spec is null)
-                diags.Error(CompilerCodes.UnknownTrainKey, $"unknown train key '{key}'", at);
+                diags.Report(CompilerDiagnostics.UnknownTrainKey, at, null, key);
             else if (ToVal(value, at) is not { } v)
-                diags.Error(CompilerCodes.TrainValue, $"train key '{key}' holds {value?.GetType().Name ?? "null"}, which is not an IR value", at);
+                diags.Report(CompilerDiagnostics.TrainKeyNotIr, at, null, key, value?.GetType().Name ?? "null");
             else if (ResolveValue(key, spec, v, null, diags) is { } result)
                 values[key] = result;
         }

@@ -156,8 +156,8 @@ public static partial class TrainSchema
             if (spec is null)
             {
                 var close = Suggest.Closest(key, Keys.Select(k => k.Name));
-                diags.Error(CompilerCodes.UnknownTrainKey, $"unknown train key '{key}'", keySpan,
-                    close is not null ? $"did you mean '{close}'?" : $"train keys: {string.Join(", ", Keys.Select(k => k.Name))}");
+                diags.Report(CompilerDiagnostics.UnknownTrainKey, keySpan,
+                    close is not null ? $"did you mean '{close}'?" : $"train keys: {string.Join(", ", Keys.Select(k => k.Name))}", key);
                 continue;
             }
             if (key == "data" && HyphenWord(expr, scope) is { } word)
@@ -204,33 +204,30 @@ public static partial class TrainSchema
         if ((mean is null) != (std is null))
         {
             var (given, missing) = mean is null ? ("std", "mean") : ("mean", "std");
-            diags.Error(CompilerCodes.TrainValue, $"train key '{given}' needs '{missing}' as well", spans[given],
-                $"give both, one value per channel (for example mean: [0.286], std: [0.353]), or neither to use the training set's statistics");
+            diags.Report(CompilerDiagnostics.NormalizeNeedsBoth, spans[given],
+                "give both, one value per channel (for example mean: [0.286], std: [0.353]), or neither to use the training set's statistics", given, missing);
         }
         else if (mean is not null && Count(mean) != Count(std!))
-            diags.Error(CompilerCodes.TrainValue, $"train key 'std' has {Count(std!)} value(s) but 'mean' has {Count(mean)}", spans["std"],
-                "give one value per channel in both");
+            diags.Report(CompilerDiagnostics.NormalizeCounts, spans["std"], "give one value per channel in both", Count(std!), Count(mean));
         if (std is not null && (std is List<object> l ? l : [std]).Any(x => x is not (double and > 0)))
-            diags.Error(CompilerCodes.TrainValue, "train key 'std' must hold numbers > 0 (each channel is divided by its std)", spans["std"]);
+            diags.Report(CompilerDiagnostics.StdNotPositive, spans["std"], null);
         if (values.TryGetValue("optimizer", out var o) && o is TrainCall { Name: "sgd" } sgd && sgd.Args.GetValueOrDefault("nesterov") is true
             && sgd.Args.GetValueOrDefault("momentum") is 0.0 && spans.TryGetValue("optimizer", out var optAt))
-            diags.Error(CompilerCodes.TrainValue, "sgd(nesterov: true) needs a momentum > 0", optAt,
+            diags.Report(CompilerDiagnostics.NesterovWithoutMomentum, optAt,
                 "give a momentum, as sgd(lr: 0.1, momentum: 0.9, nesterov: true) (PyTorch refuses Nesterov without momentum)");
         if (values.TryGetValue("schedule", out var sch) && sch is TrainCall sc && spans.TryGetValue("schedule", out var schAt))
         {
             if (sc.Name == "onecycle" && values.GetValueOrDefault("warmup") is not (0L or 0.0) && spans.TryGetValue("warmup", out var wAt))
-                diags.Error(CompilerCodes.TrainValue, "onecycle warms up through its pct_start, so train key 'warmup' must be 0 with it", wAt,
-                    "drop warmup, or use schedule: cosine");
+                diags.Report(CompilerDiagnostics.OneCycleWarmup, wAt, "drop warmup, or use schedule: cosine");
             if (sc.Name == "cosine" && sc.Args.GetValueOrDefault("min_lr") is double min && values.GetValueOrDefault("optimizer") is TrainCall opt
                 && opt.Args.GetValueOrDefault("lr") is double lr && min > lr)
-                diags.Error(CompilerCodes.TrainValue, $"cosine(min_lr: {min}) is above the optimizer's lr {lr}; the rate decays from lr to min_lr", schAt,
-                    "give a min_lr ≤ lr");
+                diags.Report(CompilerDiagnostics.MinLrAboveLr, schAt, "give a min_lr ≤ lr", min, lr);
         }
         if (values.TryGetValue("data", out var data) && spans.TryGetValue("data", out var at) && !values.ContainsKey("path"))
         {
             var (name, path) = data is string s ? DataCatalog.SplitSource(s) : (((TrainCall)data).Name, ((TrainCall)data).Args.GetValueOrDefault("path") as string);
             if (path is null && DataCatalog.Find(name) == DataCatalog.Folder)
-                diags.Error(CompilerCodes.TrainValue, "data 'folder' needs a directory", at,
+                diags.Report(CompilerDiagnostics.FolderWithoutPath, at,
                     "write data: folder:<path>, data: folder(path: \"<path>\"), or add a path: key");
         }
     }
@@ -251,7 +248,7 @@ public static partial class TrainSchema
     {
         if (kind.Convert(v) is { } ok) return ok;
         if (v is WordVal w && !Words.IsKnown(w.Word) && kind != Str && !kind.Expects.Contains(w.Word) && ev is not null) { ev.ReportUndefined(w); return null; }
-        diags.Error(CompilerCodes.TrainValue, $"train key '{key}' expects {kind.Expects} but got {Evaluator.Describe(v)}", v.Span);
+        diags.Report(CompilerDiagnostics.TrainKeyType, v.Span, null, key, kind.Expects, Evaluator.Describe(v));
         return null;
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ArchDsl.Dsl;
 
 namespace ArchDsl.Compiler.Analysis;
@@ -25,14 +26,15 @@ internal static class TrainChecks
         var batch = g.Train.Loop.Batch;
         var full = BatchStatistics.Degenerate(g, batch);
         if (full.Count > 0)
-            diags.Error(CompilerCodes.DegenerateBatchStatistics,
-                $"batchnorm '{full[0].Name}' would take its training statistics over 1 value per channel ({BatchStatistics.Describe(full[0], batch)}){More(full)}",
-                spans[full[0].Id], $"use a batch of at least 2 (PyTorch refuses this: \"Expected more than 1 value per channel when training\"), or layernorm here");
+            diags.Report(CompilerDiagnostics.BatchStatisticsOfOne, spans[full[0].Id],
+                "use a batch of at least 2 (PyTorch refuses this: \"Expected more than 1 value per channel when training\"), or layernorm here",
+                full[0].Name, BatchStatistics.Describe(full[0], batch), More(full));
         else EpochEnd(g, spans, trainSpans, diags);
     }
 
     /// <summary>One diagnostic per batch size, at the first BatchNorm, counting the rest (a deep net would repeat it per block).</summary>
-    private static string More(IReadOnlyList<IrNode> nodes) => nodes.Count == 1 ? "" : $"; so would {nodes.Count - 1} more after it";
+    private static string More(IReadOnlyList<IrNode> nodes) =>
+        nodes.Count == 1 ? "" : string.Format(CultureInfo.InvariantCulture, CompilerDiagnostics.MoreNodes, nodes.Count - 1);
 
     /// <summary>The last batch of an epoch (or a set smaller than a batch), where the named data's size is known.</summary>
     private static void EpochEnd(IrGraph g, IReadOnlyList<Span> spans, IReadOnlyDictionary<string, Span> trainSpans, DiagnosticBag diags)
@@ -42,19 +44,17 @@ internal static class TrainChecks
         if ((data.Synthetic?.Train ?? data.Set.TrainSamples) is not int total) return;
         if (DataCatalog.SplitSizes(total, data.ValSplit, data.Subset) is not var (train, _))
         {
-            diags.Error(CompilerCodes.DataMismatch, $"data '{data.Set.Name}' has {total} training image, which val_split cannot divide into train and validation",
-                trainSpans.GetValueOrDefault("val_split", dataAt), "use more training images, or val_split: 0");
+            diags.Report(CompilerDiagnostics.TooFewToSplit, trainSpans.GetValueOrDefault("val_split", dataAt), "use more training images, or val_split: 0",
+                data.Set.Name, total);
             return;
         }
         var batch = g.Train.Loop.Batch;
         foreach (var n in BatchStatistics.EpochBatchSizes(train, batch).Where(n => n != batch))
         {
-            var which = n == train ? $"the training set has {train} image{(train == 1 ? "" : "s")}"
-                                   : $"the last batch of each epoch has {n} image ({train} training images, batch {batch})";
-            if (BatchStatistics.Degenerate(g, n) is { Count: > 0 } bad)
-                diags.Error(CompilerCodes.DegenerateBatchStatistics,
-                    $"batchnorm '{bad[0].Name}' would take its training statistics over 1 value per channel: {which}{More(bad)}", spans[bad[0].Id],
-                    "choose a batch that leaves more than one image in the last batch, or another subset or val_split");
+            if (BatchStatistics.Degenerate(g, n) is not { Count: > 0 } bad) continue;
+            const string hint = "choose a batch that leaves more than one image in the last batch, or another subset or val_split";
+            if (n == train) diags.Report(CompilerDiagnostics.TrainingSetOfOne, spans[bad[0].Id], hint, bad[0].Name, Counted(train, "image"), More(bad));
+            else diags.Report(CompilerDiagnostics.LastBatchOfOne, spans[bad[0].Id], hint, bad[0].Name, n, train, batch, More(bad));
         }
     }
 
@@ -66,9 +66,8 @@ internal static class TrainChecks
             var at = g.Nodes[cls.Inputs[0]];
             while (at.Op != "cls_token" && at.Inputs.Count > 0 && at.InputShapes[0].Layout == Layout.Tokens) at = g.Nodes[at.Inputs[0]];
             if (at.Op == "cls_token" || at.Inputs.Count == 0) continue; // tokens given as the input may hold their own class token
-            diags.Error(CompilerCodes.MissingClassToken,
-                $"cls reads the class token, but no cls_token before it adds one: it would classify from the first patch token of {cls.InputShapes[0]}",
-                spans[cls.Id], "add cls_token after patches in the stem (as ViT), or use global_pool to average the tokens (as Mixer)");
+            diags.Report(CompilerDiagnostics.MissingClassToken, spans[cls.Id],
+                "add cls_token after patches in the stem (as ViT), or use global_pool to average the tokens (as Mixer)", cls.InputShapes[0]);
         }
     }
 
@@ -78,8 +77,9 @@ internal static class TrainChecks
         var outAt = spans[g.Output];
         if (output.Layout != Layout.Vector)
         {
-            diags.Error(CompilerCodes.NotAClassifier, $"the model outputs {output}, but training needs a vector of class scores", outAt,
-                output.Layout == Layout.Tokens ? "end the head with cls_pool (after a cls_token) or global_pool, then linear(classes)" : "end the head with global_pool -> linear(classes)");
+            diags.Report(CompilerDiagnostics.NotAClassifier, outAt,
+                output.Layout == Layout.Tokens ? "end the head with cls_pool (after a cls_token) or global_pool, then linear(classes)" : "end the head with global_pool -> linear(classes)",
+                output);
             return;
         }
         // The data against the model: only data the spec or an override names (a spec without it, such as a
@@ -88,17 +88,15 @@ internal static class TrainChecks
         var data = g.Train.Data;
         if (g.Input.Layout != Layout.Image)
         {
-            diags.Error(CompilerCodes.DataMismatch, $"data '{data.Set.Name}' holds images but the model's input is {g.Input}", dataAt,
-                "write input image[channels, height, width]");
+            diags.Report(CompilerDiagnostics.ImagesForNonImageInput, dataAt, "write input image[channels, height, width]", data.Set.Name, g.Input);
             return;
         }
         int? classes = data.Synthetic?.Classes ?? data.Set.Classes;
         if (classes is int k && k != output.Dims[0])
-            diags.Error(CompilerCodes.DataMismatch, $"data '{data.Set.Name}' has {k} classes but the model outputs {output}", outAt,
-                $"set classes = {k}, or train on data with {output.Dims[0]} classes");
+            diags.Report(CompilerDiagnostics.ClassCount, outAt, $"set classes = {k}, or train on data with {output.Dims[0]} classes", data.Set.Name, k, output);
         if (data.Set.Image is { } image && !image.Dims.SequenceEqual(g.Input.Dims))
-            diags.Error(CompilerCodes.DataMismatch, $"data '{data.Set.Name}' has images {image} but the model's input is {g.Input}", dataAt,
-                $"write input image[{string.Join(", ", image.Dims)}], or train on other data");
+            diags.Report(CompilerDiagnostics.ImageShape, dataAt, $"write input image[{string.Join(", ", image.Dims)}], or train on other data",
+                data.Set.Name, image, g.Input);
     }
 
     private static void TrainValuesFitInput(IrGraph g, IReadOnlyList<Span> spans, IReadOnlyDictionary<string, Span> trainSpans, DiagnosticBag diags)
@@ -106,11 +104,14 @@ internal static class TrainChecks
         if (g.Input.Layout != Layout.Image) return;
         var (c, h, w) = (g.Input.Dims[0], g.Input.Dims[1], g.Input.Dims[2]);
         foreach (var crop in g.Train.Augment.OfType<CropConfig>().Where(x => x.Pad >= h || x.Pad >= w))
-            diags.Error(CompilerCodes.TrainValue, $"crop(pad: {crop.Pad}) needs images larger than the padding; the input is {g.Input}",
-                trainSpans.GetValueOrDefault("augment", spans[0]), $"use a pad below {Math.Min(h, w)}");
+            diags.Report(CompilerDiagnostics.CropPadTooLarge, trainSpans.GetValueOrDefault("augment", spans[0]), $"use a pad below {Math.Min(h, w)}",
+                crop.Pad, g.Input);
         // mean and std have as many values as each other (TrainSchema checks that), so mean's count stands for both.
         if (g.Train.Data.Mean is { Count: var n } && n != c)
-            diags.Error(CompilerCodes.TrainValue, $"train keys 'mean' and 'std' have {n} value{(n == 1 ? "" : "s")} each but the input has {c} channel{(c == 1 ? "" : "s")}",
-                trainSpans.GetValueOrDefault("mean", spans[0]), "give one value per channel");
+            diags.Report(CompilerDiagnostics.NormalizeChannels, trainSpans.GetValueOrDefault("mean", spans[0]), "give one value per channel",
+                Counted(n, "value"), Counted(c, "channel"));
     }
+
+    /// <summary>"1 image", "3 images".</summary>
+    private static string Counted(long n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";
 }

@@ -11,8 +11,6 @@ internal sealed class ArchParameters(DiagnosticBag diags, Evaluator ev)
     private readonly DiagnosticBag _diags = diags;
     private readonly Evaluator _ev = ev;
 
-    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
-
     /// <summary>The scope of <paramref name="arch"/>'s parameters, every one evaluated (in declaration order, so errors come in source order).</summary>
     public Scope Bind(ResolvedArch arch)
     {
@@ -27,14 +25,14 @@ internal sealed class ArchParameters(DiagnosticBag diags, Evaluator ev)
             if (evaluating.Contains(name))
             {
                 var cycle = string.Join(" -> ", evaluating.Skip(evaluating.IndexOf(name)).Append(name));
-                Error(CompilerCodes.ParameterCycle, $"parameter '{name}' depends on itself ({cycle})", slot.Value?.Span ?? slot.NameSpan);
+                _diags.Report(CompilerDiagnostics.ParameterCycle, slot.Value?.Span ?? slot.NameSpan, null, name, cycle);
                 return new UnknownVal(slot.NameSpan);
             }
             Val value;
             if (slot.Value is null)
             {
-                Error(CompilerCodes.MissingArgument, $"parameter '{slot.Name}' of arch '{rootArch.Name}' has no default", slot.NameSpan,
-                    $"give it one ({slot.Name} = …) or set it from a derived arch or --set {slot.Name}=…");
+                _diags.Report(CompilerDiagnostics.ParameterWithoutDefault, slot.NameSpan,
+                    $"give it one ({slot.Name} = …) or set it from a derived arch or --set {slot.Name}=…", slot.Name, rootArch.Name);
                 value = new UnknownVal(slot.NameSpan);
             }
             else

@@ -26,8 +26,6 @@ internal sealed class ArchResolver(DiagnosticBag diags, IReadOnlyDictionary<stri
     private readonly DiagnosticBag _diags = diags;
     private readonly IReadOnlyDictionary<string, ArchDecl> _archs = archs;
 
-    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
-
     /// <summary>The resolved arch; null after an error (reported): no such arch, an unknown base, a derivation cycle.</summary>
     public ResolvedArch? Resolve(SpecFile root, string? archName)
     {
@@ -56,8 +54,8 @@ internal sealed class ArchResolver(DiagnosticBag diags, IReadOnlyDictionary<stri
             if (entry is null)
             {
                 var close = Suggest.Closest(archName, _archs.Keys);
-                Error(CompilerCodes.UnknownArch, $"no arch named '{archName}' in {root.Source.Path} or its imports", null,
-                    close is not null ? $"did you mean '{close}'?" : _archs.Count > 0 ? $"archs: {string.Join(", ", _archs.Keys)}" : null);
+                _diags.Report(CompilerDiagnostics.NoArchNamed, null,
+                    close is not null ? $"did you mean '{close}'?" : _archs.Count > 0 ? $"archs: {string.Join(", ", _archs.Keys)}" : null, archName, root.Source.Path);
                 return null;
             }
         }
@@ -66,8 +64,8 @@ internal sealed class ArchResolver(DiagnosticBag diags, IReadOnlyDictionary<stri
             entry = root.Archs.LastOrDefault();
             if (entry is null)
             {
-                Error(CompilerCodes.UnknownArch, $"{root.Source.Path} declares no arch", new Span(root.Source, 0, 0),
-                    "declare one: arch Name(dim = 128) followed by input, stem, mixer and head statements");
+                _diags.Report(CompilerDiagnostics.NoArch, new Span(root.Source, 0, 0),
+                    "declare one: arch Name(dim = 128) followed by input, stem, mixer and head statements", root.Source.Path);
                 return null;
             }
         }
@@ -83,13 +81,13 @@ internal sealed class ArchResolver(DiagnosticBag diags, IReadOnlyDictionary<stri
             if (!_archs.TryGetValue(b.Name, out var baseArch))
             {
                 var close = Suggest.Closest(b.Name, _archs.Keys.Where(k => k != chain[^1].Name));
-                Error(CompilerCodes.UnknownBase, $"arch '{chain[^1].Name}' derives from '{b.Name}', which is no arch here", b.NameSpan,
-                    close is not null ? $"did you mean '{close}'?" : "import the file that declares it");
+                _diags.Report(CompilerDiagnostics.UnknownBase, b.NameSpan, close is not null ? $"did you mean '{close}'?" : "import the file that declares it",
+                    chain[^1].Name, b.Name);
                 return null;
             }
             if (chain.Contains(baseArch))
             {
-                Error(CompilerCodes.BaseCycle, $"arch '{entry.Name}' derives from itself: {string.Join(" = ", chain.Select(a => a.Name))} = {baseArch.Name}", b.NameSpan);
+                _diags.Report(CompilerDiagnostics.BaseCycle, b.NameSpan, null, entry.Name, string.Join(" = ", chain.Select(a => a.Name).Append(baseArch.Name)));
                 return null;
             }
             chain.Add(baseArch);
@@ -100,9 +98,9 @@ internal sealed class ArchResolver(DiagnosticBag diags, IReadOnlyDictionary<stri
 
     private void ApplyBaseArgs(ArchBase b, List<ParamSlot> slots, string rootName)
     {
-        var words = new BinderWords(() => $"arch '{b.Name}' takes {slots.Count} parameters, but more are given",
-            n => $"arch '{b.Name}' has no parameter '{n}'", () => $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}",
-            n => $"parameter '{n}' of arch '{b.Name}' is given twice");
+        var words = new BinderWords(() => new(CompilerDiagnostics.BaseTakesAtMost, [b.Name, slots.Count]),
+            n => new(CompilerDiagnostics.NoSuchParameter, [$"arch '{b.Name}'", n]), () => $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}",
+            n => new(CompilerDiagnostics.BaseParameterGivenTwice, [n, b.Name]));
         foreach (var (slot, a) in ArgBinder.Match(b.Args, slots.Select(s => s.Name).ToArray(), a => a.Name, a => a.Span, ArgNameSpan, words, _diags, out _))
             slots[slot].Value = a.Value;
     }

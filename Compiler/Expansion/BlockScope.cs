@@ -11,8 +11,6 @@ internal sealed class BlockScope(DiagnosticBag diags, Evaluator ev)
     private readonly DiagnosticBag _diags = diags;
     private readonly Evaluator _ev = ev;
 
-    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
-
     /// <summary>
     /// The scope of <paramref name="block"/>'s body for this call. <paramref name="ok"/> is false after an argument
     /// error (reported); a parameter with no value then holds an unknown value, so its uses report nothing more.
@@ -20,10 +18,10 @@ internal sealed class BlockScope(DiagnosticBag diags, Evaluator ev)
     public Scope Bind(BlockDecl block, IReadOnlyList<ArgVal> args, OpStep call, Shape? input, out bool ok)
     {
         var scope = new Scope(Scope.ForShape(input, call.Span, null), $"block '{block.Name}' parameters");
-        var words = new BinderWords(() => $"block '{block.Name}' takes {block.Params.Count} arguments, but more are given",
-            n => $"block '{block.Name}' has no parameter '{n}'",
+        var words = new BinderWords(() => new(CompilerDiagnostics.BlockTakesAtMost, [block.Name, block.Params.Count]),
+            n => new(CompilerDiagnostics.NoSuchParameter, [$"block '{block.Name}'", n]),
             () => block.Params.Count == 0 ? $"{block.Name} takes no arguments" : $"its parameters: {string.Join(", ", block.Params.Select(p => p.Name))}",
-            n => $"argument '{n}' of block '{block.Name}' is given twice");
+            n => new(CompilerDiagnostics.ArgumentGivenTwice, [n, $"block '{block.Name}'"]));
         var given = ArgBinder.Match(args, block.Params.Select(p => p.Name).ToArray(), a => a.Name, a => a.Span, a => a.NameSpan, words, _diags, out ok)
             .ToDictionary(m => block.Params[m.Slot].Name, m => m.Arg, StringComparer.Ordinal);
         foreach (var p in block.Params)
@@ -33,8 +31,8 @@ internal sealed class BlockScope(DiagnosticBag diags, Evaluator ev)
             else if (p.Default is not null) scope.Set(p.Name, _ev.Eval(p.Default, scope));
             else
             {
-                Error(CompilerCodes.MissingArgument, $"block '{block.Name}' needs argument '{p.Name}'", call.Span,
-                    $"usage: {block.Name}({string.Join(", ", block.Params.Select(q => q.Default is null ? q.Name : $"{q.Name}: …"))})");
+                _diags.Report(CompilerDiagnostics.MissingOpArgument, call.Span,
+                    $"usage: {block.Name}({string.Join(", ", block.Params.Select(q => q.Default is null ? q.Name : $"{q.Name}: …"))})", $"block '{block.Name}'", p.Name);
                 scope.Set(p.Name, new UnknownVal(call.Span));
                 ok = false;
             }

@@ -20,8 +20,6 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
     private readonly List<string> _blockStack = new();
     private long _work;
 
-    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
-
     /// <summary>Expands <paramref name="chain"/> on <paramref name="x"/>, naming step i <c>prefix.(start + i)</c>; null after an error or an abort.</summary>
     public Flow? ExpandChain(Chain chain, Scope scope, string prefix, int start, Flow? x, int depth)
     {
@@ -35,12 +33,12 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
         RuntimeHelpers.EnsureSufficientExecutionStack();
         if (++_work > 4L * Limits.MaxNodes)
         {
-            _graph.Abort($"expanding this spec takes more than {4L * Limits.MaxNodes:N0} steps", step.Span);
+            _graph.Abort(CompilerDiagnostics.TooManySteps, step.Span, 4L * Limits.MaxNodes);
             return null;
         }
         if (depth > Limits.MaxDepth)
         {
-            Error(CompilerCodes.TooDeep, $"blocks, repeats and residuals nest more than {Limits.MaxDepth} levels deep here", step.Span);
+            _diags.Report(CompilerDiagnostics.BlocksTooDeep, step.Span, null, Limits.MaxDepth);
             _graph.StopExpansion();
             return null;
         }
@@ -60,9 +58,7 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
         if (h is null || x is null) return null;
         if (!h.Shape.Equals(x.Shape))
         {
-            Error(CompilerCodes.ResidualShapeChange,
-                $"residual body changes the shape from {x.Shape} to {h.Shape}; add needs both shapes equal", r.Span,
-                "make the body end in the input's shape, or take the chain out of residual { }");
+            _diags.Report(CompilerDiagnostics.ResidualShapeChange, r.Span, "make the body end in the input's shape, or take the chain out of residual { }", x.Shape, h.Shape);
             return null;
         }
         return _graph.Add(x, h, $"{name}.add", r.Span);
@@ -95,17 +91,17 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
         {
             case UnknownVal: return null;
             case IntVal { Value: < 0 } i:
-                Error(CompilerCodes.InvalidArgument, $"{what} count must be ≥ 0 but is {i.Value}", e.Span);
+                _diags.Report(CompilerDiagnostics.NegativeCount, e.Span, null, what, i.Value);
                 return null;
             case IntVal { Value: > Limits.MaxNodes } i:
-                Error(CompilerCodes.TooLarge, $"{what} count {i.Value:N0} is over the limit of {Limits.MaxNodes:N0}", e.Span);
+                _diags.Report(CompilerDiagnostics.CountTooLarge, e.Span, null, what, i.Value, Limits.MaxNodes);
                 return null;
             case IntVal i: return i.Value;
             case WordVal w when !Words.IsKnown(w.Word):
                 _ev.ReportUndefined(w);
                 return null;
             default:
-                Error(CompilerCodes.ArgumentType, $"{what} count must be an integer but is {Evaluator.Describe(v)}", e.Span, Evaluator.IntegerHint(v));
+                _diags.Report(CompilerDiagnostics.CountType, e.Span, Evaluator.IntegerHint(v), what, Evaluator.Describe(v));
                 return null;
         }
     }
@@ -129,8 +125,8 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
                 case CallVal c: opName = c.Name; preset = c.Args; opNameSpan = c.NameSpan; break;
                 case UnknownVal: return null;
                 default:
-                    Error(CompilerCodes.NotAnOp, $"'{op.Op}' holds {Evaluator.Describe(held)}, not an op, so it cannot be a step", op.NameSpan,
-                        "a step is an op (gelu, conv(…)), a block, or a parameter holding an op (act = gelu)");
+                    _diags.Report(CompilerDiagnostics.NotAnOp, op.NameSpan, "a step is an op (gelu, conv(…)), a block, or a parameter holding an op (act = gelu)",
+                        op.Op, Evaluator.Describe(held));
                     return null;
             }
         }
@@ -145,9 +141,9 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
             // A parameter's bad value is one mistake however often the parameter is used: it is reported once, at the
             // value (the default in the header, or the --set override), with the first use as a secondary label.
             var close = Suggest.Closest(opName, OpCatalog.AllNames.Concat(_blocks.Keys));
-            var unknown = new Diagnostic(CompilerCodes.UnknownOp,
-                viaParam is null ? $"unknown op '{opName}'" : $"unknown op '{opName}' (the value of '{viaParam}')", opNameSpan,
-                close is not null ? $"did you mean '{close}'?" : "ops: " + string.Join(", ", OpCatalog.AllNames.Order(StringComparer.Ordinal)));
+            var hint = close is not null ? $"did you mean '{close}'?" : "ops: " + string.Join(", ", OpCatalog.AllNames.Order(StringComparer.Ordinal));
+            var unknown = viaParam is null ? Diagnostic.Create(CompilerDiagnostics.UnknownOp, opNameSpan, hint, opName)
+                                           : Diagnostic.Create(CompilerDiagnostics.UnknownOpViaParameter, opNameSpan, hint, opName, viaParam);
             _diags.Add(viaParam is null ? unknown : unknown.WithLabel(op.NameSpan, $"'{viaParam}' used as a step here"));
             return null;
         }
@@ -162,8 +158,7 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
         if (loopAt >= 0)
         {
             var cycle = string.Join(" -> ", _blockStack.Skip(loopAt).Append(block.Name));
-            Error(CompilerCodes.BlockRecursion, $"block '{block.Name}' calls itself ({cycle})", call.NameSpan,
-                "a block cannot expand into itself; use repeat n { … } to stack copies");
+            _diags.Report(CompilerDiagnostics.BlockRecursion, call.NameSpan, "a block cannot expand into itself; use repeat n { … } to stack copies", block.Name, cycle);
             return null;
         }
         var scope = _blockScope.Bind(block, args, call, x?.Shape, out var ok);

@@ -22,22 +22,20 @@ internal sealed class Declarations
             {
                 CheckParams(b.Params, $"block '{b.Name}'");
                 if (OpCatalog.TryGet(b.Name, out _))
-                    Error(CompilerCodes.DuplicateDeclaration, $"block '{b.Name}' has the name of a built-in op", b.NameSpan, "rename the block");
+                    _diags.Report(CompilerDiagnostics.BlockNamedAsOp, b.NameSpan, "rename the block", b.Name);
                 else if (Blocks.TryGetValue(b.Name, out var first))
-                    Error(CompilerCodes.DuplicateDeclaration, $"block '{b.Name}' is declared twice (first at {first.NameSpan})", b.NameSpan);
+                    _diags.Report(CompilerDiagnostics.DeclaredTwice, b.NameSpan, null, "block", b.Name, first.NameSpan);
                 else Blocks[b.Name] = b;
             }
             foreach (var a in file.Archs)
             {
                 CheckParams(a.Params, $"arch '{a.Name}'");
                 if (Archs.TryGetValue(a.Name, out var first))
-                    Error(CompilerCodes.DuplicateDeclaration, $"arch '{a.Name}' is declared twice (first at {first.NameSpan})", a.NameSpan);
+                    _diags.Report(CompilerDiagnostics.DeclaredTwice, a.NameSpan, null, "arch", a.Name, first.NameSpan);
                 else Archs[a.Name] = a;
             }
         }
     }
-
-    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
 
     private void CheckParams(IReadOnlyList<ParamDecl> ps, string owner)
     {
@@ -45,7 +43,7 @@ internal sealed class Declarations
         foreach (var p in ps)
         {
             if (seen.TryGetValue(p.Name, out var first))
-                Error(CompilerCodes.DuplicateParameter, $"parameter '{p.Name}' of {owner} is declared twice (first at {first.NameSpan})", p.NameSpan);
+                _diags.Report(CompilerDiagnostics.ParameterDeclaredTwice, p.NameSpan, null, p.Name, owner, first.NameSpan);
             else seen[p.Name] = p;
         }
     }

@@ -49,8 +49,6 @@ internal sealed class Expander
         _overrides = new OverrideBinder(diags);
     }
 
-    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
-
     public IrGraph? Run(SpecFile root, IReadOnlyList<Override> overrides, string? archName)
     {
         var arch = new ArchResolver(_diags, _decls.Archs).Resolve(root, archName);
@@ -81,7 +79,7 @@ internal sealed class Expander
                 case InputStmt inp:
                     if (_graph.Nodes.Count > 0)
                     {
-                        Error(CompilerCodes.BadInput, "input must come before the stages", inp.Span);
+                        _diags.Report(CompilerDiagnostics.InputNotFirst, inp.Span, null);
                         break;
                     }
                     input = InputShape(inp, scope);
@@ -103,7 +101,7 @@ internal sealed class Expander
             }
         }
         if (input is null && !missingInputReported)
-            Error(CompilerCodes.MissingInput, $"arch '{entry.Name}' has no input statement", entry.NameSpan, "add: input image[channels, size, size]");
+            _diags.Report(CompilerDiagnostics.NoInput, entry.NameSpan, "add: input image[channels, size, size]", entry.Name);
 
         var trainConfig = TrainSchema.Resolve(_overrides.TrainEntries(train, trainOverrides), scope, _ev, _diags, out var trainSpans);
         if (_diags.HasErrors || x is null || input is null) return null;
@@ -125,8 +123,7 @@ internal sealed class Expander
         {
             if (seen.TryGetValue(kind, out var first))
             {
-                Error(CompilerCodes.DuplicateStatement, $"arch '{entry.Name}' has a second '{kind}' statement (the first is at {first.Span})", stmt.Span,
-                    kind is "stem" or "head" ? "join the two into one chain with ->" : null);
+                _diags.Report(CompilerDiagnostics.DuplicateStatement, stmt.Span, kind is "stem" or "head" ? "join the two into one chain with ->" : null, entry.Name, kind, first.Span);
                 return false;
             }
             seen[kind] = stmt;
@@ -134,8 +131,7 @@ internal sealed class Expander
         if (kind is not ("input" or "train") && !hasInput && !missingInputReported)
         {
             missingInputReported = true;
-            Error(CompilerCodes.MissingInput, $"arch '{entry.Name}' has no input before its first {kind}", stmt.Span,
-                "start the arch with: input image[channels, size, size]");
+            _diags.Report(CompilerDiagnostics.InputAfterStages, stmt.Span, "start the arch with: input image[channels, size, size]", entry.Name, kind);
         }
         return true;
     }
@@ -147,14 +143,14 @@ internal sealed class Expander
         if (expected < 0)
         {
             var close = Suggest.Closest(inp.Layout, ["image", "tokens", "vector"]);
-            Error(CompilerCodes.BadInput, $"unknown input layout '{inp.Layout}'", inp.LayoutSpan,
-                close is not null ? $"did you mean '{close}'?" : "layouts: image[C, H, W], tokens[N, D], vector[D]");
+            _diags.Report(CompilerDiagnostics.UnknownLayout, inp.LayoutSpan,
+                close is not null ? $"did you mean '{close}'?" : "layouts: image[C, H, W], tokens[N, D], vector[D]", inp.Layout);
             return null;
         }
         var names = expected switch { 3 => "[C, H, W]", 2 => "[N, D]", _ => "[D]" };
         if (inp.Dims.Count != expected)
         {
-            Error(CompilerCodes.BadInput, $"{inp.Layout} input needs {expected} sizes {names} but has {inp.Dims.Count}", inp.Span);
+            _diags.Report(CompilerDiagnostics.InputSizeCount, inp.Span, null, inp.Layout, expected, names, inp.Dims.Count);
             return null;
         }
         var dims = new int[expected];
@@ -168,8 +164,7 @@ internal sealed class Expander
                 case IntVal { Value: >= 1 and <= 1_000_000 } iv: dims[i] = (int)iv.Value; break;
                 case WordVal w when !Words.IsKnown(w.Word): _ev.ReportUndefined(w); ok = false; break;
                 default:
-                    Error(CompilerCodes.BadInput, $"input size must be an integer from 1 to 1,000,000 but got {Evaluator.Describe(v)}", inp.Dims[i].Span,
-                        Evaluator.IntegerHint(v));
+                    _diags.Report(CompilerDiagnostics.InputSize, inp.Dims[i].Span, Evaluator.IntegerHint(v), Evaluator.Describe(v));
                     ok = false;
                     break;
             }
@@ -178,7 +173,7 @@ internal sealed class Expander
         var shape = new Shape(expected switch { 3 => Layout.Image, 2 => Layout.Tokens, _ => Layout.Vector }, dims);
         if (shape.Elements > Limits.MaxElements)
         {
-            Error(CompilerCodes.TooLarge, $"input {shape} is too large", inp.Span);
+            _diags.Report(CompilerDiagnostics.InputTooLarge, inp.Span, null, shape);
             return null;
         }
         return shape;

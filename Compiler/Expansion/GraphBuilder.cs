@@ -26,8 +26,6 @@ internal sealed class GraphBuilder(DiagnosticBag diags)
     /// <summary>True once a limit was crossed (reported once); the expansion then stops.</summary>
     public bool Aborted { get; private set; }
 
-    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
-
     /// <summary>Marks the expansion as stopped after an error that is not a size limit (reported by the caller).</summary>
     public void StopExpansion() => Aborted = true;
 
@@ -57,12 +55,12 @@ internal sealed class GraphBuilder(DiagnosticBag diags)
         if (Aborted) return null;
         if (_nodes.Count >= Limits.MaxNodes)
         {
-            Abort($"the graph has more than {Limits.MaxNodes:N0} nodes", at);
+            Abort(CompilerDiagnostics.TooManyNodes, at, Limits.MaxNodes);
             return null;
         }
         if (multAdds > Limits.MaxElements)
         {
-            Error(CompilerCodes.TooLarge, $"{op} on {inputShapes.FirstOrDefault()} needs {multAdds:N0} mult-adds, over the limit of {Limits.MaxElements:N0}", at);
+            _diags.Report(CompilerDiagnostics.MultAddsTooLarge, at, null, op, inputShapes.FirstOrDefault(), multAdds, Limits.MaxElements);
             return null;
         }
         if (!_names.Add(name)) throw new InvalidOperationException($"node name '{name}' made twice");
@@ -77,15 +75,16 @@ internal sealed class GraphBuilder(DiagnosticBag diags)
     public bool FitsLimit(long perCopy, long moreCopies, string what, Span at)
     {
         if (perCopy == 0 || _nodes.Count + perCopy * moreCopies <= Limits.MaxNodes) return true;
-        Abort($"{what} makes about {_nodes.Count + perCopy * moreCopies:N0} nodes, over the limit of {Limits.MaxNodes:N0}", at);
+        Abort(CompilerDiagnostics.WouldMakeTooManyNodes, at, what, _nodes.Count + perCopy * moreCopies, Limits.MaxNodes);
         return false;
     }
 
-    /// <summary>Stops the expansion after a size limit was crossed: reported once (<see cref="CompilerCodes.TooLarge"/>), later calls do nothing.</summary>
-    public void Abort(string message, Span at)
+    /// <summary>Stops the expansion after a size limit was crossed: <paramref name="limit"/> (one of AD0170's descriptors) reported once with
+    /// <paramref name="args"/>, later calls do nothing.</summary>
+    public void Abort(DiagnosticDescriptor limit, Span at, params object?[] args)
     {
         if (Aborted) return;
         Aborted = true;
-        Error(CompilerCodes.TooLarge, message, at, "lower the repeat / mixer counts");
+        _diags.Report(limit, at, "lower the repeat / mixer counts", args);
     }
 }

@@ -16,8 +16,6 @@ internal sealed class MixerExpander(DiagnosticBag diags, Evaluator ev, ChainExpa
     private readonly GraphBuilder _graph = graph;
     private int _blockIndex;
 
-    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
-
     public Flow? Expand(MixerStmt m, Scope scope, Flow? x)
     {
         var count = _chains.EvalCount(m.Count, scope, "mixer");
@@ -62,9 +60,8 @@ internal sealed class MixerExpander(DiagnosticBag diags, Evaluator ev, ChainExpa
     {
         if (!h.Shape.Equals(xin.Shape))
         {
-            Error(CompilerCodes.ResidualShapeChange,
-                $"the {sub} sub-layer changes the shape from {xin.Shape} to {h.Shape}, so its residual add cannot work", chain.Span,
-                $"keep the shape in the {sub} chain, or drop its skip: residual: {(sub == "token" ? "channel" : "token")} (or none)");
+            _diags.Report(CompilerDiagnostics.SubLayerShapeChange, chain.Span,
+                $"keep the shape in the {sub} chain, or drop its skip: residual: {(sub == "token" ? "channel" : "token")} (or none)", sub, xin.Shape, h.Shape);
             return null;
         }
         Flow? branch = h;

@@ -35,8 +35,6 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
     private readonly DiagnosticBag _diags = diags;
     private readonly Evaluator _ev = ev;
 
-    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
-
     public MixerSpec Read(MixerStmt m, Scope scope)
     {
         var spec = new MixerSpec(m.Span);
@@ -46,14 +44,14 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
             if (!Known.Contains(e.Key))
             {
                 var close = Suggest.Closest(e.Key, Known);
-                Error(CompilerCodes.BadMixer, $"unknown mixer entry '{e.Key}'", e.KeySpan,
-                    close is not null ? $"did you mean '{close}'?" : $"mixer entries: {string.Join(", ", Known)}");
+                _diags.Report(CompilerDiagnostics.UnknownMixerEntry, e.KeySpan,
+                    close is not null ? $"did you mean '{close}'?" : $"mixer entries: {string.Join(", ", Known)}", e.Key);
                 spec.Ok = false;
                 continue;
             }
             if (keys.TryGetValue(e.Key, out var first))
             {
-                Error(CompilerCodes.BadMixer, $"mixer entry '{e.Key}' is given twice (first at {first.KeySpan})", e.KeySpan);
+                _diags.Report(CompilerDiagnostics.MixerEntryTwice, e.KeySpan, null, e.Key, first.KeySpan);
                 spec.Ok = false;
                 continue;
             }
@@ -69,7 +67,7 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
         }
         if (spec.Token is null && spec.Channel is null && keys.Count == m.Entries.Count && spec.Ok)
         {
-            Error(CompilerCodes.BadMixer, "a mixer needs a token: or a channel: chain", m.Span, "token: attention(heads)   channel: linear(dim * 4) -> gelu -> linear(dim)");
+            _diags.Report(CompilerDiagnostics.MixerWithoutChain, m.Span, "token: attention(heads)   channel: linear(dim * 4) -> gelu -> linear(dim)");
             spec.Ok = false;
         }
         return spec;
@@ -80,7 +78,7 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
         var chain = e.Chain ?? ChainOf(e.Values, e.Span);
         if (chain is null)
         {
-            Error(CompilerCodes.BadMixer, $"mixer entry '{e.Key}' needs a chain of ops", e.Span, $"{e.Key}: conv(dim, kernel: 1) -> gelu");
+            _diags.Report(CompilerDiagnostics.MixerEntryNotChain, e.Span, $"{e.Key}: conv(dim, kernel: 1) -> gelu", e.Key);
             return false;
         }
         if (e.Key == "token") spec.Token = chain;
@@ -95,7 +93,7 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
         spec.NormSpan = e.Span;
         if (values.Count is < 1 or > 2)
         {
-            Error(CompilerCodes.BadMixer, "mixer norm takes a norm and an optional placement: norm: layer, pre", e.Span);
+            _diags.Report(CompilerDiagnostics.MixerNormShape, e.Span, null);
             return false;
         }
         var v = _ev.Eval(values[0], scope);
@@ -109,8 +107,7 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
         if (name is null || !OpCatalog.TryGet(name, out var sig) || !OpCatalog.IsNorm(sig))
         {
             var close = name is null ? null : Suggest.Closest(name, OpCatalog.NormNames);
-            Error(CompilerCodes.BadMixer, $"mixer norm must be batch, layer, group, affine or none, not {Evaluator.Describe(v)}", nameSpan,
-                close is not null ? $"did you mean '{close}'?" : null);
+            _diags.Report(CompilerDiagnostics.MixerNormKind, nameSpan, close is not null ? $"did you mean '{close}'?" : null, Evaluator.Describe(v));
             return false;
         }
         spec.Norm = sig;
@@ -122,7 +119,7 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
             if (place is WordVal { Word: "pre" or "post" } pw) spec.NormPost = pw.Word == "post";
             else if (place is not UnknownVal)
             {
-                Error(CompilerCodes.BadMixer, $"norm placement must be pre or post, not {Evaluator.Describe(place)}", values[1].Span);
+                _diags.Report(CompilerDiagnostics.MixerNormPlacement, values[1].Span, null, Evaluator.Describe(place));
                 ok = false;
             }
         }
@@ -145,8 +142,9 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
                 case WordVal { Word: "none" }: break;
                 case UnknownVal: ok = false; break;
                 default:
-                    Error(CompilerCodes.BadMixer, $"mixer residual must be token, channel, both or none, not {Evaluator.Describe(v)}", expr.Span,
-                        v is WordVal bad && Suggest.Closest(bad.Word, ["token", "channel", "both", "none"]) is { } c ? $"did you mean '{c}'?" : null);
+                    _diags.Report(CompilerDiagnostics.MixerResidual, expr.Span,
+                        v is WordVal bad && Suggest.Closest(bad.Word, ["token", "channel", "both", "none"]) is { } c ? $"did you mean '{c}'?" : null,
+                        Evaluator.Describe(v));
                     ok = false;
                     break;
             }
@@ -163,7 +161,7 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
         if (v is IntVal or FloatVal && (v is IntVal i ? i.Value : ((FloatVal)v).Value) is var p && p >= 0 && p < 1) spec.DropPath = p;
         else if (v is not UnknownVal)
         {
-            Error(CompilerCodes.BadMixer, $"mixer drop_path must be a probability in [0, 1), not {(v is null ? "that" : Evaluator.Describe(v))}", e.Span);
+            _diags.Report(CompilerDiagnostics.MixerDropPath, e.Span, null, v is null ? "that" : Evaluator.Describe(v));
             return false;
         }
         return true;

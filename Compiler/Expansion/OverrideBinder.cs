@@ -14,8 +14,6 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
 {
     private readonly DiagnosticBag _diags = diags;
 
-    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
-
     /// <summary>Sets each parameter override's value into its slot; returns the train overrides, in the order given.</summary>
     public List<TrainOverride> Apply(IReadOnlyList<Override> overrides, List<ParamSlot> slots, string archName)
     {
@@ -36,8 +34,8 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
             if (o.Malformed) { yield return o; continue; }
             if (!seen.TryGetValue(o.Key, out var first)) { seen[o.Key] = o; yield return o; continue; }
             if (first.Value.Trim() == o.Value.Trim()) continue;
-            Error(CompilerCodes.ConflictingOverride, $"override '{o.Key}' is given twice, as {first.Value.Trim()} and as {o.Value.Trim()}",
-                new Span(new SourceText("--set", o.ToString()), 0, o.Key.Length), $"keep one --set {o.Key}=…");
+            _diags.Report(CompilerDiagnostics.ConflictingOverride, new Span(new SourceText("--set", o.ToString()), 0, o.Key.Length), $"keep one --set {o.Key}=…",
+                o.Key, first.Value.Trim(), o.Value.Trim());
         }
     }
 
@@ -48,7 +46,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
         var keySpan = new Span(src, 0, o.Key.Length);
         if (o.Malformed || o.Key.Length == 0)
         {
-            Error(CompilerCodes.BadOverride, $"override '{o.Key}' is not name=value", keySpan, "write --set dim=256 or --set train.epochs=3");
+            _diags.Report(CompilerDiagnostics.OverrideNotNameValue, keySpan, "write --set dim=256 or --set train.epochs=3", o.Key);
             return;
         }
         var parts = o.Key.Split('.');
@@ -61,8 +59,9 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
         if (slot is null)
         {
             var close = Suggest.Closest(o.Key, slots.Select(s => s.Name).Append("train"));
-            Error(CompilerCodes.UnknownOverride, $"arch '{archName}' has no parameter '{o.Key}' to override", keySpan,
-                close is not null ? $"did you mean '{close}'?" : $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}; train keys: train.<key>");
+            _diags.Report(CompilerDiagnostics.OverrideUnknownParameter, keySpan,
+                close is not null ? $"did you mean '{close}'?" : $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}; train keys: train.<key>",
+                archName, o.Key);
             return;
         }
         if (ParseOverrideValue(src, o.Key.Length + 1) is { } value) slot.Value = value;
@@ -73,20 +72,19 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
     {
         if (parts.Length > 3 || parts.Any(p => p.Length == 0))
         {
-            Error(CompilerCodes.BadOverride, $"override '{o.Key}' is not train.key or train.key.argument", keySpan);
+            _diags.Report(CompilerDiagnostics.OverrideNotTrainKey, keySpan, null, o.Key);
             return;
         }
         if (!TrainSchema.KeyNames.Contains(parts[1]))
         {
             var close = Suggest.Closest(parts[1], TrainSchema.KeyNames);
-            Error(CompilerCodes.UnknownOverride, $"unknown train key '{parts[1]}' in override '{o.Key}'", keySpan,
-                close is not null ? $"did you mean 'train.{close}'?" : $"train keys: {string.Join(", ", TrainSchema.KeyNames)}");
+            _diags.Report(CompilerDiagnostics.OverrideUnknownTrainKey, keySpan,
+                close is not null ? $"did you mean 'train.{close}'?" : $"train keys: {string.Join(", ", TrainSchema.KeyNames)}", parts[1], o.Key);
             return;
         }
         if (parts.Length == 3 && !TrainSchema.IsCallKey(parts[1]))
         {
-            Error(CompilerCodes.UnknownOverride, $"train key '{parts[1]}' takes no arguments, so 'train.{parts[1]}.{parts[2]}' names nothing", keySpan,
-                $"set the key itself: --set train.{parts[1]}=…");
+            _diags.Report(CompilerDiagnostics.OverrideArgumentOfPlainKey, keySpan, $"set the key itself: --set train.{parts[1]}=…", parts[1], parts[2]);
             return;
         }
         if (ParseOverrideValue(src, o.Key.Length + 1) is { } tv)
@@ -115,7 +113,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
                 var firstIdx = entries.FindIndex(x => x.Key == e.Key);
                 if (firstIdx >= 0)
                 {
-                    Error(CompilerCodes.DuplicateTrainKey, $"train key '{e.Key}' is given twice (first at {entries[firstIdx].KeySpan})", e.KeySpan);
+                    _diags.Report(CompilerDiagnostics.DuplicateTrainKey, e.KeySpan, null, e.Key, entries[firstIdx].KeySpan);
                     continue;
                 }
                 entries.Add((e.Key, e.Value, e.KeySpan));
@@ -141,8 +139,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
             };
             if (updated is null)
             {
-                Error(CompilerCodes.BadOverride, $"train key '{key}' does not hold a call, so its argument '{sub}' cannot be set", keySpan,
-                    $"set the whole value: --set train.{key}=name({sub}: …)");
+                _diags.Report(CompilerDiagnostics.OverrideArgumentOfNonCall, keySpan, $"set the whole value: --set train.{key}=name({sub}: …)", key, sub);
                 continue;
             }
             if (idx >= 0) entries[idx] = (key, updated, entries[idx].KeySpan);

@@ -23,14 +23,13 @@ internal static class ConvOp
         {
             var which = cin % g != 0 ? $"input channels {cin}" : $"output channels {outC}";
             var near = Suggest.NearCommonDivisors([cin, outC], g, 3);
-            return c.Error(CompilerCodes.InvalidShape, $"conv groups {g} does not divide the {which} (input {c.X})", c.Arg("groups").Span,
-                near.Count > 0 ? $"try groups {Suggest.OrList(near)}" : null);
+            return c.Error(CompilerDiagnostics.ConvGroups, c.Arg("groups").Span, near.Count > 0 ? $"try groups {Suggest.OrList(near)}" : null,
+                g, which, c.X);
         }
         var ho = OpContext.OutSize(h, k, s, p, pEnd);
         var wo = OpContext.OutSize(w, k, s, p, pEnd);
         if (ho < 1 || wo < 1)
-            return c.Error(CompilerCodes.InvalidShape,
-                $"conv kernel {k} is larger than the padded input {h + p + pEnd}×{w + p + pEnd} (input {c.X}, padding {(p == pEnd ? $"{p}" : $"{p}, {pEnd}")})");
+            return c.Error(CompilerDiagnostics.ConvKernelTooLarge, null, null, k, h + p + pEnd, w + p + pEnd, c.X, p == pEnd ? $"{p}" : $"{p}, {pEnd}");
         c.Attrs("out", "kernel", "stride"); c.Attr("padding", p);
         if (pEnd != p) c.Attr("padding_end", pEnd); // recorded only when asymmetric, so symmetric graphs are unchanged
         c.Attrs("groups", "bias");

@@ -16,8 +16,8 @@ internal static class MixingOps
             if (dim % heads != 0)
             {
                 var near = Suggest.NearDivisors(dim, heads, 3);
-                return c.Error(CompilerCodes.HeadsDoNotDivide, $"heads {heads} does not divide width {dim} (attention on {c.X})",
-                    c.Arg("heads").Span, near.Count > 0 ? $"try {Suggest.OrList(near)}" : null);
+                return c.Error(CompilerDiagnostics.HeadsDoNotDivide, c.Arg("heads").Span, near.Count > 0 ? $"try {Suggest.OrList(near)}" : null,
+                    heads, dim, c.X);
             }
             c.Attrs("heads", "bias");
             c.Param("qkv.weight", 3 * dim, dim);

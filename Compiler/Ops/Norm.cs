@@ -44,8 +44,8 @@ internal static class NormOps
             if (ch % g != 0)
             {
                 var near = Suggest.NearDivisors(ch, g, 3);
-                return c.Error(CompilerCodes.InvalidShape, $"group_norm groups {g} does not divide the {ch} channels (input {c.X})",
-                    c.Arg("groups").Span, near.Count > 0 ? $"try groups {Suggest.OrList(near)}" : null);
+                return c.Error(CompilerDiagnostics.NormGroups, c.Arg("groups").Span, near.Count > 0 ? $"try groups {Suggest.OrList(near)}" : null,
+                    g, ch, c.X);
             }
             c.Attrs("groups", "eps");
             c.Param("weight", ch); c.Param("bias", ch);

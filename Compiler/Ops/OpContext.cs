@@ -37,9 +37,11 @@ internal sealed class OpContext(OpDef op, IReadOnlyDictionary<string, BoundArg> 
     /// <summary>The node with output <paramref name="output"/>; null when the output could not be made (already reported).</summary>
     public NodeSpec? Done(Shape? output, long multAdds = 0) => output is null ? null : new(_attrs, output, _params, _buffers, multAdds);
 
-    public NodeSpec? Error(string code, string message, Span? span = null, string? hint = null)
+    /// <summary>Reports <paramref name="d"/> with <paramref name="args"/> at <paramref name="span"/> (the op's own span when null);
+    /// returns null, the node of a failed op.</summary>
+    public NodeSpec? Error(DiagnosticDescriptor d, Span? span, string? hint, params object?[] args)
     {
-        diags.Error(code, message, span ?? at, hint);
+        diags.Report(d, span ?? at, hint, args);
         return null;
     }
 
@@ -73,10 +75,8 @@ internal sealed class OpContext(OpDef op, IReadOnlyDictionary<string, BoundArg> 
         if (pad.Value is not string mode) return ((long)pad.Value, (long)pad.Value);
         if (mode == "valid") return (0, 0);
         if (s == 1 && (k % 2 == 1 || evenSame)) return ((k - 1) / 2, k - 1 - (k - 1) / 2);
-        Error(CompilerCodes.InvalidArgument, evenSame
-                ? $"padding: same needs stride 1, but {op.Name} has stride {s}"
-                : $"padding: same needs stride 1 and an odd kernel, but {op.Name} has kernel {k} and stride {s}",
-            pad.Span, hint?.Invoke(k));
+        if (evenSame) Error(CompilerDiagnostics.SamePaddingStride, pad.Span, hint?.Invoke(k), op.Name, s);
+        else Error(CompilerDiagnostics.SamePaddingStrideOrKernel, pad.Span, hint?.Invoke(k), op.Name, k, s);
         return null;
     }
 
@@ -96,7 +96,7 @@ internal sealed class OpContext(OpDef op, IReadOnlyDictionary<string, BoundArg> 
             if (d > int.MaxValue) e = long.MaxValue;
         }
         if (e <= Limits.MaxElements) return true;
-        diags.Error(CompilerCodes.TooLarge, $"{op.Name} output [{string.Join(", ", dims)}] is too large (limit {Limits.MaxElements:N0} elements)", at);
+        diags.Report(CompilerDiagnostics.OutputTooLarge, at, null, op.Name, string.Join(", ", dims), Limits.MaxElements);
         return false;
     }
 }

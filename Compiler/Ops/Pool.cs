@@ -30,11 +30,11 @@ internal static class PoolOps
     {
         var k = c.L("kernel");
         if (c.Padding(k, s) is not { } p) return null;
-        if (p * 2 > k) return c.Error(CompilerCodes.InvalidArgument, $"{c.Op.Name} padding {p} is more than half the kernel {k}", c.Arg("padding").Span);
+        if (p * 2 > k) return c.Error(CompilerDiagnostics.PoolPaddingOverHalfKernel, c.Arg("padding").Span, null, c.Op.Name, p, k);
         var ho = OpContext.OutSize(c.D[1], k, s, p);
         var wo = OpContext.OutSize(c.D[2], k, s, p);
         if (ho < 1 || wo < 1)
-            return c.Error(CompilerCodes.InvalidShape, $"{c.Op.Name} kernel {k} is larger than the padded input (input {c.X}, padding {p})");
+            return c.Error(CompilerDiagnostics.PoolKernelTooLarge, null, null, c.Op.Name, k, c.X, p);
         c.Attrs("kernel", "stride"); c.Attr("padding", p);
         return c.Done(Shape.Image(c.D[0], (int)ho, (int)wo), checked(c.D[0] * ho * wo * k * k));
     }
@@ -48,11 +48,10 @@ internal static class PoolOps
         {
             var prefix = c.L("prefix_tokens");
             if (prefix > 0 && c.X.Layout == Layout.Image)
-                return c.Error(CompilerCodes.InvalidArgument, $"global_pool prefix_tokens applies to tokens, not to {c.X}", c.Arg("prefix_tokens").Span,
-                    "an image has no prefix tokens; write global_pool");
+                return c.Error(CompilerDiagnostics.PrefixTokensOnImage, c.Arg("prefix_tokens").Span, "an image has no prefix tokens; write global_pool", c.X);
             if (prefix >= (c.X.Layout == Layout.Tokens ? c.D[0] : long.MaxValue))
-                return c.Error(CompilerCodes.InvalidArgument, $"global_pool prefix_tokens {prefix} leaves no token of the {c.D[0]} to average (input {c.X})",
-                    c.Arg("prefix_tokens").Span, $"prefix_tokens must be under {c.D[0]}");
+                return c.Error(CompilerDiagnostics.PrefixTokensLeaveNone, c.Arg("prefix_tokens").Span, $"prefix_tokens must be under {c.D[0]}",
+                    prefix, c.D[0], c.X);
             if (prefix > 0) c.Attrs("prefix_tokens"); // recorded only when set, so graphs without it are unchanged
             return c.Done(c.Vec(ScaleOps.Channels(c)));
         },

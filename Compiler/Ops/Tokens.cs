@@ -17,8 +17,8 @@ internal static class TokenOps
             {
                 var (what, size) = h % p != 0 ? ("height", h) : ("width", w);
                 var near = Suggest.NearCommonDivisors([h, w], p, 2);
-                return c.Error(CompilerCodes.PatchDoesNotDivide, $"patch {p} does not divide image {what} {size} (patches on {c.X})",
-                    c.Arg("size").Span, near.Count > 0 ? $"try {Suggest.OrList(near)}" : null);
+                return c.Error(CompilerDiagnostics.PatchDoesNotDivide, c.Arg("size").Span, near.Count > 0 ? $"try {Suggest.OrList(near)}" : null,
+                    p, what, size, c.X);
             }
             c.Attrs("size");
             return c.Done(c.Tok(checked(h / p * (w / p)), checked(ch * p * p)));
