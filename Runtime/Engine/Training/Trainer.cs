@@ -289,6 +289,7 @@ public static class Trainer
             CheckpointState? start = null;
             if (_resume && File.Exists(LastPath)) start = Checkpoint.ReadState(LastPath);
             var data = LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null);
+            ModelCard.Write(_runDir, _graph, data, _info.Overrides);
             var train = data.Train;
             var evalSet = data.Val ?? data.Test;
             string? evalName = data.Val is not null ? "val" : data.Test is not null ? "test" : null;
