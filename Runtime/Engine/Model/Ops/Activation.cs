@@ -1,13 +1,15 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 
 namespace ArchDsl.Runtime.Model;
 
 /// <summary>An element-wise activation <paramref name="f"/>: no tensors; the kernel runs on the NHWC view of a channels-last image.</summary>
-internal abstract class PointwiseModule(OpId op, Func<Tensor, Tensor>? f = null) : OpModule
+internal abstract class PointwiseModule(OpId op, string torchModule, Func<Tensor, Tensor>? f = null) : OpModule
 {
     public override OpId Op => op;
+    public override PyTorchForm PyTorch { get; } = new(_ => torchModule);
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Pointwise(Function(t));
     /// <summary>The function for node <paramref name="t"/> (an op with attributes overrides this).</summary>
@@ -31,8 +33,11 @@ internal abstract class PointwiseModule(OpId op, Func<Tensor, Tensor>? f = null)
 }
 
 /// <summary><c>gelu</c>, exact or (approximate: tanh) PyTorch's tanh approximation — F.gelu(x, approximate=…).</summary>
-internal sealed class GeluModule() : PointwiseModule(OpId.Gelu)
+internal sealed class GeluModule() : PointwiseModule(OpId.Gelu, "nn.GELU()")
 {
+    public override PyTorchForm PyTorch { get; } =
+        new(n => n.Attr<string>("approximate") == "none" ? "nn.GELU()" : $"nn.GELU(approximate={ExportNode.Py(n.Attr<string>("approximate"))})");
+
     protected override Func<Tensor, Tensor> Function(NodeTensors t)
     {
         var approximate = t.Attr<string>("approximate");
@@ -40,15 +45,16 @@ internal sealed class GeluModule() : PointwiseModule(OpId.Gelu)
     }
 }
 
-internal sealed class ReluModule() : PointwiseModule(OpId.Relu, x => x.relu());
-internal sealed class SiluModule() : PointwiseModule(OpId.Silu, x => x.silu());
-internal sealed class TanhModule() : PointwiseModule(OpId.Tanh, x => x.tanh());
-internal sealed class SigmoidModule() : PointwiseModule(OpId.Sigmoid, x => x.sigmoid());
+internal sealed class ReluModule() : PointwiseModule(OpId.Relu, "nn.ReLU()", x => x.relu());
+internal sealed class SiluModule() : PointwiseModule(OpId.Silu, "nn.SiLU()", x => x.silu());
+internal sealed class TanhModule() : PointwiseModule(OpId.Tanh, "nn.Tanh()", x => x.tanh());
+internal sealed class SigmoidModule() : PointwiseModule(OpId.Sigmoid, "nn.Sigmoid()", x => x.sigmoid());
 
 /// <summary><c>identity</c>: a new handle on the input (never the input itself, so the caller may free both).</summary>
 internal sealed class IdentityModule : OpModule
 {
     public override OpId Op => OpId.Identity;
+    public override PyTorchForm PyTorch { get; } = new(_ => "nn.Identity()");
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Unary(x => x.alias());
 }

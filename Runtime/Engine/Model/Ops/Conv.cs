@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 using F = ArchDsl.Torch.torch.nn.functional;
@@ -9,6 +10,9 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class ConvModule : OpModule
 {
     public override OpId Op => OpId.Conv2d;
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"nn.Conv2d({n.Input.Dims[0]}, {n.Attr<long>("out")}, {n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, " +
+        $"padding={n.Attr<long>("padding")}, groups={n.Attr<long>("groups")}, bias={ExportNode.Py(n.Has("bias"))})");
     public override void Init(NodeTensors t) => nn.init.layer_default_(t.P("weight"), t.Opt("bias"));
     public override NodeKernel Create(NodeTensors t) =>
         new Conv(t.P("weight"), t.Opt("bias"), t.Attr<long>("stride"), t.Attr<long>("padding"), t.Attr<long>("groups"));

@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 using F = ArchDsl.Torch.torch.nn.functional;
@@ -9,6 +10,26 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class AttentionModule : OpModule
 {
     public override OpId Op => OpId.Attention;
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"Attention({n.Input.Dims[1]}, num_heads={n.Attr<long>("heads")}, qkv_bias={ExportNode.Py(n.Has("qkv.bias"))})", new PyHelper("Attention", """"
+        class Attention(nn.Module):
+            """Multi-head self-attention as timm's ViT Attention: [B, N, D] -> [B, N, D]."""
+
+            def __init__(self, dim, num_heads, qkv_bias=True):
+                super().__init__()
+                self.num_heads = num_heads
+                self.scale = (dim // num_heads) ** -0.5
+                self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+                self.proj = nn.Linear(dim, dim)
+
+            def forward(self, x):
+                B, N, C = x.shape
+                qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+                q, k, v = qkv.unbind(0)
+                attn = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
+                x = (attn @ v).transpose(1, 2).reshape(B, N, C)
+                return self.proj(x)
+        """"));
     public override void Init(NodeTensors t)
     {
         nn.init.layer_default_(t.P("qkv.weight"), t.Opt("qkv.bias"));
@@ -55,6 +76,13 @@ internal sealed class AttentionModule : OpModule
 internal sealed class FourierModule : OpModule
 {
     public override OpId Op => OpId.Fourier;
+    public override PyTorchForm PyTorch { get; } = new(_ => "FourierMix()", new PyHelper("FourierMix", """"
+        class FourierMix(nn.Module):
+            """FNet's token mixing (Lee-Thorp et al.): Re(FFT2(x)) over the token and feature dims of [B, N, D]."""
+
+            def forward(self, x):
+                return torch.fft.fft2(x, dim=(-2, -1)).real
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Fourier();
 

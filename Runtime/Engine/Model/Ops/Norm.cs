@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 using F = ArchDsl.Torch.torch.nn.functional;
@@ -20,6 +21,15 @@ internal abstract class NormModule : OpModule
 internal sealed class BatchNormModule : NormModule
 {
     public override OpId Op => OpId.BatchNorm;
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"{(n.Image ? "nn.BatchNorm2d" : "TokenBatchNorm")}({n.Input.Dims[n.Image ? 0 : ^1]}, eps={ExportNode.Py(n.Attr<double>("eps"))}, momentum={ExportNode.Py(n.Attr<double>("momentum"))})",
+        new PyHelper("TokenBatchNorm", """"
+        class TokenBatchNorm(nn.BatchNorm1d):
+            """Batch norm of tokens [B, N, D] over D: the rows of [B*N, D] (the statistics of BatchNorm1d on [B, D, N])."""
+
+            def forward(self, x):
+                return super().forward(x.reshape(-1, x.shape[-1])).view(x.shape)
+        """"));
     public override NodeKernel Create(NodeTensors t) =>
         new BatchNorm(t.P("weight"), t.P("bias"), t.P("running_mean"), t.P("running_var"), t.P("num_batches_tracked"),
             t.Attr<double>("momentum"), t.Attr<double>("eps"), t.Layout == Layout.Tokens, t.Input.Dims[^1]);
@@ -49,6 +59,15 @@ internal sealed class BatchNormModule : NormModule
 internal sealed class LayerNormModule : NormModule
 {
     public override OpId Op => OpId.LayerNorm;
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"{(n.Image ? "LayerNorm2d" : "nn.LayerNorm")}({n.Input.Dims[n.Image ? 0 : ^1]}, eps={ExportNode.Py(n.Attr<double>("eps"))})",
+        new PyHelper("LayerNorm2d", """"
+        class LayerNorm2d(nn.LayerNorm):
+            """Layer norm over C at every pixel of [B, C, H, W] (timm's LayerNorm2d, ConvNeXt's channels-first norm)."""
+
+            def forward(self, x):
+                return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        """"));
     public override NodeKernel Create(NodeTensors t)
     {
         var image = t.Layout == Layout.Image;

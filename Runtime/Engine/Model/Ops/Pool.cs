@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 using F = ArchDsl.Torch.torch.nn.functional;
@@ -9,6 +10,8 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class AvgPoolModule : OpModule
 {
     public override OpId Op => OpId.AvgPool;
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"nn.AvgPool2d({n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, padding={n.Attr<long>("padding")}, count_include_pad=False)");
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Pool(t.Attr<long>("kernel"), t.Attr<long>("stride"), t.Attr<long>("padding"));
 
@@ -23,6 +26,17 @@ internal sealed class AvgPoolModule : OpModule
 internal sealed class GlobalPoolModule : OpModule
 {
     public override OpId Op => OpId.GlobalPool;
+    public override PyTorchForm PyTorch { get; } = new(n => n.Image ? "GlobalPool((2, 3))" : "GlobalPool(1)", new PyHelper("GlobalPool", """"
+        class GlobalPool(nn.Module):
+            """Global average pooling (timm's global_pool='avg'): the mean over dims (pixels (2, 3) or tokens 1)."""
+
+            def __init__(self, dim):
+                super().__init__()
+                self.dim = dim
+
+            def forward(self, x):
+                return x.mean(self.dim)
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t)
     {
@@ -35,6 +49,13 @@ internal sealed class GlobalPoolModule : OpModule
 internal sealed class ClsPoolModule : OpModule
 {
     public override OpId Op => OpId.ClsPool;
+    public override PyTorchForm PyTorch { get; } = new(_ => "ClsPool()", new PyHelper("ClsPool", """"
+        class ClsPool(nn.Module):
+            """The class token as the classifier's input (timm's global_pool='token'): [B, N, D] -> [B, D]."""
+
+            def forward(self, x):
+                return x[:, 0]
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Unary(x => x.select(1, 0));
 }
