@@ -14,10 +14,10 @@ public static partial class Commands
     static Command Export(Output output)
     {
         var source = new Argument<string>("source") { Description = "a run directory (its best checkpoint, else its last) or a .arch spec (initial weights)" };
-        var format = FormatOption("pytorch");
+        var format = FormatOption("pytorch", "onnx");
         var outDir = new Option<string?>("--out") { Description = "folder to write into (default: RUN/export, or ./export for a spec)" };
         var set = SetOption(); var arch = ArchOption();
-        var cmd = new Command("export", "write the model for use elsewhere: --format pytorch (a self-contained .py and .safetensors)")
+        var cmd = new Command("export", "write the model for use elsewhere: --format pytorch (a self-contained .py and .safetensors) or onnx (opset 17, normalisation included)")
             { source, format, outDir, set, arch };
         cmd.SetAction(p =>
         {
@@ -38,7 +38,8 @@ public static partial class Commands
                 using (src)
                 {
                     var dir = p.GetValue(outDir) ?? (isRun ? Path.Combine(path, "export") : "export");
-                    foreach (var file in PyTorchExporter.Write(src, dir)) output.Out.WriteLine($"wrote {file}");
+                    var files = p.GetValue(format) == "onnx" ? OnnxExporter.Write(src, dir) : PyTorchExporter.Write(src, dir);
+                    foreach (var file in files) output.Out.WriteLine($"wrote {file}");
                 }
                 return ExitCodes.Ok;
             }

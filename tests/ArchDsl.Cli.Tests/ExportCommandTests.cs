@@ -62,6 +62,16 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Export_onnx_writes_the_model_and_its_class_names()
+    {
+        var out_ = Path.Combine(_dir, "onnx");
+        var (code, _, stderr) = Run("export", SpecFile(), "--format", "onnx", "--out", out_);
+        Assert.True(code == ExitCodes.Ok, stderr);
+        Assert.Equal(["tiny.classes.txt", "tiny.onnx"], Directory.GetFiles(out_).Select(Path.GetFileName).Order());
+        Assert.Equal(["class_0", "class_1", "class_2"], File.ReadAllLines(Path.Combine(out_, "tiny.classes.txt")));
+    }
+
+    [Fact]
     public void A_run_without_a_checkpoint_is_an_error_and_nothing_is_written()
     {
         var run = TrainedRun();

@@ -13,6 +13,12 @@ internal sealed class ConvModule : OpModule
     public override PyTorchForm PyTorch { get; } = new(n =>
         $"nn.Conv2d({n.Input.Dims[0]}, {n.Attr<long>("out")}, {n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, " +
         $"padding={n.Attr<long>("padding")}, groups={n.Attr<long>("groups")}, bias={ExportNode.Py(n.Has("bias"))})");
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        long k = n.Attr<long>("kernel"), s = n.Attr<long>("stride"), p = n.Attr<long>("padding");
+        string[] inputs = n.Has("bias") ? [x[0], g.Weight("weight"), g.Weight("bias")] : [x[0], g.Weight("weight")];
+        return g.Node("Conv", inputs, ("kernel_shape", new[] { k, k }), ("strides", new[] { s, s }), ("pads", new[] { p, p, p, p }), ("group", n.Attr<long>("groups")));
+    });
     public override void Init(NodeTensors t) => nn.init.layer_default_(t.P("weight"), t.Opt("bias"));
     public override NodeKernel Create(NodeTensors t) =>
         new Conv(t.P("weight"), t.Opt("bias"), t.Attr<long>("stride"), t.Attr<long>("padding"), t.Attr<long>("groups"));

@@ -11,6 +11,8 @@ internal sealed class DropoutModule : OpModule
 {
     public override OpId Op => OpId.Dropout;
     public override PyTorchForm PyTorch { get; } = new(n => $"nn.Dropout({ExportNode.Py(n.Attr<double>("p"))})");
+    /// <summary>An exported model is for inference: the identity.</summary>
+    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Identity", x));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Dropout(t.Attr<double>("p"));
 
@@ -25,6 +27,8 @@ internal sealed class DropoutModule : OpModule
 internal sealed class DropPathModule : OpModule
 {
     public override OpId Op => OpId.DropPath;
+    /// <summary>An exported model is for inference: the identity.</summary>
+    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Identity", x));
     public override PyTorchForm PyTorch { get; } = new(n => $"DropPath({ExportNode.Py(n.Attr<double>("p"))})", new PyHelper("DropPath", """"
         class DropPath(nn.Module):
             """Stochastic depth (timm's drop_path): in training, drops a sample's whole branch with probability p."""
@@ -65,6 +69,7 @@ internal sealed class AddModule : OpModule
 {
     public override OpId Op => OpId.Add;
     public override PyTorchForm PyTorch { get; } = new(null) { Binary = (a, b) => $"{a} + {b}" };
+    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Add", x));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Add();
 

@@ -10,6 +10,18 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class AttentionModule : OpModule
 {
     public override OpId Op => OpId.Attention;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        long tokens = n.Input.Dims[0], dim = n.Input.Dims[1], heads = n.Attr<long>("heads");
+        var qkv = g.Node("Reshape", [g.Linear(x[0], n, "qkv.weight", "qkv.bias"), g.Ints([0, tokens, 3, heads, dim / heads], 5)]);
+        var split = g.Node("Transpose", [qkv], ("perm", new long[] { 2, 0, 3, 1, 4 }));   // [3, B, heads, N, d]
+        string Part(long i) => g.Node("Gather", [split, g.Ints([i])], ("axis", 0L));
+        var q = g.Node("Mul", [Part(0), g.Const([(float)(1 / Math.Sqrt(dim / heads))])]);
+        var kT = g.Node("Transpose", [Part(1)], ("perm", new long[] { 0, 1, 3, 2 }));
+        var attn = g.Node("Softmax", [g.Node("MatMul", [q, kT])], ("axis", -1L));
+        var o = g.Node("Transpose", [g.Node("MatMul", [attn, Part(2)])], ("perm", new long[] { 0, 2, 1, 3 }));
+        return g.Linear(g.Node("Reshape", [o, g.Ints([0, tokens, dim], 3)]), n, "proj.weight", "proj.bias");
+    });
     public override PyTorchForm PyTorch { get; } = new(n =>
         $"Attention({n.Input.Dims[1]}, num_heads={n.Attr<long>("heads")}, qkv_bias={ExportNode.Py(n.Has("qkv.bias"))})", new PyHelper("Attention", """"
         class Attention(nn.Module):
@@ -76,6 +88,22 @@ internal sealed class AttentionModule : OpModule
 internal sealed class FourierModule : OpModule
 {
     public override OpId Op => OpId.Fourier;
+    /// <summary>
+    /// Opset 17 has DFT, but Re(FFT2(x)) of a real x is two matrix products with the DFT's cosine and sine matrices:
+    /// Re(F_N x F_D) = C_N x C_D − S_N x S_D, where F[k, j] = exp(−2πi·kj/n) = C − iS.
+    /// </summary>
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        int tokens = n.Input.Dims[0], dim = n.Input.Dims[1];
+        string Both(Func<double, double> f, int size) => g.Const(Dft(f, size), size, size);
+        var cos = g.Node("MatMul", [g.Node("MatMul", [Both(Math.Cos, tokens), x[0]]), Both(Math.Cos, dim)]);
+        var sin = g.Node("MatMul", [g.Node("MatMul", [Both(Math.Sin, tokens), x[0]]), Both(Math.Sin, dim)]);
+        return g.Node("Sub", [cos, sin]);
+    });
+
+    /// <summary>f(2π·(k·j mod n)/n) for k, j in [0, n), row-major.</summary>
+    static float[] Dft(Func<double, double> f, int n) =>
+        Enumerable.Range(0, n * n).Select(i => (float)f(2 * Math.PI * ((long)(i / n) * (i % n) % n) / n)).ToArray();
     public override PyTorchForm PyTorch { get; } = new(_ => "FourierMix()", new PyHelper("FourierMix", """"
         class FourierMix(nn.Module):
             """FNet's token mixing (Lee-Thorp et al.): Re(FFT2(x)) over the token and feature dims of [B, N, D]."""

@@ -21,6 +21,14 @@ internal abstract class NormModule : OpModule
 internal sealed class BatchNormModule : NormModule
 {
     public override OpId Op => OpId.BatchNorm;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        // ONNX normalises over dim 1: tokens [B, N, D] are transposed to [B, D, N] and back.
+        var input = n.Image ? x[0] : g.Node("Transpose", x, ("perm", new long[] { 0, 2, 1 }));
+        var y = g.Node("BatchNormalization", [input, g.Weight("weight"), g.Weight("bias"), g.Weight("running_mean"), g.Weight("running_var")],
+            ("epsilon", n.Attr<double>("eps")), ("momentum", 1 - n.Attr<double>("momentum")));
+        return n.Image ? y : g.Node("Transpose", [y], ("perm", new long[] { 0, 2, 1 }));
+    });
     public override PyTorchForm PyTorch { get; } = new(n =>
         $"{(n.Image ? "nn.BatchNorm2d" : "TokenBatchNorm")}({n.Input.Dims[n.Image ? 0 : ^1]}, eps={ExportNode.Py(n.Attr<double>("eps"))}, momentum={ExportNode.Py(n.Attr<double>("momentum"))})",
         new PyHelper("TokenBatchNorm", """"
@@ -59,6 +67,12 @@ internal sealed class BatchNormModule : NormModule
 internal sealed class LayerNormModule : NormModule
 {
     public override OpId Op => OpId.LayerNorm;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        var input = n.Image ? g.Node("Transpose", x, ("perm", new long[] { 0, 2, 3, 1 })) : x[0];
+        var y = g.Node("LayerNormalization", [input, g.Weight("weight"), g.Weight("bias")], ("axis", -1L), ("epsilon", n.Attr<double>("eps")));
+        return n.Image ? g.Node("Transpose", [y], ("perm", new long[] { 0, 3, 1, 2 })) : y;
+    });
     public override PyTorchForm PyTorch { get; } = new(n =>
         $"{(n.Image ? "LayerNorm2d" : "nn.LayerNorm")}({n.Input.Dims[n.Image ? 0 : ^1]}, eps={ExportNode.Py(n.Attr<double>("eps"))})",
         new PyHelper("LayerNorm2d", """"

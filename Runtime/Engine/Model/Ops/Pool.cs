@@ -10,6 +10,11 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class AvgPoolModule : OpModule
 {
     public override OpId Op => OpId.AvgPool;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        long k = n.Attr<long>("kernel"), s = n.Attr<long>("stride"), p = n.Attr<long>("padding");
+        return g.Node("AveragePool", x, ("kernel_shape", new[] { k, k }), ("strides", new[] { s, s }), ("pads", new[] { p, p, p, p }), ("count_include_pad", 0L));
+    });
     public override PyTorchForm PyTorch { get; } = new(n =>
         $"nn.AvgPool2d({n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, padding={n.Attr<long>("padding")}, count_include_pad=False)");
     public override void Init(NodeTensors t) => NoTensors(t);
@@ -26,6 +31,8 @@ internal sealed class AvgPoolModule : OpModule
 internal sealed class GlobalPoolModule : OpModule
 {
     public override OpId Op => OpId.GlobalPool;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+        g.Node("ReduceMean", x, ("axes", n.Image ? new long[] { 2, 3 } : new long[] { 1 }), ("keepdims", 0L)));
     public override PyTorchForm PyTorch { get; } = new(n => n.Image ? "GlobalPool((2, 3))" : "GlobalPool(1)", new PyHelper("GlobalPool", """"
         class GlobalPool(nn.Module):
             """Global average pooling (timm's global_pool='avg'): the mean over dims (pixels (2, 3) or tokens 1)."""
@@ -49,6 +56,7 @@ internal sealed class GlobalPoolModule : OpModule
 internal sealed class ClsPoolModule : OpModule
 {
     public override OpId Op => OpId.ClsPool;
+    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Gather", [x[0], g.Ints([0])], ("axis", 1L)));
     public override PyTorchForm PyTorch { get; } = new(_ => "ClsPool()", new PyHelper("ClsPool", """"
         class ClsPool(nn.Module):
             """The class token as the classifier's input (timm's global_pool='token'): [B, N, D] -> [B, D]."""
