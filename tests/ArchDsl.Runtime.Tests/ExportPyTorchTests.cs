@@ -13,7 +13,7 @@ namespace ArchDsl.Runtime.Tests;
 /// <summary>
 /// The exported PyTorch file, run by its real consumer (Debian's python3-torch, reference/run_export.py): for every
 /// equivalence case (every op of the catalogue; ConvMixer, ViT, MLP-Mixer, FNet, PoolFormer among them) plus dropout and
-/// drop-path, <c>create_model(weights)</c> loads with strict=True and its logits on [0, 1] pixels equal ArchDsl's
+/// drop-path and a model named as a helper class, <c>create_model(weights)</c> loads with strict=True and its logits on [0, 1] pixels equal ArchDsl's
 /// (eval mode, same pixels normalised by the card's mean and std) within 1e-5.
 /// </summary>
 [Collection(TorchModelCollection.Name)]
@@ -27,6 +27,13 @@ public sealed class ExportPyTorchTests(ITestOutputHelper output)
             arch Drops(classes = 5)
             input image[2, 8, 8]
             stem conv(6, kernel: 2, stride: 2) -> dropout(0.3) -> droppath(0.2)
+            head global_pool -> linear(classes)
+            """)))
+        // The model class would take the name of the helper class Patches: it must become Patches2.
+        .Append(new("name-clash", () => CompileText("""
+            arch Patches(classes = 3)
+            input image[1, 8, 8]
+            stem patches(4) -> linear(8)
             head global_pool -> linear(classes)
             """)))
         .ToDictionary();

@@ -118,7 +118,10 @@ public sealed class Predictor : IDisposable
             finally { foreach (var d in toDispose) d.Dispose(); }
         }
         catch (VipsException e) { throw new ExportException($"'{path}' is not an image libvips can read: {e.Message.Trim()}", e); }
-        catch (TypeInitializationException e) { throw new ExportException($"libvips (NetVips.Native) could not be loaded: {e.InnerException?.Message ?? e.Message}", e); }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException)
+        {
+            throw new ExportException($"libvips (NetVips.Native) could not be loaded, so images cannot be read: {e.InnerException?.Message ?? e.Message}", e);
+        }
     }
 
     public void Dispose() => _source.Dispose();

@@ -68,34 +68,37 @@ public static class PyTorchExporter
         foreach (var h in w.Helpers.Values) sb.Append("\n\n").Append(h.Source.TrimEnd()).Append('\n');
         foreach (var c in w.Classes) sb.Append("\n\n").Append(c);
         sb.Append("\n\n");
-        sb.Append($$""""
-            def load_safetensors(path):
-                """Reads a safetensors file (8-byte little-endian header size, JSON header, raw little-endian tensors)."""
-                dtypes = {'F32': torch.float32, 'F64': torch.float64, 'I64': torch.int64, 'I32': torch.int32}
-                with open(path, 'rb') as f:
-                    data = f.read()
-                n = struct.unpack('<Q', data[:8])[0]
-                header = json.loads(data[8:8 + n])
-                header.pop('__metadata__', None)
-                tensors = {}
-                for name, e in header.items():
-                    begin, end = e['data_offsets']
-                    raw = bytearray(data[8 + n + begin:8 + n + end])
-                    flat = torch.frombuffer(raw, dtype=dtypes[e['dtype']]) if raw else torch.empty(0, dtype=dtypes[e['dtype']])
-                    tensors[name] = flat.reshape(e['shape'])
-                return tensors
-
-
-            def create_model(weights=None):
-                """The model in eval mode, with the weights of the safetensors file `weights` (strict: every name must match)."""
-                model = {{root}}()
-                if weights is not None:
-                    model.load_state_dict(load_safetensors(weights), strict=True)
-                return model.eval()
-
-            """");
+        sb.Append(Footer(root));
         return sb.ToString();
     }
+
+    /// <summary>The safetensors reader and <c>create_model</c>, which builds <paramref name="root"/> and loads the weights strictly.</summary>
+    private static string Footer(string root) => $$""""
+        def load_safetensors(path):
+            """Reads a safetensors file (8-byte little-endian header size, JSON header, raw little-endian tensors)."""
+            dtypes = {'F32': torch.float32, 'F64': torch.float64, 'I64': torch.int64, 'I32': torch.int32}
+            with open(path, 'rb') as f:
+                data = f.read()
+            n = struct.unpack('<Q', data[:8])[0]
+            header = json.loads(data[8:8 + n])
+            header.pop('__metadata__', None)
+            tensors = {}
+            for name, e in header.items():
+                begin, end = e['data_offsets']
+                raw = bytearray(data[8 + n + begin:8 + n + end])
+                flat = torch.frombuffer(raw, dtype=dtypes[e['dtype']]) if raw else torch.empty(0, dtype=dtypes[e['dtype']])
+                tensors[name] = flat.reshape(e['shape'])
+            return tensors
+
+
+        def create_model(weights=None):
+            """The model in eval mode, with the weights of the safetensors file `weights` (strict: every name must match)."""
+            model = {{root}}()
+            if weights is not None:
+                model.load_state_dict(load_safetensors(weights), strict=True)
+            return model.eval()
+
+        """";
 
     private static string Tuple(IReadOnlyList<double> v) => Tuple(v.Select(x => ExportNode.Py(x)).ToList());
     private static string Tuple(IReadOnlyList<string> items) => items.Count == 1 ? $"({items[0]},)" : $"({string.Join(", ", items)})";
@@ -171,11 +174,15 @@ public static class PyTorchExporter
             var key = (isRoot ? "root" : "") + body;
             if (_byBody.TryGetValue(key, out var existing)) return existing;
             var unique = name;
-            for (var i = 2; _byBody.ContainsValue(unique) || Helpers.ContainsKey(unique); i++) unique = name + i.ToString(CultureInfo.InvariantCulture);
+            for (var i = 2; _byBody.ContainsValue(unique) || Reserved.Contains(unique); i++) unique = name + i.ToString(CultureInfo.InvariantCulture);
             _byBody[key] = unique;
             Classes.Add($"class {unique}(nn.Module):\n{doc}{body}");
             return unique;
         }
+
+        /// <summary>Names a block class must not take: every op's helper class (used or not yet) and the file's own names.</summary>
+        private static readonly HashSet<string> Reserved = OpModules.All.Values.SelectMany(m => m.PyTorch.Helpers).Select(h => h.Name)
+            .Concat(["nn", "torch", "json", "struct", "INPUT_SIZE", "MEAN", "STD", "CLASSES"]).ToHashSet(StringComparer.Ordinal);
 
         private static string Singular(string s) => s.EndsWith('s') && s.Length > 1 ? s[..^1] : s + "_item";
         private static string Indent(string text, int levels) => text.Replace("\n", "\n" + new string(' ', 4 * levels)).Insert(0, new string(' ', 4 * levels));
