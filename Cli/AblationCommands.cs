@@ -90,7 +90,7 @@ public static partial class Commands
         var file = new Argument<string>("sweep") { Description = "the sweep file (YAML): specs, grid or points of --set overrides, seeds, budget, output" };
         var dryRun = new Option<bool>("--dry-run") { Description = "compile every configuration and show the plan and what is already done; train nothing" };
         var cmd = new Command("sweep",
-            "train a grid of overrides × seeds point by point (resumable: finished points are skipped, an interrupted one resumes), " +
+            "train a grid of overrides × seeds point by point (resumable: finished points are skipped, an interrupted one resumes; a point whose configuration changed is trained again), " +
             "then write results.md / results.csv, SVG charts and index.html. Exit 0 when every point finished, 1 on errors, 130 when interrupted")
             { file, dryRun };
         cmd.SetAction(p =>
@@ -104,7 +104,7 @@ public static partial class Commands
                     return ExitCodes.Ok;
                 }
                 var trainer = new Runtime.Sweep.TrainerPointTrainer(new Runtime.Training.PlainProgressSink(output.Out, TimeSpan.FromSeconds(30)));
-                var summary = new Runtime.Sweep.SweepRunner(trainer, output.Out).Run(plan);
+                var summary = new Runtime.Sweep.SweepRunner(trainer, output.Out, Presentation.SweepReport.WriteAll).Run(plan);
                 if (summary.Interrupted) return ExitCodes.Interrupted;
                 if (summary.Failed.Count > 0)
                 {

@@ -27,8 +27,7 @@ public static class Cli
         var parse = Build(output).Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors) output.Err.WriteLine($"archc: error: {error.Message}");
-            output.Err.WriteLine("archc: run 'archc --help' for usage");
+            Usage.Report(parse, output.Err);
             return ExitCodes.Usage;
         }
         try

@@ -43,9 +43,13 @@ public static partial class Commands
         return option;
     }
 
-    /// <summary>Compiles a spec with overrides; prints every diagnostic to stderr. Null when it has errors.</summary>
-    static IrGraph? CompileSpec(Output output, string spec, string[]? sets, string? arch) =>
-        Report(output, spec, ArchCompiler.CompileFile(spec, Override.ParseAll(sets ?? []), arch));
+    /// <summary>Compiles a spec with overrides; prints every diagnostic to stderr. Null when it has errors.
+    /// <paramref name="forTraining"/>: also what training needs (<see cref="CompileResult.ForTraining"/>).</summary>
+    static IrGraph? CompileSpec(Output output, string spec, string[]? sets, string? arch, bool forTraining = false)
+    {
+        var result = ArchCompiler.CompileFile(spec, Override.ParseAll(sets ?? []), arch);
+        return Report(output, spec, forTraining ? result.ForTraining() : result);
+    }
 
     /// <summary>Prints a compile result's diagnostics to stderr; the graph, or null when it has errors.</summary>
     static IrGraph? Report(Output output, string spec, CompileResult result)
@@ -60,11 +64,17 @@ public static partial class Commands
 
     static Command Check(Output output)
     {
-        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption();
-        var cmd = new Command("check", "parse, bind and infer shapes; print diagnostics with file:line:col") { spec, set, arch };
+        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "json");
+        var cmd = new Command("check", "parse, bind and infer shapes, and check what train needs; print diagnostics with file:line:col (or as JSON on stdout)") { spec, set, arch, format };
         cmd.SetAction(p =>
         {
-            var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch));
+            if (p.GetValue(format) == "json")
+            {
+                var result = ArchCompiler.CompileFile(p.GetValue(spec)!, Override.ParseAll(p.GetValue(set) ?? []), p.GetValue(arch)).ForTraining();
+                output.Out.Write(DiagnosticJson.Write(result.Diagnostics));
+                return result.Success ? ExitCodes.Ok : ExitCodes.SpecErrors;
+            }
+            var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch), forTraining: true);
             if (graph is null) return ExitCodes.SpecErrors;
             output.Out.WriteLine($"{p.GetValue(spec)}: ok — {graph.Arch}, {graph.Nodes.Count} nodes, {graph.ParamCount:N0} params, output {graph.OutputNode.OutputShape}");
             return ExitCodes.Ok;
@@ -89,8 +99,8 @@ public static partial class Commands
 
     static Command Graph(Output output)
     {
-        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "yaml", "dot");
-        var cmd = new Command("graph", "print the compiled graph as text, YAML or Graphviz DOT") { spec, set, arch, format };
+        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "yaml", "json", "dot");
+        var cmd = new Command("graph", "print the compiled graph as text, YAML, JSON or Graphviz DOT") { spec, set, arch, format };
         cmd.SetAction(p =>
         {
             var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch));
@@ -98,6 +108,7 @@ public static partial class Commands
             output.Out.Write(p.GetValue(format) switch
             {
                 "yaml" => Compiler.Printers.GraphYaml.Write(graph),
+                "json" => Compiler.Printers.IrJson.Write(graph),
                 "dot" => Compiler.Printers.GraphDot.ToDot(graph),
                 _ => Compiler.Printers.GraphPrinter.ToText(graph),
             });

@@ -1,13 +1,14 @@
 using System.CommandLine;
 using ArchDsl.Compiler;
 using ArchDsl.Dsl;
+using ArchDsl.Presentation;
 using ArchDsl.Runtime.Model;
 using ArchDsl.Runtime.Training;
 
 namespace ArchDsl.Cli;
 
 // Training, evaluation and the runtime benchmark. Argument parsing and output only; the work is done
-// by Runtime/Engine (Trainer, Evaluator, Bench).
+// by Runtime/Engine (Trainer, Evaluator, Bench); the progress display is Presentation/.
 public static partial class Commands
 {
     static Option<string?> DeviceOption() => new("--device") { Description = "cpu | cuda | cuda:N (default: the train section's, else cpu)" };
@@ -48,7 +49,7 @@ public static partial class Commands
             if (p.GetValue(seed) is { } s) sets.Add($"train.seed={s}");
 
             var loaded = SpecLoader.Load(specPath);
-            var graph = Report(output, specPath, ArchCompiler.Compile(loaded, Override.ParseAll(sets), p.GetValue(arch)));
+            var graph = Report(output, specPath, ArchCompiler.Compile(loaded, Override.ParseAll(sets), p.GetValue(arch)).ForTraining());
             if (graph is null) return ExitCodes.SpecErrors;
             var sources = loaded.Files.Reverse().Select(f => new SpecSource(f.Source.Path, f.Source.Text)).ToList();   // root first
             return Finish(output, () => Trainer.Train(graph, options with { Specs = sources, Overrides = sets }));
@@ -78,7 +79,7 @@ public static partial class Commands
     static Command Eval(Output output)
     {
         var run = new Argument<string>("run") { Description = "a run directory, or a checkpoint (.safetensors) inside one" };
-        var checkpoint = new Option<string>("--checkpoint") { Description = "best | last (for a run directory)", DefaultValueFactory = _ => "best" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "best | last (for a run directory; default: best when the run chose weights on a validation split, else last)" };
         checkpoint.AcceptOnlyFromAmong("best", "last");
         var on = new Option<string>("--on") { Description = "test | val | train", DefaultValueFactory = _ => "test" };
         on.AcceptOnlyFromAmong("test", "val", "train");
@@ -88,7 +89,7 @@ public static partial class Commands
         {
             try
             {
-                var result = Evaluator.Evaluate(p.GetValue(run)!, new EvalOptions { Checkpoint = p.GetValue(checkpoint)!, Set = p.GetValue(on)!, Device = p.GetValue(device) });
+                var result = Evaluator.Evaluate(p.GetValue(run)!, new EvalOptions { Checkpoint = p.GetValue(checkpoint), Set = p.GetValue(on)!, Device = p.GetValue(device) });
                 output.Out.Write(result.Render());
                 return ExitCodes.Ok;
             }

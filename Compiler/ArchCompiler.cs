@@ -4,11 +4,15 @@ namespace ArchDsl.Compiler;
 
 /// <summary>
 /// A <c>--set name=value</c> override: <c>dim=256</c>, <c>act=relu</c>, <c>train.epochs=3</c>,
-/// <c>train.optimizer.lr=0.001</c>. The value is a DSL expression, parsed when the spec compiles (so
-/// its errors are diagnostics, not exceptions).
+/// <c>train.optimizer.lr=0.001</c>. The value is a DSL expression, parsed when the spec compiles by the spec
+/// grammar itself (<see cref="SpecParser.ParseExpression"/>), so its errors are diagnostics, not exceptions, located
+/// in the pseudo-file <see cref="SourceName"/> that holds the assignment: <c>&lt;--set&gt;:1:5</c>.
 /// </summary>
 public sealed record Override(string Key, string Value)
 {
+    /// <summary>The file name diagnostics give an override (as <c>&lt;stdin&gt;</c> names standard input).</summary>
+    public const string SourceName = "<--set>";
+
     /// <summary>Splits <c>name=value</c> at the first '='. Text without '=' yields an override that compiling reports as malformed.</summary>
     public static Override Parse(string assignment)
     {
@@ -29,6 +33,17 @@ public sealed record CompileResult(IrGraph? Graph, IReadOnlyList<Diagnostic> Dia
 {
     public bool Success => Graph is not null && !Diagnostics.Any(d => d.IsError);
     public IEnumerable<Diagnostic> Errors => Diagnostics.Where(d => d.IsError);
+
+    /// <summary>
+    /// What training needs of a valid graph beyond compiling (see <c>Analysis/TrainChecks</c>): class scores out,
+    /// data that fits the model, no BatchNorm over one value per channel. <c>check</c>, <c>train</c> and sweeps
+    /// report them; commands that only inspect or benchmark a model (summary, graph, bench, diff) do not.
+    /// </summary>
+    public IReadOnlyList<Diagnostic> TrainDiagnostics { get; init; } = [];
+
+    /// <summary>This result as training sees it: <see cref="TrainDiagnostics"/> added, and no graph when one is an error.</summary>
+    public CompileResult ForTraining() => TrainDiagnostics.Count == 0 ? this
+        : new CompileResult(TrainDiagnostics.Any(d => d.IsError) ? null : Graph, Diagnostics.Concat(TrainDiagnostics).ToList());
 }
 
 /// <summary>
@@ -46,16 +61,17 @@ public static class ArchCompiler
     public static CompileResult Compile(IReadOnlyList<SpecFile> files, SpecFile root, IReadOnlyList<Override>? overrides = null, string? archName = null)
     {
         var diags = new DiagnosticBag();
+        var trainDiags = new DiagnosticBag();
         IrGraph? graph = null;
         try
         {
-            graph = new Expander(files.Contains(root) ? files : files.Append(root).ToList(), diags).Run(root, overrides ?? [], archName);
+            graph = new Expander(files.Contains(root) ? files : files.Append(root).ToList(), diags, trainDiags).Run(root, overrides ?? [], archName);
         }
         catch (InsufficientExecutionStackException)
         {
             diags.Error(CompilerCodes.TooDeep, "the spec nests too deeply to compile", null);
         }
-        return new CompileResult(diags.HasErrors ? null : graph, diags.Items.ToList());
+        return new CompileResult(diags.HasErrors ? null : graph, diags.Items.ToList()) { TrainDiagnostics = trainDiags.Items.ToList() };
     }
 
     /// <summary>

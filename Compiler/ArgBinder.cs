@@ -112,11 +112,12 @@ internal static class ArgBinder
         if (v is UnknownVal) return null;
         object? result = (spec.Kind, v) switch
         {
-            (ArgKind.PosInt, IntVal i) => i.Value,
+            (ArgKind.PosInt or ArgKind.NonNegInt, IntVal i) => i.Value,
             (ArgKind.Float or ArgKind.PositiveFloat or ArgKind.Prob, IntVal i) => (double)i.Value,
             (ArgKind.Float or ArgKind.PositiveFloat or ArgKind.Prob, FloatVal f) => f.Value,
             (ArgKind.Bool, BoolVal b) => b.Value,
             (ArgKind.Padding, IntVal i) => i.Value,
+            (ArgKind.PosInt or ArgKind.Padding, FloatVal f) when Evaluator.AsInteger(f) is { } whole => whole,
             (ArgKind.Padding, WordVal { Word: "same" or "valid" } w) => w.Word,
             (ArgKind.Padding, StrVal { Value: "same" or "valid" } s) => s.Value,
             (ArgKind.Choice, WordVal w) when spec.Choices!.Contains(w.Word) => w.Word,
@@ -128,19 +129,22 @@ internal static class ArgBinder
             if (v is WordVal w && spec.Kind != ArgKind.Choice && !Words.IsKnown(w.Word)) { ev.ReportUndefined(w); return null; }
             var expects = spec.Kind switch
             {
-                ArgKind.PosInt => "an integer",
+                ArgKind.PosInt or ArgKind.NonNegInt => "an integer",
                 ArgKind.Bool => "true or false",
                 ArgKind.Padding => "an integer, same or valid",
                 ArgKind.Choice => string.Join(" or ", spec.Choices!),
                 _ => "a number",
             };
-            diags.Error(CompilerCodes.ArgumentType, $"argument '{spec.Name}' of {op.Name} expects {expects} but got {Evaluator.Describe(v)}", v.Span);
+            diags.Error(CompilerCodes.ArgumentType, $"argument '{spec.Name}' of {op.Name} expects {expects} but got {Evaluator.Describe(v)}", v.Span,
+                spec.Kind is ArgKind.PosInt or ArgKind.Padding ? Evaluator.IntegerHint(v) : null);
             return null;
         }
         var bad = (spec.Kind, result) switch
         {
             (ArgKind.PosInt, long l) when l < 1 => "must be ≥ 1",
             (ArgKind.PosInt, long l) when l > int.MaxValue => "is too large",
+            (ArgKind.NonNegInt, long l) when l < 0 => "must be ≥ 0",
+            (ArgKind.NonNegInt, long l) when l > int.MaxValue => "is too large",
             (ArgKind.Padding, long l) when l < 0 => "must be ≥ 0",
             (ArgKind.Padding, long l) when l > 1_000_000 => "is too large",
             (ArgKind.PositiveFloat, double d) when !(d > 0) => "must be > 0",

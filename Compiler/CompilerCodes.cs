@@ -124,6 +124,23 @@ public static class CompilerCodes
     /// <summary>Blocks nested deeper than <see cref="Limits.MaxDepth"/> or an expression nested too deeply.</summary>
     public const string TooDeep = "AD0171";
 
+    // ---- overrides that conflict, and what train needs of a spec -----------------------------------
+
+    /// <summary>An override key given twice with different values (<c>--set dim=8 --set dim=16</c>, <c>--epochs 2 --set train.epochs=3</c>).</summary>
+    public const string ConflictingOverride = "AD0122";
+
+    /// <summary><c>cls</c> reads a class token that no <c>cls_token</c> before it prepended (it would classify from the first patch token).</summary>
+    public const string MissingClassToken = "AD0135";
+
+    /// <summary>The model's output is not the vector of class scores a classifier trains (<c>tokens[17, 10]</c> for a head without <c>cls</c>).</summary>
+    public const string NotAClassifier = "AD0143";
+
+    /// <summary>The train data disagrees with the model: its class count differs from the head's output, or its images from the input.</summary>
+    public const string DataMismatch = "AD0144";
+
+    /// <summary>A BatchNorm would take its training statistics over one value per channel (batch × H × W == 1); PyTorch refuses it.</summary>
+    public const string DegenerateBatchStatistics = "AD0145";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

@@ -81,7 +81,7 @@ public sealed record IrGraph(string Arch, Shape Input, IReadOnlyList<IrNode> Nod
 /// The resolved <c>train { }</c> section: every key with its value (long, double, bool, string, a
 /// <see cref="TrainCall"/> such as <c>adamw(lr: 0.01)</c>, or a list of those), defaults filled in.
 /// </summary>
-public sealed record TrainConfig(IReadOnlyDictionary<string, object> Values)
+public sealed partial record TrainConfig(IReadOnlyDictionary<string, object> Values)
 {
     public object? this[string key] => Values.TryGetValue(key, out var v) ? v : null;
 }

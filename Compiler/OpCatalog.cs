@@ -7,11 +7,14 @@ namespace ArchDsl.Compiler;
 /// The built-in ops: every <see cref="OpDef"/> declared in Compiler/Ops/ (found by reflection, so an op is added by
 /// writing its definition and nothing else), looked up by name, alias or IR op. <c>archc ops</c> lists them.
 /// <para><b>Mult-add convention</b> (the one place it is defined): a node's mult-adds count the
-/// multiply-accumulates of its matrix products only, per sample, biases not counted —
+/// multiply-accumulates of its matrix products, windows and transforms, per sample, biases not counted —
 /// conv2d: output elements × (in channels / groups) × k × k; linear: N × in × out on tokens[N, in]
 /// (in × out on a vector); attention: N·D·3D (qkv) + N·N·D (scores) + N·N·D (weighted sum) + N·D·D
-/// (projection). Norms, activations, pooling, Fourier mixing, position embeddings, residual adds,
-/// dropout and layout changes count 0. (torchinfo counts the bias adds too; this does not.)</para>
+/// (projection); avg_pool and max_pool: output elements × k × k (one add or comparison per window element,
+/// as ptflops counts pooling by the elements it reads); fourier: 2.5·M·log2 M for M = N·D (FFTW's 5·M·log2 M
+/// flops of an M-point FFT, two flops a mult-add). Norms, affine and layer_scale, activations, global readouts,
+/// position embeddings, residual adds, dropout and layout changes count 0. (torchinfo counts the bias adds too;
+/// this does not.)</para>
 /// <para><b>Activation memory</b> (<see cref="IrGraph.ActivationBytes"/>): the sum of every node's output
 /// elements (the input node included) × 4 bytes (float32), per sample — what a forward pass keeps for backward,
 /// ignoring in-place reuse.</para>
@@ -59,6 +62,9 @@ public static class OpCatalog
     /// <summary>True for the norm ops a mixer's <c>norm:</c> entry accepts.</summary>
     internal static bool IsNorm(OpDef op) => NormOps.IsNorm(op);
 
+    /// <summary>Every name and alias of those norms, for "did you mean" hints.</summary>
+    internal static IReadOnlyList<string> NormNames { get; } = ByName.Where(kv => IsNorm(kv.Value)).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+
     /// <summary>Every word a choice argument accepts (<c>tanh</c>, <c>none</c>): words the language knows.</summary>
     internal static IReadOnlySet<string> ChoiceWords { get; } = All.SelectMany(d => d.Args).SelectMany(a => a.Choices ?? []).ToHashSet(StringComparer.Ordinal);
 
@@ -93,6 +99,7 @@ public static class OpCatalog
     {
         Layout.Vector => "the input is already pooled to a vector; move this op before global_pool/cls_pool",
         Layout.Tokens when accepts.Contains(Layout.Image) => "this op works on images; it must come before the image becomes tokens (patches/flatten)",
+        Layout.Image when accepts.Contains(Layout.Vector) => "a classifier pools the image first: global_pool (global average pooling) -> linear(classes); to keep positions, turn it into tokens: patches(p) or flatten",
         Layout.Image => "turn the image into tokens first: patches(p) or flatten",
         _ => null,
     };

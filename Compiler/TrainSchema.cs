@@ -3,43 +3,48 @@ using ArchDsl.Dsl;
 namespace ArchDsl.Compiler;
 
 /// <summary>
-/// The keys of a <c>train { }</c> section, their types and defaults. The resolved
+/// The one table of the keys of a <c>train { }</c> section, their types and defaults. The resolved
 /// <see cref="TrainConfig"/> holds every key that has a default (filled in when missing) and every
-/// optional key that was given. Values: long, double, bool, string, <see cref="TrainCall"/>, or
-/// <c>List&lt;object&gt;</c>.
+/// optional key that was given (values: long, double, bool, string, <see cref="TrainCall"/>, or
+/// <c>List&lt;object&gt;</c>); its typed view (<see cref="TrainConfig.Optimizer"/> and the rest, in
+/// TrainSchema.Typed.cs) fills every other default from this table too, so the runtime states none.
+/// Call-valued keys (optimizer, schedule, data, augmentations) are checked in TrainSchema.Calls.cs.
 /// <code>
-/// data            name or string (fashion-mnist, cifar10, "folder:/x") or a call (synthetic(train: 2000))   default fashion-mnist
+/// data            a <see cref="DataCatalog"/> name or string (fashion-mnist, cifar10, "folder:/x") or a call of one:
+///                 name(path: "/x"), synthetic(train: 4096, test: 1024, noise: 1.0, classes, path)       default fashion-mnist
 /// path            string, the data's location                                                            optional
 /// epochs          integer ≥ 1                                                   default 10
 /// batch           integer ≥ 1                                                   default 128
 /// optimizer       adamw(lr: 1e-3, weight_decay: 0.01, betas: [0.9, 0.999], eps: 1e-8)
 ///                 | sgd(lr: 0.1, momentum: 0.0, weight_decay: 0.0, nesterov: false)   default adamw; arguments filled
-/// schedule        constant | cosine(warmup, warmup_epochs, min_lr) | onecycle(max_lr, pct_start, anneal, div_factor,
-///                 final_div_factor, three_phase, base_momentum, max_momentum) — always a TrainCall;
-///                 only the given arguments (the runtime knows the rest)          default constant
+/// schedule        constant | cosine(warmup, warmup_epochs, min_lr: 0) | onecycle(max_lr: the optimizer's lr, pct_start: 0.3,
+///                 anneal: cos, div_factor: 25, final_div_factor: 1e4, three_phase: false, base_momentum: 0.85,
+///                 max_momentum: 0.95) — always a TrainCall; only the given arguments are written into the IR   default constant
 /// warmup          integer epochs ≥ 0 (long) or a fraction of training (double)   default 0
 /// label_smoothing number in [0, 1)                                              default 0.0
 /// clip            gradient-norm clip, number ≥ 0 (0 = off)                      default 0.0
-/// augment         list of flip | crop(pad: 4) | erase(p: 0.25) | randaugment(n: 2, m: 9); arguments filled   default []
+/// augment         list of flip | crop(pad: 4) | erase(p: 0.25) | randaugment(n: 2, m: 9 in 0..30), each once; arguments filled   default []
 /// seed            integer                                                       default 0
 /// val_split       number in [0, 1)                                              default 0.0
 /// subset, test_subset  integer ≥ 1: keep only that many training / test samples            optional
-/// normalize       bool                                                                        optional
-/// mean, std       number or list of numbers (per channel)                                      optional
-/// device          cpu | cuda                                                                  optional
+/// normalize       bool                                                          default true (not written into the IR)
+/// mean, std       number or list of numbers (per channel), both or neither, as many of each    optional
+/// device          cpu | cuda                                                    default cpu (not written into the IR)
 /// amp             bool (mixed precision)                                        default false
 /// </code>
 /// </summary>
-public static class TrainSchema
+public static partial class TrainSchema
 {
     internal sealed record Kind(string Expects, Func<Val, object?> Convert);
 
-    private sealed record KeySpec(string Name, Kind Kind, object? Default);
+    /// <summary>A train key; <paramref name="InIr"/> false: its default is the typed config's, not written into the IR.</summary>
+    private sealed record KeySpec(string Name, Kind Kind, object? Default, bool InIr = true);
 
+    /// <summary>A call of a call-valued key; <paramref name="FillDefaults"/> false: defaults feed the typed config but are not written into the IR.</summary>
     private sealed record CallSpec(string Name, (string Arg, Kind Kind, object? Default)[] Args, bool FillDefaults);
 
     private static Kind Int(long min) => new(min == 1 ? "a positive integer" : min == 0 ? "an integer ≥ 0" : "an integer",
-        v => v is IntVal i && i.Value >= min ? i.Value : null);
+        v => Evaluator.AsInteger(v) is { } n && n >= min ? n : null);
 
     private static Kind Num(double min, double max, bool maxOpen, string expects) => new(expects,
         v => v is IntVal or FloatVal && AsDouble(v) is var d && d >= min && (maxOpen ? d < max : d <= max) ? d : null);
@@ -52,10 +57,6 @@ public static class TrainSchema
     private static readonly Kind Rate = Num(0, double.MaxValue, false, "a number ≥ 0");
     private static readonly Kind PosRate = new("a number > 0", v => v is IntVal or FloatVal && AsDouble(v) > 0 ? AsDouble(v) : null);
     private static readonly Kind Fraction = Num(0, 1, true, "a number in [0, 1)");
-    private static readonly Kind Scalar = new("a number, name, string or boolean", v => v switch
-    {
-        IntVal i => i.Value, FloatVal f => f.Value, StrVal s => s.Value, WordVal w => w.Word, BoolVal b => b.Value, _ => null,
-    });
     private static readonly Kind Numbers = new("a number or a list of numbers", v => v switch
     {
         IntVal or FloatVal => AsDouble(v),
@@ -69,6 +70,7 @@ public static class TrainSchema
     {
         IntVal { Value: >= 0 } i => i.Value,
         FloatVal { Value: >= 0 and < 1 } f => f.Value,
+        FloatVal f when Evaluator.AsInteger(f) is >= 1 and var n => n, // 2.0 epochs is 2 epochs
         _ => null,
     });
 
@@ -81,10 +83,12 @@ public static class TrainSchema
     private static readonly CallSpec[] Schedules =
     [
         new("constant", [], false),
-        new("cosine", [("warmup", Int(0), null), ("warmup_epochs", Int(0), null), ("min_lr", Rate, null)], false),
-        new("onecycle", [("max_lr", PosRate, null), ("pct_start", Num(0, 1, true, "a number in [0, 1)"), null), ("anneal", Word("cos", "linear"), null),
-            ("div_factor", PosRate, null), ("final_div_factor", PosRate, null), ("three_phase", Bool, null),
-            ("base_momentum", Fraction, null), ("max_momentum", Fraction, null)], false),
+        // warmup / warmup_epochs absent: the top-level warmup applies; max_lr absent: the optimizer's lr.
+        new("cosine", [("warmup", Int(0), null), ("warmup_epochs", Int(0), null), ("min_lr", Rate, 0.0)], false),
+        // PyTorch's OneCycleLR defaults.
+        new("onecycle", [("max_lr", PosRate, null), ("pct_start", Num(0, 1, true, "a number in [0, 1)"), 0.3), ("anneal", Word("cos", "linear"), "cos"),
+            ("div_factor", PosRate, 25.0), ("final_div_factor", PosRate, 1e4), ("three_phase", Bool, false),
+            ("base_momentum", Fraction, 0.85), ("max_momentum", Fraction, 0.95)], false),
     ];
 
     private static readonly CallSpec[] Augments =
@@ -92,13 +96,22 @@ public static class TrainSchema
         new("flip", [], true),
         new("crop", [("pad", Int(0), 4L)], true),
         new("erase", [("p", Num(0, 1, false, "a probability in [0, 1]"), 0.25)], true),
-        new("randaugment", [("n", Int(0), 2L), ("m", Int(0), 9L)], true),
+        // m indexes torchvision's 31 magnitude bins (num_magnitude_bins=31).
+        new("randaugment", [("n", Int(0), 2L), ("m", new("an integer in 0..30", v => v is IntVal { Value: >= 0 and <= 30 } i ? i.Value : null), 9L)], true),
     ];
+
+    private static readonly Kind Path = new("a string", v => v is StrVal s ? s.Value : null);
+
+    /// <summary>The calls <c>data</c> may be: every catalogue entry takes <c>path</c>; synthetic also its sizes.</summary>
+    private static readonly CallSpec[] DataCalls = DataCatalog.All.Select(d => new CallSpec(d.Name, d == DataCatalog.Synthetic
+        ? [("train", Int(1), (long)DataCatalog.SyntheticTrain), ("test", Int(1), (long)DataCatalog.SyntheticTest),
+           ("noise", Rate, DataCatalog.SyntheticNoise), ("classes", Int(1), null), ("path", Path, null)]
+        : [("path", Path, null)], false)).ToArray();
 
     private static readonly KeySpec[] Keys =
     [
         new("data", new Kind("a dataset name, a string or a call", _ => null), "fashion-mnist"), // converted specially
-        new("path", new Kind("a string", v => v is StrVal s ? s.Value : null), null),
+        new("path", Path, null),
         new("epochs", Int(1), 10L),
         new("batch", Int(1), 128L),
         new("optimizer", new Kind("adamw(…) or sgd(…)", _ => null), null), // call-valued, below
@@ -111,10 +124,10 @@ public static class TrainSchema
         new("val_split", Fraction, 0.0),
         new("subset", Int(1), null),
         new("test_subset", Int(1), null),
-        new("normalize", Bool, null),
+        new("normalize", Bool, true, InIr: false),
         new("mean", Numbers, null),
         new("std", Numbers, null),
-        new("device", Word("cpu", "cuda"), null),
+        new("device", Word("cpu", "cuda"), "cpu", InIr: false), // --device on the command line wins over it
         new("amp", Bool, false),
     ];
 
@@ -129,11 +142,16 @@ public static class TrainSchema
     private static double AsDouble(Val v) => v switch { IntVal i => i.Value, FloatVal f => f.Value, _ => double.NaN };
 
     /// <summary>Resolves the entries (already de-duplicated, overrides applied) into a config.</summary>
-    internal static TrainConfig Resolve(IReadOnlyList<(string Key, Expr Value, Span KeySpan)> entries, Scope scope, Evaluator ev, DiagnosticBag diags)
+    /// <param name="spans">Each given key's value span, for diagnostics about the config as a whole.</param>
+    internal static TrainConfig Resolve(IReadOnlyList<(string Key, Expr Value, Span KeySpan)> entries, Scope scope, Evaluator ev, DiagnosticBag diags,
+                                        out IReadOnlyDictionary<string, Span> spans)
     {
         var values = new Dictionary<string, object>(StringComparer.Ordinal);
+        var valueSpans = new Dictionary<string, Span>(StringComparer.Ordinal);
+        spans = valueSpans;
         foreach (var (key, expr, keySpan) in entries)
         {
+            valueSpans[key] = expr.Span;
             var spec = Array.Find(Keys, k => k.Name == key);
             if (spec is null)
             {
@@ -144,24 +162,12 @@ public static class TrainSchema
             }
             if (key == "data" && HyphenWord(expr, scope) is { } word)
             {
-                values[key] = word;
+                if (DataName(word, expr.Span, diags)) values[key] = word;
                 continue;
             }
             var v = ev.Eval(expr, scope);
             if (v is UnknownVal) continue;
-            object? result = key switch
-            {
-                "data" => v switch
-                {
-                    CallVal c => Call(c, null, key, ev, diags),
-                    _ => Convert(v, Str, key, ev, diags),
-                },
-                "optimizer" => Call(v, Optimizers, key, ev, diags),
-                "schedule" => Call(v, Schedules, key, ev, diags),
-                "augment" => Augment(v, ev, diags),
-                _ => Convert(v, spec.Kind, key, ev, diags),
-            };
-            if (result is not null) values[key] = result;
+            if (ResolveValue(key, spec, v, ev, diags) is { } result) values[key] = result;
         }
         foreach (var spec in Keys)
         {
@@ -171,11 +177,62 @@ public static class TrainSchema
                 "optimizer" => new TrainCall("adamw", Optimizers[0].Args.ToDictionary(a => a.Arg, a => a.Default!)),
                 "schedule" => new TrainCall("constant", new Dictionary<string, object>()),
                 "augment" => new List<object>(),
-                _ => spec.Default,
+                _ => spec.InIr ? spec.Default : null,
             };
             if (fallback is not null) values[spec.Name] = fallback;
         }
+        CheckTogether(values, valueSpans, diags);
         return new TrainConfig(values);
+    }
+
+    /// <summary>One key's value checked and converted to its IR form; null after an error.</summary>
+    private static object? ResolveValue(string key, KeySpec spec, Val v, Evaluator? ev, DiagnosticBag diags) => key switch
+    {
+        "data" => Data(v, ev, diags),
+        "optimizer" => Call(v, Optimizers, key, ev, diags),
+        "schedule" => Call(v, Schedules, key, ev, diags),
+        "augment" => Augment(v, ev, diags),
+        _ => Convert(v, spec.Kind, key, ev, diags),
+    };
+
+    /// <summary>Rules between keys: mean and std go together with one value each per channel; folder data needs a path.</summary>
+    private static void CheckTogether(Dictionary<string, object> values, Dictionary<string, Span> spans, DiagnosticBag diags)
+    {
+        static int Count(object v) => v is List<object> l ? l.Count : 1;
+        values.TryGetValue("mean", out var mean);
+        values.TryGetValue("std", out var std);
+        if ((mean is null) != (std is null))
+        {
+            var (given, missing) = mean is null ? ("std", "mean") : ("mean", "std");
+            diags.Error(CompilerCodes.TrainValue, $"train key '{given}' needs '{missing}' as well", spans[given],
+                $"give both, one value per channel (for example mean: [0.286], std: [0.353]), or neither to use the training set's statistics");
+        }
+        else if (mean is not null && Count(mean) != Count(std!))
+            diags.Error(CompilerCodes.TrainValue, $"train key 'std' has {Count(std!)} value(s) but 'mean' has {Count(mean)}", spans["std"],
+                "give one value per channel in both");
+        if (std is not null && (std is List<object> l ? l : [std]).Any(x => x is not (double and > 0)))
+            diags.Error(CompilerCodes.TrainValue, "train key 'std' must hold numbers > 0 (each channel is divided by its std)", spans["std"]);
+        if (values.TryGetValue("optimizer", out var o) && o is TrainCall { Name: "sgd" } sgd && sgd.Args.GetValueOrDefault("nesterov") is true
+            && sgd.Args.GetValueOrDefault("momentum") is 0.0 && spans.TryGetValue("optimizer", out var optAt))
+            diags.Error(CompilerCodes.TrainValue, "sgd(nesterov: true) needs a momentum > 0", optAt,
+                "give a momentum, as sgd(lr: 0.1, momentum: 0.9, nesterov: true) (PyTorch refuses Nesterov without momentum)");
+        if (values.TryGetValue("schedule", out var sch) && sch is TrainCall sc && spans.TryGetValue("schedule", out var schAt))
+        {
+            if (sc.Name == "onecycle" && values.GetValueOrDefault("warmup") is not (0L or 0.0) && spans.TryGetValue("warmup", out var wAt))
+                diags.Error(CompilerCodes.TrainValue, "onecycle warms up through its pct_start, so train key 'warmup' must be 0 with it", wAt,
+                    "drop warmup, or use schedule: cosine");
+            if (sc.Name == "cosine" && sc.Args.GetValueOrDefault("min_lr") is double min && values.GetValueOrDefault("optimizer") is TrainCall opt
+                && opt.Args.GetValueOrDefault("lr") is double lr && min > lr)
+                diags.Error(CompilerCodes.TrainValue, $"cosine(min_lr: {min}) is above the optimizer's lr {lr}; the rate decays from lr to min_lr", schAt,
+                    "give a min_lr ≤ lr");
+        }
+        if (values.TryGetValue("data", out var data) && spans.TryGetValue("data", out var at) && !values.ContainsKey("path"))
+        {
+            var (name, path) = data is string s ? DataCatalog.SplitSource(s) : (((TrainCall)data).Name, ((TrainCall)data).Args.GetValueOrDefault("path") as string);
+            if (path is null && DataCatalog.Find(name) == DataCatalog.Folder)
+                diags.Error(CompilerCodes.TrainValue, "data 'folder' needs a directory", at,
+                    "write data: folder:<path>, data: folder(path: \"<path>\"), or add a path: key");
+        }
     }
 
     /// <summary><c>fashion-mnist</c> parsed as a subtraction of two unbound names: the word "fashion-mnist".</summary>
@@ -190,108 +247,11 @@ public static class TrainSchema
         _ => null,
     };
 
-    private static object? Convert(Val v, Kind kind, string key, Evaluator ev, DiagnosticBag diags)
+    private static object? Convert(Val v, Kind kind, string key, Evaluator? ev, DiagnosticBag diags)
     {
         if (kind.Convert(v) is { } ok) return ok;
-        if (v is WordVal w && !Words.IsKnown(w.Word) && kind != Str && !kind.Expects.Contains(w.Word)) { ev.ReportUndefined(w); return null; }
+        if (v is WordVal w && !Words.IsKnown(w.Word) && kind != Str && !kind.Expects.Contains(w.Word) && ev is not null) { ev.ReportUndefined(w); return null; }
         diags.Error(CompilerCodes.TrainValue, $"train key '{key}' expects {kind.Expects} but got {Evaluator.Describe(v)}", v.Span);
         return null;
-    }
-
-    /// <summary>A call-shaped value (or a bare name) checked against the allowed calls; null specs accept any call with scalar arguments.</summary>
-    private static TrainCall? Call(Val v, CallSpec[]? specs, string key, Evaluator ev, DiagnosticBag diags)
-    {
-        var (name, args, nameSpan) = v switch
-        {
-            CallVal c => (c.Name, c.Args, c.NameSpan),
-            WordVal w => (w.Word, (IReadOnlyList<ArgVal>)[], w.Span),
-            StrVal s => (s.Value, (IReadOnlyList<ArgVal>)[], s.Span),
-            _ => (null, [], v.Span),
-        };
-        if (name is null)
-        {
-            var expects = specs is null ? "a name or a call" : string.Join(", ", specs.Select(s => s.Name));
-            diags.Error(CompilerCodes.TrainValue, $"train key '{key}' expects {expects} but got {Evaluator.Describe(v)}", v.Span);
-            return null;
-        }
-        var spec = specs is null ? null : Array.Find(specs, s => s.Name == name);
-        if (specs is not null && spec is null)
-        {
-            var close = Suggest.Closest(name, specs.Select(s => s.Name));
-            diags.Error(CompilerCodes.TrainValue, $"unknown {key} '{name}'; expected {Suggest.OrList(specs.Select(s => s.Name).ToList())}", nameSpan,
-                close is not null ? $"did you mean '{close}'?" : null);
-            return null;
-        }
-        var result = new Dictionary<string, object>(StringComparer.Ordinal);
-        var ok = true;
-        var position = 0;
-        foreach (var a in args)
-        {
-            string argName;
-            (string Arg, Kind Kind, object? Default) argSpec = default;
-            if (a.Name is null)
-            {
-                if (spec is null || position >= spec.Args.Length)
-                {
-                    diags.Error(CompilerCodes.TooManyArguments, $"{name} takes {(spec is null ? "only named" : $"at most {spec.Args.Length} positional")} arguments", a.Span);
-                    ok = false;
-                    continue;
-                }
-                argSpec = spec.Args[position++];
-                argName = argSpec.Arg;
-            }
-            else
-            {
-                argName = a.Name;
-                if (spec is not null)
-                {
-                    var idx = Array.FindIndex(spec.Args, x => x.Arg == argName);
-                    if (idx < 0)
-                    {
-                        var close = Suggest.Closest(argName, spec.Args.Select(x => x.Arg));
-                        diags.Error(CompilerCodes.UnknownArgument, $"{name} has no argument '{argName}'", a.NameSpan,
-                            close is not null ? $"did you mean '{close}'?" : spec.Args.Length == 0 ? $"{name} takes no arguments" : $"{name} takes {string.Join(", ", spec.Args.Select(x => x.Arg))}");
-                        ok = false;
-                        continue;
-                    }
-                    argSpec = spec.Args[idx];
-                }
-            }
-            if (result.ContainsKey(argName))
-            {
-                diags.Error(CompilerCodes.DuplicateArgument, $"argument '{argName}' of {name} is given twice", a.Span);
-                ok = false;
-                continue;
-            }
-            if (a.Value is UnknownVal) { ok = false; continue; }
-            var kind = spec is null ? Scalar : argSpec.Kind;
-            var converted = kind.Convert(a.Value) ?? (spec is null && a.Value is ListVal ? Numbers.Convert(a.Value) : null);
-            if (converted is null)
-            {
-                diags.Error(CompilerCodes.TrainValue, $"argument '{argName}' of {name} expects {kind.Expects} but got {Evaluator.Describe(a.Value)}", a.Value.Span);
-                ok = false;
-                continue;
-            }
-            result[argName] = converted;
-        }
-        if (!ok) return null;
-        if (spec is { FillDefaults: true })
-            foreach (var (arg, _, def) in spec.Args)
-                if (!result.ContainsKey(arg) && def is not null) result[arg] = def is List<object> l ? new List<object>(l) : def;
-        return new TrainCall(name, result);
-    }
-
-    private static List<object>? Augment(Val v, Evaluator ev, DiagnosticBag diags)
-    {
-        var items = v is ListVal l ? l.Items : [v];
-        var result = new List<object>();
-        var ok = true;
-        foreach (var item in items)
-        {
-            if (item is UnknownVal) { ok = false; continue; }
-            if (Call(item, Augments, "augment", ev, diags) is { } c) result.Add(c);
-            else ok = false;
-        }
-        return ok ? result : null;
     }
 }

@@ -1,54 +1,62 @@
-using System.Text;
-
 namespace ArchDsl.Dsl;
 
 public enum Severity { Error, Warning }
 
+/// <summary>A secondary place a diagnostic points at, with what it is (<c>first declared here</c>,
+/// <c>unclosed '{' opened here</c>), rendered as its own caret line — rustc's secondary labels.</summary>
+public sealed record Label(Span Span, string Message);
+
 /// <summary>
-/// One finding about a spec, rustc/Roslyn style: a stable code (AD0001…), a message, the span that
-/// caused it and, where one helps, a hint. Codes AD0001–AD0099 belong to the Dsl (syntax, imports),
-/// AD0100 and up to the compiler.
+/// One finding about a spec, rustc/Roslyn style: a stable code (AD0001…), a message, the span that caused it,
+/// secondary labelled spans where another place explains it, and, where one helps, a hint. Codes AD0001–AD0099
+/// belong to the Dsl (syntax, imports), AD0100 and up to the compiler. The record holds only the facts; text and
+/// JSON renderings are <see cref="DiagnosticText"/> and <see cref="DiagnosticJson"/>.
 /// </summary>
 public sealed record Diagnostic(string Code, string Message, Span? Span, string? Hint = null, Severity Severity = Severity.Error)
 {
     public bool IsError => Severity == Severity.Error;
 
-    /// <summary><c>file:line:col: error AD0123: message</c>, the source line, a caret under the span, the hint.</summary>
-    public string Render()
-    {
-        var sb = new StringBuilder();
-        var sev = Severity == Severity.Error ? "error" : "warning";
-        if (Span is { } s)
-        {
-            var (line, col) = s.Source.LineColumn(s.Start);
-            sb.Append($"{s.File}:{line}:{col}: {sev} {Code}: {Message}\n");
-            var text = s.Source.Line(line).Replace('\t', ' ');
-            var gutter = line.ToString();
-            sb.Append($" {gutter} | {text}\n");
-            var lineEnd = s.Source.LineColumn(s.End);
-            var width = lineEnd.Line == line ? Math.Max(1, lineEnd.Column - col) : Math.Max(1, text.Length - col + 1);
-            sb.Append($" {new string(' ', gutter.Length)} | {new string(' ', col - 1)}{new string('^', width)}\n");
-        }
-        else
-        {
-            sb.Append($"{sev} {Code}: {Message}\n");
-        }
-        if (Hint is not null) sb.Append($"  = hint: {Hint}\n");
-        return sb.ToString();
-    }
+    /// <summary>An error of <paramref name="descriptor"/>'s code, its message format filled in with <paramref name="args"/>.</summary>
+    public static Diagnostic Create(DiagnosticDescriptor descriptor, Span? span, string? hint, params object?[] args) =>
+        new(descriptor.Code, descriptor.Format(args), span, hint);
+
+    /// <summary>Secondary spans, each with its label, in the order they were added.</summary>
+    public IReadOnlyList<Label> Labels { get; init; } = [];
+
+    /// <summary>This diagnostic with one more secondary label.</summary>
+    public Diagnostic WithLabel(Span span, string message) => this with { Labels = [.. Labels, new Label(span, message)] };
+
+    /// <summary>The terminal rendering (<see cref="DiagnosticText.Render"/>).</summary>
+    public string Render() => DiagnosticText.Render(this);
 
     public override string ToString() => Span is { } s ? $"{s}: {Code}: {Message}" : $"{Code}: {Message}";
 }
 
-/// <summary>Collects diagnostics; a phase reports all it finds, not just the first.</summary>
+/// <summary>Collects diagnostics; a phase reports all it finds, not just the first. The same message at the same place
+/// is one mistake: a second report of it (a bad value defined once and used many times) is dropped.</summary>
 public sealed class DiagnosticBag
 {
     private readonly List<Diagnostic> _items = new();
+    private readonly HashSet<(string Code, SourceText Source, int Start, string Message)> _placed = new();
     public IReadOnlyList<Diagnostic> Items => _items;
     public bool HasErrors => _items.Any(d => d.IsError);
-    public void Add(Diagnostic d) => _items.Add(d);
-    public void AddRange(IEnumerable<Diagnostic> ds) => _items.AddRange(ds);
-    public void Error(string code, string message, Span? span, string? hint = null) => _items.Add(new Diagnostic(code, message, span, hint));
+
+    public void Add(Diagnostic d)
+    {
+        if (d.Span is { } s && !_placed.Add((d.Code, s.Source, s.Start, d.Message))) return;
+        _items.Add(d);
+    }
+
+    public void AddRange(IEnumerable<Diagnostic> ds)
+    {
+        foreach (var d in ds) Add(d);
+    }
+
+    public void Error(string code, string message, Span? span, string? hint = null) => Add(new Diagnostic(code, message, span, hint));
+
+    /// <summary>Reports <paramref name="descriptor"/> at <paramref name="span"/>, its message format filled in with <paramref name="args"/>.</summary>
+    public void Report(DiagnosticDescriptor descriptor, Span? span, string? hint, params object?[] args) =>
+        Add(Diagnostic.Create(descriptor, span, hint, args));
 }
 
 /// <summary>Thrown only to carry diagnostics across a boundary (never shown as a stack trace).</summary>

@@ -5,7 +5,7 @@ namespace ArchDsl.Dsl;
 
 /// <summary>A Sprache input over a <see cref="SourceText"/> that can start at any offset (error recovery parses
 /// one declaration or statement at a time) and advance by a whole token at once.</summary>
-internal sealed class TextInput : IInput
+internal class TextInput : IInput
 {
     private readonly SourceText _src;
     private readonly int _pos;
@@ -26,15 +26,26 @@ internal sealed class TextInput : IInput
     public int Column => _src.LineColumn(_pos).Column;
     public IDictionary<object, object> Memos => _memos ??= new Dictionary<object, object>();
 
+    /// <summary>Set on the remainder of a failure the grammar decided (see <see cref="SyntaxError"/>); position
+    /// equality ignores it. (A subclass, not a field: every token advance allocates an input, failures rarely.)</summary>
+    public SyntaxError? Error => (this as Failed)?.Reason;
+
     public IInput Advance() =>
         AtEnd ? throw new InvalidOperationException("Cannot advance beyond the end of the input.") : new TextInput(_src, _pos + 1);
 
-    public TextInput At(int pos) => pos == _pos ? this : new TextInput(_src, pos);
+    public TextInput At(int pos) => pos == _pos && this is not Failed ? this : new TextInput(_src, pos);
+
+    public TextInput WithError(SyntaxError error) => new Failed(_src, _pos, error);
 
     public bool Equals(IInput? other) => other is TextInput t && ReferenceEquals(t._src, _src) && t._pos == _pos;
     public override bool Equals(object? obj) => obj is IInput i && Equals(i);
     public override int GetHashCode() => HashCode.Combine(_src, _pos);
     public override string ToString() => $"offset {_pos}";
+
+    private sealed class Failed(SourceText src, int pos, SyntaxError reason) : TextInput(src, pos)
+    {
+        public SyntaxError Reason { get; } = reason;
+    }
 }
 
 /// <summary>A token's value and the span it covers (leading trivia excluded).</summary>
@@ -42,38 +53,55 @@ internal readonly record struct Tok<T>(T Value, Span Span);
 
 /// <summary>
 /// A syntax error decided by the grammar itself (as opposed to a plain "this token does not start that
-/// alternative" failure). It travels through Sprache as the failure message, encoded, so it survives
-/// <c>XOr</c>/<c>SelectMany</c> unchanged; <see cref="SpecParser"/> decodes it. <c>{found}</c> in the message is
-/// replaced by the token found at the error's position.
+/// alternative" failure): the descriptor and its arguments, a hint, where it is (<c>Offset</c> -1: at the failure's
+/// position, after trivia; <c>Length</c> 0: the token there) and an optional secondary label. An argument that is
+/// <see cref="Found"/> becomes the token found at the error's position, described as in messages (<c>'gelu'</c>,
+/// <c>end of file</c>). It travels through Sprache on the failure's remainder (<see cref="TextInput.Error"/>): a
+/// Sprache result has only a string message, and the remainder is what every combinator, Sprache's own included,
+/// hands on from a failure unchanged.
 /// </summary>
-internal readonly record struct SyntaxError(string Code, string Message, string? Hint, int Offset, int Length)
+internal sealed record SyntaxError(DiagnosticDescriptor Descriptor, object?[] Args, string? Hint, int Offset = -1, int Length = 0,
+    Label? Label = null)
 {
-    private const char Sep = '\u0001';
+    /// <summary>Stands for "the token found at the error's position" among <see cref="Args"/>.</summary>
+    public static readonly object Found = new();
 
-    public string Encode() => $"{Sep}{Code}{Sep}{Offset}{Sep}{Length}{Sep}{Hint}{Sep}{Message}";
-
-    public static bool IsEncoded(string? s) => s is { Length: > 0 } && s[0] == Sep;
-
-    public static bool TryDecode(string? s, out SyntaxError e)
+    /// <summary>The diagnostic in <paramref name="src"/>, <paramref name="at"/> being the failure's position after trivia.</summary>
+    public Diagnostic ToDiagnostic(SourceText src, int at)
     {
-        e = default;
-        if (string.IsNullOrEmpty(s) || s[0] != Sep) return false;
-        var parts = s.Split(Sep, 6);
-        if (parts.Length != 6) return false;
-        e = new SyntaxError(parts[1], parts[5], parts[4].Length == 0 ? null : parts[4], int.Parse(parts[2]), int.Parse(parts[3]));
-        return true;
+        var text = src.Text;
+        var start = Offset >= 0 ? Offset : at;
+        var len = Length > 0 ? Length : Lexical.TokenLength(text, start);
+        var found = Lexical.Describe(text, start);
+        var args = Array.ConvertAll(Args, a => ReferenceEquals(a, Found) ? found : a);
+        var d = Diagnostic.Create(Descriptor, new Span(src, start, Math.Min(len, text.Length - start)), Hint, args);
+        return Label is { } l ? d.WithLabel(l.Span, l.Message) : d;
     }
+}
+
+/// <summary>Parsers built per name (<c>"(" args ")"</c> after <c>conv</c>, whose error names <c>conv</c>), built once per
+/// name and shared; past <paramref name="capacity"/> names (a generated or fuzzed file) further ones are built per use.</summary>
+internal sealed class BoundedCache<T>(Func<string, T> build, int capacity = 4096)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, T> _items = new(StringComparer.Ordinal);
+
+    public T Get(string name) =>
+        _items.TryGetValue(name, out var known) ? known : _items.Count < capacity ? _items.GetOrAdd(name, build) : build(name);
 }
 
 /// <summary>The few combinators Sprache lacks or implements with re-parsing (its XMany parses the failing element
 /// twice, which is exponential in nesting depth); all single-pass and iterative.</summary>
 internal static class Kit
 {
-    public static IResult<T> Fail<T>(IInput at, string code, string message, string? hint = null, int offset = -1, int length = 0) =>
-        Result.Failure<T>(at, new SyntaxError(code, message, hint, offset, length).Encode(), Array.Empty<string>());
+    /// <summary>A failure at <paramref name="at"/> carrying <paramref name="error"/>: committed, never backtracked over.</summary>
+    public static IResult<T> Fail<T>(IInput at, SyntaxError error) =>
+        Result.Failure<T>(((TextInput)at).WithError(error), "", []);
+
+    /// <summary>The grammar's own error carried by a failed result, if any.</summary>
+    public static SyntaxError? ErrorOf<T>(IResult<T> r) => (r.Remainder as TextInput)?.Error;
 
     public static bool IsCommitted<T>(IResult<T> r, IInput start) =>
-        !r.Remainder.Equals(start) || SyntaxError.IsEncoded(r.Message);
+        !r.Remainder.Equals(start) || ErrorOf(r) is not null;
 
     /// <summary>A forward reference for recursive rules. (Sprache's own <c>Parse.Ref</c> memoises per input and
     /// throws "left recursion" when a rule that failed is tried again at the same input, which backtracking does.)</summary>
@@ -118,85 +146,40 @@ internal static class Kit
         return IsCommitted(r, i) ? Forward<T, T?>(r) : Result.Success<T?>(null, i);
     };
 
-    /// <summary>p, or (where p does not even start) the given error: used after a point of no return, so the
-    /// message can say what was expected and why ("expected ')' to close the argument list of 'conv'").</summary>
-    public static Parser<T> Expect<T>(this Parser<T> p, string code, string message, string? hint = null) => i =>
+    /// <summary>p, or (where p does not even start) the error <paramref name="descriptor"/> with <paramref name="args"/> and
+    /// what was found: used after a point of no return, so the message can say what was expected and why
+    /// ("expected ')' to close the argument list of 'conv'"). The error is built once, here.</summary>
+    public static Parser<T> Expect<T>(this Parser<T> p, DiagnosticDescriptor descriptor, object?[] args, string? hint = null) =>
+        p.Expect(new SyntaxError(descriptor, [.. args, SyntaxError.Found], hint));
+
+    /// <summary><see cref="Expect{T}(Parser{T}, DiagnosticDescriptor, object?[], string?)"/> with a secondary label
+    /// (<paramref name="labelText"/> at <paramref name="label"/>: the bracket being closed).</summary>
+    public static Parser<T> ExpectLabelled<T>(this Parser<T> p, DiagnosticDescriptor descriptor, object?[] args, string? hint,
+        Span label, string labelText) =>
+        p.Expect(new SyntaxError(descriptor, [.. args, SyntaxError.Found], hint, Label: new Label(label, labelText)));
+
+    private static Parser<T> Expect<T>(this Parser<T> p, SyntaxError error) => i =>
     {
         var r = p(i);
         if (r.WasSuccessful || IsCommitted(r, i)) return r;
-        return Fail<T>(i, code, message, hint);
+        return Fail<T>(i, error);
     };
 
-    /// <summary>Guards recursion: past <paramref name="limit"/> levels (or when the thread's stack runs low) the
-    /// parse fails with <see cref="DslCodes.NestingTooDeep"/> instead of overflowing the stack.</summary>
-    public sealed class DepthGuard(int limit)
-    {
-        private int _depth;
-        public int Limit => limit;
+    [ThreadStatic] private static int _depth;
 
-        public Parser<T> Nest<T>(Parser<T> p) => i =>
+    /// <summary>Guards recursion: past <paramref name="limit"/> levels of nesting on this thread (or when the thread's
+    /// stack runs low) the parse fails with <see cref="DslCodes.NestingTooDeep"/> instead of overflowing the stack. (The
+    /// count is per thread, so the grammar's rules can be shared: one parse runs on one thread.)</summary>
+    public static Parser<T> Nest<T>(Parser<T> p, int limit) => i =>
+    {
+        if (_depth >= limit || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
         {
-            if (_depth >= limit || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
-            {
-                var at = Lexical.SkipTrivia(i.Source, i.Position);
-                return Fail<T>(i, DslCodes.NestingTooDeep, $"nesting is too deep (more than {limit} levels of brackets, bodies or unary '-')",
-                    "split the expression or chain into named parameters or blocks", at, 1);
-            }
-            _depth++;
-            try { return p(i); }
-            finally { _depth--; }
-        };
-    }
-}
-
-/// <summary>
-/// Sprache's query operators and <c>XOr</c>, with the same results but without the intermediate parsers: Sprache
-/// builds <c>SelectMany</c> from <c>Then</c> + <c>Select</c> + <c>Return</c> and <c>XOr</c> from <c>IfFailure</c>, so every
-/// step of every <c>from … in …</c> allocated a few delegates and results per attempt, and the garbage collector
-/// was half the parse. Declared in this namespace, these take precedence over the <c>using Sprache</c> ones in the
-/// grammar, so the grammar still reads like the EBNF.
-/// </summary>
-internal static class ParserLinq
-{
-    public static Parser<U> Select<T, U>(this Parser<T> parser, Func<T, U> convert) => i =>
-    {
-        var r = parser(i);
-        return r.WasSuccessful
-            ? Result.Success(convert(r.Value), r.Remainder)
-            : Result.Failure<U>(r.Remainder, r.Message, r.Expectations);
-    };
-
-    public static Parser<V> SelectMany<T, U, V>(this Parser<T> parser, Func<T, Parser<U>> selector, Func<T, U, V> projector) => i =>
-    {
-        var r = parser(i);
-        if (!r.WasSuccessful) return Result.Failure<V>(r.Remainder, r.Message, r.Expectations);
-        var t = r.Value;
-        var r2 = selector(t)(r.Remainder);
-        return r2.WasSuccessful
-            ? Result.Success(projector(t, r2.Value), r2.Remainder)
-            : Result.Failure<V>(r2.Remainder, r2.Message, r2.Expectations);
-    };
-
-    /// <summary>Sprache's <c>XOr</c>: the second alternative is tried only when the first failed without consuming
-    /// input (or succeeded consuming none); failures at the same position merge their expectations.</summary>
-    public static Parser<T> XOr<T>(this Parser<T> first, Parser<T> second) => i =>
-    {
-        var fr = first(i);
-        if (!fr.WasSuccessful)
-        {
-            if (!fr.Remainder.Equals(i)) return fr;
-            var sr = second(i);
-            if (sr.WasSuccessful) return sr;
-            if (sr.Remainder.Position > fr.Remainder.Position) return sr;
-            return sr.Remainder.Position == fr.Remainder.Position
-                ? Result.Failure<T>(fr.Remainder, fr.Message, fr.Expectations.Union(sr.Expectations))
-                : fr;
+            var at = Lexical.SkipTrivia(i.Source, i.Position);
+            return Fail<T>(i, new SyntaxError(DslCodes.NestingTooDeep, [limit],
+                "split the expression or chain into named parameters or blocks", at, 1));
         }
-        if (fr.Remainder.Equals(i))
-        {
-            var sr = second(i);
-            return sr.WasSuccessful ? sr : fr;
-        }
-        return fr;
+        _depth++;
+        try { return p(i); }
+        finally { _depth--; }
     };
 }

@@ -1,6 +1,12 @@
 namespace ArchDsl.Dsl;
 
-/// <summary>The text of one spec file, with the line table diagnostics need.</summary>
+/// <summary>
+/// The text of one spec file, with the line table diagnostics need. A line ends at <c>\n</c>, <c>\r\n</c> or a lone
+/// <c>\r</c> — the three conventions the Language Server Protocol specifies and VS Code, Vim and Emacs treat as line
+/// breaks — so line and column agree with what an editor shows whatever the file's convention.
+/// (U+2028, U+2029 and U+0085 are not line breaks here, as in VS Code, which flags them as "unusual line terminators";
+/// outside strings and comments they are invalid characters, AD0001.)
+/// </summary>
 public sealed class SourceText
 {
     private readonly int[] _lineStarts;
@@ -11,7 +17,11 @@ public sealed class SourceText
         Text = text;
         var starts = new List<int> { 0 };
         for (var i = 0; i < text.Length; i++)
-            if (text[i] == '\n') starts.Add(i + 1);
+        {
+            var c = text[i];
+            if (c == '\n') starts.Add(i + 1);
+            else if (c == '\r' && (i + 1 >= text.Length || text[i + 1] != '\n')) starts.Add(i + 1);
+        }
         _lineStarts = starts.ToArray();
     }
 
@@ -19,7 +29,10 @@ public sealed class SourceText
     public string Text { get; }
     public int LineCount => _lineStarts.Length;
 
-    /// <summary>1-based line and column of a character offset.</summary>
+    /// <summary>True for the characters that end a line (<c>\n</c> and <c>\r</c>; <c>\r\n</c> is one break).</summary>
+    public static bool IsLineBreak(char c) => c is '\n' or '\r';
+
+    /// <summary>1-based line and column of a character offset (the column counts UTF-16 code units, as LSP does).</summary>
     public (int Line, int Column) LineColumn(int offset)
     {
         offset = Math.Clamp(offset, 0, Text.Length);
@@ -28,13 +41,23 @@ public sealed class SourceText
         return (idx + 1, offset - _lineStarts[idx] + 1);
     }
 
+    /// <summary>Offset where a 1-based line starts.</summary>
+    public int LineStart(int line) => line < 1 ? 0 : line > _lineStarts.Length ? Text.Length : _lineStarts[line - 1];
+
+    /// <summary>Offset where a 1-based line's text ends (before its line break).</summary>
+    public int LineEnd(int line)
+    {
+        if (line < 1 || line > _lineStarts.Length) return Text.Length;
+        var end = line < _lineStarts.Length ? _lineStarts[line] : Text.Length;
+        while (end > _lineStarts[line - 1] && IsLineBreak(Text[end - 1])) end--;
+        return end;
+    }
+
     /// <summary>The text of a 1-based line, without its line break.</summary>
     public string Line(int line)
     {
         if (line < 1 || line > _lineStarts.Length) return "";
-        var start = _lineStarts[line - 1];
-        var end = line < _lineStarts.Length ? _lineStarts[line] : Text.Length;
-        return Text[start..end].TrimEnd('\n', '\r');
+        return Text[_lineStarts[line - 1]..LineEnd(line)];
     }
 
     public int Offset(int line, int column) =>

@@ -53,16 +53,16 @@ public static class SpecLoader
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {
-                Diagnostics.Add(new Diagnostic(DslCodes.FileUnreadable, $"cannot read '{path}': {e.Message}", importedBy?.Span));
+                Diagnostics.Add(Diagnostic.Create(DslCodes.FileUnreadable, importedBy?.Span, null, path, e.Message));
                 _done[key] = null;
                 return null;
             }
             if (text is null)
             {
                 Diagnostics.Add(importedBy is null
-                    ? new Diagnostic(DslCodes.FileNotFound, $"spec file '{path}' not found", null)
-                    : new Diagnostic(DslCodes.ImportNotFound, $"imported file '{path}' not found", importedBy.Span,
-                        $"import paths are relative to the importing file's directory ('{DirectoryOf(importedBy.Span.File)}')"));
+                    ? Diagnostic.Create(DslCodes.FileNotFound, null, null, path)
+                    : Diagnostic.Create(DslCodes.ImportNotFound, importedBy.Span,
+                        $"import paths are relative to the importing file's directory ('{DirectoryOf(importedBy.Span.File)}')", path));
                 _done[key] = null;
                 return null;
             }
@@ -78,8 +78,8 @@ public static class SpecLoader
                 {
                     var from = _stack.FindIndex(p => PathComparer.Equals(Key(p), Key(target)));
                     var chain = string.Join(" -> ", _stack.Skip(from).Append(target));
-                    Diagnostics.Add(new Diagnostic(DslCodes.ImportCycle, $"import cycle: {chain}", import.Span,
-                        "a file cannot import itself, directly or through other files; move what both need into a third file"));
+                    Diagnostics.Add(Diagnostic.Create(DslCodes.ImportCycle, import.Span,
+                        "a file cannot import itself, directly or through other files; move what both need into a third file", chain));
                     continue;
                 }
                 Visit(target, import);

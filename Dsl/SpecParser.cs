@@ -9,6 +9,9 @@ public sealed record ParseResult(SpecFile File, IReadOnlyList<Diagnostic> Diagno
     public bool HasErrors => Diagnostics.Any(d => d.IsError);
 }
 
+/// <summary>A parsed expression (null when it has errors) and its syntax diagnostics.</summary>
+public sealed record ExpressionResult(Expr? Expr, IReadOnlyList<Diagnostic> Diagnostics);
+
 /// <summary>
 /// Parses one spec file. Never throws, never recurses without bound: a lexical pre-pass reports bad characters,
 /// unterminated strings and unbalanced brackets precisely; then the Sprache grammar parses one declaration
@@ -59,13 +62,64 @@ public static class SpecParser
 
     private static ParseResult Internal(SourceText source, Exception? e) =>
         new(new SpecFile(source, [], [], []),
-            [new Diagnostic(DslCodes.InternalError, $"internal error in the parser: {e?.GetType().Name}: {e?.Message}", new Span(source, 0, 0),
-                "this is a bug in archc; please report it with the spec file")]);
+            [Diagnostic.Create(DslCodes.InternalError, new Span(source, 0, 0),
+                "this is a bug in archc; please report it with the spec file", e?.GetType().Name, e?.Message)]);
+
+    /// <summary>
+    /// Parses one expression — a <c>--set name=value</c> value — from <paramref name="start"/> to the end of the text,
+    /// with the grammar of spec files (numbers, strings, names, calls, lists, arithmetic), so a value means the same
+    /// on the command line as in a file. Returns the expression, or null and the syntax diagnostics. Never throws.
+    /// </summary>
+    public static ExpressionResult ParseExpression(SourceText source, int start = 0)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var text = source.Text;
+        var lex = new Lexer(source, start);
+        try
+        {
+            var lexical = lex.Diagnostics.Where(d => d.Code == DslCodes.InvalidCharacter.Code || d.Code == DslCodes.UnterminatedString.Code).ToList();
+            if (lexical.Count > 0) return new ExpressionResult(null, lexical);
+            var r = Grammar.Expr.Expect(DslCodes.ExpectedExpression, ["a value"],
+                "values are written as in a spec: 256, 0.001, .5, gelu, dim * 2, adamw(lr: 0.01), [flip, crop(pad: 2)], \"text\"")(Grammar.At(source, start));
+            if (!r.WasSuccessful) return new ExpressionResult(null, [Failure(source, r).Diagnostic]);
+            var end = Lexical.SkipTrivia(text, r.Remainder.Position);
+            if (end >= text.Length) return new ExpressionResult(r.Value, []);
+            var unmatched = lex.Diagnostics.FirstOrDefault(d => d.Code == DslCodes.UnmatchedBracket.Code);
+            return new ExpressionResult(null, [unmatched ?? Diagnostic.Create(DslCodes.ExpectedToken,
+                new Span(source, end, Lexical.TokenLength(text, end)),
+                "a value is one expression; join parts with an operator (+ - * / %) or put them in a list [a, b]",
+                "the end of the value", Lexical.Describe(text, end))]);
+        }
+        catch (Exception e)
+        {
+            return new ExpressionResult(null, Internal(source, e).Diagnostics);
+        }
+        finally
+        {
+            lex.Tokens.Release();
+        }
+    }
+
+    /// <summary>A failed Sprache result as a diagnostic (the grammar's own error where it decided one), and its offset.</summary>
+    private static (Diagnostic Diagnostic, int Offset) Failure<T>(SourceText src, IResult<T> r)
+    {
+        var text = src.Text;
+        var pos = Lexical.SkipTrivia(text, r.Remainder.Position);
+        if (Kit.ErrorOf(r) is { } e)
+        {
+            var d = e.ToDiagnostic(src, pos);
+            return (d, d.Span!.Value.Start);
+        }
+        // a failure no rule turned into its own error: what the alternatives tried there expected
+        var expected = r.Expectations.Distinct().ToList();
+        var what = expected.Count > 0 ? string.Join(" or ", expected) : "a token";
+        return (Diagnostic.Create(DslCodes.ExpectedToken, new Span(src, pos, Math.Min(Lexical.TokenLength(text, pos), text.Length - pos)), null,
+            what, Lexical.Describe(text, pos)), pos);
+    }
 
     private sealed class Driver(SourceText src, Lexer lex)
     {
-        private readonly Grammar _g = new(src);
-        private readonly string _text = src.Text;
+                private readonly string _text = src.Text;
         private readonly List<(Diagnostic Diag, int Offset)> _diags = new();
         private readonly List<(int Start, int End)> _units = new();
         private readonly List<ImportDecl> _imports = new();
@@ -80,10 +134,10 @@ public static class SpecParser
                 switch (tok is { Kind: TokenKind.Ident } ? tok.Text : null)
                 {
                     case "import":
-                        pos = Unit(tok.Start, _g.Import, _imports.Add, declOnly: true);
+                        pos = Unit(tok.Start, Grammar.Import, _imports.Add, declOnly: true);
                         break;
                     case "block":
-                        pos = Unit(tok.Start, _g.Block, _blocks.Add, declOnly: true);
+                        pos = Unit(tok.Start, Grammar.Block, _blocks.Add, declOnly: true);
                         break;
                     case "arch":
                         pos = Arch(tok.Start);
@@ -91,8 +145,8 @@ public static class SpecParser
                     default:
                         var hint = tok.Kind == TokenKind.Ident && Grammar.StmtKeywords.Contains(tok.Text)
                             ? $"a '{tok.Text}' statement belongs to an arch: put it after 'arch Name(…)'"
-                            : Suggest(tok.Text, Grammar.DeclKeywords) is { } s ? $"did you mean '{s}'?" : null;
-                        Report(DslCodes.ExpectedDeclaration, $"expected 'arch', 'block' or 'import', found {Found(tok.Start)}", hint, tok.Start, tok.Length);
+                            : Suggestions.Closest(tok.Text, Grammar.DeclKeywords) is { } s ? $"did you mean '{s}'?" : null;
+                        Report(DslCodes.ExpectedDeclaration, hint, tok.Start, tok.Length, Found(tok.Start));
                         var resync = Resync(tok.Start + 1, declOnly: true);
                         _units.Add((tok.Start, resync));
                         pos = resync;
@@ -105,7 +159,7 @@ public static class SpecParser
         /// <summary>An arch header, then its statements until the next declaration (or the end).</summary>
         private int Arch(int start)
         {
-            var r = _g.ArchHeader(_g.At(start));
+            var r = Grammar.ArchHeader(Grammar.At(src, start));
             ArchHeader? header = null;
             int pos;
             if (r.WasSuccessful)
@@ -127,7 +181,7 @@ public static class SpecParser
                 if (tok.Kind == TokenKind.Ident && Grammar.DeclKeywords.Contains(tok.Text)) break;
                 if (tok.Kind == TokenKind.Ident && Grammar.StmtKeywords.Contains(tok.Text))
                 {
-                    var sr = _g.Statement(_g.At(tok.Start));
+                    var sr = Grammar.Statement(Grammar.At(src, tok.Start));
                     if (sr.WasSuccessful)
                     {
                         body.Add(sr.Value);
@@ -147,15 +201,15 @@ public static class SpecParser
                 // neither a statement nor a declaration
                 if (lastEndsInChain && !tok.LineStart)
                 {
-                    Report(DslCodes.ExpectedArrowOrEnd, $"expected '->' or end of chain, found {Found(tok.Start)}",
-                        "steps of a chain are joined with '->'; a new statement starts on its own line with a keyword", tok.Start, tok.Length);
+                    Report(DslCodes.ExpectedArrowOrEnd,
+                        "steps of a chain are joined with '->'; a new statement starts on its own line with a keyword", tok.Start, tok.Length,
+                        Found(tok.Start));
                 }
                 else
                 {
-                    var suggestion = Suggest(tok.Text, Grammar.StmtKeywords) ?? Suggest(tok.Text, Grammar.DeclKeywords);
-                    Report(DslCodes.ExpectedStatement,
-                        $"expected a statement (input, stem, mixer, head, layers, repeat, residual, train), found {Found(tok.Start)}",
-                        suggestion is not null ? $"did you mean '{suggestion}'?" : null, tok.Start, tok.Length);
+                    var suggestion = Suggestions.Closest(tok.Text, Grammar.StmtKeywords) ?? Suggestions.Closest(tok.Text, Grammar.DeclKeywords);
+                    Report(DslCodes.ExpectedStatement, suggestion is not null ? $"did you mean '{suggestion}'?" : null, tok.Start, tok.Length,
+                        Found(tok.Start));
                 }
                 var resync = Resync(tok.Start + 1, declOnly: false);
                 _units.Add((tok.Start, resync));
@@ -173,7 +227,7 @@ public static class SpecParser
 
         private int Unit<T>(int start, Parser<T> parser, Action<T> onSuccess, bool declOnly)
         {
-            var r = parser(_g.At(start));
+            var r = parser(Grammar.At(src, start));
             int end;
             if (r.WasSuccessful)
             {
@@ -214,26 +268,15 @@ public static class SpecParser
         /// <summary>Turns a failed Sprache result into a diagnostic; returns the offset it was reported at.</summary>
         private int ReportFailure<T>(IResult<T> r)
         {
-            if (SyntaxError.TryDecode(r.Message, out var e))
-            {
-                var at = e.Offset >= 0 ? e.Offset : Lexical.SkipTrivia(_text, r.Remainder.Position);
-                var len = e.Length > 0 ? e.Length : Lexical.TokenLength(_text, at);
-                Report(e.Code, e.Message.Replace("{found}", Found(at)), e.Hint, at, len);
-                return at;
-            }
-            var pos = Lexical.SkipTrivia(_text, r.Remainder.Position);
-            var expected = r.Expectations.Distinct().ToList();
-            var msg = expected.Count > 0
-                ? $"expected {string.Join(" or ", expected)}, found {Found(pos)}"
-                : $"unexpected {Found(pos)}";
-            Report(DslCodes.ExpectedToken, msg, null, pos, Lexical.TokenLength(_text, pos));
-            return pos;
+            var (d, at) = Failure(src, r);
+            _diags.Add((d, at));
+            return at;
         }
 
         private string Found(int offset) => Lexical.Describe(_text, offset);
 
-        private void Report(string code, string message, string? hint, int offset, int length) =>
-            _diags.Add((new Diagnostic(code, message, new Span(src, offset, Math.Min(length, _text.Length - offset)), hint), offset));
+        private void Report(DiagnosticDescriptor descriptor, string? hint, int offset, int length, params object?[] args) =>
+            _diags.Add((Diagnostic.Create(descriptor, new Span(src, offset, Math.Min(length, _text.Length - offset)), hint, args), offset));
 
         /// <summary>Lexical and syntax diagnostics merged, one per mistake where they overlap, in source order,
         /// at most <see cref="MaxDiagnostics"/> of them. (Sorted arrays and binary searches: a file of 100,000 stray
@@ -246,6 +289,7 @@ public static class SpecParser
             var unitStarts = units.Select(u => u.Start).ToArray();
 
             var result = new List<(Diagnostic Diag, int Offset)>();
+            var labels = new Dictionary<int, List<Span>>(); // unclosed openers by the offset of the parse error they explain
             var covering = new List<(int Start, int End)>(); // bad characters and unterminated strings, in order
             var unmatched = new HashSet<int>();
             foreach (var d in lex.Diagnostics)
@@ -253,14 +297,14 @@ public static class SpecParser
                 var s = d.Span!.Value;
                 switch (d.Code)
                 {
-                    case DslCodes.InvalidCharacter or DslCodes.UnterminatedString:
+                    case var c when c == DslCodes.InvalidCharacter.Code || c == DslCodes.UnterminatedString.Code:
                         covering.Add((s.Start, Math.Max(s.End, s.Start + 1)));
                         break;
-                    case DslCodes.UnmatchedBracket:
+                    case var c when c == DslCodes.UnmatchedBracket.Code:
                         unmatched.Add(s.Start);
                         if (strongParseOffsets.Contains(s.Start)) continue; // the parser said which bracket was expected there
                         break;
-                    case DslCodes.UnclosedBracket:
+                    case var c when c == DslCodes.UnclosedBracket.Code:
                         var ui = Array.BinarySearch(unitStarts, s.Start);
                         if (ui < 0) ui = ~ui - 1;
                         if (ui >= 0 && s.Start < units[ui].End)
@@ -268,7 +312,12 @@ public static class SpecParser
                             var pi = Array.BinarySearch(parseOffsets, s.Start + 1);
                             if (pi < 0) pi = ~pi;
                             if (pi < parseOffsets.Length && parseOffsets[pi] <= units[ui].End)
-                                continue; // the parser reported where the closing bracket was missing
+                            {
+                                // the parser reported where the closing bracket was missing: point at the bracket there
+                                if (!labels.TryGetValue(parseOffsets[pi], out var openers)) labels[parseOffsets[pi]] = openers = new List<Span>();
+                                openers.Add(s);
+                                continue;
+                            }
                         }
                         break;
                 }
@@ -276,8 +325,13 @@ public static class SpecParser
             }
             covering.Sort();
             var coverStarts = covering.Select(c => c.Start).ToArray();
-            foreach (var p in _diags)
+            foreach (var raw in _diags)
             {
+                var p = raw;
+                if (labels.TryGetValue(p.Offset, out var unclosed))
+                    foreach (var opener in unclosed.Take(3))
+                        if (p.Diag.Labels.All(l => l.Span.Start != opener.Start))
+                            p = (p.Diag.WithLabel(opener, $"this '{_text[opener.Start]}' is never closed"), p.Offset);
                 var ci = Array.BinarySearch(coverStarts, p.Offset);
                 if (ci < 0) ci = ~ci - 1;
                 var covered = (ci >= 0 && p.Offset < covering[ci].End) || (unmatched.Contains(p.Offset) && IsDriverLevel(p.Diag.Code));
@@ -287,41 +341,12 @@ public static class SpecParser
             if (ordered.Count <= MaxDiagnostics) return ordered;
             var rest = ordered.Count - MaxDiagnostics;
             ordered.RemoveRange(MaxDiagnostics, rest);
-            ordered.Add(new Diagnostic(DslCodes.TooManyErrors, $"too many errors in this file; {rest} more not shown", null,
-                "fix the first ones: later errors are often consequences of earlier ones"));
+            ordered.Add(Diagnostic.Create(DslCodes.TooManyErrors, null,
+                "fix the first ones: later errors are often consequences of earlier ones", rest));
             return ordered;
         }
 
         private static bool IsDriverLevel(string code) =>
-            code is DslCodes.ExpectedDeclaration or DslCodes.ExpectedStatement or DslCodes.ExpectedArrowOrEnd;
-    }
-
-    /// <summary>The closest word within edit distance 2 (for "did you mean"), or null.</summary>
-    internal static string? Suggest(string word, IEnumerable<string> candidates)
-    {
-        if (word.Length is 0 or > 40) return null;
-        string? best = null;
-        var bestDist = 3;
-        foreach (var c in candidates.OrderBy(c => c, StringComparer.Ordinal))
-        {
-            var d = Distance(word, c);
-            if (d < bestDist) (best, bestDist) = (c, d);
-        }
-        return best is not null && bestDist < Math.Max(2, best.Length / 2 + 1) ? best : null;
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++) prev[j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Length];
+            code == DslCodes.ExpectedDeclaration.Code || code == DslCodes.ExpectedStatement.Code || code == DslCodes.ExpectedArrowOrEnd.Code;
     }
 }

@@ -13,7 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$(realpath -m "${1:-$root/build/publish}")"
 stamp="$out/.stamp"
 newer() {
-  find "$root/Dsl" "$root/Compiler" "$root/Runtime/Engine" "$root/Runtime/Torch" "$root/Cli" "$root/Directory.Build.props" \
+  find "$root/Dsl" "$root/Compiler" "$root/Runtime/Engine" "$root/Runtime/Torch" "$root/Presentation" "$root/Cli" "$root/Directory.Build.props" \
     \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.py' \) -newer "$stamp" \
     -not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null | head -n 1
 }

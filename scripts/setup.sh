@@ -29,15 +29,18 @@ fi
 
 mkdir -p "$root/build"
 
-# Native shim: cmake rebuilds only what changed.
-if [ ! -f "$root/build/native/libarchdsl_torch.so" ] || [ -n "$(find "$root/Runtime/native" -newer "$root/build/native/libarchdsl_torch.so" -type f 2>/dev/null | head -n 1)" ]; then
+# Native shim: cmake rebuilds only what changed. The stamp, not the library, marks the last successful build:
+# a change that needs no relink (a CMakeLists.txt comment) leaves the library's time as it was.
+native_stamp="$root/build/native/.stamp"
+if [ ! -f "$root/build/native/libarchdsl_torch.so" ] || [ ! -f "$native_stamp" ] || [ -n "$(find "$root/Runtime/native" -newer "$native_stamp" -type f 2>/dev/null | head -n 1)" ]; then
   echo "setup: building the native libtorch shim (one time, a few minutes)" >&2
   bash "$root/Runtime/native/build.sh" >"$root/build/native-build.log" 2>&1 || { echo "setup: native build failed, see build/native-build.log" >&2; tail -n 30 "$root/build/native-build.log" >&2; exit 1; }
+  touch "$native_stamp"
 fi
 
 # The CLI.
 stamp="$root/build/cli/.stamp"
-if [ ! -f "$stamp" ] || [ -n "$(find "$root/Dsl" "$root/Compiler" "$root/Runtime" "$root/Cli" "$root/Directory.Build.props" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -newer "$stamp" -not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null | head -n 1)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find "$root/Dsl" "$root/Compiler" "$root/Runtime" "$root/Presentation" "$root/Cli" "$root/Directory.Build.props" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -newer "$stamp" -not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null | head -n 1)" ]; then
   say "building archc"
   mkdir -p "$root/build/cli"
   if ! dotnet build "$root/Cli/ArchDsl.Cli.csproj" -c Release -o "$root/build/cli" -nologo -v q -clp:ErrorsOnly >"$root/build/cli-build.log" 2>&1; then

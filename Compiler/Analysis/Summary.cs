@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using ArchDsl.Compiler.Printers;
 
 namespace ArchDsl.Compiler.Analysis;
@@ -74,56 +73,44 @@ public sealed record SummaryTable(
         return sb.ToString();
     }
 
-    /// <summary>The summary as indented JSON (snake_case keys, '\n' line ends), for <c>archc summary --format json</c>.</summary>
-    public string ToJson()
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, NewLine = "\n" }))
-        {
-            w.WriteStartObject();
-            w.WriteString("arch", Arch);
-            w.WritePropertyName("input");
-            WriteShape(w, Input);
-            w.WriteStartArray("rows");
-            foreach (var r in Rows)
-            {
-                w.WriteStartObject();
-                w.WriteString("name", r.Name);
-                w.WriteString("op", r.Op);
-                w.WritePropertyName("output_shape");
-                WriteShape(w, r.OutputShape);
-                w.WriteNumber("params", r.Params);
-                w.WriteNumber("buffers", r.Buffers);
-                w.WriteNumber("mult_adds", r.MultAdds);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartObject("totals");
-            w.WriteNumber("params", TotalParams);
-            w.WriteNumber("trainable_params", TrainableParams);
-            w.WriteNumber("non_trainable_params", NonTrainableParams);
-            w.WriteNumber("buffers", Buffers);
-            w.WriteNumber("mult_adds", MultAdds);
-            w.WriteNumber("input_bytes", InputBytes);
-            w.WriteNumber("activation_bytes", ActivationBytes);
-            w.WriteNumber("param_bytes", ParamBytes);
-            w.WriteNumber("buffer_bytes", BufferBytes);
-            w.WriteNumber("estimated_total_bytes", EstimatedTotalBytes);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
-    }
-
-    private static void WriteShape(Utf8JsonWriter w, Shape s)
+    /// <summary>
+    /// The summary as indented JSON (snake_case keys, '\n' line ends), for <c>archc summary --format json</c>;
+    /// shapes in the IR's JSON encoding (<see cref="IrJson.WriteShape"/>).
+    /// </summary>
+    public string ToJson() => IrJson.Document(w =>
     {
         w.WriteStartObject();
-        w.WriteString("layout", s.Layout.ToString().ToLowerInvariant());
-        w.WriteStartArray("dims");
-        foreach (var d in s.Dims) w.WriteNumberValue(d);
+        w.WriteString("arch", Arch);
+        w.WritePropertyName("input");
+        IrJson.WriteShape(w, Input);
+        w.WriteStartArray("rows");
+        foreach (var r in Rows)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", r.Name);
+            w.WriteString("op", r.Op);
+            w.WritePropertyName("output_shape");
+            IrJson.WriteShape(w, r.OutputShape);
+            w.WriteNumber("params", r.Params);
+            w.WriteNumber("buffers", r.Buffers);
+            w.WriteNumber("mult_adds", r.MultAdds);
+            w.WriteEndObject();
+        }
         w.WriteEndArray();
+        w.WriteStartObject("totals");
+        w.WriteNumber("params", TotalParams);
+        w.WriteNumber("trainable_params", TrainableParams);
+        w.WriteNumber("non_trainable_params", NonTrainableParams);
+        w.WriteNumber("buffers", Buffers);
+        w.WriteNumber("mult_adds", MultAdds);
+        w.WriteNumber("input_bytes", InputBytes);
+        w.WriteNumber("activation_bytes", ActivationBytes);
+        w.WriteNumber("param_bytes", ParamBytes);
+        w.WriteNumber("buffer_bytes", BufferBytes);
+        w.WriteNumber("estimated_total_bytes", EstimatedTotalBytes);
         w.WriteEndObject();
-    }
+        w.WriteEndObject();
+    });
 
     private static string Dash(long n) => n == 0 ? "--" : ValueFormat.Count(n);
 

@@ -29,6 +29,19 @@ internal static class MixingOps
 
     public static readonly OpDef Fourier = new(OpId.Fourier, "fourier", "fourier", [],
         [Layout.Tokens], "tokens[N,D] → tokens[N,D]",
-        "FNet's mixing (Lee-Thorp et al.): Re(FFT2(x)) over the token and feature dims",
-        c => c.Done(c.X));
+        "FNet's mixing (Lee-Thorp et al.): Re(FFT2(x)) over the token and feature dims; " +
+        "mult-adds round(2.5·N·D·log2(N·D)) (an FFT of M points as 5·M·log2 M real flops, FFTW's convention, halved)",
+        c => c.Done(c.X, FftMultAdds(c.D[0], c.D[1])));
+
+    /// <summary>
+    /// The mult-adds of a 2-D FFT over <c>[N, D]</c>: an FFT of M = N·D points is counted as 5·M·log2 M real floating-point
+    /// operations — the convention FFTW's benchmarks use for complex transforms (fftw.org/speed/method.html; the
+    /// operation count of radix-2 Cooley–Tukey), since fvcore and ptflops do not count FFTs — and two flops make one
+    /// mult-add: 2.5·M·log2 M, rounded to the nearest integer. A 1-point transform counts 0.
+    /// </summary>
+    internal static long FftMultAdds(long n, long d)
+    {
+        var m = (double)n * d;
+        return (long)Math.Round(2.5 * m * Math.Log2(m), MidpointRounding.AwayFromZero);
+    }
 }

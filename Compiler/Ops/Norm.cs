@@ -2,7 +2,7 @@ using static ArchDsl.Compiler.ArgKind;
 
 namespace ArchDsl.Compiler;
 
-/// <summary><c>batchnorm</c> and <c>layernorm</c> (PyTorch's defaults: eps 1e-5, momentum 0.1).</summary>
+/// <summary><c>batchnorm</c>, <c>layernorm</c> and <c>group_norm</c> (PyTorch's defaults: eps 1e-5, momentum 0.1).</summary>
 internal static class NormOps
 {
     public static readonly OpDef BatchNorm = new(OpId.BatchNorm, "batchnorm", "batchnorm",
@@ -12,7 +12,7 @@ internal static class NormOps
         "params weight, bias; buffers running_mean, running_var, num_batches_tracked[]",
         c =>
         {
-            long f = c.X.Layout == Layout.Image ? c.D[0] : c.D[1];
+            var f = ScaleOps.Channels(c);
             c.Attrs("eps", "momentum");
             c.Param("weight", f); c.Param("bias", f);
             c.Buffer("running_mean", f); c.Buffer("running_var", f); c.Buffer("num_batches_tracked");
@@ -26,13 +26,33 @@ internal static class NormOps
         "layer normalisation (torch.nn.LayerNorm; on images ConvNeXt's channels-first LayerNorm). params weight, bias",
         c =>
         {
-            long f = c.X.Layout == Layout.Image ? c.D[0] : c.D[^1];
+            var f = ScaleOps.Channels(c);
             c.Attrs("eps");
             c.Param("weight", f); c.Param("bias", f);
             return c.Done(c.X);
         },
         "layer");
 
-    /// <summary>True for the norm ops a mixer's <c>norm:</c> entry accepts (identity is "none").</summary>
-    public static bool IsNorm(OpDef op) => op.Id is OpId.BatchNorm or OpId.LayerNorm or OpId.Identity;
+    public static readonly OpDef GroupNorm = new(OpId.GroupNorm, "group_norm", "group_norm",
+        [new("groups", PosInt, null), new("eps", PositiveFloat, 1e-5)],
+        [Layout.Image], "image[C,H,W] → same",
+        "group normalisation (torch.nn.GroupNorm(groups, C, eps), Wu & He 2018): each sample's C channels in `groups` " +
+        "groups, each normalised over its channels and all pixels; group_norm(1) is PoolFormer's norm. params weight[C], bias[C]",
+        c =>
+        {
+            long ch = c.D[0], g = c.L("groups");
+            if (ch % g != 0)
+            {
+                var near = Suggest.NearDivisors(ch, g, 3);
+                return c.Error(CompilerCodes.InvalidShape, $"group_norm groups {g} does not divide the {ch} channels (input {c.X})",
+                    c.Arg("groups").Span, near.Count > 0 ? $"try groups {Suggest.OrList(near)}" : null);
+            }
+            c.Attrs("groups", "eps");
+            c.Param("weight", ch); c.Param("bias", ch);
+            return c.Done(c.X);
+        },
+        "groupnorm", "group");
+
+    /// <summary>True for the ops a mixer's <c>norm:</c> entry accepts (identity is "none"; affine is ResMLP's).</summary>
+    public static bool IsNorm(OpDef op) => op.Id is OpId.BatchNorm or OpId.LayerNorm or OpId.GroupNorm or OpId.Affine or OpId.Identity;
 }

@@ -48,20 +48,35 @@ internal sealed class OpContext(OpDef op, IReadOnlyDictionary<string, BoundArg> 
     public Shape? Vec(long d) => Fits(d) ? Shape.Vector((int)d) : null;
 
     /// <summary>Output size of a sliding window (PyTorch's floor formula); 0 when the kernel is larger than the padded input.</summary>
-    public static long OutSize(long size, long k, long s, long p) => size + 2 * p < k ? 0 : (size + 2 * p - k) / s + 1;
+    public static long OutSize(long size, long k, long s, long p) => OutSize(size, k, s, p, p);
+
+    /// <summary>The same with <paramref name="pBegin"/> before and <paramref name="pEnd"/> after.</summary>
+    public static long OutSize(long size, long k, long s, long pBegin, long pEnd) =>
+        size + pBegin + pEnd < k ? 0 : (size + pBegin + pEnd - k) / s + 1;
 
     /// <summary>
     /// The padding of a window op: an explicit amount, <c>valid</c> (0) or <c>same</c> ((k-1)/2, which keeps the size only
     /// with stride 1 and an odd kernel — as PyTorch's padding='same' demands). Null after a reported error.
     /// </summary>
-    public long? Padding(long k, long s, Func<long, string?>? hint = null)
+    public long? Padding(long k, long s, Func<long, string?>? hint = null) =>
+        PaddingSides(k, s, evenSame: false, hint) is { } p ? p.Begin : null;
+
+    /// <summary>
+    /// The padding of a window op before and after each spatial dim. <c>same</c> needs stride 1; with
+    /// <paramref name="evenSame"/> an even kernel is allowed too, padded as PyTorch's Conv2d(padding='same') does:
+    /// k-1 in all, (k-1)/2 on the top/left and the extra one on the bottom/right (torch.nn.modules.conv,
+    /// <c>_reversed_padding_repeated_twice</c>). An explicit amount or <c>valid</c> pads both sides alike. Null after a reported error.
+    /// </summary>
+    public (long Begin, long End)? PaddingSides(long k, long s, bool evenSame, Func<long, string?>? hint = null)
     {
         var pad = args["padding"];
-        if (pad.Value is not string mode) return (long)pad.Value;
-        if (mode == "valid") return 0;
-        if (s == 1 && k % 2 == 1) return (k - 1) / 2;
-        Error(CompilerCodes.InvalidArgument,
-            $"padding: same needs stride 1 and an odd kernel, but {op.Name} has kernel {k} and stride {s}", pad.Span, hint?.Invoke(k));
+        if (pad.Value is not string mode) return ((long)pad.Value, (long)pad.Value);
+        if (mode == "valid") return (0, 0);
+        if (s == 1 && (k % 2 == 1 || evenSame)) return ((k - 1) / 2, k - 1 - (k - 1) / 2);
+        Error(CompilerCodes.InvalidArgument, evenSame
+                ? $"padding: same needs stride 1, but {op.Name} has stride {s}"
+                : $"padding: same needs stride 1 and an odd kernel, but {op.Name} has kernel {k} and stride {s}",
+            pad.Span, hint?.Invoke(k));
         return null;
     }
 

@@ -12,15 +12,16 @@ public enum OpId
 {
     Input, Add,
     Conv2d, BatchNorm, LayerNorm, Linear,
+    GroupNorm, Affine, LayerScale,
     Gelu, Relu, Silu, Tanh, Sigmoid, Identity,
     Patches, Flatten, Transpose, ClsToken, PosEmbed,
     Attention, Fourier,
-    AvgPool, GlobalPool, ClsPool,
+    AvgPool, GlobalPool, ClsPool, MaxPool,
     Dropout, DropPath,
 }
 
 /// <summary>What an op argument accepts; <see cref="Choice"/> takes one of <see cref="ArgSig.Choices"/>.</summary>
-public enum ArgKind { PosInt, Float, PositiveFloat, Prob, Bool, Padding, Choice }
+public enum ArgKind { PosInt, NonNegInt, Float, PositiveFloat, Prob, Bool, Padding, Choice }
 
 /// <summary>One argument of an op: its name, kind and default (null: required); a <c>Choice</c> lists its words.</summary>
 public sealed record ArgSig(string Name, ArgKind Kind, object? Default, IReadOnlyList<string>? Choices = null)

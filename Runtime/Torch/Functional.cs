@@ -44,10 +44,22 @@ public static partial class torch
             /// statistics (if given) are updated in place: running = (1 - momentum) * running + momentum * batch
             /// (variance unbiased). In eval mode the running statistics normalize.
             /// </summary>
+            /// <exception cref="ArgumentException">in training, one value per channel (N × spatial == 1): the unbiased
+            /// variance would divide by zero, so PyTorch's <c>F.batch_norm</c> refuses it (<c>_verify_batch_size</c>) with this message.</exception>
             public static Tensor batch_norm(Tensor input, Tensor? running_mean, Tensor? running_var, Tensor? weight = null,
-                Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5) =>
-                Tensor.Wrap(Native.ats_batch_norm(input.Handle, H(weight), H(bias), H(running_mean), H(running_var),
+                Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5)
+            {
+                if (training)
+                {
+                    var size = input.shape;
+                    long values = size[0];
+                    for (int i = 2; i < size.Length; i++) values *= size[i];
+                    if (values == 1)
+                        throw new ArgumentException($"Expected more than 1 value per channel when training, got input size torch.Size([{string.Join(", ", size)}])");
+                }
+                return Tensor.Wrap(Native.ats_batch_norm(input.Handle, H(weight), H(bias), H(running_mean), H(running_var),
                     training ? 1 : 0, momentum, eps));
+            }
 
             public static unsafe Tensor layer_norm(Tensor input, long[] normalized_shape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
             {

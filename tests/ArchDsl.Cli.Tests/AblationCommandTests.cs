@@ -103,7 +103,7 @@ public sealed class AblationCommandTests : IDisposable
 
     // ---- sweep ---------------------------------------------------------------------------------------
 
-    const string TinySpec = """
+    internal const string TinySpec = """
         arch Tiny(dim = 8, depth = 1, kernel = 3, patch = 2, classes = 4)
         input image[1, 8, 8]
         stem conv(dim, kernel: patch, stride: patch) -> gelu -> batchnorm

@@ -4,14 +4,7 @@ namespace ArchDsl.Cli.Tests;
 internal static class CliHarness
 {
     /// <summary>The repository holding this test's source (the build output may live elsewhere).</summary>
-    public static readonly string Root = FindRoot();
-
-    static string FindRoot([System.Runtime.CompilerServices.CallerFilePath] string source = "")
-    {
-        for (var dir = new DirectoryInfo(Path.GetDirectoryName(source)!); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ArchDsl.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root (ArchDsl.sln) not found above " + source);
-    }
+    public static string Root => TestSupport.Repo.Root;
 
     /// <summary>archc with these arguments: its exit code, standard output and standard error.</summary>
     public static (int Code, string Out, string Err) Run(params string[] args)
@@ -22,6 +15,14 @@ internal static class CliHarness
         return (code, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>A new spec file in the temp folder holding <paramref name="text"/>; its path.</summary>
+    public static string TempSpec(string text)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"archc-cli-{Guid.NewGuid():N}.arch");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
     /// <summary>A path under specs/.</summary>
-    public static string Spec(string relative) => Path.Combine(Root, "specs", relative);
+    public static string Spec(string relative) => TestSupport.Repo.Spec(relative);
 }

@@ -6,13 +6,6 @@ namespace ArchDsl.Cli.Tests;
 /// <summary>archc as a user meets it: exit codes, where output goes, no stack traces.</summary>
 public class CliTests
 {
-    static string TempSpec(string text)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"archc-cli-{Guid.NewGuid():N}.arch");
-        File.WriteAllText(path, text);
-        return path;
-    }
-
     public static TheoryData<string> AllSpecs()
     {
         var data = new TheoryData<string>();
@@ -32,19 +25,12 @@ public class CliTests
     }
 
     [Theory]
-    [InlineData("imagenet/convmixer-1536-20.arch", "51,625,960")]
-    [InlineData("imagenet/convmixer-768-32.arch", "21,110,248")]
-    [InlineData("imagenet/convmixer-1024-20-p14.arch", "24,383,464")]
-    [InlineData("imagenet/vit-b16.arch", "86,567,656")]
-    [InlineData("imagenet/vit-s16.arch", "22,050,664")]
-    [InlineData("imagenet/vit-ti16.arch", "5,717,416")]
-    [InlineData("imagenet/mixer-b16.arch", "59,880,472")]
-    [InlineData("imagenet/mixer-s16.arch", "18,528,264")]
-    public void Summary_prints_the_published_parameter_count(string spec, string count)
+    [MemberData(nameof(TestSupport.PublishedCounts.Theory), MemberType = typeof(TestSupport.PublishedCounts))]
+    public void Summary_prints_the_published_parameter_count(string spec, long count)
     {
         var (code, stdout, _) = Run("summary", Spec(spec));
         Assert.Equal(ExitCodes.Ok, code);
-        Assert.Contains($"Trainable params: {count}", stdout);
+        Assert.Contains($"Trainable params: {count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)}", stdout);
     }
 
     [Fact]
@@ -55,7 +41,7 @@ public class CliTests
         foreach (var op in ArchDsl.Compiler.OpCatalog.All) Assert.Contains(op.Usage, stdout);
         Assert.Contains("conv(out, kernel, stride: 1, padding: 0, groups: 1, bias: true)    (IR conv2d)", stdout);
         Assert.Contains("gelu(approximate: none)\n    choices: approximate: none | tanh", stdout);
-        Assert.Contains("global_pool    (IR avgpool)\n    aliases: avgpool\n    image[C,H,W] → vector[C]; tokens[N,D] → vector[D]", stdout);
+        Assert.Contains("global_pool(prefix_tokens: 0)    (IR avgpool)\n    aliases: avgpool\n    image[C,H,W] → vector[C]; tokens[N,D] → vector[D]", stdout);
         Assert.Contains("cls_pool    (IR cls)\n    aliases: cls", stdout);
         Assert.Contains("avg_pool(kernel: 3, stride: 1, padding: same)    (IR pool)\n    aliases: pool", stdout);
     }
@@ -83,6 +69,7 @@ public class CliTests
     [Theory]
     [InlineData("text", "blocks.0.token.0")]
     [InlineData("yaml", "nodes:")]
+    [InlineData("json", "\"format\": \"archdsl-ir/1\"")]
     [InlineData("dot", "digraph")]
     public void Graph_prints_each_format(string format, string expected)
     {

@@ -63,7 +63,7 @@ public class CompilerOverrideTests
     [Fact]
     public void TrainKeyOverrides()
     {
-        var g = SpecGraph("convmixer.arch", "train.epochs=1", "train.optimizer.lr=0.001", "train.data=cifar10", "train.batch=64");
+        var g = SpecGraph("convmixer.arch", "train.epochs=1", "train.optimizer.lr=0.001", "train.data=cifar10", "train.batch=64", "channels=3", "size=32");
         Assert.Equal(1L, g.Train["epochs"]);
         Assert.Equal(64L, g.Train["batch"]);
         Assert.Equal("cifar10", g.Train["data"]);
@@ -93,7 +93,7 @@ public class CompilerOverrideTests
         var r = ArchCompiler.CompileFile(Path.Combine(SpecsDir, "convmixer.arch"), Override.ParseAll(["train.epochs=0"]));
         var d = Single(r, CompilerCodes.TrainValue);
         Assert.Equal("train key 'epochs' expects a positive integer but got the integer 0", d.Message);
-        Assert.Equal("--set", d.Span!.Value.File);
+        Assert.Equal(Override.SourceName, d.Span!.Value.File);
         At(d, 1, 14);
     }
 
@@ -123,11 +123,12 @@ public class CompilerOverrideTests
     {
         var g = Graph("""
             arch A(d = 4, lr = 0.5)
-            input vector[4]
-            stem linear(d)
+            input image[1, 8, 8]
+            stem conv(d, kernel: 1)
+            head avgpool
             train {
               data: synthetic(train: 100, test: 20, noise: 0.5)
-              optimizer: sgd(lr: lr, nesterov: true)
+              optimizer: sgd(lr: lr, momentum: 0.9, nesterov: true)
               schedule: cosine(warmup: 100, min_lr: 0)
               warmup: 0.1
               clip: 1
@@ -250,8 +251,8 @@ public class CompilerOverrideTests
     {
         var specs = Directory.EnumerateFiles(SpecsDir, "*.arch", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(SpecsDir, f).Replace('\\', '/')).ToList();
-        foreach (var name in new[] { "convmixer.arch", "vit.arch", "mlp-mixer.arch" })
+        foreach (var name in new[] { "convmixer.arch", "vit.arch", "mlp-mixer.arch", "resmlp.arch" })
             Assert.Contains(name, specs);
-        Assert.Equal(8, specs.Count(s => s.StartsWith("imagenet")));
+        Assert.Equal(11, specs.Count(s => s.StartsWith("imagenet")));
     }
 }

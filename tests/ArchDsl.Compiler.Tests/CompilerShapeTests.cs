@@ -45,13 +45,32 @@ public class CompilerShapeTests
     [InlineData("pos_embed", "tokens[10, 4]", "tokens[10, 4]", 40, 0, 0)]
     [InlineData("attention(4)", "tokens[16, 32]", "tokens[16, 32]", 3 * 32 * 32 + 96 + 32 * 32 + 32, 0, 16L * 32 * 96 + 2 * 16 * 16 * 32 + 16 * 32 * 32)]
     [InlineData("attention(heads: 4, bias: false)", "tokens[16, 32]", "tokens[16, 32]", 3 * 32 * 32 + 32 * 32 + 32, 0, 16L * 32 * 96 + 2 * 16 * 16 * 32 + 16 * 32 * 32)]
-    [InlineData("fourier", "tokens[16, 32]", "tokens[16, 32]", 0, 0, 0)]
-    [InlineData("pool", "image[3, 32, 32]", "image[3, 32, 32]", 0, 0, 0)]
-    [InlineData("pool(kernel: 2, stride: 2, padding: 0)", "image[3, 32, 32]", "image[3, 16, 16]", 0, 0, 0)]
+    // fourier: 2.5·M·log2 M for M = N·D = 512 (FFTW's 5·M·log2 M flops, halved); pools: output elements × k × k
+    [InlineData("fourier", "tokens[16, 32]", "tokens[16, 32]", 0, 0, 2560 * 9 / 2)]
+    [InlineData("fourier", "tokens[1, 1]", "tokens[1, 1]", 0, 0, 0)]
+    [InlineData("fourier", "tokens[49, 128]", "tokens[49, 128]", 0, 0, 197_799)] // 2.5 · 6272 · log2 6272 = 197,798.65
+    [InlineData("pool", "image[3, 32, 32]", "image[3, 32, 32]", 0, 0, 3 * 32 * 32 * 9)]
+    [InlineData("pool(kernel: 2, stride: 2, padding: 0)", "image[3, 32, 32]", "image[3, 16, 16]", 0, 0, 3 * 16 * 16 * 4)]
     [InlineData("avgpool", "image[3, 32, 32]", "vector[3]", 0, 0, 0)]
     [InlineData("avgpool", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
     [InlineData("cls", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
-    [InlineData("avg_pool(kernel: 2, stride: 2, padding: 0)", "image[3, 32, 32]", "image[3, 16, 16]", 0, 0, 0)]
+    [InlineData("avg_pool(kernel: 2, stride: 2, padding: 0)", "image[3, 32, 32]", "image[3, 16, 16]", 0, 0, 3 * 16 * 16 * 4)]
+    [InlineData("max_pool(2, 2)", "image[3, 32, 32]", "image[3, 16, 16]", 0, 0, 3 * 16 * 16 * 4)]
+    [InlineData("max_pool(kernel: 3, stride: 2, padding: 1)", "image[3, 32, 32]", "image[3, 16, 16]", 0, 0, 3 * 16 * 16 * 9)]
+    [InlineData("max_pool(3, 1, padding: same)", "image[3, 7, 7]", "image[3, 7, 7]", 0, 0, 3 * 7 * 7 * 9)]
+    [InlineData("max_pool(3, 3)", "image[3, 7, 7]", "image[3, 2, 2]", 0, 0, 3 * 2 * 2 * 9)] // floor, as PyTorch's default
+    [InlineData("global_pool(prefix_tokens: 1)", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
+    [InlineData("group_norm(1)", "image[4, 8, 8]", "image[4, 8, 8]", 8, 0, 0)]
+    [InlineData("group(2, eps: 1e-6)", "image[4, 8, 8]", "image[4, 8, 8]", 8, 0, 0)]
+    [InlineData("affine", "tokens[10, 4]", "tokens[10, 4]", 8, 0, 0)]
+    [InlineData("affine", "image[3, 32, 32]", "image[3, 32, 32]", 6, 0, 0)]
+    [InlineData("affine", "vector[5]", "vector[5]", 10, 0, 0)]
+    [InlineData("layer_scale", "tokens[10, 4]", "tokens[10, 4]", 4, 0, 0)]
+    [InlineData("layer_scale(init: 0.1)", "image[3, 32, 32]", "image[3, 32, 32]", 3, 0, 0)]
+    [InlineData("layerscale(1e-6)", "vector[5]", "vector[5]", 5, 0, 0)]
+    // padding: same with an even kernel: 3 rows in all, 1 above and 2 below (PyTorch's padding='same')
+    [InlineData("conv(4, kernel: 4, padding: same)", "image[3, 8, 8]", "image[4, 8, 8]", 4 * 3 * 16 + 4, 0, 4L * 8 * 8 * 3 * 16)]
+    [InlineData("conv(4, kernel: 2, padding: same)", "image[3, 5, 5]", "image[4, 5, 5]", 4 * 3 * 4 + 4, 0, 4L * 5 * 5 * 3 * 4)]
     [InlineData("global_pool", "image[3, 32, 32]", "vector[3]", 0, 0, 0)]
     [InlineData("global_pool", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
     [InlineData("cls_pool", "tokens[10, 4]", "vector[4]", 0, 0, 0)]
@@ -119,6 +138,35 @@ public class CompilerShapeTests
         Assert.Equal(true, n.Attrs["bias"]);
         Assert.Equal(["weight", "bias"], n.Params.Select(p => p.Name));
         Assert.Equal([6L, 1, 3, 3], n.Params[0].Shape);
+    }
+
+    [Fact]
+    public void EvenKernelSamePaddingRecordsTheExtraRowAtTheEnd()
+    {
+        // PyTorch's Conv2d(padding='same'): k-1 in all, (k-1)/2 before, the rest after (torch.nn.modules.conv).
+        var even = Last("conv(6, kernel: 4, padding: same)");
+        Assert.Equal(1L, even.Attrs["padding"]);
+        Assert.Equal(2L, even.Attrs["padding_end"]);
+        var odd = Last("conv(6, kernel: 3, padding: same)");
+        Assert.False(odd.Attrs.ContainsKey("padding_end"));
+        Assert.False(Last("conv(6, kernel: 4, padding: 2)").Attrs.ContainsKey("padding_end"));
+    }
+
+    [Fact]
+    public void NewPerChannelOpsNameTheirTensorsAsTimm()
+    {
+        var ls = Last("layer_scale(init: 0.5)", "tokens[10, 4]");
+        Assert.Equal("layer_scale", ls.Op);
+        Assert.Equal(0.5, ls.Attrs["init"]);
+        Assert.Equal(["gamma"], ls.Params.Select(p => p.Name));
+        Assert.Equal(1e-5, Last("layer_scale", "tokens[10, 4]").Attrs["init"]); // timm's LayerScale default
+        Assert.Equal(["alpha", "beta"], Last("affine", "tokens[10, 4]").Params.Select(p => p.Name));
+        var gn = Last("group_norm(2)", "image[4, 8, 8]");
+        Assert.Equal(2L, gn.Attrs["groups"]);
+        Assert.Equal(1e-5, gn.Attrs["eps"]);
+        Assert.Equal(["weight", "bias"], gn.Params.Select(p => p.Name));
+        Assert.Equal(1L, Last("global_pool(prefix_tokens: 1)", "tokens[10, 4]").Attrs["prefix_tokens"]);
+        Assert.Empty(Last("global_pool(prefix_tokens: 0)", "tokens[10, 4]").Attrs); // graphs without it are unchanged
     }
 
     [Fact]

@@ -6,24 +6,14 @@ namespace ArchDsl.Compiler.Tests;
 /// <summary>Helpers shared by the compiler tests: locating specs/, compiling text, asserting diagnostics.</summary>
 internal static class CompilerTestKit
 {
-    public static string RepoRoot { get; } = FindRoot();
+    /// <summary>The repository root (<see cref="TestSupport.Repo.Root"/>).</summary>
+    public static string RepoRoot => TestSupport.Repo.Root;
 
-    public static string SpecsDir => Path.Combine(RepoRoot, "specs");
+    public static string SpecsDir => TestSupport.Repo.SpecsDir;
 
-    // The source file's own path, so the tests find specs/ whatever the build output folder (--artifacts-path).
-    private static string ThisFile([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
-
-    private static string FindRoot()
-    {
-        foreach (var start in new[] { Path.GetDirectoryName(ThisFile())!, AppContext.BaseDirectory })
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            if (Directory.Exists(Path.Combine(dir.FullName, "specs")) && Directory.Exists(Path.Combine(dir.FullName, "Compiler")))
-                return dir.FullName;
-        throw new DirectoryNotFoundException("cannot find the repository root (a folder with specs/ and Compiler/) above " + AppContext.BaseDirectory);
-    }
-
+    /// <summary>Compiles as <c>check</c> does: with what training needs (<see cref="CompileResult.ForTraining"/>).</summary>
     public static CompileResult Compile(string text, params string[] overrides) =>
-        ArchCompiler.CompileText(text, "test.arch", Override.ParseAll(overrides));
+        ArchCompiler.CompileText(text, "test.arch", Override.ParseAll(overrides)).ForTraining();
 
     public static IrGraph Graph(string text, params string[] overrides)
     {

@@ -1,44 +1,28 @@
+using System.Globalization;
 using ArchDsl.Compiler.Analysis;
 using ArchDsl.Compiler.Printers;
 using ArchDsl.Compiler.Tests.Snapshots;
+using ArchDsl.TestSupport;
 
 namespace ArchDsl.Compiler.Tests;
 
 /// <summary>
-/// Every spec under specs/ (imagenet/ included) compiled and locked: its text graph is a
-/// <c>SnapshotSpecTests.Text_&lt;path&gt;.verified.txt</c> beside this file (regenerate with
-/// <c>ARCHDSL_ACCEPT=1</c> after an intended change and read the diff), its YAML reads back equal, its
-/// DOT is well formed, and its summary agrees with the graph.
+/// Every spec under specs/ (imagenet/ included) compiled and locked the way users lock theirs: its
+/// graph text is the <c>&lt;spec&gt;.graph.txt</c> beside it, checked with <see cref="SpecSnapshot.Check"/>,
+/// the code <c>archc snapshot specs --check</c> runs. After an intended change, run
+/// <c>./archc snapshot specs</c> (or the tests with <c>ARCHDSL_ACCEPT=1</c>) and read the diff. Also:
+/// each spec's YAML reads back equal, its DOT is well formed, and its summary agrees with the graph.
 /// </summary>
 public class SnapshotSpecTests
 {
-    private static string RepoRoot { get; } = FindRoot();
-
-    /// <summary>Walks up from the test assembly (then from this source file) to the folder that holds specs/ and ArchDsl.sln.</summary>
-    private static string FindRoot([System.Runtime.CompilerServices.CallerFilePath] string thisFile = "")
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(thisFile)! })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                if (Directory.Exists(Path.Combine(dir.FullName, "specs")) && File.Exists(Path.Combine(dir.FullName, "ArchDsl.sln")))
-                    return dir.FullName;
-        throw new DirectoryNotFoundException($"no folder with specs/ and ArchDsl.sln above {AppContext.BaseDirectory}");
-    }
-
     /// <summary>Every .arch file under specs/, as a '/'-separated path relative to specs/, in ordinal order.</summary>
-    public static IReadOnlyList<string> SpecPaths()
-    {
-        var specs = Path.Combine(RepoRoot, "specs");
-        return Directory.EnumerateFiles(specs, "*.arch", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(specs, f).Replace('\\', '/'))
-            .OrderBy(f => f, StringComparer.Ordinal)
-            .ToList();
-    }
+    public static IReadOnlyList<string> SpecPaths() => Repo.SpecPaths();
 
     public static TheoryData<string> Specs() => new(SpecPaths());
 
     private static IrGraph Compile(string spec)
     {
-        var r = ArchCompiler.CompileFile(Path.Combine(RepoRoot, "specs", spec));
+        var r = ArchCompiler.CompileFile(Repo.Spec(spec));
         Assert.True(r.Success, $"{spec}:\n" + string.Join("\n", r.Diagnostics.Select(d => d.Render())));
         return r.Graph!;
     }
@@ -53,7 +37,27 @@ public class SnapshotSpecTests
 
     [Theory]
     [MemberData(nameof(Specs))]
-    public void Text(string spec) => Snapshot.Verify(GraphPrinter.ToText(Compile(spec)), spec[..^".arch".Length]);
+    public void Graph_matches_the_snapshot_locked_beside_the_spec(string spec)
+    {
+        var path = Repo.Spec(spec);
+        if (Snapshot.AcceptRequested()) SpecSnapshot.Write(path);
+        var o = SpecSnapshot.Check(path);
+        Assert.True(o.Status == SnapshotStatus.Clean, o.Status switch
+        {
+            SnapshotStatus.Missing => $"{o.LockFile} is missing: lock the spec with `./archc snapshot specs/{spec}`",
+            SnapshotStatus.Drifted => $"{spec} no longer compiles to its locked graph; if the change is intended, " +
+                                      $"run `./archc snapshot specs/{spec}` and commit the new {Path.GetFileName(o.LockFile)}:\n{o.Diff}",
+            _ => $"{spec}: {o.Status}\n" + string.Join("\n", o.Diagnostics.Select(d => d.Render())),
+        });
+    }
+
+    [Fact]
+    public void Every_locked_graph_beside_the_specs_belongs_to_a_spec()
+    {
+        var locks = Directory.EnumerateFiles(Repo.SpecsDir, "*" + SpecSnapshot.LockSuffix, SearchOption.AllDirectories);
+        var orphans = locks.Where(l => !File.Exists(l[..^SpecSnapshot.LockSuffix.Length] + SpecSnapshot.SpecExtension)).ToList();
+        Assert.True(orphans.Count == 0, "locked graphs without a spec: " + string.Join(", ", orphans));
+    }
 
     [Theory]
     [MemberData(nameof(Specs))]
@@ -87,16 +91,9 @@ public class SnapshotSpecTests
         Assert.Contains($"Total params: {ValueFormat.Count(g.ParamCount)}\n", s.ToText());
     }
 
-    // DESIGN.md §6: the published counts, as the summary prints them.
+    // The README's "Published parameter counts" table, as the summary prints them.
     [Theory]
-    [InlineData("imagenet/convmixer-1536-20.arch", "51,625,960")]
-    [InlineData("imagenet/convmixer-768-32.arch", "21,110,248")]
-    [InlineData("imagenet/convmixer-1024-20-p14.arch", "24,383,464")]
-    [InlineData("imagenet/vit-b16.arch", "86,567,656")]
-    [InlineData("imagenet/vit-s16.arch", "22,050,664")]
-    [InlineData("imagenet/vit-ti16.arch", "5,717,416")]
-    [InlineData("imagenet/mixer-b16.arch", "59,880,472")]
-    [InlineData("imagenet/mixer-s16.arch", "18,528,264")]
-    public void Summary_prints_the_published_parameter_count(string spec, string count) =>
-        Assert.Contains($"\nTotal params: {count}\n", Summary.Of(Compile(spec)).ToText());
+    [MemberData(nameof(PublishedCounts.Theory), MemberType = typeof(PublishedCounts))]
+    public void Summary_prints_the_published_parameter_count(string spec, long count) =>
+        Assert.Contains($"\nTotal params: {count.ToString("N0", CultureInfo.InvariantCulture)}\n", Summary.Of(Compile(spec)).ToText());
 }

@@ -1,24 +1,28 @@
 namespace ArchDsl.Compiler.Tests;
 
+using ArchDsl.TestSupport;
 using static CompilerTestKit;
 
-/// <summary>The ImageNet specs reproduce the published parameter counts exactly (DESIGN.md §6).</summary>
+/// <summary>The ImageNet specs reproduce the published parameter counts exactly (the README's "Published parameter counts" table).</summary>
 public class SpecCountTests
 {
     [Theory]
-    [InlineData("imagenet/convmixer-1536-20.arch", 51_625_960)]
-    [InlineData("imagenet/convmixer-768-32.arch", 21_110_248)]
-    [InlineData("imagenet/convmixer-1024-20-p14.arch", 24_383_464)]
-    [InlineData("imagenet/vit-b16.arch", 86_567_656)]
-    [InlineData("imagenet/vit-s16.arch", 22_050_664)]
-    [InlineData("imagenet/vit-ti16.arch", 5_717_416)]
-    [InlineData("imagenet/mixer-b16.arch", 59_880_472)]
-    [InlineData("imagenet/mixer-s16.arch", 18_528_264)]
+    [MemberData(nameof(PublishedCounts.Theory), MemberType = typeof(PublishedCounts))]
     public void ImageNetSpecsMatchPublishedParameterCounts(string spec, long expected)
     {
         var g = SpecGraph(spec);
         Assert.Equal(expected, g.ParamCount);
         Assert.Equal(Shape.Image(3, 224, 224), g.Input);
         Assert.Equal(Shape.Vector(1000), g.OutputNode.OutputShape);
+    }
+
+    [Fact]
+    public void The_readme_table_lists_exactly_these_counts()
+    {
+        var readme = File.ReadAllText(Path.Combine(Repo.Root, "README.md"));
+        var rows = System.Text.RegularExpressions.Regex.Matches(readme, @"^\| ([a-z0-9-]+) \| ([0-9,]+) \|$", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => ($"imagenet/{m.Groups[1].Value}.arch", long.Parse(m.Groups[2].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+        Assert.Equal(PublishedCounts.ImageNet, rows);
     }
 }

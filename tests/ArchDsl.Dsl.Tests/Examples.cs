@@ -1,6 +1,6 @@
 namespace ArchDsl.Dsl.Tests;
 
-/// <summary>The real specs the parser must read (from the design and the brief).</summary>
+/// <summary>The real specs the parser must read (the README's families: ConvMixer, ViT, MLP-Mixer).</summary>
 public static class Examples
 {
     public const string ConvMixer = """

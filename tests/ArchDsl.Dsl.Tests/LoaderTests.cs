@@ -27,7 +27,7 @@ public class LoaderTests
     {
         var r = SpecLoader.Load("/s/a.arch", Fs(("/s/a.arch", "# a\nimport \"../lib/none.arch\"\narch A(d = 1)")));
         var d = Assert.Single(r.Diagnostics);
-        Assert.Equal(DslCodes.ImportNotFound, d.Code);
+        Assert.Equal(DslCodes.ImportNotFound.Code, d.Code);
         Assert.Equal("imported file '/lib/none.arch' not found", d.Message);
         Assert.Equal(("/s/a.arch", 2, 1), (d.Span!.Value.File, d.Span.Value.Line, d.Span.Value.Column));
         Assert.NotNull(r.Root);
@@ -41,7 +41,7 @@ public class LoaderTests
             ("/m/b.arch", "import \"c.arch\""),
             ("/m/c.arch", "block c { x }\nimport \"a.arch\"")));
         var d = Assert.Single(r.Diagnostics);
-        Assert.Equal(DslCodes.ImportCycle, d.Code);
+        Assert.Equal(DslCodes.ImportCycle.Code, d.Code);
         Assert.Equal("import cycle: /m/a.arch -> /m/b.arch -> /m/c.arch -> /m/a.arch", d.Message);
         Assert.Equal(("/m/c.arch", 2, 1), (d.Span!.Value.File, d.Span.Value.Line, d.Span.Value.Column));
         Assert.Equal(["/m/c.arch", "/m/b.arch", "/m/a.arch"], r.Files.Select(f => f.Source.Path));
@@ -74,7 +74,7 @@ public class LoaderTests
     {
         var r = SpecLoader.Load("specs/a.arch", Fs(("specs/a.arch", "import \"lib/b.arch\""), ("specs/lib/b.arch", "arch B(x: 1)")));
         var d = Assert.Single(r.Diagnostics);
-        Assert.Equal(DslCodes.ExpectedEquals, d.Code);
+        Assert.Equal(DslCodes.ExpectedEquals.Code, d.Code);
         Assert.Equal($"specs{Path.DirectorySeparatorChar}lib{Path.DirectorySeparatorChar}b.arch", d.Span!.Value.File);
     }
 
@@ -83,7 +83,7 @@ public class LoaderTests
     {
         var r = SpecLoader.Load("/nowhere/x.arch", Fs());
         var d = Assert.Single(r.Diagnostics);
-        Assert.Equal(DslCodes.FileNotFound, d.Code);
+        Assert.Equal(DslCodes.FileNotFound.Code, d.Code);
         Assert.Equal("spec file '/nowhere/x.arch' not found", d.Message);
         Assert.Null(r.Root);
         Assert.Empty(r.Files);
@@ -94,7 +94,7 @@ public class LoaderTests
     {
         var r = SpecLoader.Load("/u/a.arch", p => p == "/u/a.arch" ? "import \"b.arch\"" : throw new UnauthorizedAccessException("permission denied"));
         var d = Assert.Single(r.Diagnostics);
-        Assert.Equal(DslCodes.FileUnreadable, d.Code);
+        Assert.Equal(DslCodes.FileUnreadable.Code, d.Code);
         Assert.Equal("cannot read '/u/b.arch': permission denied", d.Message);
         Assert.Equal(1, d.Span!.Value.Line);
     }

@@ -28,14 +28,14 @@ public class RecoveryTests
         var got = r.Diagnostics.Select(d => (d.Code, d.Span!.Value.Line, d.Span.Value.Column)).ToList();
         Assert.Equal(
         [
-            (DslCodes.ExpectedClosingBracket, 2, 13), // block bad(x {
-            (DslCodes.ExpectedClosingBracket, 5, 1),  // input image[1, 28, 28 <newline> stem
-            (DslCodes.ExpectedClosingBracket, 5, 15), // conv(dim kernel
-            (DslCodes.ExpectedArrowOrEnd, 7, 20),     // conv(dim) gelu
-            (DslCodes.ExpectedToken, 11, 16),         // epochs 3
-            (DslCodes.ExpectedEquals, 12, 11),        // B(dim: 4)
-            (DslCodes.ExpectedString, 14, 8),         // import foo
-            (DslCodes.ExpectedStatement, 16, 1),      // stme
+            (DslCodes.ExpectedClosingBracket.Code, 2, 13), // block bad(x {
+            (DslCodes.ExpectedClosingBracket.Code, 5, 1),  // input image[1, 28, 28 <newline> stem
+            (DslCodes.ExpectedClosingBracket.Code, 5, 15), // conv(dim kernel
+            (DslCodes.ExpectedArrowOrEnd.Code, 7, 20),     // conv(dim) gelu
+            (DslCodes.ExpectedToken.Code, 11, 16),         // epochs 3
+            (DslCodes.ExpectedEquals.Code, 12, 11),        // B(dim: 4)
+            (DslCodes.ExpectedString.Code, 14, 8),         // import foo
+            (DslCodes.ExpectedStatement.Code, 16, 1),      // stme
         ], got);
 
         // what parsed is kept: the good block, A with its good statements, C
@@ -61,7 +61,7 @@ public class RecoveryTests
         const string text = "arch A(d = 1)\nstem x $ y\nhead \"open\ntrain { seed: 1 } }";
         var r = SpecParser.Parse(text, "l.arch");
         Assert.Equal(
-            [(DslCodes.InvalidCharacter, 2, 8), (DslCodes.UnterminatedString, 3, 6), (DslCodes.UnmatchedBracket, 4, 19)],
+            [(DslCodes.InvalidCharacter.Code, 2, 8), (DslCodes.UnterminatedString.Code, 3, 6), (DslCodes.UnmatchedBracket.Code, 4, 19)],
             r.Diagnostics.Select(d => (d.Code, d.Span!.Value.Line, d.Span.Value.Column)));
     }
 }

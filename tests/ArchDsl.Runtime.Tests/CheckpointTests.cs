@@ -17,7 +17,7 @@ public class CheckpointTests
     {
         var graph = CompileTiny();
         using var model = new IrModel(graph, seed: 1);
-        using var opt = Trainer.CreateOptimizer(model, TrainSettings.OptimizerFrom(graph.Train["optimizer"]));
+        using var opt = Trainer.CreateOptimizer(model, graph.Train.Optimizer);
         using (NewDisposeScope())
         {
             var x = torch.randn(4, 1, 8, 8);
@@ -30,7 +30,7 @@ public class CheckpointTests
         Checkpoint.Write(dir, "last", Checkpoint.Serialize(model, opt, state), state);
 
         using var other = new IrModel(graph, seed: 2);
-        using var otherOpt = Trainer.CreateOptimizer(other, TrainSettings.OptimizerFrom(graph.Train["optimizer"]));
+        using var otherOpt = Trainer.CreateOptimizer(other, graph.Train.Optimizer);
         var loaded = Checkpoint.Load(Path.Combine(dir, "last.safetensors"), other, otherOpt);
         Assert.Equal(state with { }, loaded with { });
         Assert.Equal(1.0 / 3, loaded.EpochLossSum); // bit for bit through JSON
@@ -52,7 +52,7 @@ public class CheckpointTests
     {
         var r = Trainer.Train(CompileTiny("train.epochs=1"), Options(TempRoot()));
         var last = Path.Combine(r.RunDir, "checkpoints", "last.safetensors");
-        File.Delete(Path.Combine(r.RunDir, Trainer.SummaryFile)); // pretend it stopped early
+        File.Delete(Path.Combine(r.RunDir, RunDirectory.SummaryFile)); // pretend it stopped early
 
         var bytes = File.ReadAllBytes(last);
         File.WriteAllBytes(last, bytes[..(bytes.Length / 2)]); // torn
@@ -70,7 +70,7 @@ public class CheckpointTests
     {
         var r = Trainer.Train(CompileTiny("train.epochs=1"), Options(TempRoot()));
         // Someone edits the run's graph: the model no longer fits the weights.
-        File.WriteAllText(Path.Combine(r.RunDir, Trainer.GraphYamlFile), GraphYaml.Write(CompileTiny("dim=12", "train.epochs=1")));
+        File.WriteAllText(Path.Combine(r.RunDir, RunDirectory.GraphYamlFile), GraphYaml.Write(CompileTiny("dim=12", "train.epochs=1")));
         var e = Assert.Throws<TrainingException>(() => Evaluator.Evaluate(r.RunDir));
         Assert.Contains("tensor 'stem.0.weight': the checkpoint has [8, 1, 2, 2], the model expects [12, 1, 2, 2]", e.Message);
     }
@@ -82,14 +82,17 @@ public class CheckpointTests
         var root = TempRoot();
         foreach (var (key, value, message) in new (string, object, string)[]
                  {
-                     ("epochs", "three", "train key 'epochs' must be an integer, got \"three\""),
-                     ("batch", 0L, "train key 'batch' must be ≥ 1, got 0"),
-                     ("label_smoothing", 1.5, "train key 'label_smoothing' must be in [0, 1), got 1.5"),
-                     ("optimizer", new TrainCall("adamw", new Dictionary<string, object> { ["lr"] = "fast" }), "argument 'lr' of adamw must be a number, got \"fast\""),
+                     // the compiler's own rules and messages (TrainSchema.Check), for a config not compiled from source
+                     ("epochs", "three", "train key 'epochs' expects a positive integer but got the string \"three\""),
+                     ("batch", 0L, "train key 'batch' expects a positive integer but got the integer 0"),
+                     ("label_smoothing", 1.5, "train key 'label_smoothing' expects a number in [0, 1) but got the number 1.5"),
+                     ("optimizer", new TrainCall("adamw", new Dictionary<string, object> { ["lr"] = "fast" }), "argument 'lr' of adamw expects a number > 0 but got the string \"fast\""),
                      ("optimizer", new TrainCall("rmsprop", new Dictionary<string, object>()), "unknown optimizer 'rmsprop'"),
-                     ("augment", new List<object> { new TrainCall("mixup", new Dictionary<string, object>()) }, "train key 'augment': unknown augmentation 'mixup'"),
-                     ("schedule", new TrainCall("step", new Dictionary<string, object>()), "train key 'schedule': unknown schedule 'step'"),
-                     ("device", "tpu", "train key 'device' must be cpu or cuda, got \"tpu\""),
+                     ("augment", new List<object> { new TrainCall("mixup", new Dictionary<string, object>()) }, "unknown augment 'mixup'"),
+                     ("schedule", new TrainCall("step", new Dictionary<string, object>()), "unknown schedule 'step'"),
+                     ("device", "tpu", "train key 'device' expects cpu or cuda but got the string \"tpu\""),
+                     ("data", "cifar100", "unknown data 'cifar100'"),
+                     ("epoch", 3L, "unknown train key 'epoch'"),
                  })
         {
             var values = new Dictionary<string, object>(graph.Train.Values) { [key] = value };
@@ -124,7 +127,7 @@ public class CheckpointTests
         Assert.Contains(last, e.Message);
         var state = Checkpoint.ReadState(last);
         Assert.Equal(step - 1, state.Step); // saved after every step up to the bad one, not after it
-        Assert.False(File.Exists(Path.Combine(dir, Trainer.SummaryFile)));
+        Assert.False(File.Exists(Path.Combine(dir, RunDirectory.SummaryFile)));
         using var model = new IrModel(CompileTiny(), 0);
         Checkpoint.Load(last, model, null);
         using (NewDisposeScope())
@@ -155,10 +158,15 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void Cuda_without_a_cuda_libtorch_is_a_clear_error()
+    public void Cuda_trains_on_a_cuda_libtorch_and_is_a_clear_error_without_one()
     {
-        if (torch.cuda.is_available()) return; // only meaningful on a CPU-only build
         var root = TempRoot();
+        if (torch.cuda.is_available())
+        {
+            // A CUDA libtorch (a GPU host): the error below cannot occur, so check the device works instead.
+            Assert.Equal(TrainOutcome.Completed, Trainer.Train(CompileTiny("train.epochs=1"), Options(root) with { Device = "cuda" }).Outcome);
+            return;
+        }
         var e = Assert.Throws<TrainingException>(() => Trainer.Train(CompileTiny(), Options(root) with { Device = "cuda" }));
         Assert.Contains("no CUDA device", e.Message);
     }

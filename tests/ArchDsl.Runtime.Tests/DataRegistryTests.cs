@@ -31,27 +31,35 @@ public class DataRegistryTests
     [Fact]
     public void Options_come_from_the_train_section()
     {
-        var o = DataRegistry.OptionsFrom(Train(("data", "folder:/x/y"), ("seed", 3L), ("val", 0.1), ("subset", 500L),
-                                               ("normalize", false)), Shape.Image(1, 28, 28), 10);
-        Assert.Equal("folder:/x/y", o.Source);
+        var o = DataRegistry.OptionsFrom(Train(("data", "folder:/x/y"), ("seed", 3L), ("val_split", 0.1), ("subset", 500L),
+                                               ("normalize", false)).Data, Shape.Image(1, 28, 28), 10);
+        Assert.Equal(("folder", "/x/y"), (o.Source, o.Path));
         Assert.Equal(3UL, o.Seed);
         Assert.Equal(0.1, o.ValFraction);
         Assert.Equal(500, o.Subset);
         Assert.False(o.Normalize);
         Assert.Equal(10, o.Classes);
 
-        var pct = DataRegistry.OptionsFrom(Train(("data", "cifar10"), ("path", "/c"), ("val_split", 10L),
-                                                 ("mean", new object[] { 0.5, 0.4, 0.3 }), ("std", new object[] { 0.2, 0.2, 0.2 })));
-        Assert.Equal(0.1, pct.ValFraction, 12); // 10 means 10 %
+        var pct = DataRegistry.OptionsFrom(Train(("data", "cifar10"), ("path", "/c"),
+                                                 ("mean", new List<object> { 0.5, 0.4, 0.3 }), ("std", new List<object> { 0.2, 0.2, 0.2 })).Data);
+        Assert.True(pct.Normalize); // the table's default
         Assert.Equal("/c", pct.Path);
         Assert.Equal(new[] { 0.5, 0.4, 0.3 }, pct.Normalization!.Mean);
 
         var call = DataRegistry.OptionsFrom(Train(("data", new TrainCall("synthetic", new Dictionary<string, object>
         {
             ["train"] = 100L, ["test"] = 20L, ["noise"] = 0.5, ["classes"] = 4L,
-        }))));
+        }))).Data);
         Assert.Equal(("synthetic", 100, 20, 0.5, 4), (call.Source, call.SyntheticTrain, call.SyntheticTest, call.SyntheticNoise, call.Classes));
-        Assert.Equal("fashion-mnist", DataRegistry.OptionsFrom(Train()).Source); // the compiler's default
+        Assert.Equal("fashion-mnist", DataRegistry.OptionsFrom(Train().Data).Source); // the compiler's default
+    }
+
+    [Fact]
+    public void A_one_image_set_cannot_be_split_and_says_so()
+    {
+        var o = new DataOptions { Source = "synthetic", Input = Shape.Image(1, 4, 4), Classes = 3, SyntheticTrain = 1, ValFraction = 0.5 };
+        var e = Assert.Throws<DataException>(() => DataRegistry.Load(o)); // was an ArgumentException from Math.Clamp(…, 1, 0)
+        Assert.Equal("synthetic train: 1 sample(s) cannot be split into train and validation", e.Message);
     }
 
     [Fact]
@@ -119,6 +127,8 @@ public class DataRegistryTests
         Assert.Contains("image[3, 32, 32]", shape.Message);
         var classes = Assert.Throws<DataException>(() => splits.CheckAgainst(Shape.Image(1, 6, 6), 3));
         Assert.Contains("5 classes", classes.Message);
+        var more = Assert.Throws<DataException>(() => splits.CheckAgainst(Shape.Image(1, 6, 6), 20)); // a 20-way head on 5 classes
+        Assert.Equal("data 'synthetic' has 5 classes but the model predicts 20; set classes = 5", more.Message);
     }
 
     [Fact]

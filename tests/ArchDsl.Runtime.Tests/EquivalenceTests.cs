@@ -17,7 +17,9 @@ namespace ArchDsl.Runtime.Tests;
 /// cross-entropy loss to 1e-4; the state after the train step (BN running statistics) to 1e-5; parameter counts exactly.
 /// One case per family and per token mixer: depthwise conv (ConvMixer), attention (ViT), token MLP (MLP-Mixer),
 /// Fourier (FNet), pooling (PoolFormer-style); plus layer norm on images and batch norm on tokens; plus one case per
-/// parameter-free op no family uses (OneOp: silu, tanh, sigmoid, identity, flatten, gelu with approximate: tanh).
+/// op or variant no family uses (OneOp: silu, tanh, sigmoid, identity, flatten, gelu with approximate: tanh, max_pool,
+/// an even kernel with padding: same, group_norm, layer_scale and affine on images); ResMLP covers affine and layer_scale
+/// on tokens, PoolFormer with group_norm(1) the paper's norm, ViT with global_pool(prefix_tokens: 1) timm's 'avg' readout.
 /// </summary>
 [Collection(TorchModelCollection.Name)]
 public sealed class EquivalenceTests(ITestOutputHelper output)
@@ -28,7 +30,7 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
     /// range where near variants differ (exact and tanh GELU: logits ~5e-5 apart at 4, ~1e-5 at 1)</param>
     internal sealed record Case(string Kind, Func<IrGraph> Graph, object Config, double InputScale = 1);
 
-    /// <summary>A parameter-free op between a 1×1 conv and a mean-pooled linear head (reference/models.py's OneOp).</summary>
+    /// <summary>One op between a 1×1 conv and a mean-pooled linear head (reference/models.py's OneOp; an op's parameters are node stem.1's).</summary>
     static Case OneOp(string step, string reference) => new("one_op",
         () => CompileText($"""
             arch OneOp(classes = 10)
@@ -64,6 +66,33 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
         head avgpool -> linear(classes)
         """;
 
+    const string PoolFormerGroupNormSpec = """
+        arch PoolFormer(dim = 32, depth = 2, patch = 4, hidden = 64, channels = 3, size = 16, classes = 10)
+        input image[channels, size, size]
+        stem conv(dim, kernel: patch, stride: patch)
+        mixer * depth {
+          token:    avg_pool(3)
+          channel:  conv(hidden, kernel: 1) -> gelu -> conv(dim, kernel: 1)
+          norm:     group_norm(1), pre
+          residual: both
+        }
+        head global_pool -> linear(classes)
+        """;
+
+    /// <summary>ViT with timm's global_pool='avg': the mean over the tokens after the class token.</summary>
+    const string VitAvgSpec = """
+        arch ViT(dim = 48, depth = 2, heads = 3, patch = 4, channels = 3, size = 16, classes = 10)
+        input image[channels, size, size]
+        stem patches(patch) -> linear(dim) -> cls_token -> pos_embed
+        mixer * depth {
+          token:    attention(heads)
+          channel:  linear(dim * 4) -> gelu -> linear(dim)
+          norm:     layer(eps: 1e-6), pre
+          residual: both
+        }
+        head layer(eps: 1e-6) -> global_pool(prefix_tokens: 1) -> linear(classes)
+        """;
+
     /// <summary>Every case by name; <see cref="OpCatalogTests"/> checks they cover every op of the catalogue.</summary>
     internal static readonly Dictionary<string, Case> Cases = new()
     {
@@ -86,6 +115,19 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
             new { dim = 32, depth = 2, patch = 4, hidden = 64, classes = 10, channels = 3 }),
         ["poolformer"] = new("poolformer", () => CompileText(PoolFormerSpec),
             new { dim = 32, depth = 2, patch = 4, hidden = 64, classes = 10, channels = 3 }),
+        ["poolformer-groupnorm"] = new("poolformer", () => CompileText(PoolFormerGroupNormSpec),
+            new { dim = 32, depth = 2, patch = 4, hidden = 64, classes = 10, channels = 3, norm = "group" }),
+        ["vit-avg-pool"] = new("vit", () => CompileText(VitAvgSpec),
+            new { dim = 48, depth = 2, heads = 3, patch = 4, mlp = 4, classes = 10, channels = 3, size = 16, global_pool = "avg" }),
+        // init 0.5 rather than timm's 1e-4 so the token and channel branches move the logits well beyond the tolerance
+        ["resmlp"] = new("resmlp",
+            () => CompileSpec("resmlp.arch", "dim=32", "depth=2", "patch=4", "channels=3", "size=16", "init=0.5"),
+            new { dim = 32, depth = 2, patch = 4, mlp = 4, init = 0.5, classes = 10, channels = 3, size = 16 }),
+        ["max_pool"] = OneOp("max_pool(3, 2, padding: 1)", "max_pool"),
+        ["conv-same-even"] = OneOp("conv(4, kernel: 4, padding: same)", "conv_same_even"),
+        ["group_norm"] = OneOp("group_norm(2)", "group_norm"),
+        ["layer_scale-image"] = OneOp("layer_scale(init: 0.5)", "layer_scale"),
+        ["affine-image"] = OneOp("affine", "affine"),
         ["silu"] = OneOp("silu", "silu"),
         ["tanh"] = OneOp("tanh", "tanh"),
         ["sigmoid"] = OneOp("sigmoid", "sigmoid"),

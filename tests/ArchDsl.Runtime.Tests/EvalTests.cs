@@ -10,16 +10,16 @@ public class EvalTests
     public void Eval_of_a_run_reproduces_its_logged_test_accuracy_with_a_confusion_matrix()
     {
         var r = Trainer.Train(CompileTiny("train.epochs=3", "train.augment=[flip]"), Options(TempRoot()));
-        var epochs = MetricsLog.Read(Path.Combine(r.RunDir, Trainer.MetricsFile)).Records
+        var epochs = MetricsLog.Read(Path.Combine(r.RunDir, RunDirectory.MetricsFile)).Records
             .Where(x => x.GetProperty("kind").GetString() == "epoch").ToList();
-        var best = epochs.Single(x => x.GetProperty("epoch").GetInt32() == r.BestEpoch);
-
+        // No validation split: nothing was selected, so eval takes the last weights (what summary.yaml reports).
         var e = Evaluator.Evaluate(r.RunDir);
-        Assert.EndsWith(Path.Combine("checkpoints", "best.safetensors"), e.Checkpoint);
-        Assert.Equal(r.BestEpoch, e.Epoch);
+        Assert.EndsWith(Path.Combine("checkpoints", "last.safetensors"), e.Checkpoint);
+        Assert.Equal(3, e.Epoch);
         Assert.Equal(64, e.Samples);
-        Assert.Equal(best.GetProperty("test_acc").GetDouble(), e.Accuracy);
-        Assert.Equal(best.GetProperty("test_loss").GetDouble(), e.Loss, 6);
+        Assert.Equal(epochs[^1].GetProperty("test_acc").GetDouble(), e.Accuracy);
+        Assert.Equal(epochs[^1].GetProperty("test_loss").GetDouble(), e.Loss, 6);
+        Assert.Equal(r.TestAccuracy, e.Accuracy);
         Assert.Equal(64, e.Confusion.Total);
         Assert.Equal(4, e.PerClassAccuracy.Count);
         Assert.Equal(e.Accuracy, (double)e.Confusion.Correct / e.Confusion.Total);
@@ -29,11 +29,9 @@ public class EvalTests
         Assert.Contains("class3", text);
         Assert.Contains("overall", text);
 
-        // A checkpoint file names itself; last = the final epoch.
+        // A checkpoint file names itself.
         var last = Evaluator.Evaluate(Path.Combine(r.RunDir, "checkpoints", "last.safetensors"));
-        Assert.Equal(epochs[^1].GetProperty("test_acc").GetDouble(), last.Accuracy);
-        Assert.Equal(3, last.Epoch);
-        Assert.True(e.Accuracy >= last.Accuracy);
+        Assert.Equal(e.Accuracy, last.Accuracy);
 
         // The training set too.
         var train = Evaluator.Evaluate(r.RunDir, new EvalOptions { Set = "train", Checkpoint = "last" });

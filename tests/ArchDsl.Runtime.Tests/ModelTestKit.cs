@@ -18,18 +18,9 @@ public sealed class TorchModelCollection
 /// <summary>Helpers for the IrModel tests: compiling specs, deterministic data, tensor comparisons, the python reference.</summary>
 public static class ModelTestKit
 {
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => TestSupport.Repo.Root;
 
-    static string FindRoot()
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
-            for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "ArchDsl.sln")) && Directory.Exists(Path.Combine(d.FullName, "specs")))
-                    return d.FullName;
-        return NativeLibraryLocator.FindRepositoryRoot() ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
-    }
-
-    public static string Spec(string name) => Path.Combine(RepoRoot, "specs", name);
+    public static string Spec(string name) => TestSupport.Repo.Spec(name);
     public static string ReferenceDir => Path.Combine(RepoRoot, "tests", "ArchDsl.Runtime.Tests", "reference");
 
     /// <summary>Compiles a spec file (relative to specs/) with <c>--set</c> overrides; fails the test with the diagnostics otherwise.</summary>
@@ -46,31 +37,11 @@ public static class ModelTestKit
     }
 
     /// <summary>Uniform(-1, 1) values made in C# (not by libtorch's RNG), so every side sees exactly the same numbers.</summary>
-    public static Tensor Rand(int seed, params long[] shape)
-    {
-        var rng = new Random(seed);
-        var n = shape.Aggregate(1L, (a, b) => a * b);
-        var v = new float[n];
-        for (var i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
-        return tensor(v, shape);
-    }
+    public static Tensor Rand(int seed, params long[] shape) => TestSupport.Tensors.Uniform(seed, shape);
 
-    public static Tensor Labels(int seed, int count, int classes)
-    {
-        var rng = new Random(seed);
-        return tensor(Enumerable.Range(0, count).Select(_ => (long)rng.Next(classes)).ToArray());
-    }
+    public static Tensor Labels(int seed, int count, int classes) => TestSupport.Tensors.Labels(seed, count, classes);
 
-    public static double MaxAbsDiff(Tensor a, Tensor b)
-    {
-        Assert.Equal(b.shape, a.shape);
-        using var scope = NewDisposeScope();
-        var x = a.detach().cpu().to(ScalarType.Float64).data<double>();
-        var y = b.detach().cpu().to(ScalarType.Float64).data<double>();
-        var m = 0.0;
-        for (var i = 0; i < x.Length; i++) m = Math.Max(m, Math.Abs(x[i] - y[i]));
-        return m;
-    }
+    public static double MaxAbsDiff(Tensor a, Tensor b) => TestSupport.Tensors.MaxAbsDiff(a, b);
 
     public static double MaxAbs(Tensor a)
     {
@@ -85,7 +56,7 @@ public static class ModelTestKit
     public static string PythonIn(string dir, params string[] args)
     {
         var script = string.Join(" ", args);
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
+        var psi = new ProcessStartInfo(TestSupport.Tools.Require(TestSupport.Tools.Python, "python3-torch")) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
         using var p = Process.Start(psi)!;

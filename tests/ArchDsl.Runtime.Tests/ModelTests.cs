@@ -15,6 +15,7 @@ public sealed class ModelTests
         { "convmixer.arch", new[] { "dim=32", "depth=2" } },
         { "vit.arch", new[] { "dim=48", "depth=2", "heads=3" } },
         { "mlp-mixer.arch", new[] { "dim=32", "depth=2" } },
+        { "resmlp.arch", new[] { "dim=32", "depth=2" } },
     };
 
     [Theory]

@@ -53,7 +53,7 @@ public sealed class OpCatalogTests
                 Assert.True(t.isnan().to(ScalarType.Float32).sum().item<float>() == 0, $"{node.Op}: Init left {name} uninitialised");
         }
         // Every op that has tensors is covered by an equivalence case (checked below), so this saw all of them.
-        Assert.Superset(new HashSet<string> { "conv2d", "batchnorm", "layernorm", "linear", "cls_token", "pos_embed", "attention" }, seen);
+        Assert.Superset(new HashSet<string> { "conv2d", "batchnorm", "layernorm", "group_norm", "affine", "layer_scale", "linear", "cls_token", "pos_embed", "attention" }, seen);
     }
 
     [Fact]

@@ -66,7 +66,7 @@ public class ResumeTests
         {
             Assert.False(c.Process.HasExited, "the harness ended before it could be stopped:\n" + c.Output);
             var dir = Directory.Exists(root) ? Directory.GetDirectories(root).SingleOrDefault() : null;
-            var metrics = dir is null ? null : Path.Combine(dir, Trainer.MetricsFile);
+            var metrics = dir is null ? null : Path.Combine(dir, RunDirectory.MetricsFile);
             if (metrics is not null && File.Exists(metrics) &&
                 MetricsLog.Read(metrics).Records.Count(r => r.GetProperty("kind").GetString() == "step") >= steps)
                 return dir!;
@@ -96,12 +96,12 @@ public class ResumeTests
         var state = Checkpoint.ReadState(Path.Combine(dir, "checkpoints", "last.safetensors"));
         Assert.Equal("periodic", state.Reason);
         Assert.True(state.Step >= 8 && state.Batch is > 0 and < 6, $"expected a mid-epoch checkpoint, got step {state.Step}, epoch {state.Epoch} batch {state.Batch}");
-        Assert.False(File.Exists(Path.Combine(dir, Trainer.SummaryFile)));
+        Assert.False(File.Exists(Path.Combine(dir, RunDirectory.SummaryFile)));
 
         var resumed = Trainer.Resume(dir, new TrainOptions { HandleSignals = false });
         Assert.Equal(TrainOutcome.Completed, resumed.Outcome);
         Assert.Equal(Uninterrupted("train.epochs=3"), Curve(dir));
-        Assert.Contains("resumes: 1", File.ReadAllText(Path.Combine(dir, Trainer.SummaryFile)));
+        Assert.Contains("resumes: 1", File.ReadAllText(Path.Combine(dir, RunDirectory.SummaryFile)));
     }
 
     [Theory]

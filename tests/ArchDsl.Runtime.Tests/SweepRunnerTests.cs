@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Xml.Linq;
+using ArchDsl.Presentation;
 using ArchDsl.Runtime.Sweep;
 using static ArchDsl.Runtime.Tests.SweepTestKit;
 
@@ -34,7 +35,7 @@ public sealed class SweepRunnerTests : IDisposable
     (SweepRunSummary Summary, string Log) Run(FakePointTrainer fake, SweepPlan? plan = null)
     {
         var log = new StringWriter();
-        var summary = new SweepRunner(fake, log).Run(plan ?? Plan());
+        var summary = new SweepRunner(fake, log, SweepReport.WriteAll).Run(plan ?? Plan());
         return (summary, log.ToString());
     }
 
@@ -119,7 +120,7 @@ public sealed class SweepRunnerTests : IDisposable
             grid:
               kernel: [3, nosuchname]
             """));
-        var e = Assert.Throws<SweepException>(() => new SweepRunner(fake, TextWriter.Null).Run(plan));
+        var e = Assert.Throws<SweepException>(() => new SweepRunner(fake, TextWriter.Null, SweepReport.WriteAll).Run(plan));
         Assert.Contains("kernel=nosuchname", e.Message);
         Assert.Contains("error AD", e.Message);
         Assert.Empty(fake.TrainCalls);
@@ -219,7 +220,7 @@ public sealed class SweepRunnerTests : IDisposable
             report: results
             """));
         Assert.Equal(Path.Combine(_dir, "results"), plan.ReportDir);
-        var summary = new SweepRunner(Fake(), TextWriter.Null).Run(plan);
+        var summary = new SweepRunner(Fake(), TextWriter.Null, SweepReport.WriteAll).Run(plan);
         Assert.All(summary.Files, f => Assert.Equal(Path.Combine(_dir, "results"), Path.GetDirectoryName(f)));
         Assert.Equal(["accuracy-vs-params.svg", "curves-accuracy.svg", "curves-loss.svg", "index.html", "results.csv", "results.md"],
             Directory.GetFiles(Path.Combine(_dir, "results")).Select(Path.GetFileName).Order(StringComparer.Ordinal));

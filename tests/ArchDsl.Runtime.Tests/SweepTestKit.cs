@@ -26,7 +26,7 @@ internal sealed class FakePointTrainer(Func<SweepPoint, double> accuracy) : IPoi
         Graphs.Add(graph);
         if (FailOn(point)) throw new TrainingException($"fake failure of {point.Name}");
         var dir = RunDirectory.Create(runsRoot, "run");
-        File.WriteAllText(Path.Combine(dir, "run.json"), "{\"Format\": \"archdsl-run/1\"}\n");
+        File.WriteAllText(Path.Combine(dir, "run.json"), $"{{\"format\": \"archdsl-run/1\", \"config_hash\": \"{ConfigHash.Of(graph)}\"}}\n");
         using (var log = MetricsLog.Open(Path.Combine(dir, "metrics.jsonl")))
         {
             WriteEpoch(log, point, 1);
@@ -88,16 +88,9 @@ internal sealed class FakePointTrainer(Func<SweepPoint, double> accuracy) : IPoi
 
 internal static class SweepTestKit
 {
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => TestSupport.Repo.Root;
 
-    static string FindRoot([System.Runtime.CompilerServices.CallerFilePath] string source = "")
-    {
-        for (var dir = new DirectoryInfo(Path.GetDirectoryName(source)!); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ArchDsl.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root (ArchDsl.sln) not found above " + source);
-    }
-
-    public static string Spec(string name) => Path.Combine(RepoRoot, "specs", name);
+    public static string Spec(string name) => TestSupport.Repo.Spec(name);
 
     /// <summary>Writes a sweep file into <paramref name="dir"/> and loads it.</summary>
     public static SweepFile Write(string dir, string yaml, string name = "sweep.yaml")

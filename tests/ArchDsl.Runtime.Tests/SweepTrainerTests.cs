@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Presentation;
 using ArchDsl.Runtime.Sweep;
 using ArchDsl.Runtime.Training;
 
@@ -60,7 +61,7 @@ public sealed class SweepTrainerTests : IDisposable
     public void A_real_sweep_trains_every_point_and_reports_real_numbers()
     {
         var counting = new Counting(new TrainerPointTrainer(handleSignals: false));
-        var summary = new SweepRunner(counting, TextWriter.Null).Run(Plan());
+        var summary = new SweepRunner(counting, TextWriter.Null, SweepReport.WriteAll).Run(Plan());
         Assert.Equal(4, counting.Trained.Count);
         Assert.Empty(summary.Failed);
         foreach (var c in summary.Results.Configs)
@@ -79,7 +80,7 @@ public sealed class SweepTrainerTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_dir, "out", SweepReport.ScatterSvg)));
 
         var again = new Counting(new TrainerPointTrainer(handleSignals: false));
-        new SweepRunner(again, TextWriter.Null).Run(Plan());
+        new SweepRunner(again, TextWriter.Null, SweepReport.WriteAll).Run(Plan());
         Assert.Empty(again.Trained);
         Assert.Empty(again.Resumed);
     }
@@ -90,13 +91,13 @@ public sealed class SweepTrainerTests : IDisposable
         using var cts = new CancellationTokenSource();
         // Interrupt the first point after 3 steps (an epoch of 192 samples in batches of 32 is 6 steps).
         var first = new Counting(new TrainerPointTrainer(new CancelAfter(cts, 3), cts.Token, handleSignals: false));
-        var s1 = new SweepRunner(first, TextWriter.Null).Run(Plan());
+        var s1 = new SweepRunner(first, TextWriter.Null, SweepReport.WriteAll).Run(Plan());
         Assert.True(s1.Interrupted);
         Assert.Equal(["kernel=1/seed0"], first.Trained);
         Assert.Equal(PointState.Started, SweepRunner.StatusOf(Plan().Points[0]).State);
 
         var second = new Counting(new TrainerPointTrainer(handleSignals: false));
-        var s2 = new SweepRunner(second, TextWriter.Null).Run(Plan());
+        var s2 = new SweepRunner(second, TextWriter.Null, SweepReport.WriteAll).Run(Plan());
         Assert.False(s2.Interrupted);
         Assert.Equal(["kernel=1/seed0"], second.Resumed);
         Assert.Equal(["kernel=1/seed1", "kernel=3/seed0", "kernel=3/seed1"], second.Trained);

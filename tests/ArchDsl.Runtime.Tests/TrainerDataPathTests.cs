@@ -34,7 +34,7 @@ public class TrainerDataPathTests
     public void The_time_spent_making_batches_is_recorded_per_epoch()
     {
         var r = Trainer.Train(Compile(Spec), Options(TempRoot()) with { Threads = 1 });
-        var epoch = MetricsLog.Read(Path.Combine(r.RunDir, Trainer.MetricsFile)).Records.Single(x => x.GetProperty("kind").GetString() == "epoch");
+        var epoch = MetricsLog.Read(Path.Combine(r.RunDir, RunDirectory.MetricsFile)).Records.Single(x => x.GetProperty("kind").GetString() == "epoch");
         double data = epoch.GetProperty("data_s").GetDouble(), total = epoch.GetProperty("elapsed_s").GetDouble();
         Assert.True(data > 0, "the data time should be measured");
         Assert.True(data < total, $"making batches ({data:0.000}s) is part of the epoch ({total:0.000}s), so it cannot exceed it");

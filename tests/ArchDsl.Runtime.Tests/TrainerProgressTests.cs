@@ -1,3 +1,4 @@
+using ArchDsl.Presentation;
 using ArchDsl.Runtime.Training;
 using Spectre.Console;
 using static ArchDsl.Runtime.Tests.TrainerTestSupport;

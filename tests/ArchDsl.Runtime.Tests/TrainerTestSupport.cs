@@ -82,7 +82,7 @@ internal static class TrainerTestSupport
 
     /// <summary>The metrics records without their timing fields (which differ between runs by nature).</summary>
     public static List<string> Curve(string runDir) =>
-        MetricsLog.Read(Path.Combine(runDir, Trainer.MetricsFile)).Records.Select(r =>
+        MetricsLog.Read(Path.Combine(runDir, RunDirectory.MetricsFile)).Records.Select(r =>
         {
             var d = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(r.GetRawText())!;
             foreach (var k in d.Keys.Where(k => k.EndsWith("_s", StringComparison.Ordinal)).ToList()) d.Remove(k);

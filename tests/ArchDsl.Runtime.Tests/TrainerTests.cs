@@ -19,8 +19,9 @@ public class TrainerTests
         var dir = result.RunDir;
         Assert.StartsWith(Path.Combine(root, "tiny-"), dir);
         foreach (var f in new[] { "spec.arch", "overrides.txt", "graph.txt", "graph.yaml", "run.json", "metrics.jsonl", "summary.yaml",
-                                  "checkpoints/last.safetensors", "checkpoints/last.json", "checkpoints/best.safetensors", "checkpoints/best.json" })
+                                  "checkpoints/last.safetensors", "checkpoints/last.json" })
             Assert.True(File.Exists(Path.Combine(dir, f)), $"{f} is missing");
+        Assert.False(File.Exists(Path.Combine(dir, "checkpoints/best.safetensors")), "no validation split: nothing is selected, no best checkpoint");
         Assert.Equal(TinySpec, File.ReadAllText(Path.Combine(dir, "spec.arch")));
         Assert.Contains("blocks.0.token.0", File.ReadAllText(Path.Combine(dir, "graph.txt")));
         Assert.Empty(Directory.GetFiles(dir, "*.tmp", SearchOption.AllDirectories));
@@ -137,9 +138,8 @@ public class TrainerTests
         var schedule = new OneCycleSchedule(0.01, 100);
         var graph = CompileTiny();
         using var model = new ArchDsl.Runtime.Model.IrModel(graph, 0);
-        using var adam = (ArchDsl.Torch.Modules.AdamW)Trainer.CreateOptimizer(model, TrainSettings.OptimizerFrom(graph.Train["optimizer"]));
-        using var sgd = (ArchDsl.Torch.Modules.SGD)Trainer.CreateOptimizer(model, TrainSettings.OptimizerFrom(
-            new ArchDsl.Compiler.TrainCall("sgd", new Dictionary<string, object> { ["lr"] = 0.1, ["momentum"] = 0.9 })));
+        using var adam = (ArchDsl.Torch.Modules.AdamW)Trainer.CreateOptimizer(model, graph.Train.Optimizer);
+        using var sgd = (ArchDsl.Torch.Modules.SGD)Trainer.CreateOptimizer(model, new ArchDsl.Compiler.SgdConfig(0.1, 0.9, 0, false));
         foreach (var step in new long[] { 0, 29, 60, 99 })
         {
             Trainer.ApplyMomentum(adam, schedule, step);

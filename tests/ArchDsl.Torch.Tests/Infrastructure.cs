@@ -40,30 +40,11 @@ public abstract class TorchTest
     }
 
     /// <summary>Deterministic inputs made in C# (not by libtorch's RNG), so Python sees exactly the same numbers.</summary>
-    protected static Tensor Data(int seed, params long[] shape)
-    {
-        var rng = new Random(seed);
-        var n = shape.Aggregate(1L, (a, b) => a * b);
-        var v = new float[n];
-        for (var i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
-        return tensor(v, shape);
-    }
+    protected static Tensor Data(int seed, params long[] shape) => TestSupport.Tensors.Uniform(seed, shape);
 
-    protected static Tensor Labels(int seed, int count, int classes)
-    {
-        var rng = new Random(seed);
-        return tensor(Enumerable.Range(0, count).Select(_ => (long)rng.Next(classes)).ToArray());
-    }
+    protected static Tensor Labels(int seed, int count, int classes) => TestSupport.Tensors.Labels(seed, count, classes);
 
-    protected static double MaxAbsDiff(Tensor a, Tensor b)
-    {
-        Assert.Equal(b.shape, a.shape);
-        var x = a.to(ScalarType.Float64).data<double>();
-        var y = b.to(ScalarType.Float64).data<double>();
-        var m = 0.0;
-        for (var i = 0; i < x.Length; i++) m = Math.Max(m, Math.Abs(x[i] - y[i]));
-        return m;
-    }
+    protected static double MaxAbsDiff(Tensor a, Tensor b) => TestSupport.Tensors.MaxAbsDiff(a, b);
 
     protected static void AssertClose(Tensor expected, Tensor actual, double tol = 1e-5, string what = "")
     {
@@ -79,7 +60,7 @@ public abstract class TorchTest
 /// </summary>
 public static class PyTorch
 {
-    public const string Python = "/usr/bin/python3";
+    public const string Python = TestSupport.Tools.Python;
 
     const string Helper = """
         import json, struct, sys, torch
@@ -153,7 +134,7 @@ public static class PyTorch
 
     public static (int code, string stdout, string stderr) Exec(string scriptPath)
     {
-        var psi = new ProcessStartInfo(Python, new[] { scriptPath }) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(TestSupport.Tools.Require(Python, "python3-torch"), new[] { scriptPath }) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();

@@ -39,79 +39,17 @@ public sealed class AugmentPipeline
         _ => 2,
     };
 
-    /// <summary>The <c>augment</c> key of a train section (absent or empty: no augmentation).</summary>
-    public static AugmentPipeline FromTrain(TrainConfig train, Normalization? normalization = null) =>
-        FromValue(train["augment"], normalization);
+    /// <summary>The <c>augment</c> list of a train section, in the compiler's typed form (empty: no augmentation).</summary>
+    public static AugmentPipeline FromTrain(IReadOnlyList<AugmentConfig> augment, Normalization? normalization = null) =>
+        new(augment.Select(Create).ToList(), normalization);
 
-    /// <summary>
-    /// A list of <c>flip</c> | <c>crop(pad: 4)</c> | <c>erase(p: 0.25)</c> | <c>randaugment(n: 2, m: 9)</c>
-    /// (TrainCalls or bare names), a single such value, or null.
-    /// </summary>
-    public static AugmentPipeline FromValue(object? value, Normalization? normalization = null)
+    private static IAugmentation Create(AugmentConfig a) => a switch
     {
-        if (value is null) return new AugmentPipeline(Array.Empty<IAugmentation>(), normalization);
-        IEnumerable<object> items = value is string or TrainCall || value is not IEnumerable e ? new[] { value } : e.Cast<object>();
-        var ops = new List<IAugmentation>();
-        foreach (var item in items)
-        {
-            var (name, args) = item switch
-            {
-                TrainCall c => (c.Name, c.Args),
-                string s => (s, (IReadOnlyDictionary<string, object>)new Dictionary<string, object>()),
-                _ => throw new AugmentException($"augmentation {item} is not a name or a call such as crop(pad: 4)"),
-            };
-            ops.Add(Create(name, args));
-        }
-        var names = ops.GroupBy(o => o.GetType()).Where(g => g.Count() > 1).Select(g => g.First().Describe()).ToList();
-        if (names.Count > 0) throw new AugmentException($"augmentation {names[0]} is listed more than once");
-        return new AugmentPipeline(ops, normalization);
-    }
-
-    public const string Known = "flip, crop(pad), erase(p), randaugment(n, m)";
-
-    private static IAugmentation Create(string name, IReadOnlyDictionary<string, object> args)
-    {
-        void Only(params string[] keys)
-        {
-            foreach (var k in args.Keys)
-                if (!keys.Contains(k))
-                    throw new AugmentException($"augmentation {name} has no argument '{k}'; it takes {(keys.Length == 0 ? "none" : string.Join(", ", keys))}");
-        }
-        double D(string key, double fallback) => args.TryGetValue(key, out var v) ? ToDouble(v, name, key) : fallback;
-        int I(string key, int fallback)
-        {
-            if (!args.TryGetValue(key, out var v)) return fallback;
-            double d = ToDouble(v, name, key);
-            if (d != Math.Floor(d) || d > int.MaxValue || d < int.MinValue)
-                throw new AugmentException($"argument '{key}' of {name} must be a whole number, got {v}");
-            return (int)d;
-        }
-        switch (name.ToLowerInvariant())
-        {
-            case "flip" or "hflip":
-                Only("p");
-                return new HorizontalFlip(D("p", 0.5));
-            case "crop":
-                Only("pad");
-                return new PadCrop(I("pad", 4));
-            case "erase" or "erasing":
-                Only("p");
-                return new RandomErasing(D("p", 0.25));
-            case "randaugment":
-                Only("n", "m");
-                return new RandAugment(I("n", 2), I("m", 9));
-            default:
-                throw new AugmentException($"unknown augmentation '{name}'; known: {Known}");
-        }
-    }
-
-    private static double ToDouble(object v, string name, string key) => v switch
-    {
-        double d => d,
-        long l => l,
-        int i => i,
-        string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
-        _ => throw new AugmentException($"argument '{key}' of {name} must be a number, got {v}"),
+        FlipConfig f => new HorizontalFlip(f.P),
+        CropConfig c => new PadCrop(c.Pad),
+        EraseConfig e => new RandomErasing(e.P),
+        RandAugmentConfig r => new RandAugment(r.N, r.M),
+        _ => throw new AugmentException($"augmentation {a} has no implementation in this runtime"),
     };
 
     /// <summary>The random stream of one batch: a function of (seed, epoch, batch index) only.</summary>

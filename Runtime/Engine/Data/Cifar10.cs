@@ -1,3 +1,4 @@
+using ArchDsl.Compiler;
 namespace ArchDsl.Runtime.Data;
 
 /// <summary>
@@ -8,7 +9,7 @@ namespace ArchDsl.Runtime.Data;
 /// </summary>
 public static class Cifar10Loader
 {
-    public const string DefaultDirectory = "/usr/share/datasets/cifar10/";
+    public static readonly string DefaultDirectory = DataCatalog.Cifar10.DefaultPath!;
     public const int Side = 32, Channels = 3, ImageBytes = Channels * Side * Side, RecordBytes = 1 + ImageBytes;
 
     public static readonly IReadOnlyList<string> DefaultClasses = new[]

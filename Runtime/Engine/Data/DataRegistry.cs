@@ -1,5 +1,3 @@
-using System.Collections;
-using System.Globalization;
 using ArchDsl.Compiler;
 
 namespace ArchDsl.Runtime.Data;
@@ -39,7 +37,7 @@ public sealed record DataSplits(Dataset Train, Dataset? Val, Dataset? Test, Norm
 {
     public IReadOnlyList<string> ClassNames => Train.ClassNames;
 
-    /// <summary>Refuses data whose image shape differs from the model's input, or with more classes than the model predicts.</summary>
+    /// <summary>Refuses data whose image shape differs from the model's input, or whose class count differs from the model's outputs.</summary>
     public void CheckAgainst(Shape input, int? modelClasses = null)
     {
         if (input.Layout != Layout.Image || input.Dims.Count != 3)
@@ -47,7 +45,7 @@ public sealed record DataSplits(Dataset Train, Dataset? Val, Dataset? Test, Norm
         if (input.Dims[0] != Train.Channels || input.Dims[1] != Train.Height || input.Dims[2] != Train.Width)
             throw new DataException($"data '{Source}' has images {Train.ShapeText} but the model's input is {input}; " +
                                     $"change `input image[{Train.Channels}, {Train.Height}, {Train.Width}]` or the data");
-        if (modelClasses is int k && k < Train.NumClasses)
+        if (modelClasses is int k && k != Train.NumClasses) // a larger head trains outputs no label ever targets
             throw new DataException($"data '{Source}' has {Train.NumClasses} classes but the model predicts {k}; set classes = {Train.NumClasses}");
     }
 }
@@ -70,13 +68,6 @@ public static class DataRegistry
         ["synthetic"] = LoadSynthetic,
     };
 
-    private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["fashion_mnist"] = "fashion-mnist", ["fashionmnist"] = "fashion-mnist",
-        ["cifar-10"] = "cifar10", ["cifar_10"] = "cifar10",
-        ["image-folder"] = "folder", ["imagefolder"] = "folder",
-    };
-
     public static IReadOnlyCollection<string> Names => Loaders.Keys;
 
     /// <summary>Adds or replaces a loader (for example in tests or for a new format).</summary>
@@ -85,15 +76,11 @@ public static class DataRegistry
         lock (Loaders) Loaders[name] = loader;
     }
 
-    /// <summary>Splits a <c>data:</c> value into a registry name and an optional path (<c>folder:/data/x</c>).</summary>
+    /// <summary>Splits a <c>data:</c> value into a registry name (a catalogue alias becomes its name) and an optional path (<c>folder:/data/x</c>).</summary>
     public static (string Name, string? Path) ParseSource(string value)
     {
-        value = value.Trim();
-        int colon = value.IndexOf(':');
-        string name = colon < 0 ? value : value[..colon].Trim();
-        string? path = colon < 0 ? null : value[(colon + 1)..].Trim();
-        if (Aliases.TryGetValue(name, out var canonical)) name = canonical;
-        return (name.ToLowerInvariant(), string.IsNullOrEmpty(path) ? null : path);
+        var (name, path) = DataCatalog.SplitSource(value);
+        return ((DataCatalog.Find(name)?.Name ?? name).ToLowerInvariant(), path);
     }
 
     public static DataSplits Load(DataOptions options)
@@ -115,14 +102,8 @@ public static class DataRegistry
         if (options.ValFraction > 0 || options.Subset is not null)
         {
             var perm = new DeterministicRandom(DeterministicRandom.Derive(options.Seed, 0x5B117UL)).Permutation(train.Count);
-            int nVal = 0;
-            if (options.ValFraction > 0)
-            {
-                nVal = Math.Clamp((int)Math.Round(train.Count * options.ValFraction), 1, train.Count - 1);
-                if (train.Count < 2) throw new DataException($"{train.Name}: {train.Count} sample(s) cannot be split into train and validation");
-            }
-            int nTrain = train.Count - nVal;
-            if (options.Subset is int s) nTrain = Math.Min(nTrain, s);
+            var (nTrain, nVal) = DataCatalog.SplitSizes(train.Count, options.ValFraction, options.Subset)
+                ?? throw new DataException($"{train.Name}: {train.Count} sample(s) cannot be split into train and validation");
             if (nVal > 0) val = train.Select(perm.AsSpan(train.Count - nVal), $"{train.Name} (validation split)");
             train = train.Select(perm.AsSpan(0, nTrain), train.Name);
         }
@@ -155,90 +136,30 @@ public static class DataRegistry
     }
 
     /// <summary>
-    /// Options from a compiled graph: its train section, its input shape and (when the output is a
-    /// vector) its class count.
+    /// Options from a compiled graph: its train section's typed <see cref="DataConfig"/>, its input shape and
+    /// (when the output is a vector) its class count.
     /// </summary>
     public static DataOptions OptionsFrom(IrGraph graph)
     {
         int? classes = graph.OutputNode.OutputShape is { Layout: Layout.Vector } v ? v.Dims[0] : null;
-        return OptionsFrom(graph.Train, graph.Input, classes);
+        return OptionsFrom(graph.Train.Data, graph.Input, classes);
     }
 
-    /// <summary>
-    /// Options from a train section. Keys read: <c>data</c> (default fashion-mnist; a name, <c>folder:&lt;path&gt;</c>, or a call such as
-    /// <c>synthetic(train: 2000, test: 500, noise: 0.5)</c> / <c>cifar10(path: "/x")</c>), <c>path</c>, <c>seed</c>,
-    /// <c>val</c> or <c>val_split</c> (a fraction below 1, or a percentage from 1 to 99), <c>subset</c>,
-    /// <c>test_subset</c>, <c>normalize</c> (bool), <c>mean</c> / <c>std</c> (a number or a list, one per channel).
-    /// </summary>
-    public static DataOptions OptionsFrom(TrainConfig train, Shape? input = null, int? classes = null)
+    /// <summary>Options from the compiler's typed data config (every default already filled in there).</summary>
+    public static DataOptions OptionsFrom(DataConfig data, Shape? input = null, int? classes = null) => new()
     {
-        var o = new DataOptions { Input = input, Classes = classes };
-        IReadOnlyDictionary<string, object> dataArgs = new Dictionary<string, object>();
-        switch (train["data"])
-        {
-            case null:
-                o = o with { Source = "fashion-mnist" }; // the compiler's default data
-                break;
-            case TrainCall call:
-                o = o with { Source = call.Name };
-                dataArgs = call.Args;
-                break;
-            case string s:
-                o = o with { Source = s };
-                break;
-            case var other:
-                throw new DataException($"train key 'data' must be a name such as fashion-mnist, got {other}");
-        }
-        object? Get(string key) => dataArgs.TryGetValue(key, out var v) ? v : train[key];
-
-        if (Get("path") is { } p) o = o with { Path = Convert.ToString(p, CultureInfo.InvariantCulture) };
-        if (train["seed"] is { } seed) o = o with { Seed = unchecked((ulong)ToLong(seed, "seed")) };
-        var val = Get("val") ?? Get("val_split");
-        if (val is not null)
-        {
-            double f = ToDouble(val, "val");
-            if (f >= 1 && f < 100) f /= 100;
-            o = o with { ValFraction = f };
-        }
-        if (Get("subset") is { } sub) o = o with { Subset = checked((int)ToLong(sub, "subset")) };
-        if (Get("test_subset") is { } tsub) o = o with { TestSubset = checked((int)ToLong(tsub, "test_subset")) };
-        if (Get("normalize") is { } norm)
-            o = o with { Normalize = norm is bool b ? b : throw new DataException($"train key 'normalize' must be true or false, got {norm}") };
-        var mean = Get("mean");
-        var std = Get("std");
-        if (mean is not null || std is not null)
-        {
-            if (mean is null || std is null) throw new DataException("train keys 'mean' and 'std' go together");
-            var m = ToList(mean, "mean");
-            var sd = ToList(std, "std");
-            if (m.Count != sd.Count) throw new DataException($"'mean' has {m.Count} values but 'std' has {sd.Count}");
-            o = o with { Normalization = new Normalization(m, sd) };
-        }
-        if (dataArgs.TryGetValue("train", out var st)) o = o with { SyntheticTrain = checked((int)ToLong(st, "train")) };
-        if (dataArgs.TryGetValue("test", out var stt)) o = o with { SyntheticTest = checked((int)ToLong(stt, "test")) };
-        if (dataArgs.TryGetValue("noise", out var sn)) o = o with { SyntheticNoise = ToDouble(sn, "noise") };
-        if (dataArgs.TryGetValue("classes", out var sc)) o = o with { Classes = checked((int)ToLong(sc, "classes")) };
-        return o;
-    }
-
-    private static long ToLong(object v, string key) => v switch
-    {
-        long l => l,
-        int i => i,
-        double d when d == Math.Floor(d) => (long)d,
-        string s when long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) => l,
-        _ => throw new DataException($"train key '{key}' must be a whole number, got {v}"),
+        Source = data.Set.Name,
+        Path = data.Path,
+        Seed = data.Seed,
+        ValFraction = data.ValSplit,
+        Subset = data.Subset,
+        TestSubset = data.TestSubset,
+        Normalize = data.Normalize,
+        Normalization = data.Mean is { } m && data.Std is { } sd ? new Normalization(m, sd) : null,
+        Input = input,
+        Classes = data.Synthetic?.Classes ?? classes,
+        SyntheticTrain = data.Synthetic?.Train ?? DataCatalog.SyntheticTrain,
+        SyntheticTest = data.Synthetic?.Test ?? DataCatalog.SyntheticTest,
+        SyntheticNoise = data.Synthetic?.Noise ?? DataCatalog.SyntheticNoise,
     };
-
-    private static double ToDouble(object v, string key) => v switch
-    {
-        double d => d,
-        long l => l,
-        int i => i,
-        string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
-        _ => throw new DataException($"train key '{key}' must be a number, got {v}"),
-    };
-
-    private static IReadOnlyList<double> ToList(object v, string key) =>
-        v is string || v is not IEnumerable e ? new[] { ToDouble(v, key) } : e.Cast<object>().Select(x => ToDouble(x, key)).ToArray();
 }

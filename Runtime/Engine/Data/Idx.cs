@@ -1,3 +1,4 @@
+using ArchDsl.Compiler;
 using System.Buffers.Binary;
 using System.IO.Compression;
 
@@ -11,8 +12,8 @@ namespace ArchDsl.Runtime.Data;
 /// </summary>
 public static class IdxLoader
 {
-    public const string FashionMnistDirectory = "/usr/share/datasets/fashion-mnist/";
-    public const string MnistDirectory = "/usr/share/datasets/mnist/";
+    public static readonly string FashionMnistDirectory = DataCatalog.FashionMnist.DefaultPath!;
+    public static readonly string MnistDirectory = DataCatalog.Mnist.DefaultPath!;
 
     public static readonly IReadOnlyList<string> FashionMnistClasses = new[]
     {

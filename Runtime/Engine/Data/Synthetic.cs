@@ -1,3 +1,4 @@
+using ArchDsl.Compiler;
 namespace ArchDsl.Runtime.Data;
 
 /// <summary>
@@ -9,8 +10,8 @@ namespace ArchDsl.Runtime.Data;
 /// </summary>
 public static class SyntheticData
 {
-    public const int DefaultTrain = 4096, DefaultTest = 1024;
-    public const double DefaultNoise = 1.0;
+    public const int DefaultTrain = DataCatalog.SyntheticTrain, DefaultTest = DataCatalog.SyntheticTest;
+    public const double DefaultNoise = DataCatalog.SyntheticNoise;
 
     public static Dataset Generate(int count, int channels, int height, int width, int classes, ulong seed,
                                    int stream = 0, double noise = DefaultNoise, string? name = null)

@@ -365,39 +365,8 @@ public static partial class Bench
     static string LastLines(string s, int n) => string.Join(" | ", s.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(n));
 
     /// <summary>
-    /// The compact JSON the PyTorch companion builds its model from: the input shape and, per node, its id, name, op,
-    /// attributes, inputs, input shapes, output shape, and parameter/buffer names and shapes.
+    /// The graph the PyTorch companion builds its model from: the IR as JSON (<see cref="Compiler.Printers.IrJson"/>,
+    /// what <c>archc graph --format json</c> prints).
     /// </summary>
-    public static string DescribeGraph(IrGraph graph)
-    {
-        JsonObject Shape(Shape s) => new() { ["layout"] = s.Layout.ToString().ToLowerInvariant(), ["dims"] = new JsonArray(s.Dims.Select(d => (JsonNode)d).ToArray()) };
-        JsonArray Tensors(IEnumerable<TensorSpec> ts) => new(ts.Select(t => (JsonNode)new JsonObject
-        {
-            ["name"] = t.Name, ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
-        }).ToArray());
-        JsonNode? Value(object v) => v switch
-        {
-            bool b => b, long l => l, int i => i, double d => d, string s => s,
-            _ => v.ToString(),
-        };
-        var nodes = new JsonArray();
-        foreach (var n in graph.Nodes)
-        {
-            var attrs = new JsonObject();
-            foreach (var (k, v) in n.Attrs.OrderBy(a => a.Key, StringComparer.Ordinal)) attrs[k] = Value(v);
-            nodes.Add((JsonNode)new JsonObject
-            {
-                ["id"] = n.Id, ["name"] = n.Name, ["op"] = n.Op, ["attrs"] = attrs,
-                ["inputs"] = new JsonArray(n.Inputs.Select(i => (JsonNode)i).ToArray()),
-                ["input_shapes"] = new JsonArray(n.InputShapes.Select(s => (JsonNode)Shape(s)).ToArray()),
-                ["output_shape"] = Shape(n.OutputShape),
-                ["params"] = Tensors(n.Params), ["buffers"] = Tensors(n.Buffers),
-            });
-        }
-        var root = new JsonObject
-        {
-            ["arch"] = graph.Arch, ["input"] = Shape(graph.Input), ["output"] = graph.Output, ["params"] = graph.ParamCount, ["nodes"] = nodes,
-        };
-        return root.ToJsonString();
-    }
+    public static string DescribeGraph(IrGraph graph) => Compiler.Printers.IrJson.Write(graph);
 }

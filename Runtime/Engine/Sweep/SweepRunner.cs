@@ -19,10 +19,11 @@ public interface IPointTrainer
     PointRunOutcome Resume(SweepPoint point, string runDir, SweepFile sweep);
 }
 
-/// <summary>Where a point stands: finished (a run with summary.yaml), started (a run without), or not started.</summary>
+/// <summary>Where a point stands: finished (a run with summary.yaml), started (a run without), or not started — counting only runs of the point's configuration as it is now.</summary>
 public enum PointState { Pending, Started, Finished }
 
-public sealed record PointStatus(SweepPoint Point, PointState State, string? RunDir);
+/// <summary>A point's state, its run (when started or finished), and the runs in its folder of a configuration that has since changed (kept, never counted).</summary>
+public sealed record PointStatus(SweepPoint Point, PointState State, string? RunDir, IReadOnlyList<string> Changed);
 
 /// <summary>A configuration compiled: its parameter and mult-add counts (the same for every seed).</summary>
 public sealed record CompiledConfig(SweepConfig Config, IrGraph Graph)
@@ -39,7 +40,12 @@ public sealed record SweepRunSummary(
 /// <summary>
 /// Runs a sweep, one point after another: a point whose folder already holds a finished run
 /// (summary.yaml) is not trained again; one holding an unfinished run is resumed through the trainer;
-/// the rest are trained from scratch. Every configuration is compiled first, so a spec error stops the
+/// the rest are trained from scratch. A run counts for a point only when its recorded
+/// <see cref="Training.ConfigHash"/> equals the point's as compiled now: after the spec or the sweep file
+/// changes what a point trains, its old runs are left in place (nothing written is lost, the log names
+/// them) and the point is trained again, so the table never sets one configuration's accuracy beside
+/// another's parameter count. (Re-training rather than refusing: a sweep is re-run to bring it up to
+/// date with its files, as an interrupted one is; <c>--dry-run</c> shows which points changed first.) Every configuration is compiled first, so a spec error stops the
 /// sweep before any training. After the points (or when one is interrupted), the results table and
 /// charts are written from every finished run. Rerunning the same command therefore continues an
 /// interrupted sweep and rebuilds the report.
@@ -47,11 +53,15 @@ public sealed record SweepRunSummary(
 /// <code>
 /// sweep.yaml                                    the sweep file as it was run
 /// points/&lt;config-id&gt;/seed&lt;s&gt;/&lt;run&gt;/           the trainer's run directories
-/// results.md, results.csv                       the table (see SweepReport)
+/// results.md, results.csv                       the table (ArchDsl.Presentation.SweepReport)
 /// accuracy-vs-params.svg, curves-accuracy.svg, curves-loss.svg, index.html
 /// </code>
 /// </summary>
-public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
+/// <param name="trainer">trains a point (<see cref="TrainerPointTrainer"/>).</param>
+/// <param name="log">one line per point and per report file.</param>
+/// <param name="writeReport">writes the report from the results and returns the files it wrote (the presentation
+/// side's <c>ArchDsl.Presentation.SweepReport.WriteAll</c>; the engine only collects the results).</param>
+public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<SweepPlan, SweepResults, IReadOnlyList<string>> writeReport)
 {
     /// <summary>Compiles every configuration; a spec error stops the sweep (the message holds the rendered diagnostics).</summary>
     public static IReadOnlyList<CompiledConfig> Compile(SweepPlan plan)
@@ -60,7 +70,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
         var errors = new List<string>();
         foreach (var c in plan.Configs)
         {
-            var r = ArchCompiler.CompileFile(c.Spec, Override.ParseAll(c.Overrides));
+            var r = ArchCompiler.CompileFile(c.Spec, Override.ParseAll(c.Overrides)).ForTraining(); // its points are trained
             if (r.Success) compiled.Add(new CompiledConfig(c, r.Graph!));
             else errors.Add($"configuration '{c.Label}' ({c.Spec} {string.Join(" ", c.Overrides.Select(o => "--set " + o))}):\n" +
                             string.Concat(r.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
@@ -72,14 +82,26 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
     /// <summary>Where each point stands, from what is on disk.</summary>
     public static IReadOnlyList<PointStatus> Status(SweepPlan plan) => plan.Points.Select(StatusOf).ToList();
 
-    public static PointStatus StatusOf(SweepPoint p)
+    /// <summary>The point's spec compiled with its overrides (seed included): what its run trains.</summary>
+    public static IrGraph CompilePoint(SweepPoint point)
     {
-        if (!Directory.Exists(p.Directory)) return new PointStatus(p, PointState.Pending, null);
+        var r = ArchCompiler.CompileFile(point.Config.Spec, Override.ParseAll(point.Overrides)).ForTraining();
+        return r.Success ? r.Graph! : throw new SweepException(string.Concat(r.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
+    }
+
+    public static PointStatus StatusOf(SweepPoint p) => StatusOf(p, Training.ConfigHash.Of(CompilePoint(p)));
+
+    /// <summary>Where <paramref name="p"/> stands, counting only runs whose configuration hash is <paramref name="hash"/>.</summary>
+    public static PointStatus StatusOf(SweepPoint p, string hash)
+    {
+        if (!Directory.Exists(p.Directory)) return new PointStatus(p, PointState.Pending, null, []);
         // Run directories are named <name>-<yyyyMMdd-HHmmss>[-n]: ordinal order is creation order.
-        var runs = Directory.GetDirectories(p.Directory).Order(StringComparer.Ordinal).ToList();
-        if (runs.LastOrDefault(RunReader.IsFinished) is { } done) return new PointStatus(p, PointState.Finished, done);
-        if (runs.LastOrDefault(RunReader.IsStarted) is { } started) return new PointStatus(p, PointState.Started, started);
-        return new PointStatus(p, PointState.Pending, null);
+        var started = Directory.GetDirectories(p.Directory).Order(StringComparer.Ordinal).Where(Training.RunDirectory.IsStarted).ToList();
+        var changed = started.Where(r => Training.ConfigHash.OfRun(r) != hash).ToList();
+        var runs = started.Except(changed).ToList();
+        if (runs.LastOrDefault(Training.RunDirectory.IsFinished) is { } done) return new PointStatus(p, PointState.Finished, done, changed);
+        if (runs.LastOrDefault() is { } run) return new PointStatus(p, PointState.Started, run, changed);
+        return new PointStatus(p, PointState.Pending, null, changed);
     }
 
     /// <summary>
@@ -96,7 +118,8 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
         foreach (var c in plan.Configs)
         {
             var cc = byId[c.Id];
-            var states = statuses.Where(s => s.Point.Config.Id == c.Id).Select(s => $"seed {s.Point.Seed}: {s.State.ToString().ToLowerInvariant()}");
+            var states = statuses.Where(s => s.Point.Config.Id == c.Id).Select(s => $"seed {s.Point.Seed}: {s.State.ToString().ToLowerInvariant()}" +
+                (s.Changed.Count > 0 ? $" ({s.Changed.Count} run(s) of a changed configuration)" : ""));
             sb.Append("  ").Append(c.Label.PadRight(width))
               .Append($"  params {cc.Params.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),11}")
               .Append($"  mult-adds {cc.MultAdds.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),14}")
@@ -107,6 +130,23 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
         var counts = statuses.GroupBy(s => s.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
         sb.Append("points: ").Append(string.Join(", ", counts)).Append('\n');
         return sb.ToString();
+    }
+
+    /// <summary>The point's graph and where it stands (logging runs of a changed configuration); null, logged, when it does not compile.</summary>
+    (IrGraph Graph, PointStatus Status)? Locate(SweepPlan plan, SweepPoint point, string tag)
+    {
+        IrGraph graph;
+        try { graph = CompilePoint(point); }
+        catch (SweepException e)
+        {
+            log.WriteLine($"{tag}: failed: {e.Message}");
+            return null;
+        }
+        var status = StatusOf(point, Training.ConfigHash.Of(graph));
+        if (status.Changed.Count > 0 && status.State != PointState.Finished)
+            log.WriteLine($"{tag}: the configuration changed since {string.Join(", ", status.Changed.Select(r => Path.GetRelativePath(plan.OutputDir, r)))} " +
+                          "was trained (its graph or train config hash differs); that run is kept but not counted");
+        return (graph, status);
     }
 
     /// <summary>Trains what is not finished, then writes the report. <paramref name="cancel"/> is checked between points.</summary>
@@ -125,8 +165,12 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
         foreach (var point in plan.Points)
         {
             index++;
-            var status = StatusOf(point);
             var tag = $"[{index}/{plan.Points.Count}] {point.Config.Label} seed {point.Seed}";
+            if (Locate(plan, point, tag) is not var (graph, status))
+            {
+                failed.Add((point, "its configuration does not compile"));
+                continue;
+            }
             if (status.State == PointState.Finished)
             {
                 log.WriteLine($"{tag}: done already ({Path.GetRelativePath(plan.OutputDir, status.RunDir!)})");
@@ -147,9 +191,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
                 {
                     log.WriteLine($"{tag}: training");
                     Directory.CreateDirectory(point.Directory);
-                    var graph = ArchCompiler.CompileFile(point.Config.Spec, Override.ParseAll(point.Overrides));
-                    if (!graph.Success) throw new SweepException(string.Concat(graph.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
-                    outcome = trainer.Train(point, graph.Graph!, point.Directory, plan.File);
+                    outcome = trainer.Train(point, graph, point.Directory, plan.File);
                     trained.Add(point);
                 }
                 if (!outcome.Completed)
@@ -158,8 +200,8 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
                     interrupted = true;
                     break;
                 }
-                if (!RunReader.IsFinished(outcome.RunDir))
-                    throw new SweepException($"the trainer reported '{outcome.RunDir}' complete but it has no {RunReader.SummaryFile}");
+                if (!Training.RunDirectory.IsFinished(outcome.RunDir))
+                    throw new SweepException($"the trainer reported '{outcome.RunDir}' complete but it has no {Training.RunDirectory.SummaryFile}");
             }
             catch (Exception e) when (e is SweepException or Training.TrainingException or Training.RunFileException)
             {
@@ -169,7 +211,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log)
         }
 
         var results = SweepResults.Collect(plan, compiled.Values.ToList());
-        var files = SweepReport.WriteAll(plan, results);
+        var files = writeReport(plan, results);
         foreach (var f in files) log.WriteLine($"wrote {f}");
         return new SweepRunSummary(trained, resumed, skipped, failed, interrupted, results, files);
     }

@@ -40,6 +40,9 @@ public sealed record CheckpointState
     public string Optimizer { get; init; } = "";
     public long Parameters { get; init; }
     public string Reason { get; init; } = "";
+    /// <summary>What chooses the run's <c>best</c> weights: <c>val</c> (the validation split's accuracy) or <c>none</c>
+    /// (no validation split, no best checkpoint); null in checkpoints of older versions, which chose on the test set.</summary>
+    public string? Selection { get; init; }
     public string SavedAt { get; init; } = "";
 
     public static readonly JsonSerializerOptions Json = new(MetricsLog.JsonOptions)
@@ -47,6 +50,52 @@ public sealed record CheckpointState
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
     };
+
+    /// <summary>
+    /// Checks the state against the run it belongs to before anything is restored from it, and throws a
+    /// <see cref="TrainingException"/> naming <paramref name="path"/> and every field out of place: the
+    /// position must lie inside the schedule (0 ≤ epoch ≤ <paramref name="epochs"/>, 0 ≤ batch ≤ batches per
+    /// epoch, nothing past the last epoch) with <c>step = epoch × batches + batch</c> (each batch is one step);
+    /// counts and times non-negative and finite, at most as many correct as samples; the best epoch one that
+    /// has been trained; a normalisation of one positive finite std per input channel; the seed, optimizer
+    /// and parameter count those of the run.
+    /// </summary>
+    /// <param name="batchesPerEpoch">what the run's data gives now; null to trust the state's own (evaluation, which does not batch the training set).</param>
+    /// <param name="parameters">the model's parameter count; null before the model is built.</param>
+    public void CheckAgainst(string path, int epochs, int? batchesPerEpoch, int channels, long seed, string optimizer, long? parameters)
+    {
+        var problems = new List<string>();
+        void Need(bool ok, string problem) { if (!ok) problems.Add(problem); }
+        int batches = batchesPerEpoch ?? BatchesPerEpoch;
+        Need(BatchesPerEpoch >= 1, $"batches_per_epoch is {BatchesPerEpoch}, not at least 1");
+        if (batchesPerEpoch is { } b && BatchesPerEpoch != b)
+            problems.Add($"it was saved with {BatchesPerEpoch} batches per epoch, the data now gives {b} (was the data or batch changed?)");
+        Need(Epoch >= 0 && Epoch <= epochs, $"epoch {Epoch} is outside the run's 0..{epochs}");
+        Need(Batch >= 0 && Batch <= batches, $"batch {Batch} is outside an epoch's 0..{batches}");
+        Need(Epoch < epochs || Batch == 0, $"batch {Batch} of epoch {Epoch} lies past the end of the {epochs}-epoch schedule");
+        if (problems.Count == 0 && batches >= 1)
+        {
+            long expected = (long)Epoch * batches + Batch;
+            Need(Step == expected, $"step {Step} does not match epoch {Epoch}, batch {Batch} of {batches}-batch epochs (that is step {expected})");
+        }
+        Need(MetricsRecords >= 0, $"metrics_records is {MetricsRecords}");
+        Need(EpochSamples >= 0 && EpochCorrect >= 0 && EpochCorrect <= EpochSamples,
+             $"epoch_correct {EpochCorrect} of epoch_samples {EpochSamples} is not a count of correct samples");
+        Need(double.IsFinite(EpochLossSum) && EpochLossSum >= 0, $"epoch_loss_sum {EpochLossSum} is not a finite sum of losses");
+        Need(BestAccuracy is null || BestAccuracy is >= 0 and <= 1, $"best_accuracy {BestAccuracy} is not a fraction");
+        Need(BestEpoch is null || (BestEpoch >= 1 && BestEpoch <= Math.Max(Epoch, 1)), $"best_epoch {BestEpoch} is not an epoch trained so far (1..{Epoch})");
+        Need(double.IsFinite(TrainSeconds) && TrainSeconds >= 0 && double.IsFinite(DataSeconds) && DataSeconds >= 0 && TrainImages >= 0,
+             "train_seconds, data_seconds and train_images must be finite and non-negative");
+        if (NormalizationMean is not null || NormalizationStd is not null)
+            Need(NormalizationMean?.Length == channels && NormalizationStd?.Length == channels
+                 && NormalizationMean.All(double.IsFinite) && NormalizationStd.All(x => double.IsFinite(x) && x > 0),
+                 $"normalization_mean/std must be {channels} finite value(s) each, std positive");
+        Need(Seed == seed, $"seed {Seed} is not the run's {seed}");
+        Need(Optimizer == optimizer, $"optimizer '{Optimizer}' is not the run's '{optimizer}'");
+        Need(parameters is null || Parameters == parameters, $"parameters {Parameters} is not the model's {parameters}");
+        if (problems.Count > 0)
+            throw new TrainingException($"checkpoint '{path}' holds a training state that does not fit the run: {string.Join("; ", problems)} (was archdsl.state edited?)");
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
     public static CheckpointState FromJson(string json) => JsonSerializer.Deserialize<CheckpointState>(json, Json)
@@ -168,9 +217,19 @@ public static class Checkpoint
             var shapes = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
             foreach (var (k, t) in optimizerState)
             {
-                if (k.EndsWith(".step", StringComparison.Ordinal)) continue;
                 var param = shapes.Keys.Where(n => k.StartsWith(n + ".", StringComparison.Ordinal)).OrderByDescending(n => n.Length).FirstOrDefault();
                 if (param is null) throw new TrainingException($"checkpoint '{path}': optimizer state '{k}' names no parameter of the model");
+                var stateName = k[(param.Length + 1)..];
+                if (!OptimizerStates.Contains(stateName))
+                    throw new TrainingException($"checkpoint '{path}': optimizer state '{k}' is none of {string.Join(", ", OptimizerStates)}");
+                if (stateName == "step")
+                {
+                    // An optimizer's per-parameter step count: one integer, at most the run's steps.
+                    long? count = t.numel() == 1 && t.dtype == ScalarType.Int64 ? t.item<long>() : null;
+                    if (count is not { } c || c < 0 || c > state.Step)
+                        throw new TrainingException($"checkpoint '{path}': optimizer state '{k}' must be one Int64 in 0..{state.Step} (the run's step), it is {(count is { } v ? v.ToString(CultureInfo.InvariantCulture) : Describe(t))}");
+                    continue;
+                }
                 if (!shapes[param].SequenceEqual(t.shape))
                     throw new TrainingException($"checkpoint '{path}': optimizer state '{k}' has shape [{string.Join(", ", t.shape)}], parameter '{param}' has [{string.Join(", ", shapes[param])}]");
             }
@@ -184,6 +243,9 @@ public static class Checkpoint
         }
         return state;
     }
+
+    /// <summary>The per-parameter states the optimizers keep (AdamW: step, exp_avg, exp_avg_sq; SGD: momentum_buffer), as PyTorch names them.</summary>
+    static readonly string[] OptimizerStates = ["step", "exp_avg", "exp_avg_sq", "momentum_buffer"];
 
     private static string Describe(Tensor t) => $"{t.dtype}[{string.Join(", ", t.shape)}]";
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using ArchDsl.Runtime.Data;
 using ArchDsl.Runtime.Model;
+using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 
 namespace ArchDsl.Runtime.Training;
@@ -9,8 +10,11 @@ namespace ArchDsl.Runtime.Training;
 /// <summary>What to evaluate: which checkpoint of a run, on which set, where.</summary>
 public sealed record EvalOptions
 {
-    /// <summary><c>best</c> (default) or <c>last</c>, when given a run directory.</summary>
-    public string Checkpoint { get; init; } = "best";
+    /// <summary>
+    /// <c>best</c> or <c>last</c>, when given a run directory; null (the default) takes <c>best</c> when the run
+    /// chose weights on a validation split, else <c>last</c> — never weights chosen on the test set.
+    /// </summary>
+    public string? Checkpoint { get; init; }
     /// <summary><c>test</c> (default), <c>val</c> or <c>train</c>.</summary>
     public string Set { get; init; } = "test";
     public string? Device { get; init; }
@@ -41,14 +45,22 @@ public static class Evaluator
     /// <exception cref="TrainingException">no such run or checkpoint, a corrupt or mismatched checkpoint, missing data.</exception>
     public static EvalResult Evaluate(string runDirOrCheckpoint, EvalOptions? options = null)
     {
+        try { return EvaluateUnchecked(runDirOrCheckpoint, options); }
+        catch (TorchException e) { throw new TrainingException($"libtorch failed: {e.Message}", e); }
+        catch (TorchNativeLibraryException e) { throw new TrainingException(e.Message, e); }
+    }
+
+    static EvalResult EvaluateUnchecked(string runDirOrCheckpoint, EvalOptions? options)
+    {
         options ??= new EvalOptions();
         if (options.Batch < 1) throw new TrainingException($"evaluation batch must be ≥ 1, got {options.Batch}");
         var (runDir, checkpoint) = Locate(runDirOrCheckpoint, options.Checkpoint);
-        var graph = Trainer.ReadGraph(runDir);
+        var graph = RunDirectory.ReadGraph(runDir);
         var state = Training.Checkpoint.ReadState(checkpoint);
         if (state.Arch != graph.Arch) throw new TrainingException($"checkpoint '{checkpoint}' is of {state.Arch}, but the run's graph is {graph.Arch}");
-        var settings = TrainSettings.From(graph.Train);
-        var device = Trainer.ParseDevice(options.Device ?? Trainer.ReadRunInfo(runDir).Device ?? settings.Device);
+        var settings = graph.Train.Loop;
+        state.CheckAgainst(checkpoint, settings.Epochs, null, graph.Input.Dims[0], settings.Seed, graph.Train.Optimizer.ToString(), null);
+        var device = Trainer.ParseDevice(options.Device ?? RunDirectory.ReadRunInfo(runDir).Device ?? settings.Device);
         set_num_threads(options.Threads ?? Environment.ProcessorCount);
         var norm = state.NormalizationMean is { } m && state.NormalizationStd is { } s ? new Normalization(m, s) : null;
         var data = Trainer.LoadData(graph, norm);
@@ -69,28 +81,37 @@ public static class Evaluator
                               set.Count, scores.Loss, scores.Accuracy, confusion.PerClassAccuracy(), confusion);
     }
 
-    /// <summary>(run directory, checkpoint file) for a run directory or a checkpoint path.</summary>
-    public static (string RunDir, string Checkpoint) Locate(string path, string which = "best")
+    /// <summary>What chose an older run's best weights (its checkpoints do not say): its validation split when it had one, else the test set.</summary>
+    static string OlderSelection(string runDir)
+    {
+        try { return DataRegistry.OptionsFrom(RunDirectory.ReadGraph(runDir)).ValFraction > 0 ? "val" : "test"; }
+        catch (DataException) { return "test"; }
+    }
+
+    /// <summary>(run directory, checkpoint file) for a run directory or a checkpoint path; see <see cref="EvalOptions.Checkpoint"/> for <paramref name="which"/>.</summary>
+    public static (string RunDir, string Checkpoint) Locate(string path, string? which = null)
     {
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full))
         {
-            if (which is not ("best" or "last")) throw new TrainingException($"checkpoint must be best or last, got '{which}'");
-            var ckpt = Path.Combine(full, Trainer.CheckpointDir, which + ".safetensors");
-            if (!File.Exists(ckpt))
-            {
-                var last = Path.Combine(full, Trainer.CheckpointDir, "last.safetensors");
-                if (which == "best" && File.Exists(last)) ckpt = last; // stopped before the first epoch ended
-                else throw new TrainingException($"run '{full}' has no checkpoint ({ckpt} does not exist)");
-            }
+            if (which is not (null or "best" or "last")) throw new TrainingException($"checkpoint must be best or last, got '{which}'");
+            var best = RunDirectory.CheckpointPath(full, RunDirectory.Best);
+            var last = RunDirectory.CheckpointPath(full, RunDirectory.Last);
+            bool bestOnVal = File.Exists(best) && (Training.Checkpoint.ReadState(best).Selection ?? OlderSelection(full)) == "val";
+            if (which == "best" && !bestOnVal)
+                throw new TrainingException(File.Exists(best)
+                    ? $"run '{full}': its best.safetensors was chosen on the test set (a run of an older version without a validation split), so its test score is no estimate; use --checkpoint last"
+                    : $"run '{full}' chose no best weights (it has no validation split, train key val_split); use --checkpoint last");
+            var ckpt = which == "best" || (which is null && bestOnVal) ? best : last;
+            if (!File.Exists(ckpt)) throw new TrainingException($"run '{full}' has no checkpoint ({ckpt} does not exist)");
             return (full, ckpt);
         }
         if (File.Exists(full))
         {
             var dir = Path.GetDirectoryName(full)!;
             foreach (var candidate in new[] { dir, Path.GetDirectoryName(dir) })
-                if (candidate is not null && File.Exists(Path.Combine(candidate, Trainer.GraphYamlFile))) return (candidate, full);
-            throw new TrainingException($"checkpoint '{full}' is not inside a run directory (no {Trainer.GraphYamlFile} beside it or above it)");
+                if (candidate is not null && File.Exists(Path.Combine(candidate, RunDirectory.GraphYamlFile))) return (candidate, full);
+            throw new TrainingException($"checkpoint '{full}' is not inside a run directory (no {RunDirectory.GraphYamlFile} beside it or above it)");
         }
         throw new TrainingException($"no run directory or checkpoint '{path}'");
     }

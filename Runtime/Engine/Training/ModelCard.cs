@@ -14,7 +14,7 @@ namespace ArchDsl.Runtime.Training;
 /// </summary>
 public sealed record ModelCard
 {
-    public const string FileName = "model.json";
+    public const string FileName = RunDirectory.ModelFile;
     public const string FormatName = "archdsl-model/1";
 
     public string Format { get; init; } = FormatName;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -114,10 +113,15 @@ public sealed class MetricsLog : IDisposable
         }
     }
 
-    /// <summary>Appends one record (an object or dictionary serialised as one JSON object) and flushes it to disk.</summary>
+    /// <summary>
+    /// Appends one record (an object or dictionary serialised as one JSON object; a <see cref="MetricRecord"/> in
+    /// its own line format) and flushes it to disk.
+    /// </summary>
     public void Append<T>(T record)
     {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(record, JsonOptions);
+        byte[] json = record is MetricRecord m
+            ? JsonSerializer.SerializeToUtf8Bytes(m, m.GetType(), MetricRecord.Json)
+            : JsonSerializer.SerializeToUtf8Bytes(record, JsonOptions);
         if (json.Length == 0 || json[0] != (byte)'{')
             throw new ArgumentException("a metrics record must serialise to a JSON object", nameof(record));
         var line = new byte[json.Length + 1];
@@ -177,54 +181,5 @@ public sealed class MetricsLog : IDisposable
             }
         }
         return new MetricsLogContents(records, torn);
-    }
-}
-
-/// <summary>Run directories: <c>runs/&lt;spec&gt;-&lt;yyyyMMdd-HHmmss&gt;/</c>.</summary>
-public static class RunDirectory
-{
-    /// <summary>
-    /// Creates <c>&lt;root&gt;/&lt;spec&gt;-&lt;yyyyMMdd-HHmmss&gt;</c> (local time) and returns its full path; if that
-    /// exists, <c>-2</c>, <c>-3</c>, … is appended. <paramref name="spec"/> may be a spec file path: its
-    /// name without extension is used, with characters unsafe in file names replaced by '_'.
-    /// </summary>
-    public static string Create(string root, string spec, DateTime? now = null)
-    {
-        string name = SafeName(Path.GetFileNameWithoutExtension(spec));
-        string stamp = (now ?? DateTime.Now).ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-        string baseDir = Path.GetFullPath(Path.Combine(root, $"{name}-{stamp}"));
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(baseDir)!);
-            for (int i = 1; ; i++)
-            {
-                string candidate = i == 1 ? baseDir : $"{baseDir}-{i}";
-                if (Directory.Exists(candidate) || File.Exists(candidate)) continue;
-                // CreateDirectory succeeds on an existing directory, so claim the name with a marker
-                // file created exclusively: two processes starting in the same second get different dirs.
-                Directory.CreateDirectory(candidate);
-                try
-                {
-                    using (new FileStream(Path.Combine(candidate, ".run"), FileMode.CreateNew, FileAccess.Write)) { }
-                }
-                catch (IOException) when (File.Exists(Path.Combine(candidate, ".run")))
-                {
-                    continue;
-                }
-                return candidate;
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new RunFileException(baseDir, $"could not create run directory '{baseDir}': {e.Message}", e);
-        }
-    }
-
-    public static string SafeName(string name)
-    {
-        var invalid = Path.GetInvalidFileNameChars();
-        var sb = new StringBuilder(name.Length);
-        foreach (char c in name) sb.Append(invalid.Contains(c) || char.IsWhiteSpace(c) ? '_' : c);
-        return sb.Length == 0 ? "run" : sb.ToString();
     }
 }

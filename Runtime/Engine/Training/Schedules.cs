@@ -1,4 +1,3 @@
-using System.Globalization;
 using ArchDsl.Compiler;
 
 namespace ArchDsl.Runtime.Training;
@@ -155,100 +154,43 @@ public sealed class LinearWarmup : ILrSchedule
     public double? Momentum(long step) => Inner.Momentum(step);
 }
 
-/// <summary>Builds schedules from the train section's <c>schedule:</c> value.</summary>
+/// <summary>Builds the schedule of a resolved train section (the compiler's typed <see cref="ScheduleConfig"/>).</summary>
 public static class Schedules
 {
     /// <summary>
-    /// The schedule of a resolved train section: <c>schedule</c>, the optimizer's <c>lr</c> (default 1e-3),
-    /// <c>epochs</c> × <paramref name="stepsPerEpoch"/> total steps, and the top-level <c>warmup</c> (whole
-    /// epochs as an integer, or a fraction of all steps as a number below 1): for <c>cosine</c> it is the
+    /// The schedule of a resolved train section over <c>epochs</c> × <paramref name="stepsPerEpoch"/>
+    /// steps at the optimizer's <c>lr</c>, with the top-level <c>warmup</c>: for <c>cosine</c> it is the
     /// warm-up unless the call gives its own; for <c>constant</c> it adds a linear warm-up; <c>onecycle</c>
     /// warms up through pct_start, so a non-zero warmup with it is refused.
     /// </summary>
+    /// <exception cref="ArgumentException">onecycle with a warmup, or with too few steps for its phases (as PyTorch).</exception>
     public static ILrSchedule FromTrain(TrainConfig train, long stepsPerEpoch)
     {
         if (stepsPerEpoch <= 0) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "steps per epoch must be positive");
-        long epochs = train["epochs"] is { } e ? Convert.ToInt64(e, CultureInfo.InvariantCulture) : 10;
-        long total = epochs * stepsPerEpoch;
-        double lr = train["optimizer"] is TrainCall { } opt && opt.Args.TryGetValue("lr", out var l)
-            ? Convert.ToDouble(l, CultureInfo.InvariantCulture) : 1e-3;
-        long warmup = train["warmup"] switch
-        {
-            null => 0,
-            long w => w * stepsPerEpoch,
-            int w => w * stepsPerEpoch,
-            double f => (long)Math.Round(f * total),
-            var other => throw new ArgumentException($"train key 'warmup' must be epochs or a fraction, got {other}"),
-        };
-        warmup = Math.Min(warmup, total);
-        var value = train["schedule"];
-        string name = value switch { TrainCall c => c.Name, string s => s, _ => "constant" };
-        switch (name.ToLowerInvariant())
-        {
-            case "cosine" or "cos" or "warmup_cosine":
-                var args = value is TrainCall tc ? tc.Args : new Dictionary<string, object>();
-                if (warmup > 0 && !args.ContainsKey("warmup") && !args.ContainsKey("warmup_epochs"))
-                    value = new TrainCall("cosine", new Dictionary<string, object>(args) { ["warmup"] = warmup });
-                return FromConfig(value, lr, total, stepsPerEpoch);
-            case "onecycle" or "one_cycle" or "1cycle":
-                if (warmup > 0)
-                    throw new ArgumentException("onecycle warms up through pct_start; drop the train key 'warmup' or use schedule: cosine");
-                return FromConfig(value, lr, total, stepsPerEpoch);
-            default:
-                var inner = FromConfig(value, lr, total, stepsPerEpoch);
-                return warmup > 0 ? new LinearWarmup(inner, warmup) : inner;
-        }
+        var loop = train.Loop;
+        long total = loop.Epochs * stepsPerEpoch;
+        long warmup = loop.Warmup.Steps(stepsPerEpoch, total);
+        return From(train.Schedule, train.Optimizer.Lr, total, stepsPerEpoch, warmup);
     }
 
-    /// <summary>
-    /// <c>constant</c> (also null / <c>none</c>); <c>cosine</c>(warmup: steps, warmup_epochs: n, min_lr: x);
-    /// <c>onecycle</c>(max_lr: x, pct_start, anneal: cos|linear, div_factor, final_div_factor, three_phase,
-    /// base_momentum, max_momentum) — max_lr defaults to the optimizer's lr.
-    /// </summary>
-    public static ILrSchedule FromConfig(object? value, double lr, long totalSteps, long stepsPerEpoch = 1)
+    /// <summary>A schedule at base rate <paramref name="lr"/> over <paramref name="totalSteps"/>, with <paramref name="warmup"/> top-level warm-up steps.</summary>
+    public static ILrSchedule From(ScheduleConfig schedule, double lr, long totalSteps, long stepsPerEpoch = 1, long warmup = 0)
     {
-        var (name, args) = value switch
+        switch (schedule)
         {
-            null => ("constant", (IReadOnlyDictionary<string, object>)new Dictionary<string, object>()),
-            string s => (s, new Dictionary<string, object>()),
-            TrainCall c => (c.Name, c.Args),
-            _ => throw new ArgumentException($"schedule must be a name such as onecycle or cosine, got {value}"),
-        };
-        double D(string key, double fallback) => args.TryGetValue(key, out var v) ? Convert.ToDouble(v, CultureInfo.InvariantCulture) : fallback;
-        long L(string key, long fallback) => args.TryGetValue(key, out var v) ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : fallback;
-        void Only(params string[] keys)
-        {
-            foreach (var k in args.Keys)
-                if (!keys.Contains(k))
-                    throw new ArgumentException($"schedule {name} has no argument '{k}'; it takes {(keys.Length == 0 ? "none" : string.Join(", ", keys))}");
-        }
-
-        switch (name.ToLowerInvariant())
-        {
-            case "constant" or "none" or "const":
-                Only();
-                return new ConstantSchedule(lr);
-            case "cosine" or "cos" or "warmup_cosine":
+            case CosineScheduleConfig c:
             {
-                Only("warmup", "warmup_epochs", "min_lr");
-                long warmup = args.ContainsKey("warmup_epochs") ? L("warmup_epochs", 0) * stepsPerEpoch : L("warmup", 0);
-                return new WarmupCosineSchedule(lr, totalSteps, Math.Min(warmup, totalSteps), D("min_lr", 0));
+                long own = c.WarmupEpochs is long we ? we * stepsPerEpoch : c.WarmupSteps ?? warmup;
+                return new WarmupCosineSchedule(lr, totalSteps, Math.Min(own, totalSteps), c.MinLr);
             }
-            case "onecycle" or "one_cycle" or "1cycle":
-            {
-                Only("max_lr", "pct_start", "anneal", "div_factor", "final_div_factor", "three_phase", "base_momentum", "max_momentum");
-                var anneal = args.TryGetValue("anneal", out var a) ? (string)a switch
-                {
-                    "cos" => AnnealStrategy.Cos,
-                    "linear" => AnnealStrategy.Linear,
-                    var other => throw new ArgumentException($"onecycle anneal must be cos or linear, got {other}"),
-                } : AnnealStrategy.Cos;
-                bool three = args.TryGetValue("three_phase", out var tp) && Convert.ToBoolean(tp, CultureInfo.InvariantCulture);
-                return new OneCycleSchedule(D("max_lr", lr), totalSteps, D("pct_start", 0.3), anneal, D("div_factor", 25),
-                                            D("final_div_factor", 1e4), three, D("base_momentum", 0.85), D("max_momentum", 0.95));
-            }
+            case OneCycleScheduleConfig o:
+                if (warmup > 0)
+                    throw new ArgumentException("onecycle warms up through pct_start; drop the train key 'warmup' or use schedule: cosine");
+                return new OneCycleSchedule(o.MaxLr, totalSteps, o.PctStart, o.Anneal == "linear" ? AnnealStrategy.Linear : AnnealStrategy.Cos,
+                                            o.DivFactor, o.FinalDivFactor, o.ThreePhase, o.BaseMomentum, o.MaxMomentum);
             default:
-                throw new ArgumentException($"unknown schedule '{name}'; known: constant, cosine, onecycle");
+                var constant = new ConstantSchedule(lr);
+                return warmup > 0 ? new LinearWarmup(constant, warmup) : constant;
         }
     }
 }

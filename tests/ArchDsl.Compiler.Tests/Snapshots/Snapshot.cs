@@ -5,7 +5,7 @@ using Xunit.Sdk;
 namespace ArchDsl.Compiler.Tests.Snapshots;
 
 /// <summary>
-/// Snapshot testing in Verify's conventions (Verify itself cannot be restored here, DESIGN.md §5).
+/// Snapshot testing in Verify's conventions (the Verify package itself is not served by the package registry here).
 /// <c>Snapshot.Verify(text)</c> compares <paramref name="actual"/> with
 /// <c>&lt;Class&gt;.&lt;Method&gt;.verified.txt</c> (or <c>&lt;Class&gt;.&lt;Method&gt;_&lt;name&gt;.verified.txt</c> with a
 /// name, for parameterised tests) beside the calling test's source file; <c>&lt;Class&gt;</c> is that

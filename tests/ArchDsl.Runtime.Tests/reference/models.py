@@ -12,9 +12,11 @@ ArchDsl's is `patches -> linear`; the class token and position embedding carry a
 - MlpMixer: timm's MlpMixer (PatchEmbed conv, MixerBlock with token MLP on the transposed tokens).
 - FNet: Lee-Thorp et al., the encoder block (Fourier mixing = Re(FFT over width then tokens), add & LayerNorm,
   feed-forward, add & LayerNorm), on patch embeddings, mean-pooled.
-- PoolFormer-style: Yu et al. (MetaFormer) with pooling as the token mixer, 1x1-conv MLP, pre-norm residuals.
-  Differences from the paper, because the IR has no subtraction and no GroupNorm: the mixer is AvgPool itself
-  (the paper's Pooling returns pool(x) - x), and the norm is BatchNorm2d (the paper's is GroupNorm(1)).
+- PoolFormer-style: Yu et al. (MetaFormer) with pooling as the token mixer, 1x1-conv MLP, pre-norm residuals;
+  the norm BatchNorm2d or, as the paper's, GroupNorm(1). Difference from the paper, because the IR has no
+  subtraction of two branches: the mixer is AvgPool itself (the paper's Pooling returns pool(x) - x).
+- ResMLP: timm's MlpMixer with ResBlock and Affine (resmlp_12_224 & co.): Affine -> token Linear(N, N) ->
+  LayerScale and Affine -> channel MLP -> LayerScale, residuals, a final Affine, mean over the tokens.
 """
 import math
 
@@ -197,8 +199,9 @@ class Block(nn.Module):
 
 class VisionTransformer(nn.Module):
     def __init__(self, img_size=28, patch_size=4, in_chans=1, num_classes=10, embed_dim=192, depth=6, num_heads=3,
-                 mlp_ratio=4., norm='layer', eps=1e-6, act='gelu'):
+                 mlp_ratio=4., norm='layer', eps=1e-6, act='gelu', global_pool='token'):
         super().__init__()
+        self.global_pool = global_pool
         self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim)
         num_patches = (img_size // patch_size) ** 2
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
@@ -216,7 +219,8 @@ class VisionTransformer(nn.Module):
         x = x + self.pos_embed
         x = self.blocks(x)
         x = self.norm(x)
-        return self.head(x[:, 0])
+        # timm's VisionTransformer.forward_head: 'avg' leaves the class token (num_prefix_tokens = 1) out of the mean
+        return self.head(x[:, 1:].mean(dim=1) if self.global_pool == 'avg' else x[:, 0])
 
     def archdsl_names(self):
         c = self.cfg
@@ -370,11 +374,12 @@ class ConvMlp(nn.Module):
 
 
 class PoolFormerBlock(nn.Module):
-    def __init__(self, dim, hidden, pool_size=3, act='gelu'):
+    def __init__(self, dim, hidden, pool_size=3, act='gelu', norm='batch'):
         super().__init__()
-        self.norm1 = nn.BatchNorm2d(dim)
+        Norm = nn.BatchNorm2d if norm == 'batch' else (lambda c: nn.GroupNorm(1, c))  # the paper's GroupNorm(1)
+        self.norm1 = Norm(dim)
         self.token_mixer = Pooling(pool_size, subtract_input=False)
-        self.norm2 = nn.BatchNorm2d(dim)
+        self.norm2 = Norm(dim)
         self.mlp = ConvMlp(dim, hidden, act)
 
     def forward(self, x):
@@ -384,12 +389,12 @@ class PoolFormerBlock(nn.Module):
 
 
 class PoolFormer(nn.Module):
-    def __init__(self, num_classes=10, in_chans=1, patch_size=4, dim=32, depth=2, hidden=64, pool_size=3, act='gelu'):
+    def __init__(self, num_classes=10, in_chans=1, patch_size=4, dim=32, depth=2, hidden=64, pool_size=3, act='gelu', norm='batch'):
         super().__init__()
         self.patch_embed = nn.Conv2d(in_chans, dim, kernel_size=patch_size, stride=patch_size)
-        self.blocks = nn.Sequential(*[PoolFormerBlock(dim, hidden, pool_size, act) for _ in range(depth)])
+        self.blocks = nn.Sequential(*[PoolFormerBlock(dim, hidden, pool_size, act, norm) for _ in range(depth)])
         self.head = nn.Linear(dim, num_classes)
-        self.cfg = dict(depth=depth)
+        self.cfg = dict(depth=depth, norm=norm)
 
     def forward(self, x):
         x = self.blocks(self.patch_embed(x))
@@ -402,12 +407,85 @@ class PoolFormer(nn.Module):
             m[f'head.1.{k}'] = (f'head.{k}', None)
         for i in range(self.cfg['depth']):
             b = f'blocks.{i}'
-            for k in ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']:
+            norm_keys = ['weight', 'bias'] + (['running_mean', 'running_var', 'num_batches_tracked'] if self.cfg['norm'] == 'batch' else [])
+            for k in norm_keys:
                 m[f'{b}.token_norm.{k}'] = (f'blocks.{i}.norm1.{k}', None)
                 m[f'{b}.channel_norm.{k}'] = (f'blocks.{i}.norm2.{k}', None)
             for k in ['weight', 'bias']:
                 m[f'{b}.channel.0.{k}'] = (f'blocks.{i}.mlp.fc1.{k}', None)
                 m[f'{b}.channel.2.{k}'] = (f'blocks.{i}.mlp.fc2.{k}', None)
+        return m
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ResMLP (timm mlp_mixer.py: MlpMixer with block_layer=ResBlock, norm_layer=Affine)
+
+class Affine(nn.Module):
+    """timm's resmlp Affine: a per-channel scale (init 1) and shift (init 0), parameters of shape [1, 1, dim]."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.ones((1, 1, dim)))
+        self.beta = nn.Parameter(torch.zeros((1, 1, dim)))
+
+    def forward(self, x):
+        return torch.addcmul(self.beta, self.alpha, x)
+
+
+class ResBlock(nn.Module):
+    """timm's ResBlock: layer-scaled token Linear(seq_len, seq_len) and channel MLP, each after an Affine, with residuals."""
+
+    def __init__(self, dim, seq_len, mlp_ratio=4, init_values=1e-4, act='gelu'):
+        super().__init__()
+        channel_dim = int(dim * mlp_ratio)
+        self.norm1 = Affine(dim)
+        self.linear_tokens = nn.Linear(seq_len, seq_len)
+        self.norm2 = Affine(dim)
+        self.mlp_channels = Mlp(dim, channel_dim, act=act)
+        self.ls1 = nn.Parameter(init_values * torch.ones(dim))
+        self.ls2 = nn.Parameter(init_values * torch.ones(dim))
+
+    def forward(self, x):
+        x = x + self.ls1 * self.linear_tokens(self.norm1(x).transpose(1, 2)).transpose(1, 2)
+        x = x + self.ls2 * self.mlp_channels(self.norm2(x))
+        return x
+
+
+class ResMLP(nn.Module):
+    def __init__(self, num_classes=10, img_size=28, in_chans=1, patch_size=4, num_blocks=12, embed_dim=128, mlp_ratio=4,
+                 init_values=1e-4, act='gelu'):
+        super().__init__()
+        seq_len = (img_size // patch_size) ** 2
+        self.stem = PatchEmbed(patch_size, in_chans, embed_dim)
+        self.blocks = nn.Sequential(*[ResBlock(embed_dim, seq_len, mlp_ratio, init_values, act) for _ in range(num_blocks)])
+        self.norm = Affine(embed_dim)
+        self.head = nn.Linear(embed_dim, num_classes)
+        self.cfg = dict(dim=embed_dim, depth=num_blocks, in_chans=in_chans, patch=patch_size)
+
+    def forward(self, x):
+        x = self.norm(self.blocks(self.stem(x)))
+        return self.head(x.mean(dim=1))
+
+    def archdsl_names(self):
+        c = self.cfg
+        d = c['dim']
+        m = {}
+        patch_embed_names(m, 'stem.1', 'stem', d, c['in_chans'], c['patch'])
+        for i in range(c['depth']):
+            b, r = f'blocks.{i}', f'blocks.{i}'
+            for sub, norm in [('token', 'norm1'), ('channel', 'norm2')]:
+                for k in ['alpha', 'beta']:
+                    m[f'{b}.{sub}_norm.{k}'] = (f'{r}.{norm}.{k}', (d,))
+            for k in ['weight', 'bias']:
+                m[f'{b}.token.1.{k}'] = (f'{r}.linear_tokens.{k}', None)
+                m[f'{b}.channel.0.{k}'] = (f'{r}.mlp_channels.fc1.{k}', None)
+                m[f'{b}.channel.2.{k}'] = (f'{r}.mlp_channels.fc2.{k}', None)
+            m[f'{b}.token.3.gamma'] = (f'{r}.ls1', None)
+            m[f'{b}.channel.3.gamma'] = (f'{r}.ls2', None)
+        for k in ['alpha', 'beta']:
+            m[f'head.0.{k}'] = (f'norm.{k}', (d,))
+        for k in ['weight', 'bias']:
+            m[f'head.2.{k}'] = (f'head.{k}', None)
         return m
 
 
@@ -430,8 +508,9 @@ class ConvMixerRef(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# One parameter-free op between a 1x1 convolution and a mean-pooled linear head, for the ops no family above
-# uses; each entry is PyTorch's own module for the op.
+# One op between a 1x1 convolution and a mean-pooled linear head, for the ops and variants no family above
+# uses; each entry is PyTorch's own module for the op (or timm's, for LayerScale). An op with parameters has them
+# under the same names as ArchDsl's node `stem.1`.
 
 class Flatten(nn.Module):
     """Pixels as tokens: [B, C, H, W] -> [B, H*W, C], as timm's PatchEmbed flattens."""
@@ -447,7 +526,35 @@ ONE_OP = {
     'identity': nn.Identity,
     'flatten': Flatten,
     'gelu_tanh': lambda: nn.GELU(approximate='tanh'),
+    'max_pool': lambda: nn.MaxPool2d(3, stride=2, padding=1),
+    'conv_same_even': lambda: nn.Conv2d(4, 4, 4, padding='same'),   # PyTorch pads the extra row/column bottom/right
+    'group_norm': lambda: nn.GroupNorm(2, 4, eps=1e-5),
+    'layer_scale': lambda: LayerScale2d(4, 0.5),
+    'affine': lambda: Affine2d(4),
 }
+
+
+class LayerScale2d(nn.Module):
+    """timm's LayerScale2d: x * gamma over the channels of [B, C, H, W], gamma = init_values * ones(dim)."""
+
+    def __init__(self, dim, init_values):
+        super().__init__()
+        self.gamma = nn.Parameter(init_values * torch.ones(dim))
+
+    def forward(self, x):
+        return x * self.gamma.view(1, -1, 1, 1)
+
+
+class Affine2d(nn.Module):
+    """ResMLP's Affine over the channels of [B, C, H, W]: addcmul(beta, alpha, x)."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.ones(dim))
+        self.beta = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x):
+        return torch.addcmul(self.beta.view(1, -1, 1, 1), self.alpha.view(1, -1, 1, 1), x)
 
 
 class OneOp(nn.Module):
@@ -463,7 +570,9 @@ class OneOp(nn.Module):
         return self.head(y)
 
     def archdsl_names(self):
-        return {f'{ir}.{k}': (f'{ref}.{k}', None) for ir, ref in [('stem.0', 'conv'), ('head.1', 'head')] for k in ['weight', 'bias']}
+        m = {f'{ir}.{k}': (f'{ref}.{k}', None) for ir, ref in [('stem.0', 'conv'), ('head.1', 'head')] for k in ['weight', 'bias']}
+        m.update({f'stem.1.{k}': (f'op.{k}', None) for k in self.op.state_dict()})
+        return m
 
 
 def build(kind, cfg):
@@ -475,7 +584,8 @@ def build(kind, cfg):
     if kind == 'vit':
         return VisionTransformer(img_size=c['size'], patch_size=c['patch'], in_chans=c['channels'], num_classes=c['classes'],
                                  embed_dim=c['dim'], depth=c['depth'], num_heads=c['heads'], mlp_ratio=c['mlp'],
-                                 norm=c.get('norm', 'layer'), eps=c.get('eps', 1e-6), act=c.get('act', 'gelu'))
+                                 norm=c.get('norm', 'layer'), eps=c.get('eps', 1e-6), act=c.get('act', 'gelu'),
+                                 global_pool=c.get('global_pool', 'token'))
     if kind == 'mixer':
         return MlpMixer(num_classes=c['classes'], img_size=c['size'], in_chans=c['channels'], patch_size=c['patch'],
                         num_blocks=c['depth'], embed_dim=c['dim'], tokens_dim=c['tokens_hidden'], channels_dim=c['channels_hidden'],
@@ -485,5 +595,8 @@ def build(kind, cfg):
                     hidden=c['hidden'], eps=c.get('eps', 1e-5), act=c.get('act', 'gelu'))
     if kind == 'poolformer':
         return PoolFormer(num_classes=c['classes'], in_chans=c['channels'], patch_size=c['patch'], dim=c['dim'], depth=c['depth'],
-                          hidden=c['hidden'], pool_size=c.get('pool', 3), act=c.get('act', 'gelu'))
+                          hidden=c['hidden'], pool_size=c.get('pool', 3), act=c.get('act', 'gelu'), norm=c.get('norm', 'batch'))
+    if kind == 'resmlp':
+        return ResMLP(num_classes=c['classes'], img_size=c['size'], in_chans=c['channels'], patch_size=c['patch'],
+                      num_blocks=c['depth'], embed_dim=c['dim'], mlp_ratio=c['mlp'], init_values=c['init'], act=c.get('act', 'gelu'))
     raise ValueError(f'unknown reference model {kind}')

@@ -20,8 +20,20 @@ internal sealed class ConvModule : OpModule
         return g.Node("Conv", inputs, ("kernel_shape", new[] { k, k }), ("strides", new[] { s, s }), ("pads", new[] { p, p, p, p }), ("group", n.Attr<long>("groups")));
     });
     public override void Init(NodeTensors t) => nn.init.layer_default_(t.P("weight"), t.Opt("bias"));
-    public override NodeKernel Create(NodeTensors t) =>
-        new Conv(t.P("weight"), t.Opt("bias"), t.Attr<long>("stride"), t.Attr<long>("padding"), t.Attr<long>("groups"));
+    public override NodeKernel Create(NodeTensors t)
+    {
+        long stride = t.Attr<long>("stride"), padding = t.Attr<long>("padding"), groups = t.Attr<long>("groups");
+        // padding_end (only on an even kernel with padding: same) pads one more at the bottom/right: libtorch's own padding='same'.
+        if (t.Node.Attrs.ContainsKey("padding_end")) return new SameConv(t.P("weight"), t.Opt("bias"), groups);
+        return new Conv(t.P("weight"), t.Opt("bias"), stride, padding, groups);
+    }
+
+    /// <summary>Stride-1 convolution with PyTorch's padding='same' (F.conv2d(..., padding="same")), for even kernels.</summary>
+    sealed class SameConv(Tensor w, Tensor? b, long groups) : NodeKernel
+    {
+        readonly long[] _stride = { 1, 1 }, _dilation = { 1, 1 };
+        public override Tensor Forward(Tensor x, Tensor? y, bool training) => F.conv2d(x, w, b, _stride, nn.Padding.Same, _dilation, groups);
+    }
 
     /// <summary>
     /// 2-D convolution. A depthwise one on the CPU adds its bias after the convolution rather than inside it: libtorch

@@ -101,3 +101,16 @@ internal sealed class LayerNormModule : NormModule
         }
     }
 }
+
+/// <summary><c>group_norm</c> over the channels of an image in groups (F.group_norm).</summary>
+internal sealed class GroupNormModule : NormModule
+{
+    public override OpId Op => OpId.GroupNorm;
+    public override NodeKernel Create(NodeTensors t)
+    {
+        Tensor w = t.P("weight"), b = t.P("bias");
+        long groups = t.Attr<long>("groups");
+        var eps = t.Attr<double>("eps");
+        return new Unary(x => F.group_norm(x, groups, w, b, eps));
+    }
+}

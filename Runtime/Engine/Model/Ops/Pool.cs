@@ -27,7 +27,21 @@ internal sealed class AvgPoolModule : OpModule
     }
 }
 
-/// <summary><c>global_pool</c> (IR <c>avgpool</c>): the mean over the pixels of an image or the tokens.</summary>
+/// <summary><c>max_pool</c>: local max pooling (F.max_pool2d, floor mode).</summary>
+internal sealed class MaxPoolModule : OpModule
+{
+    public override OpId Op => OpId.MaxPool;
+    public override void Init(NodeTensors t) => NoTensors(t);
+    public override NodeKernel Create(NodeTensors t)
+    {
+        long k = t.Attr<long>("kernel"), s = t.Attr<long>("stride"), p = t.Attr<long>("padding");
+        long[] kk = { k, k }, ss = { s, s }, pp = { p, p };
+        return new Unary(x => F.max_pool2d(x, kk, ss, pp));
+    }
+}
+
+/// <summary><c>global_pool</c> (IR <c>avgpool</c>): the mean over the pixels of an image or the tokens, leaving out the
+/// first prefix_tokens tokens (timm: <c>x[:, num_prefix_tokens:].mean(dim=1)</c>).</summary>
 internal sealed class GlobalPoolModule : OpModule
 {
     public override OpId Op => OpId.GlobalPool;
@@ -48,7 +62,10 @@ internal sealed class GlobalPoolModule : OpModule
     public override NodeKernel Create(NodeTensors t)
     {
         var dims = t.Layout == Layout.Image ? new long[] { 2, 3 } : new long[] { 1 };
-        return new Unary(x => x.mean(dims));
+        var prefix = t.Attr<long>("prefix_tokens");
+        if (prefix == 0) return new Unary(x => x.mean(dims));
+        var n = t.Input.Dims[0];
+        return new Unary(x => { using var kept = x.narrow(1, prefix, n - prefix); return kept.mean(dims); });
     }
 }
 

@@ -3,8 +3,8 @@
 usage: bench_pytorch.py GRAPH.json --batch N --device cpu|cuda --warmup W --iterations I --threads T
                         [--memory-format contiguous|channels_last]
 
-GRAPH.json is Bench.DescribeGraph's description of a compiled IR graph (nodes in execution order with op,
-attributes, inputs and shapes). This script builds the same network in plain PyTorch eager, one idiomatic
+GRAPH.json is the compiled IR graph as JSON (Compiler/Printers/IrJson.cs, what `archc graph --format json`
+prints: nodes in execution order with op, attributes, inputs and shapes). This script builds the same network in plain PyTorch eager, one idiomatic
 torch.nn module per IR node (nn.Conv2d, nn.BatchNorm2d / BatchNorm1d over the width of tokens, nn.LayerNorm,
 nn.Linear, nn.GELU..., F.unfold for patches, timm-style Attention with one qkv Linear, torch.fft.fft2,
 nn.AvgPool2d, timm's drop_path), runs the node list in a plain Python loop, and times exactly what ArchDsl
@@ -102,13 +102,39 @@ def _pos_embed(self, x, a):
     self.fn = lambda t: t + self.weight
 
 
+def _channel_view(x):
+    """How a per-channel [C] parameter broadcasts: over C of an image [B, C, H, W], over the last dim otherwise."""
+    return (lambda p: p[:, None, None]) if x['layout'] == 'image' else (lambda p: p)
+
+
+def _affine(self, x, a):
+    """ResMLP's Affine (timm): torch.addcmul(beta, alpha, x), alpha init 1, beta init 0."""
+    c = x['dims'][0] if x['layout'] == 'image' else x['dims'][-1]
+    self.alpha = nn.Parameter(torch.ones(c))
+    self.beta = nn.Parameter(torch.zeros(c))
+    v = _channel_view(x)
+    self.fn = lambda t: torch.addcmul(v(self.beta), v(self.alpha), t)
+
+
+def _layer_scale(self, x, a):
+    """timm's LayerScale: x * gamma, gamma = init_values * ones(dim)."""
+    c = x['dims'][0] if x['layout'] == 'image' else x['dims'][-1]
+    self.gamma = nn.Parameter(a['init'] * torch.ones(c))
+    v = _channel_view(x)
+    self.fn = lambda t: t * v(self.gamma)
+
+
 # One builder per IR op (the catalogue test in ArchDsl.Runtime.Tests checks every op of `archc ops` is here).
 # An attribute the IR leaves out has PyTorch's default (gelu's approximate: 'none').
 OPS = {
-    'conv2d': _module(lambda x, a: nn.Conv2d(x['dims'][0], a['out'], a['kernel'], stride=a['stride'], padding=a['padding'],
+    'conv2d': _module(lambda x, a: nn.Conv2d(x['dims'][0], a['out'], a['kernel'], stride=a['stride'],
+                                             padding='same' if 'padding_end' in a else a['padding'],
                                              groups=a['groups'], bias=a['bias'])),
     'batchnorm': _batchnorm,
     'layernorm': _layernorm,
+    'group_norm': _module(lambda x, a: nn.GroupNorm(a['groups'], x['dims'][0], eps=a['eps'])),
+    'affine': _affine,
+    'layer_scale': _layer_scale,
     'linear': _module(lambda x, a: nn.Linear(x['dims'][-1], a['out'], bias=a['bias'])),
     'gelu': _module(lambda x, a: nn.GELU(approximate=a.get('approximate', 'none'))),
     'relu': _module(lambda x, a: nn.ReLU()),
@@ -124,7 +150,9 @@ OPS = {
     'attention': _module(lambda x, a: Attention(x['dims'][1], a['heads'], a['bias'])),
     'fourier': _fn(lambda self, x, a: lambda t: torch.fft.fft2(t, dim=(-2, -1)).real),
     'pool': _module(lambda x, a: nn.AvgPool2d(a['kernel'], stride=a['stride'], padding=a['padding'], count_include_pad=False)),
-    'avgpool': _fn(lambda self, x, a: (lambda t: t.mean((-2, -1))) if x['layout'] == 'image' else (lambda t: t.mean((1,)))),
+    'max_pool': _module(lambda x, a: nn.MaxPool2d(a['kernel'], stride=a['stride'], padding=a['padding'])),
+    'avgpool': _fn(lambda self, x, a: (lambda t: t.mean((-2, -1))) if x['layout'] == 'image'
+                   else (lambda t: t[:, a.get('prefix_tokens', 0):].mean(1))),
     'cls': _fn(lambda self, x, a: lambda t: t[:, 0]),
     'dropout': _module(lambda x, a: nn.Dropout(a['p'])),
     'droppath': _fn(lambda self, x, a: lambda t: drop_path(t, a['p'], self.training)),

@@ -1,7 +1,8 @@
 using System.Globalization;
+using ArchDsl.Runtime.Training;
 using Spectre.Console;
 
-namespace ArchDsl.Runtime.Training;
+namespace ArchDsl.Presentation;
 
 /// <summary>
 /// A live Spectre.Console display for a terminal: one progress bar per epoch whose label carries the

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Xml.Linq;
 
-namespace ArchDsl.Runtime.Sweep;
+namespace ArchDsl.Presentation;
 
 /// <summary>A labelled point of a scatter chart, with an optional ± error bar on y.</summary>
 public sealed record ScatterPoint(string Label, double X, double Y, double? YError = null);

@@ -1,0 +1,178 @@
+using System.Runtime.CompilerServices;
+using ArchDsl.Dsl;
+
+namespace ArchDsl.Compiler;
+
+/// <summary>
+/// Chain expansion: the steps of a chain (<c>a -> b -> c</c>) become nodes, each named <c>prefix.i</c>. A step is
+/// an op, a block call (its body under the call's name, <see cref="BlockScope"/> binding its arguments), a parameter
+/// holding an op, <c>residual { }</c> (body, then an add of its input and output) or <c>repeat n { }</c> (the body n
+/// times). Guards against runaway specs: nesting depth, total expansion steps, and a node-count estimate after the
+/// first copy of a repeat (<see cref="GraphBuilder.FitsLimit"/>).
+/// </summary>
+internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnlyDictionary<string, BlockDecl> blocks, GraphBuilder graph)
+{
+    private readonly DiagnosticBag _diags = diags;
+    private readonly Evaluator _ev = ev;
+    private readonly IReadOnlyDictionary<string, BlockDecl> _blocks = blocks;
+    private readonly GraphBuilder _graph = graph;
+    private readonly BlockScope _blockScope = new(diags, ev);
+    private readonly List<string> _blockStack = new();
+    private long _work;
+
+    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
+
+    /// <summary>Expands <paramref name="chain"/> on <paramref name="x"/>, naming step i <c>prefix.(start + i)</c>; null after an error or an abort.</summary>
+    public Flow? ExpandChain(Chain chain, Scope scope, string prefix, int start, Flow? x, int depth)
+    {
+        for (var i = 0; i < chain.Steps.Count && !_graph.Aborted; i++)
+            x = ExpandStep(chain.Steps[i], scope, $"{prefix}.{start + i}", x, depth);
+        return _graph.Aborted ? null : x;
+    }
+
+    private Flow? ExpandStep(Step step, Scope scope, string name, Flow? x, int depth)
+    {
+        RuntimeHelpers.EnsureSufficientExecutionStack();
+        if (++_work > 4L * Limits.MaxNodes)
+        {
+            _graph.Abort($"expanding this spec takes more than {4L * Limits.MaxNodes:N0} steps", step.Span);
+            return null;
+        }
+        if (depth > Limits.MaxDepth)
+        {
+            Error(CompilerCodes.TooDeep, $"blocks, repeats and residuals nest more than {Limits.MaxDepth} levels deep here", step.Span);
+            _graph.StopExpansion();
+            return null;
+        }
+        return step switch
+        {
+            ResidualStep r => ExpandResidual(r, scope, name, x, depth),
+            RepeatStep rep => ExpandRepeat(rep, scope, name, x, depth),
+            OpStep op => ExpandOp(op, scope, name, x, depth),
+            _ => null,
+        };
+    }
+
+    /// <summary><c>residual { body }</c> at <c>name</c>: the body as <c>name.j</c>, then <c>name.add</c> of its input and output.</summary>
+    private Flow? ExpandResidual(ResidualStep r, Scope scope, string name, Flow? x, int depth)
+    {
+        var h = ExpandChain(r.Body, scope, name, 0, x, depth + 1);
+        if (h is null || x is null) return null;
+        if (!h.Shape.Equals(x.Shape))
+        {
+            Error(CompilerCodes.ResidualShapeChange,
+                $"residual body changes the shape from {x.Shape} to {h.Shape}; add needs both shapes equal", r.Span,
+                "make the body end in the input's shape, or take the chain out of residual { }");
+            return null;
+        }
+        return _graph.Add(x, h, $"{name}.add", r.Span);
+    }
+
+    /// <summary><c>repeat n { body }</c> at <c>name</c>: repetition r as <c>name.r.j</c>; with n = 0 the body is checked once, not built.</summary>
+    private Flow? ExpandRepeat(RepeatStep rep, Scope scope, string name, Flow? x, int depth)
+    {
+        var count = EvalCount(rep.Count, scope, "repeat");
+        if (count is null or 0)
+        {
+            ExpandChain(rep.Body, scope, $"{name}.0", 0, null, depth + 1); // check the body without building it
+            return count is null ? null : x;
+        }
+        var nodesBefore = _graph.Nodes.Count;
+        for (long r = 0; r < count && !_graph.Aborted; r++)
+        {
+            x = ExpandChain(rep.Body, scope, $"{name}.{r}", 0, x, depth + 1);
+            if (x is null) break;
+            if (r == 0 && count > 1 && !_graph.FitsLimit(_graph.Nodes.Count - nodesBefore, count.Value - 1, $"repeat {count.Value:N0}", rep.Count.Span)) return null;
+        }
+        return _graph.Aborted ? null : x;
+    }
+
+    /// <summary>A repeat or mixer count: an integer from 0 to <see cref="Limits.MaxNodes"/>; null after an error (reported).</summary>
+    public long? EvalCount(Expr e, Scope scope, string what)
+    {
+        var v = Evaluator.WholeAsInteger(_ev.Eval(e, scope));
+        switch (v)
+        {
+            case UnknownVal: return null;
+            case IntVal { Value: < 0 } i:
+                Error(CompilerCodes.InvalidArgument, $"{what} count must be ≥ 0 but is {i.Value}", e.Span);
+                return null;
+            case IntVal { Value: > Limits.MaxNodes } i:
+                Error(CompilerCodes.TooLarge, $"{what} count {i.Value:N0} is over the limit of {Limits.MaxNodes:N0}", e.Span);
+                return null;
+            case IntVal i: return i.Value;
+            case WordVal w when !Words.IsKnown(w.Word):
+                _ev.ReportUndefined(w);
+                return null;
+            default:
+                Error(CompilerCodes.ArgumentType, $"{what} count must be an integer but is {Evaluator.Describe(v)}", e.Span, Evaluator.IntegerHint(v));
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// An op step: the name is a built-in op, a block, or a parameter holding either (its preset arguments first,
+    /// overridden by the step's named ones).
+    /// </summary>
+    private Flow? ExpandOp(OpStep op, Scope scope, string name, Flow? x, int depth)
+    {
+        var opName = op.Op;
+        IReadOnlyList<ArgVal> preset = [];
+        string? viaParam = null;
+        var opNameSpan = op.NameSpan; // where the op's name is written: the step, or the value of the parameter it uses
+        if (scope.TryLookup(op.Op, out var held))
+        {
+            viaParam = op.Op;
+            switch (held)
+            {
+                case WordVal w: opName = w.Word; opNameSpan = w.Span; break;
+                case CallVal c: opName = c.Name; preset = c.Args; opNameSpan = c.NameSpan; break;
+                case UnknownVal: return null;
+                default:
+                    Error(CompilerCodes.NotAnOp, $"'{op.Op}' holds {Evaluator.Describe(held)}, not an op, so it cannot be a step", op.NameSpan,
+                        "a step is an op (gelu, conv(…)), a block, or a parameter holding an op (act = gelu)");
+                    return null;
+            }
+        }
+        var stepArgs = op.Args.Select(a => _ev.EvalArg(a, scope)).ToList();
+        var named = stepArgs.Where(a => a.Name is not null).Select(a => a.Name!).ToHashSet();
+        var args = preset.Where(a => a.Name is null || !named.Contains(a.Name)).Concat(stepArgs).ToList();
+
+        if (_blocks.TryGetValue(opName, out var block))
+            return ExpandBlock(block, args, op, name, x, depth);
+        if (!OpCatalog.TryGet(opName, out var sig))
+        {
+            // A parameter's bad value is one mistake however often the parameter is used: it is reported once, at the
+            // value (the default in the header, or the --set override), with the first use as a secondary label.
+            var close = Suggest.Closest(opName, OpCatalog.AllNames.Concat(_blocks.Keys));
+            var unknown = new Diagnostic(CompilerCodes.UnknownOp,
+                viaParam is null ? $"unknown op '{opName}'" : $"unknown op '{opName}' (the value of '{viaParam}')", opNameSpan,
+                close is not null ? $"did you mean '{close}'?" : "ops: " + string.Join(", ", OpCatalog.AllNames.Order(StringComparer.Ordinal)));
+            _diags.Add(viaParam is null ? unknown : unknown.WithLabel(op.NameSpan, $"'{viaParam}' used as a step here"));
+            return null;
+        }
+        var bound = ArgBinder.BindOp(sig, args, op.Span, _diags, _ev);
+        return bound is null ? null : _graph.EmitOp(sig, bound, x, name, op.Span);
+    }
+
+    /// <summary>A block call at <c>name</c>: its body's steps as <c>name.j</c>, in a scope of its bound arguments; a block that calls itself is an error.</summary>
+    private Flow? ExpandBlock(BlockDecl block, IReadOnlyList<ArgVal> args, OpStep call, string name, Flow? x, int depth)
+    {
+        var loopAt = _blockStack.IndexOf(block.Name);
+        if (loopAt >= 0)
+        {
+            var cycle = string.Join(" -> ", _blockStack.Skip(loopAt).Append(block.Name));
+            Error(CompilerCodes.BlockRecursion, $"block '{block.Name}' calls itself ({cycle})", call.NameSpan,
+                "a block cannot expand into itself; use repeat n { … } to stack copies");
+            return null;
+        }
+        var scope = _blockScope.Bind(block, args, call, x?.Shape, out var ok);
+        _blockStack.Add(block.Name);
+        try
+        {
+            var y = ExpandChain(block.Body, scope, name, 0, ok ? x : null, depth + 1);
+            return ok ? y : null;
+        }
+        finally { _blockStack.RemoveAt(_blockStack.Count - 1); }
+    }
+}

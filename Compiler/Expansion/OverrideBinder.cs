@@ -1,0 +1,153 @@
+using ArchDsl.Dsl;
+
+namespace ArchDsl.Compiler;
+
+/// <summary>A <c>--set train.key=value</c> or <c>--set train.key.argument=value</c> override, parsed: <see cref="Sub"/> is the argument, if any.</summary>
+internal sealed record TrainOverride(string Key, string? Sub, Expr Value, Span KeySpan);
+
+/// <summary>
+/// <c>--set</c> overrides: each key checked (a parameter of the arch, or <c>train.key[.argument]</c>), its value
+/// parsed by the spec grammar into the parameter's slot or a <see cref="TrainOverride"/>; and the train section's
+/// entries composed with the train overrides the way Hydra composes a config.
+/// </summary>
+internal sealed class OverrideBinder(DiagnosticBag diags)
+{
+    private readonly DiagnosticBag _diags = diags;
+
+    private void Error(string code, string message, Span? span, string? hint = null) => _diags.Error(code, message, span, hint);
+
+    /// <summary>Sets each parameter override's value into its slot; returns the train overrides, in the order given.</summary>
+    public List<TrainOverride> Apply(IReadOnlyList<Override> overrides, List<ParamSlot> slots, string archName)
+    {
+        var trainOverrides = new List<TrainOverride>();
+        foreach (var o in WithoutConflicts(overrides)) ApplyOverride(o, slots, trainOverrides, archName);
+        return trainOverrides;
+    }
+
+    /// <summary>
+    /// The overrides with each key once: a key given twice with the same value counts once; with two
+    /// values it is a conflict (reported at the second), since which should win would depend on order.
+    /// </summary>
+    private IEnumerable<Override> WithoutConflicts(IReadOnlyList<Override> overrides)
+    {
+        var seen = new Dictionary<string, Override>(StringComparer.Ordinal);
+        foreach (var o in overrides)
+        {
+            if (o.Malformed) { yield return o; continue; }
+            if (!seen.TryGetValue(o.Key, out var first)) { seen[o.Key] = o; yield return o; continue; }
+            if (first.Value.Trim() == o.Value.Trim()) continue;
+            Error(CompilerCodes.ConflictingOverride, $"override '{o.Key}' is given twice, as {first.Value.Trim()} and as {o.Value.Trim()}",
+                new Span(new SourceText("--set", o.ToString()), 0, o.Key.Length), $"keep one --set {o.Key}=…");
+        }
+    }
+
+    private void ApplyOverride(Override o, List<ParamSlot> slots, List<TrainOverride> train, string archName)
+    {
+        var text = $"{o.Key}={o.Value}";
+        var src = new SourceText(Override.SourceName, text);
+        var keySpan = new Span(src, 0, o.Key.Length);
+        if (o.Malformed || o.Key.Length == 0)
+        {
+            Error(CompilerCodes.BadOverride, $"override '{o.Key}' is not name=value", keySpan, "write --set dim=256 or --set train.epochs=3");
+            return;
+        }
+        var parts = o.Key.Split('.');
+        if (parts[0] == "train" && parts.Length > 1)
+        {
+            ApplyTrainOverride(o, parts, src, keySpan, train);
+            return;
+        }
+        var slot = slots.Find(s => s.Name == o.Key);
+        if (slot is null)
+        {
+            var close = Suggest.Closest(o.Key, slots.Select(s => s.Name).Append("train"));
+            Error(CompilerCodes.UnknownOverride, $"arch '{archName}' has no parameter '{o.Key}' to override", keySpan,
+                close is not null ? $"did you mean '{close}'?" : $"its parameters: {string.Join(", ", slots.Select(s => s.Name))}; train keys: train.<key>");
+            return;
+        }
+        if (ParseOverrideValue(src, o.Key.Length + 1) is { } value) slot.Value = value;
+    }
+
+    /// <summary><c>train.key=value</c> or <c>train.key.argument=value</c>: the key must be one of <see cref="TrainSchema.KeyNames"/>, an argument only of a call key.</summary>
+    private void ApplyTrainOverride(Override o, string[] parts, SourceText src, Span keySpan, List<TrainOverride> train)
+    {
+        if (parts.Length > 3 || parts.Any(p => p.Length == 0))
+        {
+            Error(CompilerCodes.BadOverride, $"override '{o.Key}' is not train.key or train.key.argument", keySpan);
+            return;
+        }
+        if (!TrainSchema.KeyNames.Contains(parts[1]))
+        {
+            var close = Suggest.Closest(parts[1], TrainSchema.KeyNames);
+            Error(CompilerCodes.UnknownOverride, $"unknown train key '{parts[1]}' in override '{o.Key}'", keySpan,
+                close is not null ? $"did you mean 'train.{close}'?" : $"train keys: {string.Join(", ", TrainSchema.KeyNames)}");
+            return;
+        }
+        if (parts.Length == 3 && !TrainSchema.IsCallKey(parts[1]))
+        {
+            Error(CompilerCodes.UnknownOverride, $"train key '{parts[1]}' takes no arguments, so 'train.{parts[1]}.{parts[2]}' names nothing", keySpan,
+                $"set the key itself: --set train.{parts[1]}=…");
+            return;
+        }
+        if (ParseOverrideValue(src, o.Key.Length + 1) is { } tv)
+            train.Add(new TrainOverride(parts[1], parts.Length == 3 ? parts[2] : null, tv, keySpan));
+    }
+
+    /// <summary>The value of an override, parsed by the spec grammar; null after reporting its syntax errors.</summary>
+    private Expr? ParseOverrideValue(SourceText src, int start)
+    {
+        var parsed = SpecParser.ParseExpression(src, start);
+        _diags.AddRange(parsed.Diagnostics);
+        return parsed.Expr;
+    }
+
+    /// <summary>
+    /// The train section's entries (a key given twice is reported and the first kept) with the train overrides
+    /// applied. As Hydra composes: a whole value (<c>train.optimizer=sgd</c>, like choosing a config group) applies
+    /// first, then arguments (<c>train.optimizer.lr=0.5</c>) on top of it, whatever the command-line order.
+    /// </summary>
+    public List<(string Key, Expr Value, Span KeySpan)> TrainEntries(TrainStmt? train, IReadOnlyList<TrainOverride> overrides)
+    {
+        var entries = new List<(string Key, Expr Value, Span KeySpan)>();
+        if (train is not null)
+            foreach (var e in train.Entries)
+            {
+                var firstIdx = entries.FindIndex(x => x.Key == e.Key);
+                if (firstIdx >= 0)
+                {
+                    Error(CompilerCodes.DuplicateTrainKey, $"train key '{e.Key}' is given twice (first at {entries[firstIdx].KeySpan})", e.KeySpan);
+                    continue;
+                }
+                entries.Add((e.Key, e.Value, e.KeySpan));
+            }
+        foreach (var (key, sub, value, keySpan) in overrides.OrderBy(o => o.Sub is null ? 0 : 1))
+        {
+            var idx = entries.FindIndex(x => x.Key == key);
+            if (sub is null)
+            {
+                if (idx >= 0) entries[idx] = (key, value, keySpan);
+                else entries.Add((key, value, keySpan));
+                continue;
+            }
+            var current = idx >= 0 ? entries[idx].Value : null;
+            var arg = new Arg(sub, value, value.Span);
+            Expr? updated = current switch
+            {
+                null => new CallExpr(TrainSchema.DefaultCallName(key), [arg], keySpan, keySpan),
+                CallExpr c => c with { Args = c.Args.Where(a => a.Name != sub).Append(arg).ToList() },
+                Name n => new CallExpr(n.Id, [arg], n.Span, n.Span),
+                StringLit s => new CallExpr(s.Value, [arg], s.Span, s.Span),
+                _ => null,
+            };
+            if (updated is null)
+            {
+                Error(CompilerCodes.BadOverride, $"train key '{key}' does not hold a call, so its argument '{sub}' cannot be set", keySpan,
+                    $"set the whole value: --set train.{key}=name({sub}: …)");
+                continue;
+            }
+            if (idx >= 0) entries[idx] = (key, updated, entries[idx].KeySpan);
+            else entries.Add((key, updated, keySpan));
+        }
+        return entries;
+    }
+}

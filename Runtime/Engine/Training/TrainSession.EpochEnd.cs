@@ -1,0 +1,54 @@
+namespace ArchDsl.Runtime.Training;
+
+/// <summary>The end of an epoch: evaluation, model selection on the validation split, the epoch record, the epoch checkpoint.</summary>
+internal sealed partial class TrainSession
+{
+    /// <summary>
+    /// Evaluates the finished epoch <c>_epoch</c>, logs it and saves the <c>last</c> checkpoint (and <c>best</c>
+    /// when the validation split selects it); returns the interrupted result when a stop was asked for during the
+    /// evaluation or the epoch, null to go on.
+    /// </summary>
+    private TrainResult? EndEpoch()
+    {
+        var s = _settings;
+        LossAccuracy? eval = null;
+        if (_evalSet is not null)
+        {
+            _sink.Evaluating(_epoch + 1, _evalName!, _evalSet.Count);
+            try { eval = Trainer.Evaluate(Model, _evalSet, _evalBatch, _device, stop: () => _stop.Requested); }
+            catch (OperationCanceledException)
+            {
+                if (_lastSavedStep != _step) Save("interrupt", _epoch, _batches, best: false);
+                return Interrupted(_epoch);
+            }
+        }
+        bool isBest = Select(eval);
+        double epochIps = Throughput.ImagesPerSecond(_epochImages, TimeSpan.FromSeconds(_epochTrainSeconds));
+        var record = new EpochRecord
+        {
+            Epoch = _epoch + 1, Step = _step, Lr = _lastLr, TrainLoss = _epochStats.Loss, TrainAcc = _epochStats.Accuracy,
+            ImagesPerSecond = Math.Round(epochIps, 1), DataSeconds = Math.Round(_dataSeconds, 3),
+            EpochSeconds = Math.Round(_epochWatch.Elapsed.TotalSeconds, 3), ElapsedSeconds = Math.Round(_trainSeconds, 3),
+        };
+        if (eval is not null) record = record.WithEvaluation(_evalName!, eval.Loss, eval.Accuracy, isBest);
+        Append(record);
+        _sink.EpochCompleted(new EpochInfo(_epoch + 1, s.Epochs, _step, _epochStats.Loss, _epochStats.Accuracy, _evalName, eval?.Loss, eval?.Accuracy,
+            isBest, epochIps, _epochWatch.Elapsed));
+        Save("epoch", _epoch + 1, 0, best: isBest);
+        _epochStats = new EpochTotals();
+        if (_stop.Requested && _epoch + 1 < s.Epochs) return Interrupted(_epoch + 1);
+        return null;
+    }
+
+    /// <summary>
+    /// Model selection only on a validation split: whether this epoch's <paramref name="eval"/> is the best so far
+    /// (then it is remembered). The test set (monitored when there is no validation split) never chooses the
+    /// weights, and without a split nothing is chosen.
+    /// </summary>
+    private bool Select(LossAccuracy? eval)
+    {
+        bool isBest = _evalName == "val" && eval is not null && (double.IsNaN(_bestAcc) || eval.Accuracy > _bestAcc);
+        if (isBest) { _bestAcc = eval!.Accuracy; _bestEpoch = _epoch + 1; }
+        return isBest;
+    }
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace ArchDsl.Runtime.Training;
+
+/// <summary>The end of a run: the selected weights evaluated on the test set, the result, <c>summary.yaml</c>.</summary>
+internal sealed partial class TrainSession
+{
+    /// <summary>
+    /// When epochs were judged on a validation split, the weights it selected are evaluated on the test set;
+    /// then the summary. Scores come from the metrics log, so a run resumed after its last epoch reports the same.
+    /// </summary>
+    private TrainResult Finish()
+    {
+        var s = _settings;
+        var lastEpoch = MetricRecord.ReadAll(MetricsPath).OfType<EpochRecord>().LastOrDefault();
+        Score? Read(string set) => lastEpoch?.Score(set) is { } score ? new Score(score.Loss, score.Accuracy) : null;
+        Score? test = null;
+        if (_data.Val is not null && _data.Test is not null)
+        {
+            if (_bestEpoch is not null) Checkpoint.Load(RunDirectory.CheckpointPath(_runDir, RunDirectory.Best), Model, optimizer: null);
+            _sink.Evaluating(s.Epochs, "test", _data.Test.Count);
+            var t = Trainer.Evaluate(Model, _data.Test, _evalBatch, _device);
+            test = new Score(t.Loss, t.Accuracy);
+            Append(new TestRecord { Step = _step, Epoch = _bestEpoch ?? s.Epochs, TestLoss = t.Loss, TestAcc = t.Accuracy });
+        }
+        else if (_evalName == "test") test = Read("test");
+        var result = Result(TrainOutcome.Completed, s.Epochs, Read("train"), _evalName is null ? null : Read(_evalName), test, null);
+        WriteSummary(result);
+        _sink.RunEnded(result);
+        return result;
+    }
+
+    private void WriteSummary(TrainResult r)
+    {
+        var (data, s) = (_data, _settings);
+        static string N(double? v, string format = "0.######") => v is double d && !double.IsNaN(d) ? d.ToString(format, CultureInfo.InvariantCulture) : "null";
+        var sb = new StringBuilder();
+        sb.Append("# ArchDsl training summary\n");
+        sb.Append($"arch: {r.Arch}\n");
+        sb.Append($"run: {Yaml(r.RunDir)}\n");
+        sb.Append("status: completed\n");
+        sb.Append($"data: {Yaml(data.Source)}\n");
+        sb.Append($"train_samples: {data.Train.Count}\n");
+        sb.Append($"epochs: {r.Epochs}\nsteps: {r.Steps}\nbatch: {s.Batch}\nseed: {s.Seed}\n");
+        sb.Append($"optimizer: {Yaml(_graph.Train.Optimizer.ToString())}\n");
+        sb.Append($"parameters: {r.Parameters}\n");
+        sb.Append($"train:\n  loss: {N(r.TrainLoss)}\n  accuracy: {N(r.TrainAccuracy)}\n");
+        if (r.EvalSet == "val") sb.Append($"val:\n  loss: {N(r.EvalLoss)}\n  accuracy: {N(r.EvalAccuracy)}\n");
+        if (r.TestAccuracy is not null) sb.Append($"test:\n  loss: {N(r.TestLoss)}\n  accuracy: {N(r.TestAccuracy)}\n  samples: {data.Test?.Count ?? 0}\n");
+        sb.Append(SelectionYaml(r, r.TestAccuracy is not null ? "test" : r.EvalSet));
+        sb.Append($"time:\n  train_s: {N(r.TrainTime.TotalSeconds, "0.###")}\n  data_s: {N(_dataTotal, "0.###")}   # of train_s: making batches (copy, tensor, augmentation)\n" +
+                  $"  session_wall_s: {N(r.WallTime.TotalSeconds, "0.###")}\n");
+        sb.Append($"images_per_s: {N(r.ImagesPerSecond, "0.#")}\n");
+        sb.Append($"device: {_device}\nthreads: {_threads}\n");
+        sb.Append($"resumes: {_info.Resumes}\n");
+        sb.Append($"checkpoints:\n  last: {RunDirectory.CheckpointFile(RunDirectory.Last)}\n");
+        if (r.BestEpoch is not null) sb.Append($"  best: {RunDirectory.CheckpointFile(RunDirectory.Best)}   # selected on val\n");
+        AtomicFile.WriteAllText(RunDirectory.SummaryOf(_runDir), sb.ToString());
+    }
+
+    /// <summary>
+    /// What chose the reported weights, and what they are reported on: <c>selection</c> is the validation
+    /// split's best accuracy (its epoch) or <c>none</c> (no validation split: the test set is never used to
+    /// choose, the last epoch's weights are reported); <c>reported</c> names the weights and the set.
+    /// </summary>
+    internal static string SelectionYaml(TrainResult r, string? reportedSet)
+    {
+        var sb = new StringBuilder("selection:\n");
+        if (r.BestEpoch is { } epoch && r.BestAccuracy is { } acc)
+            sb.Append($"  on: val\n  metric: accuracy\n  accuracy: {acc.ToString("0.######", CultureInfo.InvariantCulture)}\n  epoch: {epoch}\n");
+        else
+            sb.Append("  on: none   # no validation split (train key val_split): no weights are chosen by a score\n");
+        sb.Append("reported:\n");
+        sb.Append(r.BestEpoch is { } e && reportedSet == "test" ? $"  weights: best on val (epoch {e})\n" : $"  weights: last epoch ({r.Epochs})\n");
+        sb.Append($"  set: {reportedSet ?? "none"}\n");
+        return sb.ToString();
+    }
+
+    private static string Yaml(string s) => JsonSerializer.Serialize(s, MetricsLog.JsonOptions); // a double-quoted YAML scalar
+}

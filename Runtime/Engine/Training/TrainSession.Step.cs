@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using ArchDsl.Runtime.Data;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+
+namespace ArchDsl.Runtime.Training;
+
+/// <summary>One optimizer step: the batch, augmentation, learning rate and momentum, forward, loss, backward, clipping, update.</summary>
+internal sealed partial class TrainSession
+{
+    /// <summary>
+    /// Takes step <c>_step</c> on batch <c>_batch</c> of <paramref name="order"/>: torch's generator is re-seeded
+    /// from (seed, step) first, so the step does not depend on what ran before it. The time until the batch is on
+    /// the device and augmented counts as data time. Returns the batch's mean loss, how many it got right and its size.
+    /// </summary>
+    /// <exception cref="TrainingException">the loss is not finite (nothing is updated; the last checkpoint stays good).</exception>
+    private (double Loss, long Correct, int Images) Step(int[] order, Stopwatch stepWatch)
+    {
+        var s = _settings;
+        ulong seed = unchecked((ulong)s.Seed);
+        int first = _batch * s.Batch, n = Math.Min(s.Batch, _batcher.SamplesPerEpoch - first);
+        _batcher.Fill(order.AsSpan(first, n), _images, _labels);
+        using var scope = NewDisposeScope();
+        torch.manual_seed(unchecked((long)DeterministicRandom.Derive(seed ^ 0x7012C4UL, (ulong)_step)));
+        var (x0, y) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);
+        var x = _augment.IsEmpty ? x0 : _augment.Apply(x0, seed, _epoch, _batch);
+        double made = stepWatch.Elapsed.TotalSeconds;
+        _dataSeconds += made;
+        _dataTotal += made;
+        double lr = _schedule.LearningRate(_step);
+        Optimizer.lr = lr;
+        _lastLr = lr;
+        Trainer.ApplyMomentum(Optimizer, _schedule, _step);
+        var logits = Model.forward(x);
+        var lossT = nn.functional.cross_entropy(logits, y, label_smoothing: s.LabelSmoothing);
+        Optimizer.zero_grad();
+        lossT.backward();
+        double loss = lossT.item<double>();
+        if (!double.IsFinite(loss))
+            throw new TrainingException(
+                $"the loss became {(double.IsNaN(loss) ? "NaN" : "infinite")} at step {_step + 1} (epoch {_epoch + 1}, batch {_batch + 1}); training stopped. " +
+                $"The last good checkpoint is {LastPath} (step {_lastSavedStep}); lower the learning rate or set train.clip, then start again.");
+        if (s.Clip > 0) nn.utils.clip_grad_norm_(Model.parameters(), s.Clip);
+        Optimizer.step();
+        long correct;
+        using (no_grad()) correct = logits.argmax(1).eq(y).sum().item<long>();
+        return (loss, correct, n);
+    }
+}

@@ -1,0 +1,57 @@
+using System.Runtime.InteropServices;
+using ArchDsl.Runtime.Data;
+using ArchDsl.Torch;
+using static ArchDsl.Torch.torch;
+
+namespace ArchDsl.Runtime.Training;
+
+/// <summary>Batches as tensors, and a model's loss and accuracy on a set: shared by <see cref="TrainSession"/> and <see cref="Evaluator"/>.</summary>
+public static partial class Trainer
+{
+    /// <summary>One batch as tensors: one copy of the images (and one of the labels) into libtorch.</summary>
+    internal static (Tensor Images, Tensor Labels) ToTensors(float[] images, long[] labels, int count, Dataset shape, Device device)
+    {
+        var x = torch.from_bytes(MemoryMarshal.AsBytes(images.AsSpan(0, count * shape.SampleSize)), ScalarType.Float32,
+            new long[] { count, shape.Channels, shape.Height, shape.Width }, device);
+        var y = torch.from_bytes(MemoryMarshal.AsBytes(labels.AsSpan(0, count)), ScalarType.Int64, new long[] { count }, device);
+        return (x, y);
+    }
+
+    /// <summary>Loss (mean cross-entropy, no smoothing) and accuracy of <paramref name="model"/> on <paramref name="set"/>, in eval mode.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="stop"/> said stop (checked before each batch).</exception>
+    internal static LossAccuracy Evaluate(nn.Module<Tensor, Tensor> model, Dataset set, int batch, Device device,
+                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null)
+    {
+        var result = new LossAccuracy();
+        var batcher = new Batcher(set, batch, shuffle: false);
+        var images = new float[(long)batch * set.SampleSize];
+        var labels = new long[batch];
+        var order = batcher.Order(0);
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            for (int b = 0; b < batcher.BatchesPerEpoch; b++)
+            {
+                if (stop?.Invoke() == true) throw new OperationCanceledException();
+                int start = b * batch, n = Math.Min(batch, set.Count - start);
+                batcher.Fill(order.AsSpan(start, n), images, labels);
+                using var scope = NewDisposeScope();
+                var (x, y) = ToTensors(images, labels, n, set, device);
+                var logits = model.forward(x);
+                var loss = nn.functional.cross_entropy(logits, y);
+                var pred = logits.argmax(1);
+                var correct = pred.eq(y).sum().item<long>();
+                result.Add(loss.item<double>(), correct, n);
+                if (confusion is not null)
+                {
+                    var p = pred.cpu().data<long>();
+                    for (int i = 0; i < n; i++) confusion.Add((int)labels[i], (int)p[i]);
+                }
+            }
+        }
+        finally { model.train(wasTraining); }
+        return result;
+    }
+}

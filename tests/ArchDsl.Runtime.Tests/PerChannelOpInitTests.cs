@@ -1,0 +1,53 @@
+using ArchDsl.Runtime.Model;
+using static ArchDsl.Runtime.Tests.ModelTestKit;
+using static ArchDsl.Torch.torch;
+
+namespace ArchDsl.Runtime.Tests;
+
+/// <summary>
+/// The starting values of the per-channel ops, which the equivalence cases cannot check (they copy ArchDsl's initial
+/// weights into the reference): layer_scale's γ = init (timm's LayerScale, init_values · ones), affine's α = 1 and β = 0
+/// (timm's resmlp Affine), group_norm's weight 1 and bias 0 (torch.nn.GroupNorm).
+/// </summary>
+[Collection(TorchModelCollection.Name)]
+public sealed class PerChannelOpInitTests
+{
+    [Theory]
+    [InlineData("init=0.25", 0.25f)]
+    [InlineData("init=1e-6", 1e-6f)]
+    public void Layer_scale_starts_at_init_and_affine_at_the_identity(string init, float gamma)
+    {
+        var g = CompileSpec("resmlp.arch", "dim=16", "depth=1", init);
+        using var m = new IrModel(g, seed: 3);
+        using var scope = NewDisposeScope();
+        var s = m.state_dict();
+        foreach (var name in new[] { "blocks.0.token.3.gamma", "blocks.0.channel.3.gamma" })
+        {
+            Assert.Equal(gamma, s[name].min().item<float>());
+            Assert.Equal(gamma, s[name].max().item<float>());
+        }
+        foreach (var norm in new[] { "blocks.0.token_norm", "blocks.0.channel_norm", "head.0" })
+        {
+            Assert.Equal(1f, s[$"{norm}.alpha"].min().item<float>());
+            Assert.Equal(1f, s[$"{norm}.alpha"].max().item<float>());
+            Assert.Equal(0.0, MaxAbs(s[$"{norm}.beta"]));
+        }
+    }
+
+    [Fact]
+    public void Group_norm_starts_as_PyTorchs()
+    {
+        var g = CompileText("""
+            arch G(classes = 10)
+            input image[3, 8, 8]
+            stem conv(4, kernel: 1) -> group_norm(2)
+            head global_pool -> linear(classes)
+            """);
+        using var m = new IrModel(g, seed: 3);
+        using var scope = NewDisposeScope();
+        var s = m.state_dict();
+        Assert.Equal(1f, s["stem.1.weight"].min().item<float>());
+        Assert.Equal(1f, s["stem.1.weight"].max().item<float>());
+        Assert.Equal(0.0, MaxAbs(s["stem.1.bias"]));
+    }
+}
