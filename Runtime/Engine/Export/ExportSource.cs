@@ -30,7 +30,7 @@ public sealed class ExportSource : IDisposable
         try
         {
             if (!Directory.Exists(runDir)) throw new ExportException($"no run directory '{runDir}'");
-            var graph = Trainer.ReadGraph(runDir);
+            var graph = RunDirectory.ReadGraph(runDir);
             var card = ModelCard.Read(runDir);
             var weights = card.WeightsPath(runDir);
             var model = new IrModel(graph);

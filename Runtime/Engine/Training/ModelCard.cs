@@ -63,7 +63,7 @@ public sealed record ModelCard
     /// <summary>Writes <c>model.json</c> into the run directory (atomically) from the run's files and its data.</summary>
     public static void Write(string runDir, IrGraph graph, DataSplits data, IEnumerable<string> overrides)
     {
-        var specPath = Path.Combine(runDir, Trainer.SpecFile);
+        var specPath = Path.Combine(runDir, RunDirectory.SpecFile);
         var spec = File.Exists(specPath) ? File.ReadAllText(specPath) : "";
         var card = For(graph, data, spec, overrides);
         AtomicFile.WriteAllText(Path.Combine(runDir, FileName), JsonSerializer.Serialize(card, CheckpointState.Json) + "\n");
