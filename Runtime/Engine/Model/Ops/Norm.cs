@@ -106,6 +106,19 @@ internal sealed class LayerNormModule : NormModule
 internal sealed class GroupNormModule : NormModule
 {
     public override OpId Op => OpId.GroupNorm;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        // GroupNormalization is opset 18 (and its scale was per group until 21): in 17, each sample's groups are the
+        // channels of [B, G, C/G·H·W] for InstanceNormalization (scale 1, bias 0), then the per-channel affine on [B, C, H, W].
+        long groups = n.Attr<long>("groups"), c = n.Input.Dims[0], h = n.Input.Dims[1], w = n.Input.Dims[2];
+        var grouped = g.Node("Reshape", [x[0], g.Ints([-1, groups, c / groups * h * w], 3)]);
+        var ones = Enumerable.Repeat(1f, (int)groups).ToArray();
+        var normed = g.Node("InstanceNormalization", [grouped, g.Const(ones, groups), g.Const(new float[groups], groups)], ("epsilon", n.Attr<double>("eps")));
+        var image = g.Node("Reshape", [normed, g.Ints([-1, c, h, w], 4)]);
+        return g.Node("Add", [g.Node("Mul", [image, PerChannel.Onnx(g, n, "weight")]), PerChannel.Onnx(g, n, "bias")]);
+    });
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"nn.GroupNorm({n.Attr<long>("groups")}, {n.Input.Dims[0]}, eps={ExportNode.Py(n.Attr<double>("eps"))})");
     public override NodeKernel Create(NodeTensors t)
     {
         Tensor w = t.P("weight"), b = t.P("bias");

@@ -31,6 +31,13 @@ internal sealed class AvgPoolModule : OpModule
 internal sealed class MaxPoolModule : OpModule
 {
     public override OpId Op => OpId.MaxPool;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        long k = n.Attr<long>("kernel"), s = n.Attr<long>("stride"), p = n.Attr<long>("padding");
+        return g.Node("MaxPool", x, ("kernel_shape", new[] { k, k }), ("strides", new[] { s, s }), ("pads", new[] { p, p, p, p }));
+    });
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"nn.MaxPool2d({n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, padding={n.Attr<long>("padding")})");
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t)
     {
@@ -46,17 +53,24 @@ internal sealed class GlobalPoolModule : OpModule
 {
     public override OpId Op => OpId.GlobalPool;
     public override OnnxForm Onnx { get; } = new((g, n, x) =>
-        g.Node("ReduceMean", x, ("axes", n.Image ? new long[] { 2, 3 } : new long[] { 1 }), ("keepdims", 0L)));
-    public override PyTorchForm PyTorch { get; } = new(n => n.Image ? "GlobalPool((2, 3))" : "GlobalPool(1)", new PyHelper("GlobalPool", """"
+    {
+        var prefix = n.Attr<long>("prefix_tokens");
+        var kept = prefix == 0 ? x : [g.Node("Slice", [x[0], g.Ints([prefix], 1), g.Ints([n.Input.Dims[0]], 1), g.Ints([1], 1)])];
+        return g.Node("ReduceMean", kept, ("axes", n.Image ? new long[] { 2, 3 } : new long[] { 1 }), ("keepdims", 0L));
+    });
+    public override PyTorchForm PyTorch { get; } = new(n => n.Image ? "GlobalPool((2, 3))"
+        : n.Attr<long>("prefix_tokens") is > 0 and var prefix ? $"GlobalPool(1, prefix_tokens={prefix})" : "GlobalPool(1)", new PyHelper("GlobalPool", """"
         class GlobalPool(nn.Module):
-            """Global average pooling (timm's global_pool='avg'): the mean over dims (pixels (2, 3) or tokens 1)."""
+            """Global average pooling (timm's global_pool='avg'): the mean over dims (pixels (2, 3) or tokens 1), leaving
+            out the first prefix_tokens tokens (timm's num_prefix_tokens: x[:, prefix_tokens:])."""
 
-            def __init__(self, dim):
+            def __init__(self, dim, prefix_tokens=0):
                 super().__init__()
                 self.dim = dim
+                self.prefix_tokens = prefix_tokens
 
             def forward(self, x):
-                return x.mean(self.dim)
+                return x[:, self.prefix_tokens:].mean(self.dim)
         """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t)
