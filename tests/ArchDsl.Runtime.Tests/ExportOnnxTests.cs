@@ -30,7 +30,7 @@ public sealed class ExportOnnxTests(ITestOutputHelper output)
                 using var scope = NewDisposeScope();
                 var g = graph();
                 var card = ExportPyTorchTests.Card(g);
-                using var source = ExportSource.Of(new IrModel(g, seed: 11), card, "<test>");
+                using var source = ExportSource.Of(ExportPyTorchTests.Model(g), card, "<test>");
                 var dir = Path.Combine(root, name);
                 var written = OnnxExporter.Write(source, dir);
                 Assert.Equal(card.Classes, File.ReadAllLines(written[1]));

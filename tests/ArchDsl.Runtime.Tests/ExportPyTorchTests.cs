@@ -14,7 +14,7 @@ namespace ArchDsl.Runtime.Tests;
 /// The exported PyTorch file, run by its real consumer (Debian's python3-torch, reference/run_export.py): for every
 /// equivalence case (every op of the catalogue; ConvMixer, ViT, MLP-Mixer, FNet, PoolFormer among them) plus dropout and
 /// drop-path and a model named as a helper class, <c>create_model(weights)</c> loads with strict=True and its logits on [0, 1] pixels equal ArchDsl's
-/// (eval mode, same pixels normalised by the card's mean and std) within 1e-5.
+/// (eval mode, same pixels normalised by the card's mean and std, weights moved off their init by <see cref="Model"/>) within 1e-5.
 /// </summary>
 [Collection(TorchModelCollection.Name)]
 public sealed class ExportPyTorchTests(ITestOutputHelper output)
@@ -51,6 +51,25 @@ public sealed class ExportPyTorchTests(ITestOutputHelper output)
         };
     }
 
+    /// <summary>
+    /// The model of <paramref name="g"/> with its initial weights moved off their init values: every float tensor scaled
+    /// by a factor in [0.75, 1.25] and every one but running_var shifted by up to ±0.1, so a tensor that starts constant
+    /// (norm weights 1, biases 0, affine α and β, layer_scale γ) cannot hide a form that ignores or swaps it.
+    /// </summary>
+    internal static IrModel Model(IrGraph g)
+    {
+        var m = new IrModel(g, seed: 11);
+        using var noGrad = no_grad();
+        var seed = 100;
+        foreach (var (name, t) in m.state_dict().Where(kv => kv.Value.dtype == ScalarType.Float32))
+        {
+            using (var u = Rand(seed++, t.shape)) t.mul_(u.mul(0.25).add_(1));
+            if (!name.EndsWith("running_var", StringComparison.Ordinal))
+                using (var u = Rand(seed++, t.shape)) t.add_(u.mul(0.1));
+        }
+        return m;
+    }
+
     /// <summary>ArchDsl's eval-mode logits on [0, 1] pixels <paramref name="x"/>, normalised with the card's statistics.</summary>
     internal static Tensor Logits(IrModel m, ModelCard card, Tensor x)
     {
@@ -84,7 +103,7 @@ public sealed class ExportPyTorchTests(ITestOutputHelper output)
                 var dir = Path.Combine(root, name);
                 Directory.CreateDirectory(dir);
                 var card = Card(g);
-                using var source = ExportSource.Of(new IrModel(g, seed: 11), card, "<test>");
+                using var source = ExportSource.Of(Model(g), card, "<test>");
                 var x = Pixels(g, 4, 5);
                 expected[name] = Logits(source.Model, card, x);
                 var stem = PyTorchExporter.FileStem(g.Arch);
