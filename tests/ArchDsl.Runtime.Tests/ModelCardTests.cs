@@ -23,7 +23,10 @@ public class ModelCardTests
         var state = Checkpoint.ReadState(Path.Combine(result.RunDir, "checkpoints/last.safetensors"));
         Assert.Equal(state.NormalizationMean, card.Normalization!.Mean);
         Assert.Equal(state.NormalizationStd, card.Normalization.Std);
-        Assert.Equal(Path.Combine(result.RunDir, "checkpoints/best.safetensors"), card.WeightsPath(result.RunDir));
+        // No val split, so no best checkpoint (best is selected on val only): the weights are the last checkpoint's.
+        Assert.Null(result.BestEpoch);
+        Assert.False(File.Exists(Path.Combine(result.RunDir, "checkpoints/best.safetensors")));
+        Assert.Equal(Path.Combine(result.RunDir, "checkpoints/last.safetensors"), card.WeightsPath(result.RunDir));
     }
 
     [Fact]
