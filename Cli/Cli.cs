@@ -11,7 +11,7 @@ public static class ExitCodes
     public const int Interrupted = 130;
 }
 
-/// <summary>The command tree: Commands.cs (check, summary, graph, ops, bench-compiler), RunCommands.cs (train, eval, bench), AblationCommands.cs (diff, snapshot, sweep).</summary>
+/// <summary>The command tree: Commands.cs (check, summary, graph, ops, bench-compiler), RunCommands.cs (train, eval, bench), AblationCommands.cs (diff, snapshot, sweep), ExportCommands.cs (export, predict).</summary>
 public static class Cli
 {
     public static RootCommand Build(Output output)

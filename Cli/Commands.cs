@@ -20,6 +20,8 @@ public static partial class Commands
         yield return Diff(output);
         yield return Snapshot(output);
         yield return Sweep(output);
+        yield return Export(output);
+        yield return Predict(output);
     }
 
     // ---- shared arguments -------------------------------------------------------------------------

@@ -9,7 +9,8 @@ namespace ArchDsl.Runtime.Tests;
 /// <summary>
 /// Iterates the op catalogue (<see cref="OpCatalog.All"/>, what <c>archc ops</c> lists) and fails when an op lacks any of
 /// its parts: a runtime module, an initialisation of its tensors, an entry in the PyTorch bench companion
-/// (Runtime/Engine/Model/reference/bench_pytorch.py) or an equivalence case against PyTorch (<see cref="EquivalenceTests"/>).
+/// (Runtime/Engine/Model/reference/bench_pytorch.py), an equivalence case against PyTorch (<see cref="EquivalenceTests"/>)
+/// or PyTorch and ONNX export forms run by <see cref="ExportPyTorchTests"/> and <see cref="ExportOnnxTests"/>.
 /// A choice argument's every value counts as its own op for the equivalence check (gelu with approximate: tanh).
 /// </summary>
 [Collection(TorchModelCollection.Name)]
@@ -68,12 +69,23 @@ public sealed class OpCatalogTests
     public void Every_op_and_choice_has_an_equivalence_case_against_PyTorch()
     {
         var covered = CoveredNodes().Select(Variant).ToHashSet();
-        var wanted = OpCatalog.All.SelectMany(d => d.Args.Where(a => a.Choices is not null)
-                .SelectMany(a => a.Choices!.Skip(1).Select(c => $"{d.IrOp}({a.Name}: {c})"))
-                .Prepend(d.IrOp))
-            .Append(OpCatalog.AddOp);
+        var wanted = AllVariants();
         var missing = wanted.Where(v => !covered.Contains(v) && !NotComparable.ContainsKey(v)).ToList();
         Assert.True(missing.Count == 0, $"ops without an equivalence case in EquivalenceTests: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public void Every_op_has_export_forms_run_by_the_export_tests()
+    {
+        var lacking = CatalogueIds.Where(id => OpModules.All.TryGetValue(id, out var m) && m.PyTorch is not ({ Module: not null } or { Binary: not null })).ToList();
+        Assert.True(lacking.Count == 0, $"ops without a PyTorch export form (OpModule.PyTorch in Runtime/Engine/Model/Ops/): {string.Join(", ", lacking)}");
+        lacking = CatalogueIds.Where(id => OpModules.All.TryGetValue(id, out var m) && m.Onnx?.Emit is null).ToList();
+        Assert.True(lacking.Count == 0, $"ops without an ONNX export form (OpModule.Onnx in Runtime/Engine/Model/Ops/): {string.Join(", ", lacking)}");
+        // ExportPyTorchTests and ExportOnnxTests both export every model below.
+        var exported = ExportPyTorchTests.Models.Values.SelectMany(g => g().Nodes).Select(Variant).ToHashSet();
+        var wanted = AllVariants();
+        var missing = wanted.Where(v => !exported.Contains(v)).ToList();
+        Assert.True(missing.Count == 0, $"ops no model of ExportPyTorchTests exports: {string.Join(", ", missing)}");
     }
 
     [Fact]
@@ -86,6 +98,12 @@ public sealed class OpCatalogTests
 
     /// <summary>The nodes of every equivalence case's graph.</summary>
     static IEnumerable<IrNode> CoveredNodes() => EquivalenceTests.Cases.Values.SelectMany(c => c.Graph().Nodes);
+
+    /// <summary>Every op of the catalogue and every non-default value of its choice arguments, as <see cref="Variant"/> names them.</summary>
+    static IEnumerable<string> AllVariants() => OpCatalog.All.SelectMany(d => d.Args.Where(a => a.Choices is not null)
+            .SelectMany(a => a.Choices!.Skip(1).Select(c => $"{d.IrOp}({a.Name}: {c})"))
+            .Prepend(d.IrOp))
+        .Append(OpCatalog.AddOp);
 
     /// <summary>The node's op, with each non-default choice argument: <c>gelu(approximate: tanh)</c>.</summary>
     static string Variant(IrNode n)

@@ -34,6 +34,7 @@ public sealed record RunInfo
 ///   run.json         how the run was started (<see cref="RunInfo"/>); the first file written
 ///   metrics.jsonl    one record per logged step, per epoch and for the test set (<see cref="MetricRecord"/>)
 ///   checkpoints/last.safetensors + last.json, best.safetensors + best.json
+///   model.json       once the data is loaded: input layout and size, normalisation, class names, spec, overrides
 ///   summary.yaml     at the end: accuracy, loss, time, images/s, parameter count; the last file written
 /// </code>
 /// </summary>
@@ -46,6 +47,8 @@ public static class RunDirectory
     public const string OverridesFile = "overrides.txt";
     public const string MetricsFile = "metrics.jsonl";
     public const string SummaryFile = "summary.yaml";
+    /// <summary>What using the model elsewhere needs (input, normalisation, class names): <see cref="ModelCard"/>.</summary>
+    public const string ModelFile = "model.json";
     public const string CheckpointDir = "checkpoints";
     /// <summary>Checkpoint names (<c>&lt;name&gt;.safetensors</c> and <c>&lt;name&gt;.json</c> in <see cref="CheckpointDir"/>).</summary>
     public const string Last = "last", Best = "best";

@@ -111,6 +111,7 @@ internal sealed partial class TrainSession : IDisposable
     {
         var s = _settings;
         _data = Trainer.LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null);
+        ModelCard.Write(_runDir, _graph, _data, _info.Overrides);
         _evalSet = _data.Val ?? _data.Test;
         _evalName = _data.Val is not null ? "val" : _data.Test is not null ? "test" : null;
         CheckBatchStatistics(_data.Train.Count, s.Batch);

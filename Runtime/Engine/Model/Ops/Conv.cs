@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 using F = ArchDsl.Torch.torch.nn.functional;
@@ -9,6 +10,17 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class ConvModule : OpModule
 {
     public override OpId Op => OpId.Conv2d;
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"nn.Conv2d({n.Input.Dims[0]}, {n.Attr<long>("out")}, {n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, " +
+        $"padding={(n.Node.Attrs.ContainsKey("padding_end") ? "'same'" : n.Attr<long>("padding"))}, groups={n.Attr<long>("groups")}, bias={ExportNode.Py(n.Has("bias"))})");
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        long k = n.Attr<long>("kernel"), s = n.Attr<long>("stride"), p = n.Attr<long>("padding");
+        // padding_end (an even kernel with padding: same) pads the extra row and column at the bottom/right; pads are [top, left, bottom, right].
+        var end = n.Node.Attrs.ContainsKey("padding_end") ? n.Attr<long>("padding_end") : p;
+        string[] inputs = n.Has("bias") ? [x[0], g.Weight("weight"), g.Weight("bias")] : [x[0], g.Weight("weight")];
+        return g.Node("Conv", inputs, ("kernel_shape", new[] { k, k }), ("strides", new[] { s, s }), ("pads", new[] { p, p, end, end }), ("group", n.Attr<long>("groups")));
+    });
     public override void Init(NodeTensors t) => nn.init.layer_default_(t.P("weight"), t.Opt("bias"));
     public override NodeKernel Create(NodeTensors t)
     {

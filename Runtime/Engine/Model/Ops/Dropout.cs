@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 using F = ArchDsl.Torch.torch.nn.functional;
@@ -9,6 +10,9 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class DropoutModule : OpModule
 {
     public override OpId Op => OpId.Dropout;
+    public override PyTorchForm PyTorch { get; } = new(n => $"nn.Dropout({ExportNode.Py(n.Attr<double>("p"))})");
+    /// <summary>An exported model is for inference: the identity.</summary>
+    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Identity", x));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Dropout(t.Attr<double>("p"));
 
@@ -23,6 +27,23 @@ internal sealed class DropoutModule : OpModule
 internal sealed class DropPathModule : OpModule
 {
     public override OpId Op => OpId.DropPath;
+    /// <summary>An exported model is for inference: the identity.</summary>
+    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Identity", x));
+    public override PyTorchForm PyTorch { get; } = new(n => $"DropPath({ExportNode.Py(n.Attr<double>("p"))})", new PyHelper("DropPath", """"
+        class DropPath(nn.Module):
+            """Stochastic depth (timm's drop_path): in training, drops a sample's whole branch with probability p."""
+
+            def __init__(self, p):
+                super().__init__()
+                self.p = p
+
+            def forward(self, x):
+                if not self.training or self.p == 0:
+                    return x
+                keep = 1 - self.p
+                mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+                return x * mask.div_(keep)
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new DropPath(t.Attr<double>("p"));
 
@@ -47,6 +68,8 @@ internal sealed class DropPathModule : OpModule
 internal sealed class AddModule : OpModule
 {
     public override OpId Op => OpId.Add;
+    public override PyTorchForm PyTorch { get; } = new(null) { Binary = (a, b) => $"{a} + {b}" };
+    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Add", x));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Add();
 

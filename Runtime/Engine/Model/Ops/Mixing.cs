@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 using F = ArchDsl.Torch.torch.nn.functional;
@@ -9,6 +10,38 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class AttentionModule : OpModule
 {
     public override OpId Op => OpId.Attention;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        long tokens = n.Input.Dims[0], dim = n.Input.Dims[1], heads = n.Attr<long>("heads");
+        var qkv = g.Node("Reshape", [g.Linear(x[0], n, "qkv.weight", "qkv.bias"), g.Ints([0, tokens, 3, heads, dim / heads], 5)]);
+        var split = g.Node("Transpose", [qkv], ("perm", new long[] { 2, 0, 3, 1, 4 }));   // [3, B, heads, N, d]
+        string Part(long i) => g.Node("Gather", [split, g.Ints([i])], ("axis", 0L));
+        var q = g.Node("Mul", [Part(0), g.Const([(float)(1 / Math.Sqrt(dim / heads))])]);
+        var kT = g.Node("Transpose", [Part(1)], ("perm", new long[] { 0, 1, 3, 2 }));
+        var attn = g.Node("Softmax", [g.Node("MatMul", [q, kT])], ("axis", -1L));
+        var o = g.Node("Transpose", [g.Node("MatMul", [attn, Part(2)])], ("perm", new long[] { 0, 2, 1, 3 }));
+        return g.Linear(g.Node("Reshape", [o, g.Ints([0, tokens, dim], 3)]), n, "proj.weight", "proj.bias");
+    });
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"Attention({n.Input.Dims[1]}, num_heads={n.Attr<long>("heads")}, qkv_bias={ExportNode.Py(n.Has("qkv.bias"))})", new PyHelper("Attention", """"
+        class Attention(nn.Module):
+            """Multi-head self-attention as timm's ViT Attention: [B, N, D] -> [B, N, D]."""
+
+            def __init__(self, dim, num_heads, qkv_bias=True):
+                super().__init__()
+                self.num_heads = num_heads
+                self.scale = (dim // num_heads) ** -0.5
+                self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+                self.proj = nn.Linear(dim, dim)
+
+            def forward(self, x):
+                B, N, C = x.shape
+                qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+                q, k, v = qkv.unbind(0)
+                attn = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
+                x = (attn @ v).transpose(1, 2).reshape(B, N, C)
+                return self.proj(x)
+        """"));
     public override void Init(NodeTensors t)
     {
         nn.init.layer_default_(t.P("qkv.weight"), t.Opt("qkv.bias"));
@@ -55,6 +88,29 @@ internal sealed class AttentionModule : OpModule
 internal sealed class FourierModule : OpModule
 {
     public override OpId Op => OpId.Fourier;
+    /// <summary>
+    /// Opset 17 has DFT, but Re(FFT2(x)) of a real x is two matrix products with the DFT's cosine and sine matrices:
+    /// Re(F_N x F_D) = C_N x C_D − S_N x S_D, where F[k, j] = exp(−2πi·kj/n) = C − iS.
+    /// </summary>
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        int tokens = n.Input.Dims[0], dim = n.Input.Dims[1];
+        string Both(Func<double, double> f, int size) => g.Const(Dft(f, size), size, size);
+        var cos = g.Node("MatMul", [g.Node("MatMul", [Both(Math.Cos, tokens), x[0]]), Both(Math.Cos, dim)]);
+        var sin = g.Node("MatMul", [g.Node("MatMul", [Both(Math.Sin, tokens), x[0]]), Both(Math.Sin, dim)]);
+        return g.Node("Sub", [cos, sin]);
+    });
+
+    /// <summary>f(2π·(k·j mod n)/n) for k, j in [0, n), row-major.</summary>
+    static float[] Dft(Func<double, double> f, int n) =>
+        Enumerable.Range(0, n * n).Select(i => (float)f(2 * Math.PI * ((long)(i / n) * (i % n) % n) / n)).ToArray();
+    public override PyTorchForm PyTorch { get; } = new(_ => "FourierMix()", new PyHelper("FourierMix", """"
+        class FourierMix(nn.Module):
+            """FNet's token mixing (Lee-Thorp et al.): Re(FFT2(x)) over the token and feature dims of [B, N, D]."""
+
+            def forward(self, x):
+                return torch.fft.fft2(x, dim=(-2, -1)).real
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Fourier();
 

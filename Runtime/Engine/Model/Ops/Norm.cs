@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 using F = ArchDsl.Torch.torch.nn.functional;
@@ -20,6 +21,23 @@ internal abstract class NormModule : OpModule
 internal sealed class BatchNormModule : NormModule
 {
     public override OpId Op => OpId.BatchNorm;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        // ONNX normalises over dim 1: tokens [B, N, D] are transposed to [B, D, N] and back.
+        var input = n.Image ? x[0] : g.Node("Transpose", x, ("perm", new long[] { 0, 2, 1 }));
+        var y = g.Node("BatchNormalization", [input, g.Weight("weight"), g.Weight("bias"), g.Weight("running_mean"), g.Weight("running_var")],
+            ("epsilon", n.Attr<double>("eps")), ("momentum", 1 - n.Attr<double>("momentum")));
+        return n.Image ? y : g.Node("Transpose", [y], ("perm", new long[] { 0, 2, 1 }));
+    });
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"{(n.Image ? "nn.BatchNorm2d" : "TokenBatchNorm")}({n.Input.Dims[n.Image ? 0 : ^1]}, eps={ExportNode.Py(n.Attr<double>("eps"))}, momentum={ExportNode.Py(n.Attr<double>("momentum"))})",
+        new PyHelper("TokenBatchNorm", """"
+        class TokenBatchNorm(nn.BatchNorm1d):
+            """Batch norm of tokens [B, N, D] over D: the rows of [B*N, D] (the statistics of BatchNorm1d on [B, D, N])."""
+
+            def forward(self, x):
+                return super().forward(x.reshape(-1, x.shape[-1])).view(x.shape)
+        """"));
     public override NodeKernel Create(NodeTensors t) =>
         new BatchNorm(t.P("weight"), t.P("bias"), t.P("running_mean"), t.P("running_var"), t.P("num_batches_tracked"),
             t.Attr<double>("momentum"), t.Attr<double>("eps"), t.Layout == Layout.Tokens, t.Input.Dims[^1]);
@@ -49,6 +67,21 @@ internal sealed class BatchNormModule : NormModule
 internal sealed class LayerNormModule : NormModule
 {
     public override OpId Op => OpId.LayerNorm;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        var input = n.Image ? g.Node("Transpose", x, ("perm", new long[] { 0, 2, 3, 1 })) : x[0];
+        var y = g.Node("LayerNormalization", [input, g.Weight("weight"), g.Weight("bias")], ("axis", -1L), ("epsilon", n.Attr<double>("eps")));
+        return n.Image ? g.Node("Transpose", [y], ("perm", new long[] { 0, 3, 1, 2 })) : y;
+    });
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"{(n.Image ? "LayerNorm2d" : "nn.LayerNorm")}({n.Input.Dims[n.Image ? 0 : ^1]}, eps={ExportNode.Py(n.Attr<double>("eps"))})",
+        new PyHelper("LayerNorm2d", """"
+        class LayerNorm2d(nn.LayerNorm):
+            """Layer norm over C at every pixel of [B, C, H, W] (timm's LayerNorm2d, ConvNeXt's channels-first norm)."""
+
+            def forward(self, x):
+                return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        """"));
     public override NodeKernel Create(NodeTensors t)
     {
         var image = t.Layout == Layout.Image;
@@ -73,6 +106,19 @@ internal sealed class LayerNormModule : NormModule
 internal sealed class GroupNormModule : NormModule
 {
     public override OpId Op => OpId.GroupNorm;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        // GroupNormalization is opset 18 (and its scale was per group until 21): in 17, each sample's groups are the
+        // channels of [B, G, C/G·H·W] for InstanceNormalization (scale 1, bias 0), then the per-channel affine on [B, C, H, W].
+        long groups = n.Attr<long>("groups"), c = n.Input.Dims[0], h = n.Input.Dims[1], w = n.Input.Dims[2];
+        var grouped = g.Node("Reshape", [x[0], g.Ints([-1, groups, c / groups * h * w], 3)]);
+        var ones = Enumerable.Repeat(1f, (int)groups).ToArray();
+        var normed = g.Node("InstanceNormalization", [grouped, g.Const(ones, groups), g.Const(new float[groups], groups)], ("epsilon", n.Attr<double>("eps")));
+        var image = g.Node("Reshape", [normed, g.Ints([-1, c, h, w], 4)]);
+        return g.Node("Add", [g.Node("Mul", [image, PerChannel.Onnx(g, n, "weight")]), PerChannel.Onnx(g, n, "bias")]);
+    });
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"nn.GroupNorm({n.Attr<long>("groups")}, {n.Input.Dims[0]}, eps={ExportNode.Py(n.Attr<double>("eps"))})");
     public override NodeKernel Create(NodeTensors t)
     {
         Tensor w = t.P("weight"), b = t.P("bias");

@@ -1,5 +1,6 @@
 using System.Reflection;
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 
@@ -10,6 +11,11 @@ namespace ArchDsl.Runtime.Model;
 /// (PyTorch's defaults) and the kernel that computes it. One subclass per op, in this folder, one file per op family;
 /// <see cref="OpModules"/> finds them by reflection, keyed by <see cref="OpId"/> — the same identity the compiler's
 /// <see cref="OpDef"/> carries. Parameters and buffers arrive already registered under their IR names and shapes.
+/// <para>Adding an op: its <see cref="OpDef"/> in Compiler/Ops/, then here a subclass with <see cref="Init"/>,
+/// <see cref="Create"/>, <see cref="Onnx"/> (its ONNX nodes) and <see cref="PyTorch"/> — the torch.nn module an exported file builds for it (a standard
+/// one such as <c>nn.Conv2d(…)</c>, or a small class given as a <see cref="PyHelper"/>), its tensors named as the
+/// op's IR tensors. <c>OpCatalogTests</c> fails until the op has an equivalence case and is in a model
+/// <c>ExportPyTorchTests</c> exports.</para>
 /// </summary>
 internal abstract class OpModule
 {
@@ -23,6 +29,15 @@ internal abstract class OpModule
 
     /// <summary>The kernel computing the node over a batch. Layout and arity were checked already.</summary>
     public abstract NodeKernel Create(NodeTensors t);
+
+    /// <summary>
+    /// The op in an exported PyTorch file: a torch.nn module whose tensors carry the op's IR names, and any class it
+    /// needs (see <see cref="PyTorchForm"/>). A new op states it beside its kernel; the export test runs it in PyTorch.
+    /// </summary>
+    public abstract PyTorchForm PyTorch { get; }
+
+    /// <summary>The op in an exported ONNX graph (opset 17): the nodes that compute it (see <see cref="OnnxForm"/>).</summary>
+    public abstract OnnxForm Onnx { get; }
 
     /// <summary>For ops without tensors: refuses tensors it would not know how to initialise.</summary>
     protected static void NoTensors(NodeTensors t)

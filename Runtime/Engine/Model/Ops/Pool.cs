@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 using F = ArchDsl.Torch.torch.nn.functional;
@@ -9,6 +10,13 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class AvgPoolModule : OpModule
 {
     public override OpId Op => OpId.AvgPool;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        long k = n.Attr<long>("kernel"), s = n.Attr<long>("stride"), p = n.Attr<long>("padding");
+        return g.Node("AveragePool", x, ("kernel_shape", new[] { k, k }), ("strides", new[] { s, s }), ("pads", new[] { p, p, p, p }), ("count_include_pad", 0L));
+    });
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"nn.AvgPool2d({n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, padding={n.Attr<long>("padding")}, count_include_pad=False)");
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Pool(t.Attr<long>("kernel"), t.Attr<long>("stride"), t.Attr<long>("padding"));
 
@@ -23,6 +31,13 @@ internal sealed class AvgPoolModule : OpModule
 internal sealed class MaxPoolModule : OpModule
 {
     public override OpId Op => OpId.MaxPool;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        long k = n.Attr<long>("kernel"), s = n.Attr<long>("stride"), p = n.Attr<long>("padding");
+        return g.Node("MaxPool", x, ("kernel_shape", new[] { k, k }), ("strides", new[] { s, s }), ("pads", new[] { p, p, p, p }));
+    });
+    public override PyTorchForm PyTorch { get; } = new(n =>
+        $"nn.MaxPool2d({n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, padding={n.Attr<long>("padding")})");
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t)
     {
@@ -37,6 +52,26 @@ internal sealed class MaxPoolModule : OpModule
 internal sealed class GlobalPoolModule : OpModule
 {
     public override OpId Op => OpId.GlobalPool;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        var prefix = n.Attr<long>("prefix_tokens");
+        var kept = prefix == 0 ? x : [g.Node("Slice", [x[0], g.Ints([prefix], 1), g.Ints([n.Input.Dims[0]], 1), g.Ints([1], 1)])];
+        return g.Node("ReduceMean", kept, ("axes", n.Image ? new long[] { 2, 3 } : new long[] { 1 }), ("keepdims", 0L));
+    });
+    public override PyTorchForm PyTorch { get; } = new(n => n.Image ? "GlobalPool((2, 3))"
+        : n.Attr<long>("prefix_tokens") is > 0 and var prefix ? $"GlobalPool(1, prefix_tokens={prefix})" : "GlobalPool(1)", new PyHelper("GlobalPool", """"
+        class GlobalPool(nn.Module):
+            """Global average pooling (timm's global_pool='avg'): the mean over dims (pixels (2, 3) or tokens 1), leaving
+            out the first prefix_tokens tokens (timm's num_prefix_tokens: x[:, prefix_tokens:])."""
+
+            def __init__(self, dim, prefix_tokens=0):
+                super().__init__()
+                self.dim = dim
+                self.prefix_tokens = prefix_tokens
+
+            def forward(self, x):
+                return x[:, self.prefix_tokens:].mean(self.dim)
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t)
     {
@@ -52,6 +87,14 @@ internal sealed class GlobalPoolModule : OpModule
 internal sealed class ClsPoolModule : OpModule
 {
     public override OpId Op => OpId.ClsPool;
+    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Gather", [x[0], g.Ints([0])], ("axis", 1L)));
+    public override PyTorchForm PyTorch { get; } = new(_ => "ClsPool()", new PyHelper("ClsPool", """"
+        class ClsPool(nn.Module):
+            """The class token as the classifier's input (timm's global_pool='token'): [B, N, D] -> [B, D]."""
+
+            def forward(self, x):
+                return x[:, 0]
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Unary(x => x.select(1, 0));
 }

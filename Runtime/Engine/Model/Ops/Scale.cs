@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 
@@ -11,12 +12,34 @@ namespace ArchDsl.Runtime.Model;
 internal static class PerChannel
 {
     public static Tensor View(NodeTensors t, Tensor p) => t.Layout == Layout.Image ? p.view(-1, 1, 1) : p.alias();
+
+    /// <summary>The same view in an exported ONNX graph: the node's tensor <paramref name="local"/>, reshaped to <c>[C, 1, 1]</c> for an image.</summary>
+    public static string Onnx(OnnxGraph g, ExportNode n, string local) =>
+        n.Image ? g.Node("Reshape", [g.Weight(local), g.Ints([-1, 1, 1], 3)]) : g.Weight(local);
+
+    /// <summary>The arguments of a per-channel module in an exported PyTorch file: the channel count (C of an image, the
+    /// last dim otherwise), and <c>channels_first=True</c> for an image.</summary>
+    public static string Py(ExportNode n) => n.Image ? $"{n.Input.Dims[0]}, channels_first=True" : $"{n.Input.Dims[^1]}";
 }
 
 /// <summary><c>layer_scale</c>: x·γ, γ initialised to the node's init (timm's LayerScale: init_values * torch.ones(dim)).</summary>
 internal sealed class LayerScaleModule : OpModule
 {
     public override OpId Op => OpId.LayerScale;
+    public override OnnxForm Onnx { get; } = new((g, n, x) => g.Node("Mul", [x[0], PerChannel.Onnx(g, n, "gamma")]));
+    public override PyTorchForm PyTorch { get; } = new(n => $"LayerScale({PerChannel.Py(n)})", new PyHelper("LayerScale", """"
+        class LayerScale(nn.Module):
+            """x * gamma with a learned per-channel gamma (timm's LayerScale; CaiT, DeiT-III): over the last dim, or over C
+            of [B, C, H, W] with channels_first=True (timm's LayerScale2d)."""
+
+            def __init__(self, dim, channels_first=False):
+                super().__init__()
+                self.shape = (-1, 1, 1) if channels_first else (-1,)
+                self.gamma = nn.Parameter(torch.ones(dim))
+
+            def forward(self, x):
+                return x * self.gamma.view(self.shape)
+        """"));
     public override void Init(NodeTensors t) => nn.init.constant_(t.P("gamma"), t.Attr<double>("init"));
     public override NodeKernel Create(NodeTensors t)
     {
@@ -35,6 +58,22 @@ internal sealed class LayerScaleModule : OpModule
 internal sealed class AffineModule : OpModule
 {
     public override OpId Op => OpId.Affine;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+        g.Node("Add", [g.Node("Mul", [x[0], PerChannel.Onnx(g, n, "alpha")]), PerChannel.Onnx(g, n, "beta")]));
+    public override PyTorchForm PyTorch { get; } = new(n => $"Affine({PerChannel.Py(n)})", new PyHelper("Affine", """"
+        class Affine(nn.Module):
+            """alpha * x + beta with learned per-channel alpha and beta (timm's resmlp Affine): over the last dim, or over C
+            of [B, C, H, W] with channels_first=True."""
+
+            def __init__(self, dim, channels_first=False):
+                super().__init__()
+                self.shape = (-1, 1, 1) if channels_first else (-1,)
+                self.alpha = nn.Parameter(torch.ones(dim))
+                self.beta = nn.Parameter(torch.zeros(dim))
+
+            def forward(self, x):
+                return torch.addcmul(self.beta.view(self.shape), self.alpha.view(self.shape), x)
+        """"));
     public override void Init(NodeTensors t)
     {
         nn.init.ones_(t.P("alpha"));

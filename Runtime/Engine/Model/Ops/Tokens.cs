@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Runtime.Export;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 
@@ -8,6 +9,27 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class PatchesModule : OpModule
 {
     public override OpId Op => OpId.Patches;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        long p = n.Attr<long>("size"), c = n.Input.Dims[0], h = n.Input.Dims[1], w = n.Input.Dims[2];
+        var split = g.Node("Reshape", [x[0], g.Ints([-1, c, h / p, p, w / p, p], 6)]);
+        var perm = g.Node("Transpose", [split], ("perm", new long[] { 0, 2, 4, 1, 3, 5 }));
+        return g.Node("Reshape", [perm, g.Ints([-1, h / p * (w / p), c * p * p], 3)]);
+    });
+    public override PyTorchForm PyTorch { get; } = new(n => $"Patches({n.Attr<long>("size")})", new PyHelper("Patches", """"
+        class Patches(nn.Module):
+            """Non-overlapping p x p patches: [B, C, H, W] -> [B, (H/p)(W/p), C*p*p], row-major, features in (c, i, j) order."""
+
+            def __init__(self, size):
+                super().__init__()
+                self.size = size
+
+            def forward(self, x):
+                B, C, H, W = x.shape
+                p = self.size
+                x = x.reshape(B, C, H // p, p, W // p, p).permute(0, 2, 4, 1, 3, 5)
+                return x.reshape(B, (H // p) * (W // p), C * p * p)
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Patches(t.Attr<long>("size"), t.Input.Dims[0], t.Input.Dims[1], t.Input.Dims[2]);
 
@@ -32,6 +54,15 @@ internal sealed class PatchesModule : OpModule
 internal sealed class FlattenModule : OpModule
 {
     public override OpId Op => OpId.Flatten;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+        g.Node("Transpose", [g.Node("Reshape", [x[0], g.Ints([-1, n.Input.Dims[0], (long)n.Input.Dims[1] * n.Input.Dims[2]], 3)])], ("perm", new long[] { 0, 2, 1 })));
+    public override PyTorchForm PyTorch { get; } = new(_ => "PixelTokens()", new PyHelper("PixelTokens", """"
+        class PixelTokens(nn.Module):
+            """Pixels as tokens, row-major: [B, C, H, W] -> [B, H*W, C]."""
+
+            def forward(self, x):
+                return x.flatten(2).transpose(1, 2)
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Unary(x => { using var f = x.flatten(2); return f.transpose(1, 2); });
 }
@@ -40,6 +71,14 @@ internal sealed class FlattenModule : OpModule
 internal sealed class TransposeModule : OpModule
 {
     public override OpId Op => OpId.Transpose;
+    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Transpose", x, ("perm", new long[] { 0, 2, 1 })));
+    public override PyTorchForm PyTorch { get; } = new(_ => "Transpose()", new PyHelper("Transpose", """"
+        class Transpose(nn.Module):
+            """Swaps tokens and features: [B, N, D] -> [B, D, N] (MLP-Mixer's token mixing)."""
+
+            def forward(self, x):
+                return x.transpose(1, 2)
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Unary(x => x.transpose(1, 2));
 }
@@ -48,6 +87,25 @@ internal sealed class TransposeModule : OpModule
 internal sealed class ClsTokenModule : OpModule
 {
     public override OpId Op => OpId.ClsToken;
+    public override OnnxForm Onnx { get; } = new((g, n, x) =>
+    {
+        long dim = n.Input.Dims[1];
+        var token = g.Node("Reshape", [g.Weight("token"), g.Ints([1, 1, dim], 3)]);
+        var batch = g.Node("Slice", [g.Node("Shape", x), g.Ints([0], 1), g.Ints([1], 1)]);
+        var shape = g.Node("Concat", [batch, g.Ints([1, dim], 2)], ("axis", 0L));
+        return g.Node("Concat", [g.Node("Expand", [token, shape]), x[0]], ("axis", 1L));
+    });
+    public override PyTorchForm PyTorch { get; } = new(n => $"ClsToken({n.Input.Dims[1]})", new PyHelper("ClsToken", """"
+        class ClsToken(nn.Module):
+            """Prepends a learned class token (ViT's cls_token): [B, N, D] -> [B, N+1, D]."""
+
+            def __init__(self, dim):
+                super().__init__()
+                self.token = nn.Parameter(torch.zeros(1, dim))
+
+            def forward(self, x):
+                return torch.cat([self.token.expand(x.shape[0], 1, -1), x], dim=1)
+        """"));
     public override void Init(NodeTensors t) => nn.init.trunc_normal_(t.P("token"), 0, 0.02);
     public override NodeKernel Create(NodeTensors t) => new ClsToken(t.P("token"));
 
@@ -65,6 +123,18 @@ internal sealed class ClsTokenModule : OpModule
 internal sealed class PosEmbedModule : OpModule
 {
     public override OpId Op => OpId.PosEmbed;
+    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Add", [x[0], g.Weight("weight")]));
+    public override PyTorchForm PyTorch { get; } = new(n => $"PosEmbed({n.Input.Dims[0]}, {n.Input.Dims[1]})", new PyHelper("PosEmbed", """"
+        class PosEmbed(nn.Module):
+            """Adds a learned position embedding (ViT's pos_embed) to [B, N, D]."""
+
+            def __init__(self, tokens, dim):
+                super().__init__()
+                self.weight = nn.Parameter(torch.zeros(tokens, dim))
+
+            def forward(self, x):
+                return x + self.weight
+        """"));
     public override void Init(NodeTensors t) => nn.init.trunc_normal_(t.P("weight"), 0, 0.02);
     public override NodeKernel Create(NodeTensors t)
     {

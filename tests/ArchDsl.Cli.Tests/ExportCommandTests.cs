@@ -1,0 +1,129 @@
+using ArchDsl.Cli;
+using static ArchDsl.Cli.Tests.CliHarness;
+
+namespace ArchDsl.Cli.Tests;
+
+/// <summary><c>archc export</c> and <c>archc predict</c> as a user meets them: files written whole or not at all, exit codes, no stack traces.</summary>
+public sealed class ExportCommandTests : IDisposable
+{
+    const string TinySpec = """
+        arch Tiny(dim = 8, classes = 3)
+        input image[1, 8, 8]
+        stem conv(dim, kernel: 2, stride: 2) -> gelu -> batchnorm
+        head global_pool -> linear(classes)
+        train {
+          data: synthetic(train: 64, test: 32)
+          epochs: 1
+          batch: 32
+          seed: 1
+        }
+        """;
+
+    readonly string _dir = Directory.CreateTempSubdirectory("archc-export-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string SpecFile()
+    {
+        var path = Path.Combine(_dir, "tiny.arch");
+        File.WriteAllText(path, TinySpec);
+        return path;
+    }
+
+    string TrainedRun()
+    {
+        var (code, _, err) = Run("train", SpecFile(), "--runs", Path.Combine(_dir, "runs"));
+        Assert.True(code == ExitCodes.Ok, err);
+        return Directory.GetDirectories(Path.Combine(_dir, "runs")).Single();
+    }
+
+    [Fact]
+    public void Export_of_a_run_writes_the_module_and_its_weights_into_the_run()
+    {
+        var run = TrainedRun();
+        var (code, stdout, stderr) = Run("export", run, "--format", "pytorch");
+        Assert.True(code == ExitCodes.Ok, stderr);
+        foreach (var f in new[] { "tiny.py", "tiny.safetensors" })
+        {
+            Assert.True(File.Exists(Path.Combine(run, "export", f)), $"{f} is missing");
+            Assert.Contains(Path.Combine(run, "export", f), stdout);
+        }
+        Assert.Contains("MEAN = (", File.ReadAllText(Path.Combine(run, "export", "tiny.py")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(run, "export"), "*.tmp"));
+    }
+
+    [Fact]
+    public void Export_of_a_spec_writes_its_initial_weights_where_asked()
+    {
+        var out_ = Path.Combine(_dir, "out");
+        var (code, _, stderr) = Run("export", SpecFile(), "--out", out_);
+        Assert.True(code == ExitCodes.Ok, stderr);
+        Assert.Equal(["tiny.py", "tiny.safetensors"], Directory.GetFiles(out_).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void Export_onnx_writes_the_model_and_its_class_names()
+    {
+        var out_ = Path.Combine(_dir, "onnx");
+        var (code, _, stderr) = Run("export", SpecFile(), "--format", "onnx", "--out", out_);
+        Assert.True(code == ExitCodes.Ok, stderr);
+        Assert.Equal(["tiny.classes.txt", "tiny.onnx"], Directory.GetFiles(out_).Select(Path.GetFileName).Order());
+        Assert.Equal(["class_0", "class_1", "class_2"], File.ReadAllLines(Path.Combine(out_, "tiny.classes.txt")));
+    }
+
+    [Fact]
+    public void A_run_without_a_checkpoint_is_an_error_and_nothing_is_written()
+    {
+        var run = TrainedRun();
+        Directory.Delete(Path.Combine(run, "checkpoints"), recursive: true);
+        var (code, _, stderr) = Run("export", run);
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Contains("has no checkpoint", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.False(Directory.Exists(Path.Combine(run, "export")));
+    }
+
+    [Fact]
+    public void An_unwritable_output_folder_is_an_error_and_earlier_files_stay()
+    {
+        var blocker = Path.Combine(_dir, "a-file");
+        File.WriteAllText(blocker, "not a folder");
+        var (code, _, stderr) = Run("export", SpecFile(), "--out", Path.Combine(blocker, "sub"));
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Contains("could not write the export", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.Equal("not a folder", File.ReadAllText(blocker));
+    }
+
+    [Fact]
+    public void Set_with_a_run_is_a_usage_error()
+    {
+        var (code, _, stderr) = Run("export", _dir, "--set", "dim=4");
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--set and --arch apply to a spec", stderr);
+    }
+
+    [Fact]
+    public void Predict_prints_the_top_classes_as_json_and_refuses_a_colour_image_for_a_grey_model()
+    {
+        var run = TrainedRun();
+        var grey = Path.Combine(_dir, "grey.png");
+        using (var image = NetVips.Image.Black(8, 8)) image.WriteToFile(grey);
+        var (code, stdout, stderr) = Run("predict", run, grey, "--top", "2", "--format", "json");
+        Assert.True(code == ExitCodes.Ok, stderr);
+        var json = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(grey, json[0].GetProperty("image").GetString());
+        var top = json[0].GetProperty("top");
+        Assert.Equal(2, top.GetArrayLength());
+        Assert.True(top[0].GetProperty("probability").GetDouble() >= top[1].GetProperty("probability").GetDouble());
+        Assert.StartsWith("class", top[0].GetProperty("class").GetString());
+
+        var colour = Path.Combine(_dir, "colour.png");
+        using (var image = NetVips.Image.Black(8, 8, bands: 3)) image.WriteToFile(colour);
+        (code, stdout, stderr) = Run("predict", run, colour);
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Contains($"'{colour}' has 3 channels; the model takes 1", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.Equal("", stdout);
+    }
+}
