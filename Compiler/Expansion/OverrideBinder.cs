@@ -41,7 +41,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
 
     private void ApplyOverride(Override o, List<ParamSlot> slots, List<TrainOverride> train, string archName)
     {
-        var text = $"{o.Key}={o.Value}";
+        var text = o.Malformed ? o.Key : $"{o.Key}={o.Value}"; // the source line shows what was typed: no '=' added
         var src = new SourceText(Override.SourceName, text);
         var keySpan = new Span(src, 0, o.Key.Length);
         if (o.Malformed || o.Key.Length == 0)

@@ -225,6 +225,7 @@ public class CompilerDiagnosticTests
         var d = Single(Compile(Spec("conv(dim, kernel: 2)"), "dim"), CompilerCodes.BadOverride);
         Assert.Equal("override 'dim' is not name=value", d.Message);
         At(d, 1, 1);
+        Assert.Equal("dim", d.Span!.Value.Source.Text); // the line quoted back is what was typed, with no '=' added
     }
 
     [Fact]
