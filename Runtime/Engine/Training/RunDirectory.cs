@@ -22,7 +22,21 @@ public sealed record RunInfo
     public int Resumes { get; init; }
     /// <summary>What the run trains, as <see cref="Training.ConfigHash.Of"/>; null in runs of older versions.</summary>
     public string? ConfigHash { get; init; }
+    /// <summary>The run directory or checkpoint given to <c>--init</c>; null for a run started from its own initialisation.</summary>
+    public string? InitFrom { get; init; }
+    /// <summary>What <c>--init</c> loaded, re-initialised and skipped (written once the weights are loaded).</summary>
+    public InitReport? Init { get; init; }
+    /// <summary>Each time the run was extended with more epochs (<see cref="Trainer.Resume"/> with an epoch count), oldest first.</summary>
+    public EpochExtension[] Extensions { get; init; } = [];
 }
+
+/// <summary>
+/// A run extended from <see cref="FromEpochs"/> to <see cref="ToEpochs"/> epochs in all. The schedule is recomputed
+/// for <see cref="ToEpochs"/> (as if the run had been started with that many); steps already trained keep the rates
+/// they were trained with, so the rate at step <see cref="AtStep"/> jumps from the old schedule's to the new one's.
+/// The old <c>summary.yaml</c> is kept as <see cref="ArchivedSummary"/>.
+/// </summary>
+public sealed record EpochExtension(int FromEpochs, int ToEpochs, long AtStep, string? ArchivedSummary, string At);
 
 /// <summary>
 /// The layout of a run directory, defined here once for the trainer, the evaluator, the sweep reader and
@@ -74,13 +88,19 @@ public static class RunDirectory
     /// <summary>Writes what a new run starts from: the IR (text and YAML), the spec text(s) and the overrides.</summary>
     public static void WriteSources(string runDir, IrGraph graph, IReadOnlyList<SpecSource> specs, IReadOnlyList<string> overrides)
     {
-        AtomicFile.WriteAllText(Path.Combine(runDir, GraphTextFile), GraphPrinter.ToText(graph));
-        AtomicFile.WriteAllText(Path.Combine(runDir, GraphYamlFile), GraphYaml.Write(graph));
+        WriteGraph(runDir, graph);
         if (specs.Count > 0)
             AtomicFile.WriteAllText(Path.Combine(runDir, SpecFile), specs.Count == 1
                 ? specs[0].Text
                 : string.Concat(specs.Select(s => $"# ---- {s.Path} ----\n{s.Text}{(s.Text.EndsWith('\n') ? "" : "\n")}")));
         AtomicFile.WriteAllText(Path.Combine(runDir, OverridesFile), string.Concat(overrides.Select(o => o + "\n")));
+    }
+
+    /// <summary>Writes the IR a run trains: <c>graph.txt</c> and <c>graph.yaml</c> (each atomically).</summary>
+    public static void WriteGraph(string runDir, IrGraph graph)
+    {
+        AtomicFile.WriteAllText(Path.Combine(runDir, GraphTextFile), GraphPrinter.ToText(graph));
+        AtomicFile.WriteAllText(Path.Combine(runDir, GraphYamlFile), GraphYaml.Write(graph));
     }
 
     /// <exception cref="TrainingException">no run.json, or one that does not parse.</exception>
