@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ArchDsl.Compiler;
+using ArchDsl.Compiler.Analysis;
 using ArchDsl.Compiler.Printers;
 
 namespace ArchDsl.Runtime.Training;
@@ -133,6 +134,28 @@ public static class RunDirectory
         }
         Trainer.CheckTrainConfig(graph.Train, $"'{path}'");
         return graph;
+    }
+
+    /// <summary>
+    /// A run's graph (<see cref="ReadGraph"/>) with what it was made from: <c>spec.arch</c> (empty when the run has none:
+    /// a graph trained from the API) and <c>overrides.txt</c>, one override a line — for <c>archc diff RUN_A RUN_B</c>.
+    /// </summary>
+    /// <exception cref="TrainingException">not a run directory, or an unreadable file.</exception>
+    public static (IrGraph Graph, GraphSources Sources) ReadGraphSources(string runDir)
+    {
+        if (!Directory.Exists(runDir)) throw new TrainingException($"no run directory '{runDir}'");
+        var graph = ReadGraph(runDir);
+        string Text(string file)
+        {
+            var path = Path.Combine(runDir, file);
+            try { return File.Exists(path) ? File.ReadAllText(path) : ""; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new TrainingException($"'{path}' is unreadable: {e.Message}", e);
+            }
+        }
+        var overrides = Text(OverridesFile).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToList();
+        return (graph, new GraphSources(Text(SpecFile), overrides));
     }
 
     /// <summary>
