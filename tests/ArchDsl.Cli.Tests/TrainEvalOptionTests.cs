@@ -139,4 +139,19 @@ public sealed class TrainEvalOptionTests : IDisposable
         Assert.True(p.ExitCode == 0, output);
         Assert.Contains("Tiny(", output); // the module's repr: the model printed
     }
+
+    [Fact]
+    public void Summary_depth_and_batch_and_the_collapsed_dot_from_the_command_line()
+    {
+        var vit = Spec("imagenet/vit-b16.arch");
+        var (code, stdout, err) = Run("summary", vit, "--depth", "2", "--batch", "8");
+        Assert.True(code == ExitCodes.Ok, err);
+        Assert.Contains("blocks.{0..11} ×12   8 layers", stdout);
+        Assert.Contains("Forward activations at batch 8: ", stdout);
+        Assert.Equal(ExitCodes.Usage, Run("summary", vit, "--depth", "0").Code);
+        Assert.Equal(ExitCodes.Usage, Run("summary", vit, "--batch", "0").Code);
+        var dot = Run("graph", vit, "--format", "dot");
+        Assert.Contains("label=\"blocks.{0..11} ×12\";", dot.Out);
+        Assert.DoesNotContain("\"blocks.1.", dot.Out);
+    }
 }
