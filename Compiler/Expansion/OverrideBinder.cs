@@ -115,7 +115,8 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
                 var firstIdx = entries.FindIndex(x => x.Key == e.Key);
                 if (firstIdx >= 0)
                 {
-                    _diags.Report(CompilerDiagnostics.DuplicateTrainKey, e.KeySpan, null, e.Key, entries[firstIdx].KeySpan);
+                    _diags.Add(Diagnostic.Create(CompilerDiagnostics.DuplicateTrainKey, e.KeySpan, null, e.Key)
+                        .WithLabel(entries[firstIdx].KeySpan, CompilerDiagnostics.FirstGiven));
                     continue;
                 }
                 entries.Add((e.Key, e.Value, e.KeySpan, 0));
