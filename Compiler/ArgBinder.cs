@@ -17,7 +17,8 @@ internal sealed record BinderWords(Func<BinderError> TooMany, Func<string, Binde
 /// <summary>
 /// The one positional/named argument binder, used by ops, blocks and arch bases (and by <see cref="BindOp"/> for
 /// op arguments with their kinds and defaults). Positional arguments fill the slots in order; named ones their slot;
-/// errors: too many positional arguments, an unknown name (with a "did you mean"), a slot given twice.
+/// errors: too many positional arguments, an unknown name (with a "did you mean"), a slot given twice (the first
+/// labelled "first given here").
 /// </summary>
 internal static class ArgBinder
 {
@@ -71,7 +72,8 @@ internal static class ArgBinder
                     result[filled[key] - 1] = (slot, a);
                     continue;
                 }
-                Report(diags, words.Duplicate(slots[slot]), span(a));
+                var dup = words.Duplicate(slots[slot]);
+                diags.Add(Diagnostic.Create(dup.Descriptor, span(a), null, dup.Args).WithLabel(span(earlier), CompilerDiagnostics.FirstGiven));
                 ok = false;
                 continue;
             }

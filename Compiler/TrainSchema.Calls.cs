@@ -93,18 +93,21 @@ public static partial class TrainSchema
     {
         var items = v is ListVal l ? l.Items : [v];
         var result = new List<object>();
+        var given = new List<Span>(); // each result's item, for the label of a second one
         var ok = true;
         foreach (var item in items)
         {
             if (item is UnknownVal) { ok = false; continue; }
             if (Call(item, Augments, "augment", ev, diags) is not { } c) { ok = false; continue; }
-            if (result.Any(r => ((TrainCall)r).Name == c.Name))
+            if (result.FindIndex(r => ((TrainCall)r).Name == c.Name) is var first and >= 0)
             {
-                diags.Report(CompilerDiagnostics.AugmentTwice, item.Span, "list each augmentation once", c.Name);
+                diags.Add(Diagnostic.Create(CompilerDiagnostics.AugmentTwice, item.Span, "list each augmentation once", c.Name)
+                    .WithLabel(given[first], CompilerDiagnostics.FirstGiven));
                 ok = false;
                 continue;
             }
             result.Add(c);
+            given.Add(item.Span);
         }
         return ok ? result : null;
     }

@@ -66,8 +66,12 @@ public class CompilerDiagnosticTests
         Expect(Spec("conv(dim, kernel: 2, kernel: 3)"), CompilerCodes.DuplicateArgument, 3, "kernel: 3", "argument 'kernel' of conv is given twice");
 
     [Fact]
-    public void PositionalAndNamedDuplicate() =>
-        Expect(Spec("conv(dim, kernel: 2) -> flatten -> linear(4, out: 5)"), CompilerCodes.DuplicateArgument, 3, "out: 5", "argument 'out' of linear is given twice");
+    public void PositionalAndNamedDuplicate()
+    {
+        var spec = Spec("conv(dim, kernel: 2) -> flatten -> linear(4, out: 5)");
+        var d = Expect(spec, CompilerCodes.DuplicateArgument, 3, "out: 5", "argument 'out' of linear is given twice");
+        ExpectLabel(d, spec, "first given here", 3, "4");
+    }
 
     [Fact]
     public void MissingRequiredArgument() =>

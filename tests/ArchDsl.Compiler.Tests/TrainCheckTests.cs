@@ -235,9 +235,20 @@ public class TrainCheckTests
             "randaugment has no argument 'magnitude'", "randaugment takes n, m");
 
     [Fact]
-    public void ATrainCallArgumentGivenTwice() =>
-        Expect(Spec("conv(dim, kernel: 2)", "train { schedule: onecycle(0.1, max_lr: 0.2) }"), CompilerCodes.DuplicateArgument, 5, "max_lr",
-            "argument 'max_lr' of onecycle is given twice");
+    public void ATrainCallArgumentGivenTwice()
+    {
+        var spec = Spec("conv(dim, kernel: 2)", "train { schedule: onecycle(0.1, max_lr: 0.2) }");
+        var d = Expect(spec, CompilerCodes.DuplicateArgument, 5, "max_lr", "argument 'max_lr' of onecycle is given twice");
+        ExpectLabel(d, spec, "first given here", 5, "0.1");
+    }
+
+    [Fact]
+    public void AnAugmentationListedTwicePointsAtTheFirst()
+    {
+        var spec = Spec("conv(dim, kernel: 2)", "train { augment: [crop(pad: 2), flip, crop] }");
+        var d = Expect(spec, CompilerCodes.TrainValue, 5, "crop]", "augmentation 'crop' is listed twice", "list each augmentation once");
+        ExpectLabel(d, spec, "first given here", 5, "crop(pad: 2)");
+    }
 
     [Fact]
     public void AnArgumentTheChosenCallLacksIsAnErrorInEitherOrder()
