@@ -103,7 +103,6 @@ internal static class ArgBinder
     /// Binds arguments to an op's signature: converts and range-checks each value by its <see cref="ArgKind"/> and fills
     /// in the defaults. Null after an error (reported) or an unknown value (already reported).
     /// </summary>
-
     public static Dictionary<string, BoundArg>? BindOp(OpDef op, IReadOnlyList<ArgVal> args, Span at, DiagnosticBag diags, Evaluator ev)
     {
         var bound = new Dictionary<string, BoundArg>(StringComparer.Ordinal);
