@@ -22,11 +22,12 @@ public static partial class Commands
         var epochs = new Option<int?>("--epochs") { Description = "same as --set train.epochs=N" };
         var batch = new Option<int?>("--batch") { Description = "same as --set train.batch=N" };
         var seed = new Option<long?>("--seed") { Description = "same as --set train.seed=N" };
+        var ampTrain = new Option<string?>("--amp") { Description = "bf16 | fp16 | off: same as --set train.amp=X" };
         var resume = new Option<string?>("--resume") { Description = "continue the run in this directory from its last checkpoint" };
         var runs = new Option<string>("--runs") { Description = "where run directories are made", DefaultValueFactory = _ => "runs" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "also save the last checkpoint every N steps (0: epoch ends only)", DefaultValueFactory = _ => 200 };
         var cmd = new Command("train", "train a spec (data, schedule, augmentation from its train section); writes runs/<spec>-<time>/")
-            { spec, set, arch, epochs, batch, seed, device, resume, runs, checkpointEvery };
+            { spec, set, arch, epochs, batch, seed, device, resume, runs, checkpointEvery, ampTrain };
         cmd.SetAction(p =>
         {
             var options = new TrainOptions
@@ -38,8 +39,8 @@ public static partial class Commands
             };
             if (p.GetValue(resume) is { } runDir)
             {
-                if (p.GetValue(spec) is not null || (p.GetValue(set)?.Length ?? 0) > 0 || p.GetValue(epochs) is not null || p.GetValue(batch) is not null || p.GetValue(seed) is not null)
-                    throw new UsageException("--resume continues a run as it was started: give no spec, --set, --epochs, --batch or --seed with it");
+                if (p.GetValue(spec) is not null || (p.GetValue(set)?.Length ?? 0) > 0 || p.GetValue(epochs) is not null || p.GetValue(batch) is not null || p.GetValue(seed) is not null || p.GetValue(ampTrain) is not null)
+                    throw new UsageException("--resume continues a run as it was started: give no spec, --set, --epochs, --batch, --seed or --amp with it");
                 return Finish(output, () => Trainer.Resume(runDir, options));
             }
             var specPath = p.GetValue(spec) ?? throw new UsageException("train needs a spec file (or --resume RUN_DIR)");
@@ -47,6 +48,7 @@ public static partial class Commands
             if (p.GetValue(epochs) is { } e) sets.Add($"train.epochs={e}");
             if (p.GetValue(batch) is { } b) sets.Add($"train.batch={b}");
             if (p.GetValue(seed) is { } s) sets.Add($"train.seed={s}");
+            if (p.GetValue(ampTrain) is { } a) sets.Add($"train.amp={a}");
 
             var loaded = SpecLoader.Load(specPath);
             var graph = Report(output, specPath, ArchCompiler.Compile(loaded, Override.ParseAll(sets), p.GetValue(arch)).ForTraining());
@@ -114,8 +116,12 @@ public static partial class Commands
         var noPyTorch = new Option<bool>("--no-pytorch") { Description = "skip the PyTorch eager companion run" };
         var compile = new Option<bool>("--compile") { Description = "time torch.compile(model) on the PyTorch side (PyTorch 2)" };
         var check = new Option<bool>("--check") { Description = "instead of timing, compare logits and gradients with PyTorch's on the same weights (exit 1 beyond tolerance)" };
+        var amp = new Option<string>("--amp") { Description = "both sides' precision: bf16 | fp16 | off (autocast)", DefaultValueFactory = _ => "off" };
+        amp.AcceptOnlyFromAmong([.. AmpModes.Names]);
+        var env = new Option<string>("--pytorch-env") { Description = "same: PyTorch gets ArchDsl's BLAS kernel and thread settings (like for like); user: your environment as it is", DefaultValueFactory = _ => "same" };
+        env.AcceptOnlyFromAmong("same", "user");
         var cmd = new Command("bench", "training and inference images/s and peak memory, side by side with PyTorch eager on the same libtorch")
-            { spec, set, arch, batch, device, warmup, iterations, noPyTorch, compile, check };
+            { spec, set, arch, batch, device, warmup, iterations, noPyTorch, compile, check, amp, env };
         cmd.SetAction(p =>
         {
             if (p.GetValue(batch) < 1 || p.GetValue(iterations) < 1 || p.GetValue(warmup) < 0)
@@ -131,7 +137,8 @@ public static partial class Commands
                     return checkResult.Passed ? ExitCodes.Ok : ExitCodes.SpecErrors;
                 }
                 var result = Runtime.Model.Bench.Run(graph, p.GetValue(batch), p.GetValue(device)!, p.GetValue(warmup), p.GetValue(iterations),
-                    !p.GetValue(noPyTorch), p.GetValue(compile));
+                    !p.GetValue(noPyTorch), p.GetValue(compile), AmpModes.Parse(p.GetValue(amp)!),
+                    p.GetValue(env) == "user" ? Runtime.Model.BenchEnvironment.User : Runtime.Model.BenchEnvironment.Same);
                 output.Out.WriteLine(result.ToText());
                 return ExitCodes.Ok;
             }
