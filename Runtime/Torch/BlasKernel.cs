@@ -25,6 +25,8 @@ public sealed record BlasKernelInfo(string? Kernel, string Source, string Detail
 /// 281 with <c>OPENBLAS_CORETYPE=SkylakeX</c>, 155 with Haswell (issue 12). The choice follows features, never a name:
 /// AVX-512 F+BW+VL+DQ → SkylakeX, AVX2+FMA → Haswell, AVX → Sandybridge, SSE3 → Prescott (the kernels OpenBLAS 0.3.x
 /// accepts in OPENBLAS_CORETYPE; its own <c>driver/others/dynamic.c</c> requires the same features for them).
+/// <para>The library's own choice stays when it is already of the same class or better (<see cref="Rank"/>): on an AMD EPYC
+/// (Zen 4) OpenBLAS 0.3.21 picks Cooperlake by itself, whose single-precision kernels are SkylakeX's.</para>
 /// <para>Before it is used, the choice is loaded in a separate linker namespace (<c>dlmopen</c>), asked its name and
 /// made to compute a small single-precision product, compared with a double-precision reference; on any mismatch
 /// the library's own choice stays. A user's <c>OPENBLAS_CORETYPE</c> always wins; one the library does not know
@@ -72,14 +74,30 @@ public static class BlasKernel
         var fallback = probe(null);
         if (fallback.Corename is null) return (null, new BlasKernelInfo(null, "default", "libtorch's BLAS has no openblas_get_corename"));
         if (choice is null) return (null, new BlasKernelInfo(fallback.Corename, "default", "no AVX-512, AVX2+FMA, AVX or SSE3 reported"));
-        var trial = probe(choice);
         var why = FeatureText(choice);
+        if (Rank(fallback.Corename) >= Rank(choice))
+            return (null, new BlasKernelInfo(fallback.Corename, "default", $"the library's own choice is of the class {why} calls for"));
+        var trial = probe(choice);
         if (!string.Equals(trial.Corename, choice, StringComparison.OrdinalIgnoreCase))
             return (null, new BlasKernelInfo(fallback.Corename, "default", $"{choice} ({why}) was not accepted by the library; it chose {trial.Corename}"));
         if (!(trial.MaxError <= Tolerance))
             return (null, new BlasKernelInfo(fallback.Corename, "default", $"{choice} ({why}) failed the self-check: error {trial.MaxError:G3} > {Tolerance:G1}"));
         return (choice, new BlasKernelInfo(choice, "chosen", $"{why}; self-check error {trial.MaxError:G2}; library default {fallback.Corename}"));
     }
+
+    /// <summary>
+    /// The class of an OpenBLAS kernel name (<c>openblas_get_corename()</c>, lower case in OpenBLAS's
+    /// <c>driver/others/dynamic.c</c> table): 4 AVX-512 (SkylakeX, Cooperlake, SapphireRapids), 3 AVX2+FMA (Haswell, Zen),
+    /// 2 AVX (Sandybridge, Bulldozer family), 1 SSE-only kernels, 0 a name not known here.
+    /// </summary>
+    public static int Rank(string? corename) => corename?.ToLowerInvariant() switch
+    {
+        "skylakex" or "cooperlake" or "sapphirerapids" => 4,
+        "haswell" or "zen" => 3,
+        "sandybridge" or "bulldozer" or "piledriver" or "steamroller" or "excavator" => 2,
+        "prescott" or "core2" or "penryn" or "dunnington" or "nehalem" or "atom" or "opteron" or "opteron_sse3" or "barcelona" or "nano" => 1,
+        _ => 0,
+    };
 
     static string FeatureText(string choice) => choice switch
     {
