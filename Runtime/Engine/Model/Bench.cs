@@ -96,6 +96,7 @@ public static partial class Bench
         if (warmup < 0 || iterations < 1) throw new ArgumentException($"need warmup >= 0 and iterations >= 1 (got {warmup}, {iterations})");
         var dev = Validate(graph, batch, device);
         var isCuda = dev.type == DeviceType.CUDA;
+        if (AmpModes.Unsupported(amp, isCuda ? "cuda" : "cpu") is { } why) throw new InvalidOperationException($"--amp {AmpModes.Name(amp)}: {why}; use --amp bf16 on the CPU");
         var threads = Environment.ProcessorCount;
         set_num_threads(threads);
         var format = IrModel.PreferredMemoryFormat(graph);
@@ -104,7 +105,6 @@ public static partial class Bench
         string? error = null;
         if (runPyTorch)
         {
-            if (AmpModes.Unsupported(amp, isCuda ? "cuda" : "cpu") is { } why) throw new ArgumentException(why);
             try { py = Companion.Start(graph, batch, dev, threads, format, compile, amp, environment); }
             catch (Exception e) when (IsCompanionFailure(e)) { error = e.Message; }
         }
