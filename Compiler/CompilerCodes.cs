@@ -142,6 +142,17 @@ public static class CompilerCodes
     /// <summary>A BatchNorm would take its training statistics over one value per channel (batch × H × W == 1); PyTorch refuses it.</summary>
     public const string DegenerateBatchStatistics = "AD0145";
 
+    // ---- mixed precision (amp) ---------------------------------------------------------------------
+
+    /// <summary><c>amp</c> is not one of bf16, fp16, off (<c>amp: bf8</c>, <c>amp: 16</c>).</summary>
+    public const string UnknownAmp = "AD0195";
+
+    /// <summary><c>amp: true</c> / <c>amp: false</c>: the key's earlier boolean form, which did not say which precision.</summary>
+    public const string AmpBoolean = "AD0196";
+
+    /// <summary><c>amp: fp16</c> on a CPU device: libtorch's CPU autocast has bfloat16 only.</summary>
+    public const string AmpUnsupportedOnDevice = "AD0197";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

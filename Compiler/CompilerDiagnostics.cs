@@ -354,6 +354,14 @@ public static class CompilerDiagnostics
     /// <summary>{0}: the key. The first key is a <see cref="FirstGiven"/> label.</summary>
     public static readonly DiagnosticDescriptor DuplicateTrainKey = new(CompilerCodes.DuplicateTrainKey, "duplicate train key", "train key '{0}' is given twice");
 
+    /// <summary>{0}: the value given.</summary>
+    public static readonly DiagnosticDescriptor UnknownAmp = new(CompilerCodes.UnknownAmp, "unknown amp value", "amp takes bf16, fp16 or off, not {0}");
+    /// <summary>{0}: true or false.</summary>
+    public static readonly DiagnosticDescriptor AmpBoolean = new(CompilerCodes.AmpBoolean, "amp is not a boolean",
+        "amp: {0} no longer says which precision to train in; amp takes bf16, fp16 or off");
+    /// <summary>{0}: why (AmpModes.Unsupported).</summary>
+    public static readonly DiagnosticDescriptor AmpFp16OnCpu = new(CompilerCodes.AmpUnsupportedOnDevice, "amp not supported on the device", "{0}");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

@@ -13,7 +13,7 @@ public static partial class TrainSchema
         return new TrainLoop((int)Long(Value(t, "epochs")), (int)Long(Value(t, "batch")), Long(Value(t, "seed")),
             Double(Value(t, "label_smoothing")), Double(Value(t, "clip")),
             warmup is double f ? new Warmup(null, f) : new Warmup(Long(warmup), null),
-            (string)Value(t, "device")!, Value(t, "amp") is true);
+            (string)Value(t, "device")!, AmpModes.Parse((string)Value(t, "amp")!));
     }
 
     internal static OptimizerConfig TypedOptimizer(TrainConfig t)

@@ -30,7 +30,7 @@ namespace ArchDsl.Compiler;
 /// normalize       bool                                                          default true (not written into the IR)
 /// mean, std       number or list of numbers (per channel), both or neither, as many of each    optional
 /// device          cpu | cuda                                                    default cpu (not written into the IR)
-/// amp             bool (mixed precision)                                        default false
+/// amp             bf16 | fp16 | off (mixed precision, <see cref="AmpMode"/>)      default off
 /// </code>
 /// </summary>
 public static partial class TrainSchema
@@ -128,7 +128,7 @@ public static partial class TrainSchema
         new("mean", Numbers, null),
         new("std", Numbers, null),
         new("device", Word("cpu", "cuda"), "cpu", InIr: false), // --device on the command line wins over it
-        new("amp", Bool, false),
+        new("amp", new Kind(Suggest.OrList(AmpModes.Names), _ => null), "off"), // checked by Amp (TrainSchema.Amp.cs)
     ];
 
     /// <summary>Every train key, in documentation order.</summary>
@@ -184,6 +184,7 @@ public static partial class TrainSchema
             if (fallback is not null) values[spec.Name] = fallback;
         }
         CheckTogether(values, valueSpans, diags);
+        AmpOnDevice(values, valueSpans, diags);
         return new TrainConfig(values);
     }
 
@@ -194,6 +195,7 @@ public static partial class TrainSchema
         "optimizer" => Call(v, Optimizers, key, ev, diags),
         "schedule" => Call(v, Schedules, key, ev, diags),
         "augment" => Augment(v, ev, diags),
+        "amp" => Amp(v, diags),
         _ => Convert(v, spec.Kind, key, ev, diags),
     };
 

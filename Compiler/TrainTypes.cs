@@ -7,8 +7,8 @@ namespace ArchDsl.Compiler;
 // nothing the compiler checked.
 
 /// <summary>The loop's keys: <c>epochs</c>, <c>batch</c> (samples per step), <c>seed</c>, <c>label_smoothing</c>,
-/// <c>clip</c> (max gradient L2 norm; 0 = off), <c>warmup</c>, <c>device</c> (a command line's <c>--device</c> wins over it), <c>amp</c>.</summary>
-public sealed record TrainLoop(int Epochs, int Batch, long Seed, double LabelSmoothing, double Clip, Warmup Warmup, string Device, bool Amp);
+/// <c>clip</c> (max gradient L2 norm; 0 = off), <c>warmup</c>, <c>device</c> (a command line's <c>--device</c> wins over it), <c>amp</c> (<see cref="AmpMode"/>).</summary>
+public sealed record TrainLoop(int Epochs, int Batch, long Seed, double LabelSmoothing, double Clip, Warmup Warmup, string Device, AmpMode Amp);
 
 /// <summary>The top-level <c>warmup</c>: whole epochs (an integer) or a fraction of all steps (a number below 1).</summary>
 public sealed record Warmup(long? Epochs, double? Fraction)

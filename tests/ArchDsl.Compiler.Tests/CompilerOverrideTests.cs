@@ -125,7 +125,8 @@ public class CompilerOverrideTests
         var augment = Assert.IsType<List<object>>(g.Train["augment"]);
         Assert.Equal(["flip", "crop(pad: 2)"], augment.Select(a => a.ToString()));
         Assert.Equal(0.0, g.Train["label_smoothing"]);
-        Assert.Equal(false, g.Train["amp"]);
+        Assert.Equal("off", g.Train["amp"]);
+        Assert.Equal(AmpMode.Off, g.Train.Loop.Amp);
         Assert.Null(g.Train["subset"]); // optional keys stay absent
 
         var bare = Graph("arch A(d = 4)\ninput vector[4]\nstem linear(d)");

@@ -284,7 +284,7 @@ public class TrainCheckTests
     public void TypedConfigFillsEveryDefaultFromTheTable()
     {
         var t = Graph(Spec("conv(dim, kernel: 2)", "train { schedule: onecycle, augment: [flip, crop] }")).Train;
-        Assert.Equal(new TrainLoop(10, 128, 0, 0.0, 0.0, new Warmup(0, null), "cpu", false), t.Loop);
+        Assert.Equal(new TrainLoop(10, 128, 0, 0.0, 0.0, new Warmup(0, null), "cpu", AmpMode.Off), t.Loop);
         Assert.Equal(new AdamWConfig(1e-3, 0.01, 0.9, 0.999, 1e-8), t.Optimizer);
         Assert.Equal(new OneCycleScheduleConfig(1e-3, 0.3, "cos", 25, 1e4, false, 0.85, 0.95), t.Schedule); // PyTorch's OneCycleLR; max_lr = lr
         Assert.Equal([new FlipConfig(), new CropConfig(4)], t.Augment);

@@ -232,8 +232,8 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
     /// Saves <paramref name="m"/>'s weights and a batch (uniform in ±<paramref name="inputScale"/>, labels of 10 classes)
     /// to <paramref name="dir"/>, runs reference/compare.py on them, and returns the batch and the reference's results.
     /// </summary>
-    static (Tensor X, Tensor Y, Dictionary<string, Tensor> Reference) RunReference(IrModel m, string kind, object config, int batch,
-        double inputScale, string dir)
+    internal static (Tensor X, Tensor Y, Dictionary<string, Tensor> Reference) RunReference(IrModel m, string kind, object config, int batch,
+        double inputScale, string dir, string? amp = null)
     {
         var weights = Path.Combine(dir, "weights.safetensors");
         var inputs = Path.Combine(dir, "inputs.safetensors");
@@ -242,7 +242,8 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
         var x = Rand(21, new[] { (long)batch }.Concat(m.Graph.Input.Dims.Select(d => (long)d)).ToArray()).mul(inputScale);
         var y = Labels(22, batch, 10);
         Safetensors.Save(inputs, new Dictionary<string, Tensor> { ["x"] = x, ["y"] = y });
-        Python("compare.py", kind, JsonSerializer.Serialize(config), weights, inputs, outPath);
+        if (amp is null) Python("compare.py", kind, JsonSerializer.Serialize(config), weights, inputs, outPath);
+        else Python("compare.py", kind, JsonSerializer.Serialize(config), weights, inputs, outPath, amp);
         return (x, y, Safetensors.Load(outPath));
     }
 }

@@ -44,6 +44,8 @@ public sealed record CheckpointState
     /// (no validation split, no best checkpoint); null in checkpoints of older versions, which chose on the test set.</summary>
     public string? Selection { get; init; }
     public string SavedAt { get; init; } = "";
+    /// <summary>amp: fp16's loss scaler (<see cref="GradScaler.State"/>: scale, growth_tracker); null otherwise.</summary>
+    public Dictionary<string, string>? LossScaler { get; init; }
 
     public static readonly JsonSerializerOptions Json = new(MetricsLog.JsonOptions)
     {

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
 
 namespace ArchDsl.Runtime.Training;
 
@@ -54,6 +56,8 @@ internal sealed partial class TrainSession
                   $"  session_wall_s: {N(r.WallTime.TotalSeconds, "0.###")}\n");
         sb.Append($"images_per_s: {N(r.ImagesPerSecond, "0.#")}\n");
         sb.Append($"device: {_device}\nthreads: {_threads}\n");
+        sb.Append($"amp: {AmpModes.Name(s.Amp)}   # {AmpText(s.Amp)}\n");
+        sb.Append($"blas: {Yaml(BlasKernel.Current?.ToString() ?? "not loaded")}\n");
         sb.Append($"resumes: {_info.Resumes}\n");
         sb.Append($"checkpoints:\n  last: {RunDirectory.CheckpointFile(RunDirectory.Last)}\n");
         if (r.BestEpoch is not null) sb.Append($"  best: {RunDirectory.CheckpointFile(RunDirectory.Best)}   # selected on val\n");

@@ -34,16 +34,27 @@ internal sealed partial class TrainSession
         var logits = Model.forward(x);
         var lossT = nn.functional.cross_entropy(logits, y, label_smoothing: s.LabelSmoothing);
         Optimizer.zero_grad();
-        lossT.backward();
+        if (_scaler is null) lossT.backward();
+        else _scaler.ScaleLoss(lossT).backward();
         double loss = lossT.item<double>();
         if (!double.IsFinite(loss))
             throw new TrainingException(
                 $"the loss became {(double.IsNaN(loss) ? "NaN" : "infinite")} at step {_step + 1} (epoch {_epoch + 1}, batch {_batch + 1}); training stopped. " +
                 $"The last good checkpoint is {LastPath} (step {_lastSavedStep}); lower the learning rate or set train.clip, then start again.");
-        if (s.Clip > 0) nn.utils.clip_grad_norm_(Model.parameters(), s.Clip);
-        Optimizer.step();
+        if (_scaler is null) ClipAndStep();
+        else
+        {
+            _scaler.Step(Model.parameters(), ClipAndStep); // unscaled first; skipped when a gradient is inf/NaN
+            _scaler.Update();
+        }
         long correct;
         using (no_grad()) correct = logits.argmax(1).eq(y).sum().item<long>();
         return (loss, correct, n);
+    }
+
+    private void ClipAndStep()
+    {
+        if (_settings.Clip > 0) nn.utils.clip_grad_norm_(Model.parameters(), _settings.Clip);
+        Optimizer.step();
     }
 }

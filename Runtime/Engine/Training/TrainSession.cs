@@ -34,6 +34,8 @@ internal sealed partial class TrainSession : IDisposable
     // Set up by Prepare.
     private Device _device = null!;
     private int _threads;
+    /// <summary>amp: fp16's loss scaler (GradScaler); null in float32 and bf16, which need none.</summary>
+    private GradScaler? _scaler;
     private DataSplits _data = null!;
     private Dataset? _evalSet;
     private string? _evalName;
@@ -108,7 +110,10 @@ internal sealed partial class TrainSession : IDisposable
         _threads = _info.Threads ?? Environment.ProcessorCount;
         if (_threads < 1) throw new TrainingException($"threads must be ≥ 1, got {_threads}");
         torch.set_num_threads(_threads);
-        if (_settings.Amp) _sink.Message("note: amp (mixed precision) is not implemented by this runtime yet; training in float32");
+        if (AmpModes.Unsupported(_settings.Amp, _device.type == DeviceType.CUDA ? "cuda" : "cpu") is { } why)
+            throw new TrainingException($"train key 'amp': {why}; use amp: bf16 on the CPU, or --device cuda");
+        _scaler = _settings.Amp == AmpMode.Fp16 ? new GradScaler() : null;
+        _sink.Message($"precision: {AmpText(_settings.Amp)}; BLAS: {BlasKernel.Current?.ToString() ?? "not loaded"}");
     }
 
     /// <summary>The data (normalised as <paramref name="start"/> was), schedule, augmentation, model, optimizer and batch buffers.</summary>
@@ -129,7 +134,7 @@ internal sealed partial class TrainSession : IDisposable
         try { _augment = AugmentPipeline.FromTrain(_graph.Train.Augment, _data.Normalization); }
         catch (AugmentException e) { throw new TrainingException($"train key 'augment': {e.Message}", e); }
 
-        _model = new IrModel(_graph, s.Seed, _device);
+        _model = new IrModel(_graph, s.Seed, _device) { Amp = s.Amp };
         if (start is null && _info.InitFrom is { } init) LoadInitialWeights(init);
         _optimizer = Trainer.CreateOptimizer(_model, _graph.Train.Optimizer);
         _parameters = _model.ParameterCount;
@@ -179,6 +184,15 @@ internal sealed partial class TrainSession : IDisposable
         NormalizationMean = _data.Normalization?.Mean.ToArray(), NormalizationStd = _data.Normalization?.Std.ToArray(),
         Optimizer = _graph.Train.Optimizer.ToString(), Parameters = _parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
         Selection = _evalName == "val" ? "val" : "none",
+        LossScaler = _scaler?.State.ToDictionary(),
+    };
+
+    /// <summary>The precision as the log and summary.yaml state it.</summary>
+    private static string AmpText(AmpMode amp) => amp switch
+    {
+        AmpMode.Bf16 => "bf16 (autocast; float32 weights and optimizer state)",
+        AmpMode.Fp16 => "fp16 (autocast with dynamic loss scaling; float32 weights and optimizer state)",
+        _ => "fp32",
     };
 
     /// <summary>Writes the <c>last</c> checkpoint (and <c>best</c>, the same bytes, when <paramref name="best"/>).</summary>

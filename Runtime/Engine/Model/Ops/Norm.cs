@@ -9,6 +9,8 @@ namespace ArchDsl.Runtime.Model;
 /// <summary>Norm init as PyTorch's: weight 1, bias 0; running_var 1 (running_mean and num_batches_tracked start at 0).</summary>
 internal abstract class NormModule : OpModule
 {
+    public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Float32;
+
     public override void Init(NodeTensors t)
     {
         nn.init.ones_(t.P("weight"));

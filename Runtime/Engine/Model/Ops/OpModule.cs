@@ -27,6 +27,9 @@ internal abstract class OpModule
     /// </summary>
     public abstract void Init(NodeTensors t);
 
+    /// <summary>How the node computes under <c>amp</c> on each device (<see cref="AmpPolicy"/>); element-wise and shape ops follow their input.</summary>
+    public virtual AmpPolicy Amp(NodeTensors t) => AmpPolicy.Follow;
+
     /// <summary>The kernel computing the node over a batch. Layout and arity were checked already.</summary>
     public abstract NodeKernel Create(NodeTensors t);
 
