@@ -39,6 +39,7 @@ internal sealed partial class TrainSession : IDisposable
     private int _batches;
     private ILrSchedule _schedule = null!;
     private AugmentPipeline _augment = null!;
+    private Mixup? _mixup;
     private IrModel? _model;
     private optim.Optimizer? _optimizer;
     private long _parameters;
@@ -123,6 +124,8 @@ internal sealed partial class TrainSession : IDisposable
         catch (ArgumentException e) { throw new TrainingException($"train key 'schedule': {e.Message}", e); } // onecycle too short for its phases
         try { _augment = AugmentPipeline.FromTrain(_graph.Train.Augment, _data.Normalization); }
         catch (AugmentException e) { throw new TrainingException($"train key 'augment': {e.Message}", e); }
+        try { _mixup = _graph.Train.Mixup is { } mix ? new Mixup(mix) : null; }
+        catch (AugmentException e) { throw new TrainingException($"train key 'mixup': {e.Message}", e); }
 
         _model = new IrModel(_graph, s.Seed, _device);
         _optimizer = Trainer.CreateOptimizer(_model, _graph.Train.Optimizer);
