@@ -85,7 +85,7 @@ internal sealed partial class TrainSession : IDisposable
         Prepare(start);
         Restore(start);
         _sink.RunStarted(new RunStartInfo(_runDir, _graph.Arch, s.Epochs, _batches, s.Batch, _parameters, _device.ToString(), _threads,
-            _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment.ToString(), _graph.Train.Optimizer.ToString(),
+            _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment + (_mixup is null ? "" : $"; {_mixup.Describe()}"), _graph.Train.Optimizer.ToString(),
             start is not null, _epoch, _batch));
         if (start is null) Save("start", 0, 0, best: false); // a resumable, never-NaN state from the first moment
         _lastLr = _schedule.LearningRate(Math.Max(0, _step - 1));
