@@ -153,6 +153,18 @@ public static class CompilerCodes
     /// <summary><c>amp: fp16</c> on a CPU device: libtorch's CPU autocast has bfloat16 only.</summary>
     public const string AmpUnsupportedOnDevice = "AD0197";
 
+    /// <summary>Top-level <c>label_smoothing</c> together with <c>mixup</c>: timm smooths the mixed targets inside Mixup.</summary>
+    public const string MixupLabelSmoothing = "AD0190";
+
+    /// <summary><c>mixup(…)</c> with both <c>mixup_alpha</c> and <c>cutmix_alpha</c> 0: nothing to mix (timm asserts one is &gt; 0).</summary>
+    public const string MixupNothingToMix = "AD0191";
+
+    /// <summary>A timm RandAugment config string (<c>rand-m9-mstd0.5-inc1</c>) that timm's parser would refuse.</summary>
+    public const string RandAugmentConfig = "AD0192";
+
+    /// <summary>A <c>[min, max]</c> range argument of an augmentation with min above max.</summary>
+    public const string AugmentRangeReversed = "AD0193";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

@@ -362,6 +362,19 @@ public static class CompilerDiagnostics
     /// <summary>{0}: why (AmpModes.Unsupported).</summary>
     public static readonly DiagnosticDescriptor AmpFp16OnCpu = new(CompilerCodes.AmpUnsupportedOnDevice, "amp not supported on the device", "{0}");
 
+    /// <summary>{0}: the top-level label_smoothing.</summary>
+    public static readonly DiagnosticDescriptor MixupLabelSmoothing = new(CompilerCodes.MixupLabelSmoothing, "label smoothing given twice",
+        "train key 'label_smoothing' ({0}) is not used with mixup; the mixed targets are smoothed by mixup(label_smoothing: …)");
+    /// <summary>No arguments.</summary>
+    public static readonly DiagnosticDescriptor MixupNothingToMix = new(CompilerCodes.MixupNothingToMix, "mixup mixes nothing",
+        "mixup(mixup_alpha: 0, cutmix_alpha: 0) mixes nothing; one of the alphas must be > 0");
+    /// <summary>{0}: the config string; {1}: what is wrong with it.</summary>
+    public static readonly DiagnosticDescriptor RandAugmentConfig = new(CompilerCodes.RandAugmentConfig, "invalid RandAugment config",
+        "rand_augment config \"{0}\": {1}");
+    /// <summary>{0}: the augmentation; {1}: the argument; {2}: min; {3}: max.</summary>
+    public static readonly DiagnosticDescriptor AugmentRangeReversed = new(CompilerCodes.AugmentRangeReversed, "reversed range",
+        "{0}({1}: [{2}, {3}]) has its minimum above its maximum");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

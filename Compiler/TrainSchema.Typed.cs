@@ -49,8 +49,9 @@ public static partial class TrainSchema
             {
                 "flip" => (AugmentConfig)new FlipConfig(),
                 "crop" => new CropConfig((int)Long(A("pad"))),
-                "erase" => new EraseConfig(Double(A("p"))),
-                _ => new RandAugmentConfig((int)Long(A("n")), (int)Long(A("m"))),
+                "erase" => TypedErase(A),
+                "randaugment" => new RandAugmentConfig((int)Long(A("n")), (int)Long(A("m"))),
+                _ => TypedAugmentAdded(spec.Name, A),
             };
         }).ToList();
     }

@@ -23,7 +23,11 @@ namespace ArchDsl.Compiler;
 /// warmup          integer epochs ≥ 0 (long) or a fraction of training (double)   default 0
 /// label_smoothing number in [0, 1)                                              default 0.0
 /// clip            gradient-norm clip, number ≥ 0 (0 = off)                      default 0.0
-/// augment         list of flip | crop(pad: 4) | erase(p: 0.25) | randaugment(n: 2, m: 9 in 0..30), each once; arguments filled   default []
+/// augment         list of flip | crop(pad: 4) | erase(p: 0.25, scale: [0.02, 0.33], ratio: [0.3, 3.3], mode: const|rand|pixel)
+///                 | randaugment(n: 2, m: 9 in 0..30) | rand_augment("rand-m9-mstd0.5-inc1") | color_jitter(brightness, contrast,
+///                 saturation: 0, hue: 0 in [0, 0.5]), each once; arguments filled (erase's scale/ratio/mode not written)   default []
+/// mixup           mixup(mixup_alpha: 1.0, cutmix_alpha: 0.0, prob: 1.0, switch_prob: 0.5, mode: batch, correct_lam: true,
+///                 label_smoothing: 0.1), timm's Mixup; arguments filled                                                       optional
 /// seed            integer                                                       default 0
 /// val_split       number in [0, 1)                                              default 0.0
 /// subset, test_subset  integer ≥ 1: keep only that many training / test samples            optional
@@ -40,8 +44,9 @@ public static partial class TrainSchema
     /// <summary>A train key; <paramref name="InIr"/> false: its default is the typed config's, not written into the IR.</summary>
     private sealed record KeySpec(string Name, Kind Kind, object? Default, bool InIr = true);
 
-    /// <summary>A call of a call-valued key; <paramref name="FillDefaults"/> false: defaults feed the typed config but are not written into the IR.</summary>
-    private sealed record CallSpec(string Name, (string Arg, Kind Kind, object? Default)[] Args, bool FillDefaults);
+    /// <summary>A call of a call-valued key; <paramref name="FillDefaults"/> false: defaults feed the typed config but are not written into the IR.
+    /// <paramref name="Later"/>: arguments added after the call's IR form was fixed, whose defaults are never written (so older IR reads the same).</summary>
+    private sealed record CallSpec(string Name, (string Arg, Kind Kind, object? Default)[] Args, bool FillDefaults, string[]? Later = null);
 
     private static Kind Int(long min) => new(min == 1 ? "a positive integer" : min == 0 ? "an integer ≥ 0" : "an integer",
         v => Evaluator.AsInteger(v) is { } n && n >= min ? n : null);
@@ -95,9 +100,13 @@ public static partial class TrainSchema
     [
         new("flip", [], true),
         new("crop", [("pad", Int(0), 4L)], true),
-        new("erase", [("p", Num(0, 1, false, "a probability in [0, 1]"), 0.25)], true),
+        // torchvision's RandomErasing defaults; mode as timm's RandomErasing (const: 0, rand: one normal value per channel, pixel: per pixel).
+        new("erase", [("p", Probability, 0.25), ("scale", Range("fractions of the image", 1), new List<object> { 0.02, 0.33 }),
+            ("ratio", Range("aspect ratios", double.MaxValue), new List<object> { 0.3, 3.3 }), ("mode", Word("const", "rand", "pixel"), "const")],
+            true, Later: ["scale", "ratio", "mode"]),
         // m indexes torchvision's 31 magnitude bins (num_magnitude_bins=31).
         new("randaugment", [("n", Int(0), 2L), ("m", new("an integer in 0..30", v => v is IntVal { Value: >= 0 and <= 30 } i ? i.Value : null), 9L)], true),
+        .. AugmentsAdded,
     ];
 
     private static readonly Kind Path = new("a string", v => v is StrVal s ? s.Value : null);
@@ -119,7 +128,7 @@ public static partial class TrainSchema
         new("warmup", IntOrFraction, 0L),
         new("label_smoothing", Fraction, 0.0),
         new("clip", Rate, 0.0),
-        new("augment", new Kind("a list of flip, crop(pad), erase(p), randaugment(n, m)", _ => null), null),
+        new("augment", new Kind("a list of flip, crop(pad), erase(p), randaugment(n, m), rand_augment(config), color_jitter(…)", _ => null), null),
         new("seed", Int(long.MinValue), 0L),
         new("val_split", Fraction, 0.0),
         new("subset", Int(1), null),
@@ -129,15 +138,16 @@ public static partial class TrainSchema
         new("std", Numbers, null),
         new("device", Word("cpu", "cuda"), "cpu", InIr: false), // --device on the command line wins over it
         new("amp", new Kind(Suggest.OrList(AmpModes.Names), _ => null), "off"), // checked by Amp (TrainSchema.Amp.cs)
+        new("mixup", new Kind("mixup(…)", _ => null), null), // call-valued, TrainSchema.Augment.cs
     ];
 
     /// <summary>Every train key, in documentation order.</summary>
     public static IReadOnlyList<string> KeyNames => Keys.Select(k => k.Name).ToList();
 
     /// <summary>The keys whose value is a call that <c>train.key.arg=value</c> may modify.</summary>
-    public static bool IsCallKey(string key) => key is "optimizer" or "schedule" or "data";
+    public static bool IsCallKey(string key) => key is "optimizer" or "schedule" or "data" or "mixup";
 
-    internal static string DefaultCallName(string key) => key switch { "optimizer" => "adamw", "schedule" => "constant", _ => "fashion-mnist" };
+    internal static string DefaultCallName(string key) => key switch { "optimizer" => "adamw", "schedule" => "constant", "mixup" => "mixup", _ => "fashion-mnist" };
 
     private static double AsDouble(Val v) => v switch { IntVal i => i.Value, FloatVal f => f.Value, _ => double.NaN };
 
@@ -196,12 +206,14 @@ public static partial class TrainSchema
         "schedule" => Call(v, Schedules, key, ev, diags),
         "augment" => Augment(v, ev, diags),
         "amp" => Amp(v, diags),
+        "mixup" => Call(v, MixupCalls, key, ev, diags),
         _ => Convert(v, spec.Kind, key, ev, diags),
     };
 
     /// <summary>Rules between keys: mean and std go together with one value each per channel; folder data needs a path.</summary>
     private static void CheckTogether(Dictionary<string, object> values, Dictionary<string, Span> spans, DiagnosticBag diags)
     {
+        CheckAugmentTogether(values, spans, diags);
         static int Count(object v) => v is List<object> l ? l.Count : 1;
         values.TryGetValue("mean", out var mean);
         values.TryGetValue("std", out var std);

@@ -62,8 +62,11 @@ public sealed record FlipConfig : AugmentConfig
 /// <summary><c>crop(pad)</c>: zero-pad by <c>pad</c> pixels, then a random crop back to the input size.</summary>
 public sealed record CropConfig(int Pad) : AugmentConfig;
 
-/// <summary><c>erase(p)</c>: random erasing (Zhong et al. 2017, torchvision's RandomErasing) with probability <c>p</c>.</summary>
-public sealed record EraseConfig(double P) : AugmentConfig;
+/// <summary><c>erase(p, scale, ratio, mode)</c>: random erasing (Zhong et al. 2017) with probability <c>p</c> of a rectangle of
+/// area fraction in [MinArea, MaxArea] and aspect ratio in [MinRatio, MaxRatio] (log-uniform), as torchvision's RandomErasing
+/// (defaults 0.02–0.33, 0.3–3.3); <see cref="Mode"/> as timm's RandomErasing: const (0, the mean after normalisation), rand (one
+/// standard-normal value per channel), pixel (one per pixel).</summary>
+public sealed record EraseConfig(double P, double MinArea, double MaxArea, double MinRatio, double MaxRatio, string Mode) : AugmentConfig;
 
 /// <summary><c>randaugment(n, m)</c>: RandAugment (Cubuk et al. 2019), n ops of magnitude m.</summary>
 public sealed record RandAugmentConfig(int N, int M) : AugmentConfig;
@@ -95,6 +98,9 @@ public sealed partial record TrainConfig
 
     /// <summary>The augmentations in the order given.</summary>
     public IReadOnlyList<AugmentConfig> Augment => TrainSchema.TypedAugment(this);
+
+    /// <summary>timm's Mixup / CutMix with label mixing, or null when the section has no <c>mixup</c>.</summary>
+    public MixupConfig? Mixup => TrainSchema.TypedMixup(this);
 
     /// <summary>The data and its split and normalisation keys.</summary>
     public DataConfig Data => TrainSchema.TypedData(this);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ArchDsl.Runtime.Augment;
 using ArchDsl.Runtime.Data;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
@@ -24,6 +25,8 @@ internal sealed partial class TrainSession
         torch.manual_seed(unchecked((long)DeterministicRandom.Derive(seed ^ 0x7012C4UL, (ulong)_step)));
         var (x0, y) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);
         var x = _augment.IsEmpty ? x0 : _augment.Apply(x0, seed, _epoch, _batch);
+        Tensor? soft = null;
+        if (_mixup is not null) (x, soft, _) = _mixup.Apply(x, y, _data.Train.NumClasses, Mixup.BatchRandom(seed, _epoch, _batch));
         double made = stepWatch.Elapsed.TotalSeconds;
         _dataSeconds += made;
         _dataTotal += made;
@@ -32,7 +35,8 @@ internal sealed partial class TrainSession
         _lastLr = lr;
         Trainer.ApplyMomentum(Optimizer, _schedule, _step);
         var logits = Model.forward(x);
-        var lossT = nn.functional.cross_entropy(logits, y, label_smoothing: s.LabelSmoothing);
+        // With mixup the targets are soft (their smoothing is mixup's own): timm's SoftTargetCrossEntropy.
+        var lossT = soft is not null ? Mixup.SoftTargetCrossEntropy(logits, soft) : nn.functional.cross_entropy(logits, y, label_smoothing: s.LabelSmoothing);
         Optimizer.zero_grad();
         if (_scaler is null) lossT.backward();
         else _scaler.ScaleLoss(lossT).backward();

@@ -43,6 +43,7 @@ internal sealed partial class TrainSession : IDisposable
     private int _batches;
     private ILrSchedule _schedule = null!;
     private AugmentPipeline _augment = null!;
+    private Mixup? _mixup;
     private IrModel? _model;
     private optim.Optimizer? _optimizer;
     private long _parameters;
@@ -90,7 +91,7 @@ internal sealed partial class TrainSession : IDisposable
         Prepare(start);
         Restore(start);
         _sink.RunStarted(new RunStartInfo(_runDir, _graph.Arch, s.Epochs, _batches, s.Batch, _parameters, _device.ToString(), _threads,
-            _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment.ToString(), _graph.Train.Optimizer.ToString(),
+            _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment + (_mixup is null ? "" : $"; {_mixup.Describe()}"), _graph.Train.Optimizer.ToString(),
             start is not null, _epoch, _batch));
         if (_initReport is not null) _sink.Message(_initReport);
         if (start is null) Save("start", 0, 0, best: false); // a resumable, never-NaN state from the first moment
@@ -133,6 +134,8 @@ internal sealed partial class TrainSession : IDisposable
         catch (ArgumentException e) { throw new TrainingException($"train key 'schedule': {e.Message}", e); } // onecycle too short for its phases
         try { _augment = AugmentPipeline.FromTrain(_graph.Train.Augment, _data.Normalization); }
         catch (AugmentException e) { throw new TrainingException($"train key 'augment': {e.Message}", e); }
+        try { _mixup = _graph.Train.Mixup is { } mix ? new Mixup(mix) : null; }
+        catch (AugmentException e) { throw new TrainingException($"train key 'mixup': {e.Message}", e); }
 
         _model = new IrModel(_graph, s.Seed, _device) { Amp = s.Amp };
         if (start is null && _info.InitFrom is { } init) LoadInitialWeights(init);
