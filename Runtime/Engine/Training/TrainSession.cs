@@ -33,7 +33,7 @@ internal sealed partial class TrainSession : IDisposable
     private Device _device = null!;
     private int _threads;
     private DataSplits _data = null!;
-    private Dataset? _evalSet;
+    private ImageSet? _evalSet;
     private string? _evalName;
     private Batcher _batcher = null!;
     private int _batches;
@@ -110,7 +110,7 @@ internal sealed partial class TrainSession : IDisposable
     private void Prepare(CheckpointState? start)
     {
         var s = _settings;
-        _data = Trainer.LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null);
+        _data = Trainer.LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null, _sink.Message);
         ModelCard.Write(_runDir, _graph, _data, _info.Overrides);
         _evalSet = _data.Val ?? _data.Test;
         _evalName = _data.Val is not null ? "val" : _data.Test is not null ? "test" : null;
@@ -212,6 +212,7 @@ internal sealed partial class TrainSession : IDisposable
     public void Dispose()
     {
         _stop.Dispose();
+        _batcher?.Dispose();
         _metrics?.Dispose();
         _optimizer?.Dispose();
         _model?.Dispose();
