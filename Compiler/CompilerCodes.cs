@@ -142,6 +142,12 @@ public static class CompilerCodes
     /// <summary>A BatchNorm would take its training statistics over one value per channel (batch × H × W == 1); PyTorch refuses it.</summary>
     public const string DegenerateBatchStatistics = "AD0145";
 
+    /// <summary>Image-folder data names a directory that does not exist (train would stop there).</summary>
+    public const string DataFolderMissing = "AD0180";
+
+    /// <summary>Image-folder data has another number of class folders than the model has outputs.</summary>
+    public const string DataFolderClasses = "AD0181";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

@@ -349,6 +349,13 @@ public static class CompilerDiagnostics
     /// <summary>{0}: the key; {1}: where the first is.</summary>
     public static readonly DiagnosticDescriptor DuplicateTrainKey = new(CompilerCodes.DuplicateTrainKey, "duplicate train key", "train key '{0}' is given twice (first at {1})");
 
+    /// <summary>{0}: the folder as written.</summary>
+    public static readonly DiagnosticDescriptor DataFolderMissing = new(CompilerCodes.DataFolderMissing, "image folder not found",
+        "image folder '{0}' does not exist");
+    /// <summary>{0}: the folder holding the class folders; {1}: their count; {2}: the output shape.</summary>
+    public static readonly DiagnosticDescriptor DataFolderClasses = new(CompilerCodes.DataFolderClasses, "class folders do not match the model",
+        "image folder '{0}' has {1} class folders but the model outputs {2}");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

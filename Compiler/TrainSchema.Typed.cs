@@ -90,11 +90,10 @@ public static partial class TrainSchema
         var (spec, args) = Bind(value, Transforms, "transform");
         object? A(string a) => Arg(spec, args, a);
         int? size = A("size") is { } s ? (int)Long(s) : null;
-        var scale = ((IEnumerable)A("scale")!).Cast<object>().Select(Double).ToList();
-        var ratio = ((IEnumerable)A("ratio")!).Cast<object>().Select(Double).ToList();
+        List<double> Pair(string a) => ((IEnumerable)A(a)!).Cast<object>().Select(Double).ToList();
         return spec.Name switch
         {
-            "random_resized_crop" => new RandomResizedCropConfig(size, scale[0], scale[1], ratio[0], ratio[1]),
+            "random_resized_crop" => new RandomResizedCropConfig(size, Pair("scale")[0], Pair("scale")[1], Pair("ratio")[0], Pair("ratio")[1]),
             "center_crop" => new CenterCropConfig(size, Value(t, "crop_pct") is { } pct ? Double(pct) : DataCatalog.DefaultCropPct),
             _ => new ResizeConfig(size),
         };

@@ -31,7 +31,7 @@ namespace ArchDsl.Compiler;
 /// mean, std       number or list of numbers (per channel), both or neither, as many of each    optional
 /// device          cpu | cuda                                                    default cpu (not written into the IR)
 /// amp             bool (mixed precision)                                        default false
-/// transform       folder images to the input size: random_resized_crop(size, scale: [0.08, 1], ratio: [3/4, 4/3]) |
+/// transform       folder images to the input size: random_resized_crop(size, scale: [0.08, 1], ratio: [3.0/4, 4.0/3]) |
 ///                 center_crop(size) | resize(size); size defaults to the input's   default random_resized_crop (optional)
 /// crop_pct        number in (0, 1]: evaluation resizes the shorter side to size / crop_pct, then center-crops   default 0.875 (optional)
 /// normalize       also imagenet | cifar10 | cifar100 (named statistics, <see cref="DataCatalog.Statistics"/>) | computed (= true)
