@@ -29,7 +29,7 @@ public class DataFolderTests
                 int i = (y * w + x) * 3;
                 pixels[i] = (byte)(255 * x / Math.Max(1, w - 1));
                 pixels[i + 1] = (byte)(255 * y / Math.Max(1, h - 1));
-                pixels[i + 2] = (byte)((x * 7 + y * 13) % 256);
+                pixels[i + 2] = (byte)(255 * (x + y) / Math.Max(1, w + h - 2));
             }
         using var image = Image.NewFromMemory(pixels, w, h, 3, Enums.BandFormat.Uchar);
         if (path.EndsWith(".jpg")) image.Jpegsave(path, q: quality);
