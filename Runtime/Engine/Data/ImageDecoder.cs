@@ -54,9 +54,10 @@ public static class ImageDecoder
             int shrink = 1;
             if (jpeg)
                 while (shrink < 8 && box.Width / (shrink * 2) >= outWidth && box.Height / (shrink * 2) >= outHeight) shrink *= 2;
-            var image = jpeg
+            // The header's image decodes as it is; a JPEG is opened again only to shrink on load or to rotate (autorotate).
+            var image = jpeg && (shrink > 1 || orientation != 1)
                 ? Own(owned, Image.Jpegload(path, shrink: shrink, autorotate: true, access: access, failOn: Enums.FailOn.Error))
-                : Own(owned, header.Autorot());
+                : orientation != 1 ? Own(owned, header.Autorot()) : header;
             image = Colour(owned, image, channels);
             double fx = (double)image.Width / width, fy = (double)image.Height / height;
             int x = Math.Clamp((int)Math.Round(box.X * fx), 0, image.Width - 1), y = Math.Clamp((int)Math.Round(box.Y * fy), 0, image.Height - 1);
