@@ -18,7 +18,7 @@ public sealed record DataBenchResult(string Root, int Images, int Workers, int B
         $"  archdsl (libvips):                   {ImagesPerSecond,8:F1} images/s\n" +
         (TorchvisionImagesPerSecond is double tv
             ? $"  torchvision {TorchvisionVersion} (PIL, DataLoader): {tv,8:F1} images/s\n  ratio archdsl / torchvision: {Ratio:F2}×\n"
-            : $"  torchvision: not run ({TorchvisionError})\n");
+            : $"  torchvision: not run ({TorchvisionError ?? "--no-torchvision"})\n");
 }
 
 /// <summary>
