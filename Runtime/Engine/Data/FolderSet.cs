@@ -90,7 +90,7 @@ public sealed class FolderSet : ImageSet
             Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Workers }, (k, state) =>
             {
                 try { got[k] = Produce(order[k], epoch, new Span<float>((float*)p + (long)k * s, s)); }
-                catch (DataException e) { failure ??= e; state.Stop(); }
+                catch (DataException e) { Interlocked.CompareExchange(ref failure, e, null); state.Stop(); }
             });
         }
         if (failure is not null) throw failure;
