@@ -142,7 +142,7 @@ public static class CompilerCodes
     /// <summary>A BatchNorm would take its training statistics over one value per channel (batch × H × W == 1); PyTorch refuses it.</summary>
     public const string DegenerateBatchStatistics = "AD0145";
 
-    /// <summary>Image-folder data names a directory that does not exist (train would stop there).</summary>
+    /// <summary>Image-folder data names a directory that does not exist here (a warning: train stops there if it is missing on the training machine too).</summary>
     public const string DataFolderMissing = "AD0180";
 
     /// <summary>Image-folder data has another number of class folders than the model has outputs.</summary>

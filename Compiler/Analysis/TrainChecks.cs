@@ -105,8 +105,9 @@ internal static class TrainChecks
     {
         if (!Directory.Exists(root))
         {
-            diags.Report(CompilerDiagnostics.DataFolderMissing, dataAt,
-                "give the directory holding train/<class>/<image> (and val/<class>/<image>), or <class>/<image>", root);
+            // A warning: the folder may exist on the machine that trains (train stops with the same message where it does not).
+            diags.Add(Diagnostic.Create(CompilerDiagnostics.DataFolderMissing, dataAt,
+                "give the directory holding train/<class>/<image> (and val/<class>/<image>), or <class>/<image>", root) with { Severity = Severity.Warning });
             return;
         }
         string classRoot = Directory.Exists(Path.Combine(root, "train")) ? Path.Combine(root, "train") : root;
