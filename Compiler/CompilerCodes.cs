@@ -165,6 +165,12 @@ public static class CompilerCodes
     /// <summary>A <c>[min, max]</c> range argument of an augmentation with min above max.</summary>
     public const string AugmentRangeReversed = "AD0193";
 
+    /// <summary>Image-folder data names a directory that does not exist here (a warning: train stops there if it is missing on the training machine too).</summary>
+    public const string DataFolderMissing = "AD0180";
+
+    /// <summary>Image-folder data has another number of class folders than the model has outputs.</summary>
+    public const string DataFolderClasses = "AD0181";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

@@ -375,6 +375,13 @@ public static class CompilerDiagnostics
     public static readonly DiagnosticDescriptor AugmentRangeReversed = new(CompilerCodes.AugmentRangeReversed, "reversed range",
         "{0}({1}: [{2}, {3}]) has its minimum above its maximum");
 
+    /// <summary>{0}: the folder as written.</summary>
+    public static readonly DiagnosticDescriptor DataFolderMissing = new(CompilerCodes.DataFolderMissing, "image folder not found",
+        "image folder '{0}' does not exist");
+    /// <summary>{0}: the folder holding the class folders; {1}: their count; {2}: the output shape.</summary>
+    public static readonly DiagnosticDescriptor DataFolderClasses = new(CompilerCodes.DataFolderClasses, "class folders do not match the model",
+        "image folder '{0}' has {1} class folders but the model outputs {2}");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

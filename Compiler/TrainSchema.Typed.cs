@@ -69,9 +69,35 @@ public static partial class TrainSchema
         var synthetic = set == DataCatalog.Synthetic
             ? new SyntheticConfig((int)Long(A("train")), (int)Long(A("test")), Double(A("noise")), A("classes") is { } k ? (int)Long(k) : null)
             : null;
+        var normalize = Value(t, "normalize");
+        var named = normalize as string;
+        var (mean, std) = (DoubleList(Value(t, "mean")), DoubleList(Value(t, "std")));
+        if (named is not null && mean is null) (mean, std) = (DataCatalog.Statistics[named].Mean, DataCatalog.Statistics[named].Std);
         return new DataConfig(set, path, unchecked((ulong)Long(Value(t, "seed"))), Double(Value(t, "val_split")),
             Value(t, "subset") is { } sub ? (int)Long(sub) : null, Value(t, "test_subset") is { } ts ? (int)Long(ts) : null,
-            Value(t, "normalize") is true, DoubleList(Value(t, "mean")), DoubleList(Value(t, "std")), synthetic);
+            normalize is true || named is not null, mean, std, synthetic)
+        {
+            Transform = TypedTransform(t),
+            CropPct = Value(t, "crop_pct") is { } pct ? Double(pct) : DataCatalog.DefaultCropPct,
+            Strict = A("strict") is true,
+            Workers = A("workers") is { } wk ? (int)Long(wk) : null,
+            Statistics = named,
+        };
+    }
+
+    private static SampleTransformConfig TypedTransform(TrainConfig t)
+    {
+        if (Value(t, "transform") is not { } value) return RandomResizedCropConfig.Default;
+        var (spec, args) = Bind(value, Transforms, "transform");
+        object? A(string a) => Arg(spec, args, a);
+        int? size = A("size") is { } s ? (int)Long(s) : null;
+        List<double> Pair(string a) => ((IEnumerable)A(a)!).Cast<object>().Select(Double).ToList();
+        return spec.Name switch
+        {
+            "random_resized_crop" => new RandomResizedCropConfig(size, Pair("scale")[0], Pair("scale")[1], Pair("ratio")[0], Pair("ratio")[1]),
+            "center_crop" => new CenterCropConfig(size, Value(t, "crop_pct") is { } pct ? Double(pct) : DataCatalog.DefaultCropPct),
+            _ => new ResizeConfig(size),
+        };
     }
 
     /// <summary>A key's value, or its default from the table.</summary>

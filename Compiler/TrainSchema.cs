@@ -35,6 +35,10 @@ namespace ArchDsl.Compiler;
 /// mean, std       number or list of numbers (per channel), both or neither, as many of each    optional
 /// device          cpu | cuda                                                    default cpu (not written into the IR)
 /// amp             bf16 | fp16 | off (mixed precision, <see cref="AmpMode"/>)      default off
+/// transform       folder images to the input size: random_resized_crop(size, scale: [0.08, 1], ratio: [3.0/4, 4.0/3]) |
+///                 center_crop(size) | resize(size); size defaults to the input's   default random_resized_crop (optional)
+/// crop_pct        number in (0, 1]: evaluation resizes the shorter side to size / crop_pct, then center-crops   default 0.875 (optional)
+/// normalize       also imagenet | cifar10 | cifar100 (named statistics, <see cref="DataCatalog.Statistics"/>) | computed (= true)
 /// </code>
 /// </summary>
 public static partial class TrainSchema
@@ -111,10 +115,34 @@ public static partial class TrainSchema
 
     private static readonly Kind Path = new("a string", v => v is StrVal s ? s.Value : null);
 
+    private static Kind Range(double min, double max, string expects) => new(expects, v =>
+        v is ListVal { Items.Count: 2 } l && l.Items.All(x => x is IntVal or FloatVal) && AsDouble(l.Items[0]) is var a && AsDouble(l.Items[1]) is var b
+        && a >= min && a <= b && b <= max ? new List<object> { a, b } : null);
+
+    /// <summary>The per-sample transforms of folder images (torchvision's RandomResizedCrop defaults; timm's eval crop).</summary>
+    private static readonly CallSpec[] Transforms =
+    [
+        new("random_resized_crop", [("size", Int(1), null), ("scale", Range(double.Epsilon, 1, "a list [min, max] with 0 < min ≤ max ≤ 1"), new List<object> { 0.08, 1.0 }),
+            ("ratio", Range(double.Epsilon, double.MaxValue, "a list [min, max] with 0 < min ≤ max"), new List<object> { 3.0 / 4, 4.0 / 3 })], false),
+        new("center_crop", [("size", Int(1), null)], false),
+        new("resize", [("size", Int(1), null)], false),
+    ];
+
+    private static readonly Kind NormalizeKind = new("true, false, computed, " + string.Join(", ", DataCatalog.Statistics.Keys), v => v switch
+    {
+        BoolVal b => b.Value,
+        WordVal w when w.Word == "computed" => true,
+        StrVal s when s.Value == "computed" => true,
+        WordVal w when DataCatalog.Statistics.ContainsKey(w.Word) => w.Word,
+        StrVal s when DataCatalog.Statistics.ContainsKey(s.Value) => s.Value,
+        _ => null,
+    });
+
     /// <summary>The calls <c>data</c> may be: every catalogue entry takes <c>path</c>; synthetic also its sizes.</summary>
     private static readonly CallSpec[] DataCalls = DataCatalog.All.Select(d => new CallSpec(d.Name, d == DataCatalog.Synthetic
         ? [("train", Int(1), (long)DataCatalog.SyntheticTrain), ("test", Int(1), (long)DataCatalog.SyntheticTest),
            ("noise", Rate, DataCatalog.SyntheticNoise), ("classes", Int(1), null), ("path", Path, null)]
+        : d == DataCatalog.Folder ? [("path", Path, null), ("strict", Bool, false), ("workers", Int(1), null)]
         : [("path", Path, null)], false)).ToArray();
 
     private static readonly KeySpec[] Keys =
@@ -133,19 +161,21 @@ public static partial class TrainSchema
         new("val_split", Fraction, 0.0),
         new("subset", Int(1), null),
         new("test_subset", Int(1), null),
-        new("normalize", Bool, true, InIr: false),
+        new("normalize", NormalizeKind, true, InIr: false),
         new("mean", Numbers, null),
         new("std", Numbers, null),
         new("device", Word("cpu", "cuda"), "cpu", InIr: false), // --device on the command line wins over it
         new("amp", new Kind(Suggest.OrList(AmpModes.Names), _ => null), "off"), // checked by Amp (TrainSchema.Amp.cs)
         new("mixup", new Kind("mixup(…)", _ => null), null), // call-valued, TrainSchema.Augment.cs
+        new("transform", new Kind("random_resized_crop(…), center_crop(…) or resize(…)", _ => null), null),
+        new("crop_pct", new("a number in (0, 1]", v => v is IntVal or FloatVal && AsDouble(v) is > 0 and <= 1 ? AsDouble(v) : null), null),
     ];
 
     /// <summary>Every train key, in documentation order.</summary>
     public static IReadOnlyList<string> KeyNames => Keys.Select(k => k.Name).ToList();
 
     /// <summary>The keys whose value is a call that <c>train.key.arg=value</c> may modify.</summary>
-    public static bool IsCallKey(string key) => key is "optimizer" or "schedule" or "data" or "mixup";
+    public static bool IsCallKey(string key) => key is "optimizer" or "schedule" or "data" or "mixup" or "transform";
 
     internal static string DefaultCallName(string key) => key switch { "optimizer" => "adamw", "schedule" => "constant", "mixup" => "mixup", _ => "fashion-mnist" };
 
@@ -204,6 +234,7 @@ public static partial class TrainSchema
         "data" => Data(v, ev, diags),
         "optimizer" => Call(v, Optimizers, key, ev, diags),
         "schedule" => Call(v, Schedules, key, ev, diags),
+        "transform" => Call(v, Transforms, key, ev, diags),
         "augment" => Augment(v, ev, diags),
         "amp" => Amp(v, diags),
         "mixup" => Call(v, MixupCalls, key, ev, diags),

@@ -80,7 +80,41 @@ public sealed record DataConfig(DataSet Set, string? Path, ulong Seed, double Va
 {
     /// <summary>The source as written in run logs: the name, or <c>name:path</c>.</summary>
     public string Source => Path is null ? Set.Name : $"{Set.Name}:{Path}";
+
+    /// <summary>How each training image of a folder becomes the model's input size (key <c>transform</c>); evaluation uses <see cref="EvalTransform"/>.</summary>
+    public SampleTransformConfig Transform { get; init; } = RandomResizedCropConfig.Default;
+
+    /// <summary>timm's crop_pct of the evaluation transform (key <c>crop_pct</c>).</summary>
+    public double CropPct { get; init; } = DataCatalog.DefaultCropPct;
+
+    /// <summary>The evaluation transform: <c>resize</c> when training resizes whole images, else resize by crop_pct and center-crop.</summary>
+    public SampleTransformConfig EvalTransform => Transform is ResizeConfig r ? r : new CenterCropConfig(Transform.Size, CropPct);
+
+    /// <summary><c>folder(strict: true)</c>: an unreadable image stops the run instead of being skipped.</summary>
+    public bool Strict { get; init; }
+
+    /// <summary><c>folder(workers: n)</c>: decoding threads; null = the cores available.</summary>
+    public int? Workers { get; init; }
+
+    /// <summary>The named statistics of <c>normalize: imagenet</c> (etc.), or null (computed, or given by mean/std).</summary>
+    public string? Statistics { get; init; }
 }
+
+/// <summary>A per-sample transform of folder images to the model's input size (torchvision semantics); <see cref="Size"/> null: the input's.</summary>
+public abstract record SampleTransformConfig(int? Size);
+
+/// <summary>torchvision's <c>RandomResizedCrop(size, scale, ratio)</c>: a random box of area fraction in scale and aspect ratio (log-uniform) in ratio, resized bilinearly.</summary>
+public sealed record RandomResizedCropConfig(int? Size, double ScaleMin, double ScaleMax, double RatioMin, double RatioMax) : SampleTransformConfig(Size)
+{
+    /// <summary>torchvision's defaults: scale (0.08, 1), ratio (3/4, 4/3), size the input's.</summary>
+    public static readonly RandomResizedCropConfig Default = new(null, 0.08, 1, 3.0 / 4, 4.0 / 3);
+}
+
+/// <summary>timm's eval transform: <c>Resize(floor(size / crop_pct))</c> of the shorter side, then <c>CenterCrop(size)</c>.</summary>
+public sealed record CenterCropConfig(int? Size, double CropPct) : SampleTransformConfig(Size);
+
+/// <summary>The whole image resized to the input size (identity for images already at that size).</summary>
+public sealed record ResizeConfig(int? Size) : SampleTransformConfig(Size);
 
 /// <summary><c>synthetic(train, test, noise, classes)</c>; <see cref="Classes"/> null: one class per model output.</summary>
 public sealed record SyntheticConfig(int Train, int Test, double Noise, int? Classes);

@@ -20,7 +20,8 @@ internal sealed partial class TrainSession
         var s = _settings;
         ulong seed = unchecked((ulong)s.Seed);
         int first = _batch * s.Batch, n = Math.Min(s.Batch, _batcher.SamplesPerEpoch - first);
-        _batcher.Fill(order.AsSpan(first, n), _images, _labels);
+        try { _batcher.FillBatch(_epoch, _batch, _images, _labels); }
+        catch (DataException e) { throw new TrainingException(e.Message, e); }
         using var scope = NewDisposeScope();
         torch.manual_seed(unchecked((long)DeterministicRandom.Derive(seed ^ 0x7012C4UL, (ulong)_step)));
         var (x0, y) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);

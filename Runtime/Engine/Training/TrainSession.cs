@@ -37,7 +37,7 @@ internal sealed partial class TrainSession : IDisposable
     /// <summary>amp: fp16's loss scaler (GradScaler); null in float32 and bf16, which need none.</summary>
     private GradScaler? _scaler;
     private DataSplits _data = null!;
-    private Dataset? _evalSet;
+    private ImageSet? _evalSet;
     private string? _evalName;
     private Batcher _batcher = null!;
     private int _batches;
@@ -121,7 +121,7 @@ internal sealed partial class TrainSession : IDisposable
     private void Prepare(CheckpointState? start)
     {
         var s = _settings;
-        _data = Trainer.LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null);
+        _data = Trainer.LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null, _sink.Message);
         ModelCard.Write(_runDir, _graph, _data, _info.Overrides);
         _evalSet = _data.Val ?? _data.Test;
         _evalName = _data.Val is not null ? "val" : _data.Test is not null ? "test" : null;
@@ -247,6 +247,7 @@ internal sealed partial class TrainSession : IDisposable
     public void Dispose()
     {
         _stop.Dispose();
+        _batcher?.Dispose();
         _metrics?.Dispose();
         _optimizer?.Dispose();
         _model?.Dispose();

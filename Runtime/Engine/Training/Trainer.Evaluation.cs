@@ -9,7 +9,7 @@ namespace ArchDsl.Runtime.Training;
 public static partial class Trainer
 {
     /// <summary>One batch as tensors: one copy of the images (and one of the labels) into libtorch.</summary>
-    internal static (Tensor Images, Tensor Labels) ToTensors(float[] images, long[] labels, int count, Dataset shape, Device device)
+    internal static (Tensor Images, Tensor Labels) ToTensors(float[] images, long[] labels, int count, ImageSet shape, Device device)
     {
         var x = torch.from_bytes(MemoryMarshal.AsBytes(images.AsSpan(0, count * shape.SampleSize)), ScalarType.Float32,
             new long[] { count, shape.Channels, shape.Height, shape.Width }, device);
@@ -20,14 +20,13 @@ public static partial class Trainer
     /// <summary>Loss (mean cross-entropy, no smoothing) and accuracy of <paramref name="model"/> on <paramref name="set"/>, in eval mode.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="stop"/> said stop (checked before each batch).</exception>
     /// <param name="progress">called after each batch with (images done, images in the set).</param>
-    internal static LossAccuracy Evaluate(nn.Module<Tensor, Tensor> model, Dataset set, int batch, Device device,
+    internal static LossAccuracy Evaluate(nn.Module<Tensor, Tensor> model, ImageSet set, int batch, Device device,
                                           ConfusionMatrix? confusion = null, Func<bool>? stop = null, Action<int, int>? progress = null)
     {
         var result = new LossAccuracy();
-        var batcher = new Batcher(set, batch, shuffle: false);
+        using var batcher = new Batcher(set, batch, shuffle: false);
         var images = new float[(long)batch * set.SampleSize];
         var labels = new long[batch];
-        var order = batcher.Order(0);
         bool wasTraining = model.training;
         model.eval();
         try
@@ -36,8 +35,9 @@ public static partial class Trainer
             for (int b = 0; b < batcher.BatchesPerEpoch; b++)
             {
                 if (stop?.Invoke() == true) throw new OperationCanceledException();
-                int start = b * batch, n = Math.Min(batch, set.Count - start);
-                batcher.Fill(order.AsSpan(start, n), images, labels);
+                int n;
+                try { n = batcher.FillBatch(0, b, images, labels); }
+                catch (DataException e) { throw new TrainingException(e.Message, e); }
                 using var scope = NewDisposeScope();
                 var (x, y) = ToTensors(images, labels, n, set, device);
                 var logits = model.forward(x);

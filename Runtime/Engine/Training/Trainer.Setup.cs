@@ -9,11 +9,11 @@ namespace ArchDsl.Runtime.Training;
 public static partial class Trainer
 {
     /// <summary>Loads the data a graph's train section names, checked against the model (shared with <see cref="Evaluator"/>).</summary>
-    internal static DataSplits LoadData(IrGraph graph, Normalization? normalization)
+    internal static DataSplits LoadData(IrGraph graph, Normalization? normalization, Action<string>? warn = null)
     {
         try
         {
-            var options = DataRegistry.OptionsFrom(graph);
+            var options = DataRegistry.OptionsFrom(graph) with { Warn = warn };
             if (normalization is not null && options.Normalize && options.Normalization is null)
                 options = options with { Normalization = normalization };
             var data = DataRegistry.Load(options);
