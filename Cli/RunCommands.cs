@@ -27,14 +27,19 @@ public static partial class Commands
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "also save the last checkpoint every N steps (0: epoch ends only)", DefaultValueFactory = _ => 200 };
         var cmd = new Command("train", "train a spec (data, schedule, augmentation from its train section); writes runs/<spec>-<time>/")
             { spec, set, arch, epochs, batch, seed, device, resume, runs, checkpointEvery };
+        var launch = LaunchFlags(cmd);
         cmd.SetAction(p =>
         {
+            if (Launch(p, launch, output) is { } launched) return launched;
+            var world = Runtime.Distributed.DistributedOptions.FromEnvironment();
             var options = new TrainOptions
             {
                 RunsRoot = p.GetValue(runs)!,
                 Device = p.GetValue(device),
                 CheckpointEvery = p.GetValue(checkpointEvery),
-                Progress = ProgressFor(output),
+                Progress = world is { IsMain: false } ? NullProgressSink.Instance : ProgressFor(output),
+                Threads = p.GetValue(launch.Threads),
+                Distributed = world,
             };
             if (p.GetValue(resume) is { } runDir)
             {

@@ -31,6 +31,7 @@ namespace ArchDsl.Compiler;
 /// mean, std       number or list of numbers (per channel), both or neither, as many of each    optional
 /// device          cpu | cuda                                                    default cpu (not written into the IR)
 /// amp             bool (mixed precision)                                        default false
+/// sync_bn         bool: data-parallel BatchNorm statistics over all ranks (SyncBatchNorm)   optional (false)
 /// </code>
 /// </summary>
 public static partial class TrainSchema
@@ -129,6 +130,7 @@ public static partial class TrainSchema
         new("std", Numbers, null),
         new("device", Word("cpu", "cuda"), "cpu", InIr: false), // --device on the command line wins over it
         new("amp", Bool, false),
+        new("sync_bn", Bool, null), // optional: absent (false) leaves the IR and config hash of existing specs as they were
     ];
 
     /// <summary>Every train key, in documentation order.</summary>

@@ -140,6 +140,13 @@ public static partial class torch
                 /// <summary>Σ over ranks of <paramref name="tensor"/> (a new tensor); its gradient is Σ over ranks of the result's gradient.</summary>
                 public static Tensor all_reduce(Tensor tensor, ProcessGroup group, TimeSpan? timeout = null) =>
                     Tensor.Wrap(Native.ats_all_reduce_sum_autograd(group.Live, tensor.Handle, Ms(timeout)));
+
+                /// <summary>
+                /// A copy of <paramref name="tensor"/> whose gradient is made contiguous in the tensor's memory format
+                /// (channels-last stays channels-last). For composed ops whose gradient layout can differ from the input's:
+                /// libtorch 1.13's CPU GELU backward gives wrong values on such a mix (native/src/distributed.cpp).
+                /// </summary>
+                public static Tensor grad_in_input_layout(Tensor tensor) => Tensor.Wrap(Native.ats_grad_in_input_layout(tensor.Handle));
             }
         }
 
@@ -218,6 +225,7 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern int ats_pg_all_gather(IntPtr g, IntPtr input, IntPtr* outputs, int n, long timeoutMs);
     [DllImport(L)] internal static extern int ats_pg_barrier(IntPtr g, long timeoutMs);
     [DllImport(L)] internal static extern IntPtr ats_all_reduce_sum_autograd(IntPtr g, IntPtr x, long timeoutMs);
+    [DllImport(L)] internal static extern IntPtr ats_grad_in_input_layout(IntPtr x);
     [DllImport(L)] internal static extern IntPtr ats_reducer_new(IntPtr g, IntPtr* ps, int n, long bucketCap, long firstCap);
     [DllImport(L)] internal static extern void ats_reducer_free(IntPtr r);
     [DllImport(L)] internal static extern int ats_reducer_bucket_count(IntPtr r);

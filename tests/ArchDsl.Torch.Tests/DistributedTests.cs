@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 using static ArchDsl.Torch.torch.distributed;
+using ArchDsl.TestSupport;
 
 namespace ArchDsl.Torch.Tests;
 
@@ -12,22 +13,8 @@ namespace ArchDsl.Torch.Tests;
 /// </summary>
 public class DistributedTests : TorchTest
 {
-    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
-    /// <summary>Runs <paramref name="body"/> as ranks 0..<paramref name="world"/>-1 on loopback and returns their results.</summary>
-    static T[] OnRanks<T>(int world, Func<ProcessGroup, T> body)
-    {
-        using var master = new TCPStore("127.0.0.1", 0, world, is_master: true, Timeout, wait_for_workers: false);
-        int port = master.port;
-        var tasks = Enumerable.Range(0, world).Select(rank => Task.Factory.StartNew(() =>
-        {
-            using var store = rank == 0 ? null : new TCPStore("127.0.0.1", port, world, is_master: false, Timeout);
-            using var pg = new ProcessGroupGloo(store ?? master, rank, world, Timeout, hostname: "127.0.0.1");
-            return body(pg);
-        }, TaskCreationOptions.LongRunning)).ToArray();
-        Assert.True(Task.WaitAll(tasks, TimeSpan.FromSeconds(90)), "the ranks did not finish within 90 s");
-        return tasks.Select(t => t.Result).ToArray();
-    }
+    static readonly TimeSpan Timeout = Ranks.Timeout;
+    static T[] OnRanks<T>(int world, Func<ProcessGroup, T> body) => Ranks.Run(world, body);
 
     [Fact]
     public void Collectives_give_every_rank_the_reduced_broadcast_and_gathered_values()

@@ -25,7 +25,7 @@ internal sealed partial class TrainSession
     private void Restore(CheckpointState? start)
     {
         var s = _settings;
-        Directory.CreateDirectory(_ckptDir);
+        if (IsWriter) Directory.CreateDirectory(_ckptDir);
         if (start is not null)
         {
             if (start.Arch != _graph.Arch) throw new TrainingException($"checkpoint '{LastPath}' is of {start.Arch}, the run's graph is {_graph.Arch}");
@@ -37,15 +37,15 @@ internal sealed partial class TrainSession
             _bestAcc = _evalName == "val" ? start.BestAccuracy ?? double.NaN : double.NaN;
             _bestEpoch = _evalName == "val" ? start.BestEpoch : null;
             _epochStats = new EpochTotals { LossSum = start.EpochLossSum, Correct = start.EpochCorrect, Samples = start.EpochSamples };
-            TruncateMetrics(MetricsPath, start.MetricsRecords);
+            if (IsWriter) TruncateMetrics(MetricsPath, start.MetricsRecords);
             _records = start.MetricsRecords;
             _lastSavedStep = _step;
         }
-        else if (_resume)
+        else if (_resume && IsWriter)
         {
             TruncateMetrics(MetricsPath, 0);
         }
-        _metrics = MetricsLog.Open(MetricsPath);
+        if (IsWriter) _metrics = MetricsLog.Open(MetricsPath);
     }
 
     /// <summary>Keeps the first <paramref name="keep"/> records of the log (those the checkpoint had seen); written atomically.</summary>

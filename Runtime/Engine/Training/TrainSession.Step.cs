@@ -22,8 +22,8 @@ internal sealed partial class TrainSession
         _batcher.Fill(order.AsSpan(first, n), _images, _labels);
         using var scope = NewDisposeScope();
         torch.manual_seed(unchecked((long)DeterministicRandom.Derive(seed ^ 0x7012C4UL, (ulong)_step)));
-        var (x0, y) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);
-        var x = _augment.IsEmpty ? x0 : _augment.Apply(x0, seed, _epoch, _batch);
+        var (x0, y0) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);
+        var (x, y) = Shard(_augment.IsEmpty ? x0 : _augment.Apply(x0, seed, _epoch, _batch), y0); // this rank's part of the global batch
         double made = stepWatch.Elapsed.TotalSeconds;
         _dataSeconds += made;
         _dataTotal += made;
@@ -34,16 +34,17 @@ internal sealed partial class TrainSession
         var logits = Model.forward(x);
         var lossT = nn.functional.cross_entropy(logits, y, label_smoothing: s.LabelSmoothing);
         Optimizer.zero_grad();
-        lossT.backward();
+        Backward(lossT, n);
+        long correct;
+        using (no_grad()) correct = logits.argmax(1).eq(y).sum().item<long>();
         double loss = lossT.item<double>();
+        if (_world is not null) (loss, correct, n, _agreedStop) = _world.ReduceStep(loss, correct, (int)y.shape[0], _stop.Requested);
         if (!double.IsFinite(loss))
             throw new TrainingException(
                 $"the loss became {(double.IsNaN(loss) ? "NaN" : "infinite")} at step {_step + 1} (epoch {_epoch + 1}, batch {_batch + 1}); training stopped. " +
                 $"The last good checkpoint is {LastPath} (step {_lastSavedStep}); lower the learning rate or set train.clip, then start again.");
         if (s.Clip > 0) nn.utils.clip_grad_norm_(Model.parameters(), s.Clip);
         Optimizer.step();
-        long correct;
-        using (no_grad()) correct = logits.argmax(1).eq(y).sum().item<long>();
         return (loss, correct, n);
     }
 }

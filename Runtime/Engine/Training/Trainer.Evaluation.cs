@@ -18,9 +18,10 @@ public static partial class Trainer
     }
 
     /// <summary>Loss (mean cross-entropy, no smoothing) and accuracy of <paramref name="model"/> on <paramref name="set"/>, in eval mode.</summary>
+    /// <param name="shard">(rank, world): evaluate only batches rank, rank + world, … (the caller sums the ranks' totals).</param>
     /// <exception cref="OperationCanceledException"><paramref name="stop"/> said stop (checked before each batch).</exception>
     internal static LossAccuracy Evaluate(nn.Module<Tensor, Tensor> model, Dataset set, int batch, Device device,
-                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null)
+                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null, (int Rank, int World)? shard = null)
     {
         var result = new LossAccuracy();
         var batcher = new Batcher(set, batch, shuffle: false);
@@ -32,7 +33,8 @@ public static partial class Trainer
         try
         {
             using var _ = no_grad();
-            for (int b = 0; b < batcher.BatchesPerEpoch; b++)
+            var (first, stride) = shard ?? (0, 1); // a data-parallel evaluation: this rank's batches are every stride-th
+            for (int b = first; b < batcher.BatchesPerEpoch; b += stride)
             {
                 if (stop?.Invoke() == true) throw new OperationCanceledException();
                 int start = b * batch, n = Math.Min(batch, set.Count - start);

@@ -23,9 +23,11 @@ public static partial class Trainer
         if (options.LogEvery < 1) throw new TrainingException($"log interval must be ≥ 1 step, got {options.LogEvery}");
         CheckTrainConfig(graph.Train, "the graph's train config"); // a graph not compiled from source: before anything is written
         string name = options.RunName ?? (options.Specs.Count > 0 ? options.Specs[0].Path : graph.Arch.ToLowerInvariant());
-        return Translating(() =>
+        using var world = JoinWorld(options, graph);
+        return Translating(world, () =>
         {
-            string runDir = RunDirectory.Create(options.RunsRoot, name);
+            if (world is { IsMain: false }) return TrainWorker(world, graph, options);
+            string runDir = CreateShared(world, () => RunDirectory.Create(options.RunsRoot, name));
             var info = new RunInfo
             {
                 Arch = graph.Arch,
@@ -43,7 +45,7 @@ public static partial class Trainer
             RunDirectory.WriteSources(runDir, graph, options.Specs, options.Overrides);
             try
             {
-                using var session = new TrainSession(graph, runDir, info, options, resume: false);
+                using var session = new TrainSession(graph, runDir, info, options, resume: false, world);
                 return session.Run();
             }
             catch (Exception) when (!File.Exists(RunDirectory.CheckpointPath(runDir, RunDirectory.Last)))
@@ -80,18 +82,20 @@ public static partial class Trainer
             Device = options.Device ?? info.Device,
             Resumes = info.Resumes + 1,
         };
-        return Translating(() =>
+        using var world = JoinWorld(options, graph);
+        return Translating(world, () =>
         {
-            RunDirectory.WriteRunInfo(runDir, info);
-            using var session = new TrainSession(graph, runDir, info, options, resume: true);
+            if (world is not { IsMain: false }) RunDirectory.WriteRunInfo(runDir, info);
+            using var session = new TrainSession(graph, runDir, info, options, resume: true, world);
             return session.Run();
         });
     }
 
     /// <summary>Runs <paramref name="train"/>, turning file and libtorch failures into <see cref="TrainingException"/>s with their message.</summary>
-    private static TrainResult Translating(Func<TrainResult> train)
+    private static TrainResult Translating(Distributed.DataParallel? world, Func<TrainResult> train)
     {
         try { return train(); }
+        catch (TorchException e) when (world?.Explain(e) is { } lost) { throw new TrainingException(lost, e); }
         catch (RunFileException e) { throw new TrainingException(e.Message, e); }
         catch (TorchException e) { throw new TrainingException($"libtorch failed: {e.Message}", e); }
         catch (TorchNativeLibraryException e) { throw new TrainingException(e.Message, e); }

@@ -58,6 +58,20 @@ struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
   }
 };
 
+// Identity whose gradient is made contiguous in the input's memory format. libtorch 1.13's CPU GELU backward
+// returns wrong values when its gradient's layout differs from its input's (a permuted-NHWC input, an NCHW gradient),
+// which a composed batch norm's gradient (sums expanded back) can be; F.batch_norm's own kernel keeps the layout.
+struct GradInInputLayout : public torch::autograd::Function<GradInInputLayout> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor x) {
+    ctx->saved_data["format"] = static_cast<int64_t>(x.suggest_memory_format());
+    return x.clone();
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto format = static_cast<at::MemoryFormat>(ctx->saved_data["format"].toInt());
+    return {grads[0].contiguous(format)};
+  }
+};
+
 c10d::ReduceOp reduce_op(int op) {
   switch (op) {
     case 0: return c10d::ReduceOp::SUM;
@@ -182,6 +196,8 @@ ATS_VOID_FN(ats_pg_barrier, (void* g, int64_t timeout_ms), {
 // Σ over ranks of x, with the gradient Σ over ranks of the output's gradient (synchronised BatchNorm statistics).
 ATS_TENSOR_FN(ats_all_reduce_sum_autograd, (void* g, T* x, int64_t timeout_ms),
               AllReduceSum::apply(*x, reinterpret_cast<int64_t>(g), timeout_ms))
+
+ATS_TENSOR_FN(ats_grad_in_input_layout, (T* x), GradInInputLayout::apply(*x))
 
 // ---- c10d::Reducer: PyTorch DDP's gradient buckets ----------------------------------------------
 
