@@ -62,28 +62,56 @@ public sealed class DataParallel : IDisposable
         catch (Exception) { store.Dispose(); throw; }
     }
 
-    /// <summary>Each rank publishes its world size and config hash; each compares all of them with its own.</summary>
+    /// <summary>
+    /// Each rank publishes its world size and config hash; each compares all of them with its own. A rank that finds a
+    /// difference leaves the reason in the store (and rank 0, whose store it is, keeps it open a moment) so the others
+    /// report the same reason rather than a closed connection.
+    /// </summary>
     private static void CheckWorld(dist.TCPStore store, DistributedOptions o, string configHash)
     {
-        store.set($"{Prefix}join/{o.Rank}", Encoding.UTF8.GetBytes($"{o.WorldSize} {configHash}"));
-        var deadline = Stopwatch.StartNew();
-        for (int r = 0; r < o.WorldSize; r++)
+        try
         {
-            var key = $"{Prefix}join/{r}";
-            var left = o.Timeout - deadline.Elapsed;
-            try { store.wait(key, left > TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1)); }
-            catch (TorchException e)
+            store.set($"{Prefix}join/{o.Rank}", Encoding.UTF8.GetBytes($"{o.WorldSize} {configHash}"));
+            var deadline = Stopwatch.StartNew();
+            for (int r = 0; r < o.WorldSize; r++)
+            {
+                var left = o.Timeout - deadline.Elapsed;
+                WaitForRank(store, o, r, left > TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
+                if (Mismatch(o, r, Encoding.UTF8.GetString(store.get($"{Prefix}join/{r}")).Split(' ', 2), configHash) is { } why)
+                {
+                    store.set($"{Prefix}abort", Encoding.UTF8.GetBytes(why));
+                    if (o.IsMain) Thread.Sleep(TimeSpan.FromSeconds(2));
+                    throw new TrainingException(why);
+                }
+            }
+        }
+        catch (TorchException e)
+        {
+            throw new TrainingException($"rank {o.Rank}: the rendezvous at {o.MasterAddr}:{o.MasterPort} failed: rank 0 (the master) closed it or went away ({e.Message})", e);
+        }
+    }
+
+    private static string? Mismatch(DistributedOptions o, int r, string[] entry, string configHash) =>
+        entry[0] != o.WorldSize.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            ? $"world size mismatch: rank {o.Rank} has WORLD_SIZE={o.WorldSize}, rank {r} has {entry[0]}; start every worker with the same --nproc/--nnodes or WORLD_SIZE"
+            : entry[1] != configHash
+                ? $"rank {o.Rank} and rank {r} compiled different graphs or train configs (config hash {configHash} vs {entry[1]}); every worker must train the same spec with the same --set overrides"
+                : null;
+
+    /// <summary>Waits for rank <paramref name="r"/>'s entry, or an abort another rank left; says which ranks joined if it times out.</summary>
+    private static void WaitForRank(dist.TCPStore store, DistributedOptions o, int r, TimeSpan timeout)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!store.check($"{Prefix}join/{r}"))
+        {
+            if (store.check($"{Prefix}abort")) throw new TrainingException(Encoding.UTF8.GetString(store.get($"{Prefix}abort")));
+            if (waited.Elapsed > timeout)
             {
                 var joined = Enumerable.Range(0, o.WorldSize).Count(q => store.check($"{Prefix}join/{q}"));
                 throw new TrainingException($"rank {o.Rank}: only {joined} of WORLD_SIZE={o.WorldSize} ranks joined the rendezvous at {o.MasterAddr}:{o.MasterPort} " +
-                    $"within {o.Timeout.TotalSeconds:0} s (rank {r} did not); did every worker start, with the same world size? ({e.Message})", e);
+                    $"within {o.Timeout.TotalSeconds:0} s (rank {r} did not); did every worker start, with the same world size?");
             }
-            var parts = Encoding.UTF8.GetString(store.get(key)).Split(' ', 2);
-            if (parts[0] != o.WorldSize.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                throw new TrainingException($"world size mismatch: rank {o.Rank} has WORLD_SIZE={o.WorldSize}, rank {r} has {parts[0]}; start every worker with the same --nproc/--nnodes or WORLD_SIZE");
-            if (parts[1] != configHash)
-                throw new TrainingException($"rank {o.Rank} and rank {r} compiled different graphs or train configs (config hash {configHash} vs {parts[1]}); " +
-                    "every worker must train the same spec with the same --set overrides");
+            Thread.Sleep(50);
         }
     }
 
@@ -110,6 +138,26 @@ public sealed class DataParallel : IDisposable
         GradientBytes = trainable.Sum(p => p.numel() * 4);
         _reducer = new dist.Reducer(trainable, _group);
         if (syncBatchNorm) model.SyncBatchNorm(_group);
+        AllReduceSeconds = TimeAllReduce(GradientBytes / 4);
+    }
+
+    /// <summary>
+    /// Seconds one all-reduce of a step's gradient bytes takes on its own (the median of 5, after one untimed), measured at
+    /// start: the communication a step would wait for if none of it overlapped with backward.
+    /// </summary>
+    public double AllReduceSeconds { get; private set; }
+
+    private double TimeAllReduce(long elements)
+    {
+        using var buffer = zeros(Math.Max(1, elements));
+        var times = new List<double>();
+        for (int i = 0; i < 6; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            dist.all_reduce(buffer, _group);
+            if (i > 0) times.Add(watch.Elapsed.TotalSeconds);
+        }
+        return times.Order().ElementAt(times.Count / 2);
     }
 
     /// <summary>Overwrites every rank's parameters and buffers with rank 0's.</summary>

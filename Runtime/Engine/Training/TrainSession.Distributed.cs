@@ -61,6 +61,13 @@ internal sealed partial class TrainSession
     }
 
     /// <summary>summary.yaml's lines on data parallelism: world size and what <c>batch</c> means.</summary>
-    private string DataParallelYaml() =>
-        $"world_size: {_world?.WorldSize ?? 1}\nbatch_per: global   # train.batch is the global batch, split between the ranks\nsync_bn: {(_graph.Train.SyncBatchNorm ? "true" : "false")}\n";
+    private string DataParallelYaml()
+    {
+        var yaml = $"world_size: {_world?.WorldSize ?? 1}\nbatch_per: global   # train.batch is the global batch, split between the ranks\nsync_bn: {(_graph.Train.SyncBatchNorm ? "true" : "false")}\n";
+        if (_world is not null)
+            yaml += $"allreduce:\n  bytes_per_step: {_world.GradientBytes}   # gradients, in Reducer buckets of ≤ 25 MiB ({_world.Buckets.Count} buckets), during backward\n" +
+                    $"  alone_s: {_world.AllReduceSeconds.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)}   # one all-reduce of those bytes by itself, measured at start\n" +
+                    $"  bandwidth_mb_s: {(_world.GradientBytes / 1e6 / Math.Max(_world.AllReduceSeconds, 1e-9)).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)}\n";
+        return yaml;
+    }
 }
