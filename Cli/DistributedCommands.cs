@@ -9,7 +9,7 @@ public static partial class Commands
 {
     sealed record LaunchOptions(Option<int?> Nproc, Option<int> Nnodes, Option<int> NodeRank, Option<string> MasterAddr, Option<int?> MasterPort, Option<int?> Threads);
 
-    static LaunchOptions LaunchFlags(Command cmd)
+    static LaunchOptions LaunchFlags(Command cmd, Option<int?> threads)
     {
         var o = new LaunchOptions(
             new Option<int?>("--nproc") { Description = "data-parallel: start N worker processes on this machine (train.batch is the global batch)" },
@@ -17,8 +17,8 @@ public static partial class Commands
             new Option<int>("--node-rank") { Description = "with --nproc: this machine's index, 0 … nnodes-1 (default 0)", DefaultValueFactory = _ => 0 },
             new Option<string>("--master-addr") { Description = "with --nproc: rank 0's machine (default 127.0.0.1)", DefaultValueFactory = _ => "127.0.0.1" },
             new Option<int?>("--master-port") { Description = "with --nproc: rank 0's rendezvous port (default: a free port on one machine, else 29500)" },
-            new Option<int?>("--threads") { Description = "libtorch threads of this process (default: all cores; --nproc splits them)" });
-        foreach (var option in new Option[] { o.Nproc, o.Nnodes, o.NodeRank, o.MasterAddr, o.MasterPort, o.Threads }) cmd.Options.Add(option);
+            threads); // train's own --threads: with --nproc, each worker's (default: the cores split between them)
+        foreach (var option in new Option[] { o.Nproc, o.Nnodes, o.NodeRank, o.MasterAddr, o.MasterPort }) cmd.Options.Add(option);
         return o;
     }
 

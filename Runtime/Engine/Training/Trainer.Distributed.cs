@@ -30,7 +30,7 @@ public static partial class Trainer
             Threads = options.Threads ?? Environment.ProcessorCount, Device = options.Device, EvalBatch = options.EvalBatch,
             ConfigHash = Training.ConfigHash.Of(graph),
         };
-        using var session = new TrainSession(graph, runDir, info, options, resume: false, world);
+        using var session = new TrainSession(graph, runDir, info, options, resume: false, world: world);
         return session.Run();
     }
 }

@@ -20,8 +20,10 @@ public static partial class Trainer
     /// <summary>Loss (mean cross-entropy, no smoothing) and accuracy of <paramref name="model"/> on <paramref name="set"/>, in eval mode.</summary>
     /// <param name="shard">(rank, world): evaluate only batches rank, rank + world, … (the caller sums the ranks' totals).</param>
     /// <exception cref="OperationCanceledException"><paramref name="stop"/> said stop (checked before each batch).</exception>
+    /// <param name="progress">called after each batch with (images done, images in the set).</param>
     internal static LossAccuracy Evaluate(nn.Module<Tensor, Tensor> model, Dataset set, int batch, Device device,
-                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null, (int Rank, int World)? shard = null)
+                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null, Action<int, int>? progress = null,
+                                          (int Rank, int World)? shard = null)
     {
         var result = new LossAccuracy();
         var batcher = new Batcher(set, batch, shuffle: false);
@@ -51,6 +53,7 @@ public static partial class Trainer
                     var p = pred.cpu().data<long>();
                     for (int i = 0; i < n; i++) confusion.Add((int)labels[i], (int)p[i]);
                 }
+                progress?.Invoke(start + n, set.Count);
             }
         }
         finally { model.train(wasTraining); }
