@@ -32,10 +32,13 @@ public static partial class Commands
         var threads = new Option<int?>("--threads") { Description = "libtorch CPU threads (default: all cores; a resumed run keeps its own unless given)" };
         var cmd = new Command("train", "train a spec (data, schedule, augmentation from its train section); writes runs/<spec>-<time>/")
             { spec, set, arch, epochs, batch, seed, device, resume, init, runs, name, checkpointEvery, logEvery, threads, ampTrain };
+        var launch = LaunchFlags(cmd, threads);
         cmd.SetAction(p =>
         {
             if (p.GetValue(logEvery) < 1) throw new UsageException($"--log-every must be at least 1, got {p.GetValue(logEvery)}");
             if (p.GetValue(checkpointEvery) < 0) throw new UsageException($"--checkpoint-every must be at least 0, got {p.GetValue(checkpointEvery)}");
+            if (Launch(p, launch, output) is { } launched) return launched;
+            var world = Runtime.Distributed.DistributedOptions.FromEnvironment();
             if (p.GetValue(threads) is < 1) throw new UsageException($"--threads must be at least 1, got {p.GetValue(threads)}");
             var options = new TrainOptions
             {
@@ -46,7 +49,8 @@ public static partial class Commands
                 CheckpointEvery = p.GetValue(checkpointEvery),
                 LogEvery = p.GetValue(logEvery),
                 Init = p.GetValue(init),
-                Progress = ProgressFor(output),
+                Progress = world is { IsMain: false } ? NullProgressSink.Instance : ProgressFor(output),
+                Distributed = world,
             };
             if (p.GetValue(resume) is { } runDir)
             {

@@ -39,6 +39,7 @@ namespace ArchDsl.Compiler;
 ///                 center_crop(size) | resize(size); size defaults to the input's   default random_resized_crop (optional)
 /// crop_pct        number in (0, 1]: evaluation resizes the shorter side to size / crop_pct, then center-crops   default 0.875 (optional)
 /// normalize       also imagenet | cifar10 | cifar100 (named statistics, <see cref="DataCatalog.Statistics"/>) | computed (= true)
+/// sync_bn         bool: data-parallel BatchNorm statistics over all ranks (SyncBatchNorm)   optional (false)
 /// </code>
 /// </summary>
 public static partial class TrainSchema
@@ -169,6 +170,7 @@ public static partial class TrainSchema
         new("mixup", new Kind("mixup(…)", _ => null), null), // call-valued, TrainSchema.Augment.cs
         new("transform", new Kind("random_resized_crop(…), center_crop(…) or resize(…)", _ => null), null),
         new("crop_pct", new("a number in (0, 1]", v => v is IntVal or FloatVal && AsDouble(v) is > 0 and <= 1 ? AsDouble(v) : null), null),
+        new("sync_bn", Bool, null), // optional: absent (false) leaves the IR and config hash of existing specs as they were
     ];
 
     /// <summary>Every train key, in documentation order.</summary>

@@ -14,7 +14,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 quiet=${ARCHDSL_SETUP_QUIET:-0}
 say() { [ "$quiet" = 1 ] || echo "setup: $*" >&2; }
 
-packages=(libtorch-dev libopenblas0-pthread dataset-fashion-mnist python3-torch python3-torchvision python3-onnx cmake g++ graphviz)
+packages=(libtorch-dev libopenblas0-pthread dataset-fashion-mnist python3-torch python3-torchvision python3-onnx cmake g++ graphviz libgloo-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -156,6 +156,15 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Moves parameters and buffers to <paramref name="device"/> in place and returns this model.</summary>
+    /// <summary>
+    /// Makes every BatchNorm take its training statistics over all ranks of <paramref name="group"/> (synchronised
+    /// BatchNorm, <see cref="Distributed.SyncBatchNorm"/>); evaluation still uses the running statistics.
+    /// </summary>
+    public void SyncBatchNorm(torch.distributed.ProcessGroup group)
+    {
+        foreach (var k in _kernels.OfType<BatchNormModule.BatchNorm>()) k.SyncGroup = group;
+    }
+
     public new IrModel to(Device device)
     {
         base.to(device);

@@ -15,7 +15,7 @@ internal sealed partial class TrainSession
         if (_evalSet is not null)
         {
             _sink.Evaluating(_epoch + 1, _evalName!, _evalSet.Count);
-            try { eval = Trainer.Evaluate(Model, _evalSet, _evalBatch, _device, stop: () => _stop.Requested); }
+            try { eval = EvaluateOn(_evalSet, stop: () => _stop.Requested); }
             catch (OperationCanceledException)
             {
                 if (_lastSavedStep != _step) Save("interrupt", _epoch, _batches, best: false);
@@ -36,7 +36,7 @@ internal sealed partial class TrainSession
             isBest, epochIps, _epochWatch.Elapsed));
         Save("epoch", _epoch + 1, 0, best: isBest);
         _epochStats = new EpochTotals();
-        if (_stop.Requested && _epoch + 1 < s.Epochs) return Interrupted(_epoch + 1);
+        if (AgreedStop() && _epoch + 1 < s.Epochs) return Interrupted(_epoch + 1);
         return null;
     }
 

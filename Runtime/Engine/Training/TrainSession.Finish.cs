@@ -16,20 +16,20 @@ internal sealed partial class TrainSession
     private TrainResult Finish()
     {
         var s = _settings;
-        var lastEpoch = MetricRecord.ReadAll(MetricsPath).OfType<EpochRecord>().LastOrDefault();
+        var lastEpoch = IsWriter ? MetricRecord.ReadAll(MetricsPath).OfType<EpochRecord>().LastOrDefault() : null;
         Score? Read(string set) => lastEpoch?.Score(set) is { } score ? new Score(score.Loss, score.Accuracy) : null;
         Score? test = null;
         if (_data.Val is not null && _data.Test is not null)
         {
-            if (_bestEpoch is not null) Checkpoint.Load(RunDirectory.CheckpointPath(_runDir, RunDirectory.Best), Model, optimizer: null);
+            if (_bestEpoch is not null) LoadBest();
             _sink.Evaluating(s.Epochs, "test", _data.Test.Count);
-            var t = Trainer.Evaluate(Model, _data.Test, _evalBatch, _device);
+            var t = EvaluateOn(_data.Test, stop: null);
             test = new Score(t.Loss, t.Accuracy);
             Append(new TestRecord { Step = _step, Epoch = _bestEpoch ?? s.Epochs, TestLoss = t.Loss, TestAcc = t.Accuracy });
         }
         else if (_evalName == "test") test = Read("test");
         var result = Result(TrainOutcome.Completed, s.Epochs, Read("train"), _evalName is null ? null : Read(_evalName), test, null);
-        WriteSummary(result);
+        if (IsWriter) WriteSummary(result);
         _sink.RunEnded(result);
         return result;
     }
@@ -58,6 +58,7 @@ internal sealed partial class TrainSession
         sb.Append($"device: {_device}\nthreads: {_threads}\n");
         sb.Append($"amp: {AmpModes.Name(s.Amp)}   # {AmpText(s.Amp)}\n");
         sb.Append($"blas: {Yaml(BlasKernel.Current?.ToString() ?? "not loaded")}\n");
+        sb.Append(DataParallelYaml());
         sb.Append($"resumes: {_info.Resumes}\n");
         sb.Append($"checkpoints:\n  last: {RunDirectory.CheckpointFile(RunDirectory.Last)}\n");
         if (r.BestEpoch is not null) sb.Append($"  best: {RunDirectory.CheckpointFile(RunDirectory.Best)}   # selected on val\n");

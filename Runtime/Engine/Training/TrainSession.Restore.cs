@@ -25,7 +25,7 @@ internal sealed partial class TrainSession
     private void Restore(CheckpointState? start)
     {
         var s = _settings;
-        Directory.CreateDirectory(_ckptDir);
+        if (IsWriter) Directory.CreateDirectory(_ckptDir);
         if (start is not null)
         {
             if (start.Arch != _graph.Arch) throw new TrainingException($"checkpoint '{LastPath}' is of {start.Arch}, the run's graph is {_graph.Arch}");
@@ -43,14 +43,14 @@ internal sealed partial class TrainSession
             _bestEpoch = _evalName == "val" ? start.BestEpoch : null;
             _epochStats = new EpochTotals { LossSum = start.EpochLossSum, Correct = start.EpochCorrect, Samples = start.EpochSamples };
             _records = _keepLog ? Math.Max(start.MetricsRecords, CountRecords(MetricsPath)) : start.MetricsRecords;
-            TruncateMetrics(MetricsPath, _records);
+            if (IsWriter) TruncateMetrics(MetricsPath, _records);
             _lastSavedStep = _step;
         }
-        else if (_resume)
+        else if (_resume && IsWriter)
         {
             TruncateMetrics(MetricsPath, 0);
         }
-        _metrics = MetricsLog.Open(MetricsPath);
+        if (IsWriter) _metrics = MetricsLog.Open(MetricsPath);
     }
 
     private static int CountRecords(string path) => File.Exists(path) ? File.ReadLines(path).Count(l => l.Trim().Length > 0) : 0;

@@ -24,10 +24,12 @@ internal sealed partial class TrainSession
         catch (DataException e) { throw new TrainingException(e.Message, e); }
         using var scope = NewDisposeScope();
         torch.manual_seed(unchecked((long)DeterministicRandom.Derive(seed ^ 0x7012C4UL, (ulong)_step)));
-        var (x0, y) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);
-        var x = _augment.IsEmpty ? x0 : _augment.Apply(x0, seed, _epoch, _batch);
+        var (x0, y0) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);
+        var xa = _augment.IsEmpty ? x0 : _augment.Apply(x0, seed, _epoch, _batch);
         Tensor? soft = null;
-        if (_mixup is not null) (x, soft, _) = _mixup.Apply(x, y, _data.Train.NumClasses, Mixup.BatchRandom(seed, _epoch, _batch));
+        if (_mixup is not null) (xa, soft, _) = _mixup.Apply(xa, y0, _data.Train.NumClasses, Mixup.BatchRandom(seed, _epoch, _batch));
+        var (x, y) = Shard(xa, y0); // this rank's part of the global batch (augmented and mixed as a whole first)
+        if (soft is not null) soft = Shard(soft, y0).X;
         double made = stepWatch.Elapsed.TotalSeconds;
         _dataSeconds += made;
         _dataTotal += made;
@@ -39,9 +41,11 @@ internal sealed partial class TrainSession
         // With mixup the targets are soft (their smoothing is mixup's own): timm's SoftTargetCrossEntropy.
         var lossT = soft is not null ? Mixup.SoftTargetCrossEntropy(logits, soft) : nn.functional.cross_entropy(logits, y, label_smoothing: s.LabelSmoothing);
         Optimizer.zero_grad();
-        if (_scaler is null) lossT.backward();
-        else _scaler.ScaleLoss(lossT).backward();
+        Backward(_scaler is null ? lossT : _scaler.ScaleLoss(lossT), n);
+        long correct;
+        using (no_grad()) correct = logits.argmax(1).eq(y).sum().item<long>();
         double loss = lossT.item<double>();
+        if (_world is not null) (loss, correct, n, _agreedStop) = _world.ReduceStep(loss, correct, (int)y.shape[0], _stop.Requested);
         if (!double.IsFinite(loss))
             throw new TrainingException(
                 $"the loss became {(double.IsNaN(loss) ? "NaN" : "infinite")} at step {_step + 1} (epoch {_epoch + 1}, batch {_batch + 1}); training stopped. " +
@@ -52,8 +56,6 @@ internal sealed partial class TrainSession
             _scaler.Step(Model.parameters(), ClipAndStep); // unscaled first; skipped when a gradient is inf/NaN
             _scaler.Update();
         }
-        long correct;
-        using (no_grad()) correct = logits.argmax(1).eq(y).sum().item<long>();
         return (loss, correct, n);
     }
 

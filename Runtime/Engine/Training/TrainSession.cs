@@ -65,9 +65,10 @@ internal sealed partial class TrainSession : IDisposable
     private float[] _images = [];
     private long[] _labels = [];
 
-    public TrainSession(IrGraph graph, string runDir, RunInfo info, TrainOptions options, bool resume, bool keepLog = false)
+    public TrainSession(IrGraph graph, string runDir, RunInfo info, TrainOptions options, bool resume, bool keepLog = false, Distributed.DataParallel? world = null)
     {
         _keepLog = keepLog;
+        _world = world;
         _graph = graph;
         _runDir = runDir;
         _ckptDir = RunDirectory.CheckpointsOf(runDir);
@@ -90,6 +91,7 @@ internal sealed partial class TrainSession : IDisposable
         var start = ReadStart();
         Prepare(start);
         Restore(start);
+        _world?.Start(Model, _graph.Train.SyncBatchNorm);
         _sink.RunStarted(new RunStartInfo(_runDir, _graph.Arch, s.Epochs, _batches, s.Batch, _parameters, _device.ToString(), _threads,
             _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment + (_mixup is null ? "" : $"; {_mixup.Describe()}"), _graph.Train.Optimizer.ToString(),
             start is not null, _epoch, _batch));
@@ -122,10 +124,11 @@ internal sealed partial class TrainSession : IDisposable
     {
         var s = _settings;
         _data = Trainer.LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null, _sink.Message);
-        ModelCard.Write(_runDir, _graph, _data, _info.Overrides);
+        if (IsWriter) ModelCard.Write(_runDir, _graph, _data, _info.Overrides);
         _evalSet = _data.Val ?? _data.Test;
         _evalName = _data.Val is not null ? "val" : _data.Test is not null ? "test" : null;
         CheckBatchStatistics(_data.Train.Count, s.Batch);
+        _world?.CheckShards(_data.Train.Count, s.Batch);
         _batcher = new Batcher(_data.Train, s.Batch, shuffle: true, seed: unchecked((ulong)s.Seed));
         _batches = _batcher.BatchesPerEpoch;
         if (_batches == 0) throw new TrainingException($"data '{_data.Source}' has no training samples");
@@ -201,6 +204,7 @@ internal sealed partial class TrainSession : IDisposable
     /// <summary>Writes the <c>last</c> checkpoint (and <c>best</c>, the same bytes, when <paramref name="best"/>).</summary>
     private void Save(string reason, int epoch, int batch, bool best)
     {
+        if (!IsWriter) { _lastSavedStep = _step; return; } // rank 0 alone writes the run directory
         var state = State(reason, epoch, batch);
         var bytes = Checkpoint.Serialize(Model, Optimizer, state);
         Checkpoint.Write(_ckptDir, RunDirectory.Last, bytes, state);
@@ -240,7 +244,7 @@ internal sealed partial class TrainSession : IDisposable
     /// <summary>Appends a record to metrics.jsonl and counts it (a checkpoint remembers how many it had seen).</summary>
     private void Append(MetricRecord record)
     {
-        _metrics!.Append(record);
+        if (IsWriter) _metrics!.Append(record);
         _records++;
     }
 

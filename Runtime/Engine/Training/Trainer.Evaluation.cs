@@ -18,10 +18,12 @@ public static partial class Trainer
     }
 
     /// <summary>Loss (mean cross-entropy, no smoothing) and accuracy of <paramref name="model"/> on <paramref name="set"/>, in eval mode.</summary>
+    /// <param name="shard">(rank, world): evaluate only batches rank, rank + world, … (the caller sums the ranks' totals).</param>
     /// <exception cref="OperationCanceledException"><paramref name="stop"/> said stop (checked before each batch).</exception>
     /// <param name="progress">called after each batch with (images done, images in the set).</param>
     internal static LossAccuracy Evaluate(nn.Module<Tensor, Tensor> model, ImageSet set, int batch, Device device,
-                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null, Action<int, int>? progress = null)
+                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null, Action<int, int>? progress = null,
+                                          (int Rank, int World)? shard = null)
     {
         var result = new LossAccuracy();
         using var batcher = new Batcher(set, batch, shuffle: false);
@@ -32,7 +34,8 @@ public static partial class Trainer
         try
         {
             using var _ = no_grad();
-            for (int b = 0; b < batcher.BatchesPerEpoch; b++)
+            var (first, stride) = shard ?? (0, 1); // a data-parallel evaluation: this rank's batches are every stride-th
+            for (int b = first; b < batcher.BatchesPerEpoch; b += stride)
             {
                 if (stop?.Invoke() == true) throw new OperationCanceledException();
                 int n;
@@ -50,7 +53,7 @@ public static partial class Trainer
                     var p = pred.cpu().data<long>();
                     for (int i = 0; i < n; i++) confusion.Add((int)labels[i], (int)p[i]);
                 }
-                progress?.Invoke(start + n, set.Count);
+                progress?.Invoke(b * batch + n, set.Count);
             }
         }
         finally { model.train(wasTraining); }
