@@ -103,7 +103,7 @@ public static partial class Commands
                     output.Out.Write(Runtime.Sweep.SweepRunner.PlanText(plan, Runtime.Sweep.SweepRunner.Compile(plan)));
                     return ExitCodes.Ok;
                 }
-                var trainer = new Runtime.Sweep.TrainerPointTrainer(new Runtime.Training.PlainProgressSink(output.Out, TimeSpan.FromSeconds(30)));
+                var trainer = new Runtime.Sweep.TrainerPointTrainer(new Presentation.RunReportSink(new Runtime.Training.PlainProgressSink(output.Out, TimeSpan.FromSeconds(30))));
                 var summary = new Runtime.Sweep.SweepRunner(trainer, output.Out, Presentation.SweepReport.WriteAll).Run(plan);
                 if (summary.Interrupted) return ExitCodes.Interrupted;
                 if (summary.Failed.Count > 0)

@@ -34,7 +34,7 @@ public static partial class Commands
                 RunsRoot = p.GetValue(runs)!,
                 Device = p.GetValue(device),
                 CheckpointEvery = p.GetValue(checkpointEvery),
-                Progress = ProgressFor(output),
+                Progress = new RunReportSink(ProgressFor(output)),   // report.html + charts in the run directory, each epoch
             };
             if (p.GetValue(resume) is { } runDir)
             {

@@ -21,8 +21,10 @@ internal sealed partial class TrainSession
         {
             if (_bestEpoch is not null) Checkpoint.Load(RunDirectory.CheckpointPath(_runDir, RunDirectory.Best), Model, optimizer: null);
             _sink.Evaluating(s.Epochs, "test", _data.Test.Count);
-            var t = Trainer.Evaluate(Model, _data.Test, _evalBatch, _device);
+            var confusion = NewConfusion();
+            var t = Trainer.Evaluate(Model, _data.Test, _evalBatch, _device, confusion);
             test = new Score(t.Loss, t.Accuracy);
+            ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, "test", _bestEpoch ?? s.Epochs));
             Append(new TestRecord { Step = _step, Epoch = _bestEpoch ?? s.Epochs, TestLoss = t.Loss, TestAcc = t.Accuracy });
         }
         else if (_evalName == "test") test = Read("test");

@@ -20,7 +20,7 @@ internal sealed partial class TrainSession
     /// <summary>
     /// Loads <paramref name="start"/>'s weights and optimizer state and takes its position and totals; cuts the
     /// metrics log back to the records the checkpoint had seen (a resume without a checkpoint starts it anew);
-    /// opens the log for appending.
+    /// opens the log for appending, and a new TensorBoard event file (<see cref="TensorBoardLog"/>).
     /// </summary>
     private void Restore(CheckpointState? start)
     {
@@ -46,6 +46,7 @@ internal sealed partial class TrainSession
             TruncateMetrics(MetricsPath, 0);
         }
         _metrics = MetricsLog.Open(MetricsPath);
+        _tensorBoard = TensorBoardLog.Create(_runDir, start is not null || _resume ? _step : null);
     }
 
     /// <summary>Keeps the first <paramref name="keep"/> records of the log (those the checkpoint had seen); written atomically.</summary>
