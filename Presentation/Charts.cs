@@ -11,8 +11,10 @@ public enum SeriesKind
     Line,
     /// <summary>A thin, faint line: raw values behind their smoothed line.</summary>
     Faint,
-    /// <summary>Markers only (e.g. each seed's value), with optional ±<see cref="Series.YError"/> bars and point labels.</summary>
+    /// <summary>Markers only (e.g. a mean), with optional ±<see cref="Series.YError"/> bars and point labels.</summary>
     Points,
+    /// <summary>Small, faint markers: the values a mean was taken over (each seed's).</summary>
+    FaintPoints,
     /// <summary>A shaded band between <see cref="Series.Y"/> (lower) and <see cref="Series.Upper"/>.</summary>
     Band,
 }
@@ -34,10 +36,11 @@ public sealed record Series(string? Label, IReadOnlyList<double> X, IReadOnlyLis
 /// <summary>
 /// A chart as data: what is drawn, independent of the drawing library, so tests compare it with the run's records.
 /// <paramref name="Name"/> is the file name without extension; <paramref name="IntegerX"/> puts x ticks on whole
-/// numbers only (epochs); <paramref name="CompactX"/> labels x as counts (12.5k, 1.2M).
+/// numbers only (epochs); <paramref name="CompactX"/> labels x as counts (12.5k, 1.2M); <paramref name="ZeroY"/> starts
+/// y at 0 (a rate, whose changes a cut axis would exaggerate).
 /// </summary>
 public sealed record Figure(string Name, string Title, string XLabel, string YLabel, IReadOnlyList<Series> Series,
-    bool IntegerX = false, bool CompactX = false);
+    bool IntegerX = false, bool CompactX = false, bool ZeroY = false);
 
 /// <summary>
 /// Draws <see cref="Figure"/>s with ScottPlot 5 (PNG and SVG; text in DejaVu Sans, Debian's fonts-dejavu-core)
@@ -64,6 +67,9 @@ public static class Charts
         var ticks = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = figure.IntegerX };
         if (figure.CompactX) ticks.LabelFormatter = Compact;
         plot.Axes.Bottom.TickGenerator = ticks;
+        if (figure.ZeroY && figure.Series.SelectMany(s => s.Y).Where(double.IsFinite).DefaultIfEmpty(0).Max() is > 0 and var top)
+            plot.Axes.SetLimitsY(0, top * 1.08);
+        if (figure.Series.Any(s => s.PointLabels is not null)) plot.Axes.Margins(horizontal: 0.3, vertical: 0.1);   // room for the labels
         if (figure.Series.Any(s => s.Label is not null)) plot.ShowLegend(Edge.Right);   // beside the data, never over it
         return plot;
     }
@@ -83,15 +89,15 @@ public static class Charts
                 fill.LineWidth = 0;
                 if (s.Label is not null) fill.LegendText = s.Label;
                 break;
-            case SeriesKind.Points:
+            case SeriesKind.Points or SeriesKind.FaintPoints:
                 if (s.YError is { } err)
                 {
                     var bars = plot.Add.ErrorBar(xs, ys, err.ToArray());
                     bars.Color = color;
                 }
                 var points = plot.Add.ScatterPoints(xs, ys);
-                points.Color = color;
-                points.MarkerSize = 8;
+                points.Color = s.Kind == SeriesKind.FaintPoints ? color.WithAlpha(0.45) : color;
+                points.MarkerSize = s.Kind == SeriesKind.FaintPoints ? 5 : 9;
                 if (s.Label is not null) points.LegendText = s.Label;
                 if (s.PointLabels is { } labels)
                     for (int i = 0; i < Math.Min(labels.Count, xs.Length); i++)

@@ -3,9 +3,9 @@ using ArchDsl.Runtime.Training;
 namespace ArchDsl.Presentation;
 
 /// <summary>
-/// A run's learning curves as its <c>metrics.jsonl</c> records them, with x in epochs: a logged step of epoch e,
-/// batch b of B is at x = e − 1 + b / B (B: the largest batch logged, as every epoch logs its last batch), so step
-/// and epoch charts share an axis; an epoch record is at x = e. Losses are cross-entropy, accuracies fractions.
+/// A run's learning curves as its <c>metrics.jsonl</c> records them, with x in epochs: a logged step s is at
+/// x = s / B, B the steps per epoch (the first epoch record's step / epoch; before one, the largest batch logged),
+/// so the end of epoch e is at x = e on step and epoch charts alike. Losses are cross-entropy, accuracies fractions.
 /// </summary>
 public sealed record RunCurves(
     IReadOnlyList<double> StepX, IReadOnlyList<double> StepLoss, IReadOnlyList<double> StepLr,
@@ -21,12 +21,14 @@ public sealed record RunCurves(
     public static RunCurves Of(IReadOnlyList<MetricRecord> records)
     {
         var steps = records.OfType<StepRecord>().Where(s => double.IsFinite(s.Loss)).ToList();
-        int batches = steps.Count == 0 ? 1 : Math.Max(1, steps.Max(s => s.Batch));
+        var epochs = records.OfType<EpochRecord>().ToList();
+        double perEpoch = epochs.FirstOrDefault(e => e.Epoch > 0 && e.Step > 0) is { } first ? (double)first.Step / first.Epoch
+            : Math.Max(1, steps.Count == 0 ? 1 : steps.Max(s => s.Batch));
         return new RunCurves(
-            steps.Select(s => s.Epoch - 1 + (double)s.Batch / batches).ToList(),
+            steps.Select(s => s.Step / perEpoch).ToList(),
             steps.Select(s => s.Loss).ToList(),
             steps.Select(s => s.Lr).ToList(),
-            records.OfType<EpochRecord>().ToList(),
+            epochs,
             records.OfType<TestRecord>().LastOrDefault());
     }
 

@@ -57,7 +57,7 @@ public static class RunFigures
         var ips = runs.Select((r, i) => new Series(one ? null : r.Label,
             r.Curves.Epochs.Select(e => (double)e.Epoch).ToList(), r.Curves.Epochs.Select(e => e.ImagesPerSecond).ToList(), SeriesKind.Line, i))
             .Where(s => s.X.Count > 0).ToList();
-        if (ips.Count > 0) figures.Add(new Figure(Throughput, "Training throughput per epoch", "epoch", "images/s", ips, IntegerX: true));
+        if (ips.Count > 0) figures.Add(new Figure(Throughput, "Training throughput per epoch", "epoch", "images/s", ips, IntegerX: true, ZeroY: true));
         return figures;
     }
 }

@@ -129,7 +129,7 @@ public static class SweepReport
         for (int i = 0; i < done.Count; i++)
         {
             var c = done[i];
-            scatter.Add(new Series(null, c.Runs.Select(_ => (double)c.Params).ToList(), c.Runs.Select(x => 100 * x.Run.Accuracy).ToList(), SeriesKind.Points, i));
+            scatter.Add(new Series(null, c.Runs.Select(_ => (double)c.Params).ToList(), c.Runs.Select(x => 100 * x.Run.Accuracy).ToList(), SeriesKind.FaintPoints, i));
             scatter.Add(new Series(c.Config.Label, [c.Params], [100 * c.AccuracyMean!.Value], SeriesKind.Points, i)
                 { YError = c.AccuracyStd is { } sd ? [100 * sd] : null, PointLabels = [c.Config.Label] });
         }
