@@ -52,12 +52,23 @@ public static partial class Commands
                 output.Out.WriteLine($"comparison of {runs.Count} runs: {Path.Combine(dir, RunComparison.HtmlFile)}");
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is TrainingException or RunFileException or SweepException)
+            catch (SweepException e) { return SweepErrors(output, e); }
+            catch (Exception e) when (e is TrainingException or RunFileException)
             {
                 output.Err.WriteLine($"archc: error: {e.Message}");
                 return ExitCodes.SpecErrors;
             }
         });
         return cmd;
+    }
+
+    /// <summary>Prints a sweep's errors: each located diagnostic of its file, rendered, and their count; else the message.</summary>
+    static int SweepErrors(Output output, SweepException e)
+    {
+        if (e.Diagnostics.Count == 0) output.Err.WriteLine($"archc: error: {e.Message}");
+        foreach (var d in e.Diagnostics) output.Err.Write(d.Render());
+        if (e.Diagnostics.Count > 0)
+            output.Err.WriteLine($"archc: {e.Diagnostics.Count} error{(e.Diagnostics.Count == 1 ? "" : "s")} in {e.Diagnostics[0].Span?.File ?? "the sweep file"}");
+        return ExitCodes.SpecErrors;
     }
 }

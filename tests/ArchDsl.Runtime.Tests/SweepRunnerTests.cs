@@ -255,6 +255,26 @@ public sealed class SweepRunnerTests : IDisposable
     }
 
     [Fact]
+    public void The_dry_run_estimates_the_time_left_from_the_finished_points_scaled_by_mult_adds_and_epochs()
+    {
+        var plan = Plan();
+        var compiled = SweepRunner.Compile(plan);
+        Assert.Contains("time: no estimate yet for the 4 point(s) left: none of this sweep has finished", SweepRunner.PlanText(plan, compiled));
+
+        Run(Fake());
+        Assert.Contains("time: nothing left to train", SweepRunner.PlanText(plan, compiled));
+        // Take kernel=9 seed 1 back: 3 finished points measure the rate, 1 is left.
+        Directory.Delete(plan.Points[3].Directory, recursive: true);
+        var estimate = SweepEstimate.Of(plan, compiled);
+        Assert.Equal((1, 3), (estimate.PointsLeft, estimate.PointsMeasured));
+        double Work(int config) => (double)compiled[config].MultAdds * 2;   // budget: 2 epochs
+        var seconds = plan.Points.Take(3).Sum(p => RunReader.Read(SweepRunner.StatusOf(p).RunDir!).TrainSeconds!.Value);
+        var expected = seconds / (Work(0) * 2 + Work(1)) * Work(1);
+        Assert.Equal(expected, estimate.Remaining!.Value.TotalSeconds, 3);
+        Assert.Contains("s per (10⁹ mult-adds × epoch) as measured by 3 finished point(s)", SweepRunner.PlanText(plan, compiled));
+    }
+
+    [Fact]
     public void Chart_labels_are_counts_as_people_read_them_and_never_minus_zero()
     {
         Assert.Equal("0", Charts.Number(-0.0));
