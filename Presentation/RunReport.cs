@@ -117,7 +117,7 @@ public sealed class RunReportSink : IProgressSink
         {
             if (_warned) return;
             _warned = true;
-            _inner.Message($"warning: the run report ({Path.Combine(_runDir, RunReport.HtmlFile)}) could not be drawn: {e.Message}; training goes on");
+            _inner.Message($"warning: the run report ({Path.Combine(_runDir, RunReport.HtmlFile)}) could not be drawn: {e.GetBaseException().Message}; training goes on");
         }
     }
 }

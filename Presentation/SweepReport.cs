@@ -28,9 +28,15 @@ public static class SweepReport
         }
         Write(Markdown, ToMarkdown(results));
         Write(Csv, ToCsv(results));
-        var charts = ChartsOf(results);
-        foreach (var figure in charts) files.AddRange(Charts.Write(figure, plan.ReportDir));
-        Write(Html, ToHtml(results, charts));
+        // A chart that cannot be drawn (no renderer on this machine) leaves the tables whole: the page says why.
+        var charts = new List<Figure>();
+        string? failed = null;
+        foreach (var figure in ChartsOf(results))
+        {
+            try { files.AddRange(Charts.Write(figure, plan.ReportDir)); charts.Add(figure); }
+            catch (Exception e) when (e is not OutOfMemoryException) { failed ??= $"{figure.Name}: {e.GetBaseException().Message}"; }
+        }
+        Write(Html, ToHtml(results, charts, failed));
         return files;
     }
 
@@ -175,7 +181,7 @@ public static class SweepReport
         into.Add(new Series(label, xs, mean, SeriesKind.Line, color));
     }
 
-    public static string ToHtml(SweepResults r, IReadOnlyList<Figure> charts)
+    public static string ToHtml(SweepResults r, IReadOnlyList<Figure> charts, string? chartError = null)
     {
         static string E(string s) => HtmlPage.E(s);
         var sb = new StringBuilder();
@@ -192,7 +198,8 @@ public static class SweepReport
               .Append("</td><td class=\"n\">").Append(Fixed(c.ImagesPerSecondMean, "0")).Append("</td></tr>\n");
         }
         sb.Append("</table>\n");
-        if (charts.Count == 0) sb.Append("<p>No finished runs yet: no charts.</p>\n");
+        if (chartError is not null) sb.Append("<p>Charts could not be drawn on this machine (").Append(E(chartError)).Append(").</p>\n");
+        else if (charts.Count == 0) sb.Append("<p>No finished runs yet: no charts.</p>\n");
         foreach (var figure in charts) sb.Append(HtmlPage.Figure(figure));
         // The run directories are named, not linked: the report folder is self-contained (it is committed; they are not).
         sb.Append("<p>Files: ").Append(E(Markdown)).Append(", ").Append(E(Csv)).Append("; run directories under ")

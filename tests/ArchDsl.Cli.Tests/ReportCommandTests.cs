@@ -6,18 +6,7 @@ namespace ArchDsl.Cli.Tests;
 /// <summary><c>archc report</c> and the sweep's <c>--report</c>/<c>--dry-run</c>/errors as a user meets them, on real tiny runs.</summary>
 public sealed class ReportCommandTests : IDisposable
 {
-    const string TinySpec = """
-        arch Tiny(dim = 8, classes = 3)
-        input image[1, 8, 8]
-        stem conv(dim, kernel: 2, stride: 2) -> gelu -> batchnorm
-        head global_pool -> linear(classes)
-        train {
-          data: synthetic(train: 64, test: 32)
-          epochs: 2
-          batch: 32
-          seed: 1
-        }
-        """;
+    const string TinySpec = TinyTrainSpec;
 
     readonly string _dir = Directory.CreateTempSubdirectory("archc-report-").FullName;
 
@@ -29,7 +18,7 @@ public sealed class ReportCommandTests : IDisposable
         File.WriteAllText(spec, TinySpec);
         var runs = Path.Combine(_dir, "runs");
         var before = Directory.Exists(runs) ? Directory.GetDirectories(runs) : [];
-        var (code, _, err) = Run(["train", spec, "--runs", runs, .. sets.SelectMany(s => new[] { "--set", s })]);
+        var (code, _, err) = Run(["train", spec, "--runs", runs, "--epochs", "2", .. sets.SelectMany(s => new[] { "--set", s })]);
         Assert.True(code == ExitCodes.Ok, err);
         return Directory.GetDirectories(runs).Except(before).Single();
     }
