@@ -40,6 +40,7 @@ public static partial class Commands
                     var dir = p.GetValue(outDir) ?? (isRun ? Path.Combine(path, "export") : "export");
                     var files = p.GetValue(format) == "onnx" ? OnnxExporter.Write(src, dir) : PyTorchExporter.Write(src, dir);
                     foreach (var file in files) output.Out.WriteLine($"wrote {file}");
+                    if (p.GetValue(format) == "pytorch") output.Out.WriteLine(PyTorchExporter.LoadHint(dir, Path.GetFileNameWithoutExtension(files[0])));
                 }
                 return ExitCodes.Ok;
             }

@@ -34,16 +34,15 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
             if (o.Malformed) { yield return o; continue; }
             if (!seen.TryGetValue(o.Key, out var first)) { seen[o.Key] = o; yield return o; continue; }
             if (first.Value.Trim() == o.Value.Trim()) continue;
-            _diags.Report(CompilerDiagnostics.ConflictingOverride, new Span(new SourceText("--set", o.ToString()), 0, o.Key.Length), $"keep one --set {o.Key}=…",
+            var (_, keySpan, _) = Locate(o);
+            _diags.Report(CompilerDiagnostics.ConflictingOverride, keySpan, $"keep one --set {o.Key}=…",
                 o.Key, first.Value.Trim(), o.Value.Trim());
         }
     }
 
     private void ApplyOverride(Override o, List<ParamSlot> slots, List<TrainOverride> train, string archName)
     {
-        var text = o.Malformed ? o.Key : $"{o.Key}={o.Value}"; // the source line shows what was typed: no '=' added
-        var src = new SourceText(Override.SourceName, text);
-        var keySpan = new Span(src, 0, o.Key.Length);
+        var (src, keySpan, valueStart) = Locate(o);
         if (o.Malformed || o.Key.Length == 0)
         {
             _diags.Report(CompilerDiagnostics.OverrideNotNameValue, keySpan, "write --set dim=256 or --set train.epochs=3", o.Key);
@@ -52,7 +51,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
         var parts = o.Key.Split('.');
         if (parts[0] == "train" && parts.Length > 1)
         {
-            ApplyTrainOverride(o, parts, src, keySpan, train);
+            ApplyTrainOverride(o, parts, src, keySpan, valueStart, train);
             return;
         }
         var slot = slots.Find(s => s.Name == o.Key);
@@ -64,11 +63,22 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
                 archName, o.Key);
             return;
         }
-        if (ParseOverrideValue(src, o.Key.Length + 1) is { } value) slot.Value = value;
+        if (ParseOverrideValue(src, valueStart) is { } value) slot.Value = value;
+    }
+
+    /// <summary>
+    /// The source an override's diagnostics are located in: what was typed (<see cref="Override.Typed"/>: no '='
+    /// added to a malformed one; <c>--epochs 0</c> for an option), the span of its key (or option) and where its value starts.
+    /// </summary>
+    private static (SourceText Source, Span KeySpan, int ValueStart) Locate(Override o)
+    {
+        var src = new SourceText(o.Option is null ? Override.SourceName : Override.CommandLineSourceName, o.Typed);
+        var keyLength = o.Option?.Length ?? o.Key.Length;
+        return (src, new Span(src, 0, keyLength), keyLength + 1);
     }
 
     /// <summary><c>train.key=value</c> or <c>train.key.argument=value</c>: the key must be one of <see cref="TrainSchema.KeyNames"/>, an argument only of a call key.</summary>
-    private void ApplyTrainOverride(Override o, string[] parts, SourceText src, Span keySpan, List<TrainOverride> train)
+    private void ApplyTrainOverride(Override o, string[] parts, SourceText src, Span keySpan, int valueStart, List<TrainOverride> train)
     {
         if (parts.Length > 3 || parts.Any(p => p.Length == 0))
         {
@@ -87,7 +97,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
             _diags.Report(CompilerDiagnostics.OverrideArgumentOfPlainKey, keySpan, $"set the key itself: --set train.{parts[1]}=…", parts[1], parts[2]);
             return;
         }
-        if (ParseOverrideValue(src, o.Key.Length + 1) is { } tv)
+        if (ParseOverrideValue(src, valueStart) is { } tv)
             train.Add(new TrainOverride(parts[1], parts.Length == 3 ? parts[2] : null, tv, keySpan));
     }
 
@@ -102,29 +112,32 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
     /// <summary>
     /// The train section's entries (a key given twice is reported and the first kept) with the train overrides
     /// applied. As Hydra composes: a whole value (<c>train.optimizer=sgd</c>, like choosing a config group) applies
-    /// first, then arguments (<c>train.optimizer.lr=0.5</c>) on top of it, whatever the command-line order.
+    /// first, then arguments (<c>train.optimizer.lr=0.5</c>) on top of it, whatever the command-line order: they are
+    /// appended to the call, and <c>Overriding</c> counts them, so the binder lets each replace the spec's argument
+    /// of its slot (<c>sgd(0.5)</c>'s lr as well as <c>sgd(lr: 0.5)</c>'s).
     /// </summary>
-    public List<(string Key, Expr Value, Span KeySpan)> TrainEntries(TrainStmt? train, IReadOnlyList<TrainOverride> overrides)
+    public List<(string Key, Expr Value, Span KeySpan, int Overriding)> TrainEntries(TrainStmt? train, IReadOnlyList<TrainOverride> overrides)
     {
-        var entries = new List<(string Key, Expr Value, Span KeySpan)>();
+        var entries = new List<(string Key, Expr Value, Span KeySpan, int Overriding)>();
         if (train is not null)
             foreach (var e in train.Entries)
             {
                 var firstIdx = entries.FindIndex(x => x.Key == e.Key);
                 if (firstIdx >= 0)
                 {
-                    _diags.Report(CompilerDiagnostics.DuplicateTrainKey, e.KeySpan, null, e.Key, entries[firstIdx].KeySpan);
+                    _diags.Add(Diagnostic.Create(CompilerDiagnostics.DuplicateTrainKey, e.KeySpan, null, e.Key)
+                        .WithLabel(entries[firstIdx].KeySpan, CompilerDiagnostics.FirstGiven));
                     continue;
                 }
-                entries.Add((e.Key, e.Value, e.KeySpan));
+                entries.Add((e.Key, e.Value, e.KeySpan, 0));
             }
         foreach (var (key, sub, value, keySpan) in overrides.OrderBy(o => o.Sub is null ? 0 : 1))
         {
             var idx = entries.FindIndex(x => x.Key == key);
             if (sub is null)
             {
-                if (idx >= 0) entries[idx] = (key, value, keySpan);
-                else entries.Add((key, value, keySpan));
+                if (idx >= 0) entries[idx] = (key, value, keySpan, 0);
+                else entries.Add((key, value, keySpan, 0));
                 continue;
             }
             var current = idx >= 0 ? entries[idx].Value : null;
@@ -132,7 +145,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
             Expr? updated = current switch
             {
                 null => new CallExpr(TrainSchema.DefaultCallName(key), [arg], keySpan, keySpan),
-                CallExpr c => c with { Args = c.Args.Where(a => a.Name != sub).Append(arg).ToList() },
+                CallExpr c => c with { Args = [.. c.Args, arg] },
                 Name n => new CallExpr(n.Id, [arg], n.Span, n.Span),
                 StringLit s => new CallExpr(s.Value, [arg], s.Span, s.Span),
                 _ => null,
@@ -142,8 +155,8 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
                 _diags.Report(CompilerDiagnostics.OverrideArgumentOfNonCall, keySpan, $"set the whole value: --set train.{key}=name({sub}: …)", key, sub);
                 continue;
             }
-            if (idx >= 0) entries[idx] = (key, updated, entries[idx].KeySpan);
-            else entries.Add((key, updated, keySpan));
+            if (idx >= 0) entries[idx] = (key, updated, entries[idx].KeySpan, entries[idx].Overriding + 1);
+            else entries.Add((key, updated, keySpan, 1));
         }
         return entries;
     }

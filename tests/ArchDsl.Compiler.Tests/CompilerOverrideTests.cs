@@ -98,6 +98,23 @@ public class CompilerOverrideTests
     }
 
     [Fact]
+    public void AnOverrideFromAnOptionIsReportedAsTyped()
+    {
+        var r = ArchCompiler.CompileFile(Path.Combine(SpecsDir, "convmixer.arch"), [Override.FromOption("--epochs", "train.epochs", "0")]);
+        var d = Single(r, CompilerCodes.TrainValue);
+        Assert.Equal(Override.CommandLineSourceName, d.Span!.Value.File);
+        Assert.Equal("--epochs 0", d.Span!.Value.Source.Text);
+        At(d, 1, 10);
+
+        var conflict = ArchCompiler.CompileFile(Path.Combine(SpecsDir, "convmixer.arch"),
+            [Override.Parse("train.epochs=3"), Override.FromOption("--epochs", "train.epochs", "2")]);
+        var c = Single(conflict, CompilerCodes.ConflictingOverride);
+        Assert.Equal("override 'train.epochs' is given twice, as 3 and as 2", c.Message);
+        Assert.Equal("--epochs 2", c.Span!.Value.Source.Text);
+        Assert.Equal(8, c.Span!.Value.Length);
+    }
+
+    [Fact]
     public void TrainSectionValuesAndDefaults()
     {
         var g = SpecGraph("convmixer.arch");
@@ -197,6 +214,31 @@ public class CompilerOverrideTests
         Assert.Equal("silu", Node(g, "stem.2").Op);
         var overridden = Graph("arch A(norm = layer(eps: 0.001), act = silu)\ninput image[3, 8, 8]\nstem conv(4, kernel: 3) -> norm -> act", "norm=batch(momentum: 0.01)");
         Assert.Equal(0.01, Node(overridden, "stem.1").Attrs["momentum"]);
+    }
+
+    [Fact]
+    public void AStepArgumentReplacesThePresetArgumentOfItsSlotGivenEitherWay()
+    {
+        // the preset fills 'out' positionally or by name; the step's out: 4 replaces it (one binder decides the slot)
+        foreach (var preset in new[] { "linear(8)", "linear(out: 8)", "linear(8, bias: false)" })
+        {
+            var g = Graph($"arch A(act = {preset})\ninput tokens[4, 16]\nstem act(out: 4) -> act");
+            Assert.Equal(4L, Node(g, "stem.0").Attrs["out"]);
+            Assert.Equal(8L, Node(g, "stem.1").Attrs["out"]);
+            Assert.Equal(!preset.Contains("false"), Node(g, "stem.0").Attrs["bias"]);
+        }
+        // the same for a block a parameter holds
+        var b = Graph("block mlp(hidden, out = 4) { linear(hidden) -> linear(out) }\narch A(m = mlp(16))\ninput tokens[4, 8]\nstem m(hidden: 32)");
+        Assert.Equal(32L, Node(b, "stem.0.0").Attrs["out"]);
+    }
+
+    [Fact]
+    public void AStepThatGivesAnArgumentTwiceIsStillAnError()
+    {
+        var r = Compile("arch A(act = linear(8))\ninput tokens[4, 16]\nstem act(out: 4, out: 5)");
+        var d = Single(r, CompilerCodes.DuplicateArgument);
+        Assert.Equal("argument 'out' of linear is given twice", d.Message);
+        At(d, 3, 18);
     }
 
     [Fact]
