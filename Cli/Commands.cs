@@ -23,6 +23,7 @@ public static partial class Commands
         yield return Export(output);
         yield return Predict(output);
         yield return Data(output);
+        yield return Report(output);
     }
 
     // ---- shared arguments -------------------------------------------------------------------------

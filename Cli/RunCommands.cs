@@ -49,7 +49,7 @@ public static partial class Commands
                 CheckpointEvery = p.GetValue(checkpointEvery),
                 LogEvery = p.GetValue(logEvery),
                 Init = p.GetValue(init),
-                Progress = world is { IsMain: false } ? NullProgressSink.Instance : ProgressFor(output),
+                Progress = world is { IsMain: false } ? NullProgressSink.Instance : new RunReportSink(ProgressFor(output)),   // report.html + charts in the run directory, each epoch
                 Distributed = world,
             };
             if (p.GetValue(resume) is { } runDir)

@@ -171,6 +171,21 @@ public static class CompilerCodes
     /// <summary>Image-folder data has another number of class folders than the model has outputs.</summary>
     public const string DataFolderClasses = "AD0181";
 
+    /// <summary>A sweep file is not YAML, or not a mapping of keys.</summary>
+    public const string SweepNotYaml = "AD0215";
+
+    /// <summary>A sweep file (or one of its points) has a key the sweep schema does not know.</summary>
+    public const string SweepUnknownKey = "AD0217";
+
+    /// <summary>A sweep file's value has the wrong shape: a list or mapping where one value belongs, or the reverse.</summary>
+    public const string SweepValueShape = "AD0219";
+
+    /// <summary>A sweep file's value is not allowed: not a positive integer, a non-integer or repeated seed, a grid key without values, a budget key with 'train.'.</summary>
+    public const string SweepBadValue = "AD0221";
+
+    /// <summary>A sweep file names no spec to train.</summary>
+    public const string SweepNoSpec = "AD0223";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

@@ -382,6 +382,17 @@ public static class CompilerDiagnostics
     public static readonly DiagnosticDescriptor DataFolderClasses = new(CompilerCodes.DataFolderClasses, "class folders do not match the model",
         "image folder '{0}' has {1} class folders but the model outputs {2}");
 
+    /// <summary>{0}: what is wrong with the text.</summary>
+    public static readonly DiagnosticDescriptor SweepNotYaml = new(CompilerCodes.SweepNotYaml, "sweep file is not YAML", "{0}");
+    /// <summary>{0}: the key; {1}: where (a sweep file, a point).</summary>
+    public static readonly DiagnosticDescriptor SweepUnknownKey = new(CompilerCodes.SweepUnknownKey, "unknown sweep key", "unknown key '{0}' in {1}");
+    /// <summary>{0}: the key; {1}: the shape it needs.</summary>
+    public static readonly DiagnosticDescriptor SweepValueShape = new(CompilerCodes.SweepValueShape, "sweep value of the wrong shape", "{0} must be {1}");
+    /// <summary>{0}: the key; {1}: what it needs; {2}: the value given.</summary>
+    public static readonly DiagnosticDescriptor SweepBadValue = new(CompilerCodes.SweepBadValue, "bad sweep value", "{0} must be {1}, got '{2}'");
+    public static readonly DiagnosticDescriptor SweepNoSpec = new(CompilerCodes.SweepNoSpec, "no spec to train",
+        "the sweep names no spec to train");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

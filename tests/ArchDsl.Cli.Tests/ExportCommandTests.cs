@@ -6,18 +6,7 @@ namespace ArchDsl.Cli.Tests;
 /// <summary><c>archc export</c> and <c>archc predict</c> as a user meets them: files written whole or not at all, exit codes, no stack traces.</summary>
 public sealed class ExportCommandTests : IDisposable
 {
-    const string TinySpec = """
-        arch Tiny(dim = 8, classes = 3)
-        input image[1, 8, 8]
-        stem conv(dim, kernel: 2, stride: 2) -> gelu -> batchnorm
-        head global_pool -> linear(classes)
-        train {
-          data: synthetic(train: 64, test: 32)
-          epochs: 1
-          batch: 32
-          seed: 1
-        }
-        """;
+    const string TinySpec = TinyTrainSpec;
 
     readonly string _dir = Directory.CreateTempSubdirectory("archc-export-").FullName;
 

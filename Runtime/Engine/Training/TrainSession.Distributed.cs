@@ -45,10 +45,14 @@ internal sealed partial class TrainSession
         scaled.backward();
     }
 
-    /// <summary>Loss and accuracy on <paramref name="set"/>: in a data-parallel run each rank evaluates every world-th batch and the totals are summed.</summary>
-    private LossAccuracy EvaluateOn(ImageSet set, Func<bool>? stop)
+    /// <summary>
+    /// Loss and accuracy on <paramref name="set"/>, filling <paramref name="confusion"/> in one process. In a data-parallel
+    /// run each rank evaluates every world-th batch and the totals are summed; the confusion matrix is not reduced, so
+    /// such a run writes none.
+    /// </summary>
+    private LossAccuracy EvaluateOn(ImageSet set, Func<bool>? stop, ConfusionMatrix? confusion = null)
     {
-        if (_world is null) return Trainer.Evaluate(Model, set, _evalBatch, _device, stop: stop);
+        if (_world is null) return Trainer.Evaluate(Model, set, _evalBatch, _device, confusion, stop: stop);
         // No early stop inside a sharded evaluation: a rank leaving it alone would leave the others waiting.
         return _world.ReduceEvaluation(Trainer.Evaluate(Model, set, _evalBatch, _device, shard: (_world.Rank, _world.WorldSize)));
     }

@@ -15,12 +15,14 @@ internal sealed partial class TrainSession
         if (_evalSet is not null)
         {
             _sink.Evaluating(_epoch + 1, _evalName!, _evalSet.Count);
-            try { eval = EvaluateOn(_evalSet, stop: () => _stop.Requested); }
+            var confusion = NewConfusion();
+            try { eval = EvaluateOn(_evalSet, stop: () => _stop.Requested, confusion); }
             catch (OperationCanceledException)
             {
                 if (_lastSavedStep != _step) Save("interrupt", _epoch, _batches, best: false);
                 return Interrupted(_epoch);
             }
+            if (IsWriter && _world is null) ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, _evalName!, _epoch + 1));
         }
         bool isBest = Select(eval);
         double epochIps = Throughput.ImagesPerSecond(_epochImages, TimeSpan.FromSeconds(_epochTrainSeconds));
@@ -39,6 +41,9 @@ internal sealed partial class TrainSession
         if (AgreedStop() && _epoch + 1 < s.Epochs) return Interrupted(_epoch + 1);
         return null;
     }
+
+    /// <summary>An empty confusion matrix over the data's classes (named as model.json names them).</summary>
+    private ConfusionMatrix NewConfusion() => new(ModelCard.ClassNames(_data.ClassNames, Trainer.Classes(_graph)));
 
     /// <summary>
     /// Model selection only on a validation split: whether this epoch's <paramref name="eval"/> is the best so far

@@ -23,8 +23,10 @@ internal sealed partial class TrainSession
         {
             if (_bestEpoch is not null) LoadBest();
             _sink.Evaluating(s.Epochs, "test", _data.Test.Count);
-            var t = EvaluateOn(_data.Test, stop: null);
+            var confusion = NewConfusion();
+            var t = EvaluateOn(_data.Test, stop: null, confusion);
             test = new Score(t.Loss, t.Accuracy);
+            if (IsWriter && _world is null) ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, "test", _bestEpoch ?? s.Epochs));
             Append(new TestRecord { Step = _step, Epoch = _bestEpoch ?? s.Epochs, TestLoss = t.Loss, TestAcc = t.Accuracy });
         }
         else if (_evalName == "test") test = Read("test");

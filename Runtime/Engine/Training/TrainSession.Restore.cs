@@ -20,7 +20,7 @@ internal sealed partial class TrainSession
     /// <summary>
     /// Loads <paramref name="start"/>'s weights and optimizer state and takes its position and totals; cuts the
     /// metrics log back to the records the checkpoint had seen (a resume without a checkpoint starts it anew);
-    /// opens the log for appending.
+    /// opens the log for appending, and a new TensorBoard event file (<see cref="TensorBoardLog"/>).
     /// </summary>
     private void Restore(CheckpointState? start)
     {
@@ -51,6 +51,7 @@ internal sealed partial class TrainSession
             TruncateMetrics(MetricsPath, 0);
         }
         if (IsWriter) _metrics = MetricsLog.Open(MetricsPath);
+        _tensorBoard = IsWriter ? TensorBoardLog.Create(_runDir, start is not null || _resume ? _step : null) : null;
     }
 
     private static int CountRecords(string path) => File.Exists(path) ? File.ReadLines(path).Count(l => l.Trim().Length > 0) : 0;

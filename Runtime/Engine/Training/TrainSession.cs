@@ -49,6 +49,7 @@ internal sealed partial class TrainSession : IDisposable
     private long _parameters;
     private int _evalBatch;
     private MetricsLog? _metrics;
+    private TensorBoardLog? _tensorBoard;
     private string? _initReport;
 
     // Position and running totals: what a checkpoint saves (State) and a resume restores.
@@ -241,11 +242,15 @@ internal sealed partial class TrainSession : IDisposable
         public double Accuracy => Samples > 0 ? (double)Correct / Samples : double.NaN;
     }
 
-    /// <summary>Appends a record to metrics.jsonl and counts it (a checkpoint remembers how many it had seen).</summary>
+    /// <summary>
+    /// Appends a record to metrics.jsonl and counts it (a checkpoint remembers how many it had seen), and its scalars
+    /// to the TensorBoard event file.
+    /// </summary>
     private void Append(MetricRecord record)
     {
         if (IsWriter) _metrics!.Append(record);
         _records++;
+        _tensorBoard?.Append(record);
     }
 
     public void Dispose()
@@ -253,6 +258,7 @@ internal sealed partial class TrainSession : IDisposable
         _stop.Dispose();
         _batcher?.Dispose();
         _metrics?.Dispose();
+        _tensorBoard?.Dispose();
         _optimizer?.Dispose();
         _model?.Dispose();
     }
