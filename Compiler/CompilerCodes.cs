@@ -142,6 +142,11 @@ public static class CompilerCodes
     /// <summary>A BatchNorm would take its training statistics over one value per channel (batch × H × W == 1); PyTorch refuses it.</summary>
     public const string DegenerateBatchStatistics = "AD0145";
 
+    // ---- recipes: per-block names, weight decay, EMA (AD0205–0214) ----------------------------------
+
+    /// <summary><c>i</c> or <c>depth</c> (a mixer block's index and the mixer's block count) used where no mixer binds them.</summary>
+    public const string BlockNameOutsideMixer = "AD0205";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

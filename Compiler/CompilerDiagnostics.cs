@@ -349,6 +349,10 @@ public static class CompilerDiagnostics
     /// <summary>{0}: the key; {1}: where the first is.</summary>
     public static readonly DiagnosticDescriptor DuplicateTrainKey = new(CompilerCodes.DuplicateTrainKey, "duplicate train key", "train key '{0}' is given twice (first at {1})");
 
+    /// <summary>{0}: the name (i or depth); {1}: what it is.</summary>
+    public static readonly DiagnosticDescriptor BlockNameOutsideMixer = new(CompilerCodes.BlockNameOutsideMixer, "per-block name outside a mixer",
+        "'{0}' is {1}, defined only inside a mixer");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
