@@ -31,6 +31,11 @@ namespace ArchDsl.Compiler;
 /// mean, std       number or list of numbers (per channel), both or neither, as many of each    optional
 /// device          cpu | cuda                                                    default cpu (not written into the IR)
 /// amp             bool (mixed precision)                                        default false
+/// weight_decay_rule  timm | all: which parameters the optimizer's weight_decay applies to — timm: not 1-D ones
+///                 (norm weights, biases) nor token parameters (timm's param_groups_weight_decay with no_weight_decay());
+///                 all: every one (PyTorch's optimizer(model.parameters()))                               default timm
+/// ema             number in (0, 1): keep an exponential moving average of the weights with this decay (timm's
+///                 ModelEmaV2), evaluated and checkpointed beside them                                    optional
 /// </code>
 /// </summary>
 public static partial class TrainSchema
@@ -129,6 +134,8 @@ public static partial class TrainSchema
         new("std", Numbers, null),
         new("device", Word("cpu", "cuda"), "cpu", InIr: false), // --device on the command line wins over it
         new("amp", Bool, false),
+        new("weight_decay_rule", Word("timm", "all"), "timm"),
+        new("ema", new Kind("a decay in (0, 1)", v => v is IntVal or FloatVal && AsDouble(v) is > 0 and < 1 ? AsDouble(v) : null), null),
     ];
 
     /// <summary>Every train key, in documentation order.</summary>

@@ -81,6 +81,12 @@ public sealed class OpDef
     internal IReadOnlyList<string> ArgNames { get; }
     internal ArgSig[] ArgArray { get; }
     internal BinderWords BinderWords { get; }
+    /// <summary>Its parameters are token parameters that timm's <c>no_weight_decay()</c> names (<c>cls_token</c>,
+    /// <c>pos_embed</c>): the weight-decay rule <c>timm</c> leaves them undecayed (<see cref="Analysis.WeightDecay"/>).</summary>
+    public bool TokenParameters { get; internal init; }
+    /// <summary>timm stores its per-channel parameters with extra unit dimensions (resmlp's Affine: <c>[1, 1, dim]</c>), so
+    /// timm's "≤ 1 dimension" test does not exempt them and the rule <c>timm</c> decays them too.</summary>
+    public bool TimmDecaysParameters { get; internal init; }
 
     public ArgSig? Arg(string name) => Args.FirstOrDefault(a => a.Name == name);
 

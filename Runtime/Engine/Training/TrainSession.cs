@@ -125,7 +125,7 @@ internal sealed partial class TrainSession : IDisposable
         catch (AugmentException e) { throw new TrainingException($"train key 'augment': {e.Message}", e); }
 
         _model = new IrModel(_graph, s.Seed, _device);
-        _optimizer = Trainer.CreateOptimizer(_model, _graph.Train.Optimizer);
+        _optimizer = Trainer.CreateOptimizer(_model, _graph.Train.Optimizer, Trainer.WeightDecayGroups(_graph));
         _parameters = _model.ParameterCount;
         _evalBatch = _info.EvalBatch ?? Math.Max(s.Batch, 256);
         _images = new float[(long)s.Batch * _data.Train.SampleSize];
