@@ -15,7 +15,11 @@ internal sealed partial class TrainSession
         if (_evalSet is not null)
         {
             _sink.Evaluating(_epoch + 1, _evalName!, _evalSet.Count);
-            try { eval = Trainer.Evaluate(Model, _evalSet, _evalBatch, _device, stop: () => _stop.Requested); }
+            try
+            {
+                eval = Trainer.Evaluate(Model, _evalSet, _evalBatch, _device, stop: () => _stop.Requested);
+                EvaluateEmaEpoch();
+            }
             catch (OperationCanceledException)
             {
                 if (_lastSavedStep != _step) Save("interrupt", _epoch, _batches, best: false);

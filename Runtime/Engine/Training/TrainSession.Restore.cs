@@ -31,6 +31,7 @@ internal sealed partial class TrainSession
             if (start.Arch != _graph.Arch) throw new TrainingException($"checkpoint '{LastPath}' is of {start.Arch}, the run's graph is {_graph.Arch}");
             start.CheckAgainst(LastPath, s.Epochs, _batches, _graph.Input.Dims[0], s.Seed, _graph.Train.Optimizer.ToString(), _parameters);
             Checkpoint.Load(LastPath, Model, Optimizer);
+            RestoreEma(LastPath);
             (_epoch, _batch, _step) = (start.Epoch, start.Batch, start.Step);
             (_trainSeconds, _trainImages, _dataTotal) = (start.TrainSeconds, start.TrainImages, start.DataSeconds);
             // Only a validation split selects (an older checkpoint may carry a selection made on test).

@@ -42,6 +42,7 @@ internal sealed partial class TrainSession
                 $"The last good checkpoint is {LastPath} (step {_lastSavedStep}); lower the learning rate or set train.clip, then start again.");
         if (s.Clip > 0) nn.utils.clip_grad_norm_(Model.parameters(), s.Clip);
         Optimizer.step();
+        UpdateEma();
         long correct;
         using (no_grad()) correct = logits.argmax(1).eq(y).sum().item<long>();
         return (loss, correct, n);

@@ -126,6 +126,7 @@ internal sealed partial class TrainSession : IDisposable
 
         _model = new IrModel(_graph, s.Seed, _device);
         _optimizer = Trainer.CreateOptimizer(_model, _graph.Train.Optimizer, Trainer.WeightDecayGroups(_graph));
+        PrepareEma();
         _parameters = _model.ParameterCount;
         _evalBatch = _info.EvalBatch ?? Math.Max(s.Batch, 256);
         _images = new float[(long)s.Batch * _data.Train.SampleSize];
@@ -167,7 +168,7 @@ internal sealed partial class TrainSession : IDisposable
     private void Save(string reason, int epoch, int batch, bool best)
     {
         var state = State(reason, epoch, batch);
-        var bytes = Checkpoint.Serialize(Model, Optimizer, state);
+        var bytes = Checkpoint.Serialize(Model, Optimizer, state, EmaTensors());
         Checkpoint.Write(_ckptDir, RunDirectory.Last, bytes, state);
         if (best) Checkpoint.Write(_ckptDir, RunDirectory.Best, bytes, state);
         _lastSavedStep = _step;
@@ -215,5 +216,6 @@ internal sealed partial class TrainSession : IDisposable
         _metrics?.Dispose();
         _optimizer?.Dispose();
         _model?.Dispose();
+        _ema?.Dispose();
     }
 }
