@@ -6,7 +6,8 @@ namespace ArchDsl.Compiler;
 /// <summary>
 /// The typed identity of an IR op. Every op of the language has one <see cref="OpDef"/> (Compiler/Ops/) and one
 /// runtime module (Runtime/Engine/Model/Ops/) keyed by it; <see cref="Input"/> and <see cref="Add"/> are the two
-/// structural ops the expander makes itself (the graph's input and a residual sum).
+/// structural ops the expander makes itself (the graph's input and a residual sum), as are <see cref="Sub"/> and
+/// <see cref="Mul"/> (<c>residual(sub) { }</c>, <c>residual(mul) { }</c>).
 /// </summary>
 public enum OpId
 {
@@ -18,6 +19,7 @@ public enum OpId
     Attention, Fourier,
     AvgPool, GlobalPool, ClsPool, MaxPool,
     Dropout, DropPath,
+    Sub, Mul,
 }
 
 /// <summary>What an op argument accepts; <see cref="Choice"/> takes one of <see cref="ArgSig.Choices"/>.</summary>
