@@ -17,19 +17,27 @@ internal sealed record BinderWords(Func<BinderError> TooMany, Func<string, Binde
 /// <summary>
 /// The one positional/named argument binder, used by ops, blocks and arch bases (and by <see cref="BindOp"/> for
 /// op arguments with their kinds and defaults). Positional arguments fill the slots in order; named ones their slot;
-/// errors: too many positional arguments, an unknown name (with a "did you mean"), a slot given twice.
+/// errors: too many positional arguments, an unknown name (with a "did you mean"), a slot given twice (the first
+/// labelled "first given here").
 /// </summary>
 internal static class ArgBinder
 {
     /// <summary>Matches <paramref name="args"/> to <paramref name="slots"/>: (slot index, argument) for each argument that
     /// found a free slot, in order. <paramref name="ok"/> is false after any reported error.</summary>
+    /// <param name="overrides">True for an argument laid over preset ones (a step's arguments on a parameter's
+    /// <c>act = linear(8)</c>, a <c>--set train.optimizer.lr=…</c> on the spec's <c>sgd(0.5)</c>): it replaces the preset
+    /// argument that filled its slot, positionally or by name, instead of being a duplicate. Positional overriding
+    /// arguments continue after the preset's, as <c>functools.partial</c>'s do.</param>
     public static List<(int Slot, T Arg)> Match<T>(IReadOnlyList<T> args, IReadOnlyList<string> slots, Func<T, string?> name,
-        Func<T, Span> span, Func<T, Span> nameSpan, BinderWords words, DiagnosticBag diags, out bool ok)
+        Func<T, Span> span, Func<T, Span> nameSpan, BinderWords words, DiagnosticBag diags, out bool ok, Func<T, bool>? overrides = null)
     {
         var result = new List<(int, T)>(args.Count);
         ok = true;
         if (args.Count == 0) return result;
-        var given = new HashSet<string>(StringComparer.Ordinal);
+        // per slot name (its first index; a block may declare a name twice, reported there): the index in result of
+        // the argument that filled it, + 1 (0: free)
+        System.Span<int> filled = slots.Count <= 32 ? stackalloc int[slots.Count] : new int[slots.Count];
+        filled.Clear();
         var position = 0;
         foreach (var a in args)
         {
@@ -55,13 +63,22 @@ internal static class ArgBinder
                     continue;
                 }
             }
-            if (!given.Add(slots[slot]))
+            var key = name(a) is null ? IndexOf(slots, slots[slot]) : slot;
+            if (filled[key] > 0)
             {
-                Report(diags, words.Duplicate(slots[slot]), span(a));
+                var earlier = result[filled[key] - 1].Item2;
+                if (overrides is not null && overrides(a) && !overrides(earlier))
+                {
+                    result[filled[key] - 1] = (slot, a);
+                    continue;
+                }
+                var dup = words.Duplicate(slots[slot]);
+                diags.Add(Diagnostic.Create(dup.Descriptor, span(a), null, dup.Args).WithLabel(span(earlier), CompilerDiagnostics.FirstGiven));
                 ok = false;
                 continue;
             }
             result.Add((slot, a));
+            filled[key] = result.Count;
         }
         return result;
     }
@@ -75,10 +92,6 @@ internal static class ArgBinder
         return -1;
     }
 
-    /// <summary>
-    /// Binds arguments to an op's signature: converts and range-checks each value by its <see cref="ArgKind"/> and fills
-    /// in the defaults. Null after an error (reported) or an unknown value (already reported).
-    /// </summary>
     /// <summary>The wording of an op's binding errors (made once per op, see <see cref="OpDef.BinderWords"/>).</summary>
     public static BinderWords WordsFor(OpDef op) => new(
         () => op.Args.Count == 0 ? new(CompilerDiagnostics.TakesNoArguments, [op.Name]) : new(CompilerDiagnostics.TakesAtMost, [op.Name, op.Args.Count, op.Usage]),
@@ -86,11 +99,15 @@ internal static class ArgBinder
         () => op.Args.Count == 0 ? CompilerDiagnostics.TakesNoArguments.Format(op.Name) : $"usage: {op.Usage}",
         n => new(CompilerDiagnostics.ArgumentGivenTwice, [n, op.Name]));
 
+    /// <summary>
+    /// Binds arguments to an op's signature: converts and range-checks each value by its <see cref="ArgKind"/> and fills
+    /// in the defaults. Null after an error (reported) or an unknown value (already reported).
+    /// </summary>
     public static Dictionary<string, BoundArg>? BindOp(OpDef op, IReadOnlyList<ArgVal> args, Span at, DiagnosticBag diags, Evaluator ev)
     {
         var bound = new Dictionary<string, BoundArg>(StringComparer.Ordinal);
         var ok = true;
-        var matched = args.Count == 0 ? [] : Match(args, op.ArgNames, a => a.Name, a => a.Span, a => a.NameSpan, op.BinderWords, diags, out ok);
+        var matched = args.Count == 0 ? [] : Match(args, op.ArgNames, a => a.Name, a => a.Span, a => a.NameSpan, op.BinderWords, diags, out ok, a => a.Overrides);
         foreach (var (slot, a) in matched)
         {
             var spec = op.Args[slot];

@@ -202,12 +202,17 @@ public static class CompilerDiagnostics
     /// <summary>{0}: the block.</summary>
     public static readonly DiagnosticDescriptor BlockNamedAsOp = new(CompilerCodes.DuplicateDeclaration, "duplicate declaration",
         "block '{0}' has the name of a built-in op");
-    /// <summary>{0}: "block" or "arch"; {1}: its name; {2}: where the first is declared.</summary>
-    public static readonly DiagnosticDescriptor DeclaredTwice = BlockNamedAsOp with { MessageFormat = "{0} '{1}' is declared twice (first at {2})" };
+    /// <summary>{0}: "block" or "arch"; {1}: its name. The first declaration is a <see cref="FirstDeclared"/> label.</summary>
+    public static readonly DiagnosticDescriptor DeclaredTwice = BlockNamedAsOp with { MessageFormat = "{0} '{1}' is declared twice" };
 
-    /// <summary>{0}: the parameter; {1}: its owner ("arch 'A'"); {2}: where the first is declared.</summary>
+    /// <summary>{0}: the parameter; {1}: its owner ("arch 'A'"). The first declaration is a <see cref="FirstDeclared"/> label.</summary>
     public static readonly DiagnosticDescriptor ParameterDeclaredTwice = new(CompilerCodes.DuplicateParameter, "duplicate parameter",
-        "parameter '{0}' of {1} is declared twice (first at {2})");
+        "parameter '{0}' of {1} is declared twice");
+
+    /// <summary>The secondary label at the first of two declarations (rustc's "previous definition … here").</summary>
+    public const string FirstDeclared = "first declared here";
+    /// <summary>The secondary label at the first of two entries or keys given twice.</summary>
+    public const string FirstGiven = "first given here";
 
     /// <summary>{0}: the arch asked for; {1}: the root file.</summary>
     public static readonly DiagnosticDescriptor NoArchNamed = new(CompilerCodes.UnknownArch, "unknown arch", "no arch named '{0}' in {1} or its imports");
@@ -266,9 +271,9 @@ public static class CompilerDiagnostics
 
     // ---- statements, input and mixers ----------------------------------------------------------------
 
-    /// <summary>{0}: the arch; {1}: the statement kind; {2}: where the first is.</summary>
+    /// <summary>{0}: the arch; {1}: the statement kind. The first statement's keyword is labelled "first 'stem' statement here".</summary>
     public static readonly DiagnosticDescriptor DuplicateStatement = new(CompilerCodes.DuplicateStatement, "duplicate statement",
-        "arch '{0}' has a second '{1}' statement (the first is at {2})");
+        "arch '{0}' has a second '{1}' statement");
 
     /// <summary>{0}: the arch; {1}: the first statement kind.</summary>
     public static readonly DiagnosticDescriptor InputAfterStages = new(CompilerCodes.MissingInput, "missing input", "arch '{0}' has no input before its first {1}");
@@ -286,8 +291,8 @@ public static class CompilerDiagnostics
 
     /// <summary>{0}: the key given.</summary>
     public static readonly DiagnosticDescriptor UnknownMixerEntry = new(CompilerCodes.BadMixer, "invalid mixer", "unknown mixer entry '{0}'");
-    /// <summary>{0}: the entry; {1}: where the first is.</summary>
-    public static readonly DiagnosticDescriptor MixerEntryTwice = UnknownMixerEntry with { MessageFormat = "mixer entry '{0}' is given twice (first at {1})" };
+    /// <summary>{0}: the entry. The first entry's key is a <see cref="FirstGiven"/> label.</summary>
+    public static readonly DiagnosticDescriptor MixerEntryTwice = UnknownMixerEntry with { MessageFormat = "mixer entry '{0}' is given twice" };
     /// <summary>{0}: the entry (token or channel).</summary>
     public static readonly DiagnosticDescriptor MixerEntryNotChain = UnknownMixerEntry with { MessageFormat = "mixer entry '{0}' needs a chain of ops" };
     /// <summary>No arguments.</summary>
@@ -346,8 +351,8 @@ public static class CompilerDiagnostics
     /// <summary>{0}: what would be made (a repeat, a mixer); {1}: about how many nodes; {2}: the node limit.</summary>
     public static readonly DiagnosticDescriptor WouldMakeTooManyNodes = SizesOverflow with { MessageFormat = "{0} makes about {1:N0} nodes, over the limit of {2:N0}" };
 
-    /// <summary>{0}: the key; {1}: where the first is.</summary>
-    public static readonly DiagnosticDescriptor DuplicateTrainKey = new(CompilerCodes.DuplicateTrainKey, "duplicate train key", "train key '{0}' is given twice (first at {1})");
+    /// <summary>{0}: the key. The first key is a <see cref="FirstGiven"/> label.</summary>
+    public static readonly DiagnosticDescriptor DuplicateTrainKey = new(CompilerCodes.DuplicateTrainKey, "duplicate train key", "train key '{0}' is given twice");
 
     /// <summary>{0}: the name (i or depth); {1}: what it is.</summary>
     public static readonly DiagnosticDescriptor BlockNameOutsideMixer = new(CompilerCodes.BlockNameOutsideMixer, "per-block name outside a mixer",

@@ -38,61 +38,36 @@ public static partial class TrainSchema
         return new TrainCall(name, result);
     }
 
-    /// <summary>A call's arguments (positional, then named) checked and converted by its <see cref="CallSpec"/>; null after an error (reported).</summary>
+    /// <summary>A call's arguments matched by <see cref="ArgBinder"/> (positional, then named), then checked and converted
+    /// by its <see cref="CallSpec"/>; null after an error (reported).</summary>
     private static Dictionary<string, object>? CallArgs(string name, CallSpec spec, IReadOnlyList<ArgVal> args, DiagnosticBag diags)
     {
         var result = new Dictionary<string, object>(StringComparer.Ordinal);
-        var ok = true;
-        var position = 0;
-        foreach (var a in args)
+        if (args.Count == 0) return result;
+        var slots = Array.ConvertAll(spec.Args, x => x.Arg);
+        var matched = ArgBinder.Match(args, slots, a => a.Name, a => a.Span, a => a.NameSpan, WordsFor(name, slots), diags, out var ok, a => a.Overrides);
+        foreach (var (slot, a) in matched)
         {
-            string argName;
-            (string Arg, Kind Kind, object? Default) argSpec = default;
-            if (a.Name is null)
-            {
-                if (position >= spec.Args.Length)
-                {
-                    diags.Report(CompilerDiagnostics.TakesAtMostPositional, a.Span, null, name, spec.Args.Length);
-                    ok = false;
-                    continue;
-                }
-                argSpec = spec.Args[position++];
-                argName = argSpec.Arg;
-            }
-            else
-            {
-                argName = a.Name;
-                var idx = Array.FindIndex(spec.Args, x => x.Arg == argName);
-                if (idx < 0)
-                {
-                    var close = Suggest.Closest(argName, spec.Args.Select(x => x.Arg));
-                    diags.Report(CompilerDiagnostics.NoSuchArgument, a.NameSpan,
-                        close is not null ? $"did you mean '{close}'?" : spec.Args.Length == 0 ? $"{name} takes no arguments" : $"{name} takes {string.Join(", ", spec.Args.Select(x => x.Arg))}",
-                        name, argName);
-                    ok = false;
-                    continue;
-                }
-                argSpec = spec.Args[idx];
-            }
-            if (result.ContainsKey(argName))
-            {
-                diags.Report(CompilerDiagnostics.ArgumentGivenTwice, a.Span, null, argName, name);
-                ok = false;
-                continue;
-            }
             if (a.Value is UnknownVal) { ok = false; continue; }
-            var kind = argSpec.Kind;
-            var converted = kind.Convert(a.Value);
-            if (converted is null)
-            {
-                diags.Report(CompilerDiagnostics.TrainArgumentType, a.Value.Span, null, argName, name, kind.Expects, Evaluator.Describe(a.Value));
-                ok = false;
-                continue;
-            }
-            result[argName] = converted;
+            var (argName, kind, _) = spec.Args[slot];
+            if (kind.Convert(a.Value) is { } converted) { result[argName] = converted; continue; }
+            diags.Report(CompilerDiagnostics.TrainArgumentType, a.Value.Span, null, argName, name, kind.Expects, Evaluator.Describe(a.Value));
+            ok = false;
         }
         return ok ? result : null;
     }
+
+    /// <summary>How a train call names itself in binding errors ("sgd has no argument 'x'", hint "sgd takes lr, momentum, …").</summary>
+    private static BinderWords WordsFor(string name, string[] slots) => new(
+        () => new(CompilerDiagnostics.TakesAtMostPositional, [name, slots.Length]),
+        n => new(CompilerDiagnostics.NoSuchArgument, [name, n]),
+        () => slots.Length == 0 ? $"{name} takes no arguments" : $"{name} takes {string.Join(", ", slots)}",
+        n => new(CompilerDiagnostics.ArgumentGivenTwice, [n, name]));
+
+    /// <summary><paramref name="v"/> with its last <paramref name="overriding"/> arguments marked as laid over the others.</summary>
+    private static Val WithOverriding(Val v, int overriding) => overriding > 0 && v is CallVal c
+        ? c with { Args = [.. c.Args.Take(c.Args.Count - overriding), .. c.Args.Skip(c.Args.Count - overriding).Select(a => a with { Overrides = true })] }
+        : v;
 
     /// <summary>A <c>data</c> value: a catalogue name (<c>folder:/x</c> with a path) or a call of one.</summary>
     private static object? Data(Val v, Evaluator? ev, DiagnosticBag diags)
@@ -118,18 +93,21 @@ public static partial class TrainSchema
     {
         var items = v is ListVal l ? l.Items : [v];
         var result = new List<object>();
+        var given = new List<Span>(); // each result's item, for the label of a second one
         var ok = true;
         foreach (var item in items)
         {
             if (item is UnknownVal) { ok = false; continue; }
             if (Call(item, Augments, "augment", ev, diags) is not { } c) { ok = false; continue; }
-            if (result.Any(r => ((TrainCall)r).Name == c.Name))
+            if (result.FindIndex(r => ((TrainCall)r).Name == c.Name) is var first and >= 0)
             {
-                diags.Report(CompilerDiagnostics.AugmentTwice, item.Span, "list each augmentation once", c.Name);
+                diags.Add(Diagnostic.Create(CompilerDiagnostics.AugmentTwice, item.Span, "list each augmentation once", c.Name)
+                    .WithLabel(given[first], CompilerDiagnostics.FirstGiven));
                 ok = false;
                 continue;
             }
             result.Add(c);
+            given.Add(item.Span);
         }
         return ok ? result : null;
     }

@@ -149,14 +149,16 @@ public static partial class TrainSchema
     private static double AsDouble(Val v) => v switch { IntVal i => i.Value, FloatVal f => f.Value, _ => double.NaN };
 
     /// <summary>Resolves the entries (already de-duplicated, overrides applied) into a config.</summary>
+    /// <param name="entries">Each key's value; <c>Overriding</c>: how many of a call's last arguments are <c>--set</c>
+    /// arguments laid over the spec's (see <see cref="ArgVal.Overrides"/>).</param>
     /// <param name="spans">Each given key's value span, for diagnostics about the config as a whole.</param>
-    internal static TrainConfig Resolve(IReadOnlyList<(string Key, Expr Value, Span KeySpan)> entries, Scope scope, Evaluator ev, DiagnosticBag diags,
-                                        out IReadOnlyDictionary<string, Span> spans)
+    internal static TrainConfig Resolve(IReadOnlyList<(string Key, Expr Value, Span KeySpan, int Overriding)> entries, Scope scope, Evaluator ev,
+                                        DiagnosticBag diags, out IReadOnlyDictionary<string, Span> spans)
     {
         var values = new Dictionary<string, object>(StringComparer.Ordinal);
         var valueSpans = new Dictionary<string, Span>(StringComparer.Ordinal);
         spans = valueSpans;
-        foreach (var (key, expr, keySpan) in entries)
+        foreach (var (key, expr, keySpan, overriding) in entries)
         {
             valueSpans[key] = expr.Span;
             var spec = Array.Find(Keys, k => k.Name == key);
@@ -172,7 +174,7 @@ public static partial class TrainSchema
                 if (DataName(word, expr.Span, diags)) values[key] = word;
                 continue;
             }
-            var v = ev.Eval(expr, scope);
+            var v = WithOverriding(ev.Eval(expr, scope), overriding);
             if (v is UnknownVal) continue;
             if (ResolveValue(key, spec, v, ev, diags) is { } result) values[key] = result;
         }

@@ -28,7 +28,9 @@ internal sealed record ListVal(IReadOnlyList<Val> Items, Span Span) : Val(Span);
 /// <summary>The value of something that already failed (an error was reported): silently accepted everywhere.</summary>
 internal sealed record UnknownVal(Span Span) : Val(Span);
 
-internal sealed record ArgVal(string? Name, Val Value, Span Span, Span NameSpan);
+/// <summary>One argument of a call, evaluated. <paramref name="Overrides"/>: laid over preset arguments (see
+/// <see cref="ArgBinder.Match{T}"/>): it replaces the preset one of its slot instead of duplicating it.</summary>
+internal sealed record ArgVal(string? Name, Val Value, Span Span, Span NameSpan, bool Overrides = false);
 
 /// <summary>Words the language knows without declaring them: op names and enum-like values.</summary>
 internal static class Words

@@ -35,8 +35,9 @@ internal static class Grammar
     /// continues with '->' or '{' (then it is a chain too).</summary>
     public static readonly HashSet<string> ChainKeys = ["token", "channel"];
 
-    /// <summary>An input at <paramref name="offset"/> of <paramref name="source"/> (the driver parses one unit at a time).</summary>
-    public static TextInput At(SourceText source, int offset) => new(source, offset);
+    /// <summary>An input at <paramref name="offset"/> of <paramref name="source"/>, whose pre-pass scanned <paramref name="lexer"/>
+    /// (the driver parses one unit at a time).</summary>
+    public static TextInput At(SourceText source, Lexer lexer, int offset) => new(source, offset, lexer.Tokens);
 
     // file = { import | block | arch } ;   (SpecParser's driver: one declaration at a time, resynchronising after an error)
 

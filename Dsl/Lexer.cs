@@ -8,9 +8,9 @@ internal enum TokenKind { Ident, Number, String, Punct, Bad }
 internal readonly record struct Token(TokenKind Kind, int Start, int Length, string Text, int Depth, bool LineStart);
 
 /// <summary>
-/// The lexical pre-pass: tokens with bracket depth and line-start flags (the resynchronisation points of
-/// error recovery), plus the lexical diagnostics that Sprache would position poorly: bad characters,
-/// unterminated strings, unmatched and unclosed brackets.
+/// The lexical pre-pass, the one scan of the text: the tokens the grammar reads (<see cref="Tokens"/>), with bracket
+/// depth and line-start flags (the resynchronisation points of error recovery), plus the lexical diagnostics that
+/// Sprache would position poorly: bad characters, unterminated strings, unmatched and unclosed brackets.
 /// </summary>
 internal sealed class Lexer
 {
@@ -171,16 +171,7 @@ internal sealed class Lexer
     };
 
     /// <summary>Index of the first token starting at or after <paramref name="offset"/>.</summary>
-    public int IndexAt(int offset)
-    {
-        int lo = 0, hi = Tokens.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) / 2;
-            if (Tokens[mid].Start < offset) lo = mid + 1; else hi = mid;
-        }
-        return lo;
-    }
+    public int IndexAt(int offset) => Tokens.IndexAt(offset);
 }
 
 /// <summary>The pre-pass's tokens, in an array rented from the shared pool and handed back when the parse is done
@@ -207,6 +198,18 @@ internal sealed class TokenBuffer
             _items = bigger;
         }
         _items[Count++] = token;
+    }
+
+    /// <summary>Index of the first token starting at or after <paramref name="offset"/>.</summary>
+    public int IndexAt(int offset)
+    {
+        int lo = 0, hi = Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (_items[mid].Start < offset) lo = mid + 1; else hi = mid;
+        }
+        return lo;
     }
 
     /// <summary>Returns the array to the pool; the buffer is empty afterwards.</summary>

@@ -1,9 +1,10 @@
 namespace ArchDsl.Dsl;
 
-// The lexical rules of the language, in one place. Both the Sprache grammar (Grammar.cs, which reads
-// characters) and the lexical pre-pass (Lexer.cs, which finds precise positions for bad characters,
-// unterminated strings and unbalanced brackets, and the resynchronisation points of error recovery)
-// scan with these functions, so the two can never disagree about where a token starts or ends.
+// The lexical rules of the language, in one place. The lexical pre-pass (Lexer.cs) scans the text once with
+// these functions into the tokens the Sprache grammar reads (Tokens.cs, through the input's token cursor),
+// finding on the way precise positions for bad characters, unterminated strings and unbalanced brackets,
+// and the resynchronisation points of error recovery; the grammar rescans only a number's or a string's own
+// characters for its value.
 //
 //   trivia     = whitespace | "#" { any char but newline } ;
 //   ident      = ( letter | "_" ) { letter | digit | "_" | "-" } ;   letter = 'a'..'z' | 'A'..'Z'

@@ -4,18 +4,28 @@ using Sprache;
 namespace ArchDsl.Dsl;
 
 /// <summary>A Sprache input over a <see cref="SourceText"/> that can start at any offset (error recovery parses
-/// one declaration or statement at a time) and advance by a whole token at once.</summary>
+/// one declaration or statement at a time) and advance by a whole token at once. It carries the lexical pre-pass's
+/// tokens and the index of the first token at or after its position, so the grammar's tokens (<see cref="Tokens"/>)
+/// read the token there instead of scanning the text a second time.</summary>
 internal class TextInput : IInput
 {
     private readonly SourceText _src;
     private readonly int _pos;
+    private readonly TokenBuffer _tokens;
+    private readonly int _tok;
     private IDictionary<object, object>? _memos;
 
-    public TextInput(SourceText src, int pos)
+    /// <param name="tok">the index in <paramref name="tokens"/> of the first token starting at or after <paramref name="pos"/></param>
+    private TextInput(SourceText src, int pos, TokenBuffer tokens, int tok)
     {
         _src = src;
         _pos = pos;
+        _tokens = tokens;
+        _tok = tok;
     }
+
+    /// <summary>An input at <paramref name="pos"/> of the text <paramref name="tokens"/> were scanned from.</summary>
+    public TextInput(SourceText src, int pos, TokenBuffer tokens) : this(src, pos, tokens, tokens.IndexAt(pos)) { }
 
     public SourceText SourceText => _src;
     public string Source => _src.Text;
@@ -31,18 +41,41 @@ internal class TextInput : IInput
     public SyntaxError? Error => (this as Failed)?.Reason;
 
     public IInput Advance() =>
-        AtEnd ? throw new InvalidOperationException("Cannot advance beyond the end of the input.") : new TextInput(_src, _pos + 1);
+        AtEnd ? throw new InvalidOperationException("Cannot advance beyond the end of the input.") : At(_pos + 1);
 
-    public TextInput At(int pos) => pos == _pos && this is not Failed ? this : new TextInput(_src, pos);
+    public TextInput At(int pos)
+    {
+        if (pos == _pos && this is not Failed) return this;
+        var tok = _tok;
+        if (pos >= _pos) // forward, usually by a token or two: step; backward: search
+            while (tok < _tokens.Count && _tokens[tok].Start < pos) tok++;
+        else tok = _tokens.IndexAt(pos);
+        return new TextInput(_src, pos, _tokens, tok);
+    }
 
-    public TextInput WithError(SyntaxError error) => new Failed(_src, _pos, error);
+    /// <summary>The next token (after any trivia), if any.</summary>
+    public bool NextToken(out Token token)
+    {
+        if (_tok < _tokens.Count) { token = _tokens[_tok]; return true; }
+        token = default;
+        return false;
+    }
+
+    /// <summary>The input just past the next token (<see cref="NextToken"/> returned true).</summary>
+    public TextInput PastToken()
+    {
+        var t = _tokens[_tok];
+        return new TextInput(_src, t.Start + t.Length, _tokens, _tok + 1);
+    }
+
+    public TextInput WithError(SyntaxError error) => new Failed(_src, _pos, _tokens, _tok, error);
 
     public bool Equals(IInput? other) => other is TextInput t && ReferenceEquals(t._src, _src) && t._pos == _pos;
     public override bool Equals(object? obj) => obj is IInput i && Equals(i);
     public override int GetHashCode() => HashCode.Combine(_src, _pos);
     public override string ToString() => $"offset {_pos}";
 
-    private sealed class Failed(SourceText src, int pos, SyntaxError reason) : TextInput(src, pos)
+    private sealed class Failed(SourceText src, int pos, TokenBuffer tokens, int tok, SyntaxError reason) : TextInput(src, pos, tokens, tok)
     {
         public SyntaxError Reason { get; } = reason;
     }

@@ -14,7 +14,8 @@ public sealed record ExpressionResult(Expr? Expr, IReadOnlyList<Diagnostic> Diag
 
 /// <summary>
 /// Parses one spec file. Never throws, never recurses without bound: a lexical pre-pass reports bad characters,
-/// unterminated strings and unbalanced brackets precisely; then the Sprache grammar parses one declaration
+/// unterminated strings and unbalanced brackets precisely, and its tokens are what the Sprache grammar reads (the text
+/// is scanned once); the grammar parses one declaration
 /// (<c>import</c>, <c>block</c>, <c>arch</c> header) or arch statement at a time. After a syntax error it
 /// resynchronises at the next keyword that starts a line (a declaration keyword at top level; a statement or
 /// declaration keyword inside an arch), outside brackets when the file's brackets balance, so every broken
@@ -80,7 +81,7 @@ public static class SpecParser
             var lexical = lex.Diagnostics.Where(d => d.Code == DslCodes.InvalidCharacter.Code || d.Code == DslCodes.UnterminatedString.Code).ToList();
             if (lexical.Count > 0) return new ExpressionResult(null, lexical);
             var r = Grammar.Expr.Expect(DslCodes.ExpectedExpression, ["a value"],
-                "values are written as in a spec: 256, 0.001, .5, gelu, dim * 2, adamw(lr: 0.01), [flip, crop(pad: 2)], \"text\"")(Grammar.At(source, start));
+                "values are written as in a spec: 256, 0.001, .5, gelu, dim * 2, adamw(lr: 0.01), [flip, crop(pad: 2)], \"text\"")(Grammar.At(source, lex, start));
             if (!r.WasSuccessful) return new ExpressionResult(null, [Failure(source, r).Diagnostic]);
             var end = Lexical.SkipTrivia(text, r.Remainder.Position);
             if (end >= text.Length) return new ExpressionResult(r.Value, []);
@@ -159,7 +160,7 @@ public static class SpecParser
         /// <summary>An arch header, then its statements until the next declaration (or the end).</summary>
         private int Arch(int start)
         {
-            var r = Grammar.ArchHeader(Grammar.At(src, start));
+            var r = Grammar.ArchHeader(Grammar.At(src, lex, start));
             ArchHeader? header = null;
             int pos;
             if (r.WasSuccessful)
@@ -181,7 +182,7 @@ public static class SpecParser
                 if (tok.Kind == TokenKind.Ident && Grammar.DeclKeywords.Contains(tok.Text)) break;
                 if (tok.Kind == TokenKind.Ident && Grammar.StmtKeywords.Contains(tok.Text))
                 {
-                    var sr = Grammar.Statement(Grammar.At(src, tok.Start));
+                    var sr = Grammar.Statement(Grammar.At(src, lex, tok.Start));
                     if (sr.WasSuccessful)
                     {
                         body.Add(sr.Value);
@@ -227,7 +228,7 @@ public static class SpecParser
 
         private int Unit<T>(int start, Parser<T> parser, Action<T> onSuccess, bool declOnly)
         {
-            var r = parser(Grammar.At(src, start));
+            var r = parser(Grammar.At(src, lex, start));
             int end;
             if (r.WasSuccessful)
             {

@@ -4,67 +4,60 @@ using static ArchDsl.Dsl.Kit;
 namespace ArchDsl.Dsl;
 
 /// <summary>
-/// The tokens of the grammar (<see cref="Grammar"/>), scanned with the lexical rules of <see cref="Lexical"/>: each
-/// skips leading trivia, yields its value with its span, and when the token is not there fails WITHOUT consuming (its
-/// remainder is its input), expecting it by name, so an alternative can be tried. Each is one delegate, not
-/// <c>from _ in trivia from t in lexeme.Span() select …</c>: a token is attempted at every position where an
-/// alternative might start — most attempts fail — and the grammar's combinators would allocate a dozen closures,
-/// results and line/column lookups per attempt in the parser's innermost loop.
+/// The tokens of the grammar (<see cref="Grammar"/>), read from the lexical pre-pass (<see cref="Lexer"/>) through the
+/// input's token cursor (<see cref="TextInput.NextToken"/>), so the text is scanned once: each yields its value with
+/// its span, and when the token is not there fails WITHOUT consuming (its remainder is its input), expecting it by
+/// name, so an alternative can be tried. Each is one delegate, not <c>from _ in trivia from t in lexeme.Span() select …</c>:
+/// a token is attempted at every position where an alternative might start — most attempts fail — and the grammar's
+/// combinators would allocate a dozen closures, results and line/column lookups per attempt in the parser's innermost loop.
+/// Only a number's value and a string's contents are read from the token's text (its own characters, once per success).
 /// </summary>
 internal static class Tokens
 {
-    // ---- lexemes (no trivia, no span), first: the tokens below are built from them -------------------------
-
-    private static readonly Parser<string> RawIdent = i =>
-    {
-        if (i.AtEnd || !Lexical.IsIdentStart(i.Current)) return Result.Failure<string>(i, "", ["a name"]);
-        var end = Lexical.ScanIdent(i.Source, i.Position);
-        return Result.Success(i.Source[i.Position..end], ((TextInput)i).At(end));
-    };
-
-    private readonly record struct NumberValue(bool IsFloat, long Int, double Float);
-
-    private static readonly Parser<NumberValue> RawNumber = i =>
-    {
-        var s = i.Source;
-        var start = i.Position;
-        if (!Lexical.IsNumberStart(s, start)) return Result.Failure<NumberValue>(i, "", ["a number"]);
-        var end = Lexical.ScanNumber(s, start, out var isFloat, out var badEnd);
-        var after = ((TextInput)i).At(badEnd);
-        if (badEnd > end)
-            return Fail<NumberValue>(after, new SyntaxError(DslCodes.InvalidNumber, [Clip(s[start..badEnd])],
-                "a number is digits with an optional fraction and exponent, e.g. 128, 1_000, 0.01, .5, 4., 1e-6; put a space or operator before a name",
-                start, badEnd - start));
-        var text = s[start..end];
-        if (Lexical.TryNumberValue(text, isFloat, out var integer, out var real))
-            return Result.Success(new NumberValue(isFloat, integer, real), after);
-        return isFloat
-            ? Fail<NumberValue>(after, new SyntaxError(DslCodes.NumberTooLarge, ["number", Clip(text)], null, start, end - start))
-            : Fail<NumberValue>(after, new SyntaxError(DslCodes.NumberTooLarge, ["integer", Clip(text)], "integers must fit in 64 bits", start, end - start));
-    };
-
-    private static readonly Parser<string> RawString = i =>
-    {
-        if (i.AtEnd || i.Current != '"') return Result.Failure<string>(i, "", ["a string"]);
-        var close = Lexical.ScanString(i.Source, i.Position, out var value, out var end);
-        if (close < 0)
-            return Fail<string>(((TextInput)i).At(Math.Max(end, i.Position + 1)), new SyntaxError(DslCodes.UnterminatedString, [],
-                "close the string with '\"' on the same line", i.Position, Math.Max(1, end - i.Position)));
-        return Result.Success(value, ((TextInput)i).At(close));
-    };
-
-    // ---- tokens ---------------------------------------------------------------------------------------------------
+    private static readonly IEnumerable<string> ExpectName = ["a name"], ExpectNumber = ["a number"], ExpectString = ["a string"];
 
     /// <summary><c>ident</c>.</summary>
-    public static readonly Parser<Tok<string>> Word = Token(RawIdent, "a name");
+    public static readonly Parser<Tok<string>> Word = i =>
+    {
+        var ti = (TextInput)i;
+        return ti.NextToken(out var t) && t.Kind == TokenKind.Ident
+            ? Result.Success(new Tok<string>(t.Text, new Span(ti.SourceText, t.Start, t.Length)), ti.PastToken())
+            : Result.Failure<Tok<string>>(i, "", ExpectName);
+    };
 
     /// <summary><c>number</c>: an <see cref="IntLit"/> or <see cref="FloatLit"/>; AD0014/AD0019 where it is malformed or too large.</summary>
-    public static readonly Parser<Expr> Number = Token(RawNumber, "a number").Select(t => t.Value.IsFloat
-        ? (Expr)new FloatLit(t.Value.Float, t.Span)
-        : new IntLit(t.Value.Int, t.Span));
+    public static readonly Parser<Expr> Number = i =>
+    {
+        var ti = (TextInput)i;
+        if (!ti.NextToken(out var t) || t.Kind != TokenKind.Number) return Result.Failure<Expr>(i, "", ExpectNumber);
+        var s = ti.Source;
+        var start = t.Start;
+        var end = Lexical.ScanNumber(s, start, out var isFloat, out var badEnd);
+        var after = ti.PastToken(); // the pre-pass's number token runs to badEnd
+        if (badEnd > end)
+            return Fail<Expr>(after, new SyntaxError(DslCodes.InvalidNumber, [Clip(s[start..badEnd])],
+                "a number is digits with an optional fraction and exponent, e.g. 128, 1_000, 0.01, .5, 4., 1e-6; put a space or operator before a name",
+                start, badEnd - start));
+        var text = t.Text;
+        var span = new Span(ti.SourceText, start, end - start);
+        if (Lexical.TryNumberValue(text, isFloat, out var integer, out var real))
+            return Result.Success(isFloat ? (Expr)new FloatLit(real, span) : new IntLit(integer, span), after);
+        return isFloat
+            ? Fail<Expr>(after, new SyntaxError(DslCodes.NumberTooLarge, ["number", Clip(text)], null, start, end - start))
+            : Fail<Expr>(after, new SyntaxError(DslCodes.NumberTooLarge, ["integer", Clip(text)], "integers must fit in 64 bits", start, end - start));
+    };
 
     /// <summary><c>string</c>; AD0002 where it is not closed on its line.</summary>
-    public static readonly Parser<Expr> Str = Token(RawString, "a string").Select(t => (Expr)new StringLit(t.Value, t.Span));
+    public static readonly Parser<Expr> Str = i =>
+    {
+        var ti = (TextInput)i;
+        if (!ti.NextToken(out var t) || t.Kind != TokenKind.String) return Result.Failure<Expr>(i, "", ExpectString);
+        var close = Lexical.ScanString(ti.Source, t.Start, out var value, out var end);
+        if (close < 0)
+            return Fail<Expr>(ti.PastToken(), new SyntaxError(DslCodes.UnterminatedString, [],
+                "close the string with '\"' on the same line", t.Start, Math.Max(1, end - t.Start)));
+        return Result.Success((Expr)new StringLit(value, new Span(ti.SourceText, t.Start, close - t.Start)), ti.PastToken());
+    };
 
     /// <summary>The name of an op step: any identifier but a keyword (so a dangling '->' before the next statement is
     /// reported there, not parsed as an op called 'head').</summary>
@@ -88,56 +81,27 @@ internal static class Tokens
         IEnumerable<string> expected = ps.Select(p => $"'{p}'").Distinct().ToArray();
         return i =>
         {
-            var s = i.Source;
-            var start = Lexical.SkipTrivia(s, i.Position);
-            foreach (var p in ps)
-                if (IsPunctAt(s, start, p))
-                    return Result.Success(new Tok<string>(p, new Span(Src(i), start, p.Length)), ((TextInput)i).At(start + p.Length));
+            var ti = (TextInput)i;
+            if (ti.NextToken(out var t) && t.Kind == TokenKind.Punct)
+                foreach (var p in ps)
+                    if (p == t.Text)
+                        return Result.Success(new Tok<string>(p, new Span(ti.SourceText, t.Start, t.Length)), ti.PastToken());
             return Result.Failure<Tok<string>>(i, "", expected);
         };
     }
 
-    /// <summary>A keyword: an identifier token with exactly this text (compared in place, no substring).</summary>
+    /// <summary>A keyword: an identifier token with exactly this text.</summary>
     public static Parser<Tok<string>> Kw(string k) => Kws.GetOrAdd(k, static k =>
     {
         IEnumerable<string> expected = [$"'{k}'"];
         return i =>
         {
-            var s = i.Source;
-            var start = Lexical.SkipTrivia(s, i.Position);
-            if (start < s.Length && Lexical.IsIdentStart(s[start]))
-            {
-                var end = Lexical.ScanIdent(s, start);
-                if (end - start == k.Length && string.CompareOrdinal(s, start, k, 0, k.Length) == 0)
-                    return Result.Success(new Tok<string>(k, new Span(Src(i), start, k.Length)), ((TextInput)i).At(end));
-            }
-            return Result.Failure<Tok<string>>(i, "", expected);
+            var ti = (TextInput)i;
+            return ti.NextToken(out var t) && t.Kind == TokenKind.Ident && t.Text == k
+                ? Result.Success(new Tok<string>(k, new Span(ti.SourceText, t.Start, t.Length)), ti.PastToken())
+                : Result.Failure<Tok<string>>(i, "", expected);
         };
     });
-
-    /// <summary>Punctuation <paramref name="p"/> at <paramref name="pos"/> ('-' only when it does not begin '->').</summary>
-    private static bool IsPunctAt(string s, int pos, string p) =>
-        string.CompareOrdinal(s, pos, p, 0, p.Length) == 0 && pos + p.Length <= s.Length
-        && !(p == "-" && pos + 1 < s.Length && s[pos + 1] == '>');
-
-    private static SourceText Src(IInput i) => ((TextInput)i).SourceText;
-
-    /// <summary>Trivia, then the lexeme <paramref name="raw"/>, with the lexeme's span; a lexeme that is not there fails at
-    /// the token's input, consuming nothing; one that is there but malformed keeps its own error.</summary>
-    private static Parser<Tok<T>> Token<T>(Parser<T> raw, string what)
-    {
-        IEnumerable<string> expected = [what];
-        return i =>
-        {
-            var start = Lexical.SkipTrivia(i.Source, i.Position);
-            var r = raw(((TextInput)i).At(start));
-            if (r.WasSuccessful)
-                return Result.Success(new Tok<T>(r.Value, new Span(Src(i), start, r.Remainder.Position - start)), r.Remainder);
-            return ErrorOf(r) is not null
-                ? Result.Failure<Tok<T>>(r.Remainder, r.Message, r.Expectations)
-                : Result.Failure<Tok<T>>(i, "", expected);
-        };
-    }
 
     private static string Clip(string s) => s.Length <= 30 ? s : s[..27] + "...";
 }

@@ -22,7 +22,7 @@ internal sealed class BlockScope(DiagnosticBag diags, Evaluator ev)
             n => new(CompilerDiagnostics.NoSuchParameter, [$"block '{block.Name}'", n]),
             () => block.Params.Count == 0 ? $"{block.Name} takes no arguments" : $"its parameters: {string.Join(", ", block.Params.Select(p => p.Name))}",
             n => new(CompilerDiagnostics.ArgumentGivenTwice, [n, $"block '{block.Name}'"]));
-        var given = ArgBinder.Match(args, block.Params.Select(p => p.Name).ToArray(), a => a.Name, a => a.Span, a => a.NameSpan, words, _diags, out ok)
+        var given = ArgBinder.Match(args, block.Params.Select(p => p.Name).ToArray(), a => a.Name, a => a.Span, a => a.NameSpan, words, _diags, out ok, a => a.Overrides)
             .ToDictionary(m => block.Params[m.Slot].Name, m => m.Arg, StringComparer.Ordinal);
         foreach (var p in block.Params)
         {

@@ -116,7 +116,7 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
 
     /// <summary>
     /// An op step: the name is a built-in op, a block, or a parameter holding either (its preset arguments first,
-    /// overridden by the step's named ones).
+    /// each replaced by a step argument that fills the same slot).
     /// </summary>
     private Flow? ExpandOp(OpStep op, Scope scope, string name, Flow? x, int depth)
     {
@@ -138,9 +138,9 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
                     return null;
             }
         }
-        var stepArgs = op.Args.Select(a => _ev.EvalArg(a, scope)).ToList();
-        var named = stepArgs.Where(a => a.Name is not null).Select(a => a.Name!).ToHashSet();
-        var args = preset.Where(a => a.Name is null || !named.Contains(a.Name)).Concat(stepArgs).ToList();
+        // the step's arguments on top of the preset's: the binder lets each replace the preset one of its slot
+        var args = preset.Count == 0 ? op.Args.Select(a => _ev.EvalArg(a, scope)).ToList()
+                                     : preset.Concat(op.Args.Select(a => _ev.EvalArg(a, scope) with { Overrides = true })).ToList();
 
         if (_blocks.TryGetValue(opName, out var block))
             return ExpandBlock(block, args, op, name, x, depth);

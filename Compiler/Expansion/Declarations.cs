@@ -24,14 +24,16 @@ internal sealed class Declarations
                 if (OpCatalog.TryGet(b.Name, out _))
                     _diags.Report(CompilerDiagnostics.BlockNamedAsOp, b.NameSpan, "rename the block", b.Name);
                 else if (Blocks.TryGetValue(b.Name, out var first))
-                    _diags.Report(CompilerDiagnostics.DeclaredTwice, b.NameSpan, null, "block", b.Name, first.NameSpan);
+                    _diags.Add(Diagnostic.Create(CompilerDiagnostics.DeclaredTwice, b.NameSpan, null, "block", b.Name)
+                        .WithLabel(first.NameSpan, CompilerDiagnostics.FirstDeclared));
                 else Blocks[b.Name] = b;
             }
             foreach (var a in file.Archs)
             {
                 CheckParams(a.Params, $"arch '{a.Name}'");
                 if (Archs.TryGetValue(a.Name, out var first))
-                    _diags.Report(CompilerDiagnostics.DeclaredTwice, a.NameSpan, null, "arch", a.Name, first.NameSpan);
+                    _diags.Add(Diagnostic.Create(CompilerDiagnostics.DeclaredTwice, a.NameSpan, null, "arch", a.Name)
+                        .WithLabel(first.NameSpan, CompilerDiagnostics.FirstDeclared));
                 else Archs[a.Name] = a;
             }
         }
@@ -43,7 +45,8 @@ internal sealed class Declarations
         foreach (var p in ps)
         {
             if (seen.TryGetValue(p.Name, out var first))
-                _diags.Report(CompilerDiagnostics.ParameterDeclaredTwice, p.NameSpan, null, p.Name, owner, first.NameSpan);
+                _diags.Add(Diagnostic.Create(CompilerDiagnostics.ParameterDeclaredTwice, p.NameSpan, null, p.Name, owner)
+                    .WithLabel(first.NameSpan, CompilerDiagnostics.FirstDeclared));
             else seen[p.Name] = p;
         }
     }

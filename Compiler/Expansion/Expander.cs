@@ -123,7 +123,9 @@ internal sealed class Expander
         {
             if (seen.TryGetValue(kind, out var first))
             {
-                _diags.Report(CompilerDiagnostics.DuplicateStatement, stmt.Span, kind is "stem" or "head" ? "join the two into one chain with ->" : null, entry.Name, kind, first.Span);
+                var firstKeyword = new Span(first.Span.Source, first.Span.Start, Math.Min(kind.Length, first.Span.Length));
+                _diags.Add(Diagnostic.Create(CompilerDiagnostics.DuplicateStatement, stmt.Span, kind is "stem" or "head" ? "join the two into one chain with ->" : null,
+                    entry.Name, kind).WithLabel(firstKeyword, $"first '{kind}' statement here"));
                 return false;
             }
             seen[kind] = stmt;

@@ -51,7 +51,7 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
             }
             if (keys.TryGetValue(e.Key, out var first))
             {
-                _diags.Report(CompilerDiagnostics.MixerEntryTwice, e.KeySpan, null, e.Key, first.KeySpan);
+                _diags.Add(Diagnostic.Create(CompilerDiagnostics.MixerEntryTwice, e.KeySpan, null, e.Key).WithLabel(first.KeySpan, CompilerDiagnostics.FirstGiven));
                 spec.Ok = false;
                 continue;
             }

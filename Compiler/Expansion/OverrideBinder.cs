@@ -102,29 +102,32 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
     /// <summary>
     /// The train section's entries (a key given twice is reported and the first kept) with the train overrides
     /// applied. As Hydra composes: a whole value (<c>train.optimizer=sgd</c>, like choosing a config group) applies
-    /// first, then arguments (<c>train.optimizer.lr=0.5</c>) on top of it, whatever the command-line order.
+    /// first, then arguments (<c>train.optimizer.lr=0.5</c>) on top of it, whatever the command-line order: they are
+    /// appended to the call, and <c>Overriding</c> counts them, so the binder lets each replace the spec's argument
+    /// of its slot (<c>sgd(0.5)</c>'s lr as well as <c>sgd(lr: 0.5)</c>'s).
     /// </summary>
-    public List<(string Key, Expr Value, Span KeySpan)> TrainEntries(TrainStmt? train, IReadOnlyList<TrainOverride> overrides)
+    public List<(string Key, Expr Value, Span KeySpan, int Overriding)> TrainEntries(TrainStmt? train, IReadOnlyList<TrainOverride> overrides)
     {
-        var entries = new List<(string Key, Expr Value, Span KeySpan)>();
+        var entries = new List<(string Key, Expr Value, Span KeySpan, int Overriding)>();
         if (train is not null)
             foreach (var e in train.Entries)
             {
                 var firstIdx = entries.FindIndex(x => x.Key == e.Key);
                 if (firstIdx >= 0)
                 {
-                    _diags.Report(CompilerDiagnostics.DuplicateTrainKey, e.KeySpan, null, e.Key, entries[firstIdx].KeySpan);
+                    _diags.Add(Diagnostic.Create(CompilerDiagnostics.DuplicateTrainKey, e.KeySpan, null, e.Key)
+                        .WithLabel(entries[firstIdx].KeySpan, CompilerDiagnostics.FirstGiven));
                     continue;
                 }
-                entries.Add((e.Key, e.Value, e.KeySpan));
+                entries.Add((e.Key, e.Value, e.KeySpan, 0));
             }
         foreach (var (key, sub, value, keySpan) in overrides.OrderBy(o => o.Sub is null ? 0 : 1))
         {
             var idx = entries.FindIndex(x => x.Key == key);
             if (sub is null)
             {
-                if (idx >= 0) entries[idx] = (key, value, keySpan);
-                else entries.Add((key, value, keySpan));
+                if (idx >= 0) entries[idx] = (key, value, keySpan, 0);
+                else entries.Add((key, value, keySpan, 0));
                 continue;
             }
             var current = idx >= 0 ? entries[idx].Value : null;
@@ -132,7 +135,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
             Expr? updated = current switch
             {
                 null => new CallExpr(TrainSchema.DefaultCallName(key), [arg], keySpan, keySpan),
-                CallExpr c => c with { Args = c.Args.Where(a => a.Name != sub).Append(arg).ToList() },
+                CallExpr c => c with { Args = [.. c.Args, arg] },
                 Name n => new CallExpr(n.Id, [arg], n.Span, n.Span),
                 StringLit s => new CallExpr(s.Value, [arg], s.Span, s.Span),
                 _ => null,
@@ -142,8 +145,8 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
                 _diags.Report(CompilerDiagnostics.OverrideArgumentOfNonCall, keySpan, $"set the whole value: --set train.{key}=name({sub}: …)", key, sub);
                 continue;
             }
-            if (idx >= 0) entries[idx] = (key, updated, entries[idx].KeySpan);
-            else entries.Add((key, updated, keySpan));
+            if (idx >= 0) entries[idx] = (key, updated, entries[idx].KeySpan, entries[idx].Overriding + 1);
+            else entries.Add((key, updated, keySpan, 1));
         }
         return entries;
     }

@@ -26,6 +26,22 @@ public class CompilerDiagnosticTests
         return d;
     }
 
+    /// <summary>Asserts that <paramref name="d"/> has exactly one secondary label, <paramref name="message"/>, where the
+    /// token <paramref name="at"/> starts on <paramref name="line"/> (its <paramref name="occurrence"/>-th there),
+    /// spanning that token, and that the terminal rendering shows it as its own caret line.</summary>
+    internal static void ExpectLabel(Diagnostic d, string spec, string message, int line, string at, int occurrence = 1)
+    {
+        var label = Assert.Single(d.Labels);
+        Assert.Equal(message, label.Message);
+        var lineText = spec.Split('\n')[line - 1];
+        var col = -1;
+        for (var i = 0; i < occurrence; i++) col = lineText.IndexOf(at, col + 1, StringComparison.Ordinal);
+        Assert.True(col >= 0, $"'{at}' is not on line {line}: {lineText}");
+        Assert.Equal((line, col + 1, at.Length), (label.Span.Line, label.Span.Column, label.Span.Length));
+        Assert.Contains($" | {new string(' ', col)}{new string('-', at.Length)} {message}\n", d.Render());
+        Assert.DoesNotContain("test.arch:", d.Message); // the place is the label's, not pasted into the message
+    }
+
     [Fact]
     public void UnknownOpSuggestsTheClosestOp() =>
         Expect(Spec("conv(dim, kernel: 2, stride: 2) -> gelo"), CompilerCodes.UnknownOp, 3, "gelo", "unknown op 'gelo'", "did you mean 'gelu'?");
@@ -50,8 +66,12 @@ public class CompilerDiagnosticTests
         Expect(Spec("conv(dim, kernel: 2, kernel: 3)"), CompilerCodes.DuplicateArgument, 3, "kernel: 3", "argument 'kernel' of conv is given twice");
 
     [Fact]
-    public void PositionalAndNamedDuplicate() =>
-        Expect(Spec("conv(dim, kernel: 2) -> flatten -> linear(4, out: 5)"), CompilerCodes.DuplicateArgument, 3, "out: 5", "argument 'out' of linear is given twice");
+    public void PositionalAndNamedDuplicate()
+    {
+        var spec = Spec("conv(dim, kernel: 2) -> flatten -> linear(4, out: 5)");
+        var d = Expect(spec, CompilerCodes.DuplicateArgument, 3, "out: 5", "argument 'out' of linear is given twice");
+        ExpectLabel(d, spec, "first given here", 3, "4");
+    }
 
     [Fact]
     public void MissingRequiredArgument() =>
@@ -161,15 +181,19 @@ public class CompilerDiagnosticTests
             "parameter 'hidden' depends on itself (hidden -> dim -> hidden)");
 
     [Fact]
-    public void DuplicateParameter() =>
-        Expect(Spec("conv(dim, kernel: 2)", header: "arch A(dim = 8, heads = 2, dim = 4, classes = 10)"), CompilerCodes.DuplicateParameter, 1, "dim = 4",
-            "parameter 'dim' of arch 'A' is declared twice (first at test.arch:1:8)");
+    public void DuplicateParameter()
+    {
+        var spec = Spec("conv(dim, kernel: 2)", header: "arch A(dim = 8, heads = 2, dim = 4, classes = 10)");
+        var d = Expect(spec, CompilerCodes.DuplicateParameter, 1, "dim = 4", "parameter 'dim' of arch 'A' is declared twice");
+        ExpectLabel(d, spec, "first declared here", 1, "dim");
+    }
 
     [Fact]
     public void DuplicateBlockParameter()
     {
         var spec = "block b(d, d) { relu }\narch A(dim = 8)\ninput image[1, 28, 28]\nstem b(1, 2)";
-        Expect(spec, CompilerCodes.DuplicateParameter, 1, "d)", "parameter 'd' of block 'b' is declared twice (first at test.arch:1:9)");
+        var d = Expect(spec, CompilerCodes.DuplicateParameter, 1, "d)", "parameter 'd' of block 'b' is declared twice");
+        ExpectLabel(d, spec, "first declared here", 1, "d");
     }
 
     [Fact]
@@ -298,9 +322,12 @@ public class CompilerDiagnosticTests
             "sgd has no argument 'momentun'", "did you mean 'momentum'?");
 
     [Fact]
-    public void DuplicateTrainKey() =>
-        Expect(Spec("conv(dim, kernel: 2)", "train { epochs: 1, epochs: 2 }"), CompilerCodes.DuplicateTrainKey, 5, "epochs: 2",
-            "train key 'epochs' is given twice (first at test.arch:5:9)");
+    public void DuplicateTrainKey()
+    {
+        var spec = Spec("conv(dim, kernel: 2)", "train { epochs: 1, epochs: 2 }");
+        var d = Expect(spec, CompilerCodes.DuplicateTrainKey, 5, "epochs: 2", "train key 'epochs' is given twice");
+        ExpectLabel(d, spec, "first given here", 5, "epochs");
+    }
 
     [Fact]
     public void BlockThatCallsItself()
@@ -360,7 +387,8 @@ public class CompilerDiagnosticTests
     public void DuplicateArch()
     {
         var spec = "arch A(dim = 8)\ninput image[1, 28, 28]\narch A(dim = 4)\ninput image[1, 28, 28]";
-        Expect(spec, CompilerCodes.DuplicateDeclaration, 3, "A", "arch 'A' is declared twice (first at test.arch:1:6)");
+        var d = Expect(spec, CompilerCodes.DuplicateDeclaration, 3, "A", "arch 'A' is declared twice");
+        ExpectLabel(d, spec, "first declared here", 1, "A");
     }
 
     [Fact]
@@ -376,9 +404,28 @@ public class CompilerDiagnosticTests
             "start the arch with: input image[channels, size, size]");
 
     [Fact]
-    public void DuplicateStem() =>
-        Expect(Spec("relu", "stem gelu"), CompilerCodes.DuplicateStatement, 5, "stem",
-            "arch 'A' has a second 'stem' statement (the first is at test.arch:3:1)", "join the two into one chain with ->");
+    public void DuplicateStem()
+    {
+        var spec = Spec("relu", "stem gelu");
+        var d = Expect(spec, CompilerCodes.DuplicateStatement, 5, "stem", "arch 'A' has a second 'stem' statement", "join the two into one chain with ->");
+        ExpectLabel(d, spec, "first 'stem' statement here", 3, "stem");
+    }
+
+    [Fact]
+    public void DuplicateBlock()
+    {
+        var spec = "block b { relu }\nblock b { gelu }\narch A(dim = 8)\ninput image[1, 28, 28]\nstem b";
+        var d = Expect(spec, CompilerCodes.DuplicateDeclaration, 2, "b {", "block 'b' is declared twice");
+        ExpectLabel(d, spec, "first declared here", 1, "b", occurrence: 2); // the first 'b' is block's
+    }
+
+    [Fact]
+    public void DuplicateMixerEntry()
+    {
+        var spec = "arch A(dim = 8)\ninput image[1, 28, 28]\nmixer * 2 {\n  token: gelu\n  token: relu\n}";
+        var d = Expect(spec, CompilerCodes.BadMixer, 5, "token", "mixer entry 'token' is given twice");
+        ExpectLabel(d, spec, "first given here", 4, "token");
+    }
 
     [Fact]
     public void UnknownInputLayout() =>

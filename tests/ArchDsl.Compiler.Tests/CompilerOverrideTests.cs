@@ -200,6 +200,31 @@ public class CompilerOverrideTests
     }
 
     [Fact]
+    public void AStepArgumentReplacesThePresetArgumentOfItsSlotGivenEitherWay()
+    {
+        // the preset fills 'out' positionally or by name; the step's out: 4 replaces it (one binder decides the slot)
+        foreach (var preset in new[] { "linear(8)", "linear(out: 8)", "linear(8, bias: false)" })
+        {
+            var g = Graph($"arch A(act = {preset})\ninput tokens[4, 16]\nstem act(out: 4) -> act");
+            Assert.Equal(4L, Node(g, "stem.0").Attrs["out"]);
+            Assert.Equal(8L, Node(g, "stem.1").Attrs["out"]);
+            Assert.Equal(!preset.Contains("false"), Node(g, "stem.0").Attrs["bias"]);
+        }
+        // the same for a block a parameter holds
+        var b = Graph("block mlp(hidden, out = 4) { linear(hidden) -> linear(out) }\narch A(m = mlp(16))\ninput tokens[4, 8]\nstem m(hidden: 32)");
+        Assert.Equal(32L, Node(b, "stem.0.0").Attrs["out"]);
+    }
+
+    [Fact]
+    public void AStepThatGivesAnArgumentTwiceIsStillAnError()
+    {
+        var r = Compile("arch A(act = linear(8))\ninput tokens[4, 16]\nstem act(out: 4, out: 5)");
+        var d = Single(r, CompilerCodes.DuplicateArgument);
+        Assert.Equal("argument 'out' of linear is given twice", d.Message);
+        At(d, 3, 18);
+    }
+
+    [Fact]
     public void DefaultsMayUseLaterParameters()
     {
         var g = Graph("arch A(hidden = dim * 4, dim = 8)\ninput tokens[3, 8]\nstem linear(hidden)");

@@ -201,6 +201,56 @@ public class TrainCheckTests
     }
 
     [Fact]
+    public void AnArgumentOverrideReplacesTheSpecsArgumentGivenPositionally()
+    {
+        var spec = Spec("conv(dim, kernel: 2)", "train { optimizer: sgd(0.2, 0.9) }");
+        var c = (TrainCall)Graph(spec, "train.optimizer.lr=0.5").Train["optimizer"]!;
+        Assert.Equal((0.5, 0.9), (c.Args["lr"], c.Args["momentum"]));
+        var w = (TrainCall)Graph(spec, "train.optimizer=sgd(0.2)", "train.optimizer.momentum=0.8", "train.optimizer.lr=0.3").Train["optimizer"]!;
+        Assert.Equal((0.3, 0.8), (w.Args["lr"], w.Args["momentum"]));
+    }
+
+    // ---- train calls bind their arguments as ops do (ArgBinder) -------------------------------------
+
+    [Fact]
+    public void ATrainCallTakesItsArgumentsPositionallyInOrder()
+    {
+        var data = (TrainCall)Graph(Spec("conv(dim, kernel: 2)", "train { data: synthetic(64, 32, noise: 0.5) }")).Train["data"]!;
+        Assert.Equal((64L, 32L, 0.5), (data.Args["train"], data.Args["test"], data.Args["noise"]));
+    }
+
+    [Fact]
+    public void ATrainCallWithTooManyPositionalArguments() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { augment: [randaugment(2, 9, 1)] }"), CompilerCodes.TooManyArguments, 5, "1)",
+            "randaugment takes at most 2 positional arguments");
+
+    [Fact]
+    public void ATrainCallWithoutArgumentsNamesThatInItsHint() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { augment: [flip(p: 0.5)] }"), CompilerCodes.UnknownArgument, 5, "p:",
+            "flip has no argument 'p'", "flip takes no arguments");
+
+    [Fact]
+    public void AnUnknownTrainCallArgumentWithNoCloseNameListsTheArguments() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { augment: [randaugment(magnitude: 3)] }"), CompilerCodes.UnknownArgument, 5, "magnitude",
+            "randaugment has no argument 'magnitude'", "randaugment takes n, m");
+
+    [Fact]
+    public void ATrainCallArgumentGivenTwice()
+    {
+        var spec = Spec("conv(dim, kernel: 2)", "train { schedule: onecycle(0.1, max_lr: 0.2) }");
+        var d = Expect(spec, CompilerCodes.DuplicateArgument, 5, "max_lr", "argument 'max_lr' of onecycle is given twice");
+        ExpectLabel(d, spec, "first given here", 5, "0.1");
+    }
+
+    [Fact]
+    public void AnAugmentationListedTwicePointsAtTheFirst()
+    {
+        var spec = Spec("conv(dim, kernel: 2)", "train { augment: [crop(pad: 2), flip, crop] }");
+        var d = Expect(spec, CompilerCodes.TrainValue, 5, "crop]", "augmentation 'crop' is listed twice", "list each augmentation once");
+        ExpectLabel(d, spec, "first given here", 5, "crop(pad: 2)");
+    }
+
+    [Fact]
     public void AnArgumentTheChosenCallLacksIsAnErrorInEitherOrder()
     {
         foreach (var order in new[] { new[] { "train.optimizer.betas=[0.9, 0.99]", "train.optimizer=sgd" }, ["train.optimizer=sgd", "train.optimizer.betas=[0.9, 0.99]"] })
