@@ -186,6 +186,14 @@ public static class CompilerCodes
     /// <summary>A sweep file names no spec to train.</summary>
     public const string SweepNoSpec = "AD0223";
 
+    // ---- recipes: per-block names, weight decay, EMA (AD0205–0214) ----------------------------------
+
+    /// <summary><c>i</c> or <c>depth</c> (a mixer block's index and the mixer's block count) used where no mixer binds them.</summary>
+    public const string BlockNameOutsideMixer = "AD0205";
+
+    /// <summary><c>residual(w) { }</c> with a word that is not add, sub or mul.</summary>
+    public const string UnknownResidualCombine = "AD0206";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

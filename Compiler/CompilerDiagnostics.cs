@@ -393,6 +393,14 @@ public static class CompilerDiagnostics
     public static readonly DiagnosticDescriptor SweepNoSpec = new(CompilerCodes.SweepNoSpec, "no spec to train",
         "the sweep names no spec to train");
 
+    /// <summary>{0}: the name (i or depth); {1}: what it is.</summary>
+    public static readonly DiagnosticDescriptor BlockNameOutsideMixer = new(CompilerCodes.BlockNameOutsideMixer, "per-block name outside a mixer",
+        "'{0}' is {1}, defined only inside a mixer");
+
+    /// <summary>{0}: the word written.</summary>
+    public static readonly DiagnosticDescriptor UnknownResidualCombine = new(CompilerCodes.UnknownResidualCombine, "unknown residual combination",
+        "residual combines by add, sub or mul, not '{0}'");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

@@ -40,6 +40,11 @@ namespace ArchDsl.Compiler;
 /// crop_pct        number in (0, 1]: evaluation resizes the shorter side to size / crop_pct, then center-crops   default 0.875 (optional)
 /// normalize       also imagenet | cifar10 | cifar100 (named statistics, <see cref="DataCatalog.Statistics"/>) | computed (= true)
 /// sync_bn         bool: data-parallel BatchNorm statistics over all ranks (SyncBatchNorm)   optional (false)
+/// weight_decay_rule  timm | all: which parameters the optimizer's weight_decay applies to — timm: not 1-D ones
+///                 (norm weights, biases) nor token parameters (timm's param_groups_weight_decay with no_weight_decay());
+///                 all: every one (PyTorch's optimizer(model.parameters()))                               default timm
+/// ema             number in (0, 1): keep an exponential moving average of the weights with this decay (timm's
+///                 ModelEmaV2), evaluated and checkpointed beside them                                    optional
 /// </code>
 /// </summary>
 public static partial class TrainSchema
@@ -171,6 +176,8 @@ public static partial class TrainSchema
         new("transform", new Kind("random_resized_crop(…), center_crop(…) or resize(…)", _ => null), null),
         new("crop_pct", new("a number in (0, 1]", v => v is IntVal or FloatVal && AsDouble(v) is > 0 and <= 1 ? AsDouble(v) : null), null),
         new("sync_bn", Bool, null), // optional: absent (false) leaves the IR and config hash of existing specs as they were
+        new("weight_decay_rule", Word("timm", "all"), "timm"),
+        new("ema", new Kind("a decay in (0, 1)", v => v is IntVal or FloatVal && AsDouble(v) is > 0 and < 1 ? AsDouble(v) : null), null),
     ];
 
     /// <summary>Every train key, in documentation order.</summary>

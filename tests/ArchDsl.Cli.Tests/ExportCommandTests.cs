@@ -42,6 +42,17 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Per_block_drop_path_reaches_the_exported_module_block_by_block()
+    {
+        // specs/deit.arch: drop_path: drop * i / (depth - 1) with drop 0.1, depth 6 — none in block 0, then 0.02 … 0.1.
+        var (code, _, err) = Run("export", TestSupport.Repo.Spec("deit.arch"), "--format", "pytorch", "--out", Path.Combine(_dir, "deit"));
+        Assert.True(code == ExitCodes.Ok, err);
+        var source = File.ReadAllText(Directory.GetFiles(Path.Combine(_dir, "deit"), "*.py").Single());
+        var rates = System.Text.RegularExpressions.Regex.Matches(source, @"DropPath\(([0-9.e-]+)\)").Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal([0.02, 0.02, 0.04, 0.04, 0.06, 0.06, 0.08, 0.08, 0.1, 0.1], rates.Select(r => Math.Round(r, 12)));
+    }
+
+    [Fact]
     public void Export_of_a_spec_writes_its_initial_weights_where_asked()
     {
         var out_ = Path.Combine(_dir, "out");

@@ -121,12 +121,14 @@ public static class Checkpoint
     internal static Func<Stream, Stream>? StreamFault;
 
     /// <summary>The checkpoint file's bytes (safetensors), for <see cref="Write"/>.</summary>
-    public static byte[] Serialize(nn.Module model, optim.Optimizer optimizer, CheckpointState state)
+    /// <param name="extra">more tensors under their own names (the weights' moving average, <c>ema.*</c>); <see cref="Load"/> leaves them alone.</param>
+    public static byte[] Serialize(nn.Module model, optim.Optimizer optimizer, CheckpointState state, IEnumerable<KeyValuePair<string, Tensor>>? extra = null)
     {
         using var scope = NewDisposeScope();
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (k, t) in model.state_dict()) tensors[ModelPrefix + k] = t;
         foreach (var (k, t) in optimizer.state_dict()) tensors[OptimizerPrefix + k] = t;
+        foreach (var (k, t) in extra ?? []) tensors[k] = t;
         var meta = new Dictionary<string, string>
         {
             ["archdsl.format"] = CheckpointState.FormatName,

@@ -16,7 +16,11 @@ internal sealed partial class TrainSession
         {
             _sink.Evaluating(_epoch + 1, _evalName!, _evalSet.Count);
             var confusion = NewConfusion();
-            try { eval = EvaluateOn(_evalSet, stop: () => _stop.Requested, confusion); }
+            try
+            {
+                eval = EvaluateOn(_evalSet, stop: () => _stop.Requested, confusion);
+                EvaluateEmaEpoch();
+            }
             catch (OperationCanceledException)
             {
                 if (_lastSavedStep != _step) Save("interrupt", _epoch, _batches, best: false);

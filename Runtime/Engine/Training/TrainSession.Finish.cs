@@ -30,6 +30,7 @@ internal sealed partial class TrainSession
             Append(new TestRecord { Step = _step, Epoch = _bestEpoch ?? s.Epochs, TestLoss = t.Loss, TestAcc = t.Accuracy });
         }
         else if (_evalName == "test") test = Read("test");
+        FinishEma();
         var result = Result(TrainOutcome.Completed, s.Epochs, Read("train"), _evalName is null ? null : Read(_evalName), test, null);
         if (IsWriter) WriteSummary(result);
         _sink.RunEnded(result);
@@ -54,6 +55,7 @@ internal sealed partial class TrainSession
         if (r.EvalSet == "val") sb.Append($"val:\n  loss: {N(r.EvalLoss)}\n  accuracy: {N(r.EvalAccuracy)}\n");
         if (r.TestAccuracy is not null) sb.Append($"test:\n  loss: {N(r.TestLoss)}\n  accuracy: {N(r.TestAccuracy)}\n  samples: {data.Test?.Count ?? 0}\n");
         sb.Append(SelectionYaml(r, r.TestAccuracy is not null ? "test" : r.EvalSet));
+        if (_emaSummary is not null) sb.Append(_emaSummary);
         sb.Append($"time:\n  train_s: {N(r.TrainTime.TotalSeconds, "0.###")}\n  data_s: {N(_dataTotal, "0.###")}   # of train_s: making batches (copy, tensor, augmentation)\n" +
                   $"  session_wall_s: {N(r.WallTime.TotalSeconds, "0.###")}\n");
         sb.Append($"images_per_s: {N(r.ImagesPerSecond, "0.#")}\n");

@@ -36,6 +36,7 @@ internal sealed partial class TrainSession
                 try { _scaler.Load(scaler); }
                 catch (FormatException e) { throw new TrainingException($"checkpoint '{LastPath}': {e.Message}", e); }
             }
+            RestoreEma(LastPath);
             (_epoch, _batch, _step) = (start.Epoch, start.Batch, start.Step);
             (_trainSeconds, _trainImages, _dataTotal) = (start.TrainSeconds, start.TrainImages, start.DataSeconds);
             // Only a validation split selects (an older checkpoint may carry a selection made on test).

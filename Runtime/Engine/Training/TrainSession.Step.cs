@@ -56,6 +56,7 @@ internal sealed partial class TrainSession
             _scaler.Step(Model.parameters(), ClipAndStep); // unscaled first; skipped when a gradient is inf/NaN
             _scaler.Update();
         }
+        UpdateEma();
         return (loss, correct, n);
     }
 

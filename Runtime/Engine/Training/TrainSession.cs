@@ -143,7 +143,8 @@ internal sealed partial class TrainSession : IDisposable
 
         _model = new IrModel(_graph, s.Seed, _device) { Amp = s.Amp };
         if (start is null && _info.InitFrom is { } init) LoadInitialWeights(init);
-        _optimizer = Trainer.CreateOptimizer(_model, _graph.Train.Optimizer);
+        _optimizer = Trainer.CreateOptimizer(_model, _graph.Train.Optimizer, Trainer.WeightDecayGroups(_graph));
+        PrepareEma();
         _parameters = _model.ParameterCount;
         _evalBatch = _info.EvalBatch ?? Math.Max(s.Batch, 256);
         _images = new float[(long)s.Batch * _data.Train.SampleSize];
@@ -207,7 +208,7 @@ internal sealed partial class TrainSession : IDisposable
     {
         if (!IsWriter) { _lastSavedStep = _step; return; } // rank 0 alone writes the run directory
         var state = State(reason, epoch, batch);
-        var bytes = Checkpoint.Serialize(Model, Optimizer, state);
+        var bytes = Checkpoint.Serialize(Model, Optimizer, state, EmaTensors());
         Checkpoint.Write(_ckptDir, RunDirectory.Last, bytes, state);
         if (best) Checkpoint.Write(_ckptDir, RunDirectory.Best, bytes, state);
         _lastSavedStep = _step;
@@ -261,5 +262,6 @@ internal sealed partial class TrainSession : IDisposable
         _tensorBoard?.Dispose();
         _optimizer?.Dispose();
         _model?.Dispose();
+        _ema?.Dispose();
     }
 }

@@ -158,6 +158,8 @@ OPS = {
     'dropout': _module(lambda x, a: nn.Dropout(a['p'])),
     'droppath': _fn(lambda self, x, a: lambda t: drop_path(t, a['p'], self.training)),
     'add': lambda self, x, a: None,
+    'sub': lambda self, x, a: None,
+    'mul': lambda self, x, a: None,
 }
 
 
@@ -177,6 +179,10 @@ class Node(nn.Module):
     def forward(self, x, y=None):
         if self.op == 'add':
             return x + y
+        if self.op == 'sub':
+            return x - y
+        if self.op == 'mul':
+            return x * y
         if self.fn is not None:
             return self.fn(x)
         return self.m(x)
