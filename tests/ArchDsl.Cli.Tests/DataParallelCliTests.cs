@@ -183,7 +183,9 @@ public class DataParallelCliTests
         };
         var watch = Stopwatch.StartNew();
         var alone = Run(["train", spec, "--runs", Path.Combine(dir, "a"), "--threads", "1"], Env(1, 2, 5));
-        Assert.InRange(watch.Elapsed.TotalSeconds, 5, 60);
+        // It waits for the master about the 5 s timeout, neither failing at once nor hanging. c10d's TCPStore counts
+        // the timeout from its own connect attempts, so the whole process can end a little under 5 s (4.78 s seen).
+        Assert.InRange(watch.Elapsed.TotalSeconds, 3, 60);
         Assert.Equal(1, alone.Code);
         Assert.Contains("rank 1 could not reach the master at 127.0.0.1:", alone.Err);
 

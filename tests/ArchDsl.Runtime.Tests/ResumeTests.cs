@@ -111,7 +111,9 @@ public class ResumeTests
     {
         var spec = SpecFile();
         var root = Path.Combine(Path.GetDirectoryName(spec)!, "runs");
-        var child = Start("train", spec, root, "--threads", "1", "--checkpoint-every", "0", "--step-delay-ms", "150");
+        // 500 ms a step leaves the signal a window of seconds even when the test process is starved by the suite's other
+        // tests (at 150 ms the run once finished before the signal arrived, and exited 0).
+        var child = Start("train", spec, root, "--threads", "1", "--checkpoint-every", "0", "--step-delay-ms", "500");
         var dir = WaitForSteps(child, root, 3); // mid epoch 1; no periodic checkpoints at all
         Assert.Equal(0, kill(child.Process.Id, signal));
         Finish(child);
