@@ -72,6 +72,18 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Export_torchsharp_writes_the_CSharp_module_and_its_weights()
+    {
+        var out_ = Path.Combine(_dir, "ts");
+        var (code, _, stderr) = Run("export", SpecFile(), "--format", "torchsharp", "--out", out_);
+        Assert.True(code == ExitCodes.Ok, stderr);
+        Assert.Equal(["tiny.cs", "tiny.safetensors"], Directory.GetFiles(out_).Select(Path.GetFileName).Order());
+        var source = File.ReadAllText(Path.Combine(out_, "tiny.cs"));
+        Assert.Contains("namespace Exported.Tiny;", source);
+        Assert.Contains("public sealed class Tiny : nn.Module<Tensor, Tensor>", source);
+    }
+
+    [Fact]
     public void A_run_without_a_checkpoint_is_an_error_and_nothing_is_written()
     {
         var run = TrainedRun();
