@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ArchDsl.Compiler;
 using ArchDsl.Compiler.Analysis;
 
 namespace ArchDsl.Cli;
@@ -11,32 +12,78 @@ public static partial class Commands
 
     static Command Diff(Output output)
     {
-        var a = new Argument<string>("a") { Description = "the spec to compare from" };
-        var b = new Argument<string?>("b") { Description = "the spec to compare to (default: a itself, with the --set overrides)", Arity = ArgumentArity.ZeroOrOne };
+        var a = new Argument<string>("a") { Description = "the spec (or run directory) to compare from" };
+        var b = new Argument<string?>("b") { Description = "the spec (or run directory) to compare to (default: a itself, with the --set overrides)", Arity = ArgumentArity.ZeroOrOne };
         var set = SetOption();
-        set.Description = "override a parameter or train key of b (or of a's copy when b is left out): --set kernel=9 (repeatable)";
+        set.Description = "override a parameter or train key of b (or of a's copy when b is left out; of both sides with --set-a/--set-b): --set kernel=9 (repeatable)";
+        var setA = new Option<string[]>("--set-a") { Description = "an override of the 'before' side only, for two override sets on one spec: --set-a kernel=5 --set-b kernel=9 (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var setB = new Option<string[]>("--set-b") { Description = "an override of the 'after' side only (repeatable)", AllowMultipleArgumentsPerToken = false };
         var arch = ArchOption();
         var format = FormatOption("text", "json");
         var cmd = new Command("diff",
-            "what changed between two compiled graphs: nodes added, removed and changed, and params / mult-adds before → after. " +
-            "Exit code 0 whether or not they differ; 1 when a spec has errors")
-            { a, b, set, arch, format };
+            "what changed between two compiled graphs — two specs, a spec and its overrides, two override sets on one spec (--set-a/--set-b), " +
+            "or two run directories (their graphs and resolved train configs, overrides and spec texts): nodes added, removed and changed, " +
+            "params / mult-adds before → after. Exit code 0 whether or not they differ; 1 when a spec or run has errors")
+            { a, b, set, setA, setB, arch, format };
         cmd.SetAction(p =>
         {
             var specA = p.GetValue(a)!;
-            var specB = p.GetValue(b) ?? specA;
             var sets = p.GetValue(set) ?? [];
-            if (p.GetValue(b) is null && sets.Length == 0)
-                throw new UsageException("diff needs a second spec or at least one --set (a spec against itself unchanged has no differences)");
-            var before = CompileSpec(output, specA, null, p.GetValue(arch));
-            var after = CompileSpec(output, specB, sets, p.GetValue(arch));
+            var (onlyA, onlyB) = (p.GetValue(setA) ?? [], p.GetValue(setB) ?? []);
+            var json = p.GetValue(format) == "json";
+            if (Directory.Exists(specA))
+            {
+                if (p.GetValue(b) is not { } runB || File.Exists(runB))
+                    throw new UsageException($"'{specA}' is a run directory: compare it with another run directory (archc diff RUN_A RUN_B)");
+                if (sets.Length + onlyA.Length + onlyB.Length > 0 || p.GetValue(arch) is not null)
+                    throw new UsageException("--set, --set-a, --set-b and --arch apply to specs; runs are compared as they were trained");
+                return DiffRuns(output, specA, runB, json);
+            }
+            if (p.GetValue(b) is { } other && Directory.Exists(other))
+                throw new UsageException($"'{other}' is a run directory: compare it with another run directory (archc diff RUN_A RUN_B)");
+            string label(IEnumerable<string> s) => string.Concat(s.Select(x => " --set " + x));
+            IrGraph? before, after;
+            string beforeLabel, afterLabel;
+            if (onlyA.Length + onlyB.Length > 0)
+            {
+                if (p.GetValue(b) is not null) throw new UsageException("--set-a and --set-b compare two override sets on one spec: give one spec");
+                before = CompileSpec(output, specA, [.. sets, .. onlyA], p.GetValue(arch));
+                after = CompileSpec(output, specA, [.. sets, .. onlyB], p.GetValue(arch));
+                (beforeLabel, afterLabel) = (specA + label([.. sets, .. onlyA]), specA + label([.. sets, .. onlyB]));
+            }
+            else
+            {
+                var specB = p.GetValue(b) ?? specA;
+                if (p.GetValue(b) is null && sets.Length == 0)
+                    throw new UsageException("diff needs a second spec, at least one --set, or --set-a/--set-b (a spec against itself unchanged has no differences)");
+                before = CompileSpec(output, specA, null, p.GetValue(arch));
+                after = CompileSpec(output, specB, sets, p.GetValue(arch));
+                (beforeLabel, afterLabel) = (specA, specB + label(sets));
+            }
             if (before is null || after is null) return ExitCodes.SpecErrors;
-            var afterLabel = sets.Length == 0 ? specB : $"{specB} {string.Join(" ", sets.Select(s => "--set " + s))}";
-            var result = GraphDiff.Compare(before, after, specA, afterLabel);
-            output.Out.Write(p.GetValue(format) == "json" ? result.ToJson() : result.ToText());
+            var result = GraphDiff.Compare(before, after, beforeLabel, afterLabel);
+            output.Out.Write(json ? result.ToJson() : result.ToText());
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>Two run directories: their graphs (nodes and resolved train configs), overrides and spec texts.</summary>
+    static int DiffRuns(Output output, string runA, string runB, bool json)
+    {
+        try
+        {
+            var (before, sourcesA) = Runtime.Training.RunDirectory.ReadGraphSources(runA);
+            var (after, sourcesB) = Runtime.Training.RunDirectory.ReadGraphSources(runB);
+            var result = GraphDiff.CompareRuns(before, after, sourcesA, sourcesB, runA, runB);
+            output.Out.Write(json ? result.ToJson() : result.ToText());
+            return ExitCodes.Ok;
+        }
+        catch (Runtime.Training.TrainingException e)
+        {
+            output.Err.WriteLine($"archc: error: {e.Message}");
+            return ExitCodes.SpecErrors;
+        }
     }
 
     // ---- snapshot ------------------------------------------------------------------------------------

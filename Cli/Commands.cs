@@ -85,12 +85,16 @@ public static partial class Commands
     static Command Summary(Output output)
     {
         var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "json");
-        var cmd = new Command("summary", "layer table: output shape, params, mult-adds; totals") { spec, set, arch, format };
+        var depth = new Option<int?>("--depth") { Description = "rows at this depth of the layer names (1: stem, blocks, head; 2: blocks.0 …; default: every layer); identical rows collapse to one (blocks.{0..11} ×12)" };
+        var batch = new Option<int>("--batch") { Description = "the batch the activation-memory estimate is given for", DefaultValueFactory = _ => 1 };
+        var cmd = new Command("summary", "layer table (torchinfo's columns): input and output shape, kernel / stride, params, mult-adds; totals and memory") { spec, set, arch, format, depth, batch };
         cmd.SetAction(p =>
         {
+            if (p.GetValue(depth) is < 1) throw new UsageException($"--depth must be at least 1, got {p.GetValue(depth)}");
+            if (p.GetValue(batch) < 1) throw new UsageException($"--batch must be at least 1, got {p.GetValue(batch)}");
             var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch));
             if (graph is null) return ExitCodes.SpecErrors;
-            var table = Compiler.Analysis.Summary.Of(graph);
+            var table = Compiler.Analysis.Summary.Of(graph, p.GetValue(depth), p.GetValue(batch));
             output.Out.Write(p.GetValue(format) == "json" ? table.ToJson() : table.ToText());
             return ExitCodes.Ok;
         });

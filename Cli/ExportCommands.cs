@@ -45,6 +45,7 @@ public static partial class Commands
                         _ => PyTorchExporter.Write(src, dir),
                     };
                     foreach (var file in files) output.Out.WriteLine($"wrote {file}");
+                    if (p.GetValue(format) == "pytorch") output.Out.WriteLine(PyTorchExporter.LoadHint(dir, Path.GetFileNameWithoutExtension(files[0])));
                 }
                 return ExitCodes.Ok;
             }

@@ -19,37 +19,57 @@ public static partial class Commands
     {
         var spec = new Argument<string?>("spec") { Description = "the .arch spec to train (leave out with --resume)", Arity = ArgumentArity.ZeroOrOne };
         var set = SetOption(); var arch = ArchOption(); var device = DeviceOption();
-        var epochs = new Option<int?>("--epochs") { Description = "same as --set train.epochs=N" };
+        var epochs = new Option<int?>("--epochs") { Description = "same as --set train.epochs=N; with --resume, extend the run to N epochs in all (the schedule is recomputed for N)" };
         var batch = new Option<int?>("--batch") { Description = "same as --set train.batch=N" };
         var seed = new Option<long?>("--seed") { Description = "same as --set train.seed=N" };
-        var resume = new Option<string?>("--resume") { Description = "continue the run in this directory from its last checkpoint" };
+        var resume = new Option<string?>("--resume") { Description = "continue the run in this directory from its last checkpoint (with --epochs N: extend it to N epochs)" };
+        var init = new Option<string?>("--init") { Description = "start from another run's weights (its best checkpoint if chosen on val, else last; or a checkpoint file): tensors of the same name and shape are loaded, the rest keep their initialisation, and a report says which (as timm's --initial-checkpoint)" };
         var runs = new Option<string>("--runs") { Description = "where run directories are made", DefaultValueFactory = _ => "runs" };
+        var name = new Option<string?>("--name") { Description = "the run directory's name before its time stamp (default: the spec file's name): runs/<name>-<time>/" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "also save the last checkpoint every N steps (0: epoch ends only)", DefaultValueFactory = _ => 200 };
+        var logEvery = new Option<int>("--log-every") { Description = "write a step record (loss, accuracy, lr) to metrics.jsonl every N steps, and at each epoch's last step", DefaultValueFactory = _ => 50 };
+        var threads = new Option<int?>("--threads") { Description = "libtorch CPU threads (default: all cores; a resumed run keeps its own unless given)" };
         var cmd = new Command("train", "train a spec (data, schedule, augmentation from its train section); writes runs/<spec>-<time>/")
-            { spec, set, arch, epochs, batch, seed, device, resume, runs, checkpointEvery };
+            { spec, set, arch, epochs, batch, seed, device, resume, init, runs, name, checkpointEvery, logEvery, threads };
         cmd.SetAction(p =>
         {
+            if (p.GetValue(logEvery) < 1) throw new UsageException($"--log-every must be at least 1, got {p.GetValue(logEvery)}");
+            if (p.GetValue(checkpointEvery) < 0) throw new UsageException($"--checkpoint-every must be at least 0, got {p.GetValue(checkpointEvery)}");
+            if (p.GetValue(threads) is < 1) throw new UsageException($"--threads must be at least 1, got {p.GetValue(threads)}");
             var options = new TrainOptions
             {
                 RunsRoot = p.GetValue(runs)!,
+                RunName = p.GetValue(name),
                 Device = p.GetValue(device),
+                Threads = p.GetValue(threads),
                 CheckpointEvery = p.GetValue(checkpointEvery),
+                LogEvery = p.GetValue(logEvery),
+                Init = p.GetValue(init),
                 Progress = ProgressFor(output),
             };
             if (p.GetValue(resume) is { } runDir)
             {
-                if (p.GetValue(spec) is not null || (p.GetValue(set)?.Length ?? 0) > 0 || p.GetValue(epochs) is not null || p.GetValue(batch) is not null || p.GetValue(seed) is not null)
-                    throw new UsageException("--resume continues a run as it was started: give no spec, --set, --epochs, --batch or --seed with it");
-                return Finish(output, () => Trainer.Resume(runDir, options));
+                if (p.GetValue(spec) is not null || (p.GetValue(set)?.Length ?? 0) > 0 || p.GetValue(batch) is not null || p.GetValue(seed) is not null
+                    || p.GetValue(init) is not null || p.GetValue(name) is not null || p.GetResult(logEvery) is { Implicit: false } || p.GetResult(checkpointEvery) is { Implicit: false })
+                    throw new UsageException("--resume continues a run as it was started: give no spec, --set, --batch, --seed, --init, --name, --log-every or --checkpoint-every with it (--epochs N extends it to N epochs)");
+                return Finish(output, () => Trainer.Resume(runDir, options, extendTo: p.GetValue(epochs)));
             }
             var specPath = p.GetValue(spec) ?? throw new UsageException("train needs a spec file (or --resume RUN_DIR)");
             var sets = (p.GetValue(set) ?? []).ToList();
-            if (p.GetValue(epochs) is { } e) sets.Add($"train.epochs={e}");
-            if (p.GetValue(batch) is { } b) sets.Add($"train.batch={b}");
-            if (p.GetValue(seed) is { } s) sets.Add($"train.seed={s}");
+            var overrides = Override.ParseAll(sets).ToList();
+            void Flag(string option, string key, object? value)
+            {
+                if (value is null) return;
+                var text = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!;
+                sets.Add($"{key}={text}");
+                overrides.Add(Override.FromOption(option, key, text));
+            }
+            Flag("--epochs", "train.epochs", p.GetValue(epochs));
+            Flag("--batch", "train.batch", p.GetValue(batch));
+            Flag("--seed", "train.seed", p.GetValue(seed));
 
             var loaded = SpecLoader.Load(specPath);
-            var graph = Report(output, specPath, ArchCompiler.Compile(loaded, Override.ParseAll(sets), p.GetValue(arch)).ForTraining());
+            var graph = Report(output, specPath, ArchCompiler.Compile(loaded, overrides, p.GetValue(arch)).ForTraining());
             if (graph is null) return ExitCodes.SpecErrors;
             var sources = loaded.Files.Reverse().Select(f => new SpecSource(f.Source.Path, f.Source.Text)).ToList();   // root first
             return Finish(output, () => Trainer.Train(graph, options with { Specs = sources, Overrides = sets }));
@@ -84,13 +104,19 @@ public static partial class Commands
         var on = new Option<string>("--on") { Description = "test | val | train", DefaultValueFactory = _ => "test" };
         on.AcceptOnlyFromAmong("test", "val", "train");
         var device = DeviceOption();
-        var cmd = new Command("eval", "accuracy, per-class accuracy and the confusion matrix of a trained run") { run, checkpoint, on, device };
+        var format = FormatOption("text", "json");
+        var cmd = new Command("eval", "accuracy, per-class accuracy and the confusion matrix of a trained run (progress on stderr; --format json for tools)") { run, checkpoint, on, device, format };
         cmd.SetAction(p =>
         {
             try
             {
-                var result = Evaluator.Evaluate(p.GetValue(run)!, new EvalOptions { Checkpoint = p.GetValue(checkpoint), Set = p.GetValue(on)!, Device = p.GetValue(device) });
-                output.Out.Write(result.Render());
+                var set = p.GetValue(on)!;
+                var progress = ReferenceEquals(output.Err, Console.Error) ? EvalProgress.ForConsole(set) : new EvalProgress(output.Err, false, set);
+                var result = Evaluator.Evaluate(p.GetValue(run)!, new EvalOptions
+                {
+                    Checkpoint = p.GetValue(checkpoint), Set = set, Device = p.GetValue(device), Progress = progress.Report,
+                });
+                output.Out.Write(p.GetValue(format) == "json" ? result.ToJson() : result.Render());
                 return ExitCodes.Ok;
             }
             catch (TrainingException e)

@@ -23,7 +23,23 @@ public sealed record Override(string Key, string Value)
     /// <summary>Parses each of several <c>name=value</c> texts.</summary>
     public static IReadOnlyList<Override> ParseAll(IEnumerable<string> assignments) => assignments.Select(Parse).ToList();
 
+    /// <summary>
+    /// The override a command-line option stands for (<c>--epochs 0</c> for <c>train.epochs=0</c>): compiled as
+    /// <c>Key=Value</c>, but its diagnostics show and locate what was typed, <c>--epochs 0</c>, in the pseudo-file
+    /// <see cref="CommandLineSourceName"/>.
+    /// </summary>
+    public static Override FromOption(string option, string key, string value) => new(key, value) { Option = option };
+
+    /// <summary>The file name diagnostics give an override typed as an option (<see cref="FromOption"/>).</summary>
+    public const string CommandLineSourceName = "<command line>";
+
     internal bool Malformed { get; init; }
+
+    /// <summary>The option this override was typed as (<c>--epochs</c>), or null for a <c>--set</c>.</summary>
+    public string? Option { get; init; }
+
+    /// <summary>The override as the user typed it: <c>dim=256</c>, or <c>--epochs 0</c> for one from an option.</summary>
+    public string Typed => Option is not null ? $"{Option} {Value}" : Malformed ? Key : $"{Key}={Value}";
 
     public override string ToString() => $"{Key}={Value}";
 }

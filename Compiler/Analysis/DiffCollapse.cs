@@ -26,7 +26,7 @@ internal static class DiffCollapse
     /// <summary>Indices (non-empty, sorted); equal when they hold the same indices.</summary>
     private sealed record Indices(SortedSet<int> Values) : Segment
     {
-        public override string Text => Values.Count == 1 ? Values.Min.ToString(CultureInfo.InvariantCulture) : "{" + Ranges(Values) + "}";
+        public override string Text => RepeatedBlocks.IndexSet(Values);
         public bool Equals(Indices? other) => other is not null && Values.SetEquals(other.Values);
         public override int GetHashCode() => HashCode.Combine(Values.Count, Values.Min, Values.Max);
     }
@@ -87,20 +87,6 @@ internal static class DiffCollapse
     }
 
     /// <summary><c>0..7</c>, <c>0,2</c>, <c>0..3,5,7..9</c>.</summary>
-    private static string Ranges(SortedSet<int> set)
-    {
-        var parts = new List<string>();
-        var list = set.ToList();
-        for (var i = 0; i < list.Count;)
-        {
-            var j = i;
-            while (j + 1 < list.Count && list[j + 1] == list[j] + 1) j++;
-            parts.Add(j - i >= 2 ? $"{list[i]}..{list[j]}" : j == i ? $"{list[i]}" : $"{list[i]},{list[j]}");
-            i = j + 1;
-        }
-        return string.Join(",", parts);
-    }
-
     private static List<Segment> Segments(string name) =>
         name.Split('.').Select(s => TryIndex(s, out var i) ? (Segment)new Indices([i]) : new Word(s)).ToList();
 

@@ -44,6 +44,14 @@ public static class GraphDiff
         return new GraphDiffResult(beforeLabel, afterLabel, before, after, added, removed, changed, totals, train, groups);
     }
 
+    /// <summary>
+    /// Compares two runs (or any two graphs with what they were made from): the graphs as <see cref="Compare"/> does —
+    /// nodes and every resolved train key — and their <see cref="SourceDiff"/>: overrides by key and spec texts.
+    /// </summary>
+    public static GraphDiffResult CompareRuns(IrGraph before, IrGraph after, GraphSources beforeSources, GraphSources afterSources,
+                                              string beforeLabel, string afterLabel) =>
+        Compare(before, after, beforeLabel, afterLabel) with { Sources = SourceDiff.Of(beforeSources, afterSources, beforeLabel, afterLabel) };
+
     private static List<FieldChange> CompareNodes(IrNode a, IrNode b, Dictionary<int, IrNode> aById, Dictionary<int, IrNode> bById)
     {
         var fields = new List<FieldChange>();

@@ -71,6 +71,15 @@ internal static class GraphDiffJson
         w.WriteStartArray("train");
         foreach (var t in r.Train) Change(w, "key", t.Key, t.Before, t.After);
         w.WriteEndArray();
+        if (r.Sources is { } s)
+        {
+            w.WriteStartObject("sources");
+            w.WriteStartArray("overrides");
+            foreach (var o in s.Overrides) Change(w, "key", o.Key, o.Before, o.After);
+            w.WriteEndArray();
+            w.WriteString("spec_diff", s.SpecDiff);
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
     });
 

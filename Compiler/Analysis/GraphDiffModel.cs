@@ -59,6 +59,9 @@ public sealed record GraphDiffResult(
 
     public TotalChange Total(string name) => Totals.Single(t => t.Name == name);
 
+    /// <summary>How what the graphs were made from differs (spec texts, overrides), when both were given (<see cref="GraphDiff.CompareRuns"/>); else null.</summary>
+    public SourceDiff? Sources { get; init; }
+
     /// <summary>The terminal form: header, totals before → after with deltas, then collapsed groups of changed / added / removed nodes and train keys.</summary>
     public string ToText() => GraphDiffText.Render(this);
 

@@ -21,6 +21,7 @@ internal static class GraphDiffText
             sb.Append("no differences: the compiled graphs and train settings are identical\n");
             sb.Append("params ").Append(ValueFormat.Count(r.After.ParamCount))
               .Append(", mult-adds ").Append(ValueFormat.Count(r.After.MultAdds)).Append('\n');
+            AppendSources(sb, r.Sources);
             return sb.ToString();
         }
 
@@ -59,7 +60,21 @@ internal static class GraphDiffText
             foreach (var t in r.Train)
                 sb.Append("  ~ ").Append(t.Key).Append(": ").Append(Show(t.Before)).Append(Arrow).Append(Show(t.After)).Append('\n');
         }
+        AppendSources(sb, r.Sources);
         return sb.ToString();
+    }
+
+    /// <summary>The overrides by key (<c>(none)</c> for a side without the key) and the spec texts' unified diff.</summary>
+    private static void AppendSources(StringBuilder sb, SourceDiff? s)
+    {
+        if (s is null) return;
+        if (s.Overrides.Count > 0)
+        {
+            sb.Append("\noverrides: ").Append(s.Overrides.Count).Append(s.Overrides.Count == 1 ? " key\n" : " keys\n");
+            foreach (var o in s.Overrides)
+                sb.Append("  ~ ").Append(o.Key).Append(": ").Append(o.Before ?? "(none)").Append(Arrow).Append(o.After ?? "(none)").Append('\n');
+        }
+        sb.Append(s.SpecDiff.Length == 0 ? "\nspec: the same text\n" : "\nspec:\n" + s.SpecDiff);
     }
 
     private static string PercentText(TotalChange t) =>

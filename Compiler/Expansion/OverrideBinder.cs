@@ -34,16 +34,15 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
             if (o.Malformed) { yield return o; continue; }
             if (!seen.TryGetValue(o.Key, out var first)) { seen[o.Key] = o; yield return o; continue; }
             if (first.Value.Trim() == o.Value.Trim()) continue;
-            _diags.Report(CompilerDiagnostics.ConflictingOverride, new Span(new SourceText("--set", o.ToString()), 0, o.Key.Length), $"keep one --set {o.Key}=…",
+            var (_, keySpan, _) = Locate(o);
+            _diags.Report(CompilerDiagnostics.ConflictingOverride, keySpan, $"keep one --set {o.Key}=…",
                 o.Key, first.Value.Trim(), o.Value.Trim());
         }
     }
 
     private void ApplyOverride(Override o, List<ParamSlot> slots, List<TrainOverride> train, string archName)
     {
-        var text = o.Malformed ? o.Key : $"{o.Key}={o.Value}"; // the source line shows what was typed: no '=' added
-        var src = new SourceText(Override.SourceName, text);
-        var keySpan = new Span(src, 0, o.Key.Length);
+        var (src, keySpan, valueStart) = Locate(o);
         if (o.Malformed || o.Key.Length == 0)
         {
             _diags.Report(CompilerDiagnostics.OverrideNotNameValue, keySpan, "write --set dim=256 or --set train.epochs=3", o.Key);
@@ -52,7 +51,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
         var parts = o.Key.Split('.');
         if (parts[0] == "train" && parts.Length > 1)
         {
-            ApplyTrainOverride(o, parts, src, keySpan, train);
+            ApplyTrainOverride(o, parts, src, keySpan, valueStart, train);
             return;
         }
         var slot = slots.Find(s => s.Name == o.Key);
@@ -64,11 +63,22 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
                 archName, o.Key);
             return;
         }
-        if (ParseOverrideValue(src, o.Key.Length + 1) is { } value) slot.Value = value;
+        if (ParseOverrideValue(src, valueStart) is { } value) slot.Value = value;
+    }
+
+    /// <summary>
+    /// The source an override's diagnostics are located in: what was typed (<see cref="Override.Typed"/>: no '='
+    /// added to a malformed one; <c>--epochs 0</c> for an option), the span of its key (or option) and where its value starts.
+    /// </summary>
+    private static (SourceText Source, Span KeySpan, int ValueStart) Locate(Override o)
+    {
+        var src = new SourceText(o.Option is null ? Override.SourceName : Override.CommandLineSourceName, o.Typed);
+        var keyLength = o.Option?.Length ?? o.Key.Length;
+        return (src, new Span(src, 0, keyLength), keyLength + 1);
     }
 
     /// <summary><c>train.key=value</c> or <c>train.key.argument=value</c>: the key must be one of <see cref="TrainSchema.KeyNames"/>, an argument only of a call key.</summary>
-    private void ApplyTrainOverride(Override o, string[] parts, SourceText src, Span keySpan, List<TrainOverride> train)
+    private void ApplyTrainOverride(Override o, string[] parts, SourceText src, Span keySpan, int valueStart, List<TrainOverride> train)
     {
         if (parts.Length > 3 || parts.Any(p => p.Length == 0))
         {
@@ -87,7 +97,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
             _diags.Report(CompilerDiagnostics.OverrideArgumentOfPlainKey, keySpan, $"set the key itself: --set train.{parts[1]}=…", parts[1], parts[2]);
             return;
         }
-        if (ParseOverrideValue(src, o.Key.Length + 1) is { } tv)
+        if (ParseOverrideValue(src, valueStart) is { } tv)
             train.Add(new TrainOverride(parts[1], parts.Length == 3 ? parts[2] : null, tv, keySpan));
     }
 

@@ -7,14 +7,21 @@ namespace ArchDsl.Compiler.Printers;
 /// nested <c>subgraph cluster_…</c> per name prefix (<c>cluster_stem</c>, <c>cluster_blocks</c> ⊃
 /// <c>cluster_blocks_0</c> ⊃ <c>cluster_blocks_0_token</c>), and skip edges — an input that is not the
 /// node just before, as a residual add's shortcut — drawn dashed and coloured. Every identifier is a
-/// quoted string, so names with dots or any other character are safe.
+/// quoted string, so names with dots or any other character are safe. Each node's label is its name, its op with
+/// its attributes (<see cref="GraphPrinter.OpWithAttrs"/>: a 9×9 depthwise conv reads <c>kernel=9, groups=256</c>, a
+/// pointwise one <c>kernel=1, groups=1</c>) and its output shape. With <c>collapse</c> (the default), a run of identical
+/// blocks (<see cref="Analysis.RepeatedBlocks"/>) is drawn once: its first copy, in a cluster labelled
+/// <c>blocks.{0..11} ×12</c>; reads of a later copy are drawn from the first's node of the same place.
 /// </summary>
 public static class GraphDot
 {
     private const string SkipColor = "#d62728";
 
-    public static string ToDot(IrGraph graph)
+    public static string ToDot(IrGraph graph, bool collapse = true)
     {
+        var runs = collapse ? Analysis.RepeatedBlocks.Find(graph) : [];
+        var shown = Representatives(graph, runs);
+        var patterns = runs.ToDictionary(r => r.First, r => $"{r.Pattern} ×{r.Count}", StringComparer.Ordinal);
         var sb = new StringBuilder();
         sb.Append("digraph ").Append(Q(graph.Arch)).Append(" {\n");
         sb.Append("  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=11, label=")
@@ -25,7 +32,7 @@ public static class GraphDot
 
         // The tree of name prefixes: each node sits in the cluster of its full group path.
         var root = new Group("", "");
-        foreach (var node in graph.Nodes)
+        foreach (var node in graph.Nodes.Where(n => shown[n.Name] == n.Name))
         {
             var g = root;
             var path = GraphPrinter.GroupOf(node.Name);
@@ -43,18 +50,21 @@ public static class GraphDot
             g.Nodes.Add(node);
         }
         var clusterIds = new HashSet<string>(StringComparer.Ordinal);
-        EmitGroup(sb, root, graph.OutputNode.Id, 1, clusterIds);
+        EmitGroup(sb, root, graph.OutputNode.Id, 1, clusterIds, patterns);
 
         var byId = graph.Nodes.ToDictionary(n => n.Id);
+        var drawn = new HashSet<(string, string)>();
         for (var i = 0; i < graph.Nodes.Count; i++)
         {
             var node = graph.Nodes[i];
-            var previous = i > 0 ? graph.Nodes[i - 1].Id : (int?)null;
+            if (shown[node.Name] != node.Name) continue; // a later copy of a repeated block
+            var previous = i > 0 ? shown[graph.Nodes[i - 1].Name] : null;
             foreach (var input in node.Inputs)
             {
-                var from = byId.TryGetValue(input, out var src) ? src.Name : $"#{input}";
+                var from = byId.TryGetValue(input, out var src) ? shown[src.Name] : $"#{input}";
+                if (!drawn.Add((from, node.Name))) continue;
                 sb.Append("  ").Append(Q(from)).Append(" -> ").Append(Q(node.Name));
-                if (input != previous)
+                if (from != previous)
                     sb.Append(" [style=dashed, color=").Append(Q(SkipColor)).Append(", penwidth=1.5")
                       .Append(node.Op == OpCatalog.AddOp ? ", label=\"residual\", fontcolor=" + Q(SkipColor) : "").Append(']');
                 sb.Append(";\n");
@@ -64,6 +74,30 @@ public static class GraphDot
         return sb.ToString();
     }
 
+    /// <summary>Each node's name → the node drawn for it: itself, or for a node of a later copy in <paramref name="runs"/> its place in the first copy.</summary>
+    private static Dictionary<string, string> Representatives(IrGraph graph, IReadOnlyList<Analysis.RepeatedBlocks.Run> runs)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+        {
+            var name = node.Name;
+            for (var changed = true; changed;)
+            {
+                changed = false;
+                foreach (var run in runs)
+                    foreach (var index in run.Indices.Skip(1))
+                    {
+                        var member = run.Member(index);
+                        if (!GraphPrinter.IsUnder(name, member)) continue;
+                        name = run.First + name[member.Length..];
+                        changed = true;
+                    }
+            }
+            map[node.Name] = name;
+        }
+        return map;
+    }
+
     private sealed record Group(string Prefix, string Segment)
     {
         public Dictionary<string, Group> Children { get; } = new(StringComparer.Ordinal);
@@ -71,12 +105,12 @@ public static class GraphDot
         public List<IrNode> Nodes { get; } = new();
     }
 
-    private static void EmitGroup(StringBuilder sb, Group g, int outputId, int depth, HashSet<string> clusterIds)
+    private static void EmitGroup(StringBuilder sb, Group g, int outputId, int depth, HashSet<string> clusterIds, Dictionary<string, string> patterns)
     {
         var pad = new string(' ', depth * 2);
         foreach (var node in g.Nodes)
         {
-            var label = $"{node.Name}\n{node.Op}\n{node.OutputShape}";
+            var label = $"{node.Name}\n{GraphPrinter.OpWithAttrs(node)}\n{node.OutputShape}";
             sb.Append(pad).Append(Q(node.Name)).Append(" [label=").Append(Q(label));
             if (node.Op == OpCatalog.InputOp) sb.Append(", shape=ellipse, fillcolor=\"#dbe9f6\"");
             else if (node.Id == outputId) sb.Append(", fillcolor=\"#dff0d8\", penwidth=2");
@@ -89,9 +123,9 @@ public static class GraphDot
             var unique = id;
             for (var k = 2; !clusterIds.Add(unique); k++) unique = $"{id}_{k}";
             sb.Append(pad).Append("subgraph ").Append(Q(unique)).Append(" {\n");
-            sb.Append(pad).Append("  label=").Append(Q(child.Prefix)).Append(";\n");
+            sb.Append(pad).Append("  label=").Append(Q(patterns.GetValueOrDefault(child.Prefix, child.Prefix))).Append(";\n");
             sb.Append(pad).Append("  style=\"rounded,dashed\"; color=\"#999999\";\n");
-            EmitGroup(sb, child, outputId, depth + 1, clusterIds);
+            EmitGroup(sb, child, outputId, depth + 1, clusterIds, patterns);
             sb.Append(pad).Append("}\n");
         }
     }

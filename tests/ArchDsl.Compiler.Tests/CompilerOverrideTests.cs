@@ -98,6 +98,23 @@ public class CompilerOverrideTests
     }
 
     [Fact]
+    public void AnOverrideFromAnOptionIsReportedAsTyped()
+    {
+        var r = ArchCompiler.CompileFile(Path.Combine(SpecsDir, "convmixer.arch"), [Override.FromOption("--epochs", "train.epochs", "0")]);
+        var d = Single(r, CompilerCodes.TrainValue);
+        Assert.Equal(Override.CommandLineSourceName, d.Span!.Value.File);
+        Assert.Equal("--epochs 0", d.Span!.Value.Source.Text);
+        At(d, 1, 10);
+
+        var conflict = ArchCompiler.CompileFile(Path.Combine(SpecsDir, "convmixer.arch"),
+            [Override.Parse("train.epochs=3"), Override.FromOption("--epochs", "train.epochs", "2")]);
+        var c = Single(conflict, CompilerCodes.ConflictingOverride);
+        Assert.Equal("override 'train.epochs' is given twice, as 3 and as 2", c.Message);
+        Assert.Equal("--epochs 2", c.Span!.Value.Source.Text);
+        Assert.Equal(8, c.Span!.Value.Length);
+    }
+
+    [Fact]
     public void TrainSectionValuesAndDefaults()
     {
         var g = SpecGraph("convmixer.arch");

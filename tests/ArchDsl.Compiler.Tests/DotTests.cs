@@ -136,9 +136,9 @@ public class DotTests
     }
 
     /// <summary>Reads the graph's DOT strictly and checks every edge endpoint is a declared node (used by the spec tests too).</summary>
-    internal static DotReader Read(IrGraph g)
+    internal static DotReader Read(IrGraph g, bool collapse = false)
     {
-        var dot = GraphDot.ToDot(g);
+        var dot = GraphDot.ToDot(g, collapse);
         var reader = new DotReader(dot);
         foreach (var (from, to, _) in reader.Edges)
         {
@@ -155,7 +155,7 @@ public class DotTests
         var dot = Read(g);
         Assert.Equal(g.Nodes.Select(n => n.Name).OrderBy(n => n, StringComparer.Ordinal), dot.Nodes.Keys.OrderBy(n => n, StringComparer.Ordinal));
         foreach (var n in g.Nodes)
-            Assert.Equal($"{n.Name}\\n{n.Op}\\n{n.OutputShape}", dot.Nodes[n.Name]["label"]);
+            Assert.Equal($"{n.Name}\\n{GraphPrinter.OpWithAttrs(n)}\\n{n.OutputShape}", dot.Nodes[n.Name]["label"]);
         var expectedEdges = g.Nodes.SelectMany(n => n.Inputs.Select(i => (g.Nodes[i].Name, n.Name))).OrderBy(e => e).ToList();
         Assert.Equal(expectedEdges, dot.Edges.Select(e => (e.From, e.To)).OrderBy(e => e).ToList());
     }
@@ -213,13 +213,46 @@ public class DotTests
         Assert.Equal(["a_b.0"], dot.Clusters["cluster_a_b_2"]);
     }
 
-    /// <summary>Graphviz itself (<c>apt-get install graphviz</c>, which scripts/setup.sh runs) lays the output out.</summary>
     [Fact]
-    public async Task Graphviz_accepts_the_output()
+    public void Repeated_blocks_are_drawn_once_in_a_cluster_that_says_how_many()
     {
-        var g = PrinterFixtures.Vit();
-        var text = GraphDot.ToDot(g);
-        Read(g);
+        var g = CompilerTestKit.SpecGraph("imagenet/vit-b16.arch");
+        var dot = Read(g, collapse: true);
+        var blockNodes = g.Nodes.Where(n => n.Name.StartsWith("blocks.0.", StringComparison.Ordinal)).Select(n => n.Name).ToList();
+        var others = g.Nodes.Where(n => !n.Name.StartsWith("blocks.", StringComparison.Ordinal)).Select(n => n.Name);
+        Assert.Equal(others.Concat(blockNodes).Order(StringComparer.Ordinal), dot.Nodes.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains("label=\"blocks.{0..11} ×12\";", GraphDot.ToDot(g));
+        Assert.Contains(("blocks.0.channel_add", "head.0"), dot.Edges.Select(e => (e.From, e.To))); // block 11's output, drawn from block 0's place
+        Assert.Contains(("stem.3", "blocks.0.token_norm"), dot.Edges.Select(e => (e.From, e.To)));
+        Assert.DoesNotContain(dot.Edges, e => e.From == "blocks.0.channel_add" && e.To.StartsWith("blocks.0.", StringComparison.Ordinal)); // no loop back
+    }
+
+    [Fact]
+    public void A_depthwise_and_a_pointwise_conv_are_labelled_differently()
+    {
+        var dot = Read(CompilerTestKit.SpecGraph("convmixer.arch", "kernel=9"), collapse: true);
+        var depthwise = dot.Nodes["blocks.0.token.0"]["label"];
+        var pointwise = dot.Nodes["blocks.0.channel.0"]["label"];
+        Assert.Contains("groups=128, kernel=9", depthwise);
+        Assert.Contains("groups=1, kernel=1", pointwise);
+        Assert.NotEqual(depthwise.Split("\\n")[1], pointwise.Split("\\n")[1]);
+    }
+
+    /// <summary>ViT-B laid out by Graphviz: collapsed, a fraction of the height of every block drawn.</summary>
+    [Fact]
+    public async Task Graphviz_lays_out_the_collapsed_ViT_B_far_shorter()
+    {
+        var g = CompilerTestKit.SpecGraph("imagenet/vit-b16.arch");
+        var (collapsedNodes, collapsedHeight) = await Plain(GraphDot.ToDot(g));
+        var (allNodes, allHeight) = await Plain(GraphDot.ToDot(g, collapse: false));
+        Assert.Equal(g.Nodes.Count, allNodes);
+        Assert.Equal(g.Nodes.Count - 11 * 8, collapsedNodes);
+        Assert.True(collapsedHeight * 5 < allHeight, $"collapsed height {collapsedHeight} vs {allHeight}");
+    }
+
+    /// <summary>Runs <c>dot -Tplain</c>: the node count and the graph's height (inches) it reports; fails on any message.</summary>
+    private static async Task<(int Nodes, double Height)> Plain(string text)
+    {
         var dotExe = TestSupport.Tools.Require(TestSupport.Tools.Dot, "graphviz");
         var psi = new ProcessStartInfo(dotExe, "-Tplain") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
@@ -229,6 +262,17 @@ public class DotTests
         var stderr = await p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
         Assert.True(p.ExitCode == 0 && stderr.Length == 0, $"dot exit {p.ExitCode}: {stderr}");
-        Assert.Equal(g.Nodes.Count, (await stdout).Split('\n').Count(l => l.StartsWith("node ", StringComparison.Ordinal)));
+        var lines = (await stdout).Split('\n');
+        var height = double.Parse(lines[0].Split(' ')[3], System.Globalization.CultureInfo.InvariantCulture);
+        return (lines.Count(l => l.StartsWith("node ", StringComparison.Ordinal)), height);
+    }
+
+    /// <summary>Graphviz itself (<c>apt-get install graphviz</c>, which scripts/setup.sh runs) lays the output out.</summary>
+    [Fact]
+    public async Task Graphviz_accepts_the_output()
+    {
+        var g = PrinterFixtures.Vit();
+        Read(g);
+        Assert.Equal(g.Nodes.Count, (await Plain(GraphDot.ToDot(g))).Nodes);
     }
 }

@@ -52,7 +52,8 @@ public class IrJsonTests
         Assert.Equal(input, summary.RootElement.GetProperty("input").Compact());
         Assert.Equal(input, diff.RootElement.GetProperty("input").GetProperty("before").Compact());
         var last = graph.RootElement.GetProperty("nodes")[g.Nodes.Count - 1].GetProperty("output_shape").Compact();
-        Assert.Equal(last, summary.RootElement.GetProperty("rows")[g.Nodes.Count - 1].GetProperty("output_shape").Compact());
+        var rows = summary.RootElement.GetProperty("rows");
+        Assert.Equal(last, rows[rows.GetArrayLength() - 1].GetProperty("output_shape").Compact());
         var changed = diff.RootElement.GetProperty("changed").EnumerateArray().First(c => c.GetProperty("name").GetString() == "stem.3")
             .GetProperty("fields").EnumerateArray().Single(f => f.GetProperty("field").GetString() == "output_shape");
         Assert.Equal("tokens", changed.GetProperty("after").GetProperty("layout").GetString());

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ArchDsl.Compiler.Analysis;
 using ArchDsl.Compiler.Tests.Snapshots;
+using static ArchDsl.Compiler.Tests.CompilerTestKit;
 
 namespace ArchDsl.Compiler.Tests;
 
@@ -11,7 +12,7 @@ public class SummaryTests
     {
         var g = PrinterFixtures.ConvMixer(depth: 2);
         var s = Summary.Of(g);
-        Assert.Equal(g.Nodes.Count, s.Rows.Count);
+        Assert.Equal(g.Nodes.Count, s.Rows.Sum(r => r.Count)); // the two blocks' layers collapse, one row each
         Assert.Equal(514, s.TotalParams);
         Assert.Equal(514, s.TrainableParams);
         Assert.Equal(0, s.NonTrainableParams);
@@ -23,8 +24,61 @@ public class SummaryTests
         Assert.Equal(514 * 4, s.ParamBytes);
         Assert.Equal(85 * 4, s.BufferBytes);
         Assert.Equal(s.ActivationBytes + s.ParamBytes + s.BufferBytes, s.EstimatedTotalBytes);
-        Assert.Equal(new SummaryRow("blocks.1.token.0", "conv2d", Shape.Image(8, 4, 4), 80, 0, 1152), s.Rows[11]);
-        Assert.Equal(new SummaryRow("stem.2", "batchnorm", Shape.Image(8, 4, 4), 16, 17, 256), s.Rows[3]);
+        Assert.Equal(new SummaryRow("blocks.{0,1}.token.0", "conv2d", Shape.Image(8, 4, 4), 80, 0, 1152)
+                     { InputShape = Shape.Image(8, 4, 4), Kernel = "3×3 / 1", Count = 2 }, s.Rows[4]);
+        Assert.Equal(new SummaryRow("stem.2", "batchnorm", Shape.Image(8, 4, 4), 16, 17, 256) { InputShape = Shape.Image(8, 4, 4) }, s.Rows[3]);
+    }
+
+    [Theory]
+    [InlineData("imagenet/vit-b16.arch")]
+    [InlineData("imagenet/convmixer-768-32.arch")]
+    [InlineData("imagenet/mixer-b16.arch")]
+    [InlineData("resmlp.arch")]
+    public void Rows_at_every_depth_account_for_every_parameter_and_mult_add(string spec)
+    {
+        var g = SpecGraph(spec);
+        foreach (var depth in new int?[] { null, 1, 2, 3, 4 })
+        {
+            var s = Summary.Of(g, depth);
+            Assert.Equal(g.ParamCount, s.Rows.Sum(r => r.Params * r.Count));
+            Assert.Equal(g.MultAdds, s.Rows.Sum(r => r.MultAdds * r.Count));
+            Assert.Equal(g.BufferCount, s.Rows.Sum(r => r.Buffers * r.Count));
+        }
+    }
+
+    [Fact]
+    public void ViT_B_collapses_its_twelve_blocks_and_takes_its_depth_from_the_names()
+    {
+        var g = SpecGraph("imagenet/vit-b16.arch");
+        Assert.Equal(104, g.Nodes.Count); // input, 4 stem, 8 layers in each of 12 blocks, 3 head
+        var flat = Summary.Of(g);
+        Assert.Equal(16, flat.Rows.Count);
+        Assert.All(flat.Rows.Where(r => r.Name.StartsWith("blocks.", StringComparison.Ordinal)), r => Assert.Equal(12, r.Count));
+        Assert.Equal("blocks.{0..11}.token.0", flat.Rows.Single(r => r.Op == "attention").Name);
+
+        Assert.Equal(["input", "stem", "blocks", "head"], Summary.Of(g, depth: 1).Rows.Select(r => r.Name));
+        var two = Summary.Of(g, depth: 2);
+        var blocks = two.Rows.Single(r => r.Name == "blocks.{0..11}");
+        Assert.Equal((12, "8 layers", 7_087_872L), (blocks.Count, blocks.Op, blocks.Params));
+        Assert.Equal(Shape.Tokens(197, 768), blocks.InputShape);
+        Assert.Contains("blocks.{0..11} ×12   8 layers", two.ToText());
+    }
+
+    [Fact]
+    public void Kernel_and_stride_columns_and_the_activation_estimate_at_a_batch()
+    {
+        var g = SpecGraph("imagenet/convmixer-768-32.arch");
+        var s = Summary.Of(g, batch: 64);
+        Assert.Equal("7×7 / 7", s.Rows.Single(r => r.Name == "stem.0").Kernel);
+        Assert.Equal("7×7 / 1", s.Rows.Single(r => r.Name == "blocks.{0..31}.token.0").Kernel);
+        Assert.Equal("1×1 / 1", s.Rows.Single(r => r.Name == "blocks.{0..31}.channel.0").Kernel);
+        Assert.Equal("", s.Rows.Single(r => r.Name == "head.1").Kernel);
+        // Every node's output, the input included, float32, times the batch.
+        Assert.Equal(64L * 4 * g.Nodes.Sum(n => n.OutputShape.Elements), s.ActivationBytesAtBatch);
+        var text = s.ToText();
+        Assert.Contains($"Forward activations at batch 64: {s.ActivationBytesAtBatch:N0} bytes", text);
+        Assert.Contains("what a forward pass keeps for backward", text);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Summary.Of(g, depth: 0));
     }
 
     [Fact]
@@ -52,7 +106,8 @@ public class SummaryTests
         Assert.Equal(header.IndexOf("Output shape", StringComparison.Ordinal), row.IndexOf("tokens[197, 3072]", StringComparison.Ordinal));
         var cls = lines.Single(l => l.StartsWith("head.0", StringComparison.Ordinal));
         Assert.EndsWith("--", cls);
-        Assert.Equal(header.IndexOf("Params", StringComparison.Ordinal) + "Params".Length, cls.IndexOf("--", StringComparison.Ordinal) + 2);
+        var paramsEnd = header.IndexOf("Params", StringComparison.Ordinal) + "Params".Length;
+        Assert.Equal("--", cls[(paramsEnd - 2)..paramsEnd]);
         Assert.Equal(lines[1].Length, header.Length);
     }
 

@@ -27,6 +27,15 @@ public static class PyTorchExporter
         return ExportFiles.Write(outDir, [(name + ".py", text), (name + ".safetensors", weights)]);
     }
 
+    /// <summary>
+    /// How to load what <see cref="Write"/> wrote into <paramref name="outDir"/>, for the user: with a Python that has
+    /// torch — <see cref="Bench.PythonExecutable"/> (<c>$ARCHDSL_PYTHON</c>, else Debian's <c>/usr/bin/python3</c>, the
+    /// one python3-torch installs for; a pyenv or venv <c>python3</c> earlier on PATH does not see it).
+    /// </summary>
+    public static string LoadHint(string outDir, string module) =>
+        $"load it with a Python that has torch (Debian's python3-torch is /usr/bin/python3's; a pyenv or venv python3 does not see it):\n" +
+        $"  cd {outDir} && {Bench.PythonExecutable} -c \"import {module}; print({module}.create_model('{module}.safetensors'))\"";
+
     /// <summary>A file name for the arch: <c>ConvMixer</c> → <c>convmixer</c>.</summary>
     public static string FileStem(string arch) =>
         new string(arch.ToLowerInvariant().Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '_').ToArray()) is var s && char.IsAsciiLetter(s[0]) ? s : "model_" + s;
@@ -43,7 +52,7 @@ public static class PyTorchExporter
         sb.Append($""""
             """{graph.Arch}, exported by archc (ArchDsl) from {source.Origin}.
 
-            Self-contained: needs only torch. Load and run:
+            Self-contained: needs only torch (Debian's python3-torch, i.e. /usr/bin/python3, not a pyenv or venv python3). Load and run:
 
                 import {module}
                 model = {module}.create_model('{module}.safetensors')  # state_dict loaded with strict=True; eval mode

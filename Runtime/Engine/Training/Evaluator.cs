@@ -20,6 +20,8 @@ public sealed record EvalOptions
     public string? Device { get; init; }
     public int? Threads { get; init; }
     public int Batch { get; init; } = 256;
+    /// <summary>Called after each evaluated batch with (images done, images in the set); for a progress display.</summary>
+    public Action<int, int>? Progress { get; init; }
 }
 
 /// <summary>Accuracy, per-class accuracy and the confusion matrix of a checkpoint on a data set.</summary>
@@ -37,6 +39,43 @@ public sealed record EvalResult(
         sb.Append(Confusion.Render());
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The result as indented JSON (snake_case keys, '\n' line ends) for <c>archc eval --format json</c>: the checkpoint
+    /// and its position, the set, <c>accuracy</c> and <c>per_class_accuracy</c> as fractions in [0, 1] (NaN, for a class
+    /// with no images, as null), the mean cross-entropy <c>loss</c>, the class names in logit order, and the confusion
+    /// matrix as rows of counts (row: true class, column: predicted).
+    /// </summary>
+    public string ToJson() => Compiler.Printers.IrJson.Document(w =>
+    {
+        static void Number(System.Text.Json.Utf8JsonWriter w, double v) { if (double.IsFinite(v)) w.WriteNumberValue(v); else w.WriteNullValue(); }
+        w.WriteStartObject();
+        w.WriteString("arch", Arch);
+        w.WriteString("run_dir", RunDir);
+        w.WriteString("checkpoint", Checkpoint);
+        w.WriteNumber("epoch", Epoch);
+        w.WriteNumber("step", Step);
+        w.WriteString("set", Set);
+        w.WriteString("data", Data);
+        w.WriteNumber("samples", Samples);
+        w.WritePropertyName("accuracy"); Number(w, Accuracy);
+        w.WritePropertyName("loss"); Number(w, Loss);
+        w.WriteStartArray("classes");
+        foreach (var c in Confusion.ClassNames) w.WriteStringValue(c);
+        w.WriteEndArray();
+        w.WriteStartArray("per_class_accuracy");
+        foreach (var a in PerClassAccuracy) Number(w, a);
+        w.WriteEndArray();
+        w.WriteStartArray("confusion");
+        for (int i = 0; i < Confusion.Classes; i++)
+        {
+            w.WriteStartArray();
+            for (int j = 0; j < Confusion.Classes; j++) w.WriteNumberValue(Confusion[i, j]);
+            w.WriteEndArray();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
 }
 
 /// <summary><c>archc eval</c>: a run directory (its best or last checkpoint) or a checkpoint file inside one.</summary>
@@ -76,7 +115,7 @@ public static class Evaluator
         int classes = Trainer.Classes(graph);
         var names = Enumerable.Range(0, classes).Select(k => k < data.ClassNames.Count ? data.ClassNames[k] : $"class {k}").ToList();
         var confusion = new ConfusionMatrix(names);
-        var scores = Trainer.Evaluate(model, set, options.Batch, device, confusion);
+        var scores = Trainer.Evaluate(model, set, options.Batch, device, confusion, progress: options.Progress);
         return new EvalResult(checkpoint, runDir, graph.Arch, state.Epoch + (state.Batch > 0 ? 1 : 0), state.Step, options.Set, data.Source,
                               set.Count, scores.Loss, scores.Accuracy, confusion.PerClassAccuracy(), confusion);
     }

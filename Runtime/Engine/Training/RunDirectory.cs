@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ArchDsl.Compiler;
+using ArchDsl.Compiler.Analysis;
 using ArchDsl.Compiler.Printers;
 
 namespace ArchDsl.Runtime.Training;
@@ -22,7 +23,21 @@ public sealed record RunInfo
     public int Resumes { get; init; }
     /// <summary>What the run trains, as <see cref="Training.ConfigHash.Of"/>; null in runs of older versions.</summary>
     public string? ConfigHash { get; init; }
+    /// <summary>The run directory or checkpoint given to <c>--init</c>; null for a run started from its own initialisation.</summary>
+    public string? InitFrom { get; init; }
+    /// <summary>What <c>--init</c> loaded, re-initialised and skipped (written once the weights are loaded).</summary>
+    public InitReport? Init { get; init; }
+    /// <summary>Each time the run was extended with more epochs (<see cref="Trainer.Resume"/> with an epoch count), oldest first.</summary>
+    public EpochExtension[] Extensions { get; init; } = [];
 }
+
+/// <summary>
+/// A run extended from <see cref="FromEpochs"/> to <see cref="ToEpochs"/> epochs in all. The schedule is recomputed
+/// for <see cref="ToEpochs"/> (as if the run had been started with that many); steps already trained keep the rates
+/// they were trained with, so the rate at step <see cref="AtStep"/> jumps from the old schedule's to the new one's.
+/// The old <c>summary.yaml</c> is kept as <see cref="ArchivedSummary"/>.
+/// </summary>
+public sealed record EpochExtension(int FromEpochs, int ToEpochs, long AtStep, string? ArchivedSummary, string At);
 
 /// <summary>
 /// The layout of a run directory, defined here once for the trainer, the evaluator, the sweep reader and
@@ -74,13 +89,19 @@ public static class RunDirectory
     /// <summary>Writes what a new run starts from: the IR (text and YAML), the spec text(s) and the overrides.</summary>
     public static void WriteSources(string runDir, IrGraph graph, IReadOnlyList<SpecSource> specs, IReadOnlyList<string> overrides)
     {
-        AtomicFile.WriteAllText(Path.Combine(runDir, GraphTextFile), GraphPrinter.ToText(graph));
-        AtomicFile.WriteAllText(Path.Combine(runDir, GraphYamlFile), GraphYaml.Write(graph));
+        WriteGraph(runDir, graph);
         if (specs.Count > 0)
             AtomicFile.WriteAllText(Path.Combine(runDir, SpecFile), specs.Count == 1
                 ? specs[0].Text
                 : string.Concat(specs.Select(s => $"# ---- {s.Path} ----\n{s.Text}{(s.Text.EndsWith('\n') ? "" : "\n")}")));
         AtomicFile.WriteAllText(Path.Combine(runDir, OverridesFile), string.Concat(overrides.Select(o => o + "\n")));
+    }
+
+    /// <summary>Writes the IR a run trains: <c>graph.txt</c> and <c>graph.yaml</c> (each atomically).</summary>
+    public static void WriteGraph(string runDir, IrGraph graph)
+    {
+        AtomicFile.WriteAllText(Path.Combine(runDir, GraphTextFile), GraphPrinter.ToText(graph));
+        AtomicFile.WriteAllText(Path.Combine(runDir, GraphYamlFile), GraphYaml.Write(graph));
     }
 
     /// <exception cref="TrainingException">no run.json, or one that does not parse.</exception>
@@ -113,6 +134,28 @@ public static class RunDirectory
         }
         Trainer.CheckTrainConfig(graph.Train, $"'{path}'");
         return graph;
+    }
+
+    /// <summary>
+    /// A run's graph (<see cref="ReadGraph"/>) with what it was made from: <c>spec.arch</c> (empty when the run has none:
+    /// a graph trained from the API) and <c>overrides.txt</c>, one override a line — for <c>archc diff RUN_A RUN_B</c>.
+    /// </summary>
+    /// <exception cref="TrainingException">not a run directory, or an unreadable file.</exception>
+    public static (IrGraph Graph, GraphSources Sources) ReadGraphSources(string runDir)
+    {
+        if (!Directory.Exists(runDir)) throw new TrainingException($"no run directory '{runDir}'");
+        var graph = ReadGraph(runDir);
+        string Text(string file)
+        {
+            var path = Path.Combine(runDir, file);
+            try { return File.Exists(path) ? File.ReadAllText(path) : ""; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new TrainingException($"'{path}' is unreadable: {e.Message}", e);
+            }
+        }
+        var overrides = Text(OverridesFile).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToList();
+        return (graph, new GraphSources(Text(SpecFile), overrides));
     }
 
     /// <summary>

@@ -30,6 +30,11 @@ public sealed record TrainOptions
     public int LogEvery { get; init; } = 50;
     /// <summary>Batch size for evaluation (default the larger of the training batch and 256).</summary>
     public int? EvalBatch { get; init; }
+    /// <summary>
+    /// Start from another run's weights: a run directory (its best checkpoint when chosen on a validation split, else
+    /// its last) or a checkpoint file; tensors of the same name and shape are loaded (<see cref="InitialWeights"/>).
+    /// </summary>
+    public string? Init { get; init; }
     public IProgressSink? Progress { get; init; }
     /// <summary>Catch SIGINT (Ctrl-C) and SIGTERM: save a checkpoint and return <see cref="TrainOutcome.Interrupted"/>. A second signal is not caught.</summary>
     public bool HandleSignals { get; init; } = true;

@@ -37,8 +37,8 @@ internal sealed partial class TrainSession
             _bestAcc = _evalName == "val" ? start.BestAccuracy ?? double.NaN : double.NaN;
             _bestEpoch = _evalName == "val" ? start.BestEpoch : null;
             _epochStats = new EpochTotals { LossSum = start.EpochLossSum, Correct = start.EpochCorrect, Samples = start.EpochSamples };
-            TruncateMetrics(MetricsPath, start.MetricsRecords);
-            _records = start.MetricsRecords;
+            _records = _keepLog ? Math.Max(start.MetricsRecords, CountRecords(MetricsPath)) : start.MetricsRecords;
+            TruncateMetrics(MetricsPath, _records);
             _lastSavedStep = _step;
         }
         else if (_resume)
@@ -47,6 +47,8 @@ internal sealed partial class TrainSession
         }
         _metrics = MetricsLog.Open(MetricsPath);
     }
+
+    private static int CountRecords(string path) => File.Exists(path) ? File.ReadLines(path).Count(l => l.Trim().Length > 0) : 0;
 
     /// <summary>Keeps the first <paramref name="keep"/> records of the log (those the checkpoint had seen); written atomically.</summary>
     private static void TruncateMetrics(string path, int keep)

@@ -22,8 +22,10 @@ internal sealed partial class TrainSession : IDisposable
     private readonly IrGraph _graph;
     private readonly string _runDir;
     private readonly string _ckptDir;
-    private readonly RunInfo _info;
+    private RunInfo _info;
     private readonly bool _resume;
+    /// <summary>Keep the whole metrics log on restoring (a finished run being extended: its test record stays).</summary>
+    private readonly bool _keepLog;
     private readonly IProgressSink _sink;
     private readonly TrainLoop _settings;
     private readonly StopSignal _stop;
@@ -44,6 +46,7 @@ internal sealed partial class TrainSession : IDisposable
     private long _parameters;
     private int _evalBatch;
     private MetricsLog? _metrics;
+    private string? _initReport;
 
     // Position and running totals: what a checkpoint saves (State) and a resume restores.
     private int _epoch, _batch;
@@ -59,8 +62,9 @@ internal sealed partial class TrainSession : IDisposable
     private float[] _images = [];
     private long[] _labels = [];
 
-    public TrainSession(IrGraph graph, string runDir, RunInfo info, TrainOptions options, bool resume)
+    public TrainSession(IrGraph graph, string runDir, RunInfo info, TrainOptions options, bool resume, bool keepLog = false)
     {
+        _keepLog = keepLog;
         _graph = graph;
         _runDir = runDir;
         _ckptDir = RunDirectory.CheckpointsOf(runDir);
@@ -86,6 +90,7 @@ internal sealed partial class TrainSession : IDisposable
         _sink.RunStarted(new RunStartInfo(_runDir, _graph.Arch, s.Epochs, _batches, s.Batch, _parameters, _device.ToString(), _threads,
             _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment.ToString(), _graph.Train.Optimizer.ToString(),
             start is not null, _epoch, _batch));
+        if (_initReport is not null) _sink.Message(_initReport);
         if (start is null) Save("start", 0, 0, best: false); // a resumable, never-NaN state from the first moment
         _lastLr = _schedule.LearningRate(Math.Max(0, _step - 1));
         for (; _epoch < s.Epochs; _epoch++, _batch = 0)
@@ -125,11 +130,24 @@ internal sealed partial class TrainSession : IDisposable
         catch (AugmentException e) { throw new TrainingException($"train key 'augment': {e.Message}", e); }
 
         _model = new IrModel(_graph, s.Seed, _device);
+        if (start is null && _info.InitFrom is { } init) LoadInitialWeights(init);
         _optimizer = Trainer.CreateOptimizer(_model, _graph.Train.Optimizer);
         _parameters = _model.ParameterCount;
         _evalBatch = _info.EvalBatch ?? Math.Max(s.Batch, 256);
         _images = new float[(long)s.Batch * _data.Train.SampleSize];
         _labels = new long[s.Batch];
+    }
+
+    /// <summary>
+    /// <c>--init</c>: the weights of another run that fit the model (<see cref="InitialWeights"/>), reported to the user
+    /// and recorded in <c>run.json</c>. Applied when the run starts (or is resumed before its first checkpoint).
+    /// </summary>
+    private void LoadInitialWeights(string from)
+    {
+        var report = InitialWeights.Apply(from, Model);
+        _initReport = report.Describe(); // shown once the run's header is
+        _info = _info with { Init = report };
+        RunDirectory.WriteRunInfo(_runDir, _info);
     }
 
     /// <summary>

@@ -19,8 +19,9 @@ public static partial class Trainer
 
     /// <summary>Loss (mean cross-entropy, no smoothing) and accuracy of <paramref name="model"/> on <paramref name="set"/>, in eval mode.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="stop"/> said stop (checked before each batch).</exception>
+    /// <param name="progress">called after each batch with (images done, images in the set).</param>
     internal static LossAccuracy Evaluate(nn.Module<Tensor, Tensor> model, Dataset set, int batch, Device device,
-                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null)
+                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null, Action<int, int>? progress = null)
     {
         var result = new LossAccuracy();
         var batcher = new Batcher(set, batch, shuffle: false);
@@ -49,6 +50,7 @@ public static partial class Trainer
                     var p = pred.cpu().data<long>();
                     for (int i = 0; i < n; i++) confusion.Add((int)labels[i], (int)p[i]);
                 }
+                progress?.Invoke(start + n, set.Count);
             }
         }
         finally { model.train(wasTraining); }

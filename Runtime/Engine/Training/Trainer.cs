@@ -23,6 +23,7 @@ public static partial class Trainer
         if (options.LogEvery < 1) throw new TrainingException($"log interval must be ≥ 1 step, got {options.LogEvery}");
         CheckTrainConfig(graph.Train, "the graph's train config"); // a graph not compiled from source: before anything is written
         string name = options.RunName ?? (options.Specs.Count > 0 ? options.Specs[0].Path : graph.Arch.ToLowerInvariant());
+        string? initFrom = options.Init is { } init ? Evaluator.Locate(init).Checkpoint : null; // an unknown run: an error before a directory is made
         return Translating(() =>
         {
             string runDir = RunDirectory.Create(options.RunsRoot, name);
@@ -38,6 +39,7 @@ public static partial class Trainer
                 Overrides = options.Overrides.ToArray(),
                 Specs = options.Specs.Select(s => s.Path).ToArray(),
                 ConfigHash = Training.ConfigHash.Of(graph),
+                InitFrom = initFrom,
             };
             RunDirectory.WriteRunInfo(runDir, info);
             RunDirectory.WriteSources(runDir, graph, options.Specs, options.Overrides);
@@ -58,9 +60,11 @@ public static partial class Trainer
     /// <summary>
     /// Continues the run in <paramref name="runDir"/> from its last checkpoint (the start, if it was stopped before
     /// the first one). <paramref name="options"/> supplies the progress sink, signal handling and cancellation;
-    /// intervals, threads and device are the run's own unless given.
+    /// intervals, threads and device are the run's own unless given. With <paramref name="extendTo"/> the run — finished
+    /// or not — is extended to that many epochs in all (<see cref="EpochExtension"/> says what happens to the schedule).
     /// </summary>
-    public static TrainResult Resume(string runDir, TrainOptions? options = null)
+    /// <exception cref="TrainingException">no such run, a damaged one, a finished one without <paramref name="extendTo"/>, or <paramref name="extendTo"/> not above the run's epochs.</exception>
+    public static TrainResult Resume(string runDir, TrainOptions? options = null, int? extendTo = null)
     {
         options ??= new TrainOptions();
         runDir = Path.GetFullPath(runDir);
@@ -71,9 +75,12 @@ public static partial class Trainer
                                         $"eval_batch {info.EvalBatch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"}, " +
                                         $"threads {info.Threads?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"}: " +
                                         "log_every must be ≥ 1, checkpoint_every ≥ 0, eval_batch and threads null or ≥ 1");
-        if (RunDirectory.IsFinished(runDir))
-            throw new TrainingException($"run '{runDir}' is already complete ({RunDirectory.SummaryFile} is written); start a new run to train more");
+        if (extendTo is null && RunDirectory.IsFinished(runDir))
+            throw new TrainingException($"run '{runDir}' is already complete ({RunDirectory.SummaryFile} is written); " +
+                                        $"extend it with: archc train --resume {runDir} --epochs N (N epochs in all), or start a new run");
         var graph = RunDirectory.ReadGraph(runDir);
+        bool finished = RunDirectory.IsFinished(runDir);
+        if (extendTo is { } epochs) (graph, info) = RunExtension.Extend(runDir, graph, info, epochs);
         info = info with
         {
             Threads = options.Threads ?? info.Threads,
@@ -83,7 +90,7 @@ public static partial class Trainer
         return Translating(() =>
         {
             RunDirectory.WriteRunInfo(runDir, info);
-            using var session = new TrainSession(graph, runDir, info, options, resume: true);
+            using var session = new TrainSession(graph, runDir, info, options, resume: true, keepLog: finished);
             return session.Run();
         });
     }
