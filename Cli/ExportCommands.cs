@@ -17,7 +17,7 @@ public static partial class Commands
         var format = FormatOption("pytorch", "onnx", "torchsharp");
         var outDir = new Option<string?>("--out") { Description = "folder to write into (default: RUN/export, or ./export for a spec)" };
         var set = SetOption(); var arch = ArchOption();
-        var cmd = new Command("export", "write the model for use elsewhere: --format pytorch (a self-contained .py and .safetensors) onnx (opset 17, normalisation included) or torchsharp (a C# TorchSharp module and .safetensors)")
+        var cmd = new Command("export", "write the model for use elsewhere: --format pytorch (a self-contained .py and .safetensors), onnx (opset 17, normalisation included) or torchsharp (a C# TorchSharp module and .safetensors)")
             { source, format, outDir, set, arch };
         cmd.SetAction(p =>
         {
