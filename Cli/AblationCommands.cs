@@ -135,22 +135,24 @@ public static partial class Commands
     static Command Sweep(Output output)
     {
         var file = new Argument<string>("sweep") { Description = "the sweep file (YAML): specs, grid or points of --set overrides, seeds, budget, output" };
-        var dryRun = new Option<bool>("--dry-run") { Description = "compile every configuration and show the plan and what is already done; train nothing" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "compile every configuration and show the plan, what is already done and an estimate of the time left; train nothing" };
+        var report = new Option<string?>("--report") { Description = "where results.md/.csv, the charts and index.html go (default: the sweep file's report:, else its output folder)" };
         var cmd = new Command("sweep",
             "train a grid of overrides × seeds point by point (resumable: finished points are skipped, an interrupted one resumes; a point whose configuration changed is trained again), " +
-            "then write results.md / results.csv, SVG charts and index.html. Exit 0 when every point finished, 1 on errors, 130 when interrupted")
-            { file, dryRun };
+            "then write results.md / results.csv, PNG and SVG charts and index.html. Exit 0 when every point finished, 1 on errors, 130 when interrupted")
+            { file, dryRun, report };
         cmd.SetAction(p =>
         {
             try
             {
                 var plan = Runtime.Sweep.SweepPlan.Expand(Runtime.Sweep.SweepFile.Load(p.GetValue(file)!));
+                if (p.GetValue(report) is { } reportDir) plan = plan with { ReportDir = Path.GetFullPath(reportDir) };
                 if (p.GetValue(dryRun))
                 {
                     output.Out.Write(Runtime.Sweep.SweepRunner.PlanText(plan, Runtime.Sweep.SweepRunner.Compile(plan)));
                     return ExitCodes.Ok;
                 }
-                var trainer = new Runtime.Sweep.TrainerPointTrainer(new Runtime.Training.PlainProgressSink(output.Out, TimeSpan.FromSeconds(30)));
+                var trainer = new Runtime.Sweep.TrainerPointTrainer(new Presentation.RunReportSink(new Runtime.Training.PlainProgressSink(output.Out, TimeSpan.FromSeconds(30))));
                 var summary = new Runtime.Sweep.SweepRunner(trainer, output.Out, Presentation.SweepReport.WriteAll).Run(plan);
                 if (summary.Interrupted) return ExitCodes.Interrupted;
                 if (summary.Failed.Count > 0)
@@ -160,11 +162,7 @@ public static partial class Commands
                 }
                 return ExitCodes.Ok;
             }
-            catch (Runtime.Sweep.SweepException e)
-            {
-                output.Err.WriteLine($"archc: error: {e.Message}");
-                return ExitCodes.SpecErrors;
-            }
+            catch (Runtime.Sweep.SweepException e) { return SweepErrors(output, e); }
         });
         return cmd;
     }

@@ -22,6 +22,8 @@ public static partial class Commands
         yield return Sweep(output);
         yield return Export(output);
         yield return Predict(output);
+        yield return Data(output);
+        yield return Report(output);
     }
 
     // ---- shared arguments -------------------------------------------------------------------------

@@ -24,17 +24,21 @@ public static partial class Commands
         var seed = new Option<long?>("--seed") { Description = "same as --set train.seed=N" };
         var resume = new Option<string?>("--resume") { Description = "continue the run in this directory from its last checkpoint (with --epochs N: extend it to N epochs)" };
         var init = new Option<string?>("--init") { Description = "start from another run's weights (its best checkpoint if chosen on val, else last; or a checkpoint file): tensors of the same name and shape are loaded, the rest keep their initialisation, and a report says which (as timm's --initial-checkpoint)" };
+        var ampTrain = new Option<string?>("--amp") { Description = "bf16 | fp16 | off: same as --set train.amp=X" };
         var runs = new Option<string>("--runs") { Description = "where run directories are made", DefaultValueFactory = _ => "runs" };
         var name = new Option<string?>("--name") { Description = "the run directory's name before its time stamp (default: the spec file's name): runs/<name>-<time>/" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "also save the last checkpoint every N steps (0: epoch ends only)", DefaultValueFactory = _ => 200 };
         var logEvery = new Option<int>("--log-every") { Description = "write a step record (loss, accuracy, lr) to metrics.jsonl every N steps, and at each epoch's last step", DefaultValueFactory = _ => 50 };
         var threads = new Option<int?>("--threads") { Description = "libtorch CPU threads (default: all cores; a resumed run keeps its own unless given)" };
         var cmd = new Command("train", "train a spec (data, schedule, augmentation from its train section); writes runs/<spec>-<time>/")
-            { spec, set, arch, epochs, batch, seed, device, resume, init, runs, name, checkpointEvery, logEvery, threads };
+            { spec, set, arch, epochs, batch, seed, device, resume, init, runs, name, checkpointEvery, logEvery, threads, ampTrain };
+        var launch = LaunchFlags(cmd, threads);
         cmd.SetAction(p =>
         {
             if (p.GetValue(logEvery) < 1) throw new UsageException($"--log-every must be at least 1, got {p.GetValue(logEvery)}");
             if (p.GetValue(checkpointEvery) < 0) throw new UsageException($"--checkpoint-every must be at least 0, got {p.GetValue(checkpointEvery)}");
+            if (Launch(p, launch, output) is { } launched) return launched;
+            var world = Runtime.Distributed.DistributedOptions.FromEnvironment();
             if (p.GetValue(threads) is < 1) throw new UsageException($"--threads must be at least 1, got {p.GetValue(threads)}");
             var options = new TrainOptions
             {
@@ -45,13 +49,14 @@ public static partial class Commands
                 CheckpointEvery = p.GetValue(checkpointEvery),
                 LogEvery = p.GetValue(logEvery),
                 Init = p.GetValue(init),
-                Progress = ProgressFor(output),
+                Progress = world is { IsMain: false } ? NullProgressSink.Instance : new RunReportSink(ProgressFor(output)),   // report.html + charts in the run directory, each epoch
+                Distributed = world,
             };
             if (p.GetValue(resume) is { } runDir)
             {
                 if (p.GetValue(spec) is not null || (p.GetValue(set)?.Length ?? 0) > 0 || p.GetValue(batch) is not null || p.GetValue(seed) is not null
-                    || p.GetValue(init) is not null || p.GetValue(name) is not null || p.GetResult(logEvery) is { Implicit: false } || p.GetResult(checkpointEvery) is { Implicit: false })
-                    throw new UsageException("--resume continues a run as it was started: give no spec, --set, --batch, --seed, --init, --name, --log-every or --checkpoint-every with it (--epochs N extends it to N epochs)");
+                    || p.GetValue(ampTrain) is not null || p.GetValue(init) is not null || p.GetValue(name) is not null || p.GetResult(logEvery) is { Implicit: false } || p.GetResult(checkpointEvery) is { Implicit: false })
+                    throw new UsageException("--resume continues a run as it was started: give no spec, --set, --batch, --seed, --amp, --init, --name, --log-every or --checkpoint-every with it (--epochs N extends it to N epochs)");
                 return Finish(output, () => Trainer.Resume(runDir, options, extendTo: p.GetValue(epochs)));
             }
             var specPath = p.GetValue(spec) ?? throw new UsageException("train needs a spec file (or --resume RUN_DIR)");
@@ -67,6 +72,7 @@ public static partial class Commands
             Flag("--epochs", "train.epochs", p.GetValue(epochs));
             Flag("--batch", "train.batch", p.GetValue(batch));
             Flag("--seed", "train.seed", p.GetValue(seed));
+            Flag("--amp", "train.amp", p.GetValue(ampTrain));
 
             var loaded = SpecLoader.Load(specPath);
             var graph = Report(output, specPath, ArchCompiler.Compile(loaded, overrides, p.GetValue(arch)).ForTraining());
@@ -140,8 +146,12 @@ public static partial class Commands
         var noPyTorch = new Option<bool>("--no-pytorch") { Description = "skip the PyTorch eager companion run" };
         var compile = new Option<bool>("--compile") { Description = "time torch.compile(model) on the PyTorch side (PyTorch 2)" };
         var check = new Option<bool>("--check") { Description = "instead of timing, compare logits and gradients with PyTorch's on the same weights (exit 1 beyond tolerance)" };
+        var amp = new Option<string>("--amp") { Description = "both sides' precision: bf16 | fp16 | off (autocast)", DefaultValueFactory = _ => "off" };
+        amp.AcceptOnlyFromAmong([.. AmpModes.Names]);
+        var env = new Option<string>("--pytorch-env") { Description = "same: PyTorch gets ArchDsl's BLAS kernel and thread settings (like for like); user: your environment as it is", DefaultValueFactory = _ => "same" };
+        env.AcceptOnlyFromAmong("same", "user");
         var cmd = new Command("bench", "training and inference images/s and peak memory, side by side with PyTorch eager on the same libtorch")
-            { spec, set, arch, batch, device, warmup, iterations, noPyTorch, compile, check };
+            { spec, set, arch, batch, device, warmup, iterations, noPyTorch, compile, check, amp, env };
         cmd.SetAction(p =>
         {
             if (p.GetValue(batch) < 1 || p.GetValue(iterations) < 1 || p.GetValue(warmup) < 0)
@@ -157,7 +167,8 @@ public static partial class Commands
                     return checkResult.Passed ? ExitCodes.Ok : ExitCodes.SpecErrors;
                 }
                 var result = Runtime.Model.Bench.Run(graph, p.GetValue(batch), p.GetValue(device)!, p.GetValue(warmup), p.GetValue(iterations),
-                    !p.GetValue(noPyTorch), p.GetValue(compile));
+                    !p.GetValue(noPyTorch), p.GetValue(compile), AmpModes.Parse(p.GetValue(amp)!),
+                    p.GetValue(env) == "user" ? Runtime.Model.BenchEnvironment.User : Runtime.Model.BenchEnvironment.Same);
                 output.Out.WriteLine(result.ToText());
                 return ExitCodes.Ok;
             }

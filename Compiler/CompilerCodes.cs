@@ -142,6 +142,58 @@ public static class CompilerCodes
     /// <summary>A BatchNorm would take its training statistics over one value per channel (batch × H × W == 1); PyTorch refuses it.</summary>
     public const string DegenerateBatchStatistics = "AD0145";
 
+    // ---- mixed precision (amp) ---------------------------------------------------------------------
+
+    /// <summary><c>amp</c> is not one of bf16, fp16, off (<c>amp: bf8</c>, <c>amp: 16</c>).</summary>
+    public const string UnknownAmp = "AD0195";
+
+    /// <summary><c>amp: true</c> / <c>amp: false</c>: the key's earlier boolean form, which did not say which precision.</summary>
+    public const string AmpBoolean = "AD0196";
+
+    /// <summary><c>amp: fp16</c> on a CPU device: libtorch's CPU autocast has bfloat16 only.</summary>
+    public const string AmpUnsupportedOnDevice = "AD0197";
+
+    /// <summary>Top-level <c>label_smoothing</c> together with <c>mixup</c>: timm smooths the mixed targets inside Mixup.</summary>
+    public const string MixupLabelSmoothing = "AD0190";
+
+    /// <summary><c>mixup(…)</c> with both <c>mixup_alpha</c> and <c>cutmix_alpha</c> 0: nothing to mix (timm asserts one is &gt; 0).</summary>
+    public const string MixupNothingToMix = "AD0191";
+
+    /// <summary>A timm RandAugment config string (<c>rand-m9-mstd0.5-inc1</c>) that timm's parser would refuse.</summary>
+    public const string RandAugmentConfig = "AD0192";
+
+    /// <summary>A <c>[min, max]</c> range argument of an augmentation with min above max.</summary>
+    public const string AugmentRangeReversed = "AD0193";
+
+    /// <summary>Image-folder data names a directory that does not exist here (a warning: train stops there if it is missing on the training machine too).</summary>
+    public const string DataFolderMissing = "AD0180";
+
+    /// <summary>Image-folder data has another number of class folders than the model has outputs.</summary>
+    public const string DataFolderClasses = "AD0181";
+
+    /// <summary>A sweep file is not YAML, or not a mapping of keys.</summary>
+    public const string SweepNotYaml = "AD0215";
+
+    /// <summary>A sweep file (or one of its points) has a key the sweep schema does not know.</summary>
+    public const string SweepUnknownKey = "AD0217";
+
+    /// <summary>A sweep file's value has the wrong shape: a list or mapping where one value belongs, or the reverse.</summary>
+    public const string SweepValueShape = "AD0219";
+
+    /// <summary>A sweep file's value is not allowed: not a positive integer, a non-integer or repeated seed, a grid key without values, a budget key with 'train.'.</summary>
+    public const string SweepBadValue = "AD0221";
+
+    /// <summary>A sweep file names no spec to train.</summary>
+    public const string SweepNoSpec = "AD0223";
+
+    // ---- recipes: per-block names, weight decay, EMA (AD0205–0214) ----------------------------------
+
+    /// <summary><c>i</c> or <c>depth</c> (a mixer block's index and the mixer's block count) used where no mixer binds them.</summary>
+    public const string BlockNameOutsideMixer = "AD0205";
+
+    /// <summary><c>residual(w) { }</c> with a word that is not add, sub or mul.</summary>
+    public const string UnknownResidualCombine = "AD0206";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

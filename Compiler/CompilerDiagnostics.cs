@@ -354,6 +354,53 @@ public static class CompilerDiagnostics
     /// <summary>{0}: the key. The first key is a <see cref="FirstGiven"/> label.</summary>
     public static readonly DiagnosticDescriptor DuplicateTrainKey = new(CompilerCodes.DuplicateTrainKey, "duplicate train key", "train key '{0}' is given twice");
 
+    /// <summary>{0}: the value given.</summary>
+    public static readonly DiagnosticDescriptor UnknownAmp = new(CompilerCodes.UnknownAmp, "unknown amp value", "amp takes bf16, fp16 or off, not {0}");
+    /// <summary>{0}: true or false.</summary>
+    public static readonly DiagnosticDescriptor AmpBoolean = new(CompilerCodes.AmpBoolean, "amp is not a boolean",
+        "amp: {0} no longer says which precision to train in; amp takes bf16, fp16 or off");
+    /// <summary>{0}: why (AmpModes.Unsupported).</summary>
+    public static readonly DiagnosticDescriptor AmpFp16OnCpu = new(CompilerCodes.AmpUnsupportedOnDevice, "amp not supported on the device", "{0}");
+
+    /// <summary>{0}: the top-level label_smoothing.</summary>
+    public static readonly DiagnosticDescriptor MixupLabelSmoothing = new(CompilerCodes.MixupLabelSmoothing, "label smoothing given twice",
+        "train key 'label_smoothing' ({0}) is not used with mixup; the mixed targets are smoothed by mixup(label_smoothing: …)");
+    /// <summary>No arguments.</summary>
+    public static readonly DiagnosticDescriptor MixupNothingToMix = new(CompilerCodes.MixupNothingToMix, "mixup mixes nothing",
+        "mixup(mixup_alpha: 0, cutmix_alpha: 0) mixes nothing; one of the alphas must be > 0");
+    /// <summary>{0}: the config string; {1}: what is wrong with it.</summary>
+    public static readonly DiagnosticDescriptor RandAugmentConfig = new(CompilerCodes.RandAugmentConfig, "invalid RandAugment config",
+        "rand_augment config \"{0}\": {1}");
+    /// <summary>{0}: the augmentation; {1}: the argument; {2}: min; {3}: max.</summary>
+    public static readonly DiagnosticDescriptor AugmentRangeReversed = new(CompilerCodes.AugmentRangeReversed, "reversed range",
+        "{0}({1}: [{2}, {3}]) has its minimum above its maximum");
+
+    /// <summary>{0}: the folder as written.</summary>
+    public static readonly DiagnosticDescriptor DataFolderMissing = new(CompilerCodes.DataFolderMissing, "image folder not found",
+        "image folder '{0}' does not exist");
+    /// <summary>{0}: the folder holding the class folders; {1}: their count; {2}: the output shape.</summary>
+    public static readonly DiagnosticDescriptor DataFolderClasses = new(CompilerCodes.DataFolderClasses, "class folders do not match the model",
+        "image folder '{0}' has {1} class folders but the model outputs {2}");
+
+    /// <summary>{0}: what is wrong with the text.</summary>
+    public static readonly DiagnosticDescriptor SweepNotYaml = new(CompilerCodes.SweepNotYaml, "sweep file is not YAML", "{0}");
+    /// <summary>{0}: the key; {1}: where (a sweep file, a point).</summary>
+    public static readonly DiagnosticDescriptor SweepUnknownKey = new(CompilerCodes.SweepUnknownKey, "unknown sweep key", "unknown key '{0}' in {1}");
+    /// <summary>{0}: the key; {1}: the shape it needs.</summary>
+    public static readonly DiagnosticDescriptor SweepValueShape = new(CompilerCodes.SweepValueShape, "sweep value of the wrong shape", "{0} must be {1}");
+    /// <summary>{0}: the key; {1}: what it needs; {2}: the value given.</summary>
+    public static readonly DiagnosticDescriptor SweepBadValue = new(CompilerCodes.SweepBadValue, "bad sweep value", "{0} must be {1}, got '{2}'");
+    public static readonly DiagnosticDescriptor SweepNoSpec = new(CompilerCodes.SweepNoSpec, "no spec to train",
+        "the sweep names no spec to train");
+
+    /// <summary>{0}: the name (i or depth); {1}: what it is.</summary>
+    public static readonly DiagnosticDescriptor BlockNameOutsideMixer = new(CompilerCodes.BlockNameOutsideMixer, "per-block name outside a mixer",
+        "'{0}' is {1}, defined only inside a mixer");
+
+    /// <summary>{0}: the word written.</summary>
+    public static readonly DiagnosticDescriptor UnknownResidualCombine = new(CompilerCodes.UnknownResidualCombine, "unknown residual combination",
+        "residual combines by add, sub or mul, not '{0}'");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

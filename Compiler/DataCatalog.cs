@@ -23,8 +23,11 @@ public static class DataCatalog
     /// <summary>MNIST (LeCun et al. 1998): 10 classes of 1×28×28 images.</summary>
     public static readonly DataSet Mnist = new("mnist", 10, Shape.Image(1, 28, 28), "/usr/share/datasets/mnist/", [], 60_000);
 
-    /// <summary>CIFAR-10 (Krizhevsky 2009): 10 classes of 3×32×32 images, the python-pickle layout.</summary>
+    /// <summary>CIFAR-10 (Krizhevsky 2009): 10 classes of 3×32×32 images, the binary version (<c>cifar-10-batches-bin</c>).</summary>
     public static readonly DataSet Cifar10 = new("cifar10", 10, Shape.Image(3, 32, 32), "/usr/share/datasets/cifar10/", ["cifar-10", "cifar_10"], 50_000);
+
+    /// <summary>CIFAR-100 (Krizhevsky 2009): 100 (fine) classes of 3×32×32 images, the binary version (<c>cifar-100-binary</c>).</summary>
+    public static readonly DataSet Cifar100 = new("cifar100", 100, Shape.Image(3, 32, 32), "/usr/share/datasets/cifar100/", ["cifar-100", "cifar_100"], 50_000);
 
     /// <summary>An ImageFolder tree (torchvision's layout: one directory per class); classes and shape come from the files.</summary>
     public static readonly DataSet Folder = new("folder", null, null, null, ["image-folder", "imagefolder"]);
@@ -33,7 +36,22 @@ public static class DataCatalog
     public static readonly DataSet Synthetic = new("synthetic", null, null, null, []);
 
     /// <summary>Every data set, in documentation order.</summary>
-    public static readonly IReadOnlyList<DataSet> All = [FashionMnist, Mnist, Cifar10, Folder, Synthetic];
+    public static readonly IReadOnlyList<DataSet> All = [FashionMnist, Mnist, Cifar10, Cifar100, Folder, Synthetic];
+
+    /// <summary>
+    /// Named per-channel statistics (mean, std of pixel values in [0, 1]) that <c>normalize:</c> may name:
+    /// <c>imagenet</c> is torchvision's / timm's IMAGENET_DEFAULT_MEAN/STD; <c>cifar10</c> and <c>cifar100</c> are the
+    /// per-pixel statistics of their 50,000 training images (std over all pixels, not the per-image 0.2023 variant).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, (double[] Mean, double[] Std)> Statistics = new Dictionary<string, (double[], double[])>
+    {
+        ["imagenet"] = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ["cifar10"] = ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
+        ["cifar100"] = ([0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762]),
+    };
+
+    /// <summary>timm's DEFAULT_CROP_PCT: evaluation resizes the shorter side to size / crop_pct, then center-crops size.</summary>
+    public const double DefaultCropPct = 0.875;
 
     /// <summary>Training / test samples and noise level of <c>synthetic(…)</c> when not given.</summary>
     public const int SyntheticTrain = 4096, SyntheticTest = 1024;

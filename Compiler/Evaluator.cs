@@ -131,6 +131,14 @@ internal sealed class Evaluator(DiagnosticBag diags)
 
     public void ReportUndefined(WordVal w)
     {
+        if (w.Word is MixerExpander.BlockIndexName or MixerExpander.DepthName)
+        {
+            // A mixer's per-block names, used where no mixer binds them (a stem or head, a block body, the train section).
+            diags.Report(CompilerDiagnostics.BlockNameOutsideMixer, w.Span,
+                $"use it in a mixer's entries or chains (drop_path: 0.1 * i / (depth - 1)); a block body sees it only as an argument, as in token: my_block({w.Word})",
+                w.Word, w.Word == MixerExpander.BlockIndexName ? "the index of a mixer's block (0-based)" : "the number of blocks of a mixer");
+            return;
+        }
         var names = w.Scope?.AllNames().Distinct().ToList() ?? [];
         var close = Suggest.Closest(w.Word, names);
         diags.Report(CompilerDiagnostics.UndefinedName, w.Span,

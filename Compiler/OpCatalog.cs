@@ -27,6 +27,17 @@ public static class OpCatalog
     public const string InputOp = "input";
     /// <summary>IR name of a residual sum (two inputs of equal shape).</summary>
     public const string AddOp = "add";
+    /// <summary>IR name of <c>residual(sub) { body }</c>'s difference body(x) − x: inputs [body(x), x], equal shapes.</summary>
+    public const string SubOp = "sub";
+    /// <summary>IR name of <c>residual(mul) { body }</c>'s product x · body(x): inputs [x, body(x)], equal shapes.</summary>
+    public const string MulOp = "mul";
+
+    /// <summary>The two-input elementwise ops the expander makes (<see cref="AddOp"/>, <see cref="SubOp"/>, <see cref="MulOp"/>), by the word
+    /// <c>residual(…)</c> takes.</summary>
+    public static IReadOnlyDictionary<string, string> ResidualCombines { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["add"] = AddOp, ["sub"] = SubOp, ["mul"] = MulOp,
+    };
 
     /// <summary>Every op of the language, in <see cref="OpId"/> order.</summary>
     public static IReadOnlyList<OpDef> All { get; } = typeof(OpDef).Assembly.GetTypes()
@@ -56,6 +67,8 @@ public static class OpCatalog
     {
         InputOp => OpId.Input,
         AddOp => OpId.Add,
+        SubOp => OpId.Sub,
+        MulOp => OpId.Mul,
         _ => ForIr(irOp)?.Id,
     };
 

@@ -34,7 +34,7 @@ public static partial class TrainSchema
         if (CallArgs(name, spec, args, diags) is not { } result) return null;
         if (spec.FillDefaults)
             foreach (var (arg, _, def) in spec.Args)
-                if (!result.ContainsKey(arg) && def is not null) result[arg] = def is List<object> l ? new List<object>(l) : def;
+                if (!result.ContainsKey(arg) && def is not null && spec.Later?.Contains(arg) != true) result[arg] = def is List<object> l ? new List<object>(l) : def;
         return new TrainCall(name, result);
     }
 

@@ -13,7 +13,7 @@ public static partial class TrainSchema
         return new TrainLoop((int)Long(Value(t, "epochs")), (int)Long(Value(t, "batch")), Long(Value(t, "seed")),
             Double(Value(t, "label_smoothing")), Double(Value(t, "clip")),
             warmup is double f ? new Warmup(null, f) : new Warmup(Long(warmup), null),
-            (string)Value(t, "device")!, Value(t, "amp") is true);
+            (string)Value(t, "device")!, AmpModes.Parse((string)Value(t, "amp")!));
     }
 
     internal static OptimizerConfig TypedOptimizer(TrainConfig t)
@@ -49,8 +49,9 @@ public static partial class TrainSchema
             {
                 "flip" => (AugmentConfig)new FlipConfig(),
                 "crop" => new CropConfig((int)Long(A("pad"))),
-                "erase" => new EraseConfig(Double(A("p"))),
-                _ => new RandAugmentConfig((int)Long(A("n")), (int)Long(A("m"))),
+                "erase" => TypedErase(A),
+                "randaugment" => new RandAugmentConfig((int)Long(A("n")), (int)Long(A("m"))),
+                _ => TypedAugmentAdded(spec.Name, A),
             };
         }).ToList();
     }
@@ -68,9 +69,35 @@ public static partial class TrainSchema
         var synthetic = set == DataCatalog.Synthetic
             ? new SyntheticConfig((int)Long(A("train")), (int)Long(A("test")), Double(A("noise")), A("classes") is { } k ? (int)Long(k) : null)
             : null;
+        var normalize = Value(t, "normalize");
+        var named = normalize as string;
+        var (mean, std) = (DoubleList(Value(t, "mean")), DoubleList(Value(t, "std")));
+        if (named is not null && mean is null) (mean, std) = (DataCatalog.Statistics[named].Mean, DataCatalog.Statistics[named].Std);
         return new DataConfig(set, path, unchecked((ulong)Long(Value(t, "seed"))), Double(Value(t, "val_split")),
             Value(t, "subset") is { } sub ? (int)Long(sub) : null, Value(t, "test_subset") is { } ts ? (int)Long(ts) : null,
-            Value(t, "normalize") is true, DoubleList(Value(t, "mean")), DoubleList(Value(t, "std")), synthetic);
+            normalize is true || named is not null, mean, std, synthetic)
+        {
+            Transform = TypedTransform(t),
+            CropPct = Value(t, "crop_pct") is { } pct ? Double(pct) : DataCatalog.DefaultCropPct,
+            Strict = A("strict") is true,
+            Workers = A("workers") is { } wk ? (int)Long(wk) : null,
+            Statistics = named,
+        };
+    }
+
+    private static SampleTransformConfig TypedTransform(TrainConfig t)
+    {
+        if (Value(t, "transform") is not { } value) return RandomResizedCropConfig.Default;
+        var (spec, args) = Bind(value, Transforms, "transform");
+        object? A(string a) => Arg(spec, args, a);
+        int? size = A("size") is { } s ? (int)Long(s) : null;
+        List<double> Pair(string a) => ((IEnumerable)A(a)!).Cast<object>().Select(Double).ToList();
+        return spec.Name switch
+        {
+            "random_resized_crop" => new RandomResizedCropConfig(size, Pair("scale")[0], Pair("scale")[1], Pair("ratio")[0], Pair("ratio")[1]),
+            "center_crop" => new CenterCropConfig(size, Value(t, "crop_pct") is { } pct ? Double(pct) : DataCatalog.DefaultCropPct),
+            _ => new ResizeConfig(size),
+        };
     }
 
     /// <summary>A key's value, or its default from the table.</summary>

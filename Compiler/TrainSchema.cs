@@ -23,14 +23,28 @@ namespace ArchDsl.Compiler;
 /// warmup          integer epochs ≥ 0 (long) or a fraction of training (double)   default 0
 /// label_smoothing number in [0, 1)                                              default 0.0
 /// clip            gradient-norm clip, number ≥ 0 (0 = off)                      default 0.0
-/// augment         list of flip | crop(pad: 4) | erase(p: 0.25) | randaugment(n: 2, m: 9 in 0..30), each once; arguments filled   default []
+/// augment         list of flip | crop(pad: 4) | erase(p: 0.25, scale: [0.02, 0.33], ratio: [0.3, 3.3], mode: const|rand|pixel)
+///                 | randaugment(n: 2, m: 9 in 0..30) | rand_augment("rand-m9-mstd0.5-inc1") | color_jitter(brightness, contrast,
+///                 saturation: 0, hue: 0 in [0, 0.5]), each once; arguments filled (erase's scale/ratio/mode not written)   default []
+/// mixup           mixup(mixup_alpha: 1.0, cutmix_alpha: 0.0, prob: 1.0, switch_prob: 0.5, mode: batch, correct_lam: true,
+///                 label_smoothing: 0.1), timm's Mixup; arguments filled                                                       optional
 /// seed            integer                                                       default 0
 /// val_split       number in [0, 1)                                              default 0.0
 /// subset, test_subset  integer ≥ 1: keep only that many training / test samples            optional
 /// normalize       bool                                                          default true (not written into the IR)
 /// mean, std       number or list of numbers (per channel), both or neither, as many of each    optional
 /// device          cpu | cuda                                                    default cpu (not written into the IR)
-/// amp             bool (mixed precision)                                        default false
+/// amp             bf16 | fp16 | off (mixed precision, <see cref="AmpMode"/>)      default off
+/// transform       folder images to the input size: random_resized_crop(size, scale: [0.08, 1], ratio: [3.0/4, 4.0/3]) |
+///                 center_crop(size) | resize(size); size defaults to the input's   default random_resized_crop (optional)
+/// crop_pct        number in (0, 1]: evaluation resizes the shorter side to size / crop_pct, then center-crops   default 0.875 (optional)
+/// normalize       also imagenet | cifar10 | cifar100 (named statistics, <see cref="DataCatalog.Statistics"/>) | computed (= true)
+/// sync_bn         bool: data-parallel BatchNorm statistics over all ranks (SyncBatchNorm)   optional (false)
+/// weight_decay_rule  timm | all: which parameters the optimizer's weight_decay applies to — timm: not 1-D ones
+///                 (norm weights, biases) nor token parameters (timm's param_groups_weight_decay with no_weight_decay());
+///                 all: every one (PyTorch's optimizer(model.parameters()))                               default timm
+/// ema             number in (0, 1): keep an exponential moving average of the weights with this decay (timm's
+///                 ModelEmaV2), evaluated and checkpointed beside them                                    optional
 /// </code>
 /// </summary>
 public static partial class TrainSchema
@@ -40,8 +54,9 @@ public static partial class TrainSchema
     /// <summary>A train key; <paramref name="InIr"/> false: its default is the typed config's, not written into the IR.</summary>
     private sealed record KeySpec(string Name, Kind Kind, object? Default, bool InIr = true);
 
-    /// <summary>A call of a call-valued key; <paramref name="FillDefaults"/> false: defaults feed the typed config but are not written into the IR.</summary>
-    private sealed record CallSpec(string Name, (string Arg, Kind Kind, object? Default)[] Args, bool FillDefaults);
+    /// <summary>A call of a call-valued key; <paramref name="FillDefaults"/> false: defaults feed the typed config but are not written into the IR.
+    /// <paramref name="Later"/>: arguments added after the call's IR form was fixed, whose defaults are never written (so older IR reads the same).</summary>
+    private sealed record CallSpec(string Name, (string Arg, Kind Kind, object? Default)[] Args, bool FillDefaults, string[]? Later = null);
 
     private static Kind Int(long min) => new(min == 1 ? "a positive integer" : min == 0 ? "an integer ≥ 0" : "an integer",
         v => Evaluator.AsInteger(v) is { } n && n >= min ? n : null);
@@ -95,17 +110,45 @@ public static partial class TrainSchema
     [
         new("flip", [], true),
         new("crop", [("pad", Int(0), 4L)], true),
-        new("erase", [("p", Num(0, 1, false, "a probability in [0, 1]"), 0.25)], true),
+        // torchvision's RandomErasing defaults; mode as timm's RandomErasing (const: 0, rand: one normal value per channel, pixel: per pixel).
+        new("erase", [("p", Probability, 0.25), ("scale", Range("fractions of the image", 1), new List<object> { 0.02, 0.33 }),
+            ("ratio", Range("aspect ratios", double.MaxValue), new List<object> { 0.3, 3.3 }), ("mode", Word("const", "rand", "pixel"), "const")],
+            true, Later: ["scale", "ratio", "mode"]),
         // m indexes torchvision's 31 magnitude bins (num_magnitude_bins=31).
         new("randaugment", [("n", Int(0), 2L), ("m", new("an integer in 0..30", v => v is IntVal { Value: >= 0 and <= 30 } i ? i.Value : null), 9L)], true),
+        .. AugmentsAdded,
     ];
 
     private static readonly Kind Path = new("a string", v => v is StrVal s ? s.Value : null);
+
+    private static Kind Range(double min, double max, string expects) => new(expects, v =>
+        v is ListVal { Items.Count: 2 } l && l.Items.All(x => x is IntVal or FloatVal) && AsDouble(l.Items[0]) is var a && AsDouble(l.Items[1]) is var b
+        && a >= min && a <= b && b <= max ? new List<object> { a, b } : null);
+
+    /// <summary>The per-sample transforms of folder images (torchvision's RandomResizedCrop defaults; timm's eval crop).</summary>
+    private static readonly CallSpec[] Transforms =
+    [
+        new("random_resized_crop", [("size", Int(1), null), ("scale", Range(double.Epsilon, 1, "a list [min, max] with 0 < min ≤ max ≤ 1"), new List<object> { 0.08, 1.0 }),
+            ("ratio", Range(double.Epsilon, double.MaxValue, "a list [min, max] with 0 < min ≤ max"), new List<object> { 3.0 / 4, 4.0 / 3 })], false),
+        new("center_crop", [("size", Int(1), null)], false),
+        new("resize", [("size", Int(1), null)], false),
+    ];
+
+    private static readonly Kind NormalizeKind = new("true, false, computed, " + string.Join(", ", DataCatalog.Statistics.Keys), v => v switch
+    {
+        BoolVal b => b.Value,
+        WordVal w when w.Word == "computed" => true,
+        StrVal s when s.Value == "computed" => true,
+        WordVal w when DataCatalog.Statistics.ContainsKey(w.Word) => w.Word,
+        StrVal s when DataCatalog.Statistics.ContainsKey(s.Value) => s.Value,
+        _ => null,
+    });
 
     /// <summary>The calls <c>data</c> may be: every catalogue entry takes <c>path</c>; synthetic also its sizes.</summary>
     private static readonly CallSpec[] DataCalls = DataCatalog.All.Select(d => new CallSpec(d.Name, d == DataCatalog.Synthetic
         ? [("train", Int(1), (long)DataCatalog.SyntheticTrain), ("test", Int(1), (long)DataCatalog.SyntheticTest),
            ("noise", Rate, DataCatalog.SyntheticNoise), ("classes", Int(1), null), ("path", Path, null)]
+        : d == DataCatalog.Folder ? [("path", Path, null), ("strict", Bool, false), ("workers", Int(1), null)]
         : [("path", Path, null)], false)).ToArray();
 
     private static readonly KeySpec[] Keys =
@@ -119,25 +162,31 @@ public static partial class TrainSchema
         new("warmup", IntOrFraction, 0L),
         new("label_smoothing", Fraction, 0.0),
         new("clip", Rate, 0.0),
-        new("augment", new Kind("a list of flip, crop(pad), erase(p), randaugment(n, m)", _ => null), null),
+        new("augment", new Kind("a list of flip, crop(pad), erase(p), randaugment(n, m), rand_augment(config), color_jitter(…)", _ => null), null),
         new("seed", Int(long.MinValue), 0L),
         new("val_split", Fraction, 0.0),
         new("subset", Int(1), null),
         new("test_subset", Int(1), null),
-        new("normalize", Bool, true, InIr: false),
+        new("normalize", NormalizeKind, true, InIr: false),
         new("mean", Numbers, null),
         new("std", Numbers, null),
         new("device", Word("cpu", "cuda"), "cpu", InIr: false), // --device on the command line wins over it
-        new("amp", Bool, false),
+        new("amp", new Kind(Suggest.OrList(AmpModes.Names), _ => null), "off"), // checked by Amp (TrainSchema.Amp.cs)
+        new("mixup", new Kind("mixup(…)", _ => null), null), // call-valued, TrainSchema.Augment.cs
+        new("transform", new Kind("random_resized_crop(…), center_crop(…) or resize(…)", _ => null), null),
+        new("crop_pct", new("a number in (0, 1]", v => v is IntVal or FloatVal && AsDouble(v) is > 0 and <= 1 ? AsDouble(v) : null), null),
+        new("sync_bn", Bool, null), // optional: absent (false) leaves the IR and config hash of existing specs as they were
+        new("weight_decay_rule", Word("timm", "all"), "timm"),
+        new("ema", new Kind("a decay in (0, 1)", v => v is IntVal or FloatVal && AsDouble(v) is > 0 and < 1 ? AsDouble(v) : null), null),
     ];
 
     /// <summary>Every train key, in documentation order.</summary>
     public static IReadOnlyList<string> KeyNames => Keys.Select(k => k.Name).ToList();
 
     /// <summary>The keys whose value is a call that <c>train.key.arg=value</c> may modify.</summary>
-    public static bool IsCallKey(string key) => key is "optimizer" or "schedule" or "data";
+    public static bool IsCallKey(string key) => key is "optimizer" or "schedule" or "data" or "mixup" or "transform";
 
-    internal static string DefaultCallName(string key) => key switch { "optimizer" => "adamw", "schedule" => "constant", _ => "fashion-mnist" };
+    internal static string DefaultCallName(string key) => key switch { "optimizer" => "adamw", "schedule" => "constant", "mixup" => "mixup", _ => "fashion-mnist" };
 
     private static double AsDouble(Val v) => v switch { IntVal i => i.Value, FloatVal f => f.Value, _ => double.NaN };
 
@@ -184,6 +233,7 @@ public static partial class TrainSchema
             if (fallback is not null) values[spec.Name] = fallback;
         }
         CheckTogether(values, valueSpans, diags);
+        AmpOnDevice(values, valueSpans, diags);
         return new TrainConfig(values);
     }
 
@@ -193,13 +243,17 @@ public static partial class TrainSchema
         "data" => Data(v, ev, diags),
         "optimizer" => Call(v, Optimizers, key, ev, diags),
         "schedule" => Call(v, Schedules, key, ev, diags),
+        "transform" => Call(v, Transforms, key, ev, diags),
         "augment" => Augment(v, ev, diags),
+        "amp" => Amp(v, diags),
+        "mixup" => Call(v, MixupCalls, key, ev, diags),
         _ => Convert(v, spec.Kind, key, ev, diags),
     };
 
     /// <summary>Rules between keys: mean and std go together with one value each per channel; folder data needs a path.</summary>
     private static void CheckTogether(Dictionary<string, object> values, Dictionary<string, Span> spans, DiagnosticBag diags)
     {
+        CheckAugmentTogether(values, spans, diags);
         static int Count(object v) => v is List<object> l ? l.Count : 1;
         values.TryGetValue("mean", out var mean);
         values.TryGetValue("std", out var std);

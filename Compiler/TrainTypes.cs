@@ -7,8 +7,8 @@ namespace ArchDsl.Compiler;
 // nothing the compiler checked.
 
 /// <summary>The loop's keys: <c>epochs</c>, <c>batch</c> (samples per step), <c>seed</c>, <c>label_smoothing</c>,
-/// <c>clip</c> (max gradient L2 norm; 0 = off), <c>warmup</c>, <c>device</c> (a command line's <c>--device</c> wins over it), <c>amp</c>.</summary>
-public sealed record TrainLoop(int Epochs, int Batch, long Seed, double LabelSmoothing, double Clip, Warmup Warmup, string Device, bool Amp);
+/// <c>clip</c> (max gradient L2 norm; 0 = off), <c>warmup</c>, <c>device</c> (a command line's <c>--device</c> wins over it), <c>amp</c> (<see cref="AmpMode"/>).</summary>
+public sealed record TrainLoop(int Epochs, int Batch, long Seed, double LabelSmoothing, double Clip, Warmup Warmup, string Device, AmpMode Amp);
 
 /// <summary>The top-level <c>warmup</c>: whole epochs (an integer) or a fraction of all steps (a number below 1).</summary>
 public sealed record Warmup(long? Epochs, double? Fraction)
@@ -62,8 +62,11 @@ public sealed record FlipConfig : AugmentConfig
 /// <summary><c>crop(pad)</c>: zero-pad by <c>pad</c> pixels, then a random crop back to the input size.</summary>
 public sealed record CropConfig(int Pad) : AugmentConfig;
 
-/// <summary><c>erase(p)</c>: random erasing (Zhong et al. 2017, torchvision's RandomErasing) with probability <c>p</c>.</summary>
-public sealed record EraseConfig(double P) : AugmentConfig;
+/// <summary><c>erase(p, scale, ratio, mode)</c>: random erasing (Zhong et al. 2017) with probability <c>p</c> of a rectangle of
+/// area fraction in [MinArea, MaxArea] and aspect ratio in [MinRatio, MaxRatio] (log-uniform), as torchvision's RandomErasing
+/// (defaults 0.02–0.33, 0.3–3.3); <see cref="Mode"/> as timm's RandomErasing: const (0, the mean after normalisation), rand (one
+/// standard-normal value per channel), pixel (one per pixel).</summary>
+public sealed record EraseConfig(double P, double MinArea, double MaxArea, double MinRatio, double MaxRatio, string Mode) : AugmentConfig;
 
 /// <summary><c>randaugment(n, m)</c>: RandAugment (Cubuk et al. 2019), n ops of magnitude m.</summary>
 public sealed record RandAugmentConfig(int N, int M) : AugmentConfig;
@@ -77,7 +80,41 @@ public sealed record DataConfig(DataSet Set, string? Path, ulong Seed, double Va
 {
     /// <summary>The source as written in run logs: the name, or <c>name:path</c>.</summary>
     public string Source => Path is null ? Set.Name : $"{Set.Name}:{Path}";
+
+    /// <summary>How each training image of a folder becomes the model's input size (key <c>transform</c>); evaluation uses <see cref="EvalTransform"/>.</summary>
+    public SampleTransformConfig Transform { get; init; } = RandomResizedCropConfig.Default;
+
+    /// <summary>timm's crop_pct of the evaluation transform (key <c>crop_pct</c>).</summary>
+    public double CropPct { get; init; } = DataCatalog.DefaultCropPct;
+
+    /// <summary>The evaluation transform: <c>resize</c> when training resizes whole images, else resize by crop_pct and center-crop.</summary>
+    public SampleTransformConfig EvalTransform => Transform is ResizeConfig r ? r : new CenterCropConfig(Transform.Size, CropPct);
+
+    /// <summary><c>folder(strict: true)</c>: an unreadable image stops the run instead of being skipped.</summary>
+    public bool Strict { get; init; }
+
+    /// <summary><c>folder(workers: n)</c>: decoding threads; null = the cores available.</summary>
+    public int? Workers { get; init; }
+
+    /// <summary>The named statistics of <c>normalize: imagenet</c> (etc.), or null (computed, or given by mean/std).</summary>
+    public string? Statistics { get; init; }
 }
+
+/// <summary>A per-sample transform of folder images to the model's input size (torchvision semantics); <see cref="Size"/> null: the input's.</summary>
+public abstract record SampleTransformConfig(int? Size);
+
+/// <summary>torchvision's <c>RandomResizedCrop(size, scale, ratio)</c>: a random box of area fraction in scale and aspect ratio (log-uniform) in ratio, resized bilinearly.</summary>
+public sealed record RandomResizedCropConfig(int? Size, double ScaleMin, double ScaleMax, double RatioMin, double RatioMax) : SampleTransformConfig(Size)
+{
+    /// <summary>torchvision's defaults: scale (0.08, 1), ratio (3/4, 4/3), size the input's.</summary>
+    public static readonly RandomResizedCropConfig Default = new(null, 0.08, 1, 3.0 / 4, 4.0 / 3);
+}
+
+/// <summary>timm's eval transform: <c>Resize(floor(size / crop_pct))</c> of the shorter side, then <c>CenterCrop(size)</c>.</summary>
+public sealed record CenterCropConfig(int? Size, double CropPct) : SampleTransformConfig(Size);
+
+/// <summary>The whole image resized to the input size (identity for images already at that size).</summary>
+public sealed record ResizeConfig(int? Size) : SampleTransformConfig(Size);
 
 /// <summary><c>synthetic(train, test, noise, classes)</c>; <see cref="Classes"/> null: one class per model output.</summary>
 public sealed record SyntheticConfig(int Train, int Test, double Noise, int? Classes);
@@ -95,6 +132,9 @@ public sealed partial record TrainConfig
 
     /// <summary>The augmentations in the order given.</summary>
     public IReadOnlyList<AugmentConfig> Augment => TrainSchema.TypedAugment(this);
+
+    /// <summary>timm's Mixup / CutMix with label mixing, or null when the section has no <c>mixup</c>.</summary>
+    public MixupConfig? Mixup => TrainSchema.TypedMixup(this);
 
     /// <summary>The data and its split and normalisation keys.</summary>
     public DataConfig Data => TrainSchema.TypedData(this);

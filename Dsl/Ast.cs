@@ -11,10 +11,10 @@ namespace ArchDsl.Dsl;
 //   stmt      = "input" ident "[" expr { "," expr } "]"
 //             | ( "stem" | "head" | "layers" ) chain
 //             | "mixer" "*" expr "{" { ident ":" ( chain | expr { "," expr } ) } "}"
-//             | "repeat" expr "{" chain "}" | "residual" "{" chain "}"
+//             | "repeat" expr "{" chain "}" | "residual" [ "(" ident ")" ] "{" chain "}"
 //             | "train" "{" { ident ":" expr [ "," ] } "}" ;
 //   chain     = step { "->" step } ;
-//   step      = "residual" "{" chain "}" | "repeat" expr "{" chain "}" | ident [ "(" args ")" ] ;
+//   step      = "residual" [ "(" ident ")" ] "{" chain "}" | "repeat" expr "{" chain "}" | ident [ "(" args ")" ] ;
 //   args      = [ arg { "," arg } ] ;                arg = [ ident ":" ] expr ;
 //   expr      = term { ("+"|"-") term } ;  term = unary { ("*"|"/"|"%") unary } ;
 //   unary     = "-" unary | atom ;
@@ -56,8 +56,10 @@ public abstract record Step(Span Span) : Node(Span);
 /// <c>HasParens</c> tells <c>gelu</c> from <c>gelu()</c>.</summary>
 public sealed record OpStep(string Op, IReadOnlyList<Arg> Args, bool HasParens, Span NameSpan, Span Span) : Step(Span);
 
-/// <summary><c>residual { chain }</c>: x + chain(x).</summary>
-public sealed record ResidualStep(Chain Body, Span Span) : Step(Span);
+/// <summary><c>residual { chain }</c>: x + chain(x); <c>residual(sub) { chain }</c>: chain(x) − x (PoolFormer's <c>pool(x) − x</c>);
+/// <c>residual(mul) { chain }</c>: x · chain(x) (a gate). <see cref="Combine"/> is the word written (checked by the compiler;
+/// <c>add</c> when none), <see cref="CombineSpan"/> where.</summary>
+public sealed record ResidualStep(Chain Body, Span Span, string Combine = "add", Span? CombineSpan = null) : Step(Span);
 
 /// <summary><c>repeat n { chain }</c>.</summary>
 public sealed record RepeatStep(Expr Count, Chain Body, Span Span) : Step(Span);

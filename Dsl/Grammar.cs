@@ -238,10 +238,18 @@ internal static class Grammar
     // step = "residual" "{" chain "}" | "repeat" expr "{" chain "}" | ident [ "(" args ")" ] ;
     private static readonly Parser<Step> Step = Ref(() => ResidualStep).XOr(Ref(() => RepeatStep)).XOr(Ref(() => OpStep));
 
+    // "residual" [ "(" ident ")" ] "{" chain "}": the ident says how the body's output meets the input (add, sub, mul).
     private static readonly Parser<Step> ResidualStep =
         from kw in Kw("residual")
+        from combine in Opt(ResidualCombine)
         from body in ResidualBody
-        select (Step)new ResidualStep(body.Chain, kw.Span.To(body.Close));
+        select (Step)new ResidualStep(body.Chain, kw.Span.To(body.Close), combine?.Value ?? "add", combine?.Span);
+
+    private static readonly Parser<Tok<string>> ResidualCombine =
+        from open in Sym("(")
+        from word in Word.Expect(DslCodes.ExpectedName, ["how the residual combines (add, sub or mul) after 'residual('"], "e.g. 'residual(sub) { avg_pool(3) }'")
+        from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket, ["')'", "'residual('"])
+        select word;
 
     private static readonly Parser<BodyAndClose> ResidualBody = Body("'residual'", "'residual {'", hintOpen: "a residual is written 'residual { chain }'");
 

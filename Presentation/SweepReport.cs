@@ -8,14 +8,14 @@ namespace ArchDsl.Presentation;
 /// <summary>
 /// The sweep's report: <c>results.md</c> and <c>results.csv</c> (a row per configuration: its overrides,
 /// params, mult-adds, seeds done, accuracy mean ± sample std in percent, each seed's accuracy, mean
-/// train seconds and images/s), SVG charts (accuracy vs parameters with ±std bars; eval accuracy per
-/// epoch and train loss per logged step, one line per configuration averaged over seeds), and
-/// <c>index.html</c> holding the table and the charts inline. All written atomically.
+/// train seconds and images/s), charts as PNG and SVG (<see cref="ChartsOf"/>), and <c>index.html</c> holding the
+/// table and showing the charts (referenced by file name: the folder is self-contained). All written atomically.
 /// </summary>
 public static class SweepReport
 {
     public const string Markdown = "results.md", Csv = "results.csv", Html = "index.html";
-    public const string ScatterSvg = "accuracy-vs-params.svg", AccuracySvg = "curves-accuracy.svg", LossSvg = "curves-loss.svg";
+    /// <summary>Chart names: each is written as <c>&lt;name&gt;.png</c> and <c>&lt;name&gt;.svg</c>.</summary>
+    public const string ScatterChart = "accuracy-vs-params", AccuracyChart = "curves-accuracy", LossChart = "curves-loss";
 
     public static IReadOnlyList<string> WriteAll(SweepPlan plan, SweepResults results)
     {
@@ -28,9 +28,15 @@ public static class SweepReport
         }
         Write(Markdown, ToMarkdown(results));
         Write(Csv, ToCsv(results));
-        var charts = ChartsOf(results);
-        foreach (var (name, svg) in charts) Write(name, svg);
-        Write(Html, ToHtml(results, charts));
+        // A chart that cannot be drawn (no renderer on this machine) leaves the tables whole: the page says why.
+        var charts = new List<Figure>();
+        string? failed = null;
+        foreach (var figure in ChartsOf(results))
+        {
+            try { files.AddRange(Charts.Write(figure, plan.ReportDir)); charts.Add(figure); }
+            catch (Exception e) when (e is not OutOfMemoryException) { failed ??= $"{figure.Name}: {e.GetBaseException().Message}"; }
+        }
+        Write(Html, ToHtml(results, charts, failed));
         return files;
     }
 
@@ -113,34 +119,72 @@ public static class SweepReport
 
     static string CsvCell(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 
-    /// <summary>The charts that have data: (file name, SVG text).</summary>
-    public static IReadOnlyList<(string Name, string Svg)> ChartsOf(SweepResults r)
+    /// <summary>
+    /// The charts that have data (drawn with <see cref="Charts"/>, as run reports are): accuracy vs parameters (each
+    /// seed a faint point, the mean with ±std bars and the configuration's label); per configuration, the evaluation
+    /// accuracy per epoch and the smoothed training loss per logged step (<see cref="RunCurves"/>; x in epochs), each
+    /// the mean over the seeds with a mean ± std band.
+    /// </summary>
+    public static IReadOnlyList<Figure> ChartsOf(SweepResults r)
     {
-        var charts = new List<(string, string)>();
+        var figures = new List<Figure>();
         var done = r.Configs.Where(c => c.SeedsDone > 0).ToList();
-        if (done.Count == 0) return charts;
+        if (done.Count == 0) return figures;
         var set = Set(r);
-        charts.Add((ScatterSvg, Charts.Scatter(
-            $"{r.Plan.File.Name}: {set} accuracy vs parameters (mean ± std over seeds)", "parameters", $"{set} accuracy (%)",
-            done.Select(c => new ScatterPoint(c.Config.Label, c.Params, 100 * c.AccuracyMean!.Value, c.AccuracyStd is { } s ? 100 * s : null)).ToList())));
-        var acc = done.Select(c => new LineSeries(c.Config.Label, c.AccuracyCurve().Select(p => (p.X, 100 * p.Y)).ToList())).Where(s => s.Points.Count > 0).ToList();
+        var scatter = new List<Series>();
+        for (int i = 0; i < done.Count; i++)
+        {
+            var c = done[i];
+            scatter.Add(new Series(null, c.Runs.Select(_ => (double)c.Params).ToList(), c.Runs.Select(x => 100 * x.Run.Accuracy).ToList(), SeriesKind.FaintPoints, i));
+            scatter.Add(new Series(c.Config.Label, [c.Params], [100 * c.AccuracyMean!.Value], SeriesKind.Points, i)
+                { YError = c.AccuracyStd is { } sd ? [100 * sd] : null, PointLabels = [c.Config.Label] });
+        }
+        figures.Add(new Figure(ScatterChart, $"{r.Plan.File.Name}: {set} accuracy vs parameters (seeds, mean ± std)", "parameters", $"{set} accuracy (%)",
+            scatter, CompactX: true));
+
+        var acc = new List<Series>();
+        var loss = new List<Series>();
+        for (int i = 0; i < done.Count; i++)
+        {
+            var c = done[i];
+            var curves = c.Runs.Select(x => RunCurves.Of([.. x.Run.Steps, .. x.Run.Epochs])).ToList();
+            AddMeanBand(acc, c.Config.Label, i, curves.Select(k => EvalAccuracy(k)).ToList(), scale: 100);
+            AddMeanBand(loss, c.Config.Label, i, curves.Select(k => ((IReadOnlyList<double>)k.StepX, k.SmoothedLoss)).ToList(), scale: 1);
+        }
         if (acc.Count > 0)
-            charts.Add((AccuracySvg, Charts.Lines($"{r.Plan.File.Name}: {set} accuracy per epoch (mean over seeds)", "epoch", $"{set} accuracy (%)", acc)));
-        var loss = done.Select(c => new LineSeries(c.Config.Label, c.LossCurve())).Where(s => s.Points.Count > 0).ToList();
+            figures.Add(new Figure(AccuracyChart, $"{r.Plan.File.Name}: {set} accuracy per epoch (mean ± std over seeds)", "epoch", $"{set} accuracy (%)", acc, IntegerX: true));
         if (loss.Count > 0)
-            charts.Add((LossSvg, Charts.Lines($"{r.Plan.File.Name}: training loss (mean over seeds)", "step", "train loss (running mean of the epoch)", loss)));
-        return charts;
+            figures.Add(new Figure(LossChart, $"{r.Plan.File.Name}: training loss per step (smoothed, mean ± std over seeds)", "epoch",
+                "cross-entropy (batch, smoothed)", loss, IntegerX: true));
+        return figures;
     }
 
-    public static string ToHtml(SweepResults r, IReadOnlyList<(string Name, string Svg)> charts)
+    static (IReadOnlyList<double> X, IReadOnlyList<double> Y) EvalAccuracy(RunCurves c)
     {
-        // Escapes markup only; the page is UTF-8, so ± and → stay readable in its source.
-        static string E(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&quot;");
+        var e = c.Epochs.Where(x => x.EvalAccuracy is not null).ToList();
+        return (e.Select(x => (double)x.Epoch).ToList(), e.Select(x => x.EvalAccuracy!.Value).ToList());
+    }
+
+    /// <summary>The mean over seeds at each x that every seed has, as a line, and mean ± sample std as a band (2+ seeds).</summary>
+    static void AddMeanBand(List<Series> into, string label, int color, IReadOnlyList<(IReadOnlyList<double> X, IReadOnlyList<double> Y)> seeds, double scale)
+    {
+        var at = seeds.SelectMany(s => s.X.Zip(s.Y)).GroupBy(p => p.First).Where(g => g.Count() == seeds.Count).OrderBy(g => g.Key)
+            .Select(g => (X: g.Key, Values: g.Select(p => scale * p.Second).ToList())).ToList();
+        if (at.Count == 0) return;
+        var xs = at.Select(a => a.X).ToList();
+        var mean = at.Select(a => a.Values.Average()).ToList();
+        if (seeds.Count > 1)
+        {
+            var std = at.Select(a => Stats.SampleStd(a.Values) ?? 0).ToList();
+            into.Add(new Series(null, xs, mean.Zip(std, (m, s) => m - s).ToList(), SeriesKind.Band, color) { Upper = mean.Zip(std, (m, s) => m + s).ToList() });
+        }
+        into.Add(new Series(label, xs, mean, SeriesKind.Line, color));
+    }
+
+    public static string ToHtml(SweepResults r, IReadOnlyList<Figure> charts, string? chartError = null)
+    {
+        static string E(string s) => HtmlPage.E(s);
         var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Sweep: ").Append(E(r.Plan.File.Name)).Append("</title>\n");
-        sb.Append("<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}" +
-                  "td,th{border:1px solid #ccc;padding:4px 8px}td.n{text-align:right}figure{margin:2em 0}</style>\n</head>\n<body>\n");
-        sb.Append("<h1>Sweep: ").Append(E(r.Plan.File.Name)).Append("</h1>\n");
         foreach (var line in Context(r).Split('\n')) sb.Append("<p>").Append(E(line)).Append("</p>\n");
         sb.Append($"<table>\n<tr><th>point</th><th>overrides</th><th>params</th><th>mult-adds</th><th>seeds</th><th>{E(Set(r))} accuracy (%)</th><th>per seed (%)</th><th>train time (s)</th><th>images/s</th></tr>\n");
         foreach (var c in r.Configs)
@@ -154,15 +198,12 @@ public static class SweepReport
               .Append("</td><td class=\"n\">").Append(Fixed(c.ImagesPerSecondMean, "0")).Append("</td></tr>\n");
         }
         sb.Append("</table>\n");
-        if (charts.Count == 0) sb.Append("<p>No finished runs yet: no charts.</p>\n");
-        foreach (var (name, svg) in charts)
-        {
-            var body = svg.StartsWith("<?xml", StringComparison.Ordinal) ? svg[(svg.IndexOf("?>", StringComparison.Ordinal) + 2)..].TrimStart() : svg;
-            sb.Append("<figure>\n").Append(body).Append("<figcaption>").Append(E(name)).Append("</figcaption>\n</figure>\n");
-        }
+        if (chartError is not null) sb.Append("<p>Charts could not be drawn on this machine (").Append(E(chartError)).Append(").</p>\n");
+        else if (charts.Count == 0) sb.Append("<p>No finished runs yet: no charts.</p>\n");
+        foreach (var figure in charts) sb.Append(HtmlPage.Figure(figure));
+        // The run directories are named, not linked: the report folder is self-contained (it is committed; they are not).
         sb.Append("<p>Files: ").Append(E(Markdown)).Append(", ").Append(E(Csv)).Append("; run directories under ")
           .Append(E(Path.GetRelativePath(r.Plan.ReportDir, Path.Combine(r.Plan.OutputDir, SweepPlan.PointsDir)).Replace('\\', '/'))).Append(".</p>\n");
-        sb.Append("</body>\n</html>\n");
-        return sb.ToString();
+        return HtmlPage.Page($"Sweep: {r.Plan.File.Name}", sb.ToString());
     }
 }

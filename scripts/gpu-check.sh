@@ -5,9 +5,10 @@
 #   equiv   ArchDsl vs PyTorch on the same device, same weights and batch: logits, gradients, state, train and
 #           eval mode, ConvMixer / ViT / MLP-Mixer (archc bench --check; TF32 off: NVIDIA_TF32_OVERRIDE=0)
 #   bench   archc bench against PyTorch eager and torch.compile: ConvMixer-256/8 at 32x32 (batch 512), ViT-S/16 and
-#           ConvMixer-768/32 at 224x224; fp32 (bf16: ArchDsl's `amp` is not implemented yet, said so in the summary)
+#           ConvMixer-768/32 at 224x224; fp32, and ConvMixer-256/8 and ViT-S/16 again with --amp bf16 on both sides
 #   infer   inference images/s of ConvMixer-1536/20 (and ConvMixer-768/32, from bench) at 224x224
-#   train   a short real training of the default ConvMixer (Fashion-MNIST, else synthetic), amp asked for
+#   train   a short real training of the default ConvMixer (Fashion-MNIST, else synthetic) with amp: fp16 on cuda
+#           (loss scaling), bf16 on the CPU
 # With --device cpu every step runs with small sizes and short timeouts (the test suite runs it that way).
 #
 #   scripts/gpu-check.sh [--device cuda|cpu] [--out DIR] [--archc PATH] [--steps build,equiv,bench,infer,train]
@@ -167,10 +168,11 @@ bench() {   # bench NAME SPEC ARGS-STRING: eager, then torch.compile unless --no
 }
 if want bench; then
   sum ""; sum "## (b) training step and inference vs PyTorch: archc bench SPEC --device $device $GPU_CHECK_BENCH [--compile]"
-  sum "fp32. bf16: not measured: ArchDsl's \`amp\` train key is parsed but not implemented yet (the trainer says so"
-  sum "and trains in float32), and archc bench has no precision option, so there is no ArchDsl bf16 figure to set beside PyTorch's."
+  sum "fp32, then bf16 (--amp bf16: ArchDsl's per-op autocast policy vs torch.autocast) for ConvMixer-256/8 and ViT-S/16."
   sum "### ConvMixer-256/8, 32x32 ($GPU_CHECK_CM256)"; bench convmixer-256-8 specs/convmixer.arch "$GPU_CHECK_CM256"
   sum "### ViT-S/16, 224x224 ($GPU_CHECK_VITS)"; bench vit-s16 specs/imagenet/vit-s16.arch "$GPU_CHECK_VITS"
+  sum "### ConvMixer-256/8, 32x32, bf16"; bench convmixer-256-8-bf16 specs/convmixer.arch "$GPU_CHECK_CM256 --amp bf16"
+  sum "### ViT-S/16, 224x224, bf16"; bench vit-s16-bf16 specs/imagenet/vit-s16.arch "$GPU_CHECK_VITS --amp bf16"
   sum "### ConvMixer-768/32, 224x224 ($GPU_CHECK_CM768)"; bench convmixer-768-32 specs/imagenet/convmixer-768-32.arch "$GPU_CHECK_CM768"
 fi
 
@@ -195,13 +197,14 @@ if want train; then
   fi
   train_data=""
   [ -n "$data" ] && [ "$device" = cuda ] && train_data="--set train.data=fashion-mnist --set 'train.path=\"$data\"'"
-  sum ""; sum "## (d) training: archc train specs/convmixer.arch --device $device --set train.amp=true $train_data $GPU_CHECK_TRAIN"
+  amp=bf16; [ "$device" = cuda ] && amp=fp16
+  sum ""; sum "## (d) training: archc train specs/convmixer.arch --device $device --amp $amp $train_data $GPU_CHECK_TRAIN"
   archc_step train "$GPU_CHECK_TRAIN_TIMEOUT" "$train_data $GPU_CHECK_TRAIN" \
-    train specs/convmixer.arch --device "$device" --set train.amp=true --runs "$out/steps/runs" --checkpoint-every 0
-  grep -E "^note:|test accuracy" "$out/steps/train.log" >>"$summary"
+    train specs/convmixer.arch --device "$device" --amp "$amp" --runs "$out/steps/runs" --checkpoint-every 0
+  grep -E "^note:|^precision:|test accuracy" "$out/steps/train.log" >>"$summary"
   s="$(ls -d "$out"/steps/runs/*/summary.yaml 2>/dev/null | head -n 1)"
   if [ -n "$s" ]; then
-    grep -E "^(data|epochs|steps|device|images_per_s):|^  train_s:" "$s" | sed 's/^/    summary.yaml: /' >>"$summary"
+    grep -E "^(data|epochs|steps|device|amp|blas|images_per_s):|^  train_s:" "$s" | sed 's/^/    summary.yaml: /' >>"$summary"
   fi
 fi
 

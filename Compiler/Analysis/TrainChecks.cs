@@ -94,9 +94,29 @@ internal static class TrainChecks
         int? classes = data.Synthetic?.Classes ?? data.Set.Classes;
         if (classes is int k && k != output.Dims[0])
             diags.Report(CompilerDiagnostics.ClassCount, outAt, $"set classes = {k}, or train on data with {output.Dims[0]} classes", data.Set.Name, k, output);
+        if (data.Set == DataCatalog.Folder && data.Path is { } root) Folder(root, output, dataAt, diags);
         if (data.Set.Image is { } image && !image.Dims.SequenceEqual(g.Input.Dims))
             diags.Report(CompilerDiagnostics.ImageShape, dataAt, $"write input image[{string.Join(", ", image.Dims)}], or train on other data",
                 data.Set.Name, image, g.Input);
+    }
+
+    /// <summary>An image folder exists and has one class folder (of <c>train/</c> when present) per model output — the listing's rule (Runtime FolderIndex).</summary>
+    private static void Folder(string root, Shape output, Span dataAt, DiagnosticBag diags)
+    {
+        if (!Directory.Exists(root))
+        {
+            // A warning: the folder may exist on the machine that trains (train stops with the same message where it does not).
+            diags.Add(Diagnostic.Create(CompilerDiagnostics.DataFolderMissing, dataAt,
+                "give the directory holding train/<class>/<image> (and val/<class>/<image>), or <class>/<image>", root) with { Severity = Severity.Warning });
+            return;
+        }
+        string classRoot = Directory.Exists(Path.Combine(root, "train")) ? Path.Combine(root, "train") : root;
+        int classes;
+        try { classes = Directory.GetDirectories(classRoot).Count(d => !Path.GetFileName(d).StartsWith('.')); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; } // train reports the unreadable folder with its reason
+        if (classes != output.Dims[0])
+            diags.Report(CompilerDiagnostics.DataFolderClasses, dataAt, $"set classes = {classes}, or point data at a folder with {output.Dims[0]} class folders",
+                classRoot, classes, output);
     }
 
     private static void TrainValuesFitInput(IrGraph g, IReadOnlyList<Span> spans, IReadOnlyDictionary<string, Span> trainSpans, DiagnosticBag diags)

@@ -51,9 +51,17 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
         };
     }
 
-    /// <summary><c>residual { body }</c> at <c>name</c>: the body as <c>name.j</c>, then <c>name.add</c> of its input and output.</summary>
+    /// <summary><c>residual { body }</c> at <c>name</c>: the body as <c>name.j</c>, then <c>name.add</c> of its input and output;
+    /// <c>residual(sub) { body }</c> ends in <c>name.sub</c> = body(x) − x, <c>residual(mul) { body }</c> in <c>name.mul</c> = x · body(x).</summary>
     private Flow? ExpandResidual(ResidualStep r, Scope scope, string name, Flow? x, int depth)
     {
+        if (!OpCatalog.ResidualCombines.TryGetValue(r.Combine, out var op))
+        {
+            var close = Suggest.Closest(r.Combine, OpCatalog.ResidualCombines.Keys);
+            _diags.Report(CompilerDiagnostics.UnknownResidualCombine, r.CombineSpan ?? r.Span,
+                (close is not null ? $"did you mean '{close}'? " : "") + "residual(add) is x + body(x), residual(sub) body(x) − x, residual(mul) x · body(x)", r.Combine);
+            x = null; // check the body, build nothing
+        }
         var h = ExpandChain(r.Body, scope, name, 0, x, depth + 1);
         if (h is null || x is null) return null;
         if (!h.Shape.Equals(x.Shape))
@@ -61,7 +69,7 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
             _diags.Report(CompilerDiagnostics.ResidualShapeChange, r.Span, "make the body end in the input's shape, or take the chain out of residual { }", x.Shape, h.Shape);
             return null;
         }
-        return _graph.Add(x, h, $"{name}.add", r.Span);
+        return op == OpCatalog.SubOp ? _graph.Elementwise(op, h, x, $"{name}.{r.Combine}", r.Span) : _graph.Elementwise(op!, x, h, $"{name}.{r.Combine}", r.Span);
     }
 
     /// <summary><c>repeat n { body }</c> at <c>name</c>: repetition r as <c>name.r.j</c>; with n = 0 the body is checked once, not built.</summary>

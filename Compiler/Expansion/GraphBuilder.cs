@@ -43,9 +43,13 @@ internal sealed class GraphBuilder(DiagnosticBag diags)
     }
 
     /// <summary>A residual add of two flows of equal shape (the caller checks the shapes).</summary>
-    public Flow? Add(Flow a, Flow b, string name, Span at)
+    public Flow? Add(Flow a, Flow b, string name, Span at) => Elementwise(OpCatalog.AddOp, a, b, name, at);
+
+    /// <summary>An elementwise <paramref name="op"/> (add, sub: a − b, mul) of two flows of equal shape (the caller checks the shapes);
+    /// no parameters, mult-adds 0 (the convention on <see cref="OpCatalog"/>).</summary>
+    public Flow? Elementwise(string op, Flow a, Flow b, string name, Span at)
     {
-        var node = AddNode(name, OpCatalog.AddOp, new Dictionary<string, object>(), [a.Id, b.Id], [a.Shape, b.Shape], a.Shape, [], [], 0, at);
+        var node = AddNode(name, op, new Dictionary<string, object>(), [a.Id, b.Id], [a.Shape, b.Shape], a.Shape, [], [], 0, at);
         return node is null ? null : new Flow(node.Id, node.OutputShape);
     }
 

@@ -6,7 +6,8 @@ namespace ArchDsl.Compiler;
 /// <summary>
 /// The typed identity of an IR op. Every op of the language has one <see cref="OpDef"/> (Compiler/Ops/) and one
 /// runtime module (Runtime/Engine/Model/Ops/) keyed by it; <see cref="Input"/> and <see cref="Add"/> are the two
-/// structural ops the expander makes itself (the graph's input and a residual sum).
+/// structural ops the expander makes itself (the graph's input and a residual sum), as are <see cref="Sub"/> and
+/// <see cref="Mul"/> (<c>residual(sub) { }</c>, <c>residual(mul) { }</c>).
 /// </summary>
 public enum OpId
 {
@@ -18,6 +19,7 @@ public enum OpId
     Attention, Fourier,
     AvgPool, GlobalPool, ClsPool, MaxPool,
     Dropout, DropPath,
+    Sub, Mul,
 }
 
 /// <summary>What an op argument accepts; <see cref="Choice"/> takes one of <see cref="ArgSig.Choices"/>.</summary>
@@ -81,6 +83,12 @@ public sealed class OpDef
     internal IReadOnlyList<string> ArgNames { get; }
     internal ArgSig[] ArgArray { get; }
     internal BinderWords BinderWords { get; }
+    /// <summary>Its parameters are token parameters that timm's <c>no_weight_decay()</c> names (<c>cls_token</c>,
+    /// <c>pos_embed</c>): the weight-decay rule <c>timm</c> leaves them undecayed (<see cref="Analysis.WeightDecay"/>).</summary>
+    public bool TokenParameters { get; internal init; }
+    /// <summary>timm stores its per-channel parameters with extra unit dimensions (resmlp's Affine: <c>[1, 1, dim]</c>), so
+    /// timm's "≤ 1 dimension" test does not exempt them and the rule <c>timm</c> decays them too.</summary>
+    public bool TimmDecaysParameters { get; internal init; }
 
     public ArgSig? Arg(string name) => Args.FirstOrDefault(a => a.Name == name);
 

@@ -32,7 +32,7 @@ internal static class ScaleOps
             var f = Channels(c);
             c.Param("alpha", f); c.Param("beta", f);
             return c.Done(c.X);
-        });
+        }) { TimmDecaysParameters = true };
 
     /// <summary>The channel count a per-channel op scales: C of an image, the last dim otherwise.</summary>
     internal static long Channels(OpContext c) => c.X.Layout == Layout.Image ? c.D[0] : c.D[^1];

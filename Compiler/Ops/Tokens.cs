@@ -41,7 +41,7 @@ internal static class TokenOps
         {
             c.Param("token", 1, c.D[1]);
             return c.Done(c.Tok(c.D[0] + 1L, c.D[1]));
-        });
+        }) { TokenParameters = true };
 
     public static readonly OpDef PosEmbed = new(OpId.PosEmbed, "pos_embed", "pos_embed", [],
         [Layout.Tokens], "tokens[N,D] → tokens[N,D]",
@@ -50,5 +50,5 @@ internal static class TokenOps
         {
             c.Param("weight", c.D[0], c.D[1]);
             return c.Done(c.X);
-        });
+        }) { TokenParameters = true };
 }

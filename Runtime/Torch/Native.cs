@@ -96,6 +96,7 @@ public static class NativeLibraryLocator
                         : $"ARCHDSL_NATIVE={env} does not name {FileName} or a folder holding it. ") + BuildHint);
             }
             ThreadPools.Apply(); // libgomp and OpenBLAS read their settings when they load, with the shim
+            BlasKernel.Apply();  // likewise OpenBLAS's kernel (OPENBLAS_CORETYPE); a user's value it rejects throws
             try { _handle = NativeLibrary.Load(path); }
             catch (Exception e)
             {

@@ -23,6 +23,20 @@ internal static class CliHarness
         return path;
     }
 
+    /// <summary>A one-stem classifier on 64 synthetic images: a whole <c>archc train</c> takes about a second.</summary>
+    public const string TinyTrainSpec = """
+        arch Tiny(dim = 8, classes = 3)
+        input image[1, 8, 8]
+        stem conv(dim, kernel: 2, stride: 2) -> gelu -> batchnorm
+        head global_pool -> linear(classes)
+        train {
+          data: synthetic(train: 64, test: 32)
+          epochs: 1
+          batch: 32
+          seed: 1
+        }
+        """;
+
     /// <summary>A path under specs/.</summary>
     public static string Spec(string relative) => TestSupport.Repo.Spec(relative);
 }

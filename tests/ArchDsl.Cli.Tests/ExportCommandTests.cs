@@ -6,18 +6,7 @@ namespace ArchDsl.Cli.Tests;
 /// <summary><c>archc export</c> and <c>archc predict</c> as a user meets them: files written whole or not at all, exit codes, no stack traces.</summary>
 public sealed class ExportCommandTests : IDisposable
 {
-    const string TinySpec = """
-        arch Tiny(dim = 8, classes = 3)
-        input image[1, 8, 8]
-        stem conv(dim, kernel: 2, stride: 2) -> gelu -> batchnorm
-        head global_pool -> linear(classes)
-        train {
-          data: synthetic(train: 64, test: 32)
-          epochs: 1
-          batch: 32
-          seed: 1
-        }
-        """;
+    const string TinySpec = TinyTrainSpec;
 
     readonly string _dir = Directory.CreateTempSubdirectory("archc-export-").FullName;
 
@@ -50,6 +39,17 @@ public sealed class ExportCommandTests : IDisposable
         }
         Assert.Contains("MEAN = (", File.ReadAllText(Path.Combine(run, "export", "tiny.py")));
         Assert.Empty(Directory.GetFiles(Path.Combine(run, "export"), "*.tmp"));
+    }
+
+    [Fact]
+    public void Per_block_drop_path_reaches_the_exported_module_block_by_block()
+    {
+        // specs/deit.arch: drop_path: drop * i / (depth - 1) with drop 0.1, depth 6 — none in block 0, then 0.02 … 0.1.
+        var (code, _, err) = Run("export", TestSupport.Repo.Spec("deit.arch"), "--format", "pytorch", "--out", Path.Combine(_dir, "deit"));
+        Assert.True(code == ExitCodes.Ok, err);
+        var source = File.ReadAllText(Directory.GetFiles(Path.Combine(_dir, "deit"), "*.py").Single());
+        var rates = System.Text.RegularExpressions.Regex.Matches(source, @"DropPath\(([0-9.e-]+)\)").Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal([0.02, 0.02, 0.04, 0.04, 0.06, 0.06, 0.08, 0.08, 0.1, 0.1], rates.Select(r => Math.Round(r, 12)));
     }
 
     [Fact]

@@ -96,7 +96,8 @@ public sealed class GpuCheckTests(PublishedArchc published) : IClassFixture<Publ
                 Assert.Contains(arch, summary);
             Assert.Matches(@"convmixer-1536-20: inference images/s +\d", summary);
             Assert.Matches(@"convmixer-768-32: inference images/s +\d", summary);
-            Assert.Contains("amp (mixed precision) is not implemented", summary);
+            Assert.Contains("precision: bf16 (autocast", summary);
+            Assert.Contains("summary.yaml: amp: bf16", summary);
             Assert.Matches(@"test accuracy \d+\.\d+%", summary);
             Assert.True(File.Exists(Path.Combine(outDir, "gpu-check.log")));
             Assert.True(File.Exists(Path.Combine(outDir, "details.tar.gz")));

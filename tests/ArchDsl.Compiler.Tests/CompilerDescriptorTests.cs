@@ -62,8 +62,9 @@ public class CompilerDescriptorTests
     [Fact]
     public void EveryDescriptorIsReportedSomewhereInTheCompiler()
     {
-        var compiler = Path.Combine(RepoRoot, "Compiler");
-        var sources = Directory.EnumerateFiles(compiler, "*.cs", SearchOption.AllDirectories)
+        // The compiler's own, and those of files the runtime reads as located sources (a sweep file's AD0215–AD0223).
+        var sources = new[] { Path.Combine(RepoRoot, "Compiler"), Path.Combine(RepoRoot, "Runtime", "Engine") }
+            .SelectMany(dir => Directory.EnumerateFiles(dir, "*.cs", SearchOption.AllDirectories))
             .Where(f => Path.GetFileName(f) != "CompilerDiagnostics.cs" && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
             .Select(File.ReadAllText)
             .ToList();

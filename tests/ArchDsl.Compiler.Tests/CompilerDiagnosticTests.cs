@@ -312,6 +312,41 @@ public class CompilerDiagnosticTests
             "train key 'epochs' expects a positive integer but got the number 0.5");
 
     [Fact]
+    public void UnknownAmpValueSuggestsTheClosest() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { amp: bf61 }"), CompilerCodes.UnknownAmp, 5, "bf61",
+            "amp takes bf16, fp16 or off, not bf61", "did you mean 'bf16'?");
+
+    [Fact]
+    public void AmpNumberIsUnknownAmp() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { amp: 16 }"), CompilerCodes.UnknownAmp, 5, "16",
+            "amp takes bf16, fp16 or off, not the integer 16", "write one of bf16, fp16 or off");
+
+    [Fact]
+    public void AmpTrueIsTheOldBoolean() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { amp: true }"), CompilerCodes.AmpBoolean, 5, "true",
+            "amp: true no longer says which precision to train in; amp takes bf16, fp16 or off",
+            "write amp: bf16 (CPU, or a GPU with bfloat16), or amp: fp16 (CUDA, with loss scaling)");
+
+    [Fact]
+    public void AmpFalseIsTheOldBoolean() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { amp: false }"), CompilerCodes.AmpBoolean, 5, "false",
+            "amp: false no longer says which precision to train in; amp takes bf16, fp16 or off", "write amp: off");
+
+    [Fact]
+    public void AmpFp16OnTheCpuIsRefused() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train {\n  device: cpu\n  amp: fp16\n}"), CompilerCodes.AmpUnsupportedOnDevice, 7, "fp16",
+            "amp: fp16 needs a CUDA device; libtorch's CPU autocast and kernels compute in bfloat16, not float16",
+            "use amp: bf16 on the CPU, or device: cuda");
+
+    [Fact]
+    public void AmpValuesAreTyped()
+    {
+        Assert.Equal(AmpMode.Bf16, Graph(Spec("conv(dim, kernel: 2)", "train { amp: bf16 }")).Train.Loop.Amp);
+        Assert.Equal(AmpMode.Fp16, Graph(Spec("conv(dim, kernel: 2)", "train {\n  device: cuda\n  amp: fp16\n}")).Train.Loop.Amp);
+        Assert.Equal(AmpMode.Off, Graph(Spec("conv(dim, kernel: 2)", "train { amp: off }")).Train.Loop.Amp);
+    }
+
+    [Fact]
     public void UnknownOptimizer() =>
         Expect(Spec("conv(dim, kernel: 2)", "train { optimizer: adam(lr: 0.1) }"), CompilerCodes.TrainValue, 5, "adam",
             "unknown optimizer 'adam'; expected adamw or sgd", "did you mean 'adamw'?");

@@ -39,7 +39,7 @@ public static class PrinterFixtures
         ["optimizer"] = new TrainCall("adamw", new Dictionary<string, object> { ["weight_decay"] = 0.01, ["lr"] = 0.01 }),
         ["schedule"] = "onecycle",
         ["augment"] = new List<object> { new TrainCall("crop", new Dictionary<string, object> { ["pad"] = 2L }), "flip" },
-        ["amp"] = true,
+        ["amp"] = "bf16",
         ["clip_grad"] = 1.0,
     });
 

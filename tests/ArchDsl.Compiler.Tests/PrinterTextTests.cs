@@ -51,7 +51,7 @@ public class PrinterTextTests
         Assert.Equal(146 + 2 * 184, graph.ParamCount);
         Assert.Contains("totals\n  params     514\n  buffers    85\n  mult-adds  6,224\n", text);
         Assert.EndsWith(
-            "train\n  amp: true\n  augment: [crop(pad: 2), flip]\n  batch: 128\n  clip_grad: 1.0\n  data: fashion-mnist\n" +
+            "train\n  amp: bf16\n  augment: [crop(pad: 2), flip]\n  batch: 128\n  clip_grad: 1.0\n  data: fashion-mnist\n" +
             "  epochs: 5\n  optimizer: adamw(lr: 0.01, weight_decay: 0.01)\n  schedule: onecycle\n", text);
     }
 

@@ -16,16 +16,45 @@ public class TrainCheckTests
 
     [Fact]
     public void UnknownDataNameSuggestsTheClosest() =>
-        Expect(Spec("conv(dim, kernel: 2)", "train { data: cifar100 }"), CompilerCodes.TrainValue, 5, "cifar100",
-            "unknown data 'cifar100'; expected fashion-mnist, mnist, cifar10, folder or synthetic", "did you mean 'cifar10'?");
+        Expect(Spec("conv(dim, kernel: 2)", "train { data: cifar11 }"), CompilerCodes.TrainValue, 5, "cifar11",
+            "unknown data 'cifar11'; expected fashion-mnist, mnist, cifar10, cifar100, folder or synthetic", "did you mean 'cifar10'?");
 
     [Fact]
     public void UnknownDataNameInAnOverrideIsLocatedInTheOverride()
     {
-        var d = Single(Compile(Spec("conv(dim, kernel: 2)"), "train.data=cifar100"), CompilerCodes.TrainValue);
-        Assert.Equal("unknown data 'cifar100'; expected fashion-mnist, mnist, cifar10, folder or synthetic", d.Message);
+        var d = Single(Compile(Spec("conv(dim, kernel: 2)"), "train.data=cifar11"), CompilerCodes.TrainValue);
+        Assert.Equal("unknown data 'cifar11'; expected fashion-mnist, mnist, cifar10, cifar100, folder or synthetic", d.Message);
         Assert.Equal(Override.SourceName, d.Span!.Value.File);
         At(d, 1, 12);
+    }
+
+    [Fact]
+    public void AMissingImageFolderIsReportedAtTheData()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "archdsl-no-such-folder-" + Guid.NewGuid().ToString("N"));
+        var r = Compile(Spec("conv(dim, kernel: 2)", $"train {{ data: folder(path: \"{missing}\") }}"));
+        Assert.True(r.Success); // a warning only
+        var d = Assert.Single(r.Diagnostics, x => x.Code == CompilerCodes.DataFolderMissing);
+        Assert.Equal($"image folder '{missing}' does not exist", d.Message);
+        Assert.Equal("give the directory holding train/<class>/<image> (and val/<class>/<image>), or <class>/<image>", d.Hint);
+        At(d, 5, Spec("conv(dim, kernel: 2)", $"train {{ data: folder(path: \"{missing}\") }}").Split('\n')[4].IndexOf("folder(") + 1);
+        Assert.Equal(Severity.Warning, d.Severity); // the folder may exist where the spec trains: check still passes
+    }
+
+    [Fact]
+    public void ImageFolderClassFoldersMustMatchTheModelsOutputs()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "archdsl-classes-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            foreach (var c in new[] { "a", "b", "c", ".hidden" }) Directory.CreateDirectory(Path.Combine(root, "train", c));
+            Expect(Spec("conv(dim, kernel: 2)", $"train {{ data: folder(path: \"{root}\") }}"), CompilerCodes.DataFolderClasses, 5, "folder(",
+                $"image folder '{Path.Combine(root, "train")}' has 3 class folders but the model outputs vector[10]", "set classes = 3, or point data at a folder with 10 class folders");
+            foreach (var c in Enumerable.Range(0, 7)) Directory.CreateDirectory(Path.Combine(root, "train", $"k{c}"));
+            Assert.DoesNotContain(Compile(Spec("conv(dim, kernel: 2)", $"train {{ data: folder(path: \"{root}\") }}"), []).Diagnostics,
+                d => d.Code is CompilerCodes.DataFolderClasses or CompilerCodes.DataFolderMissing);
+        }
+        finally { Directory.Delete(root, true); }
     }
 
     [Fact]
@@ -284,7 +313,7 @@ public class TrainCheckTests
     public void TypedConfigFillsEveryDefaultFromTheTable()
     {
         var t = Graph(Spec("conv(dim, kernel: 2)", "train { schedule: onecycle, augment: [flip, crop] }")).Train;
-        Assert.Equal(new TrainLoop(10, 128, 0, 0.0, 0.0, new Warmup(0, null), "cpu", false), t.Loop);
+        Assert.Equal(new TrainLoop(10, 128, 0, 0.0, 0.0, new Warmup(0, null), "cpu", AmpMode.Off), t.Loop);
         Assert.Equal(new AdamWConfig(1e-3, 0.01, 0.9, 0.999, 1e-8), t.Optimizer);
         Assert.Equal(new OneCycleScheduleConfig(1e-3, 0.3, "cos", 25, 1e4, false, 0.85, 0.95), t.Schedule); // PyTorch's OneCycleLR; max_lr = lr
         Assert.Equal([new FlipConfig(), new CropConfig(4)], t.Augment);
@@ -300,10 +329,35 @@ public class TrainCheckTests
         var t = Graph(Spec("conv(dim, kernel: 2)", "train { data: synthetic(train: 10), val_split: 0.2 }")).Train;
         Assert.Equal(new SyntheticConfig(10, DataCatalog.SyntheticTest, DataCatalog.SyntheticNoise, null), t.Data.Synthetic);
         Assert.Equal(0.2, t.Data.ValSplit);
-        var folder = Graph(Spec("conv(dim, kernel: 2)", "train { data: \"folder:/x/y\" }", header: "arch A(dim = 8, classes = 3)")).Train.Data;
+        // not ForTraining: /x/y does not exist here (check reports that, AD0180)
+        var folder = ArchCompiler.CompileText(Spec("conv(dim, kernel: 2)", "train { data: \"folder:/x/y\" }", header: "arch A(dim = 8, classes = 3)"), "test.arch", []).Graph!.Train.Data;
         Assert.Equal((DataCatalog.Folder, "/x/y"), (folder.Set, folder.Path));
         Assert.Equal("cifar10", DataCatalog.Find("CIFAR-10")!.Name);
+        Assert.Equal(RandomResizedCropConfig.Default, folder.Transform);
+        Assert.Equal(new CenterCropConfig(null, 0.875), folder.EvalTransform);
+        Assert.Equal((false, null), (folder.Strict, folder.Workers));
     }
+
+    [Fact]
+    public void TypedDataCarriesTransformsCropPctNamedStatisticsAndFolderOptions()
+    {
+        var d = ArchCompiler.CompileText(Spec("conv(dim, kernel: 2)",
+            "train { data: folder(path: \"/x\", strict: true, workers: 3), transform: random_resized_crop(scale: [0.25, 1], ratio: [3.0/4, 4.0/3]), crop_pct: 0.9, normalize: imagenet }",
+            header: "arch A(dim = 8, classes = 3)", input: "input image[3, 28, 28]"), "test.arch", []).Graph!.Train.Data;
+        Assert.Equal(new RandomResizedCropConfig(null, 0.25, 1, 0.75, 4.0 / 3), d.Transform);
+        Assert.Equal(new CenterCropConfig(null, 0.9), d.EvalTransform);
+        Assert.Equal((true, 3, "imagenet", true), (d.Strict, d.Workers, d.Statistics, d.Normalize));
+        Assert.Equal(new[] { 0.485, 0.456, 0.406 }, d.Mean);
+        Assert.Equal(new[] { 0.229, 0.224, 0.225 }, d.Std);
+        var resize = ArchCompiler.CompileText(Spec("conv(dim, kernel: 2)", "train { data: \"folder:/x\", transform: resize }", header: "arch A(dim = 8, classes = 3)"),
+            "test.arch", []).Graph!.Train.Data;
+        Assert.Equal(new ResizeConfig(null), resize.EvalTransform);
+    }
+
+    [Fact]
+    public void TransformArgumentsAreChecked() =>
+        Expect(Spec("conv(dim, kernel: 2)", "train { transform: random_resized_crop(scale: [0.5, 0.2]) }"), CompilerCodes.TrainValue, 5, "[0.5, 0.2]",
+            "argument 'scale' of random_resized_crop expects a list [min, max] with 0 < min ≤ max ≤ 1 but got the list [0.5, 0.2]");
 
     [Fact]
     public void AConfigNotCompiledFromSourceIsCheckedByTheSameRules()

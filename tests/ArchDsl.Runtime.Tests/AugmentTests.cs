@@ -53,7 +53,7 @@ public class AugmentTests
         Assert.Equal(input, Run(new RandomErasing(0), input));
         Assert.Equal(input, Run(new PadCrop(0), input));
         Assert.Equal(input, Run(new RandAugment(0, 9), input));
-        var pipeline = AugmentPipeline.FromTrain([new EraseConfig(0.0)]);
+        var pipeline = AugmentPipeline.FromTrain([new EraseConfig(0.0, 0.02, 0.33, 0.3, 3.3, "const")]);
         using var scope = NewDisposeScope();
         var x = torch.tensor(input, new long[] { N, C, H, W });
         Assert.Equal(input, pipeline.Apply(x, 3, 0, 0).data<float>());
@@ -146,7 +146,7 @@ public class AugmentTests
     [Fact]
     public void Same_stream_same_result_other_batch_other_result()
     {
-        var pipeline = AugmentPipeline.FromTrain([new FlipConfig(), new CropConfig(2), new EraseConfig(0.5), new RandAugmentConfig(2, 9)],
+        var pipeline = AugmentPipeline.FromTrain([new FlipConfig(), new CropConfig(2), new EraseConfig(0.5, 0.02, 0.33, 0.3, 3.3, "const"), new RandAugmentConfig(2, 9)],
             new Normalization(new[] { 0.3 }, new[] { 0.4 }));
         var input = Pixels();
         float[] Once(ulong seed, long epoch, long batch)
@@ -217,9 +217,10 @@ public class AugmentTests
     public void Pipeline_reads_the_train_list_in_a_fixed_order()
     {
         var train = ArchCompiler.CompileText("arch A(classes = 10)\ninput image[1, 28, 28]\nhead avgpool -> linear(classes)\n" +
-            "train { augment: [randaugment(n: 2, m: 9), erase(p: 0.25), flip, crop(pad: 2)] }").Graph!.Train;
+            "train { augment: [randaugment(n: 2, m: 9), erase(p: 0.25), color_jitter(0.4), flip, crop(pad: 2)] }").Graph!.Train;
         var p = AugmentPipeline.FromTrain(train.Augment);
-        Assert.Equal("crop(pad: 2), flip, randaugment(n: 2, m: 9), erase(p: 0.25)", p.ToString());
+        Assert.Equal("crop(pad: 2), flip, randaugment(n: 2, m: 9), color_jitter(brightness: 0.4, contrast: 0, saturation: 0, hue: 0), " +
+                     "erase(p: 0.25, scale: [0.02, 0.33], ratio: [0.3, 3.3], mode: const)", p.ToString());
         Assert.True(AugmentPipeline.FromTrain([]).IsEmpty);
     }
 

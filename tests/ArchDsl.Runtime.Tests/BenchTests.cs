@@ -38,7 +38,10 @@ public sealed class BenchTests(ITestOutputHelper output)
         Assert.Contains("ArchDsl", text);
         Assert.Contains("PyTorch 1.13", text);
         Assert.Equal(format, r.MemoryFormat); // the companion confirmed it runs in the same format
-        Assert.Contains($"{format} (both sides)", text);
+        Assert.Contains($"{format}, fp32 (both sides)", text);
+        // Both sides' BLAS kernels, the same one (the companion ran under this process's OPENBLAS_CORETYPE).
+        Assert.Equal(r.Blas, r.PyTorchBlas);
+        Assert.Contains($"BLAS kernel: ArchDsl {r.Blas ?? "not OpenBLAS"}; PyTorch {r.PyTorchBlas ?? "not OpenBLAS"} (same kernel and thread-pool settings)", text);
         Assert.Contains("train images/s", text);
         Assert.Contains(r.Ratio.Value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture), text);
     }

@@ -91,7 +91,7 @@ public class CheckpointTests
                      ("augment", new List<object> { new TrainCall("mixup", new Dictionary<string, object>()) }, "unknown augment 'mixup'"),
                      ("schedule", new TrainCall("step", new Dictionary<string, object>()), "unknown schedule 'step'"),
                      ("device", "tpu", "train key 'device' expects cpu or cuda but got the string \"tpu\""),
-                     ("data", "cifar100", "unknown data 'cifar100'"),
+                     ("data", "cifar11", "unknown data 'cifar11'"),
                      ("epoch", 3L, "unknown train key 'epoch'"),
                  })
         {

@@ -90,4 +90,40 @@ public class DataCifarTests
         Assert.Contains(tmp["data_batch_2.bin"], e.Message);
         Assert.Contains("label 200", e.Message);
     }
+
+    [Fact]
+    public void Cifar100_binary_uses_the_fine_label_and_its_names_and_loads_through_the_registry_with_its_statistics()
+    {
+        using var tmp = new DataTempDir();
+        string dir = tmp["cifar-100-binary"];
+        Directory.CreateDirectory(dir);
+        foreach (var (file, n) in new[] { ("train.bin", 5), ("test.bin", 2) })
+        {
+            var data = new byte[n * 3074];
+            for (int r = 0; r < n; r++)
+            {
+                data[r * 3074] = (byte)(r % 20);          // coarse label: not the class
+                data[r * 3074 + 1] = (byte)(99 - r);      // fine label
+                for (int i = 0; i < 3072; i++) data[r * 3074 + 2 + i] = (byte)((r + i) % 256);
+            }
+            File.WriteAllBytes(Path.Combine(dir, file), data);
+        }
+        File.WriteAllLines(Path.Combine(dir, "fine_label_names.txt"), Enumerable.Range(0, 100).Select(i => $"fine{i}"));
+        var (train, test) = Cifar10Loader.Load100(tmp.Path);
+        Assert.Equal((5, 2, 100), (train.Count, test.Count, train.NumClasses));
+        Assert.Equal(new[] { 99, 98, 97, 96, 95 }, train.Labels);
+        Assert.Equal("fine99", train.ClassNames[train.Labels[0]]);
+        Assert.Equal(1 / 255f, train.Sample(1)[0]);
+        Assert.Equal(2 / 255f, train.Sample(1)[1]);
+
+        File.WriteAllBytes(Path.Combine(dir, "test.bin"), new byte[3073]);
+        var e = Assert.Throws<DataException>(() => Cifar10Loader.Load100(tmp.Path));
+        Assert.Contains("3074-byte records", e.Message);
+        Assert.Contains("test.bin", e.Message);
+
+        var stats = ArchDsl.Compiler.DataCatalog.Statistics["cifar100"];
+        File.WriteAllBytes(Path.Combine(dir, "test.bin"), new byte[3074]);
+        var splits = DataRegistry.Load(new DataOptions { Source = $"cifar100:{tmp.Path}", Normalization = new Normalization(stats.Mean, stats.Std) });
+        Assert.Equal((0 - 0.5071) / 0.2673, ((Dataset)splits.Test!).Images[0], 4);
+    }
 }

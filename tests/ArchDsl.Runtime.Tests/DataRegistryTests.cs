@@ -72,7 +72,7 @@ public class DataRegistryTests
         Assert.Equal(80, split.Train.Count);
         Assert.Equal(20, split.Val!.Count);
         Assert.Equal(10, split.Test!.Count);
-        int[] Ids(Dataset d) => Enumerable.Range(0, d.Count).Select(i => FindIn(raw.Train, d.Sample(i))).ToArray();
+        int[] Ids(ImageSet s) => s is Dataset d ? Enumerable.Range(0, d.Count).Select(i => FindIn((Dataset)raw.Train, d.Sample(i))).ToArray() : throw new InvalidOperationException("in memory");
         var trainIds = Ids(split.Train);
         var valIds = Ids(split.Val);
         Assert.Empty(trainIds.Intersect(valIds));
@@ -105,13 +105,13 @@ public class DataRegistryTests
         Assert.All(after.Mean, m => Assert.Equal(0, m, 5));
         Assert.All(after.Std, s => Assert.Equal(1, s, 5));
         // the test set is transformed with the training statistics, not its own
-        float x = raw.Test!.Images[0];
-        Assert.Equal((x - expected.Mean[0]) / expected.Std[0], norm.Test!.Images[0], 4);
+        float x = ((Dataset)raw.Test!).Images[0];
+        Assert.Equal((x - expected.Mean[0]) / expected.Std[0], ((Dataset)norm.Test!).Images[0], 4);
         // given statistics (a saved run's) are used as they are
         var given = new Normalization(new[] { 1.0, 2.0 }, new[] { 4.0, 8.0 });
         var withGiven = DataRegistry.Load(o with { Normalization = given });
         Assert.Same(given, withGiven.Normalization);
-        Assert.Equal((x - 1.0) / 4.0, withGiven.Test!.Images[0], 5);
+        Assert.Equal((x - 1.0) / 4.0, ((Dataset)withGiven.Test!).Images[0], 5);
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public class DataRegistryTests
             for (int i = 0; i < 5; i++)
                 File.WriteAllBytes(tmp[$"{cls}/{i}.png"], DataTestFiles.GrayPng(3, 3, Enumerable.Repeat((byte)(v + i), 9).ToArray()));
         }
-        var splits = DataRegistry.Load(new DataOptions { Source = $"folder:{tmp.Path}", ValFraction = 0.2, Normalize = false });
+        var splits = DataRegistry.Load(new DataOptions { Source = $"folder:{tmp.Path}", Input = Shape.Image(1, 3, 3), ValFraction = 0.2, Normalize = false });
         Assert.Equal(8, splits.Train.Count);
         Assert.Equal(2, splits.Val!.Count);
         Assert.Null(splits.Test);

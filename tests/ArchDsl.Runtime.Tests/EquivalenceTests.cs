@@ -79,6 +79,20 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
         head global_pool -> linear(classes)
         """;
 
+    /// <summary>PoolFormer as published (Yu et al. 2022; timm's Pooling): the token mixer is pool(x) − x, residual(sub).</summary>
+    const string PoolFormerSubSpec = """
+        arch PoolFormer(dim = 32, depth = 2, patch = 4, hidden = 64, channels = 3, size = 16, classes = 10)
+        input image[channels, size, size]
+        stem conv(dim, kernel: patch, stride: patch)
+        mixer * depth {
+          token:    residual(sub) { avg_pool(3) }
+          channel:  conv(hidden, kernel: 1) -> gelu -> conv(dim, kernel: 1)
+          norm:     group_norm(1), pre
+          residual: both
+        }
+        head global_pool -> linear(classes)
+        """;
+
     /// <summary>ViT with timm's global_pool='avg': the mean over the tokens after the class token.</summary>
     const string VitAvgSpec = """
         arch ViT(dim = 48, depth = 2, heads = 3, patch = 4, channels = 3, size = 16, classes = 10)
@@ -117,6 +131,10 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
             new { dim = 32, depth = 2, patch = 4, hidden = 64, classes = 10, channels = 3 }),
         ["poolformer-groupnorm"] = new("poolformer", () => CompileText(PoolFormerGroupNormSpec),
             new { dim = 32, depth = 2, patch = 4, hidden = 64, classes = 10, channels = 3, norm = "group" }),
+        ["poolformer-sub"] = new("poolformer", () => CompileText(PoolFormerSubSpec),
+            new { dim = 32, depth = 2, patch = 4, hidden = 64, classes = 10, channels = 3, norm = "group", subtract = true }),
+        // x · sigmoid(x) is SiLU: the gate against PyTorch's nn.SiLU
+        ["residual-mul"] = OneOp("residual(mul) { sigmoid }", "silu"),
         ["vit-avg-pool"] = new("vit", () => CompileText(VitAvgSpec),
             new { dim = 48, depth = 2, heads = 3, patch = 4, mlp = 4, classes = 10, channels = 3, size = 16, global_pool = "avg" }),
         // init 0.5 rather than timm's 1e-4 so the token and channel branches move the logits well beyond the tolerance
@@ -232,8 +250,8 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
     /// Saves <paramref name="m"/>'s weights and a batch (uniform in ±<paramref name="inputScale"/>, labels of 10 classes)
     /// to <paramref name="dir"/>, runs reference/compare.py on them, and returns the batch and the reference's results.
     /// </summary>
-    static (Tensor X, Tensor Y, Dictionary<string, Tensor> Reference) RunReference(IrModel m, string kind, object config, int batch,
-        double inputScale, string dir)
+    internal static (Tensor X, Tensor Y, Dictionary<string, Tensor> Reference) RunReference(IrModel m, string kind, object config, int batch,
+        double inputScale, string dir, string? amp = null)
     {
         var weights = Path.Combine(dir, "weights.safetensors");
         var inputs = Path.Combine(dir, "inputs.safetensors");
@@ -242,7 +260,8 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
         var x = Rand(21, new[] { (long)batch }.Concat(m.Graph.Input.Dims.Select(d => (long)d)).ToArray()).mul(inputScale);
         var y = Labels(22, batch, 10);
         Safetensors.Save(inputs, new Dictionary<string, Tensor> { ["x"] = x, ["y"] = y });
-        Python("compare.py", kind, JsonSerializer.Serialize(config), weights, inputs, outPath);
+        if (amp is null) Python("compare.py", kind, JsonSerializer.Serialize(config), weights, inputs, outPath);
+        else Python("compare.py", kind, JsonSerializer.Serialize(config), weights, inputs, outPath, amp);
         return (x, y, Safetensors.Load(outPath));
     }
 }

@@ -26,7 +26,7 @@ public sealed class OpCatalogTests
         ["droppath"] = "ModelTests.Droppath_zeroes_or_rescales_whole_samples_in_training_and_is_identity_in_eval (whole samples, 1/keep, eval identity)",
     };
 
-    static IEnumerable<OpId> CatalogueIds => OpCatalog.All.Select(d => d.Id).Append(OpId.Add);
+    static IEnumerable<OpId> CatalogueIds => OpCatalog.All.Select(d => d.Id).Concat(OpCatalog.ResidualCombines.Values.Select(op => OpCatalog.IdOf(op)!.Value));
 
     [Fact]
     public void Every_op_has_a_runtime_module()
@@ -62,7 +62,7 @@ public sealed class OpCatalogTests
     {
         var dir = Path.Combine(RepoRoot, "Runtime", "Engine", "Model", "reference");
         var listed = PythonIn(dir, "-c", "import bench_pytorch; print(' '.join(bench_pytorch.OPS))").Split(' ', StringSplitOptions.TrimEntries).ToHashSet();
-        var missing = OpCatalog.All.Select(d => d.IrOp).Append(OpCatalog.AddOp).Where(op => !listed.Contains(op)).ToList();
+        var missing = OpCatalog.All.Select(d => d.IrOp).Concat(OpCatalog.ResidualCombines.Values).Where(op => !listed.Contains(op)).ToList();
         Assert.True(missing.Count == 0, $"ops the bench companion bench_pytorch.py cannot build: {string.Join(", ", missing)}");
     }
 
@@ -106,7 +106,7 @@ public sealed class OpCatalogTests
     static IEnumerable<string> AllVariants() => OpCatalog.All.SelectMany(d => d.Args.Where(a => a.Choices is not null)
             .SelectMany(a => a.Choices!.Skip(1).Select(c => $"{d.IrOp}({a.Name}: {c})"))
             .Prepend(d.IrOp))
-        .Append(OpCatalog.AddOp);
+        .Concat(OpCatalog.ResidualCombines.Values); // the elementwise ops residual { } makes: add, sub, mul
 
     /// <summary>The node's op, with each non-default choice argument: <c>gelu(approximate: tanh)</c>.</summary>
     static string Variant(IrNode n)

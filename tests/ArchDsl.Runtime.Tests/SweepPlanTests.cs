@@ -103,20 +103,34 @@ public sealed class SweepPlanTests : IDisposable
     }
 
     [Theory]
-    [InlineData("spec: a.arch\nbogus: 1\n", "unknown key 'bogus'")]
-    [InlineData("grid: { kernel: [3] }\n", "name the spec(s)")]
-    [InlineData("spec: a.arch\nseeds: [0, x]\n", "seeds must be integers")]
-    [InlineData("spec: a.arch\nseeds: [1, 1]\n", "seeds repeat")]
-    [InlineData("spec: a.arch\nbudget: { train.epochs: 1 }\n", "without the 'train.' prefix")]
-    [InlineData("spec: a.arch\ngrid: [1, 2]\n", "grid must be a mapping")]
-    [InlineData("spec: a.arch\npoints:\n  - { lable: x }\n", "unknown point key 'lable'")]
-    [InlineData("spec: a.arch\nthreads: 0\n", "threads must be a positive integer")]
-    [InlineData("spec: [a.arch\n", "not valid YAML")]
-    [InlineData("- a\n- b\n", "a sweep file is a YAML mapping")]
-    public void Bad_sweep_files_say_what_is_wrong(string yaml, string message)
+    [InlineData("spec: a.arch\nbogus: 1\n", "AD0217", 2, 1, "unknown key 'bogus' in a sweep file")]
+    [InlineData("grid: { kernel: [3] }\n", "AD0223", 1, 1, "the sweep names no spec to train")]
+    [InlineData("spec: a.arch\nseeds: [0, x]\n", "AD0221", 2, 12, "seeds must be integers, got 'x'")]
+    [InlineData("spec: a.arch\nseeds: [1, 1]\n", "AD0221", 2, 12, "seeds must be different from each other, got '1'")]
+    [InlineData("spec: a.arch\nbudget: { train.epochs: 1 }\n", "AD0221", 2, 11, "budget keys must be train keys without the 'train.' prefix, got 'train.epochs'")]
+    [InlineData("spec: a.arch\ngrid: [1, 2]\n", "AD0219", 2, 7, "grid must be a mapping of key: [values]")]
+    [InlineData("spec: a.arch\ngrid: { kernel: [] }\n", "AD0221", 2, 17, "grid.kernel must be a list of one value or more, got '[]'")]
+    [InlineData("spec: a.arch\npoints:\n  - { lable: x }\n", "AD0217", 3, 7, "unknown key 'lable' in a point")]
+    [InlineData("spec: a.arch\nthreads: 0\n", "AD0221", 2, 10, "threads must be a positive integer, got '0'")]
+    [InlineData("spec: a.arch\nset: { dim: [1, 2] }\n", "AD0219", 2, 13, "set.dim must be a single value")]
+    [InlineData("spec: [a.arch\n", "AD0215", 2, 1, "not valid YAML")]
+    [InlineData("- a\n- b\n", "AD0215", 1, 1, "a sweep file is a YAML mapping of keys")]
+    public void Bad_sweep_files_get_located_coded_errors(string yaml, string code, int line, int column, string message)
     {
         var e = Assert.Throws<SweepException>(() => Write(_dir, yaml));
-        Assert.Contains(message, e.Message);
-        Assert.Contains("sweep.yaml", e.Message);
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal((code, line, column), (d.Code, d.Span!.Value.Line, d.Span.Value.Column));
+        Assert.StartsWith(message, d.Message);
+        Assert.EndsWith("sweep.yaml", d.Span.Value.File);
+        Assert.Contains($"sweep.yaml:{line}:{column}: error {code}: {message}", d.Render());
+    }
+
+    [Fact]
+    public void Every_error_of_a_sweep_file_is_reported_at_once_in_file_order()
+    {
+        var e = Assert.Throws<SweepException>(() => Write(_dir, "grid: { kernel: [] }\nsedes: [0]\nthreads: two\npoints:\n  - { spek: a.arch }\n"));
+        Assert.Equal([("AD0221", 1), ("AD0217", 2), ("AD0221", 3), ("AD0217", 5), ("AD0223", 1)], e.Diagnostics.Select(d => (d.Code, d.Span!.Value.Line)));
+        Assert.Equal("did you mean 'seeds'?", e.Diagnostics[1].Hint);
+        Assert.Equal("did you mean 'spec'?", e.Diagnostics[3].Hint);
     }
 }

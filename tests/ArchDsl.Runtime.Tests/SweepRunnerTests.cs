@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Xml.Linq;
 using ArchDsl.Presentation;
 using ArchDsl.Runtime.Sweep;
 using static ArchDsl.Runtime.Tests.SweepTestKit;
@@ -153,56 +152,65 @@ public sealed class SweepRunnerTests : IDisposable
     }
 
     [Fact]
-    public void The_scatter_svg_has_a_point_per_configuration_error_bars_and_axis_titles()
+    public void The_scatter_has_each_seed_as_a_point_and_the_mean_with_std_bars_and_labels()
     {
-        Run(Fake());
-        var svg = XDocument.Load(Path.Combine(_dir, "out", SweepReport.ScatterSvg));
-        XNamespace ns = "http://www.w3.org/2000/svg";
-        Assert.Equal(ns + "svg", svg.Root!.Name);
-        var points = svg.Descendants(ns + "circle").Where(c => (string?)c.Attribute("class") == "point").ToList();
-        Assert.Equal(["kernel=3", "kernel=9"], points.Select(p => (string)p.Attribute("data-label")!));
-        Assert.Equal(["82", "91"], points.Select(p => (string)p.Attribute("data-y")!));
-        Assert.Equal(2, svg.Descendants(ns + "line").Count(l => (string?)l.Attribute("class") == "error-bar"));
-        var titles = svg.Descendants(ns + "text").Where(t => ((string?)t.Attribute("class"))?.StartsWith("axis-title") == true).Select(t => t.Value).ToList();
-        Assert.Equal(["parameters", "test accuracy (%)"], titles);
-        Assert.Equal(["kernel=3", "kernel=9"], svg.Descendants(ns + "text").Where(t => (string?)t.Attribute("class") == "point-label").Select(t => t.Value));
-        // The point with more accuracy is drawn higher (smaller y).
-        Assert.True(double.Parse((string)points[1].Attribute("cy")!, CultureInfo.InvariantCulture) < double.Parse((string)points[0].Attribute("cy")!, CultureInfo.InvariantCulture));
-        Assert.Contains(svg.Descendants(ns + "text"), t => (string?)t.Attribute("class") == "tick x");
+        var (summary, _) = Run(Fake());
+        var scatter = SweepReport.ChartsOf(summary.Results).Single(f => f.Name == SweepReport.ScatterChart);
+        Assert.Equal(("parameters", "test accuracy (%)"), (scatter.XLabel, scatter.YLabel));
+        var seeds = scatter.Series.Where(s => s.Kind == SeriesKind.FaintPoints).ToList();
+        Assert.Equal([[80.0, 84.0], [90.0, 92.0]], seeds.Select(s => s.Y.Select(y => Math.Round(y, 10)).ToList()));
+        var means = scatter.Series.Where(s => s.Label is not null).ToList();
+        Assert.Equal(["kernel=3", "kernel=9"], means.Select(m => m.Label));
+        Assert.Equal([82.0, 91.0], means.Select(m => Math.Round(m.Y[0], 10)));
+        Assert.Equal([2.828, 1.414], means.Select(m => Math.Round(m.YError![0], 3)));
+        Assert.Equal(["kernel=3"], means[0].PointLabels!);
+        Assert.Equal(summary.Results.Configs.Select(c => (double)c.Params), means.Select(m => m.X[0]));
+        foreach (var ext in new[] { ".png", ".svg" }) Assert.True(new FileInfo(Path.Combine(_dir, "out", SweepReport.ScatterChart + ext)).Length > 1000);
     }
 
     [Fact]
-    public void Learning_curve_svgs_have_a_line_per_configuration_averaged_over_seeds()
+    public void Learning_curves_are_the_seed_mean_with_a_band_and_plot_the_batch_loss_not_the_epoch_running_mean()
     {
-        Run(Fake());
-        XNamespace ns = "http://www.w3.org/2000/svg";
-        var acc = XDocument.Load(Path.Combine(_dir, "out", SweepReport.AccuracySvg));
-        var lines = acc.Descendants(ns + "polyline").Where(p => (string?)p.Attribute("class") == "series").ToList();
-        Assert.Equal(["kernel=3", "kernel=9"], lines.Select(l => (string)l.Attribute("data-label")!));
-        Assert.All(lines, l => Assert.Equal(2, ((string)l.Attribute("points")!).Split(' ').Length)); // 2 epochs
-        Assert.Equal(["kernel=3", "kernel=9"], acc.Descendants(ns + "text").Where(t => (string?)t.Attribute("class") == "legend").Select(t => t.Value));
-        Assert.Contains(acc.Descendants(ns + "text"), t => (string?)t.Attribute("class") == "axis-title x" && t.Value == "epoch");
+        var (summary, _) = Run(Fake());
+        var charts = SweepReport.ChartsOf(summary.Results);
+        var acc = charts.Single(f => f.Name == SweepReport.AccuracyChart);
+        Assert.True(acc.IntegerX);
+        var accLines = acc.Series.Where(s => s.Kind == SeriesKind.Line).ToList();
+        Assert.Equal(["kernel=3", "kernel=9"], accLines.Select(l => l.Label));
+        // The fake's epoch-2 test accuracy is the run's accuracy; the line is the mean over seeds.
+        Assert.Equal([(1.0, 86.0), (2.0, 91.0)], accLines[1].X.Zip(accLines[1].Y, (x, y) => (x, Math.Round(y, 8))));
+        var band = acc.Series.Single(s => s.Kind == SeriesKind.Band && s.Color == 1);
+        Assert.Equal(91 - 100 * Math.Sqrt(2) / 100, band.Y[1], 8);
+        Assert.Equal(91 + 100 * Math.Sqrt(2) / 100, band.Upper![1], 8);
 
-        var loss = XDocument.Load(Path.Combine(_dir, "out", SweepReport.LossSvg));
-        var lossLines = loss.Descendants(ns + "polyline").Where(p => (string?)p.Attribute("class") == "series").ToList();
-        Assert.Equal(2, lossLines.Count);
-        Assert.All(lossLines, l => Assert.Equal(8, ((string)l.Attribute("points")!).Split(' ').Length)); // 4 logged steps × 2 epochs
-        Assert.Contains(loss.Descendants(ns + "text"), t => (string?)t.Attribute("class") == "axis-title x" && t.Value == "step");
-
-        // The curve is the mean over seeds: the fake's epoch-2 test accuracy is the run's accuracy.
-        var k9 = SweepResults.Collect(Plan(), SweepRunner.Compile(Plan())).Configs[1];
-        Assert.Equal([(1.0, 0.86), (2.0, 0.91)], k9.AccuracyCurve().Select(p => (p.X, Math.Round(p.Y, 10))));
+        var loss = charts.Single(f => f.Name == SweepReport.LossChart);
+        Assert.Equal("epoch", loss.XLabel);
+        var line = loss.Series.Single(s => s.Kind == SeriesKind.Line && s.Label == "kernel=9");
+        Assert.Equal(Enumerable.Range(1, 8).Select(s => s / 4.0), line.X); // 4 logged steps × 2 epochs, x in epochs
+        // Seeds 0 and 1 logged batch losses 2/step and 2/step + 0.02: the line is the mean of their smoothed values.
+        var s0 = RunCurves.Smooth(Enumerable.Range(1, 8).Select(s => 2.0 / s).ToList(), RunCurves.SmoothingWeight);
+        var s1 = RunCurves.Smooth(Enumerable.Range(1, 8).Select(s => 2.0 / s + 0.02).ToList(), RunCurves.SmoothingWeight);
+        Assert.Equal(s0.Zip(s1, (a, b) => Math.Round((a + b) / 2, 10)), line.Y.Select(y => Math.Round(y, 10)));
+        // No jump at the epoch boundary (the running-mean bug): the smoothed batch loss falls less there than just before.
+        var drops = line.Y.Zip(line.Y.Skip(1), (a, b) => a - b).ToList();
+        Assert.All(drops, d => Assert.True(d > 0));
+        Assert.True(drops[3] < drops[2], $"{drops[2]} then {drops[3]} across the epoch boundary (x = 1)");
+        foreach (var name in new[] { SweepReport.AccuracyChart, SweepReport.LossChart })
+            foreach (var ext in new[] { ".png", ".svg" }) Assert.True(new FileInfo(Path.Combine(_dir, "out", name + ext)).Length > 1000);
     }
 
     [Fact]
-    public void Index_html_holds_the_table_and_every_chart_inline()
+    public void Index_html_holds_the_table_and_shows_every_chart_from_its_own_folder()
     {
         var (summary, _) = Run(Fake());
         var html = File.ReadAllText(Path.Combine(_dir, "out", SweepReport.Html));
         Assert.Contains("<table>", html);
         Assert.Contains("<td class=\"n\">82.00 ± 2.83</td>", html);
-        Assert.Equal(3, html.Split("<svg").Length - 1);
-        Assert.DoesNotContain("<?xml", html);
+        foreach (var name in new[] { SweepReport.ScatterChart, SweepReport.AccuracyChart, SweepReport.LossChart })
+            Assert.Contains($"<img src=\"{name}.svg\"", html);
+        // Every link and image stays inside the report folder.
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(html, "(?:src|href)=\"([^\"]*)\""))
+            Assert.True(File.Exists(Path.Combine(_dir, "out", m.Groups[1].Value)), m.Groups[1].Value);
         Assert.Contains(Path.Combine(_dir, "out", SweepReport.Html), summary.Files);
         Assert.True(File.Exists(Path.Combine(_dir, "out", "sweep.yaml")));
     }
@@ -222,7 +230,8 @@ public sealed class SweepRunnerTests : IDisposable
         Assert.Equal(Path.Combine(_dir, "results"), plan.ReportDir);
         var summary = new SweepRunner(Fake(), TextWriter.Null, SweepReport.WriteAll).Run(plan);
         Assert.All(summary.Files, f => Assert.Equal(Path.Combine(_dir, "results"), Path.GetDirectoryName(f)));
-        Assert.Equal(["accuracy-vs-params.svg", "curves-accuracy.svg", "curves-loss.svg", "index.html", "results.csv", "results.md"],
+        Assert.Equal(["accuracy-vs-params.png", "accuracy-vs-params.svg", "curves-accuracy.png", "curves-accuracy.svg", "curves-loss.png", "curves-loss.svg",
+                "index.html", "results.csv", "results.md"],
             Directory.GetFiles(Path.Combine(_dir, "results")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.True(Directory.Exists(Path.Combine(_dir, "runs", "k", "points", "kernel=3", "seed0")));
         // No machine-specific paths in what gets committed.
@@ -246,16 +255,30 @@ public sealed class SweepRunnerTests : IDisposable
     }
 
     [Fact]
-    public void Chart_axes_get_nice_ticks_inside_a_padded_range_and_never_print_minus_zero()
+    public void The_dry_run_estimates_the_time_left_from_the_finished_points_scaled_by_mult_adds_and_epochs()
     {
-        var (lo, hi, ticks) = Charts.Axis([10, 158]);
-        Assert.True(lo < 10 && hi > 158);
-        Assert.Equal([0.0, 50, 100, 150], ticks);
+        var plan = Plan();
+        var compiled = SweepRunner.Compile(plan);
+        Assert.Contains("time: no estimate yet for the 4 point(s) left: none of this sweep has finished", SweepRunner.PlanText(plan, compiled));
+
+        Run(Fake());
+        Assert.Contains("time: nothing left to train", SweepRunner.PlanText(plan, compiled));
+        // Take kernel=9 seed 1 back: 3 finished points measure the rate, 1 is left.
+        Directory.Delete(plan.Points[3].Directory, recursive: true);
+        var estimate = SweepEstimate.Of(plan, compiled);
+        Assert.Equal((1, 3), (estimate.PointsLeft, estimate.PointsMeasured));
+        double Work(int config) => (double)compiled[config].MultAdds * 2;   // budget: 2 epochs
+        var seconds = plan.Points.Take(3).Sum(p => RunReader.Read(SweepRunner.StatusOf(p).RunDir!).TrainSeconds!.Value);
+        var expected = seconds / (Work(0) * 2 + Work(1)) * Work(1);
+        Assert.Equal(expected, estimate.Remaining!.Value.TotalSeconds, 3);
+        Assert.Contains("s per (10⁹ mult-adds × epoch) as measured by 3 finished point(s)", SweepRunner.PlanText(plan, compiled));
+    }
+
+    [Fact]
+    public void Chart_labels_are_counts_as_people_read_them_and_never_minus_zero()
+    {
         Assert.Equal("0", Charts.Number(-0.0));
         Assert.Equal("0", Charts.Number(-0.0001));
-        var (one, two, single) = Charts.Axis([165_002, 165_002]);
-        Assert.True(one < 165_002 && two > 165_002);
-        Assert.NotEmpty(single);
         Assert.Equal("165k", Charts.Compact(165_002));
         Assert.Equal("1.2M", Charts.Compact(1_200_000));
     }

@@ -51,7 +51,7 @@ internal sealed class FakePointTrainer(Func<SweepPoint, double> accuracy) : IPoi
         for (var s = 1; s <= stepsPerEpoch; s++)
         {
             var step = (epoch - 1) * stepsPerEpoch + s;
-            log.Append(new Dictionary<string, object?> { ["kind"] = "step", ["epoch"] = epoch, ["step"] = step, ["loss"] = 2.0 / step, ["train_loss"] = 2.0 / step + point.Seed * 0.01 });
+            log.Append(new Dictionary<string, object?> { ["kind"] = "step", ["epoch"] = epoch, ["batch"] = s, ["step"] = step, ["loss"] = 2.0 / step + point.Seed * 0.02, ["train_loss"] = 2.0 / step + point.Seed * 0.01 });
         }
         log.Append(new Dictionary<string, object?>
         {

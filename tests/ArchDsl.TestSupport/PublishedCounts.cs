@@ -20,6 +20,7 @@ public static class PublishedCounts
         ("imagenet/resmlp-s12.arch", 15_350_872),
         ("imagenet/resmlp-s36.arch", 44_690_488),
         ("imagenet/resmlp-b24-8.arch", 129_138_280),
+        ("imagenet/poolformer-s12.arch", 11_915_176),
     ];
 
     /// <summary>The table as theory data: (spec, params).</summary>

@@ -8,9 +8,10 @@ namespace ArchDsl.Runtime.Augment;
 
 /// <summary>
 /// The augmentations of a train section, applied to whole batches on the batch's device. The order is
-/// the conventional one whatever the order in the list: geometric cropping, then flipping, then
-/// RandAugment, then erasing (erasing last, as torchvision pipelines do after normalisation, so an
-/// erased patch is not then rotated or brightened). Each batch draws from its own random stream,
+/// the conventional one whatever the order in the list (torchvision's and timm's training transforms):
+/// geometric cropping, then flipping, then RandAugment (torchvision's or timm's), then colour jitter, then
+/// erasing (erasing last, as torchvision pipelines do after normalisation, so an erased patch is not then
+/// rotated or brightened). Mixup / CutMix, which also mixes the labels, comes after the pipeline (<see cref="Augment.Mixup"/>). Each batch draws from its own random stream,
 /// derived from (seed, epoch, batch index) alone, so a resumed run augments exactly as an
 /// uninterrupted one.
 /// </summary>
@@ -34,8 +35,9 @@ public sealed class AugmentPipeline
     {
         PadCrop => 0,
         HorizontalFlip => 1,
-        RandAugment => 2,
-        RandomErasing => 3,
+        RandAugment or TimmRandAugment => 2,
+        ColorJitter => 3,
+        RandomErasing => 4,
         _ => 2,
     };
 
@@ -47,8 +49,10 @@ public sealed class AugmentPipeline
     {
         FlipConfig f => new HorizontalFlip(f.P),
         CropConfig c => new PadCrop(c.Pad),
-        EraseConfig e => new RandomErasing(e.P),
+        EraseConfig e => new RandomErasing(e.P, e.MinArea, e.MaxArea, e.MinRatio, e.MaxRatio, Enum.Parse<EraseMode>(e.Mode, ignoreCase: true)),
         RandAugmentConfig r => new RandAugment(r.N, r.M),
+        TimmRandAugmentConfig t => new TimmRandAugment(t),
+        ColorJitterConfig j => new ColorJitter(j.Brightness, j.Contrast, j.Saturation, j.Hue),
         _ => throw new AugmentException($"augmentation {a} has no implementation in this runtime"),
     };
 

@@ -153,17 +153,32 @@ public sealed class PadCrop : IAugmentation
     }
 }
 
+/// <summary>How random erasing fills its rectangle (timm's RandomErasing modes).</summary>
+public enum EraseMode
+{
+    /// <summary>0, the data set's mean after normalisation (torchvision's <c>value=0</c>, timm's 'const').</summary>
+    Const,
+    /// <summary>One standard-normal value per channel of the rectangle (timm's 'rand').</summary>
+    Rand,
+    /// <summary>A standard-normal value per pixel and channel (timm's 'pixel').</summary>
+    Pixel,
+}
+
 /// <summary>
 /// Random erasing (Zhong et al.; torchvision's <c>RandomErasing</c> defaults): with probability
 /// <see cref="P"/> a rectangle of 2–33% of the image with aspect ratio in [0.3, 3.3] (log-uniform; up to
-/// ten tries) is set to 0, i.e. the data set's mean after normalisation.
+/// ten tries; a try fits when it is smaller than the image on both sides, as torchvision and timm) is filled
+/// by <see cref="Mode"/>: 0 (the data set's mean after normalisation) or, as timm's modes, normal noise.
 /// </summary>
 public sealed class RandomErasing : IAugmentation
 {
-    public RandomErasing(double p = 0.25, double minArea = 0.02, double maxArea = 1.0 / 3, double minRatio = 0.3, double maxRatio = 3.3, double value = 0)
+    public RandomErasing(double p = 0.25, double minArea = 0.02, double maxArea = 0.33, double minRatio = 0.3, double maxRatio = 3.3,
+                         EraseMode mode = EraseMode.Const)
     {
         if (!(p >= 0 && p <= 1)) throw new AugmentException($"erase probability must be in [0, 1], got {p}");
-        P = p; MinArea = minArea; MaxArea = maxArea; MinRatio = minRatio; MaxRatio = maxRatio; Value = value;
+        if (!(minArea > 0 && minArea <= maxArea && maxArea <= 1)) throw new AugmentException($"erase scale must be 0 < min ≤ max ≤ 1, got [{minArea}, {maxArea}]");
+        if (!(minRatio > 0 && minRatio <= maxRatio)) throw new AugmentException($"erase ratio must be 0 < min ≤ max, got [{minRatio}, {maxRatio}]");
+        P = p; MinArea = minArea; MaxArea = maxArea; MinRatio = minRatio; MaxRatio = maxRatio; Mode = mode;
     }
 
     public double P { get; }
@@ -171,8 +186,9 @@ public sealed class RandomErasing : IAugmentation
     public double MaxArea { get; }
     public double MinRatio { get; }
     public double MaxRatio { get; }
-    public double Value { get; }
-    public string Describe() => $"erase(p: {P.ToString(CultureInfo.InvariantCulture)})";
+    public EraseMode Mode { get; }
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"erase(p: {P}, scale: [{MinArea}, {MaxArea}], ratio: [{MinRatio}, {MaxRatio}], mode: {Mode.ToString().ToLowerInvariant()})");
 
     public Tensor Apply(Tensor batch, AugmentContext context)
     {
@@ -199,7 +215,33 @@ public sealed class RandomErasing : IAugmentation
             }
         }
         if (!any) return batch.alias();
-        var dev = batch.device;
+        using var mask = BoxMask(box, n, h, w, batch.device);
+        if (Mode == EraseMode.Const) return batch.masked_fill(mask, 0);
+        using var fill = Noise(box, n, (int)s[1], h, w, rng, batch.device);
+        return torch.where(mask, fill, batch);
+    }
+
+    /// <summary>timm's fill: normal values in the boxes (one per channel in mode rand, one per pixel in mode pixel), drawn on the host in a fixed order.</summary>
+    private Tensor Noise(long[] box, int n, int c, int h, int w, DeterministicRandom rng, Device device)
+    {
+        var fill = new float[(long)n * c * h * w];
+        for (int i = 0; i < n; i++)
+        {
+            long y0 = box[i], y1 = box[n + i], x0 = box[2 * n + i], x1 = box[3 * n + i];
+            for (int ch = 0; ch < c; ch++)
+            {
+                float v = Mode == EraseMode.Rand && y1 > y0 ? (float)rng.NextGaussian() : 0;
+                for (long y = y0; y < y1; y++)
+                    for (long x = x0; x < x1; x++)
+                        fill[((i * (long)c + ch) * h + y) * w + x] = Mode == EraseMode.Pixel ? (float)rng.NextGaussian() : v;
+            }
+        }
+        return torch.tensor(fill, new long[] { n, c, h, w }, device);
+    }
+
+    /// <summary>[N, 1, H, W]: true inside each sample's box (y0 | y1 | x0 | x1, each n long).</summary>
+    private static Tensor BoxMask(long[] box, int n, int h, int w, Device dev)
+    {
         using var b = torch.tensor(box, new long[] { 4, n, 1, 1, 1 }, dev);
         using var y0 = b[0]; using var y1 = b[1]; using var x0 = b[2]; using var x1 = b[3];
         using var rows = torch.arange(0L, h, 1, device: dev).view(1, 1, h, 1);
@@ -207,7 +249,6 @@ public sealed class RandomErasing : IAugmentation
         using var a = rows.ge(y0); using var bb = rows.lt(y1); using var c = cols.ge(x0); using var d = cols.lt(x1);
         using var inRows = a.logical_and(bb);
         using var inCols = c.logical_and(d);
-        using var mask = inRows.logical_and(inCols); // [N, 1, H, W], broadcast over channels
-        return batch.masked_fill(mask, Value);
+        return inRows.logical_and(inCols); // [N, 1, H, W], broadcast over channels
     }
 }

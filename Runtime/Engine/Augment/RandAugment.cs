@@ -3,12 +3,12 @@ using static ArchDsl.Torch.torch;
 
 namespace ArchDsl.Runtime.Augment;
 
-/// <summary>The RandAugment operations that mean something on grey-scale images (torchvision's set
-/// without Color, which is the identity on one channel, and Equalize, a per-image histogram op).</summary>
+/// <summary>torchvision's RandAugment operations, in its order (<c>_augmentation_space</c>). On one channel Color is the
+/// identity, as in torchvision (which draws it for grey images too).</summary>
 public enum RandAugmentOp
 {
     Identity, ShearX, ShearY, TranslateX, TranslateY, Rotate,
-    Brightness, Contrast, Sharpness, Posterize, Solarize, AutoContrast,
+    Brightness, Color, Contrast, Sharpness, Posterize, Solarize, AutoContrast, Equalize,
 }
 
 /// <summary>
@@ -16,7 +16,8 @@ public enum RandAugmentOp
 /// num_magnitude_bins=31)</c>, batched: for each of <see cref="N"/> rounds every sample draws one op
 /// uniformly and, for signed ops, a sign; magnitudes come from torchvision's tables at bin
 /// <see cref="M"/> (shear 0.3·m/30, translate 150/331 of the side·m/30, rotate 30°·m/30, enhance
-/// factors 1 ± 0.9·m/30, posterize 8 − round(m/7.5) bits, solarize threshold 1 − m/30). Geometric
+/// factors 1 ± 0.9·m/30 for brightness, color, contrast and sharpness, posterize 8 − round(m/7.5) bits, solarize
+/// threshold 1 − m/30; autocontrast and equalize take none). Geometric
 /// ops of a round are one <c>affine_grid</c> + <c>grid_sample</c> (nearest, black fill, as torchvision)
 /// for the samples that drew one; photometric ops work on pixel values in [0, 1] (the batch is
 /// un-normalised first and normalised again after).
@@ -50,14 +51,15 @@ public sealed class RandAugment : IAugmentation
         RandAugmentOp.TranslateX => 150.0 / 331.0 * width * Fraction,
         RandAugmentOp.TranslateY => 150.0 / 331.0 * height * Fraction,
         RandAugmentOp.Rotate => 30.0 * Fraction,
-        RandAugmentOp.Brightness or RandAugmentOp.Contrast or RandAugmentOp.Sharpness => 0.9 * Fraction,
+        RandAugmentOp.Brightness or RandAugmentOp.Color or RandAugmentOp.Contrast or RandAugmentOp.Sharpness => 0.9 * Fraction,
         RandAugmentOp.Posterize => 8 - (int)Math.Round(M / ((MagnitudeBins - 1) / 4.0), MidpointRounding.ToEven),
         RandAugmentOp.Solarize => 1.0 - Fraction,
         _ => 0,
     };
 
     private static bool Signed(RandAugmentOp op) => op is RandAugmentOp.ShearX or RandAugmentOp.ShearY or RandAugmentOp.TranslateX
-        or RandAugmentOp.TranslateY or RandAugmentOp.Rotate or RandAugmentOp.Brightness or RandAugmentOp.Contrast or RandAugmentOp.Sharpness;
+        or RandAugmentOp.TranslateY or RandAugmentOp.Rotate or RandAugmentOp.Brightness or RandAugmentOp.Color or RandAugmentOp.Contrast
+        or RandAugmentOp.Sharpness;
 
     public Tensor Apply(Tensor batch, AugmentContext context)
     {
@@ -124,6 +126,11 @@ public sealed class RandAugment : IAugmentation
             return m;
         }
 
+        Tensor Masked(RandAugmentOp op, Tensor changed, Tensor current)
+        {
+            using (changed) return PixelOps.Select(Chose(op), changed, current);
+        }
+
         var y = x.alias();
 
         // Geometric: one affine map per sample (output → input, in pixel units about the centre).
@@ -163,83 +170,23 @@ public sealed class RandAugment : IAugmentation
             y = Swap(y, torch.where(mask, moved, y));
         }
 
-        if (Has(RandAugmentOp.Brightness))
-        {
-            using var f = AugmentTensors.PerSample(Factors(RandAugmentOp.Brightness), dev);
-            y = Swap(y, y.mul(f).clamp_(0, 1));
-        }
-        if (Has(RandAugmentOp.Contrast))
-        {
-            // torchvision blends with the mean of the grey-scale image (one number per image).
-            using var f = AugmentTensors.PerSample(Factors(RandAugmentOp.Contrast), dev);
-            using var grey = y.size(1) == 3 ? Grey(y) : y.mean(new long[] { 1 }, keepdim: true);
-            using var m = grey.mean(new long[] { 1, 2, 3 }, keepdim: true);
-            var d = y.sub(m);
-            y = Swap(y, d.mul_(f).add_(m).clamp_(0, 1)); // d, modified in place, is the new y
-        }
-        if (Has(RandAugmentOp.Sharpness))
-        {
-            // torchvision: blend with the image smoothed by [[1,1,1],[1,5,1],[1,1,1]]/13, border pixels kept.
-            long channels = y.size(1);
-            var k = new float[] { 1, 1, 1, 1, 5, 1, 1, 1, 1 }.Select(v => v / 13f).ToArray();
-            var kernel = new float[channels * 9];
-            for (int ch = 0; ch < channels; ch++) Array.Copy(k, 0, kernel, ch * 9, 9);
-            using var weight = torch.tensor(kernel, new long[] { channels, 1, 3, 3 }, dev);
-            using var smooth = nn.functional.conv2d(y, weight, null, padding: new long[] { 1, 1 }, groups: channels);
-            var border = new bool[h * w];
-            for (int yy = 0; yy < h; yy++)
-                for (int xx = 0; xx < w; xx++) border[yy * w + xx] = yy == 0 || xx == 0 || yy == h - 1 || xx == w - 1;
-            using var bm = torch.tensor(border, new long[] { 1, 1, h, w }, dev);
-            using var degenerate = torch.where(bm, y, smooth);
-            using var f = AugmentTensors.PerSample(Factors(RandAugmentOp.Sharpness), dev);
-            var d = y.sub(degenerate);
-            y = Swap(y, d.mul_(f).add_(degenerate).clamp_(0, 1)); // d, modified in place, is the new y
-        }
+        // Photometric, in torchvision's op order; a sample that did not draw an op keeps its values exactly.
+        if (Has(RandAugmentOp.Brightness)) y = Swap(y, Masked(RandAugmentOp.Brightness, PixelOps.Brightness(y, Factors(RandAugmentOp.Brightness)), y));
+        if (Has(RandAugmentOp.Color)) y = Swap(y, Masked(RandAugmentOp.Color, PixelOps.Saturation(y, Factors(RandAugmentOp.Color)), y));
+        if (Has(RandAugmentOp.Contrast)) y = Swap(y, Masked(RandAugmentOp.Contrast, PixelOps.Contrast(y, Factors(RandAugmentOp.Contrast)), y));
+        if (Has(RandAugmentOp.Sharpness)) y = Swap(y, Masked(RandAugmentOp.Sharpness, PixelOps.Sharpness(y, Factors(RandAugmentOp.Sharpness)), y));
         if (Has(RandAugmentOp.Posterize))
         {
-            // Keep the top `bits` bits of the 8-bit value: floor(v·255 / 2^(8-bits)) · 2^(8-bits) / 255.
-            double step = Math.Pow(2, 8 - Magnitude(RandAugmentOp.Posterize, h, w));
-            using var q = y.mul(255.0 / step).floor().mul_(step / 255.0);
-            using var mask = AugmentTensors.PerSampleMask(Chose(RandAugmentOp.Posterize), dev);
-            y = Swap(y, torch.where(mask, q, y));
+            int bits = (int)Magnitude(RandAugmentOp.Posterize, h, w);
+            y = Swap(y, Masked(RandAugmentOp.Posterize, PixelOps.Posterize(y, Enumerable.Repeat(bits, n).ToArray()), y));
         }
         if (Has(RandAugmentOp.Solarize))
         {
-            using var above = y.ge(Magnitude(RandAugmentOp.Solarize, h, w));
-            using var mask = AugmentTensors.PerSampleMask(Chose(RandAugmentOp.Solarize), dev);
-            using var both = above.logical_and(mask);
-            using var inverted = 1.0 - y;
-            y = Swap(y, torch.where(both, inverted, y));
+            double threshold = 255 * Magnitude(RandAugmentOp.Solarize, h, w); // torchvision: 255·(1 − m/30) on uint8 levels
+            y = Swap(y, Masked(RandAugmentOp.Solarize, PixelOps.Solarize(y, Enumerable.Repeat(threshold, n).ToArray()), y));
         }
-        if (Has(RandAugmentOp.AutoContrast))
-        {
-            // Per image and channel: stretch [min, max] to [0, 1]; a constant channel stays as it is.
-            var shape = y.shape;
-            using var flat = y.reshape(shape[0], shape[1], shape[2] * shape[3]);
-            var (lo, loIdx) = flat.min(2, keepdim: true);
-            var (hi, hiIdx) = flat.max(2, keepdim: true);
-            using (lo) using (loIdx) using (hi) using (hiIdx)
-            {
-                using var lo4 = lo.unsqueeze(3);
-                using var hi4 = hi.unsqueeze(3);
-                using var range = hi4 - lo4;
-                using var flatRange = range.le(0.0);
-                using var safe = range.masked_fill(flatRange, 1.0);
-                using var shifted = y - lo4;
-                using var stretched = shifted.div(safe);
-                using var keep = flatRange.expand(shape);
-                using var adjusted = torch.where(keep, y, stretched);
-                using var mask = AugmentTensors.PerSampleMask(Chose(RandAugmentOp.AutoContrast), dev);
-                y = Swap(y, torch.where(mask, adjusted, y));
-            }
-        }
+        if (Has(RandAugmentOp.AutoContrast)) y = Swap(y, Masked(RandAugmentOp.AutoContrast, PixelOps.AutoContrast(y), y));
+        if (Has(RandAugmentOp.Equalize)) y = Swap(y, PixelOps.Equalize(y, Chose(RandAugmentOp.Equalize)));
         return y;
-    }
-
-    private static Tensor Grey(Tensor rgb)
-    {
-        using var weights = torch.tensor(new float[] { 0.2989f, 0.587f, 0.114f }, new long[] { 1, 3, 1, 1 }, rgb.device);
-        using var weighted = rgb.mul(weights);
-        return weighted.sum(new long[] { 1 }, keepdim: true);
     }
 }

@@ -30,13 +30,19 @@ public sealed class Batch
 }
 
 /// <summary>
-/// Yields mini-batches of a <see cref="Dataset"/>. Without shuffling a batch is one block copy; with
-/// shuffling the epoch's order is a permutation drawn from (seed, epoch) alone — the same on every
-/// run and machine, independent of earlier epochs — and each sample's C×H×W block is copied whole.
+/// Yields mini-batches of an <see cref="ImageSet"/>. Without shuffling the order is the set's; with shuffling
+/// the epoch's order is a permutation drawn from (seed, epoch) alone — the same on every run and machine,
+/// independent of earlier epochs. In-memory sets are copied per batch; a streaming set (<see cref="ImageSet.Streams"/>)
+/// is decoded ahead by a <see cref="Prefetcher"/> on other threads into a bounded queue, in the same order, so
+/// <see cref="FillBatch"/> gives the same batch either way.
 /// </summary>
-public sealed class Batcher
+public sealed class Batcher : IDisposable
 {
-    public Batcher(Dataset data, int batchSize, bool shuffle = true, ulong seed = 0, bool dropLast = false)
+    private int _orderEpoch = -1;
+    private int[] _order = [];
+    private Prefetcher? _prefetcher;
+
+    public Batcher(ImageSet data, int batchSize, bool shuffle = true, ulong seed = 0, bool dropLast = false, int prefetch = Prefetcher.DefaultDepth)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive");
@@ -45,13 +51,16 @@ public sealed class Batcher
         Shuffle = shuffle;
         Seed = seed;
         DropLast = dropLast;
+        PrefetchDepth = prefetch;
     }
 
-    public Dataset Data { get; }
+    public ImageSet Data { get; }
     public int BatchSize { get; }
     public bool Shuffle { get; }
     public ulong Seed { get; }
     public bool DropLast { get; }
+    /// <summary>Batches a streaming set prepares ahead (the bound of the prefetch queue).</summary>
+    public int PrefetchDepth { get; }
 
     public int BatchesPerEpoch => DropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize;
     /// <summary>Samples seen per epoch (fewer than <c>Data.Count</c> when the last partial batch is dropped).</summary>
@@ -72,59 +81,56 @@ public sealed class Batcher
     public static int[] EpochPermutation(int count, ulong seed, int epoch) =>
         new DeterministicRandom(DeterministicRandom.Derive(seed, (ulong)epoch)).Permutation(count);
 
+    /// <summary>The sample indices of batch <paramref name="batch"/> of <paramref name="epoch"/>.</summary>
+    public ReadOnlySpan<int> Indices(int epoch, int batch)
+    {
+        if (_orderEpoch != epoch) { _order = Order(epoch); _orderEpoch = epoch; }
+        int start = batch * BatchSize;
+        if ((uint)batch >= (uint)BatchesPerEpoch) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch outside 0..{BatchesPerEpoch - 1}");
+        return _order.AsSpan(start, Math.Min(BatchSize, SamplesPerEpoch - start));
+    }
+
+    /// <summary>
+    /// Writes batch <paramref name="batch"/> of <paramref name="epoch"/> into the buffers and returns its size. A
+    /// streaming set's batches come from the prefetch queue (started here, restarted on a jump); others are copied.
+    /// </summary>
+    /// <exception cref="DataException">a sample could not be produced (raised on this thread).</exception>
+    public int FillBatch(int epoch, int batch, float[] images, long[] labels)
+    {
+        if (!Data.Streams || PrefetchDepth <= 0)
+        {
+            var indices = Indices(epoch, batch);
+            Data.Fill(indices, images, labels, epoch);
+            return indices.Length;
+        }
+        _prefetcher ??= new Prefetcher(this, PrefetchDepth);
+        return _prefetcher.Take(epoch, batch, images, labels);
+    }
+
     /// <summary>
     /// The batches of epoch <paramref name="epoch"/>. With <paramref name="reuseBuffers"/> every batch
     /// shares the same arrays (no per-batch allocation): consume a batch before asking for the next.
     /// </summary>
     public IEnumerable<Batch> Epoch(int epoch, bool reuseBuffers = false)
     {
-        int[] order = Order(epoch);
         int s = Data.SampleSize;
-        int batches = BatchesPerEpoch;
         float[]? sharedImages = null;
         long[]? sharedLabels = null;
-        for (int b = 0; b < batches; b++)
+        for (int b = 0; b < BatchesPerEpoch; b++)
         {
-            int start = b * BatchSize;
-            int n = Math.Min(BatchSize, Data.Count - start);
-            float[] images;
-            long[] labels;
-            if (reuseBuffers)
-            {
-                images = sharedImages ??= new float[(long)BatchSize * s];
-                labels = sharedLabels ??= new long[BatchSize];
-            }
-            else
-            {
-                images = new float[(long)n * s];
-                labels = new long[n];
-            }
-            var indices = order.AsSpan(start, n).ToArray();
-            Fill(indices, images, labels);
+            int n = Math.Min(BatchSize, SamplesPerEpoch - b * BatchSize);
+            float[] images = reuseBuffers ? sharedImages ??= new float[(long)BatchSize * s] : new float[(long)n * s];
+            long[] labels = reuseBuffers ? sharedLabels ??= new long[BatchSize] : new long[n];
+            var indices = Indices(epoch, b).ToArray();
+            FillBatch(epoch, b, images, labels);
             yield return new Batch(images, labels, indices, n, Data.Channels, Data.Height, Data.Width);
         }
     }
 
-    /// <summary>Copies the given samples into <paramref name="images"/> / <paramref name="labels"/>.
-    /// Runs of consecutive indices are copied as one block.</summary>
-    public void Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels)
-    {
-        int s = Data.SampleSize;
-        if (images.Length < indices.Length * s || labels.Length < indices.Length)
-            throw new ArgumentException("destination buffers are smaller than the batch");
-        var src = Data.Images.AsSpan();
-        var lab = Data.Labels;
-        int i = 0;
-        while (i < indices.Length)
-        {
-            int first = indices[i];
-            int run = 1;
-            while (i + run < indices.Length && indices[i + run] == first + run) run++;
-            if ((uint)first >= (uint)Data.Count || first + run > Data.Count)
-                throw new ArgumentOutOfRangeException(nameof(indices), first, $"sample index outside 0..{Data.Count - 1}");
-            src.Slice(first * s, run * s).CopyTo(images.Slice(i * s, run * s));
-            for (int k = 0; k < run; k++) labels[i + k] = lab[first + k];
-            i += run;
-        }
-    }
+    /// <summary>Copies the given samples into <paramref name="images"/> / <paramref name="labels"/> (see <see cref="ImageSet.Fill"/>).</summary>
+    public void Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels, int epoch = 0) =>
+        Data.Fill(indices, images, labels, epoch);
+
+    /// <summary>Stops the prefetch threads (if any).</summary>
+    public void Dispose() => _prefetcher?.Dispose();
 }

@@ -30,10 +30,20 @@ public sealed record DataOptions
     public int SyntheticTrain { get; init; } = SyntheticData.DefaultTrain;
     public int SyntheticTest { get; init; } = SyntheticData.DefaultTest;
     public double SyntheticNoise { get; init; } = SyntheticData.DefaultNoise;
+    /// <summary>Image folders: the per-sample transform of training images, and of evaluation images.</summary>
+    public SampleTransformConfig Transform { get; init; } = RandomResizedCropConfig.Default;
+    /// <inheritdoc cref="Transform"/>
+    public SampleTransformConfig EvalTransform { get; init; } = new CenterCropConfig(null, DataCatalog.DefaultCropPct);
+    /// <summary>Image folders: decoding threads (null: the cores available) and the bad-data policy (see <see cref="FolderSet"/>).</summary>
+    public int? Workers { get; init; }
+    /// <inheritdoc cref="Workers"/>
+    public bool Strict { get; init; }
+    /// <summary>Receives warnings about skipped data (image folders); null: they are not shown.</summary>
+    public Action<string>? Warn { get; init; }
 }
 
 /// <summary>The sets a run uses, normalised, and the normalisation applied (save it with the run).</summary>
-public sealed record DataSplits(Dataset Train, Dataset? Val, Dataset? Test, Normalization? Normalization, string Source)
+public sealed record DataSplits(ImageSet Train, ImageSet? Val, ImageSet? Test, Normalization? Normalization, string Source)
 {
     public IReadOnlyList<string> ClassNames => Train.ClassNames;
 
@@ -57,14 +67,15 @@ public sealed record DataSplits(Dataset Train, Dataset? Val, Dataset? Test, Norm
 /// </summary>
 public static class DataRegistry
 {
-    public delegate (Dataset Train, Dataset? Test) Loader(DataOptions options);
+    public delegate (ImageSet Train, ImageSet? Test) Loader(DataOptions options);
 
     private static readonly Dictionary<string, Loader> Loaders = new(StringComparer.OrdinalIgnoreCase)
     {
         ["fashion-mnist"] = o => IdxLoader.LoadFashionMnist(o.Path),
         ["mnist"] = o => IdxLoader.LoadMnist(o.Path),
         ["cifar10"] = o => Cifar10Loader.Load(o.Path),
-        ["folder"] = o => ImageFolderLoader.Load(o.Path ?? throw new DataException("data 'folder' needs a directory: `data: folder:<path>` or a `path:` key")),
+        ["cifar100"] = o => Cifar10Loader.Load100(o.Path),
+        ["folder"] = ImageFolderLoader.Load,
         ["synthetic"] = LoadSynthetic,
     };
 
@@ -97,7 +108,7 @@ public static class DataRegistry
         if (options.TestSubset is <= 0) throw new DataException($"test subset must be positive, got {options.TestSubset}");
 
         var (train, test) = loader(options);
-        Dataset? val = null;
+        ImageSet? val = null;
 
         if (options.ValFraction > 0 || options.Subset is not null)
         {
@@ -105,6 +116,7 @@ public static class DataRegistry
             var (nTrain, nVal) = DataCatalog.SplitSizes(train.Count, options.ValFraction, options.Subset)
                 ?? throw new DataException($"{train.Name}: {train.Count} sample(s) cannot be split into train and validation");
             if (nVal > 0) val = train.Select(perm.AsSpan(train.Count - nVal), $"{train.Name} (validation split)");
+            if (val is FolderSet folderVal) val = folderVal.With(options.EvalTransform); // evaluated as a held-out folder is
             train = train.Select(perm.AsSpan(0, nTrain), train.Name);
         }
         if (test is not null && options.TestSubset is int ts && ts < test.Count)
@@ -118,14 +130,14 @@ public static class DataRegistry
         {
             norm = options.Normalization ?? train.ChannelStatistics();
             norm.Validate(train.Channels);
-            train.NormalizeInPlace(norm);
-            val?.NormalizeInPlace(norm);
-            test?.NormalizeInPlace(norm);
+            train.Normalize(norm);
+            val?.Normalize(norm);
+            test?.Normalize(norm);
         }
         return new DataSplits(train, val, test, norm, options.Path is null ? name : $"{name}:{options.Path}");
     }
 
-    private static (Dataset, Dataset?) LoadSynthetic(DataOptions o)
+    private static (ImageSet, ImageSet?) LoadSynthetic(DataOptions o)
     {
         if (o.Input is not { Layout: Layout.Image } input || input.Dims.Count != 3)
             throw new DataException($"synthetic data is sized by the model's image input, but the input is {(o.Input?.ToString() ?? "unknown")}");
@@ -161,5 +173,9 @@ public static class DataRegistry
         SyntheticTrain = data.Synthetic?.Train ?? DataCatalog.SyntheticTrain,
         SyntheticTest = data.Synthetic?.Test ?? DataCatalog.SyntheticTest,
         SyntheticNoise = data.Synthetic?.Noise ?? DataCatalog.SyntheticNoise,
+        Transform = data.Transform,
+        EvalTransform = data.EvalTransform,
+        Workers = data.Workers,
+        Strict = data.Strict,
     };
 }

@@ -28,7 +28,7 @@ public sealed record Normalization(IReadOnlyList<double> Mean, IReadOnlyList<dou
 /// with one label per image and the class names. Loaders produce pixel values in [0, 1];
 /// <see cref="NormalizeInPlace"/> turns them into normalised values once, before training.
 /// </summary>
-public sealed class Dataset
+public sealed class Dataset : ImageSet
 {
     public Dataset(float[] images, int[] labels, int channels, int height, int width,
                    IReadOnlyList<string> classNames, string name = "data")
@@ -55,16 +55,14 @@ public sealed class Dataset
     }
 
     public float[] Images { get; }
-    public int[] Labels { get; }
-    public int Channels { get; }
-    public int Height { get; }
-    public int Width { get; }
-    public IReadOnlyList<string> ClassNames { get; }
-    public string Name { get; }
+    public override int[] Labels { get; }
+    public override int Channels { get; }
+    public override int Height { get; }
+    public override int Width { get; }
+    public override IReadOnlyList<string> ClassNames { get; }
+    public override string Name { get; }
 
-    public int Count => Labels.Length;
-    public int SampleSize => Channels * Height * Width;
-    public int NumClasses => ClassNames.Count;
+    public override int Count => Labels.Length;
 
     /// <summary>The image of sample <paramref name="index"/> (C×H×W floats).</summary>
     public ReadOnlySpan<float> Sample(int index)
@@ -96,7 +94,7 @@ public sealed class Dataset
     /// A new data set holding the given samples in the given order, copied one contiguous sample
     /// block at a time.
     /// </summary>
-    public Dataset Select(ReadOnlySpan<int> indices, string? name = null)
+    public override Dataset Select(ReadOnlySpan<int> indices, string? name = null)
     {
         int s = SampleSize;
         var images = new float[(long)indices.Length * s];
@@ -121,7 +119,7 @@ public sealed class Dataset
     }
 
     /// <summary>Per-channel mean and (population) standard deviation over all samples.</summary>
-    public Normalization ChannelStatistics()
+    public override Normalization ChannelStatistics()
     {
         if (Count == 0) throw new DataException($"{Name}: cannot compute channel statistics of an empty data set");
         int plane = Height * Width;
@@ -151,6 +149,9 @@ public sealed class Dataset
     }
 
     /// <summary>Applies (x - mean[c]) / std[c] to every pixel, in place (once, at load time).</summary>
+    public override void Normalize(Normalization norm) => NormalizeInPlace(norm);
+
+    /// <inheritdoc cref="Normalize"/>
     public void NormalizeInPlace(Normalization norm)
     {
         norm.Validate(Channels);
@@ -168,15 +169,24 @@ public sealed class Dataset
         }
     }
 
-    /// <summary>How many samples each class has.</summary>
-    public int[] ClassCounts()
+    /// <summary>Copies the given samples; runs of consecutive indices are copied as one block (the epoch plays no part).</summary>
+    public override void Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels, int epoch = 0)
     {
-        var counts = new int[NumClasses];
-        foreach (int l in Labels) counts[l]++;
-        return counts;
+        int s = SampleSize;
+        if (images.Length < indices.Length * s || labels.Length < indices.Length)
+            throw new ArgumentException("destination buffers are smaller than the batch");
+        var src = Images.AsSpan();
+        int i = 0;
+        while (i < indices.Length)
+        {
+            int first = indices[i];
+            int run = 1;
+            while (i + run < indices.Length && indices[i + run] == first + run) run++;
+            if ((uint)first >= (uint)Count || first + run > Count)
+                throw new ArgumentOutOfRangeException(nameof(indices), first, $"sample index outside 0..{Count - 1}");
+            src.Slice(first * s, run * s).CopyTo(images.Slice(i * s, run * s));
+            for (int k = 0; k < run; k++) labels[i + k] = Labels[first + k];
+            i += run;
+        }
     }
-
-    public string ShapeText => $"[{Channels}, {Height}, {Width}]";
-
-    public override string ToString() => $"{Name}: {Count} images {ShapeText}, {NumClasses} classes";
 }

@@ -25,7 +25,8 @@ public sealed record BenchFigures(int Batch, double TrainStepMs, double InferSte
 public sealed record BenchResult(
     string Arch, long Parameters, string Input, int Batch, string Device, int Threads, int Warmup, int Iterations,
     BenchFigures ArchDsl, BenchFigures? PyTorch, string? PyTorchVersion, string? PyTorchError, string MemoryFormat = "contiguous",
-    string PyTorchMode = "eager")
+    string PyTorchMode = "eager", AmpMode Amp = AmpMode.Off, BenchEnvironment PyTorchEnvironment = BenchEnvironment.Same,
+    string? Blas = null, string? PyTorchBlas = null)
 {
     /// <summary>ArchDsl training-step time / PyTorch training-step time (below 1: ArchDsl is faster). Null without the PyTorch run.</summary>
     public double? Ratio => PyTorch is null ? null : ArchDsl.TrainStepMs / PyTorch.TrainStepMs;
@@ -48,7 +49,7 @@ public sealed record BenchResult(
         };
         var sb = new StringBuilder();
         sb.AppendLine($"{Arch}: {Parameters.ToString("N0", c)} parameters, input {Input}, batch {Batch}, device {Device}, {Threads} thread{(Threads == 1 ? "" : "s")}, " +
-                      $"{Warmup} warm-up + {Iterations} timed steps, {MemoryFormat}{(PyTorch is null ? "" : " (both sides)")}");
+                      $"{Warmup} warm-up + {Iterations} timed steps, {MemoryFormat}, {(Amp == AmpMode.Off ? "fp32" : AmpModes.Name(Amp) + " autocast")}{(PyTorch is null ? "" : " (both sides)")}");
         var h = ("", "ArchDsl", PyTorch is null ? "PyTorch" : $"PyTorch {PyTorchVersion} {PyTorchMode}", "ArchDsl/PyTorch");
         var w0 = Math.Max(h.Item1.Length, rows.Max(r => r.what.Length));
         var w1 = Math.Max(h.Item2.Length, rows.Max(r => r.a.Length));
@@ -60,6 +61,8 @@ public sealed record BenchResult(
         Row(new string('-', w0), new string('-', w1), new string('-', w2), new string('-', w3));
         foreach (var r in rows) Row(r.what, r.a, r.p, r.r);
         if (PyTorchError != null) sb.AppendLine($"  PyTorch run failed: {PyTorchError}");
+        sb.AppendLine($"  BLAS kernel: ArchDsl {Blas ?? "not OpenBLAS"}; PyTorch {PyTorchBlas ?? (PyTorch is null ? "-" : "not OpenBLAS")} " +
+                      (PyTorchEnvironment == BenchEnvironment.Same ? "(same kernel and thread-pool settings)" : "(the user's own environment, as PyTorch runs by default)"));
         return sb.ToString().TrimEnd('\n');
     }
 }
@@ -84,11 +87,16 @@ public static partial class Bench
     public static BenchResult Run(IrGraph graph, int batch, string device, int warmup, int iterations) =>
         Run(graph, batch, device, warmup, iterations, runPyTorch: true);
 
-    public static BenchResult Run(IrGraph graph, int batch, string device, int warmup, int iterations, bool runPyTorch, bool compile = false)
+    /// <param name="amp">both sides' precision: ArchDsl's <see cref="IrModel.Amp"/>, PyTorch's torch.autocast (and GradScaler for fp16)</param>
+    /// <param name="environment">the PyTorch process's environment: <see cref="BenchEnvironment.Same"/> BLAS kernel and thread-pool
+    /// settings as this process (like for like), or <see cref="BenchEnvironment.User"/>'s own (PyTorch as a user runs it)</param>
+    public static BenchResult Run(IrGraph graph, int batch, string device, int warmup, int iterations, bool runPyTorch, bool compile = false,
+        AmpMode amp = AmpMode.Off, BenchEnvironment environment = BenchEnvironment.Same)
     {
         if (warmup < 0 || iterations < 1) throw new ArgumentException($"need warmup >= 0 and iterations >= 1 (got {warmup}, {iterations})");
         var dev = Validate(graph, batch, device);
         var isCuda = dev.type == DeviceType.CUDA;
+        if (AmpModes.Unsupported(amp, isCuda ? "cuda" : "cpu") is { } why) throw new InvalidOperationException($"--amp {AmpModes.Name(amp)}: {why}; use --amp bf16 on the CPU");
         var threads = Environment.ProcessorCount;
         set_num_threads(threads);
         var format = IrModel.PreferredMemoryFormat(graph);
@@ -97,7 +105,7 @@ public static partial class Bench
         string? error = null;
         if (runPyTorch)
         {
-            try { py = Companion.Start(graph, batch, dev, threads, format, compile); }
+            try { py = Companion.Start(graph, batch, dev, threads, format, compile, amp, environment); }
             catch (Exception e) when (IsCompanionFailure(e)) { error = e.Message; }
         }
         // A failure of the companion mid-run is reported, and ArchDsl's own measurement goes on alone.
@@ -119,8 +127,9 @@ public static partial class Bench
         {
             GC.Collect();
             var baseline = isCuda ? cuda.memory_allocated() : ProcessMemory.CurrentRss;
-            using var model = new IrModel(graph, seed: 0, device: dev, format: format);
+            using var model = new IrModel(graph, seed: 0, device: dev, format: format) { Amp = amp };
             using var opt = optim.AdamW(model.named_parameters(), lr: 1e-3, weight_decay: 0.01);
+            var scaler = amp == AmpMode.Fp16 ? new GradScaler() : null;
             var shape = new[] { (long)batch }.Concat(graph.Input.Dims.Select(d => (long)d)).ToArray();
             var classes = graph.OutputNode.OutputShape.Dims[^1];
             using var x = randn(shape, device: dev).DetachFromDisposeScope();
@@ -133,8 +142,15 @@ public static partial class Bench
                 opt.zero_grad();
                 using var logits = model.forward(x);
                 using var loss = F.cross_entropy(logits, y);
-                loss.backward();
-                opt.step();
+                if (scaler is null)
+                {
+                    loss.backward();
+                    opt.step();
+                    return;
+                }
+                scaler.ScaleLoss(loss).backward();
+                scaler.Step(model.parameters(), opt.step);
+                scaler.Update();
             }
             void InferStep()
             {
@@ -184,7 +200,7 @@ public static partial class Bench
                 theirs = new BenchFigures(batch, Median(pyTrain), Median(pyInfer), (long)pyPeak, py.BaselineMemory, py.MemoryKind);
             return new BenchResult(graph.Arch, graph.ParamCount, graph.Input.ToString(), batch, dev.ToString(), threads, warmup, iterations,
                 ours, theirs, theirs is null ? null : py!.TorchVersion, theirs is null ? error ?? "no figures from the companion" : null,
-                FormatName(format), compile ? "torch.compile" : "eager");
+                FormatName(format), compile ? "torch.compile" : "eager", amp, environment, BlasKernel.InUse() is { } kernel ? $"OpenBLAS {kernel}" : null, py?.Blas);
         }
         finally
         {
@@ -267,10 +283,12 @@ public static partial class Bench
         public string TorchVersion { get; private set; } = "?";
         public long BaselineMemory { get; private set; } = -1;
         public string MemoryKind { get; private set; } = "";
+        public string? Blas { get; private set; }
 
         Companion(Process p, string dir) { _p = p; _dir = dir; }
 
-        public static Companion Start(IrGraph graph, int batch, Device dev, int threads, memory_format format, bool compile = false)
+        public static Companion Start(IrGraph graph, int batch, Device dev, int threads, memory_format format, bool compile = false,
+            AmpMode amp = AmpMode.Off, BenchEnvironment environment = BenchEnvironment.Same)
         {
             var script = FindScript() ?? throw new IOException($"{ScriptName} not found beside the ArchDsl assembly or in the source tree");
             var dir = Directory.CreateTempSubdirectory("archdsl-bench-").FullName;
@@ -281,8 +299,14 @@ public static partial class Bench
                          "--threads", threads.ToString(CultureInfo.InvariantCulture), "--memory-format", FormatName(format) })
                 psi.ArgumentList.Add(a);
             if (compile) psi.ArgumentList.Add("--compile");
+            psi.ArgumentList.Add("--amp");
+            psi.ArgumentList.Add(AmpModes.Name(amp));
             psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
-            foreach (var (name, value) in ThreadPools.Effective()) psi.Environment[name] = value; // same thread pools as ours
+            if (environment == BenchEnvironment.Same)
+            {
+                foreach (var (name, value) in ThreadPools.Effective()) psi.Environment[name] = value; // same thread pools as ours
+                if (BlasKernel.InUse() is { } kernel) psi.Environment[BlasKernel.Variable] = kernel;  // and the same BLAS kernel
+            }
             Process p;
             try
             {
@@ -307,6 +331,7 @@ public static partial class Bench
                 c.TorchVersion = (string?)hello["torch_version"] ?? "?";
                 c.BaselineMemory = (long)hello["baseline_memory_bytes"]!;
                 c.MemoryKind = (string?)hello["memory_kind"] ?? "";
+                c.Blas = (string?)hello["blas"] is { } b ? $"OpenBLAS {b}" : null;
                 return c;
             }
             catch

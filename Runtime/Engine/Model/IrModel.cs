@@ -23,12 +23,13 @@ namespace ArchDsl.Runtime.Model;
 /// a safetensors file (metadata <c>archdsl.arch</c>, <c>archdsl.format</c> = <see cref="WeightsFormat"/>);
 /// <see cref="LoadWeights"/> checks names, shapes and dtypes and reports every mismatch at once.</para>
 /// </summary>
-public sealed class IrModel : nn.Module<Tensor, Tensor>
+public sealed partial class IrModel : nn.Module<Tensor, Tensor>
 {
     /// <summary>The value of the <c>archdsl.format</c> metadata key in weight files.</summary>
     public const string WeightsFormat = "archdsl-ir-weights/1";
 
     readonly NodeKernel?[] _kernels;
+    readonly AmpPolicy?[] _amp;
     readonly int[][] _inputs;
     readonly List<int>[] _freeAfter;
     readonly long[] _inputDims;
@@ -73,6 +74,7 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
 
         _inputDims = graph.Input.Dims.Select(d => (long)d).ToArray();
         _kernels = new NodeKernel?[nodes.Count];
+        _amp = new AmpPolicy?[nodes.Count];
         _inputs = nodes.Select(n => n.Inputs.ToArray()).ToArray();
 
         // An intermediate value is freed (its handle; autograd keeps what backward needs) right after its last reader.
@@ -111,6 +113,7 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
                     var view = OpModules.Tensors(node, tensors);
                     module.Init(view);
                     _kernels[node.Id] = module.Create(view);
+                    _amp[node.Id] = module.Amp(view);
                 }
             }
         }
@@ -153,6 +156,15 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Moves parameters and buffers to <paramref name="device"/> in place and returns this model.</summary>
+    /// <summary>
+    /// Makes every BatchNorm take its training statistics over all ranks of <paramref name="group"/> (synchronised
+    /// BatchNorm, <see cref="Distributed.SyncBatchNorm"/>); evaluation still uses the running statistics.
+    /// </summary>
+    public void SyncBatchNorm(torch.distributed.ProcessGroup group)
+    {
+        foreach (var k in _kernels.OfType<BatchNormModule.BatchNorm>()) k.SyncGroup = group;
+    }
+
     public new IrModel to(Device device)
     {
         base.to(device);
@@ -180,6 +192,7 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
         var values = new Tensor?[n];
         var training = this.training;
         var input = MemoryFormat == memory_format.ChannelsLast && x.dim() == 4 ? x.to(memory_format.ChannelsLast) : x;
+        using var amp = AmpRun.Begin(this);
         try
         {
             for (var i = 0; i < n; i++)
@@ -190,8 +203,8 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
                     ? input
                     : ins.Length switch
                     {
-                        1 => k.Forward(values[ins[0]]!, null, training),
-                        2 => k.Forward(values[ins[0]]!, values[ins[1]]!, training),
+                        1 => Call(i, k, values[ins[0]]!, null, training, amp),
+                        2 => Call(i, k, values[ins[0]]!, values[ins[1]]!, training, amp),
                         _ => throw new InvalidOperationException($"node '{Graph.Nodes[i].Name}' has {ins.Length} inputs"),
                     };
                 foreach (var j in _freeAfter[i])
@@ -200,7 +213,7 @@ public sealed class IrModel : nn.Module<Tensor, Tensor>
                     values[j] = null;
                 }
             }
-            var result = values[Graph.Output]!;
+            var result = amp?.Float32(values[Graph.Output]!) ?? values[Graph.Output]!;
             values[Graph.Output] = null;
             if (!ReferenceEquals(input, x) && !ReferenceEquals(input, result)) input.Dispose();
             return result;

@@ -1,11 +1,25 @@
 using System.Globalization;
 using YamlDotNet.Core;
+using ArchDsl.Compiler;
+using ArchDsl.Dsl;
 using YamlDotNet.RepresentationModel;
 
 namespace ArchDsl.Runtime.Sweep;
 
-/// <summary>A sweep file is malformed or a sweep cannot go on; the message names the file and the key. Print it, not the stack trace.</summary>
-public sealed class SweepException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>
+/// A sweep file is malformed or a sweep cannot go on; the message names the file and the key. Print it, not the stack
+/// trace — or, when <see cref="Diagnostics"/> holds the file's located errors, render each of those.
+/// </summary>
+public sealed class SweepException : Exception
+{
+    public SweepException(string message, Exception? inner = null) : base(message, inner) => Diagnostics = [];
+
+    /// <summary>The errors of a sweep file, all of them (<see cref="SweepFile.Parse"/>).</summary>
+    public SweepException(IReadOnlyList<Diagnostic> diagnostics)
+        : base(string.Join("\n", diagnostics.Select(d => d.ToString()))) => Diagnostics = diagnostics;
+
+    public IReadOnlyList<Diagnostic> Diagnostics { get; }
+}
 
 /// <summary>One entry of <c>points:</c> — a label, an optional spec of its own, and its overrides.</summary>
 public sealed record SweepPointEntry(string? Label, string? Spec, IReadOnlyList<KeyValuePair<string, string>> Set);
@@ -62,110 +76,22 @@ public sealed record SweepFile(
         return Parse(text, path);
     }
 
-    /// <summary>Parses sweep YAML; <paramref name="path"/> names it in errors and anchors relative paths.</summary>
+    /// <summary>
+    /// Parses sweep YAML; <paramref name="path"/> names it in errors and anchors relative paths. Every error of the
+    /// file is found before any is reported (AD0215 not YAML, AD0217 unknown key, AD0219 a value of the wrong shape,
+    /// AD0221 a bad value, AD0223 no spec named), each located at its node.
+    /// </summary>
+    /// <exception cref="SweepException">the file has errors; <see cref="SweepException.Diagnostics"/> holds them all.</exception>
     public static SweepFile Parse(string text, string path)
     {
-        var stream = new YamlStream();
-        try { stream.Load(new StringReader(text)); }
-        catch (YamlException e)
-        {
-            throw new SweepException($"{path}:{e.Start.Line}:{e.Start.Column}: not valid YAML: {e.Message}", e);
-        }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
-            throw new SweepException($"{path}: a sweep file is a YAML mapping (spec:, grid: or points:, seeds:, budget:, …)");
-
-        string Where(YamlNode n) => $"{path}:{n.Start.Line}:{n.Start.Column}";
-
-        foreach (var key in root.Children.Keys)
-            if (key is not YamlScalarNode { Value: { } k } || !KnownKeys.Contains(k))
-                throw new SweepException($"{Where(key)}: unknown key '{(key as YamlScalarNode)?.Value ?? key.ToString()}'; a sweep file has {string.Join(", ", KnownKeys)}");
-
-        YamlNode? Get(string key) => root.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
-
-        string Scalar(YamlNode n, string what) => n is YamlScalarNode { Value: { } s } ? s : throw new SweepException($"{Where(n)}: {what} must be a single value");
-
-        List<string> ScalarList(YamlNode n, string what) => n switch
-        {
-            YamlSequenceNode seq => seq.Children.Select(c => Scalar(c, what + " entries")).ToList(),
-            YamlScalarNode => [Scalar(n, what)],
-            _ => throw new SweepException($"{Where(n)}: {what} must be a value or a list of values"),
-        };
-
-        List<KeyValuePair<string, string>> Map(YamlNode n, string what)
-        {
-            if (n is not YamlMappingNode m) throw new SweepException($"{Where(n)}: {what} must be a mapping of key: value");
-            return m.Children.Select(kv => new KeyValuePair<string, string>(Scalar(kv.Key, what + " keys"), Scalar(kv.Value, $"{what}.{(kv.Key as YamlScalarNode)?.Value}"))).ToList();
-        }
-
-        int? PositiveInt(string key)
-        {
-            if (Get(key) is not { } n) return null;
-            var s = Scalar(n, key);
-            return int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v >= 1 ? v : throw new SweepException($"{Where(n)}: {key} must be a positive integer, got '{s}'");
-        }
-
-        var name = Get("name") is { } nameNode ? Scalar(nameNode, "name") : System.IO.Path.GetFileNameWithoutExtension(path);
-
-        var specs = new List<string>();
-        if (Get("spec") is { } spec) specs.AddRange(ScalarList(spec, "spec"));
-        if (Get("specs") is { } specsNode) specs.AddRange(ScalarList(specsNode, "specs"));
-
-        var points = new List<SweepPointEntry>();
-        if (Get("points") is { } pointsNode)
-        {
-            if (pointsNode is not YamlSequenceNode seq) throw new SweepException($"{Where(pointsNode)}: points must be a list");
-            foreach (var item in seq.Children)
-            {
-                if (item is not YamlMappingNode m) throw new SweepException($"{Where(item)}: a point is a mapping (label:, spec:, set:)");
-                string? label = null, pointSpec = null;
-                var set = new List<KeyValuePair<string, string>>();
-                foreach (var (k, v) in m.Children)
-                {
-                    switch (Scalar(k, "point keys"))
-                    {
-                        case "label": label = Scalar(v, "label"); break;
-                        case "spec": pointSpec = Scalar(v, "spec"); break;
-                        case "set": set.AddRange(Map(v, "set")); break;
-                        case var other: throw new SweepException($"{Where(k)}: unknown point key '{other}'; a point has label:, spec: and set:");
-                    }
-                }
-                points.Add(new SweepPointEntry(label, pointSpec, set));
-            }
-        }
-
-        var grid = new List<KeyValuePair<string, IReadOnlyList<string>>>();
-        if (Get("grid") is { } gridNode)
-        {
-            if (gridNode is not YamlMappingNode gm) throw new SweepException($"{Where(gridNode)}: grid must be a mapping of key: [values]");
-            foreach (var (k, v) in gm.Children)
-            {
-                var key = Scalar(k, "grid keys");
-                var values = ScalarList(v, $"grid.{key}");
-                if (values.Count == 0) throw new SweepException($"{Where(v)}: grid.{key} has no values");
-                grid.Add(new(key, values));
-            }
-        }
-
-        var setAll = Get("set") is { } setNode ? Map(setNode, "set") : [];
-        var budget = Get("budget") is { } budgetNode ? Map(budgetNode, "budget") : [];
-        foreach (var (k, _) in budget)
-            if (k.StartsWith("train.", StringComparison.Ordinal))
-                throw new SweepException($"{path}: budget keys are train keys without the 'train.' prefix (write '{k["train.".Length..]}')");
-
-        var seeds = new List<long>();
-        if (Get("seeds") is { } seedsNode)
-            foreach (var s in ScalarList(seedsNode, "seeds"))
-                seeds.Add(long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seed) ? seed : throw new SweepException($"{Where(seedsNode)}: seeds must be integers, got '{s}'"));
-        if (seeds.Count == 0) seeds.Add(0);
-        if (seeds.Distinct().Count() != seeds.Count) throw new SweepException($"{path}: seeds repeat a value");
-
-        var output = Get("output") is { } outNode ? Scalar(outNode, "output") : System.IO.Path.Combine("runs", "sweeps", name);
-        var report = Get("report") is { } reportNode ? Scalar(reportNode, "report") : null;
-        var device = Get("device") is { } devNode ? Scalar(devNode, "device") : null;
-
-        if (specs.Count == 0 && (points.Count == 0 || points.Any(p => p.Spec is null)))
-            throw new SweepException($"{path}: name the spec(s) to train: 'spec:' / 'specs:', or 'spec:' in every point");
-
-        return new SweepFile(path, name, specs, points, grid, setAll, budget, seeds, output, report, PositiveInt("log_every") ?? 10, PositiveInt("threads"), device);
+        var source = new SourceText(path, text);
+        var bag = new DiagnosticBag();
+        var file = new SweepFileReader(source, bag).Read();
+        // In file order, as a reader fixes them; the file-wide "no spec" last.
+        if (bag.HasErrors || file is null)
+            throw new SweepException(bag.Items.OrderBy(d => d.Code == CompilerCodes.SweepNoSpec).ThenBy(d => d.Span?.Start ?? 0).ToList());
+        return file;
     }
+
+    internal static IReadOnlyList<string> Keys => KnownKeys;
 }

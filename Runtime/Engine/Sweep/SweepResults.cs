@@ -16,11 +16,6 @@ public sealed record ConfigResult(
         Runs.SelectMany(r => r.Run.Epochs.Where(e => e.EvalAccuracy is not null).Select(e => (e.Epoch, Acc: e.EvalAccuracy!.Value)))
             .GroupBy(t => t.Epoch).Where(g => g.Count() == Runs.Count).OrderBy(g => g.Key)
             .Select(g => ((double)g.Key, g.Average(t => t.Acc))).ToList();
-
-    /// <summary>Train loss at each logged step, averaged over the seeds that all logged that step.</summary>
-    public IReadOnlyList<(double X, double Y)> LossCurve() =>
-        Runs.SelectMany(r => r.Run.Steps).GroupBy(s => s.Step).Where(g => g.Count() == Runs.Count).OrderBy(g => g.Key)
-            .Select(g => ((double)g.Key, g.Average(s => s.TrainLoss))).ToList();
 }
 
 public static class Stats

@@ -106,7 +106,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
 
     /// <summary>
     /// What <c>archc sweep --dry-run</c> prints: every configuration with its params, mult-adds and full
-    /// overrides, and every point with its state on disk — nothing is trained or written.
+    /// overrides, every point with its state on disk, and the time left (<see cref="SweepEstimate"/>) — nothing is trained or written.
     /// </summary>
     public static string PlanText(SweepPlan plan, IReadOnlyList<CompiledConfig> compiled)
     {
@@ -129,6 +129,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
         }
         var counts = statuses.GroupBy(s => s.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
         sb.Append("points: ").Append(string.Join(", ", counts)).Append('\n');
+        sb.Append(SweepEstimate.Of(plan, compiled).Describe()).Append('\n');
         return sb.ToString();
     }
 

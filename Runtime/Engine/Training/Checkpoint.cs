@@ -44,6 +44,8 @@ public sealed record CheckpointState
     /// (no validation split, no best checkpoint); null in checkpoints of older versions, which chose on the test set.</summary>
     public string? Selection { get; init; }
     public string SavedAt { get; init; } = "";
+    /// <summary>amp: fp16's loss scaler (<see cref="GradScaler.State"/>: scale, growth_tracker); null otherwise.</summary>
+    public Dictionary<string, string>? LossScaler { get; init; }
 
     public static readonly JsonSerializerOptions Json = new(MetricsLog.JsonOptions)
     {
@@ -119,12 +121,14 @@ public static class Checkpoint
     internal static Func<Stream, Stream>? StreamFault;
 
     /// <summary>The checkpoint file's bytes (safetensors), for <see cref="Write"/>.</summary>
-    public static byte[] Serialize(nn.Module model, optim.Optimizer optimizer, CheckpointState state)
+    /// <param name="extra">more tensors under their own names (the weights' moving average, <c>ema.*</c>); <see cref="Load"/> leaves them alone.</param>
+    public static byte[] Serialize(nn.Module model, optim.Optimizer optimizer, CheckpointState state, IEnumerable<KeyValuePair<string, Tensor>>? extra = null)
     {
         using var scope = NewDisposeScope();
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (k, t) in model.state_dict()) tensors[ModelPrefix + k] = t;
         foreach (var (k, t) in optimizer.state_dict()) tensors[OptimizerPrefix + k] = t;
+        foreach (var (k, t) in extra ?? []) tensors[k] = t;
         var meta = new Dictionary<string, string>
         {
             ["archdsl.format"] = CheckpointState.FormatName,

@@ -50,6 +50,8 @@ public sealed record EpochExtension(int FromEpochs, int ToEpochs, long AtStep, s
 ///   metrics.jsonl    one record per logged step, per epoch and for the test set (<see cref="MetricRecord"/>)
 ///   checkpoints/last.safetensors + last.json, best.safetensors + best.json
 ///   model.json       once the data is loaded: input layout and size, normalisation, class names, spec, overrides
+///   confusion.json   the latest evaluation's confusion matrix (<see cref="ConfusionFile"/>)
+///   events.out.tfevents.*  TensorBoard scalars of the metrics records (<see cref="TensorBoardLog"/>)
 ///   summary.yaml     at the end: accuracy, loss, time, images/s, parameter count; the last file written
 /// </code>
 /// </summary>

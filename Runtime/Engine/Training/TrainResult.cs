@@ -40,6 +40,8 @@ public sealed record TrainOptions
     public bool HandleSignals { get; init; } = true;
     /// <summary>Cancelling stops the run like a signal (checkpoint, then <see cref="TrainOutcome.Interrupted"/>).</summary>
     public CancellationToken Cancellation { get; init; }
+    /// <summary>This worker's place in a data-parallel run (null or world size 1: one process); see Runtime/Engine/Distributed.</summary>
+    public Distributed.DistributedOptions? Distributed { get; init; }
 }
 
 public enum TrainOutcome { Completed, Interrupted }

@@ -37,7 +37,7 @@ internal sealed partial class TrainSession
             _epochImages += n;
             _trainImages += n;
             StepCompleted(loss);
-            if (_stop.Requested)
+            if (StopNow)
             {
                 Save("interrupt", _epoch, _batch + 1, best: false);
                 return Interrupted(_epoch);

@@ -15,12 +15,18 @@ internal sealed partial class TrainSession
         if (_evalSet is not null)
         {
             _sink.Evaluating(_epoch + 1, _evalName!, _evalSet.Count);
-            try { eval = Trainer.Evaluate(Model, _evalSet, _evalBatch, _device, stop: () => _stop.Requested); }
+            var confusion = NewConfusion();
+            try
+            {
+                eval = EvaluateOn(_evalSet, stop: () => _stop.Requested, confusion);
+                EvaluateEmaEpoch();
+            }
             catch (OperationCanceledException)
             {
                 if (_lastSavedStep != _step) Save("interrupt", _epoch, _batches, best: false);
                 return Interrupted(_epoch);
             }
+            if (IsWriter && _world is null) ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, _evalName!, _epoch + 1));
         }
         bool isBest = Select(eval);
         double epochIps = Throughput.ImagesPerSecond(_epochImages, TimeSpan.FromSeconds(_epochTrainSeconds));
@@ -36,9 +42,12 @@ internal sealed partial class TrainSession
             isBest, epochIps, _epochWatch.Elapsed));
         Save("epoch", _epoch + 1, 0, best: isBest);
         _epochStats = new EpochTotals();
-        if (_stop.Requested && _epoch + 1 < s.Epochs) return Interrupted(_epoch + 1);
+        if (AgreedStop() && _epoch + 1 < s.Epochs) return Interrupted(_epoch + 1);
         return null;
     }
+
+    /// <summary>An empty confusion matrix over the data's classes (named as model.json names them).</summary>
+    private ConfusionMatrix NewConfusion() => new(ModelCard.ClassNames(_data.ClassNames, Trainer.Classes(_graph)));
 
     /// <summary>
     /// Model selection only on a validation split: whether this epoch's <paramref name="eval"/> is the best so far

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using ArchDsl.Compiler;
+using ArchDsl.Torch;
 
 namespace ArchDsl.Runtime.Training;
 
@@ -14,20 +16,23 @@ internal sealed partial class TrainSession
     private TrainResult Finish()
     {
         var s = _settings;
-        var lastEpoch = MetricRecord.ReadAll(MetricsPath).OfType<EpochRecord>().LastOrDefault();
+        var lastEpoch = IsWriter ? MetricRecord.ReadAll(MetricsPath).OfType<EpochRecord>().LastOrDefault() : null;
         Score? Read(string set) => lastEpoch?.Score(set) is { } score ? new Score(score.Loss, score.Accuracy) : null;
         Score? test = null;
         if (_data.Val is not null && _data.Test is not null)
         {
-            if (_bestEpoch is not null) Checkpoint.Load(RunDirectory.CheckpointPath(_runDir, RunDirectory.Best), Model, optimizer: null);
+            if (_bestEpoch is not null) LoadBest();
             _sink.Evaluating(s.Epochs, "test", _data.Test.Count);
-            var t = Trainer.Evaluate(Model, _data.Test, _evalBatch, _device);
+            var confusion = NewConfusion();
+            var t = EvaluateOn(_data.Test, stop: null, confusion);
             test = new Score(t.Loss, t.Accuracy);
+            if (IsWriter && _world is null) ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, "test", _bestEpoch ?? s.Epochs));
             Append(new TestRecord { Step = _step, Epoch = _bestEpoch ?? s.Epochs, TestLoss = t.Loss, TestAcc = t.Accuracy });
         }
         else if (_evalName == "test") test = Read("test");
+        FinishEma();
         var result = Result(TrainOutcome.Completed, s.Epochs, Read("train"), _evalName is null ? null : Read(_evalName), test, null);
-        WriteSummary(result);
+        if (IsWriter) WriteSummary(result);
         _sink.RunEnded(result);
         return result;
     }
@@ -50,10 +55,14 @@ internal sealed partial class TrainSession
         if (r.EvalSet == "val") sb.Append($"val:\n  loss: {N(r.EvalLoss)}\n  accuracy: {N(r.EvalAccuracy)}\n");
         if (r.TestAccuracy is not null) sb.Append($"test:\n  loss: {N(r.TestLoss)}\n  accuracy: {N(r.TestAccuracy)}\n  samples: {data.Test?.Count ?? 0}\n");
         sb.Append(SelectionYaml(r, r.TestAccuracy is not null ? "test" : r.EvalSet));
+        if (_emaSummary is not null) sb.Append(_emaSummary);
         sb.Append($"time:\n  train_s: {N(r.TrainTime.TotalSeconds, "0.###")}\n  data_s: {N(_dataTotal, "0.###")}   # of train_s: making batches (copy, tensor, augmentation)\n" +
                   $"  session_wall_s: {N(r.WallTime.TotalSeconds, "0.###")}\n");
         sb.Append($"images_per_s: {N(r.ImagesPerSecond, "0.#")}\n");
         sb.Append($"device: {_device}\nthreads: {_threads}\n");
+        sb.Append($"amp: {AmpModes.Name(s.Amp)}   # {AmpText(s.Amp)}\n");
+        sb.Append($"blas: {Yaml(BlasKernel.Current?.ToString() ?? "not loaded")}\n");
+        sb.Append(DataParallelYaml());
         sb.Append($"resumes: {_info.Resumes}\n");
         sb.Append($"checkpoints:\n  last: {RunDirectory.CheckpointFile(RunDirectory.Last)}\n");
         if (r.BestEpoch is not null) sb.Append($"  best: {RunDirectory.CheckpointFile(RunDirectory.Best)}   # selected on val\n");

@@ -20,17 +20,23 @@ internal sealed partial class TrainSession
     /// <summary>
     /// Loads <paramref name="start"/>'s weights and optimizer state and takes its position and totals; cuts the
     /// metrics log back to the records the checkpoint had seen (a resume without a checkpoint starts it anew);
-    /// opens the log for appending.
+    /// opens the log for appending, and a new TensorBoard event file (<see cref="TensorBoardLog"/>).
     /// </summary>
     private void Restore(CheckpointState? start)
     {
         var s = _settings;
-        Directory.CreateDirectory(_ckptDir);
+        if (IsWriter) Directory.CreateDirectory(_ckptDir);
         if (start is not null)
         {
             if (start.Arch != _graph.Arch) throw new TrainingException($"checkpoint '{LastPath}' is of {start.Arch}, the run's graph is {_graph.Arch}");
             start.CheckAgainst(LastPath, s.Epochs, _batches, _graph.Input.Dims[0], s.Seed, _graph.Train.Optimizer.ToString(), _parameters);
             Checkpoint.Load(LastPath, Model, Optimizer);
+            if (_scaler is not null && start.LossScaler is { } scaler)
+            {
+                try { _scaler.Load(scaler); }
+                catch (FormatException e) { throw new TrainingException($"checkpoint '{LastPath}': {e.Message}", e); }
+            }
+            RestoreEma(LastPath);
             (_epoch, _batch, _step) = (start.Epoch, start.Batch, start.Step);
             (_trainSeconds, _trainImages, _dataTotal) = (start.TrainSeconds, start.TrainImages, start.DataSeconds);
             // Only a validation split selects (an older checkpoint may carry a selection made on test).
@@ -38,14 +44,15 @@ internal sealed partial class TrainSession
             _bestEpoch = _evalName == "val" ? start.BestEpoch : null;
             _epochStats = new EpochTotals { LossSum = start.EpochLossSum, Correct = start.EpochCorrect, Samples = start.EpochSamples };
             _records = _keepLog ? Math.Max(start.MetricsRecords, CountRecords(MetricsPath)) : start.MetricsRecords;
-            TruncateMetrics(MetricsPath, _records);
+            if (IsWriter) TruncateMetrics(MetricsPath, _records);
             _lastSavedStep = _step;
         }
-        else if (_resume)
+        else if (_resume && IsWriter)
         {
             TruncateMetrics(MetricsPath, 0);
         }
-        _metrics = MetricsLog.Open(MetricsPath);
+        if (IsWriter) _metrics = MetricsLog.Open(MetricsPath);
+        _tensorBoard = IsWriter ? TensorBoardLog.Create(_runDir, start is not null || _resume ? _step : null) : null;
     }
 
     private static int CountRecords(string path) => File.Exists(path) ? File.ReadLines(path).Count(l => l.Trim().Length > 0) : 0;

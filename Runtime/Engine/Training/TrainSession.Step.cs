@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ArchDsl.Runtime.Augment;
 using ArchDsl.Runtime.Data;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
@@ -19,11 +20,16 @@ internal sealed partial class TrainSession
         var s = _settings;
         ulong seed = unchecked((ulong)s.Seed);
         int first = _batch * s.Batch, n = Math.Min(s.Batch, _batcher.SamplesPerEpoch - first);
-        _batcher.Fill(order.AsSpan(first, n), _images, _labels);
+        try { _batcher.FillBatch(_epoch, _batch, _images, _labels); }
+        catch (DataException e) { throw new TrainingException(e.Message, e); }
         using var scope = NewDisposeScope();
         torch.manual_seed(unchecked((long)DeterministicRandom.Derive(seed ^ 0x7012C4UL, (ulong)_step)));
-        var (x0, y) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);
-        var x = _augment.IsEmpty ? x0 : _augment.Apply(x0, seed, _epoch, _batch);
+        var (x0, y0) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);
+        var xa = _augment.IsEmpty ? x0 : _augment.Apply(x0, seed, _epoch, _batch);
+        Tensor? soft = null;
+        if (_mixup is not null) (xa, soft, _) = _mixup.Apply(xa, y0, _data.Train.NumClasses, Mixup.BatchRandom(seed, _epoch, _batch));
+        var (x, y) = Shard(xa, y0); // this rank's part of the global batch (augmented and mixed as a whole first)
+        if (soft is not null) soft = Shard(soft, y0).X;
         double made = stepWatch.Elapsed.TotalSeconds;
         _dataSeconds += made;
         _dataTotal += made;
@@ -32,18 +38,31 @@ internal sealed partial class TrainSession
         _lastLr = lr;
         Trainer.ApplyMomentum(Optimizer, _schedule, _step);
         var logits = Model.forward(x);
-        var lossT = nn.functional.cross_entropy(logits, y, label_smoothing: s.LabelSmoothing);
+        // With mixup the targets are soft (their smoothing is mixup's own): timm's SoftTargetCrossEntropy.
+        var lossT = soft is not null ? Mixup.SoftTargetCrossEntropy(logits, soft) : nn.functional.cross_entropy(logits, y, label_smoothing: s.LabelSmoothing);
         Optimizer.zero_grad();
-        lossT.backward();
+        Backward(_scaler is null ? lossT : _scaler.ScaleLoss(lossT), n);
+        long correct;
+        using (no_grad()) correct = logits.argmax(1).eq(y).sum().item<long>();
         double loss = lossT.item<double>();
+        if (_world is not null) (loss, correct, n, _agreedStop) = _world.ReduceStep(loss, correct, (int)y.shape[0], _stop.Requested);
         if (!double.IsFinite(loss))
             throw new TrainingException(
                 $"the loss became {(double.IsNaN(loss) ? "NaN" : "infinite")} at step {_step + 1} (epoch {_epoch + 1}, batch {_batch + 1}); training stopped. " +
                 $"The last good checkpoint is {LastPath} (step {_lastSavedStep}); lower the learning rate or set train.clip, then start again.");
-        if (s.Clip > 0) nn.utils.clip_grad_norm_(Model.parameters(), s.Clip);
-        Optimizer.step();
-        long correct;
-        using (no_grad()) correct = logits.argmax(1).eq(y).sum().item<long>();
+        if (_scaler is null) ClipAndStep();
+        else
+        {
+            _scaler.Step(Model.parameters(), ClipAndStep); // unscaled first; skipped when a gradient is inf/NaN
+            _scaler.Update();
+        }
+        UpdateEma();
         return (loss, correct, n);
+    }
+
+    private void ClipAndStep()
+    {
+        if (_settings.Clip > 0) nn.utils.clip_grad_norm_(Model.parameters(), _settings.Clip);
+        Optimizer.step();
     }
 }

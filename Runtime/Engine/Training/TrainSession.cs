@@ -34,18 +34,22 @@ internal sealed partial class TrainSession : IDisposable
     // Set up by Prepare.
     private Device _device = null!;
     private int _threads;
+    /// <summary>amp: fp16's loss scaler (GradScaler); null in float32 and bf16, which need none.</summary>
+    private GradScaler? _scaler;
     private DataSplits _data = null!;
-    private Dataset? _evalSet;
+    private ImageSet? _evalSet;
     private string? _evalName;
     private Batcher _batcher = null!;
     private int _batches;
     private ILrSchedule _schedule = null!;
     private AugmentPipeline _augment = null!;
+    private Mixup? _mixup;
     private IrModel? _model;
     private optim.Optimizer? _optimizer;
     private long _parameters;
     private int _evalBatch;
     private MetricsLog? _metrics;
+    private TensorBoardLog? _tensorBoard;
     private string? _initReport;
 
     // Position and running totals: what a checkpoint saves (State) and a resume restores.
@@ -62,9 +66,10 @@ internal sealed partial class TrainSession : IDisposable
     private float[] _images = [];
     private long[] _labels = [];
 
-    public TrainSession(IrGraph graph, string runDir, RunInfo info, TrainOptions options, bool resume, bool keepLog = false)
+    public TrainSession(IrGraph graph, string runDir, RunInfo info, TrainOptions options, bool resume, bool keepLog = false, Distributed.DataParallel? world = null)
     {
         _keepLog = keepLog;
+        _world = world;
         _graph = graph;
         _runDir = runDir;
         _ckptDir = RunDirectory.CheckpointsOf(runDir);
@@ -87,8 +92,9 @@ internal sealed partial class TrainSession : IDisposable
         var start = ReadStart();
         Prepare(start);
         Restore(start);
+        _world?.Start(Model, _graph.Train.SyncBatchNorm);
         _sink.RunStarted(new RunStartInfo(_runDir, _graph.Arch, s.Epochs, _batches, s.Batch, _parameters, _device.ToString(), _threads,
-            _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment.ToString(), _graph.Train.Optimizer.ToString(),
+            _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment + (_mixup is null ? "" : $"; {_mixup.Describe()}"), _graph.Train.Optimizer.ToString(),
             start is not null, _epoch, _batch));
         if (_initReport is not null) _sink.Message(_initReport);
         if (start is null) Save("start", 0, 0, best: false); // a resumable, never-NaN state from the first moment
@@ -108,18 +114,22 @@ internal sealed partial class TrainSession : IDisposable
         _threads = _info.Threads ?? Environment.ProcessorCount;
         if (_threads < 1) throw new TrainingException($"threads must be ≥ 1, got {_threads}");
         torch.set_num_threads(_threads);
-        if (_settings.Amp) _sink.Message("note: amp (mixed precision) is not implemented by this runtime yet; training in float32");
+        if (AmpModes.Unsupported(_settings.Amp, _device.type == DeviceType.CUDA ? "cuda" : "cpu") is { } why)
+            throw new TrainingException($"train key 'amp': {why}; use amp: bf16 on the CPU, or --device cuda");
+        _scaler = _settings.Amp == AmpMode.Fp16 ? new GradScaler() : null;
+        _sink.Message($"precision: {AmpText(_settings.Amp)}; BLAS: {BlasKernel.Current?.ToString() ?? "not loaded"}");
     }
 
     /// <summary>The data (normalised as <paramref name="start"/> was), schedule, augmentation, model, optimizer and batch buffers.</summary>
     private void Prepare(CheckpointState? start)
     {
         var s = _settings;
-        _data = Trainer.LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null);
-        ModelCard.Write(_runDir, _graph, _data, _info.Overrides);
+        _data = Trainer.LoadData(_graph, start?.NormalizationMean is { } m && start.NormalizationStd is { } sd ? new Normalization(m, sd) : null, _sink.Message);
+        if (IsWriter) ModelCard.Write(_runDir, _graph, _data, _info.Overrides);
         _evalSet = _data.Val ?? _data.Test;
         _evalName = _data.Val is not null ? "val" : _data.Test is not null ? "test" : null;
         CheckBatchStatistics(_data.Train.Count, s.Batch);
+        _world?.CheckShards(_data.Train.Count, s.Batch);
         _batcher = new Batcher(_data.Train, s.Batch, shuffle: true, seed: unchecked((ulong)s.Seed));
         _batches = _batcher.BatchesPerEpoch;
         if (_batches == 0) throw new TrainingException($"data '{_data.Source}' has no training samples");
@@ -128,10 +138,13 @@ internal sealed partial class TrainSession : IDisposable
         catch (ArgumentException e) { throw new TrainingException($"train key 'schedule': {e.Message}", e); } // onecycle too short for its phases
         try { _augment = AugmentPipeline.FromTrain(_graph.Train.Augment, _data.Normalization); }
         catch (AugmentException e) { throw new TrainingException($"train key 'augment': {e.Message}", e); }
+        try { _mixup = _graph.Train.Mixup is { } mix ? new Mixup(mix) : null; }
+        catch (AugmentException e) { throw new TrainingException($"train key 'mixup': {e.Message}", e); }
 
-        _model = new IrModel(_graph, s.Seed, _device);
+        _model = new IrModel(_graph, s.Seed, _device) { Amp = s.Amp };
         if (start is null && _info.InitFrom is { } init) LoadInitialWeights(init);
-        _optimizer = Trainer.CreateOptimizer(_model, _graph.Train.Optimizer);
+        _optimizer = Trainer.CreateOptimizer(_model, _graph.Train.Optimizer, Trainer.WeightDecayGroups(_graph));
+        PrepareEma();
         _parameters = _model.ParameterCount;
         _evalBatch = _info.EvalBatch ?? Math.Max(s.Batch, 256);
         _images = new float[(long)s.Batch * _data.Train.SampleSize];
@@ -179,13 +192,23 @@ internal sealed partial class TrainSession : IDisposable
         NormalizationMean = _data.Normalization?.Mean.ToArray(), NormalizationStd = _data.Normalization?.Std.ToArray(),
         Optimizer = _graph.Train.Optimizer.ToString(), Parameters = _parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
         Selection = _evalName == "val" ? "val" : "none",
+        LossScaler = _scaler?.State.ToDictionary(),
+    };
+
+    /// <summary>The precision as the log and summary.yaml state it.</summary>
+    private static string AmpText(AmpMode amp) => amp switch
+    {
+        AmpMode.Bf16 => "bf16 (autocast; float32 weights and optimizer state)",
+        AmpMode.Fp16 => "fp16 (autocast with dynamic loss scaling; float32 weights and optimizer state)",
+        _ => "fp32",
     };
 
     /// <summary>Writes the <c>last</c> checkpoint (and <c>best</c>, the same bytes, when <paramref name="best"/>).</summary>
     private void Save(string reason, int epoch, int batch, bool best)
     {
+        if (!IsWriter) { _lastSavedStep = _step; return; } // rank 0 alone writes the run directory
         var state = State(reason, epoch, batch);
-        var bytes = Checkpoint.Serialize(Model, Optimizer, state);
+        var bytes = Checkpoint.Serialize(Model, Optimizer, state, EmaTensors());
         Checkpoint.Write(_ckptDir, RunDirectory.Last, bytes, state);
         if (best) Checkpoint.Write(_ckptDir, RunDirectory.Best, bytes, state);
         _lastSavedStep = _step;
@@ -220,18 +243,25 @@ internal sealed partial class TrainSession : IDisposable
         public double Accuracy => Samples > 0 ? (double)Correct / Samples : double.NaN;
     }
 
-    /// <summary>Appends a record to metrics.jsonl and counts it (a checkpoint remembers how many it had seen).</summary>
+    /// <summary>
+    /// Appends a record to metrics.jsonl and counts it (a checkpoint remembers how many it had seen), and its scalars
+    /// to the TensorBoard event file.
+    /// </summary>
     private void Append(MetricRecord record)
     {
-        _metrics!.Append(record);
+        if (IsWriter) _metrics!.Append(record);
         _records++;
+        _tensorBoard?.Append(record);
     }
 
     public void Dispose()
     {
         _stop.Dispose();
+        _batcher?.Dispose();
         _metrics?.Dispose();
+        _tensorBoard?.Dispose();
         _optimizer?.Dispose();
         _model?.Dispose();
+        _ema?.Dispose();
     }
 }

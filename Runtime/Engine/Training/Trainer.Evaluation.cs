@@ -9,7 +9,7 @@ namespace ArchDsl.Runtime.Training;
 public static partial class Trainer
 {
     /// <summary>One batch as tensors: one copy of the images (and one of the labels) into libtorch.</summary>
-    internal static (Tensor Images, Tensor Labels) ToTensors(float[] images, long[] labels, int count, Dataset shape, Device device)
+    internal static (Tensor Images, Tensor Labels) ToTensors(float[] images, long[] labels, int count, ImageSet shape, Device device)
     {
         var x = torch.from_bytes(MemoryMarshal.AsBytes(images.AsSpan(0, count * shape.SampleSize)), ScalarType.Float32,
             new long[] { count, shape.Channels, shape.Height, shape.Width }, device);
@@ -18,26 +18,29 @@ public static partial class Trainer
     }
 
     /// <summary>Loss (mean cross-entropy, no smoothing) and accuracy of <paramref name="model"/> on <paramref name="set"/>, in eval mode.</summary>
+    /// <param name="shard">(rank, world): evaluate only batches rank, rank + world, … (the caller sums the ranks' totals).</param>
     /// <exception cref="OperationCanceledException"><paramref name="stop"/> said stop (checked before each batch).</exception>
     /// <param name="progress">called after each batch with (images done, images in the set).</param>
-    internal static LossAccuracy Evaluate(nn.Module<Tensor, Tensor> model, Dataset set, int batch, Device device,
-                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null, Action<int, int>? progress = null)
+    internal static LossAccuracy Evaluate(nn.Module<Tensor, Tensor> model, ImageSet set, int batch, Device device,
+                                          ConfusionMatrix? confusion = null, Func<bool>? stop = null, Action<int, int>? progress = null,
+                                          (int Rank, int World)? shard = null)
     {
         var result = new LossAccuracy();
-        var batcher = new Batcher(set, batch, shuffle: false);
+        using var batcher = new Batcher(set, batch, shuffle: false);
         var images = new float[(long)batch * set.SampleSize];
         var labels = new long[batch];
-        var order = batcher.Order(0);
         bool wasTraining = model.training;
         model.eval();
         try
         {
             using var _ = no_grad();
-            for (int b = 0; b < batcher.BatchesPerEpoch; b++)
+            var (first, stride) = shard ?? (0, 1); // a data-parallel evaluation: this rank's batches are every stride-th
+            for (int b = first; b < batcher.BatchesPerEpoch; b += stride)
             {
                 if (stop?.Invoke() == true) throw new OperationCanceledException();
-                int start = b * batch, n = Math.Min(batch, set.Count - start);
-                batcher.Fill(order.AsSpan(start, n), images, labels);
+                int n;
+                try { n = batcher.FillBatch(0, b, images, labels); }
+                catch (DataException e) { throw new TrainingException(e.Message, e); }
                 using var scope = NewDisposeScope();
                 var (x, y) = ToTensors(images, labels, n, set, device);
                 var logits = model.forward(x);
@@ -50,7 +53,7 @@ public static partial class Trainer
                     var p = pred.cpu().data<long>();
                     for (int i = 0; i < n; i++) confusion.Add((int)labels[i], (int)p[i]);
                 }
-                progress?.Invoke(start + n, set.Count);
+                progress?.Invoke(b * batch + n, set.Count);
             }
         }
         finally { model.train(wasTraining); }

@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Compiler.Analysis;
 using ArchDsl.Runtime.Data;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
@@ -9,11 +10,11 @@ namespace ArchDsl.Runtime.Training;
 public static partial class Trainer
 {
     /// <summary>Loads the data a graph's train section names, checked against the model (shared with <see cref="Evaluator"/>).</summary>
-    internal static DataSplits LoadData(IrGraph graph, Normalization? normalization)
+    internal static DataSplits LoadData(IrGraph graph, Normalization? normalization, Action<string>? warn = null)
     {
         try
         {
-            var options = DataRegistry.OptionsFrom(graph);
+            var options = DataRegistry.OptionsFrom(graph) with { Warn = warn };
             if (normalization is not null && options.Normalize && options.Normalization is null)
                 options = options with { Normalization = normalization };
             var data = DataRegistry.Load(options);
@@ -38,12 +39,28 @@ public static partial class Trainer
         return device;
     }
 
-    internal static optim.Optimizer CreateOptimizer(nn.Module model, OptimizerConfig o) => o switch
+    /// <summary>
+    /// The optimizer over <paramref name="model"/>'s parameters. Those named in <paramref name="noDecay"/> form a first
+    /// group with weight decay 0 and the rest a second with the optimizer's, as timm's <c>param_groups_weight_decay</c>
+    /// builds them (<see cref="WeightDecayGroups"/>); without it every parameter is decayed.
+    /// </summary>
+    internal static optim.Optimizer CreateOptimizer(nn.Module model, OptimizerConfig o, IReadOnlySet<string>? noDecay = null)
     {
-        SgdConfig s => optim.SGD(model.named_parameters(), s.Lr, s.Momentum, 0, s.WeightDecay, s.Nesterov),
-        AdamWConfig a => optim.AdamW(model.named_parameters(), a.Lr, a.Beta1, a.Beta2, a.Eps, a.WeightDecay),
-        _ => throw new ArgumentOutOfRangeException(nameof(o), o, "an optimizer the runtime does not implement"),
-    };
+        var named = model.named_parameters().ToList();
+        optim.ParamGroup[] groups = noDecay is null or { Count: 0 }
+            ? [new(named)]
+            : [new(named.Where(p => noDecay.Contains(p.name)), weight_decay: 0), new(named.Where(p => !noDecay.Contains(p.name)))];
+        return o switch
+        {
+            SgdConfig s => new ArchDsl.Torch.Modules.SGD(groups, s.Lr, s.Momentum, 0, s.WeightDecay, s.Nesterov),
+            AdamWConfig a => new ArchDsl.Torch.Modules.AdamW(groups, a.Lr, a.Beta1, a.Beta2, a.Eps, a.WeightDecay),
+            _ => throw new ArgumentOutOfRangeException(nameof(o), o, "an optimizer the runtime does not implement"),
+        };
+    }
+
+    /// <summary>The parameters the graph's <c>weight_decay_rule</c> leaves undecayed (<see cref="WeightDecay.Groups"/>).</summary>
+    internal static IReadOnlySet<string> WeightDecayGroups(IrGraph graph) =>
+        WeightDecay.Groups(graph, graph.Train.WeightDecayRule).Where(p => !p.Decay).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>
     /// Sets the momentum a schedule gives for <paramref name="step"/> (one-cycle cycles it, as PyTorch's OneCycleLR

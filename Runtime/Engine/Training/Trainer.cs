@@ -24,9 +24,11 @@ public static partial class Trainer
         CheckTrainConfig(graph.Train, "the graph's train config"); // a graph not compiled from source: before anything is written
         string name = options.RunName ?? (options.Specs.Count > 0 ? options.Specs[0].Path : graph.Arch.ToLowerInvariant());
         string? initFrom = options.Init is { } init ? Evaluator.Locate(init).Checkpoint : null; // an unknown run: an error before a directory is made
-        return Translating(() =>
+        using var world = JoinWorld(options, graph);
+        return Translating(world, () =>
         {
-            string runDir = RunDirectory.Create(options.RunsRoot, name);
+            if (world is { IsMain: false }) return TrainWorker(world, graph, options);
+            string runDir = CreateShared(world, () => RunDirectory.Create(options.RunsRoot, name));
             var info = new RunInfo
             {
                 Arch = graph.Arch,
@@ -45,7 +47,7 @@ public static partial class Trainer
             RunDirectory.WriteSources(runDir, graph, options.Specs, options.Overrides);
             try
             {
-                using var session = new TrainSession(graph, runDir, info, options, resume: false);
+                using var session = new TrainSession(graph, runDir, info, options, resume: false, world: world);
                 return session.Run();
             }
             catch (Exception) when (!File.Exists(RunDirectory.CheckpointPath(runDir, RunDirectory.Last)))
@@ -87,18 +89,20 @@ public static partial class Trainer
             Device = options.Device ?? info.Device,
             Resumes = info.Resumes + 1,
         };
-        return Translating(() =>
+        using var world = JoinWorld(options, graph);
+        return Translating(world, () =>
         {
-            RunDirectory.WriteRunInfo(runDir, info);
-            using var session = new TrainSession(graph, runDir, info, options, resume: true, keepLog: finished);
+            if (world is not { IsMain: false }) RunDirectory.WriteRunInfo(runDir, info);
+            using var session = new TrainSession(graph, runDir, info, options, resume: true, keepLog: finished, world: world);
             return session.Run();
         });
     }
 
     /// <summary>Runs <paramref name="train"/>, turning file and libtorch failures into <see cref="TrainingException"/>s with their message.</summary>
-    private static TrainResult Translating(Func<TrainResult> train)
+    private static TrainResult Translating(Distributed.DataParallel? world, Func<TrainResult> train)
     {
         try { return train(); }
+        catch (TorchException e) when (world?.Explain(e) is { } lost) { throw new TrainingException(lost, e); }
         catch (RunFileException e) { throw new TrainingException(e.Message, e); }
         catch (TorchException e) { throw new TrainingException($"libtorch failed: {e.Message}", e); }
         catch (TorchNativeLibraryException e) { throw new TrainingException(e.Message, e); }

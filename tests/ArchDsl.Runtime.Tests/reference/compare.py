@@ -1,6 +1,9 @@
 """Runs a reference model (models.py) on ArchDsl's weights and inputs; writes what the C# test compares.
 
-usage: compare.py KIND CONFIG_JSON WEIGHTS.safetensors INPUTS.safetensors OUT.safetensors
+usage: compare.py KIND CONFIG_JSON WEIGHTS.safetensors INPUTS.safetensors OUT.safetensors [bf16]
+
+With bf16 the forward passes run under torch.autocast('cpu', dtype=torch.bfloat16), as a PyTorch user writes mixed
+precision, and the loss is taken on the logits in float32.
 
 WEIGHTS holds the ArchDsl model's parameters and buffers under their IR names (IrModel.SaveWeights);
 INPUTS holds `x` (the batch) and `y` (int64 labels). The reference's explicit name map (archdsl_names)
@@ -10,6 +13,7 @@ must cover both sides exactly. Then, as the C# side does:
 and finally state.<IR name> (parameters and buffers, e.g. the BN running statistics after the train step),
 and `params`, the reference's own parameter count.
 """
+import contextlib
 import json
 import sys
 
@@ -20,7 +24,7 @@ import models
 import st
 
 
-def main(kind, config, weights, inputs, out_path):
+def main(kind, config, weights, inputs, out_path, amp=None):
     torch.manual_seed(0)
     cfg = json.loads(config)
     model = models.build(kind, cfg).float()
@@ -54,7 +58,9 @@ def main(kind, config, weights, inputs, out_path):
     for mode in ['train', 'eval']:
         model.train(mode == 'train')
         model.zero_grad(set_to_none=True)
-        logits = model(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16) if amp == 'bf16' else contextlib.nullcontext():
+            logits = model(x)
+        logits = logits.float()
         loss = F.cross_entropy(logits, y)
         loss.backward()
         out[f'{mode}.logits'] = logits.detach()
@@ -73,4 +79,4 @@ def main(kind, config, weights, inputs, out_path):
 
 
 if __name__ == '__main__':
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:7])

@@ -374,11 +374,11 @@ class ConvMlp(nn.Module):
 
 
 class PoolFormerBlock(nn.Module):
-    def __init__(self, dim, hidden, pool_size=3, act='gelu', norm='batch'):
+    def __init__(self, dim, hidden, pool_size=3, act='gelu', norm='batch', subtract=False):
         super().__init__()
         Norm = nn.BatchNorm2d if norm == 'batch' else (lambda c: nn.GroupNorm(1, c))  # the paper's GroupNorm(1)
         self.norm1 = Norm(dim)
-        self.token_mixer = Pooling(pool_size, subtract_input=False)
+        self.token_mixer = Pooling(pool_size, subtract_input=subtract)  # the paper's pool(x) - x when subtract
         self.norm2 = Norm(dim)
         self.mlp = ConvMlp(dim, hidden, act)
 
@@ -389,10 +389,10 @@ class PoolFormerBlock(nn.Module):
 
 
 class PoolFormer(nn.Module):
-    def __init__(self, num_classes=10, in_chans=1, patch_size=4, dim=32, depth=2, hidden=64, pool_size=3, act='gelu', norm='batch'):
+    def __init__(self, num_classes=10, in_chans=1, patch_size=4, dim=32, depth=2, hidden=64, pool_size=3, act='gelu', norm='batch', subtract=False):
         super().__init__()
         self.patch_embed = nn.Conv2d(in_chans, dim, kernel_size=patch_size, stride=patch_size)
-        self.blocks = nn.Sequential(*[PoolFormerBlock(dim, hidden, pool_size, act, norm) for _ in range(depth)])
+        self.blocks = nn.Sequential(*[PoolFormerBlock(dim, hidden, pool_size, act, norm, subtract) for _ in range(depth)])
         self.head = nn.Linear(dim, num_classes)
         self.cfg = dict(depth=depth, norm=norm)
 
@@ -595,7 +595,8 @@ def build(kind, cfg):
                     hidden=c['hidden'], eps=c.get('eps', 1e-5), act=c.get('act', 'gelu'))
     if kind == 'poolformer':
         return PoolFormer(num_classes=c['classes'], in_chans=c['channels'], patch_size=c['patch'], dim=c['dim'], depth=c['depth'],
-                          hidden=c['hidden'], pool_size=c.get('pool', 3), act=c.get('act', 'gelu'), norm=c.get('norm', 'batch'))
+                          hidden=c['hidden'], pool_size=c.get('pool', 3), act=c.get('act', 'gelu'), norm=c.get('norm', 'batch'),
+                          subtract=c.get('subtract', False))
     if kind == 'resmlp':
         return ResMLP(num_classes=c['classes'], img_size=c['size'], in_chans=c['channels'], patch_size=c['patch'],
                       num_blocks=c['depth'], embed_dim=c['dim'], mlp_ratio=c['mlp'], init_values=c['init'], act=c.get('act', 'gelu'))

@@ -27,6 +27,12 @@ internal sealed class ConvModule : OpModule
         return g.Node("Conv", inputs, ("kernel_shape", new[] { k, k }), ("strides", new[] { s, s }), ("pads", new[] { p, p, end, end }), ("group", n.Attr<long>("groups")));
     });
     public override void Init(NodeTensors t) => nn.init.layer_default_(t.P("weight"), t.Opt("bias"));
+    /// <summary>A product over in/groups·k² values into <c>out</c> channels; a depthwise one stays float32 on the CPU.</summary>
+    public override AmpPolicy Amp(NodeTensors t)
+    {
+        var w = t.P("weight");
+        return AmpPolicy.Product(w.size(1) * w.size(2) * w.size(3), w.size(0), depthwise: t.Attr<long>("groups") > 1 && w.size(1) == 1);
+    }
     public override NodeKernel Create(NodeTensors t)
     {
         long stride = t.Attr<long>("stride"), padding = t.Attr<long>("padding"), groups = t.Attr<long>("groups");

@@ -79,19 +79,3 @@ internal sealed class DropPathModule : OpModule
         }
     }
 }
-
-/// <summary><c>add</c>: the residual sum of two values of equal shape.</summary>
-internal sealed class AddModule : OpModule
-{
-    public override OpId Op => OpId.Add;
-    public override PyTorchForm PyTorch { get; } = new(null) { Binary = (a, b) => $"{a} + {b}" };
-    public override TorchSharpForm TorchSharp { get; } = new(null) { Binary = (a, b) => $"{a} + {b}" };
-    public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Add", x));
-    public override void Init(NodeTensors t) => NoTensors(t);
-    public override NodeKernel Create(NodeTensors t) => new Add();
-
-    sealed class Add : NodeKernel
-    {
-        public override Tensor Forward(Tensor x, Tensor? y, bool training) => x.add(y!);
-    }
-}

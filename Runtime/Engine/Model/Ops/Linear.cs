@@ -16,6 +16,7 @@ internal sealed class LinearModule : OpModule
         new(n => $"nn.Linear({n.Input.Dims[^1]}, {n.Attr<long>("out")}, hasBias: {Cs.Literal(n.Has("bias"))})");
     public override OnnxForm Onnx { get; } = new((g, n, x) => g.Linear(x[0], n));
     public override void Init(NodeTensors t) => nn.init.layer_default_(t.P("weight"), t.Opt("bias"));
+    public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Product(t.P("weight").size(1), t.P("weight").size(0));
     public override NodeKernel Create(NodeTensors t) => new Linear(t.P("weight"), t.Opt("bias"));
 
     sealed class Linear(Tensor w, Tensor? b) : NodeKernel

@@ -73,6 +73,8 @@ internal sealed class AttentionModule : OpModule
         nn.init.layer_default_(t.P("qkv.weight"), t.Opt("qkv.bias"));
         nn.init.layer_default_(t.P("proj.weight"), t.Opt("proj.bias"));
     }
+    /// <summary>Its projections and batched products (D → 3D, D → D, the head products) as one product of width D.</summary>
+    public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Product(t.Input.Dims[1], t.Input.Dims[1]);
     public override NodeKernel Create(NodeTensors t) =>
         new Attention(t.P("qkv.weight"), t.Opt("qkv.bias"), t.P("proj.weight"), t.Opt("proj.bias"), t.Attr<long>("heads"), t.Input.Dims[1]);
 
@@ -145,6 +147,7 @@ internal sealed class FourierModule : OpModule
         }
         """"));
     public override void Init(NodeTensors t) => NoTensors(t);
+    public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Float32; // no bf16 FFT on the CPU; fp16 cuFFT only for powers of 2
     public override NodeKernel Create(NodeTensors t) => new Fourier();
 
     sealed class Fourier : NodeKernel

@@ -9,6 +9,8 @@ namespace ArchDsl.Runtime.Model;
 /// <summary>Norm init as PyTorch's: weight 1, bias 0; running_var 1 (running_mean and num_batches_tracked start at 0).</summary>
 internal abstract class NormModule : OpModule
 {
+    public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Float32;
+
     public override void Init(NodeTensors t)
     {
         nn.init.ones_(t.P("weight"));
@@ -75,19 +77,24 @@ internal sealed class BatchNormModule : NormModule
     /// <c>[B·N, D]</c> — the same statistics (over B and N) as BatchNorm1d on <c>[B, D, N]</c>, without transposes.
     /// Training uses batch statistics and updates the running ones (unbiased variance) and num_batches_tracked.
     /// </summary>
-    sealed class BatchNorm(Tensor w, Tensor b, Tensor mean, Tensor var, Tensor tracked, double momentum, double eps, bool tokens, long features) : NodeKernel
+    internal sealed class BatchNorm(Tensor w, Tensor b, Tensor mean, Tensor var, Tensor tracked, double momentum, double eps, bool tokens, long features) : NodeKernel
     {
         readonly long[] _rows = { -1, features };
+        /// <summary>When set, training statistics are the global batch's over this group (<see cref="IrModel.SyncBatchNorm"/>).</summary>
+        public torch.distributed.ProcessGroup? SyncGroup { get; set; }
         public override Tensor Forward(Tensor x, Tensor? y, bool training)
         {
             if (training)
                 using (no_grad()) tracked.add_(1L);
-            if (!tokens) return F.batch_norm(x, mean, var, w, b, training, momentum, eps);
+            if (!tokens) return Normalize(x, training);
             var s = x.shape;
             using var rows = x.reshape(_rows);
-            using var n = F.batch_norm(rows, mean, var, w, b, training, momentum, eps);
+            using var n = Normalize(rows, training);
             return n.view(s);
         }
+        Tensor Normalize(Tensor x, bool training) => training && SyncGroup is { } g
+            ? Distributed.SyncBatchNorm.Forward(x, w, b, mean, var, momentum, eps, g)
+            : F.batch_norm(x, mean, var, w, b, training, momentum, eps);
     }
 }
 

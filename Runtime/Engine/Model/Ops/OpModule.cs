@@ -27,6 +27,9 @@ internal abstract class OpModule
     /// </summary>
     public abstract void Init(NodeTensors t);
 
+    /// <summary>How the node computes under <c>amp</c> on each device (<see cref="AmpPolicy"/>); element-wise and shape ops follow their input.</summary>
+    public virtual AmpPolicy Amp(NodeTensors t) => AmpPolicy.Follow;
+
     /// <summary>The kernel computing the node over a batch. Layout and arity were checked already.</summary>
     public abstract NodeKernel Create(NodeTensors t);
 
@@ -88,7 +91,7 @@ internal static class OpModules
         if (id == OpId.Input) return null;
         if (id is not { } op || !All.TryGetValue(op, out var module))
             throw new NotSupportedException($"IR op '{node.Op}' (node '{node.Name}') is not implemented by the runtime");
-        var arity = op == OpId.Add ? 2 : 1;
+        var arity = op is OpId.Add or OpId.Sub or OpId.Mul ? 2 : 1;
         if (node.Inputs.Count != arity) throw new ArgumentException($"IR node '{node.Name}' ({node.Op}) has {node.Inputs.Count} inputs; it takes {arity}");
         if (OpCatalog.ForIr(node.Op)?.Accepts is { } ok)
         {

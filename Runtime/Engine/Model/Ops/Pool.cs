@@ -20,6 +20,7 @@ internal sealed class AvgPoolModule : OpModule
     public override TorchSharpForm TorchSharp { get; } = new(n =>
         $"nn.AvgPool2d({n.Attr<long>("kernel")}, stride: {n.Attr<long>("stride")}, padding: {n.Attr<long>("padding")}, count_include_pad: false)");
     public override void Init(NodeTensors t) => NoTensors(t);
+    public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Float32; // a reduction (torch.autocast: avg_pool in float32)
     public override NodeKernel Create(NodeTensors t) => new Pool(t.Attr<long>("kernel"), t.Attr<long>("stride"), t.Attr<long>("padding"));
 
     sealed class Pool(long kernel, long stride, long padding) : NodeKernel
@@ -86,6 +87,7 @@ internal sealed class GlobalPoolModule : OpModule
         }
         """"));
     public override void Init(NodeTensors t) => NoTensors(t);
+    public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Float32; // a reduction
     public override NodeKernel Create(NodeTensors t)
     {
         var dims = t.Layout == Layout.Image ? new long[] { 2, 3 } : new long[] { 1 };

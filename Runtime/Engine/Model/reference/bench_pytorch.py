@@ -21,6 +21,7 @@ model, runs the batch in OURS in train and then eval mode (forward, cross-entrop
 results in OURS; TF32 is turned off for it (torch.backends.cuda.matmul / cudnn.allow_tf32 = False).
 """
 import argparse
+import ctypes
 import json
 import math
 import re
@@ -157,6 +158,8 @@ OPS = {
     'dropout': _module(lambda x, a: nn.Dropout(a['p'])),
     'droppath': _fn(lambda self, x, a: lambda t: drop_path(t, a['p'], self.training)),
     'add': lambda self, x, a: None,
+    'sub': lambda self, x, a: None,
+    'mul': lambda self, x, a: None,
 }
 
 
@@ -176,6 +179,10 @@ class Node(nn.Module):
     def forward(self, x, y=None):
         if self.op == 'add':
             return x + y
+        if self.op == 'sub':
+            return x - y
+        if self.op == 'mul':
+            return x * y
         if self.fn is not None:
             return self.fn(x)
         return self.m(x)
@@ -290,6 +297,20 @@ def reset_peak_rss():
         pass
 
 
+def blas_kernel():
+    """The kernel of the OpenBLAS this process loaded (openblas_get_corename), or None when it has none."""
+    try:
+        with open('/proc/self/maps') as f:
+            paths = {line.split()[-1] for line in f if 'libopenblas' in line}
+        for path in paths:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode().strip()
+    except (OSError, AttributeError):
+        pass
+    return None
+
+
 def median(xs):
     xs = sorted(xs)
     n = len(xs)
@@ -306,6 +327,8 @@ def main():
     ap.add_argument('--threads', type=int, default=0)
     ap.add_argument('--memory-format', choices=('contiguous', 'channels_last'), default='contiguous')
     ap.add_argument('--compile', action='store_true', help='time torch.compile(model) instead of the eager model')
+    ap.add_argument('--amp', choices=('off', 'bf16', 'fp16'), default='off',
+                    help='forward passes under torch.autocast with this dtype (fp16 with torch.cuda.amp.GradScaler); loss on float32 logits')
     ap.add_argument('--serve', action='store_true',
                     help='after building, answer commands on stdin (one JSON line each): warmup_train K, train K, '
                          'warmup_infer K, infer K, memory, quit; so the caller can interleave its own timing rounds')
@@ -339,14 +362,28 @@ def main():
         if cuda:
             torch.cuda.synchronize()
 
+    low = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(args.amp)
+    scaler = torch.cuda.amp.GradScaler() if args.amp == 'fp16' else None
+
+    def forward():
+        if low is None:
+            return timed(x)
+        with torch.autocast(dev.type, dtype=low):
+            return timed(x).float()
+
     def train_step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(timed(x), y)
-        loss.backward()
-        opt.step()
+        loss = F.cross_entropy(forward(), y)
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
 
     def infer_step():
-        timed(x)
+        forward()
 
     def run(step, n, train):
         """n steps of `step` in train/eval mode; per-step wall times in ms."""
@@ -369,7 +406,8 @@ def main():
     def peak():
         return torch.cuda.max_memory_allocated() if cuda else rss('VmHWM')
 
-    info = {'torch_version': torch.__version__, 'threads': torch.get_num_threads(), 'params': params,
+    info = {'torch_version': torch.__version__, 'threads': torch.get_num_threads(), 'params': params, 'amp': args.amp,
+            'blas': blas_kernel(),
             'memory_format': args.memory_format, 'mode': 'torch.compile' if args.compile else 'eager',
             'baseline_memory_bytes': baseline, 'memory_kind': 'CUDA max allocated' if cuda else 'VmHWM'}
 

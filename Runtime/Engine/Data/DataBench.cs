@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ArchDsl.Compiler;
+using ArchDsl.Runtime.Augment;
+using ArchDsl.Runtime.Model;
+using ArchDsl.Torch;
+
+namespace ArchDsl.Runtime.Data;
+
+/// <summary>The figures of <c>archc data bench</c>: ArchDsl's input pipeline, and torchvision's on the same files when it ran.</summary>
+public sealed record DataBenchResult(string Root, int Images, int Workers, int Batch, double ImagesPerSecond, double? TorchvisionImagesPerSecond, string? TorchvisionVersion, string? TorchvisionError)
+{
+    public double? Ratio => TorchvisionImagesPerSecond is double t && t > 0 ? ImagesPerSecond / t : null;
+
+    public string ToText() =>
+        $"data bench: {Root}, {Images:N0} training images, batch {Batch}, {Workers} worker(s)\n" +
+        $"  archdsl (libvips):                   {ImagesPerSecond,8:F1} images/s\n" +
+        (TorchvisionImagesPerSecond is double tv
+            ? $"  torchvision {TorchvisionVersion} (PIL, DataLoader): {tv,8:F1} images/s\n  ratio archdsl / torchvision: {Ratio:F2}×\n"
+            : $"  torchvision: not run ({TorchvisionError ?? "--no-torchvision"})\n");
+}
+
+/// <summary>
+/// <c>archc data bench</c>: images/s of the input pipeline alone — decode, per-sample transform, normalisation, batch
+/// assembly into one contiguous buffer through the prefetch queue, then a horizontal flip of the batch (the flip augment) —
+/// as training runs it, for a worker count; then, side by side in the same run, PyTorch's DataLoader + torchvision's
+/// ImageFolder on the same training folder with RandomResizedCrop + RandomHorizontalFlip + ToTensor + Normalize
+/// (Data/reference/bench_torchvision.py, <c>/usr/bin/python3</c> or $ARCHDSL_PYTHON).
+/// </summary>
+public static class DataBench
+{
+    private const string ScriptName = "bench_torchvision.py";
+
+    /// <exception cref="DataException">the spec's data is not an image folder, or it cannot be read.</exception>
+    public static DataBenchResult Run(IrGraph graph, int workers, int batches, int? batchSize, bool torchvision)
+    {
+        var data = graph.Train.Data;
+        if (data.Set != DataCatalog.Folder || data.Path is null)
+            throw new DataException($"data bench measures image folders; the spec's data is '{data.Source}' (give --set train.data=folder:<dir>)");
+        if (data.Transform is not RandomResizedCropConfig rrc)
+            throw new DataException("data bench compares random_resized_crop with torchvision's; the spec's transform is another");
+        var stats = DataCatalog.Statistics["imagenet"]; // named, so no statistics pass is timed or needed
+        var options = DataRegistry.OptionsFrom(graph) with { Workers = workers, Normalization = new Normalization(stats.Mean, stats.Std), ValFraction = 0, Subset = null };
+        var set = DataRegistry.Load(options).Train;
+        int batch = batchSize ?? graph.Train.Loop.Batch;
+        double ours = Measure(set, batch, batches);
+        double? theirs = null; string? version = null, error = null;
+        if (torchvision)
+        {
+            try { (theirs, version) = Torchvision(TrainRoot(data.Path), graph.Input.Dims[1], batch, workers, batches, rrc); }
+            catch (InvalidOperationException e) { error = e.Message; }
+        }
+        return new DataBenchResult(data.Path, set.Count, workers, batch, ours, theirs, version, error);
+    }
+
+    /// <summary>Images/s over <paramref name="batches"/> batches after one warm-up batch (the first epoch's order, wrapping into the next).</summary>
+    public static double Measure(ImageSet set, int batch, int batches)
+    {
+        using var batcher = new Batcher(set, batch, shuffle: true, seed: 1);
+        var images = new float[(long)batch * set.SampleSize];
+        var labels = new long[batch];
+        var flip = new AugmentPipeline([new HorizontalFlip()]);
+        int step = 0, total = 0;
+        void One()
+        {
+            int n = batcher.FillBatch(step / batcher.BatchesPerEpoch, step % batcher.BatchesPerEpoch, images, labels);
+            using var scope = torch.NewDisposeScope();
+            var x = torch.from_bytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(images.AsSpan(0, n * set.SampleSize)), torch.ScalarType.Float32,
+                new long[] { n, set.Channels, set.Height, set.Width }, torch.Device.Parse("cpu"));
+            flip.Apply(x, 1, 0, step);
+            step++;
+            total += n;
+        }
+        One();
+        total = 0;
+        var watch = Stopwatch.StartNew();
+        for (int b = 0; b < batches; b++) One();
+        return total / watch.Elapsed.TotalSeconds;
+    }
+
+    private static string TrainRoot(string root) => Directory.Exists(Path.Combine(root, "train")) ? Path.Combine(root, "train") : root;
+
+    private static (double, string) Torchvision(string root, int size, int batch, int workers, int batches, RandomResizedCropConfig rrc)
+    {
+        var script = FindScript() ?? throw new InvalidOperationException($"{ScriptName} not found beside the ArchDsl assembly or in the source tree");
+        var psi = new ProcessStartInfo(Bench.PythonExecutable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        foreach (var a in new[] { script, root, "--size", $"{size}", "--batch", $"{batch}", "--workers", $"{workers}", "--batches", $"{batches}",
+                     "--scale", F(rrc.ScaleMin), F(rrc.ScaleMax), "--ratio", F(rrc.RatioMin), F(rrc.RatioMax) })
+            psi.ArgumentList.Add(a);
+        psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+        psi.Environment["OMP_NUM_THREADS"] = "1";
+        Process p;
+        try { p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {Bench.PythonExecutable}"); }
+        catch (System.ComponentModel.Win32Exception e) { throw new InvalidOperationException($"could not start {Bench.PythonExecutable}: {e.Message}", e); }
+        using (p)
+        {
+            var stderr = p.StandardError.ReadToEndAsync();
+            var stdout = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0)
+                throw new InvalidOperationException($"{ScriptName} failed (exit {p.ExitCode}): {string.Join(" | ", stderr.Result.Trim().Split('\n').TakeLast(3))}");
+            var j = JsonNode.Parse(stdout.Trim().Split('\n').Last())!.AsObject();
+            return ((double)j["images_per_second"]!, (string?)j["torchvision_version"] ?? "?");
+        }
+    }
+
+    private static string? FindScript()
+    {
+        var candidates = new List<string> { Path.Combine(Path.GetDirectoryName(typeof(DataBench).Assembly.Location) ?? ".", "Data", "reference", ScriptName) };
+        if (NativeLibraryLocator.FindRepositoryRoot() is { } root) candidates.Add(Path.Combine(root, "Runtime", "Engine", "Data", "reference", ScriptName));
+        return candidates.FirstOrDefault(File.Exists);
+    }
+}

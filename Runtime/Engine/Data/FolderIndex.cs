@@ -1,0 +1,112 @@
+namespace ArchDsl.Runtime.Data;
+
+/// <summary>
+/// The files of one split of an image folder in torchvision's <c>ImageFolder</c> layout: <c>split/&lt;class&gt;/…/&lt;image&gt;</c>,
+/// classes the sorted (ordinal) sub-directory names, files found recursively in ordinal order of their paths, so the set
+/// is the same on every machine. Only image extensions count (torchvision's IMG_EXTENSIONS that libvips reads); other
+/// files are ignored and counted. The bad-data policy of the listing: a zero-byte image or an empty class folder is
+/// skipped with a note (kept in <see cref="Notes"/>), or refused when strict; a class not among the given training
+/// classes, no image at all, or an unreadable folder is always an error.
+/// </summary>
+public sealed class FolderIndex
+{
+    /// <summary>Image file extensions of a folder (lower case).</summary>
+    public static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"];
+
+    private FolderIndex(string root, IReadOnlyList<string> classes, string[] files, int[] labels, IReadOnlyList<string> notes, int otherFiles,
+                        IReadOnlyList<string> emptyClasses, IReadOnlyList<string> emptyFiles)
+    {
+        Root = root; Classes = classes; Files = files; Labels = labels; Notes = notes; OtherFiles = otherFiles;
+        EmptyClasses = emptyClasses; EmptyFiles = emptyFiles;
+    }
+
+    public string Root { get; }
+    public IReadOnlyList<string> Classes { get; }
+    public string[] Files { get; }
+    public int[] Labels { get; }
+    /// <summary>What the listing skipped, one line each (empty classes, zero-byte files).</summary>
+    public IReadOnlyList<string> Notes { get; }
+    /// <summary>Files without an image extension (ignored).</summary>
+    public int OtherFiles { get; }
+    public IReadOnlyList<string> EmptyClasses { get; }
+    public IReadOnlyList<string> EmptyFiles { get; }
+
+    /// <summary>The splits of <paramref name="root"/>: <c>train/</c> with <c>val/</c> (or <c>test/</c>) when present, else root itself is the training set.</summary>
+    /// <exception cref="DataException">a missing or unreadable folder, no class folders or images, a val class not in train, or (strict) a skipped file or class.</exception>
+    public static (FolderIndex Train, FolderIndex? Test) ScanSplits(string root, bool strict)
+    {
+        if (!Directory.Exists(root))
+            throw new DataException($"image folder '{root}' does not exist; expected <root>/train/<class>/<image> (and <root>/val/<class>/<image>) or <root>/<class>/<image>");
+        string train = Path.Combine(root, "train");
+        if (!Directory.Exists(train)) return (Scan(root, null, strict), null);
+        string? test = new[] { "val", "test" }.Select(s => Path.Combine(root, s)).FirstOrDefault(Directory.Exists);
+        var trainIndex = Scan(train, null, strict);
+        return (trainIndex, test is null ? null : Scan(test, trainIndex.Classes, strict));
+    }
+
+    /// <summary>One split; with <paramref name="classes"/> given (the training classes) its folders map onto those.</summary>
+    public static FolderIndex Scan(string dir, IReadOnlyList<string>? classes, bool strict)
+    {
+        string[] dirs;
+        try
+        {
+            dirs = Directory.GetDirectories(dir).Select(d => Path.GetFileName(d)!).Where(n => !n.StartsWith('.')).Order(StringComparer.Ordinal).ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"image folder '{dir}' cannot be read: {e.Message}", e);
+        }
+        if (dirs.Length == 0)
+            throw new DataException($"image folder '{dir}' has no class sub-directories; expected {dir}/<class>/<image>");
+        var classNames = classes ?? dirs;
+        var index = classNames.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
+        var unknown = dirs.Where(d => !index.ContainsKey(d)).ToList();
+        if (unknown.Count > 0)
+            throw new DataException($"image folder '{dir}': class{(unknown.Count == 1 ? "" : "es")} {string.Join(", ", unknown.Select(u => $"'{u}'"))} " +
+                                    $"{(unknown.Count == 1 ? "is" : "are")} not among the {classNames.Count} training classes; its labels would mean nothing to the model");
+        var files = new List<string>();
+        var labels = new List<int>();
+        var notes = new List<string>();
+        var emptyClasses = new List<string>();
+        var emptyFiles = new List<string>();
+        int other = 0;
+        foreach (var d in dirs)
+        {
+            string classDir = Path.Combine(dir, d);
+            int before = files.Count;
+            foreach (var f in ListFiles(classDir))
+            {
+                if (!Extensions.Contains(Path.GetExtension(f.FullName).ToLowerInvariant())) { other++; continue; }
+                if (f.Length == 0) { emptyFiles.Add(f.FullName); continue; }
+                files.Add(f.FullName);
+                labels.Add(index[d]);
+            }
+            if (files.Count == before) emptyClasses.Add(d);
+        }
+        if (files.Count == 0)
+            throw new DataException($"image folder '{dir}' holds no images ({string.Join(", ", Extensions)})");
+        if (emptyFiles.Count > 0) notes.Add($"{emptyFiles.Count} zero-byte image file(s) skipped: {First(emptyFiles)}");
+        if (emptyClasses.Count > 0) notes.Add($"{emptyClasses.Count} class folder(s) without images (the class keeps its index): {First(emptyClasses)}");
+        if (strict && notes.Count > 0)
+            throw new DataException($"image folder '{dir}' (strict): {string.Join("; ", notes)}");
+        return new FolderIndex(dir, classNames, files.ToArray(), labels.ToArray(), notes, other, emptyClasses, emptyFiles);
+    }
+
+    /// <summary>The files under a class folder, recursively, in ordinal order of their paths.</summary>
+    private static IEnumerable<FileInfo> ListFiles(string classDir)
+    {
+        try
+        {
+            return new DirectoryInfo(classDir).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.Hidden })
+                .Where(f => !f.Name.StartsWith('.')).OrderBy(f => f.FullName, StringComparer.Ordinal).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"class folder '{classDir}' cannot be read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The first few items, then how many more.</summary>
+    public static string First(IReadOnlyCollection<string> items, int shown = 3) =>
+        string.Join(", ", items.Take(shown).Select(i => $"'{i}'")) + (items.Count > shown ? $" and {items.Count - shown} more" : "");
+}

@@ -1,0 +1,186 @@
+using System.Globalization;
+using ArchDsl.Compiler;
+using ArchDsl.Dsl;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace ArchDsl.Runtime.Sweep;
+
+/// <summary>
+/// Reads a sweep file's YAML into a <see cref="SweepFile"/> (the schema is there), reporting every error it finds into
+/// the bag at the node it is about, and going on past each so that one run shows them all.
+/// </summary>
+internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
+{
+    private static readonly string[] PointKeys = ["label", "spec", "set"];
+    private string PathText => source.Path;
+
+    private Span At(YamlNode n)
+    {
+        int start = (int)Math.Clamp(n.Start.Index, 0, source.Text.Length);
+        int end = (int)Math.Clamp(n.End.Index, start, source.Text.Length);
+        return new Span(source, start, Math.Max(1, Math.Min(end - start, source.Text.Length - start)));
+    }
+
+    private void Report(DiagnosticDescriptor d, YamlNode? n, string? hint, params object?[] args) =>
+        bag.Report(d, n is null ? new Span(source, 0, Math.Min(1, source.Text.Length)) : At(n), hint, args);
+
+    public SweepFile? Read()
+    {
+        var stream = new YamlStream();
+        try { stream.Load(new StringReader(source.Text)); }
+        catch (YamlException e)
+        {
+            int offset = (int)Math.Clamp(e.Start.Index, 0, source.Text.Length);
+            bag.Report(CompilerDiagnostics.SweepNotYaml, new Span(source, offset, Math.Min(1, source.Text.Length - offset)), null, $"not valid YAML: {e.Message}");
+            return null;
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            Report(CompilerDiagnostics.SweepNotYaml, stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode,
+                "spec:, grid: or points:, seeds:, budget:, …", "a sweep file is a YAML mapping of keys");
+            return null;
+        }
+        foreach (var key in root.Children.Keys)
+            if (key is not YamlScalarNode { Value: { } k } || !SweepFile.Keys.Contains(k))
+                Unknown(key, "a sweep file", SweepFile.Keys);
+
+        YamlNode? Get(string key) => root.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
+
+        var name = Get("name") is { } nameNode ? Scalar(nameNode, "name") ?? "" : System.IO.Path.GetFileNameWithoutExtension(PathText);
+        var specs = new List<string>();
+        if (Get("spec") is { } spec) specs.AddRange(ScalarList(spec, "spec"));
+        if (Get("specs") is { } specsNode) specs.AddRange(ScalarList(specsNode, "specs"));
+        var points = Get("points") is { } pointsNode ? Points(pointsNode) : [];
+        var grid = Get("grid") is { } gridNode ? Grid(gridNode) : [];
+        var setAll = Get("set") is { } setNode ? Map(setNode, "set") : [];
+        var budgetNode = Get("budget");
+        var budget = budgetNode is not null ? Map(budgetNode, "budget") : [];
+        if (budgetNode is YamlMappingNode bm)
+            foreach (var k in bm.Children.Keys.OfType<YamlScalarNode>())
+                if (k.Value?.StartsWith("train.", StringComparison.Ordinal) == true)
+                    Report(CompilerDiagnostics.SweepBadValue, k, $"write '{k.Value["train.".Length..]}'", "budget keys", "train keys without the 'train.' prefix", k.Value);
+        var seeds = Get("seeds") is { } seedsNode ? Seeds(seedsNode) : [0L];
+        var output = Get("output") is { } outNode ? Scalar(outNode, "output") ?? "" : System.IO.Path.Combine("runs", "sweeps", name);
+        var report = Get("report") is { } reportNode ? Scalar(reportNode, "report") : null;
+        var device = Get("device") is { } devNode ? Scalar(devNode, "device") : null;
+        var logEvery = PositiveInt(Get("log_every"), "log_every") ?? 10;
+        var threads = PositiveInt(Get("threads"), "threads");
+        if (specs.Count == 0 && (points.Count == 0 || points.Any(p => p.Spec is null)))
+            Report(CompilerDiagnostics.SweepNoSpec, null, "name it with 'spec:' or 'specs:', or with 'spec:' in every point");
+        return new SweepFile(PathText, name, specs, points, grid, setAll, budget, seeds, output, report, logEvery, threads, device);
+    }
+
+    private void Unknown(YamlNode key, string where, IReadOnlyList<string> known)
+    {
+        var word = (key as YamlScalarNode)?.Value ?? key.ToString();
+        var hint = Suggestions.Closest(word, known) is { } c ? $"did you mean '{c}'?" : $"{where} has {string.Join(", ", known)}";
+        Report(CompilerDiagnostics.SweepUnknownKey, key, hint, word, where);
+    }
+
+    private string? Scalar(YamlNode n, string what)
+    {
+        if (n is YamlScalarNode { Value: { } s }) return s;
+        Report(CompilerDiagnostics.SweepValueShape, n, null, what, "a single value");
+        return null;
+    }
+
+    private List<string> ScalarList(YamlNode n, string what)
+    {
+        switch (n)
+        {
+            case YamlSequenceNode seq: return seq.Children.Select(c => Scalar(c, what + " entries")).OfType<string>().ToList();
+            case YamlScalarNode: return Scalar(n, what) is { } s ? [s] : [];
+            default:
+                Report(CompilerDiagnostics.SweepValueShape, n, null, what, "a value or a list of values");
+                return [];
+        }
+    }
+
+    private List<KeyValuePair<string, string>> Map(YamlNode n, string what)
+    {
+        if (n is not YamlMappingNode m)
+        {
+            Report(CompilerDiagnostics.SweepValueShape, n, $"{what}: {{ key: value }}", what, "a mapping of key: value");
+            return [];
+        }
+        var pairs = new List<KeyValuePair<string, string>>();
+        foreach (var (k, v) in m.Children)
+            if (Scalar(k, what + " keys") is { } key && Scalar(v, $"{what}.{key}") is { } value) pairs.Add(new(key, value));
+        return pairs;
+    }
+
+    private List<SweepPointEntry> Points(YamlNode n)
+    {
+        if (n is not YamlSequenceNode seq)
+        {
+            Report(CompilerDiagnostics.SweepValueShape, n, null, "points", "a list");
+            return [];
+        }
+        var points = new List<SweepPointEntry>();
+        foreach (var item in seq.Children)
+        {
+            if (item is not YamlMappingNode m)
+            {
+                Report(CompilerDiagnostics.SweepValueShape, item, null, "a point", "a mapping (label:, spec:, set:)");
+                continue;
+            }
+            string? label = null, spec = null;
+            var set = new List<KeyValuePair<string, string>>();
+            foreach (var (k, v) in m.Children)
+                switch (Scalar(k, "point keys"))
+                {
+                    case "label": label = Scalar(v, "label"); break;
+                    case "spec": spec = Scalar(v, "spec"); break;
+                    case "set": set.AddRange(Map(v, "set")); break;
+                    case null: break;
+                    default: Unknown(k, "a point", PointKeys); break;
+                }
+            points.Add(new SweepPointEntry(label, spec, set));
+        }
+        return points;
+    }
+
+    private List<KeyValuePair<string, IReadOnlyList<string>>> Grid(YamlNode n)
+    {
+        if (n is not YamlMappingNode gm)
+        {
+            Report(CompilerDiagnostics.SweepValueShape, n, "grid: { kernel: [3, 9] }", "grid", "a mapping of key: [values]");
+            return [];
+        }
+        var grid = new List<KeyValuePair<string, IReadOnlyList<string>>>();
+        foreach (var (k, v) in gm.Children)
+        {
+            if (Scalar(k, "grid keys") is not { } key) continue;
+            var values = ScalarList(v, $"grid.{key}");
+            if (values.Count == 0 && v is YamlSequenceNode) Report(CompilerDiagnostics.SweepBadValue, v, null, $"grid.{key}", "a list of one value or more", "[]");
+            if (values.Count > 0) grid.Add(new(key, values));
+        }
+        return grid;
+    }
+
+    private List<long> Seeds(YamlNode n)
+    {
+        var seeds = new List<long>();
+        var nodes = n is YamlSequenceNode seq ? seq.Children.ToList() : [n];
+        var seen = new HashSet<long>();
+        foreach (var node in nodes)
+        {
+            if (Scalar(node, "seeds entries") is not { } s) continue;
+            if (!long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seed))
+                Report(CompilerDiagnostics.SweepBadValue, node, null, "seeds", "integers", s);
+            else if (!seen.Add(seed))
+                Report(CompilerDiagnostics.SweepBadValue, node, "each seed is one run; give it once", "seeds", "different from each other", s);
+            else seeds.Add(seed);
+        }
+        return seeds.Count == 0 ? [0] : seeds;
+    }
+
+    private int? PositiveInt(YamlNode? n, string key)
+    {
+        if (n is null || Scalar(n, key) is not { } s) return null;
+        if (int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v >= 1) return v;
+        Report(CompilerDiagnostics.SweepBadValue, n, null, key, "a positive integer", s);
+        return null;
+    }
+}

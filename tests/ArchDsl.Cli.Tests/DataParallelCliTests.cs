@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using ArchDsl.Torch;
+
+namespace ArchDsl.Cli.Tests;
+
+/// <summary>
+/// <c>archc train --nproc 2</c> as a user runs it: real worker processes of the built CLI on loopback (Gloo). Equivalence
+/// with one process (parameters after 50 steps, metrics), a killed worker, a resumed run, and the rendezvous errors.
+/// </summary>
+public class DataParallelCliTests
+{
+    static string Spec(string norm, int train, bool syncBn) => $$"""
+        arch Tiny(dim = 8, depth = 1, kernel = 3, patch = 2, classes = 4, act = gelu, norm = {{norm}}, residual = token)
+        input image[1, 8, 8]
+        stem conv(dim, kernel: patch, stride: patch) -> act -> norm
+        mixer * depth {
+          token:    conv(dim, kernel: kernel, groups: dim, padding: same) -> act -> norm
+          channel:  conv(dim, kernel: 1) -> act -> norm
+          residual: residual
+        }
+        head avgpool -> linear(classes)
+        train {
+          data: synthetic(train: {{train}}, test: 64, noise: 0.5)
+          epochs: 2
+          batch: 32
+          optimizer: adamw(lr: 0.01, weight_decay: 0.01)
+          seed: 3
+          {{(syncBn ? "sync_bn: true" : "")}}
+        }
+        """;
+
+    static string Temp()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "archdsl-ddp-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>The built CLI (beside this test assembly) as a process: <c>dotnet archc.dll args</c>.</summary>
+    static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = CliHarness.Root };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "archc.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var k in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT" }) psi.Environment.Remove(k);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        return Process.Start(psi)!;
+    }
+
+    static (int Code, string Out, string Err) Run(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, int seconds = 240)
+    {
+        using var p = Start(args, env);
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(seconds * 1000)) { p.Kill(entireProcessTree: true); throw new TimeoutException($"archc {string.Join(" ", args)} ran over {seconds} s"); }
+        p.WaitForExit();
+        return (p.ExitCode, output.Result, err.Result);
+    }
+
+    static string Train(string spec, string runs, params string[] more)
+    {
+        var r = Run(["train", spec, "--runs", runs, .. more]);
+        Assert.True(r.Code == 0, $"exit {r.Code}\n{r.Out}\n{r.Err}");
+        return Directory.GetDirectories(runs).Single();
+    }
+
+    static double MaxParamDiff(string runA, string runB)
+    {
+        var a = Safetensors.Load(Path.Combine(runA, "checkpoints", "last.safetensors"));
+        var b = Safetensors.Load(Path.Combine(runB, "checkpoints", "last.safetensors"));
+        var keys = a.Keys.Where(k => k.StartsWith("model.", StringComparison.Ordinal) && !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(keys);
+        return keys.Max(k => TestSupport.Tensors.MaxAbsDiff(a[k], b[k]));
+    }
+
+    /// <summary>Every epoch record's losses and accuracies, in order.</summary>
+    static List<double> EpochScores(string run) =>
+        File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("kind").GetString() == "epoch")
+            .SelectMany(e => new[] { "train_loss", "train_acc", "test_loss", "test_acc" }.Select(k => e.GetProperty(k).GetDouble())).ToList();
+
+    /// <summary>
+    /// 2 processes × 16 images with sync_bn end 50 steps (800 images, batch 32, 2 epochs) with the parameters and
+    /// buffers of 1 process × 32 to within 1e-5, and the same epoch metrics; likewise a LayerNorm model without sync_bn.
+    /// </summary>
+    [Theory]
+    [InlineData("batch", true)]
+    [InlineData("layer", false)]
+    public void Two_processes_match_one_process_with_the_global_batch(string norm, bool syncBn)
+    {
+        var dir = Temp();
+        var spec = Path.Combine(dir, "tiny.arch");
+        File.WriteAllText(spec, Spec(norm, 800, syncBn));
+        var one = Train(spec, Path.Combine(dir, "one"), "--threads", "1");
+        var two = Train(spec, Path.Combine(dir, "two"), "--nproc", "2");
+        var diff = MaxParamDiff(one, two);
+        Assert.True(diff <= 1e-5, $"max abs parameter difference after 50 steps: {diff:g4}");
+        var (s1, s2) = (EpochScores(one), EpochScores(two));
+        Assert.Equal(s1.Count, s2.Count);
+        Assert.All(s1.Zip(s2), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-5, $"{p.First} vs {p.Second}"));
+        var summary = File.ReadAllText(Path.Combine(two, "summary.yaml"));
+        Assert.Contains("world_size: 2", summary);
+        Assert.Contains("batch_per: global", summary);
+        Assert.Single(Directory.GetDirectories(Path.Combine(dir, "two")));
+    }
+
+    /// <summary>
+    /// SIGKILL to rank 1 mid-run: the launcher exits 1 within 60 s naming rank 1; the run directory resumes with 2
+    /// processes and ends with the metrics of an uninterrupted 2-process run.
+    /// </summary>
+    [Fact]
+    public void A_killed_worker_stops_the_run_naming_its_rank_and_the_run_resumes()
+    {
+        var dir = Temp();
+        var spec = Path.Combine(dir, "tiny.arch");
+        File.WriteAllText(spec, Spec("batch", 3200, syncBn: true));
+        var runs = Path.Combine(dir, "killed");
+        using var p = Start(["train", spec, "--runs", runs, "--nproc", "2", "--checkpoint-every", "5"]);
+        var output = p.StandardOutput.ReadToEndAsync();
+        int? pid = null;
+        var err = new System.Text.StringBuilder();
+        while (p.StandardError.ReadLine() is { } line)
+        {
+            err.AppendLine(line);
+            if (line.StartsWith("archc: rank 1 of 2: pid ", StringComparison.Ordinal)) { pid = int.Parse(line.Split(' ').Last()); break; }
+        }
+        Assert.True(pid is not null, err.ToString());
+        // Wait until training has started (the first periodic checkpoint), then kill rank 1.
+        var deadline = Stopwatch.StartNew();
+        while (!Directory.Exists(runs) || Directory.GetDirectories(runs).SingleOrDefault() is not { } run0 || !File.Exists(Path.Combine(run0, "checkpoints", "last.safetensors")) ||
+               File.ReadAllLines(Path.Combine(run0, "metrics.jsonl")).Length == 0)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(120), "training did not start within 120 s");
+            Thread.Sleep(200);
+        }
+        Thread.Sleep(500);
+        using (var victim = Process.GetProcessById(pid.Value)) victim.Kill();
+        var killedAt = Stopwatch.StartNew();
+        var rest = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(60_000), "the launcher did not exit within 60 s of the kill");
+        var stderr = err + rest.Result;
+        Assert.True(killedAt.Elapsed < TimeSpan.FromSeconds(60));
+        Assert.Equal(1, p.ExitCode);
+        Assert.Contains("rank 1", stderr.Split('\n').Last(l => l.Contains("error", StringComparison.Ordinal)));
+        var run = Directory.GetDirectories(runs).Single();
+        Assert.False(File.Exists(Path.Combine(run, "summary.yaml")), "the killed run finished?");
+
+        var resumed = Run(["train", "--resume", run, "--nproc", "2"]);
+        Assert.True(resumed.Code == 0, resumed.Out + resumed.Err);
+        var whole = Train(spec, Path.Combine(dir, "whole"), "--nproc", "2");
+        Assert.Equal(EpochScores(whole), EpochScores(run));
+    }
+
+    [Fact]
+    public void A_rendezvous_port_in_use_is_a_clear_error()
+    {
+        var dir = Temp();
+        var spec = Path.Combine(dir, "tiny.arch");
+        File.WriteAllText(spec, Spec("layer", 64, false));
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var r = Run(["train", spec, "--runs", Path.Combine(dir, "runs"), "--nproc", "2", "--master-port", port],
+            new Dictionary<string, string> { ["ARCHDSL_DIST_TIMEOUT"] = "10" });
+        Assert.Equal(1, r.Code);
+        Assert.Contains($"rank 0 cannot listen on 127.0.0.1:{port}", r.Err);
+    }
+
+    [Fact]
+    public void An_unreachable_master_and_a_world_size_mismatch_are_clear_errors()
+    {
+        var dir = Temp();
+        var spec = Path.Combine(dir, "tiny.arch");
+        File.WriteAllText(spec, Spec("layer", 64, false));
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; }
+        Dictionary<string, string> Env(int rank, int world, int timeout) => new()
+        {
+            ["RANK"] = $"{rank}", ["WORLD_SIZE"] = $"{world}", ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = $"{port}", ["ARCHDSL_DIST_TIMEOUT"] = $"{timeout}",
+        };
+        var watch = Stopwatch.StartNew();
+        var alone = Run(["train", spec, "--runs", Path.Combine(dir, "a"), "--threads", "1"], Env(1, 2, 5));
+        Assert.InRange(watch.Elapsed.TotalSeconds, 5, 60);
+        Assert.Equal(1, alone.Code);
+        Assert.Contains("rank 1 could not reach the master at 127.0.0.1:", alone.Err);
+
+        using var master = Start(["train", spec, "--runs", Path.Combine(dir, "b"), "--threads", "1"], Env(0, 2, 60)); // long enough for the other process to start under load
+        var worker = Run(["train", spec, "--runs", Path.Combine(dir, "b"), "--threads", "1"], Env(1, 3, 60));
+        Assert.True(master.WaitForExit(60_000));
+        Assert.Equal(1, worker.Code);
+        Assert.Equal(1, master.ExitCode);
+        Assert.Contains("world size mismatch", worker.Err);
+        Assert.Contains("world size mismatch", master.StandardError.ReadToEnd());
+    }
+}
