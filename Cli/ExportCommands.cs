@@ -14,10 +14,10 @@ public static partial class Commands
     static Command Export(Output output)
     {
         var source = new Argument<string>("source") { Description = "a run directory (its best checkpoint, else its last) or a .arch spec (initial weights)" };
-        var format = FormatOption("pytorch", "onnx");
+        var format = FormatOption("pytorch", "onnx", "torchsharp");
         var outDir = new Option<string?>("--out") { Description = "folder to write into (default: RUN/export, or ./export for a spec)" };
         var set = SetOption(); var arch = ArchOption();
-        var cmd = new Command("export", "write the model for use elsewhere: --format pytorch (a self-contained .py and .safetensors) or onnx (opset 17, normalisation included)")
+        var cmd = new Command("export", "write the model for use elsewhere: --format pytorch (a self-contained .py and .safetensors), onnx (opset 17, normalisation included) or torchsharp (a C# TorchSharp module and .safetensors)")
             { source, format, outDir, set, arch };
         cmd.SetAction(p =>
         {
@@ -38,7 +38,12 @@ public static partial class Commands
                 using (src)
                 {
                     var dir = p.GetValue(outDir) ?? (isRun ? Path.Combine(path, "export") : "export");
-                    var files = p.GetValue(format) == "onnx" ? OnnxExporter.Write(src, dir) : PyTorchExporter.Write(src, dir);
+                    var files = p.GetValue(format) switch
+                    {
+                        "onnx" => OnnxExporter.Write(src, dir),
+                        "torchsharp" => TorchSharpExporter.Write(src, dir),
+                        _ => PyTorchExporter.Write(src, dir),
+                    };
                     foreach (var file in files) output.Out.WriteLine($"wrote {file}");
                     if (p.GetValue(format) == "pytorch") output.Out.WriteLine(PyTorchExporter.LoadHint(dir, Path.GetFileNameWithoutExtension(files[0])));
                 }

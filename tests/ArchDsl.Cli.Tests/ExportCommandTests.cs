@@ -72,6 +72,32 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Export_torchsharp_writes_the_CSharp_module_and_its_weights()
+    {
+        var out_ = Path.Combine(_dir, "ts");
+        var (code, _, stderr) = Run("export", SpecFile(), "--format", "torchsharp", "--out", out_);
+        Assert.True(code == ExitCodes.Ok, stderr);
+        Assert.Equal(["tiny.cs", "tiny.safetensors"], Directory.GetFiles(out_).Select(Path.GetFileName).Order());
+        var source = File.ReadAllText(Path.Combine(out_, "tiny.cs"));
+        Assert.Contains("namespace Exported.Tiny;", source);
+        Assert.Contains("public sealed class Tiny : nn.Module<Tensor, Tensor>", source);
+    }
+
+    [Fact]
+    public void A_run_made_before_model_json_exports_the_same_files_from_its_checkpoint_spec_and_data()
+    {
+        var run = TrainedRun();
+        var (code, _, stderr) = Run("export", run, "--out", Path.Combine(_dir, "with-card"));
+        Assert.True(code == ExitCodes.Ok, stderr);
+        File.Delete(Path.Combine(run, "model.json"));
+        (code, _, stderr) = Run("export", run, "--out", Path.Combine(_dir, "old-run"));
+        Assert.True(code == ExitCodes.Ok, stderr);
+        foreach (var f in new[] { "tiny.py", "tiny.safetensors" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "with-card", f)), File.ReadAllBytes(Path.Combine(_dir, "old-run", f)));
+        Assert.False(File.Exists(Path.Combine(run, "model.json")), "export must not write into the run");
+    }
+
+    [Fact]
     public void A_run_without_a_checkpoint_is_an_error_and_nothing_is_written()
     {
         var run = TrainedRun();

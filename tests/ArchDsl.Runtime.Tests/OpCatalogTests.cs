@@ -10,7 +10,8 @@ namespace ArchDsl.Runtime.Tests;
 /// Iterates the op catalogue (<see cref="OpCatalog.All"/>, what <c>archc ops</c> lists) and fails when an op lacks any of
 /// its parts: a runtime module, an initialisation of its tensors, an entry in the PyTorch bench companion
 /// (Runtime/Engine/Model/reference/bench_pytorch.py), an equivalence case against PyTorch (<see cref="EquivalenceTests"/>)
-/// or PyTorch and ONNX export forms run by <see cref="ExportPyTorchTests"/> and <see cref="ExportOnnxTests"/>.
+/// or PyTorch, ONNX and TorchSharp export forms run by <see cref="ExportPyTorchTests"/>, <see cref="ExportOnnxTests"/> and
+/// <see cref="ExportTorchSharpTests"/>.
 /// A choice argument's every value counts as its own op for the equivalence check (gelu with approximate: tanh).
 /// </summary>
 [Collection(TorchModelCollection.Name)]
@@ -81,7 +82,9 @@ public sealed class OpCatalogTests
         Assert.True(lacking.Count == 0, $"ops without a PyTorch export form (OpModule.PyTorch in Runtime/Engine/Model/Ops/): {string.Join(", ", lacking)}");
         lacking = CatalogueIds.Where(id => OpModules.All.TryGetValue(id, out var m) && m.Onnx?.Emit is null).ToList();
         Assert.True(lacking.Count == 0, $"ops without an ONNX export form (OpModule.Onnx in Runtime/Engine/Model/Ops/): {string.Join(", ", lacking)}");
-        // ExportPyTorchTests and ExportOnnxTests both export every model below.
+        lacking = CatalogueIds.Where(id => OpModules.All.TryGetValue(id, out var m) && m.TorchSharp is not ({ Module: not null } or { Binary: not null })).ToList();
+        Assert.True(lacking.Count == 0, $"ops without a TorchSharp export form (OpModule.TorchSharp in Runtime/Engine/Model/Ops/): {string.Join(", ", lacking)}");
+        // ExportPyTorchTests, ExportOnnxTests and ExportTorchSharpTests all export every model below.
         var exported = ExportPyTorchTests.Models.Values.SelectMany(g => g().Nodes).Select(Variant).ToHashSet();
         var wanted = AllVariants();
         var missing = wanted.Where(v => !exported.Contains(v)).ToList();

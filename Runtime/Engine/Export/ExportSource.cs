@@ -10,6 +10,7 @@ public sealed class ExportException(string message, Exception? inner = null) : E
 /// <summary>
 /// What an exporter works from: the model with its weights and its <see cref="ModelCard"/> (input, normalisation,
 /// class names). From a run: the graph it saved, its best checkpoint (else its last) and its <c>model.json</c>. From a
+/// run made before <c>model.json</c> existed, the same facts from its checkpoint, spec and data (<see cref="ModelCard.ReadOrRebuild"/>). From a
 /// spec: the compiled graph with its initial weights (seeded by the train section's seed), no normalisation and
 /// classes named <c>class_i</c>.
 /// </summary>
@@ -23,7 +24,7 @@ public sealed class ExportSource : IDisposable
     public string Origin { get; }
     public IrGraph Graph => Model.Graph;
 
-    /// <exception cref="ExportException">not a run directory, no model.json, no checkpoint, or a checkpoint that does not fit.</exception>
+    /// <exception cref="ExportException">not a run directory, no checkpoint, a checkpoint that does not fit, or an old run (no model.json) whose data cannot be loaded.</exception>
     public static ExportSource FromRun(string runDir)
     {
         runDir = Path.GetFullPath(runDir);
@@ -31,7 +32,7 @@ public sealed class ExportSource : IDisposable
         {
             if (!Directory.Exists(runDir)) throw new ExportException($"no run directory '{runDir}'");
             var graph = RunDirectory.ReadGraph(runDir);
-            var card = ModelCard.Read(runDir);
+            var card = ModelCard.ReadOrRebuild(runDir, graph);
             var weights = card.WeightsPath(runDir);
             var model = new IrModel(graph);
             try { Checkpoint.Load(weights, model, null); }

@@ -126,4 +126,29 @@ public sealed class ModuleTree
         }
         return result;
     }
+
+    /// <summary>
+    /// The one-line description of a module class: for the root, its pixels in and logits out; otherwise its path
+    /// (numbered items as <c>blocks.N</c>) and its value's shape in and out. <paramref name="arrow"/> joins them.
+    /// </summary>
+    public static string Summary(IrGraph graph, Item item, bool isRoot, string arrow) => isRoot
+        ? $"{graph.Arch}: [B, {graph.Input.Dims[0]}, {graph.Input.Dims[1]}, {graph.Input.Dims[2]}] pixels in [0, 1] {arrow} [B, {graph.OutputNode.OutputShape.Dims[0]}] logits."
+        : $"{(int.TryParse(item.Segment, out _) ? item.Path[..^item.Segment.Length] + "N" : item.Path)}: {graph.Nodes[item.Input].OutputShape} {arrow} {graph.Nodes[item.Output].OutputShape}.";
+}
+
+/// <summary>The module classes of an exported file by their text: containers of identical text share one class; each
+/// new one gets <paramref name="reserved"/>-free, unique name (<c>Block</c>, <c>Block2</c>, …).</summary>
+internal sealed class ClassTable(ISet<string> reserved)
+{
+    private readonly Dictionary<string, string> _byBody = new(StringComparer.Ordinal);
+
+    /// <summary>The class of <paramref name="body"/>: the existing one's name (New false), or a new unique name from <paramref name="name"/>.</summary>
+    public (string Name, bool New) Name(string body, string name)
+    {
+        if (_byBody.TryGetValue(body, out var existing)) return (existing, false);
+        var unique = name;
+        for (var i = 2; _byBody.ContainsValue(unique) || reserved.Contains(unique); i++) unique = name + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _byBody[body] = unique;
+        return (unique, true);
+    }
 }

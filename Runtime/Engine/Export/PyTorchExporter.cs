@@ -112,19 +112,23 @@ public static class PyTorchExporter
     private static string Tuple(IReadOnlyList<double> v) => Tuple(v.Select(x => ExportNode.Py(x)).ToList());
     private static string Tuple(IReadOnlyList<string> items) => items.Count == 1 ? $"({items[0]},)" : $"({string.Join(", ", items)})";
 
-    private static string ClassName(string s)
+    /// <summary>A class name for <paramref name="s"/>: <c>conv_mixer</c> → <c>ConvMixer</c>.</summary>
+    internal static string ClassName(string s)
     {
         var parts = s.Split(['_', '-', '.', ' '], StringSplitOptions.RemoveEmptyEntries);
         var name = string.Concat(parts.Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
         return name.Length > 0 && char.IsAsciiLetter(name[0]) ? name : "Module" + name;
     }
 
+    /// <summary>The class name of one of a numbered container's items: <c>blocks</c> → <c>block</c>.</summary>
+    internal static string Singular(string s) => s.EndsWith('s') && s.Length > 1 ? s[..^1] : s + "_item";
+
     /// <summary>Writes the classes, innermost first, sharing one class among containers of identical text.</summary>
     private sealed class Writer(IrGraph graph)
     {
         public readonly Dictionary<string, PyHelper> Helpers = new(StringComparer.Ordinal);
         public readonly List<string> Classes = [];
-        private readonly Dictionary<string, string> _byBody = new(StringComparer.Ordinal);
+        private readonly ClassTable _classes = new(Reserved);
 
         /// <summary>The constructor expression of <paramref name="item"/> (a leaf's module, nn.Sequential, or a class of its own).</summary>
         public string Expression(ModuleTree.Item item, string parentSegment)
@@ -176,16 +180,10 @@ public static class PyTorchExporter
                 forward.Append($"        {output} = {attr}({ins[0]})\n");
             }
             forward.Append($"        return {vars[^1].Output}\n");
-            var doc = isRoot
-                ? $"    \"\"\"{graph.Arch}: [B, {graph.Input.Dims[0]}, {graph.Input.Dims[1]}, {graph.Input.Dims[2]}] pixels in [0, 1] -> [B, {graph.OutputNode.OutputShape.Dims[0]}] logits.\"\"\"\n\n"
-                : $"    \"\"\"{(int.TryParse(item.Segment, out _) ? item.Path[..^item.Segment.Length] + "N" : item.Path)}: {graph.Nodes[item.Input].OutputShape} -> {graph.Nodes[item.Output].OutputShape}.\"\"\"\n\n";
+            var doc = $"    \"\"\"{ModuleTree.Summary(graph, item, isRoot, "->")}\"\"\"\n\n";
             var body = $"    def __init__(self):\n        super().__init__()\n{init}\n    def forward(self, x):\n{forward}";
-            var key = (isRoot ? "root" : "") + body;
-            if (_byBody.TryGetValue(key, out var existing)) return existing;
-            var unique = name;
-            for (var i = 2; _byBody.ContainsValue(unique) || Reserved.Contains(unique); i++) unique = name + i.ToString(CultureInfo.InvariantCulture);
-            _byBody[key] = unique;
-            Classes.Add($"class {unique}(nn.Module):\n{doc}{body}");
+            var (unique, isNew) = _classes.Name((isRoot ? "root" : "") + body, name);
+            if (isNew) Classes.Add($"class {unique}(nn.Module):\n{doc}{body}");
             return unique;
         }
 
@@ -193,7 +191,6 @@ public static class PyTorchExporter
         private static readonly HashSet<string> Reserved = OpModules.All.Values.SelectMany(m => m.PyTorch.Helpers).Select(h => h.Name)
             .Concat(["nn", "torch", "json", "struct", "INPUT_SIZE", "MEAN", "STD", "CLASSES"]).ToHashSet(StringComparer.Ordinal);
 
-        private static string Singular(string s) => s.EndsWith('s') && s.Length > 1 ? s[..^1] : s + "_item";
         private static string Indent(string text, int levels) => text.Replace("\n", "\n" + new string(' ', 4 * levels)).Insert(0, new string(' ', 4 * levels));
         private static readonly HashSet<string> Keywords = ["False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
             "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or",

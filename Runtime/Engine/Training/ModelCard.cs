@@ -88,6 +88,31 @@ public sealed record ModelCard
         }
     }
 
+    /// <summary>
+    /// A run's card: its <c>model.json</c>, or for a run made before that file existed, the same facts from what such a
+    /// run holds — the input from <paramref name="graph"/> (its saved graph), the normalisation it trained with from its
+    /// checkpoint's <c>archdsl.state</c>, the spec and overrides from <c>spec.arch</c> and <c>overrides.txt</c>, and the
+    /// class names from its data (loaded as training loaded it: old runs recorded them nowhere else). Nothing is written.
+    /// </summary>
+    /// <exception cref="TrainingException">model.json unreadable; or, for an old run, no checkpoint, or data that cannot be loaded (the message says which).</exception>
+    public static ModelCard ReadOrRebuild(string runDir, IrGraph graph)
+    {
+        if (File.Exists(Path.Combine(runDir, FileName))) return Read(runDir);
+        var weights = new ModelCard().WeightsPath(runDir);
+        var state = Checkpoint.ReadState(weights);
+        var normalization = state.NormalizationMean is { } m && state.NormalizationStd is { } sd ? new Normalization(m, sd) : null;
+        DataSplits data;
+        try { data = Trainer.LoadData(graph, normalization); }
+        catch (TrainingException e)
+        {
+            throw new TrainingException($"run '{runDir}' has no {FileName} (it was made by an older archc), and the data it trained on, " +
+                                        $"which names its classes, could not be loaded: {e.Message}", e);
+        }
+        string Text(string file) => File.Exists(Path.Combine(runDir, file)) ? File.ReadAllText(Path.Combine(runDir, file)) : "";
+        var overrides = Text(RunDirectory.OverridesFile).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return For(graph, data, Text(RunDirectory.SpecFile), overrides) with { Normalization = normalization };
+    }
+
     /// <summary>The first weight file of <see cref="Weights"/> that exists, as a full path.</summary>
     /// <exception cref="TrainingException">the run has no checkpoint yet.</exception>
     public string WeightsPath(string runDir) =>

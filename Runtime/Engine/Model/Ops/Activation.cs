@@ -10,6 +10,8 @@ internal abstract class PointwiseModule(OpId op, string torchModule, string? onn
 {
     public override OpId Op => op;
     public override PyTorchForm PyTorch { get; } = new(_ => torchModule);
+    /// <summary>TorchSharp's <c>nn</c> spells these modules as torch.nn does (<c>nn.ReLU()</c>).</summary>
+    public override TorchSharpForm TorchSharp { get; } = new(_ => torchModule);
     /// <summary>The one ONNX op <c>onnxOp</c> (<c>Relu</c>, <c>Tanh</c>, <c>Sigmoid</c>); an op without one overrides this.</summary>
     public override OnnxForm Onnx => new((g, _, x) => g.Node(onnxOp!, x));
     public override void Init(NodeTensors t) => NoTensors(t);
@@ -39,6 +41,8 @@ internal sealed class GeluModule() : PointwiseModule(OpId.Gelu, "nn.GELU()", nul
 {
     public override PyTorchForm PyTorch { get; } =
         new(n => n.Attr<string>("approximate") == "none" ? "nn.GELU()" : $"nn.GELU(approximate={ExportNode.Py(n.Attr<string>("approximate"))})");
+    public override TorchSharpForm TorchSharp { get; } =
+        new(n => n.Attr<string>("approximate") == "none" ? "nn.GELU()" : $"nn.GELU(GELU.Approximate.{n.Attr<string>("approximate")})");
 
     /// <summary>Opset 17 has no Gelu: exact 0.5·x·(1 + erf(x/√2)); tanh 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's formulas).</summary>
     public override OnnxForm Onnx { get; } = new((g, n, x) =>
@@ -77,6 +81,7 @@ internal sealed class IdentityModule : OpModule
 {
     public override OpId Op => OpId.Identity;
     public override PyTorchForm PyTorch { get; } = new(_ => "nn.Identity()");
+    public override TorchSharpForm TorchSharp { get; } = new(_ => "nn.Identity()");
     public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Identity", x));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Unary(x => x.alias());

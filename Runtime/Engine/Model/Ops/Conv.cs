@@ -13,6 +13,11 @@ internal sealed class ConvModule : OpModule
     public override PyTorchForm PyTorch { get; } = new(n =>
         $"nn.Conv2d({n.Input.Dims[0]}, {n.Attr<long>("out")}, {n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, " +
         $"padding={(n.Node.Attrs.ContainsKey("padding_end") ? "'same'" : n.Attr<long>("padding"))}, groups={n.Attr<long>("groups")}, bias={ExportNode.Py(n.Has("bias"))})");
+    public override TorchSharpForm TorchSharp { get; } = new(n =>
+        $"nn.Conv2d({n.Input.Dims[0]}, {n.Attr<long>("out")}, {n.Attr<long>("kernel")}, " +
+        // stride and padding by position: a named `padding: 0` would also convert to the Padding enum (ambiguous overloads).
+        (n.Node.Attrs.ContainsKey("padding_end") ? "padding: Padding.Same" : $"{n.Attr<long>("stride")}, {n.Attr<long>("padding")}") +
+        $", groups: {n.Attr<long>("groups")}, bias: {Cs.Literal(n.Has("bias"))})");
     public override OnnxForm Onnx { get; } = new((g, n, x) =>
     {
         long k = n.Attr<long>("kernel"), s = n.Attr<long>("stride"), p = n.Attr<long>("padding");

@@ -11,6 +11,7 @@ internal sealed class DropoutModule : OpModule
 {
     public override OpId Op => OpId.Dropout;
     public override PyTorchForm PyTorch { get; } = new(n => $"nn.Dropout({ExportNode.Py(n.Attr<double>("p"))})");
+    public override TorchSharpForm TorchSharp { get; } = new(n => $"nn.Dropout({Cs.Literal(n.Attr<double>("p"))})");
     /// <summary>An exported model is for inference: the identity.</summary>
     public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Identity", x));
     public override void Init(NodeTensors t) => NoTensors(t);
@@ -43,6 +44,21 @@ internal sealed class DropPathModule : OpModule
                 keep = 1 - self.p
                 mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
                 return x * mask.div_(keep)
+        """"));
+    public override TorchSharpForm TorchSharp { get; } = new(n => $"new DropPath({Cs.Literal(n.Attr<double>("p"))})", new CsHelper("DropPath", """"
+        /// <summary>Stochastic depth (timm's drop_path): in training, drops a sample's whole branch with probability p.</summary>
+        public sealed class DropPath(double p) : nn.Module<Tensor, Tensor>(nameof(DropPath))
+        {
+            public override Tensor forward(Tensor x)
+            {
+                if (!training || p == 0) return x.alias();  // a new handle: nn.Sequential disposes what a module returns
+                var keep = 1 - p;
+                var shape = Enumerable.Repeat(1L, (int)x.dim()).ToArray();
+                shape[0] = x.shape[0];
+                var mask = empty(shape, x.dtype, x.device).bernoulli_(keep);
+                return x * mask.div_(keep);
+            }
+        }
         """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new DropPath(t.Attr<double>("p"));

@@ -7,13 +7,15 @@ namespace ArchDsl.Runtime.Model;
 
 /// <summary>
 /// The two-input elementwise ops the expander makes for <c>residual { }</c> (<see cref="OpCatalog.ResidualCombines"/>):
-/// the kernel <paramref name="apply"/>(a, b) on the node's inputs in order, exported as PyTorch's infix
+/// the kernel <paramref name="apply"/>(a, b) on the node's inputs in order, exported as PyTorch's (and TorchSharp's) infix
 /// <paramref name="python"/> operator and ONNX's <paramref name="onnx"/> node.
 /// </summary>
 internal abstract class ElementwiseModule(OpId op, string python, string onnx, Func<Tensor, Tensor, Tensor> apply) : OpModule
 {
     public override OpId Op => op;
     public override PyTorchForm PyTorch { get; } = new(null) { Binary = (a, b) => $"{a} {python} {b}" };
+    /// <summary>TorchSharp's Tensor has the same infix operators.</summary>
+    public override TorchSharpForm TorchSharp { get; } = new(null) { Binary = (a, b) => $"{a} {python} {b}" };
     public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node(onnx, x));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Kernel(apply);

@@ -12,6 +12,8 @@ internal sealed class LinearModule : OpModule
     public override OpId Op => OpId.Linear;
     public override PyTorchForm PyTorch { get; } =
         new(n => $"nn.Linear({n.Input.Dims[^1]}, {n.Attr<long>("out")}, bias={ExportNode.Py(n.Has("bias"))})");
+    public override TorchSharpForm TorchSharp { get; } =
+        new(n => $"nn.Linear({n.Input.Dims[^1]}, {n.Attr<long>("out")}, hasBias: {Cs.Literal(n.Has("bias"))})");
     public override OnnxForm Onnx { get; } = new((g, n, x) => g.Linear(x[0], n));
     public override void Init(NodeTensors t) => nn.init.layer_default_(t.P("weight"), t.Opt("bias"));
     public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Product(t.P("weight").size(1), t.P("weight").size(0));

@@ -42,6 +42,32 @@ internal sealed class AttentionModule : OpModule
                 x = (attn @ v).transpose(1, 2).reshape(B, N, C)
                 return self.proj(x)
         """"));
+    public override TorchSharpForm TorchSharp { get; } = new(n =>
+        $"new Attention({n.Input.Dims[1]}, {n.Attr<long>("heads")}, qkvBias: {Cs.Literal(n.Has("qkv.bias"))})", new CsHelper("Attention", """"
+        /// <summary>Multi-head self-attention as timm's ViT Attention: [B, N, D] → [B, N, D].</summary>
+        public sealed class Attention : nn.Module<Tensor, Tensor>
+        {
+            private readonly Linear qkv, proj;
+            private readonly long heads;
+            private readonly double scale;
+
+            public Attention(long dim, long heads, bool qkvBias = true) : base(nameof(Attention))
+            {
+                this.heads = heads;
+                scale = Math.Pow(dim / heads, -0.5);
+                register_module("qkv", qkv = nn.Linear(dim, dim * 3, hasBias: qkvBias));
+                register_module("proj", proj = nn.Linear(dim, dim));
+            }
+
+            public override Tensor forward(Tensor x)
+            {
+                long b = x.shape[0], n = x.shape[1], c = x.shape[2];
+                var qkvs = qkv.call(x).reshape(b, n, 3, heads, c / heads).permute(2, 0, 3, 1, 4).unbind(0);
+                var attn = (qkvs[0] * scale).matmul(qkvs[1].transpose(-2, -1)).softmax(-1);
+                return proj.call(attn.matmul(qkvs[2]).transpose(1, 2).reshape(b, n, c));
+            }
+        }
+        """"));
     public override void Init(NodeTensors t)
     {
         nn.init.layer_default_(t.P("qkv.weight"), t.Opt("qkv.bias"));
@@ -112,6 +138,13 @@ internal sealed class FourierModule : OpModule
 
             def forward(self, x):
                 return torch.fft.fft2(x, dim=(-2, -1)).real
+        """"));
+    public override TorchSharpForm TorchSharp { get; } = new(_ => "new FourierMix()", new CsHelper("FourierMix", """"
+        /// <summary>FNet's token mixing (Lee-Thorp et al.): Re(FFT2(x)) over the token and feature dims of [B, N, D].</summary>
+        public sealed class FourierMix() : nn.Module<Tensor, Tensor>(nameof(FourierMix))
+        {
+            public override Tensor forward(Tensor x) => fft.fft2(x, dim: new long[] { -2, -1 }).real;
+        }
         """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Float32; // no bf16 FFT on the CPU; fp16 cuFFT only for powers of 2

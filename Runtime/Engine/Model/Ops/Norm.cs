@@ -40,6 +40,34 @@ internal sealed class BatchNormModule : NormModule
             def forward(self, x):
                 return super().forward(x.reshape(-1, x.shape[-1])).view(x.shape)
         """"));
+    public override TorchSharpForm TorchSharp { get; } = new(n =>
+        $"{(n.Image ? "nn.BatchNorm2d" : "new TokenBatchNorm")}({n.Input.Dims[n.Image ? 0 : ^1]}, eps: {Cs.Literal(n.Attr<double>("eps"))}, momentum: {Cs.Literal(n.Attr<double>("momentum"))})",
+        new CsHelper("TokenBatchNorm", """"
+        /// <summary>Batch norm of tokens [B, N, D] over D: the rows of [B*N, D] (the statistics of BatchNorm1d on [B, D, N]).</summary>
+        public sealed class TokenBatchNorm : nn.Module<Tensor, Tensor>
+        {
+            private readonly Parameter weight, bias;
+            private readonly Tensor running_mean, running_var, num_batches_tracked;
+            private readonly double eps, momentum;
+
+            public TokenBatchNorm(long features, double eps, double momentum) : base(nameof(TokenBatchNorm))
+            {
+                (this.eps, this.momentum) = (eps, momentum);
+                register_parameter("weight", weight = nn.Parameter(ones(features)));
+                register_parameter("bias", bias = nn.Parameter(zeros(features)));
+                register_buffer("running_mean", running_mean = zeros(features));
+                register_buffer("running_var", running_var = ones(features));
+                register_buffer("num_batches_tracked", num_batches_tracked = tensor(0L));
+            }
+
+            public override Tensor forward(Tensor x)
+            {
+                if (training) using (no_grad()) num_batches_tracked.add_(1);
+                var rows = x.reshape(-1, x.shape[^1]);
+                return nn.functional.batch_norm(rows, running_mean, running_var, weight, bias, training, momentum, eps).view(x.shape);
+            }
+        }
+        """"));
     public override NodeKernel Create(NodeTensors t) =>
         new BatchNorm(t.P("weight"), t.P("bias"), t.P("running_mean"), t.P("running_var"), t.P("num_batches_tracked"),
             t.Attr<double>("momentum"), t.Attr<double>("eps"), t.Layout == Layout.Tokens, t.Input.Dims[^1]);
@@ -89,6 +117,27 @@ internal sealed class LayerNormModule : NormModule
             def forward(self, x):
                 return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         """"));
+    public override TorchSharpForm TorchSharp { get; } = new(n =>
+        $"{(n.Image ? "new LayerNorm2d" : "nn.LayerNorm")}({n.Input.Dims[n.Image ? 0 : ^1]}, eps: {Cs.Literal(n.Attr<double>("eps"))})",
+        new CsHelper("LayerNorm2d", """"
+        /// <summary>Layer norm over C at every pixel of [B, C, H, W] (timm's LayerNorm2d, ConvNeXt's channels-first norm).</summary>
+        public sealed class LayerNorm2d : nn.Module<Tensor, Tensor>
+        {
+            private readonly Parameter weight, bias;
+            private readonly long[] shape;
+            private readonly double eps;
+
+            public LayerNorm2d(long channels, double eps) : base(nameof(LayerNorm2d))
+            {
+                (shape, this.eps) = (new[] { channels }, eps);
+                register_parameter("weight", weight = nn.Parameter(ones(channels)));
+                register_parameter("bias", bias = nn.Parameter(zeros(channels)));
+            }
+
+            public override Tensor forward(Tensor x) =>
+                nn.functional.layer_norm(x.permute(0, 2, 3, 1), shape, weight, bias, eps).permute(0, 3, 1, 2);
+        }
+        """"));
     public override NodeKernel Create(NodeTensors t)
     {
         var image = t.Layout == Layout.Image;
@@ -126,6 +175,8 @@ internal sealed class GroupNormModule : NormModule
     });
     public override PyTorchForm PyTorch { get; } = new(n =>
         $"nn.GroupNorm({n.Attr<long>("groups")}, {n.Input.Dims[0]}, eps={ExportNode.Py(n.Attr<double>("eps"))})");
+    public override TorchSharpForm TorchSharp { get; } = new(n =>
+        $"nn.GroupNorm({n.Attr<long>("groups")}, {n.Input.Dims[0]}, eps: {Cs.Literal(n.Attr<double>("eps"))})");
     public override NodeKernel Create(NodeTensors t)
     {
         Tensor w = t.P("weight"), b = t.P("bias");

@@ -12,7 +12,7 @@ namespace ArchDsl.Runtime.Model;
 /// <see cref="OpModules"/> finds them by reflection, keyed by <see cref="OpId"/> — the same identity the compiler's
 /// <see cref="OpDef"/> carries. Parameters and buffers arrive already registered under their IR names and shapes.
 /// <para>Adding an op: its <see cref="OpDef"/> in Compiler/Ops/, then here a subclass with <see cref="Init"/>,
-/// <see cref="Create"/>, <see cref="Onnx"/> (its ONNX nodes) and <see cref="PyTorch"/> — the torch.nn module an exported file builds for it (a standard
+/// <see cref="Create"/>, <see cref="Onnx"/> (its ONNX nodes), <see cref="TorchSharp"/> (its C# twin of the PyTorch form) and <see cref="PyTorch"/> — the torch.nn module an exported file builds for it (a standard
 /// one such as <c>nn.Conv2d(…)</c>, or a small class given as a <see cref="PyHelper"/>), its tensors named as the
 /// op's IR tensors. <c>OpCatalogTests</c> fails until the op has an equivalence case and is in a model
 /// <c>ExportPyTorchTests</c> exports.</para>
@@ -41,6 +41,12 @@ internal abstract class OpModule
 
     /// <summary>The op in an exported ONNX graph (opset 17): the nodes that compute it (see <see cref="OnnxForm"/>).</summary>
     public abstract OnnxForm Onnx { get; }
+
+    /// <summary>
+    /// The op in an exported TorchSharp file: a TorchSharp module whose tensors carry the op's IR names, and any class it
+    /// needs (see <see cref="TorchSharpForm"/>); the export test runs it in TorchSharp.
+    /// </summary>
+    public abstract TorchSharpForm TorchSharp { get; }
 
     /// <summary>For ops without tensors: refuses tensors it would not know how to initialise.</summary>
     protected static void NoTensors(NodeTensors t)

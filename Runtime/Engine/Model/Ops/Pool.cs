@@ -17,6 +17,8 @@ internal sealed class AvgPoolModule : OpModule
     });
     public override PyTorchForm PyTorch { get; } = new(n =>
         $"nn.AvgPool2d({n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, padding={n.Attr<long>("padding")}, count_include_pad=False)");
+    public override TorchSharpForm TorchSharp { get; } = new(n =>
+        $"nn.AvgPool2d({n.Attr<long>("kernel")}, stride: {n.Attr<long>("stride")}, padding: {n.Attr<long>("padding")}, count_include_pad: false)");
     public override void Init(NodeTensors t) => NoTensors(t);
     public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Float32; // a reduction (torch.autocast: avg_pool in float32)
     public override NodeKernel Create(NodeTensors t) => new Pool(t.Attr<long>("kernel"), t.Attr<long>("stride"), t.Attr<long>("padding"));
@@ -39,6 +41,8 @@ internal sealed class MaxPoolModule : OpModule
     });
     public override PyTorchForm PyTorch { get; } = new(n =>
         $"nn.MaxPool2d({n.Attr<long>("kernel")}, stride={n.Attr<long>("stride")}, padding={n.Attr<long>("padding")})");
+    public override TorchSharpForm TorchSharp { get; } = new(n =>
+        $"nn.MaxPool2d({n.Attr<long>("kernel")}, stride: {n.Attr<long>("stride")}, padding: {n.Attr<long>("padding")})");
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t)
     {
@@ -73,6 +77,15 @@ internal sealed class GlobalPoolModule : OpModule
             def forward(self, x):
                 return x[:, self.prefix_tokens:].mean(self.dim)
         """"));
+    public override TorchSharpForm TorchSharp { get; } = new(n => n.Image ? "new GlobalPool(new long[] { 2, 3 })"
+        : $"new GlobalPool(new long[] {{ 1 }}, prefixTokens: {n.Attr<long>("prefix_tokens")})", new CsHelper("GlobalPool", """"
+        /// <summary>Global average pooling (timm's global_pool='avg'): the mean over dims (pixels { 2, 3 } or tokens { 1 }),
+        /// leaving out the first prefixTokens tokens (timm's num_prefix_tokens: x[:, prefix_tokens:]).</summary>
+        public sealed class GlobalPool(long[] dims, long prefixTokens = 0) : nn.Module<Tensor, Tensor>(nameof(GlobalPool))
+        {
+            public override Tensor forward(Tensor x) => (prefixTokens == 0 ? x : x.narrow(1, prefixTokens, x.shape[1] - prefixTokens)).mean(dims);
+        }
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Float32; // a reduction
     public override NodeKernel Create(NodeTensors t)
@@ -96,6 +109,13 @@ internal sealed class ClsPoolModule : OpModule
 
             def forward(self, x):
                 return x[:, 0]
+        """"));
+    public override TorchSharpForm TorchSharp { get; } = new(_ => "new ClsPool()", new CsHelper("ClsPool", """"
+        /// <summary>The class token as the classifier's input (timm's global_pool='token'): [B, N, D] → [B, D].</summary>
+        public sealed class ClsPool() : nn.Module<Tensor, Tensor>(nameof(ClsPool))
+        {
+            public override Tensor forward(Tensor x) => x.select(1, 0);
+        }
         """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Unary(x => x.select(1, 0));

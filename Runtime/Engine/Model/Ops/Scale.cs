@@ -20,6 +20,9 @@ internal static class PerChannel
     /// <summary>The arguments of a per-channel module in an exported PyTorch file: the channel count (C of an image, the
     /// last dim otherwise), and <c>channels_first=True</c> for an image.</summary>
     public static string Py(ExportNode n) => n.Image ? $"{n.Input.Dims[0]}, channels_first=True" : $"{n.Input.Dims[^1]}";
+
+    /// <summary>The same arguments in an exported TorchSharp file (<c>channelsFirst: true</c> for an image).</summary>
+    public static string Cs(ExportNode n) => n.Image ? $"{n.Input.Dims[0]}, channelsFirst: true" : $"{n.Input.Dims[^1]}";
 }
 
 /// <summary><c>layer_scale</c>: x·γ, γ initialised to the node's init (timm's LayerScale: init_values * torch.ones(dim)).</summary>
@@ -39,6 +42,23 @@ internal sealed class LayerScaleModule : OpModule
 
             def forward(self, x):
                 return x * self.gamma.view(self.shape)
+        """"));
+    public override TorchSharpForm TorchSharp { get; } = new(n => $"new LayerScale({PerChannel.Cs(n)})", new CsHelper("LayerScale", """"
+        /// <summary>x * gamma with a learned per-channel gamma (timm's LayerScale; CaiT, DeiT-III): over the last dim, or over C
+        /// of [B, C, H, W] with channelsFirst (timm's LayerScale2d).</summary>
+        public sealed class LayerScale : nn.Module<Tensor, Tensor>
+        {
+            private readonly Parameter gamma;
+            private readonly long[] shape;
+
+            public LayerScale(long dim, bool channelsFirst = false) : base(nameof(LayerScale))
+            {
+                shape = channelsFirst ? new long[] { -1, 1, 1 } : new long[] { -1 };
+                register_parameter("gamma", gamma = nn.Parameter(ones(dim)));
+            }
+
+            public override Tensor forward(Tensor x) => x * gamma.view(shape);
+        }
         """"));
     public override void Init(NodeTensors t) => nn.init.constant_(t.P("gamma"), t.Attr<double>("init"));
     public override NodeKernel Create(NodeTensors t)
@@ -73,6 +93,24 @@ internal sealed class AffineModule : OpModule
 
             def forward(self, x):
                 return torch.addcmul(self.beta.view(self.shape), self.alpha.view(self.shape), x)
+        """"));
+    public override TorchSharpForm TorchSharp { get; } = new(n => $"new Affine({PerChannel.Cs(n)})", new CsHelper("Affine", """"
+        /// <summary>alpha * x + beta with learned per-channel alpha and beta (timm's resmlp Affine): over the last dim, or over C
+        /// of [B, C, H, W] with channelsFirst.</summary>
+        public sealed class Affine : nn.Module<Tensor, Tensor>
+        {
+            private readonly Parameter alpha, beta;
+            private readonly long[] shape;
+
+            public Affine(long dim, bool channelsFirst = false) : base(nameof(Affine))
+            {
+                shape = channelsFirst ? new long[] { -1, 1, 1 } : new long[] { -1 };
+                register_parameter("alpha", alpha = nn.Parameter(ones(dim)));
+                register_parameter("beta", beta = nn.Parameter(zeros(dim)));
+            }
+
+            public override Tensor forward(Tensor x) => addcmul(beta.view(shape), alpha.view(shape), x, 1);
+        }
         """"));
     public override void Init(NodeTensors t)
     {

@@ -30,6 +30,17 @@ internal sealed class PatchesModule : OpModule
                 x = x.reshape(B, C, H // p, p, W // p, p).permute(0, 2, 4, 1, 3, 5)
                 return x.reshape(B, (H // p) * (W // p), C * p * p)
         """"));
+    public override TorchSharpForm TorchSharp { get; } = new(n => $"new Patches({n.Attr<long>("size")})", new CsHelper("Patches", """"
+        /// <summary>Non-overlapping p x p patches: [B, C, H, W] → [B, (H/p)(W/p), C*p*p], row-major, features in (c, i, j) order.</summary>
+        public sealed class Patches(long size) : nn.Module<Tensor, Tensor>(nameof(Patches))
+        {
+            public override Tensor forward(Tensor x)
+            {
+                long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], p = size;
+                return x.reshape(b, c, h / p, p, w / p, p).permute(0, 2, 4, 1, 3, 5).reshape(b, h / p * (w / p), c * p * p);
+            }
+        }
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Patches(t.Attr<long>("size"), t.Input.Dims[0], t.Input.Dims[1], t.Input.Dims[2]);
 
@@ -63,6 +74,13 @@ internal sealed class FlattenModule : OpModule
             def forward(self, x):
                 return x.flatten(2).transpose(1, 2)
         """"));
+    public override TorchSharpForm TorchSharp { get; } = new(_ => "new PixelTokens()", new CsHelper("PixelTokens", """"
+        /// <summary>Pixels as tokens, row-major: [B, C, H, W] → [B, H*W, C].</summary>
+        public sealed class PixelTokens() : nn.Module<Tensor, Tensor>(nameof(PixelTokens))
+        {
+            public override Tensor forward(Tensor x) => x.flatten(2).transpose(1, 2);
+        }
+        """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Unary(x => { using var f = x.flatten(2); return f.transpose(1, 2); });
 }
@@ -78,6 +96,13 @@ internal sealed class TransposeModule : OpModule
 
             def forward(self, x):
                 return x.transpose(1, 2)
+        """"));
+    public override TorchSharpForm TorchSharp { get; } = new(_ => "new Transpose()", new CsHelper("Transpose", """"
+        /// <summary>Swaps tokens and features: [B, N, D] → [B, D, N] (MLP-Mixer's token mixing).</summary>
+        public sealed class Transpose() : nn.Module<Tensor, Tensor>(nameof(Transpose))
+        {
+            public override Tensor forward(Tensor x) => x.transpose(1, 2);
+        }
         """"));
     public override void Init(NodeTensors t) => NoTensors(t);
     public override NodeKernel Create(NodeTensors t) => new Unary(x => x.transpose(1, 2));
@@ -105,6 +130,17 @@ internal sealed class ClsTokenModule : OpModule
 
             def forward(self, x):
                 return torch.cat([self.token.expand(x.shape[0], 1, -1), x], dim=1)
+        """"));
+    public override TorchSharpForm TorchSharp { get; } = new(n => $"new ClsToken({n.Input.Dims[1]})", new CsHelper("ClsToken", """"
+        /// <summary>Prepends a learned class token (ViT's cls_token): [B, N, D] → [B, N+1, D].</summary>
+        public sealed class ClsToken : nn.Module<Tensor, Tensor>
+        {
+            private readonly Parameter token;
+
+            public ClsToken(long dim) : base(nameof(ClsToken)) => register_parameter("token", token = nn.Parameter(zeros(1, dim)));
+
+            public override Tensor forward(Tensor x) => cat(new[] { token.expand(x.shape[0], 1, -1), x }, 1);
+        }
         """"));
     public override void Init(NodeTensors t) => nn.init.trunc_normal_(t.P("token"), 0, 0.02);
     public override NodeKernel Create(NodeTensors t) => new ClsToken(t.P("token"));
@@ -134,6 +170,17 @@ internal sealed class PosEmbedModule : OpModule
 
             def forward(self, x):
                 return x + self.weight
+        """"));
+    public override TorchSharpForm TorchSharp { get; } = new(n => $"new PosEmbed({n.Input.Dims[0]}, {n.Input.Dims[1]})", new CsHelper("PosEmbed", """"
+        /// <summary>Adds a learned position embedding (ViT's pos_embed) to [B, N, D].</summary>
+        public sealed class PosEmbed : nn.Module<Tensor, Tensor>
+        {
+            private readonly Parameter weight;
+
+            public PosEmbed(long tokens, long dim) : base(nameof(PosEmbed)) => register_parameter("weight", weight = nn.Parameter(zeros(tokens, dim)));
+
+            public override Tensor forward(Tensor x) => x + weight;
+        }
         """"));
     public override void Init(NodeTensors t) => nn.init.trunc_normal_(t.P("weight"), 0, 0.02);
     public override NodeKernel Create(NodeTensors t)
