@@ -134,6 +134,7 @@ public static class RunDirectory
         {
             throw new TrainingException($"'{path}' is unreadable or corrupt: {e.Message}", e);
         }
+        graph = graph with { Train = TrainSchema.UpgradeStored(graph.Train) }; // a run made by an earlier archc trains on as it did
         Trainer.CheckTrainConfig(graph.Train, $"'{path}'");
         return graph;
     }
