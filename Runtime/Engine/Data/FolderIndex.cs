@@ -11,7 +11,7 @@ namespace ArchDsl.Runtime.Data;
 public sealed class FolderIndex
 {
     /// <summary>Image file extensions of a folder (lower case).</summary>
-    public static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"];
+    public static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif"];
 
     private FolderIndex(string root, IReadOnlyList<string> classes, string[] files, int[] labels, IReadOnlyList<string> notes, int otherFiles,
                         IReadOnlyList<string> emptyClasses, IReadOnlyList<string> emptyFiles)

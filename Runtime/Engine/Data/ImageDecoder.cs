@@ -3,7 +3,7 @@ using NetVips;
 namespace ArchDsl.Runtime.Data;
 
 /// <summary>
-/// Decodes one image file into the model's input with libvips (NetVips): JPEG, PNG, WebP, TIFF, GIF, PPM/PGM;
+/// Decodes one image file into the model's input with libvips (NetVips): JPEG, PNG, WebP, TIFF, GIF (the loaders NetVips.Native 8.18.7 has; its PPM/PGM and BMP files are "not a known file format");
 /// grey, RGB, CMYK (to sRGB), 16-bit (to 8 bits), alpha dropped (as PIL's <c>convert("RGB")</c> in torchvision's
 /// ImageFolder loader), EXIF orientation applied. Only the header is read before the crop box is chosen; a JPEG is then
 /// decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, <c>shrink</c>) when the box stays at least the output size,

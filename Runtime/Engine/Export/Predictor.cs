@@ -21,7 +21,7 @@ public sealed record ClassScore([property: JsonPropertyName("class")] string Cla
 public sealed class Predictor : IDisposable
 {
     /// <summary>Image file extensions a folder argument contributes (libvips reads them all).</summary>
-    public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif", ".bmp", ".ppm", ".pgm"];
+    public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif"];
     private const int Batch = 256;
 
     private readonly ExportSource _source;
