@@ -105,8 +105,8 @@ public static class Evaluator
         var data = Trainer.LoadData(graph, norm);
         var set = options.Set switch
         {
-            "test" => data.Test ?? throw new TrainingException($"data '{data.Source}' has no test set; use --set val or train"),
-            "val" => data.Val ?? throw new TrainingException($"the run holds out no validation split (train key val_split); use the test set"),
+            "test" => data.Test ?? throw new TrainingException($"data '{data.Source}' has no test set; evaluate another with --on val or --on train"),
+            "val" => data.Val ?? throw new TrainingException($"the run holds out no validation split (train key val_split); evaluate another with --on test or --on train"),
             "train" => data.Train,
             var other => throw new TrainingException($"unknown evaluation set '{other}'; expected test, val or train"),
         };
