@@ -66,9 +66,16 @@ public class DistributedTests : TorchTest
     {
         Tensor[] LocalGrads(int rank, Func<torch.nn.Linear, Tensor[], Tensor[]>? arm = null)
         {
-            manual_seed(3);
+            // The same weights on every rank without torch's global generator: the ranks are threads, and a seed set
+            // here could be drawn from by the other rank (or another test) before the Linear is made.
             var lin = new torch.nn.Linear(4, 3);
             var ps = lin.parameters().Cast<Tensor>().ToArray();
+            using (no_grad())
+                for (int k = 0; k < ps.Length; k++)
+                {
+                    using var init = Data(7 + k, ps[k].shape);
+                    ps[k].copy_(init);
+                }
             using var x = Data(100 + rank, 5, 4);
             var y = lin.forward(x).pow(2).sum();
             arm?.Invoke(lin, [y]);
