@@ -10,7 +10,7 @@ namespace ArchDsl.Runtime.Data;
 /// </summary>
 public sealed class FolderIndex
 {
-    /// <summary>Image file extensions of a folder (lower case).</summary>
+    /// <summary>Image file extensions of a folder (lower case): the formats libvips reads here; <c>archc predict DIR</c> takes the same.</summary>
     public static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif"];
 
     private FolderIndex(string root, IReadOnlyList<string> classes, string[] files, int[] labels, IReadOnlyList<string> notes, int otherFiles,

@@ -20,8 +20,6 @@ public sealed record ClassScore([property: JsonPropertyName("class")] string Cla
 /// </summary>
 public sealed class Predictor : IDisposable
 {
-    /// <summary>Image file extensions a folder argument contributes (libvips reads them all).</summary>
-    public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif"];
     private const int Batch = 256;
 
     private readonly ExportSource _source;
@@ -43,9 +41,9 @@ public sealed class Predictor : IDisposable
             else if (Directory.Exists(p))
             {
                 var found = Directory.GetFiles(p, "*", SearchOption.AllDirectories)
-                    .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && !Path.GetFileName(f).StartsWith('.'))
+                    .Where(f => FolderIndex.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && !Path.GetFileName(f).StartsWith('.'))
                     .Order(StringComparer.Ordinal).ToList();
-                if (found.Count == 0) throw new ExportException($"folder '{p}' holds no images ({string.Join(", ", Extensions)})");
+                if (found.Count == 0) throw new ExportException($"folder '{p}' holds no images ({string.Join(", ", FolderIndex.Extensions)})");
                 files.AddRange(found);
             }
             else throw new ExportException($"no image or folder '{p}'");
