@@ -28,9 +28,9 @@ internal sealed partial class TrainSession
         for (; _batch < _batches; _batch++)
         {
             var stepWatch = Stopwatch.StartNew();
-            var (loss, correct, n) = Step(order, stepWatch);
+            var (loss, correct, n, skipped) = Step(order, stepWatch);
             _step++;
-            _epochStats.Add(loss, correct, n);
+            if (!skipped) _epochStats.Add(loss, correct, n); // a skipped step (fp16 overflow) trained nothing; its loss may be inf
             double seconds = stepWatch.Elapsed.TotalSeconds;
             _epochTrainSeconds += seconds;
             _trainSeconds += seconds;
@@ -58,6 +58,7 @@ internal sealed partial class TrainSession
                 Epoch = _epoch + 1, Batch = _batch + 1, Step = _step, Loss = loss, Lr = _lastLr,
                 TrainLoss = _epochStats.Loss, TrainAcc = _epochStats.Accuracy,
                 ImagesPerSecond = Math.Round(ips, 1), ElapsedSeconds = Math.Round(_trainSeconds, 3),
+                LossScale = _scaler?.Scale, SkippedSteps = _scaler?.SkippedSteps,
             });
         _sink.StepCompleted(new StepInfo(_epoch + 1, s.Epochs, _batch + 1, _batches, _step, loss, _epochStats.Loss, _epochStats.Accuracy, _lastLr, ips,
             Throughput.Eta(_epochImages, _epochImages + (long)(_batches - _batch - 1) * s.Batch, TimeSpan.FromSeconds(_epochTrainSeconds))));

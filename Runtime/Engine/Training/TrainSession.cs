@@ -29,6 +29,7 @@ internal sealed partial class TrainSession : IDisposable
     private readonly IProgressSink _sink;
     private readonly TrainLoop _settings;
     private readonly StopSignal _stop;
+    private readonly LossScalingProbe? _probe;
     private readonly Stopwatch _wall = Stopwatch.StartNew();
 
     // Set up by Prepare.
@@ -78,6 +79,7 @@ internal sealed partial class TrainSession : IDisposable
         _sink = options.Progress ?? NullProgressSink.Instance;
         _settings = graph.Train.Loop;
         _stop = new StopSignal(options.HandleSignals, options.Cancellation);
+        _probe = options.ScalingProbe;
     }
 
     private string LastPath => RunDirectory.CheckpointPath(_runDir, RunDirectory.Last);
@@ -116,7 +118,7 @@ internal sealed partial class TrainSession : IDisposable
         torch.set_num_threads(_threads);
         if (AmpModes.Unsupported(_settings.Amp, _device.type == DeviceType.CUDA ? "cuda" : "cpu") is { } why)
             throw new TrainingException($"train key 'amp': {why}; use amp: bf16 on the CPU, or --device cuda");
-        _scaler = _settings.Amp == AmpMode.Fp16 ? new GradScaler() : null;
+        _scaler = _probe?.Scaler() ?? (_settings.Amp == AmpMode.Fp16 ? new GradScaler() : null);
         _sink.Message($"precision: {AmpText(_settings.Amp)}; BLAS: {BlasKernel.Current?.ToString() ?? "not loaded"}");
     }
 
