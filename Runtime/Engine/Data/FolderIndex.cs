@@ -4,9 +4,10 @@ namespace ArchDsl.Runtime.Data;
 /// The files of one split of an image folder in torchvision's <c>ImageFolder</c> layout: <c>split/&lt;class&gt;/…/&lt;image&gt;</c>,
 /// classes the sorted (ordinal) sub-directory names, files found recursively in ordinal order of their paths, so the set
 /// is the same on every machine. Only image extensions count (torchvision's IMG_EXTENSIONS that libvips reads); other
-/// files are ignored and counted. The bad-data policy of the listing: a zero-byte image or an empty class folder is
-/// skipped with a note (kept in <see cref="Notes"/>), or refused when strict; a class not among the given training
-/// classes, no image at all, or an unreadable folder is always an error.
+/// files are ignored and counted. The bad-data policy of the listing: an empty class folder is noted (kept in
+/// <see cref="Notes"/>) and a zero-byte image listed (decoding it fails, so the data set skips and reports it with the
+/// other unreadable files, <see cref="UnreadableImages"/>), or either is refused when strict; a class not among the
+/// given training classes, no image at all, or an unreadable folder is always an error.
 /// </summary>
 public sealed class FolderIndex
 {
@@ -24,7 +25,7 @@ public sealed class FolderIndex
     public IReadOnlyList<string> Classes { get; }
     public string[] Files { get; }
     public int[] Labels { get; }
-    /// <summary>What the listing skipped, one line each (empty classes, zero-byte files).</summary>
+    /// <summary>What the listing noted, one line each (empty class folders).</summary>
     public IReadOnlyList<string> Notes { get; }
     /// <summary>Files without an image extension (ignored).</summary>
     public int OtherFiles { get; }
@@ -77,7 +78,7 @@ public sealed class FolderIndex
             foreach (var f in ListFiles(classDir))
             {
                 if (!Extensions.Contains(Path.GetExtension(f.FullName).ToLowerInvariant())) { other++; continue; }
-                if (f.Length == 0) { emptyFiles.Add(f.FullName); continue; }
+                if (f.Length == 0) emptyFiles.Add(f.FullName);
                 files.Add(f.FullName);
                 labels.Add(index[d]);
             }
@@ -85,10 +86,10 @@ public sealed class FolderIndex
         }
         if (files.Count == 0)
             throw new DataException($"image folder '{dir}' holds no images ({string.Join(", ", Extensions)})");
-        if (emptyFiles.Count > 0) notes.Add($"{emptyFiles.Count} zero-byte image file(s) skipped: {First(emptyFiles)}");
         if (emptyClasses.Count > 0) notes.Add($"{emptyClasses.Count} class folder(s) without images (the class keeps its index): {First(emptyClasses)}");
-        if (strict && notes.Count > 0)
-            throw new DataException($"image folder '{dir}' (strict): {string.Join("; ", notes)}");
+        if (strict && (notes.Count > 0 || emptyFiles.Count > 0))
+            throw new DataException($"image folder '{dir}' (strict): " +
+                string.Join("; ", notes.Prepend(emptyFiles.Count > 0 ? $"{emptyFiles.Count} zero-byte image file(s): {First(emptyFiles)}" : null).OfType<string>()));
         return new FolderIndex(dir, classNames, files.ToArray(), labels.ToArray(), notes, other, emptyClasses, emptyFiles);
     }
 
