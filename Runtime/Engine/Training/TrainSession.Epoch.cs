@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ArchDsl.Runtime.Data;
 
 namespace ArchDsl.Runtime.Training;
 
@@ -28,7 +29,8 @@ internal sealed partial class TrainSession
         for (; _batch < _batches; _batch++)
         {
             var stepWatch = Stopwatch.StartNew();
-            var (loss, correct, n, skipped) = Step(order, stepWatch);
+            if (Step(order, stepWatch) is not { } taken) continue; // every image of the batch unreadable: no step
+            var (loss, correct, n, skipped) = taken;
             _step++;
             if (!skipped) _epochStats.Add(loss, correct, n); // a skipped step (fp16 overflow) trained nothing; its loss may be inf
             double seconds = stepWatch.Elapsed.TotalSeconds;
@@ -44,6 +46,9 @@ internal sealed partial class TrainSession
             }
             if (_info.CheckpointEvery > 0 && _step % _info.CheckpointEvery == 0) Save("periodic", _epoch, _batch + 1, best: false);
         }
+        if (_epochStats.Samples == 0)
+            throw new TrainingException($"data '{_data.Source}': none of the {_data.Train.Count} training images could be read " +
+                                        $"({FolderIndex.First(_data.Train.Unreadable)}); `archc data inspect` says why");
         return null;
     }
 

@@ -12,18 +12,21 @@ internal sealed partial class TrainSession
     /// <summary>
     /// Takes step <c>_step</c> on batch <c>_batch</c> of <paramref name="order"/>: torch's generator is re-seeded
     /// from (seed, step) first, so the step does not depend on what ran before it. The time until the batch is on
-    /// the device and augmented counts as data time. Returns the batch's mean loss, how many it got right, its size,
-    /// and whether the optimizer step was skipped (amp: fp16's loss scaler found an inf/NaN; see <see cref="TakeScaledStep"/>).
+    /// the device and augmented counts as data time. Returns the batch's mean loss, how many it got right, its size
+    /// (its readable images: an image folder's unreadable files are left out) and whether the optimizer step was
+    /// skipped (amp: fp16's loss scaler found an inf/NaN; see <see cref="TakeScaledStep"/>); null, and no step taken,
+    /// when none of the batch's images could be read.
     /// </summary>
     /// <exception cref="TrainingException">float32 and bf16: the loss is not finite; fp16: the loss scale fell to its
     /// minimum (nothing is updated; the last checkpoint stays good).</exception>
-    private (double Loss, long Correct, int Images, bool Skipped) Step(int[] order, Stopwatch stepWatch)
+    private (double Loss, long Correct, int Images, bool Skipped)? Step(int[] order, Stopwatch stepWatch)
     {
         var s = _settings;
         ulong seed = unchecked((ulong)s.Seed);
-        int first = _batch * s.Batch, n = Math.Min(s.Batch, _batcher.SamplesPerEpoch - first);
-        try { _batcher.FillBatch(_epoch, _batch, _images, _labels); }
+        int n;
+        try { n = _batcher.FillBatch(_epoch, _batch, _images, _labels); }
         catch (DataException e) { throw new TrainingException(e.Message, e); }
+        if (n == 0) return null;
         using var scope = NewDisposeScope();
         torch.manual_seed(unchecked((long)DeterministicRandom.Derive(seed ^ 0x7012C4UL, (ulong)_step)));
         var (x0, y0) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);
