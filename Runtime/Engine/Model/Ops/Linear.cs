@@ -10,6 +10,7 @@ namespace ArchDsl.Runtime.Model;
 internal sealed class LinearModule : OpModule
 {
     public override OpId Op => OpId.Linear;
+    public override bool RowWise => true;
     public override PyTorchForm PyTorch { get; } =
         new(n => $"nn.Linear({n.Input.Dims[^1]}, {n.Attr<long>("out")}, bias={ExportNode.Py(n.Has("bias"))})");
     public override TorchSharpForm TorchSharp { get; } =
