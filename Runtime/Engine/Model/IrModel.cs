@@ -185,6 +185,9 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
         foreach (var k in _kernels.OfType<BatchNormModule.BatchNorm>()) k.SyncGroup = group;
     }
 
+    /// <summary>Whether the graph has a BatchNorm (whose training statistics depend on the batch a process sees).</summary>
+    public bool HasBatchNorm => _kernels.OfType<BatchNormModule.BatchNorm>().Any();
+
     public new IrModel to(Device device)
     {
         base.to(device);

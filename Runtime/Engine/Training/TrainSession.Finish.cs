@@ -26,7 +26,7 @@ internal sealed partial class TrainSession
             var confusion = NewConfusion();
             var t = EvaluateOn(_data.Test, stop: null, confusion);
             test = new Score(t.Loss, t.Accuracy);
-            if (IsWriter && _world is null) ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, "test", _bestEpoch ?? s.Epochs));
+            if (IsWriter) ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, "test", _bestEpoch ?? s.Epochs));
             Append(new TestRecord { Step = _step, Epoch = _bestEpoch ?? s.Epochs, TestLoss = t.Loss, TestAcc = t.Accuracy });
         }
         else if (_evalName == "test") test = Read("test");

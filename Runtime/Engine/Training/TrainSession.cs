@@ -99,6 +99,8 @@ internal sealed partial class TrainSession : IDisposable
             _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment + (_mixup is null ? "" : $"; {_mixup.Describe()}"), _graph.Train.Optimizer.ToString(),
             start is not null, _epoch, _batch));
         if (_initReport is not null) _sink.Message(_initReport);
+        if (_world is not null) _sink.Message(_world.Describe(s.Batch));
+        if (_worldChange is not null) _sink.Message(_worldChange);
         if (start is null) Save("start", 0, 0, best: false); // a resumable, never-NaN state from the first moment
         _lastLr = _schedule.LearningRate(Math.Max(0, _step - 1));
         for (; _epoch < s.Epochs; _epoch++, _batch = 0)
@@ -112,7 +114,7 @@ internal sealed partial class TrainSession : IDisposable
     /// <summary>The device (the run's, else the train key's) and libtorch's thread count.</summary>
     private void SetUpDevice()
     {
-        _device = Trainer.ParseDevice(_info.Device ?? _settings.Device);
+        _device = Trainer.ParseDevice(_world?.Backend.Device ?? _info.Device ?? _settings.Device); // data-parallel on CUDA: cuda:LOCAL_RANK
         _threads = _info.Threads ?? Environment.ProcessorCount;
         if (_threads < 1) throw new TrainingException($"threads must be ≥ 1, got {_threads}");
         torch.set_num_threads(_threads);
@@ -195,6 +197,7 @@ internal sealed partial class TrainSession : IDisposable
         Optimizer = _graph.Train.Optimizer.ToString(), Parameters = _parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
         Selection = _evalName == "val" ? "val" : "none",
         LossScaler = _scaler?.State.ToDictionary(),
+        WorldSize = _world?.WorldSize ?? 1,
     };
 
     /// <summary>The precision as the log and summary.yaml state it.</summary>
