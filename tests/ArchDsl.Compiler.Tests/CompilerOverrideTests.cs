@@ -313,7 +313,7 @@ public class CompilerOverrideTests
     {
         var specs = Directory.EnumerateFiles(SpecsDir, "*.arch", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(SpecsDir, f).Replace('\\', '/')).ToList();
-        foreach (var name in new[] { "convmixer.arch", "vit.arch", "mlp-mixer.arch", "resmlp.arch" })
+        foreach (var name in new[] { "convmixer.arch", "vit.arch", "mlp-mixer.arch", "resmlp.arch", "gmlp.arch" })
             Assert.Contains(name, specs);
         Assert.Equal(TestSupport.PublishedCounts.ImageNet.Count, specs.Count(s => s.StartsWith("imagenet"))); // each with its published count
     }

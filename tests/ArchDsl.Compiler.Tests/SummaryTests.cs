@@ -35,6 +35,7 @@ public class SummaryTests
     [InlineData("imagenet/convmixer-768-32.arch")]
     [InlineData("imagenet/mixer-b16.arch")]
     [InlineData("resmlp.arch")]
+    [InlineData("imagenet/gmlp-s16.arch")]
     public void Rows_at_every_depth_account_for_every_parameter_and_mult_add(string spec)
     {
         var g = SpecGraph(spec);
