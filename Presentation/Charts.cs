@@ -37,10 +37,12 @@ public sealed record Series(string? Label, IReadOnlyList<double> X, IReadOnlyLis
 /// A chart as data: what is drawn, independent of the drawing library, so tests compare it with the run's records.
 /// <paramref name="Name"/> is the file name without extension; <paramref name="IntegerX"/> puts x ticks on whole
 /// numbers only (epochs); <paramref name="CompactX"/> labels x as counts (12.5k, 1.2M); <paramref name="ZeroY"/> starts
-/// y at 0 (a rate, whose changes a cut axis would exaggerate).
+/// y at 0 (a rate, whose changes a cut axis would exaggerate); <paramref name="XCategories"/> makes x categorical: the
+/// series' x values are indices 0 … n−1 and each is labelled with its category (configurations that a number such as
+/// the parameter count would pile into one column).
 /// </summary>
 public sealed record Figure(string Name, string Title, string XLabel, string YLabel, IReadOnlyList<Series> Series,
-    bool IntegerX = false, bool CompactX = false, bool ZeroY = false);
+    bool IntegerX = false, bool CompactX = false, bool ZeroY = false, IReadOnlyList<string>? XCategories = null);
 
 /// <summary>
 /// Draws <see cref="Figure"/>s with ScottPlot 5 (PNG and SVG; text in DejaVu Sans, Debian's fonts-dejavu-core)
@@ -64,14 +66,34 @@ public static class Charts
         plot.XLabel(figure.XLabel, size: 13);
         plot.YLabel(figure.YLabel, size: 13);
         foreach (var s in figure.Series) Add(plot, s);
-        var ticks = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = figure.IntegerX };
-        if (figure.CompactX) ticks.LabelFormatter = Compact;
-        plot.Axes.Bottom.TickGenerator = ticks;
+        if (figure.XCategories is { } categories) Categorical(plot, categories);
+        else
+        {
+            var ticks = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = figure.IntegerX };
+            if (figure.CompactX) ticks.LabelFormatter = Compact;
+            plot.Axes.Bottom.TickGenerator = ticks;
+        }
         if (figure.ZeroY && figure.Series.SelectMany(s => s.Y).Where(double.IsFinite).DefaultIfEmpty(0).Max() is > 0 and var top)
             plot.Axes.SetLimitsY(0, top * 1.08);
-        if (figure.Series.Any(s => s.PointLabels is not null)) plot.Axes.Margins(horizontal: 0.3, vertical: 0.1);   // room for the labels
+        if (figure.XCategories is null && figure.Series.Any(s => s.PointLabels is not null)) plot.Axes.Margins(horizontal: 0.3, vertical: 0.1);   // room for the labels
         if (figure.Series.Any(s => s.Label is not null)) plot.ShowLegend(Edge.Right);   // beside the data, never over it
         return plot;
+    }
+
+    /// <summary>One tick per category at x = 0 … n−1, its name as the label (turned when the names would collide).</summary>
+    static void Categorical(Plot plot, IReadOnlyList<string> categories)
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        for (int i = 0; i < categories.Count; i++) ticks.AddMajor(i, categories[i]);
+        plot.Axes.Bottom.TickGenerator = ticks;
+        plot.Axes.SetLimitsX(-0.5, categories.Count - 0.5);
+        int longest = categories.Select(c => c.Length).DefaultIfEmpty(0).Max();
+        if (longest * 7 * categories.Count > Width * 0.6)   // ~7 px per character at the tick font: side by side they would overlap
+        {
+            plot.Axes.Bottom.TickLabelStyle.Rotation = 20;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.UpperLeft;
+            plot.Axes.Bottom.MinimumSize = 30 + longest * 3;
+        }
     }
 
     static void Add(Plot plot, Series s)

@@ -121,7 +121,8 @@ public static class SweepReport
 
     /// <summary>
     /// The charts that have data (drawn with <see cref="Charts"/>, as run reports are): accuracy vs parameters (each
-    /// seed a faint point, the mean with ±std bars and the configuration's label); per configuration, the evaluation
+    /// seed a faint point, the mean with ±std bars and the configuration's label) — or, when two configurations have
+    /// the same parameter count, accuracy per configuration (x categorical); per configuration, the evaluation
     /// accuracy per epoch and the smoothed training loss per logged step (<see cref="RunCurves"/>; x in epochs), each
     /// the mean over the seeds with a mean ± std band.
     /// </summary>
@@ -131,16 +132,23 @@ public static class SweepReport
         var done = r.Configs.Where(c => c.SeedsDone > 0).ToList();
         if (done.Count == 0) return figures;
         var set = Set(r);
+        // Parameters on x separate the configurations only when no two share a count (a kernel-size grid); a grid
+        // over choices of the same size (norm, residual, recipe) would stack into one column: then x is the configuration.
+        bool byParams = done.Select(c => c.Params).Distinct().Count() == done.Count;
         var scatter = new List<Series>();
         for (int i = 0; i < done.Count; i++)
         {
             var c = done[i];
-            scatter.Add(new Series(null, c.Runs.Select(_ => (double)c.Params).ToList(), c.Runs.Select(x => 100 * x.Run.Accuracy).ToList(), SeriesKind.FaintPoints, i));
-            scatter.Add(new Series(c.Config.Label, [c.Params], [100 * c.AccuracyMean!.Value], SeriesKind.Points, i)
-                { YError = c.AccuracyStd is { } sd ? [100 * sd] : null, PointLabels = [c.Config.Label] });
+            double x = byParams ? c.Params : i;
+            scatter.Add(new Series(null, c.Runs.Select(_ => x).ToList(), c.Runs.Select(r => 100 * r.Run.Accuracy).ToList(), SeriesKind.FaintPoints, i));
+            scatter.Add(new Series(c.Config.Label, [x], [100 * c.AccuracyMean!.Value], SeriesKind.Points, i)
+                { YError = c.AccuracyStd is { } sd ? [100 * sd] : null, PointLabels = byParams ? [c.Config.Label] : null });
         }
-        figures.Add(new Figure(ScatterChart, $"{r.Plan.File.Name}: {set} accuracy vs parameters (seeds, mean ± std)", "parameters", $"{set} accuracy (%)",
-            scatter, CompactX: true));
+        figures.Add(byParams
+            ? new Figure(ScatterChart, $"{r.Plan.File.Name}: {set} accuracy vs parameters (seeds, mean ± std)", "parameters", $"{set} accuracy (%)",
+                scatter, CompactX: true)
+            : new Figure(ScatterChart, $"{r.Plan.File.Name}: {set} accuracy per configuration (seeds, mean ± std)",
+                ParamsNote(done), $"{set} accuracy (%)", scatter, XCategories: done.Select(c => c.Config.Label).ToList()));
 
         var acc = new List<Series>();
         var loss = new List<Series>();
@@ -157,6 +165,13 @@ public static class SweepReport
             figures.Add(new Figure(LossChart, $"{r.Plan.File.Name}: training loss per step (smoothed, mean ± std over seeds)", "epoch",
                 "cross-entropy (batch, smoothed)", loss, IntegerX: true));
         return figures;
+    }
+
+    /// <summary>The x-axis title of a per-configuration chart: the one parameter count, or the range of them.</summary>
+    static string ParamsNote(IReadOnlyList<ConfigResult> done)
+    {
+        long lo = done.Min(c => c.Params), hi = done.Max(c => c.Params);
+        return lo == hi ? $"configuration (each {Count(lo)} parameters)" : $"configuration ({Count(lo)}–{Count(hi)} parameters)";
     }
 
     static (IReadOnlyList<double> X, IReadOnlyList<double> Y) EvalAccuracy(RunCurves c)

@@ -169,6 +169,33 @@ public sealed class SweepRunnerTests : IDisposable
     }
 
     [Fact]
+    public void Configurations_of_one_parameter_count_are_charted_side_by_side_not_stacked_in_one_column()
+    {
+        // norm=batch and norm=layer have the same parameter count: on a parameters axis both would sit at one x.
+        var plan = SweepPlan.Expand(Write(_dir, $$"""
+            name: norms
+            spec: {{Spec("convmixer.arch")}}
+            grid:
+              norm: [batch, layer]
+            set: { depth: 2, dim: 16 }
+            budget: { epochs: 2, subset: 100 }
+            seeds: [0, 1]
+            output: out
+            """));
+        var accuracy = new Dictionary<string, double> { ["norm=batch"] = 0.8, ["norm=layer"] = 0.7 };
+        var (summary, _) = Run(new FakePointTrainer(p => accuracy[p.Config.Id] + 0.01 * p.Seed), plan);
+        Assert.Equal(summary.Results.Configs[0].Params, summary.Results.Configs[1].Params);
+        var scatter = SweepReport.ChartsOf(summary.Results).Single(f => f.Name == SweepReport.ScatterChart);
+        Assert.Equal(["norm=batch", "norm=layer"], scatter.XCategories!);
+        Assert.Equal($"configuration (each {summary.Results.Configs[0].Params.ToString("N0", CultureInfo.InvariantCulture)} parameters)", scatter.XLabel);
+        var means = scatter.Series.Where(s => s.Label is not null).ToList();
+        Assert.Equal([0.0, 1.0], means.Select(m => m.X[0]));
+        Assert.All(means, m => Assert.Null(m.PointLabels)); // the tick names the configuration
+        Assert.Equal([[0.0, 0.0], [1.0, 1.0]], scatter.Series.Where(s => s.Kind == SeriesKind.FaintPoints).Select(s => s.X.ToList()));
+        foreach (var ext in new[] { ".png", ".svg" }) Assert.True(new FileInfo(Path.Combine(_dir, "out", SweepReport.ScatterChart + ext)).Length > 1000);
+    }
+
+    [Fact]
     public void Learning_curves_are_the_seed_mean_with_a_band_and_plot_the_batch_loss_not_the_epoch_running_mean()
     {
         var (summary, _) = Run(Fake());
