@@ -13,6 +13,16 @@ public static partial class torch
     /// </summary>
     public static class distributed
     {
+        /// <summary>
+        /// torch.distributed.is_available(): whether this shim binds c10d. It does against libtorch 1.x only; built against
+        /// a libtorch 2.x every distributed call throws <see cref="TorchException"/> saying so (native/src/c10d_bound.h).
+        /// </summary>
+        public static bool is_available() => Native.ats_distributed_check() == 0;
+
+        /// <summary>Throws when <see cref="is_available"/> is false.</summary>
+        /// <exception cref="TorchException">this shim has no c10d binding; the message names the libtorch version and what to do.</exception>
+        public static void check_available() => Native.Check(Native.ats_distributed_check());
+
         /// <summary>torch.distributed.ReduceOp (the values the shim maps to c10d::ReduceOp).</summary>
         public enum ReduceOp { SUM = 0, PRODUCT = 1, MIN = 2, MAX = 3 }
 
@@ -204,6 +214,7 @@ public static partial class torch
 internal static unsafe partial class Native
 {
     // ---- distributed (c10d; native/src/distributed.cpp) ------------------------------------------
+    [DllImport(L)] internal static extern int ats_distributed_check();
     [DllImport(L)] internal static extern IntPtr ats_tcpstore_new([MarshalAs(UnmanagedType.LPUTF8Str)] string host, int port, int worldSize, int isMaster, long timeoutMs, int waitWorkers);
     [DllImport(L)] internal static extern void ats_tcpstore_free(IntPtr s);
     [DllImport(L)] internal static extern int ats_tcpstore_port(IntPtr s);

@@ -17,6 +17,18 @@ public class DistributedTests : TorchTest
     static T[] OnRanks<T>(int world, Func<ProcessGroup, T> body) => Ranks.Run(world, body);
 
     [Fact]
+    public void C10d_is_bound_exactly_when_the_libtorch_is_1_x_else_every_call_says_why()
+    {
+        var version = torch.__version__;
+        bool bound = int.Parse(version.Split('.')[0], System.Globalization.CultureInfo.InvariantCulture) < 2;
+        Assert.Equal(bound, is_available());
+        if (bound) { check_available(); return; }
+        var e = Assert.Throws<TorchException>(check_available);
+        Assert.Contains($"data-parallel training (c10d) is bound for libtorch 1.x only; this libtorch is {version}", e.Message);
+        Assert.Throws<TorchException>(() => new TCPStore("127.0.0.1", 0, 1, true, TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
     public void Collectives_give_every_rank_the_reduced_broadcast_and_gathered_values()
     {
         var results = OnRanks(2, pg =>

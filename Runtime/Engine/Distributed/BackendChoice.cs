@@ -36,6 +36,18 @@ public sealed record BackendChoice(Backend Backend, string Device)
         return new BackendChoice(Backend.Nccl, $"cuda:{localRank}");
     }
 
+    /// <summary>
+    /// Checks that this shim binds c10d at all (against libtorch 1.x; not against 2.x: native/src/c10d_bound.h), before
+    /// a worker is started or anything is written. <paramref name="asker"/> locates the request (<c>--nproc 2</c>,
+    /// <c>WORLD_SIZE=2</c>) and leads the message.
+    /// </summary>
+    /// <exception cref="TrainingException">no c10d in this shim: the libtorch version and what to do instead.</exception>
+    public static void RequireC10d(string asker)
+    {
+        try { torch.distributed.check_available(); }
+        catch (TorchException e) { throw new TrainingException($"{asker}: {e.Message}", e); }
+    }
+
     /// <summary><see cref="Select"/> with what this process's libtorch has.</summary>
     public static BackendChoice ForThisLibtorch(string device, int localRank) =>
         Select(device, localRank, torch.distributed.ProcessGroupNCCL.is_available, torch.cuda.is_available() ? torch.cuda.device_count() : 0);

@@ -44,10 +44,11 @@ public sealed class DataParallel : IDisposable
     /// the group of the backend <paramref name="device"/> calls for (<see cref="BackendChoice"/>), chosen before anything
     /// is started.
     /// </summary>
-    /// <exception cref="TrainingException">the device needs a backend this libtorch lacks; the port is in use, no master
+    /// <exception cref="TrainingException">this shim has no c10d (a libtorch 2.x); the device needs a backend this libtorch lacks; the port is in use, no master
     /// answered, not every rank joined within the timeout, or a rank's world size or config differs — each said as such.</exception>
     public static DataParallel Join(DistributedOptions o, string configHash, string device)
     {
+        BackendChoice.RequireC10d($"{DistributedOptions.WorldSizeVar}={o.WorldSize}");
         var backend = BackendChoice.ForThisLibtorch(device, o.LocalRank);
         var at = $"{o.MasterAddr}:{o.MasterPort}";
         dist.TCPStore store;

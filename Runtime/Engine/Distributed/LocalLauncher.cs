@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using ArchDsl.Runtime.Training;
 
 namespace ArchDsl.Runtime.Distributed;
 
@@ -45,10 +46,20 @@ public static class LocalLauncher
     /// <summary>
     /// Runs ranks <c>nodeRank·nproc … nodeRank·nproc + nproc − 1</c> of <paramref name="world"/> with
     /// <paramref name="workerArgs"/> and <paramref name="threadsEach"/> threads each; returns rank-0-of-this-node's
-    /// exit code when all succeed or stop, else 1 after saying which rank failed on <paramref name="err"/>.
+    /// exit code when all succeed or stop, else 1 after saying which rank failed on <paramref name="err"/> — or, before
+    /// any worker starts, why this libtorch cannot train data-parallel (<see cref="BackendChoice.RequireC10d"/>).
     /// </summary>
     public static int Run(IReadOnlyList<string> workerArgs, DistributedOptions world, int nproc, int nodeRank, int threadsEach, TextWriter err)
     {
+        if (world.WorldSize > 1)
+        {
+            try { BackendChoice.RequireC10d(world.WorldSize == nproc ? $"--nproc {nproc}" : $"--nproc {nproc} --nnodes {world.WorldSize / nproc}"); }
+            catch (TrainingException e)
+            {
+                err.WriteLine($"archc: error: {e.Message}");
+                return 1;
+            }
+        }
         var workers = new List<(int Rank, Process Process)>();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; Forward(workers, SIGINT); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; Forward(workers, SIGINT); });

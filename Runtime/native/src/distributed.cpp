@@ -2,13 +2,38 @@
 // ProcessGroupNCCL (only where the libtorch has CUDA and the NCCL backend), the collectives training needs with
 // timeouts, c10d::Reducer (PyTorch DDP's bucketed gradient all-reduce, launched from autograd hooks during backward)
 // and a differentiable all-reduce (synchronised BatchNorm statistics). Runtime/Torch/Distributed.cs is the managed side.
+// Bound for libtorch 1.x only (c10d_bound.h: why, and what a 2.x port needs); elsewhere distributed_unbound.cpp gives
+// the same entry points, each failing with the reason.
 #include "shim.h"
+#include "c10d_bound.h"
+
+#include <torch/csrc/autograd/custom_function.h>
+
+namespace {
+// Identity whose gradient is made contiguous in the input's memory format. libtorch 1.13's CPU GELU backward
+// returns wrong values when its gradient's layout differs from its input's (a permuted-NHWC input, an NCHW gradient),
+// which a composed batch norm's gradient (sums expanded back) can be; F.batch_norm's own kernel keeps the layout.
+// Not c10d: compiled with every libtorch.
+struct GradInInputLayout : public torch::autograd::Function<GradInInputLayout> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor x) {
+    ctx->saved_data["format"] = static_cast<int64_t>(x.suggest_memory_format());
+    return x.clone();
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto format = static_cast<at::MemoryFormat>(ctx->saved_data["format"].toInt());
+    return {grads[0].contiguous(format)};
+  }
+};
+}  // namespace
+
+ATS_TENSOR_FN(ats_grad_in_input_layout, (T* x), GradInInputLayout::apply(*x))
+
+#if ARCHDSL_C10D
 
 // Debian's libtorch 1.13 is built with Gloo (libgloo0); its c10d headers guard the Gloo backend with this macro.
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1
 #endif
-#include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
@@ -58,20 +83,6 @@ struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
   }
 };
 
-// Identity whose gradient is made contiguous in the input's memory format. libtorch 1.13's CPU GELU backward
-// returns wrong values when its gradient's layout differs from its input's (a permuted-NHWC input, an NCHW gradient),
-// which a composed batch norm's gradient (sums expanded back) can be; F.batch_norm's own kernel keeps the layout.
-struct GradInInputLayout : public torch::autograd::Function<GradInInputLayout> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor x) {
-    ctx->saved_data["format"] = static_cast<int64_t>(x.suggest_memory_format());
-    return x.clone();
-  }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
-    auto format = static_cast<at::MemoryFormat>(ctx->saved_data["format"].toInt());
-    return {grads[0].contiguous(format)};
-  }
-};
-
 c10d::ReduceOp reduce_op(int op) {
   switch (op) {
     case 0: return c10d::ReduceOp::SUM;
@@ -83,6 +94,9 @@ c10d::ReduceOp reduce_op(int op) {
 }
 
 }  // namespace
+
+// Succeeds: this shim binds c10d (distributed_unbound.cpp's fails, saying why).
+ATS_VOID_FN(ats_distributed_check, (), (void)0)
 
 // ---- TCPStore ---------------------------------------------------------------------------------
 
@@ -197,8 +211,6 @@ ATS_VOID_FN(ats_pg_barrier, (void* g, int64_t timeout_ms), {
 ATS_TENSOR_FN(ats_all_reduce_sum_autograd, (void* g, T* x, int64_t timeout_ms),
               AllReduceSum::apply(*x, reinterpret_cast<int64_t>(g), timeout_ms))
 
-ATS_TENSOR_FN(ats_grad_in_input_layout, (T* x), GradInInputLayout::apply(*x))
-
 // ---- c10d::Reducer: PyTorch DDP's gradient buckets ----------------------------------------------
 
 // Buckets the parameters as DistributedDataParallel does (compute_bucket_assignment_by_size with a first bucket of
@@ -234,3 +246,5 @@ ATS_VOID_FN(ats_reducer_prepare_for_backward, (void* r, T* const* outputs, int n
   red->prepare_for_forward();
   red->prepare_for_backward(list(outputs, n));
 })
+
+#endif  // ARCHDSL_C10D

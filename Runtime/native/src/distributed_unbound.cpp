@@ -1,0 +1,59 @@
+// The distributed entry points of a shim built without the c10d binding (a libtorch 2.x, or ARCHDSL_FORCE_NO_C10D:
+// c10d_bound.h says why): the same exported functions as distributed.cpp, each failing through the shim's error
+// channel with the reason, so the managed side reports it instead of a missing symbol. Uses no c10d header.
+#include "shim.h"
+#include "c10d_bound.h"
+
+#if !ARCHDSL_C10D
+
+#include <cstdlib>
+
+namespace {
+#ifdef ARCHDSL_FORCE_NO_C10D
+constexpr const char* kForced = " (a test build: ARCHDSL_FORCE_NO_C10D)";
+#else
+constexpr const char* kForced = "";
+#endif
+[[noreturn]] void unbound() {
+  TORCH_CHECK(false, "data-parallel training (c10d) is bound for libtorch 1.x only; this libtorch is ", TORCH_VERSION,
+              ": run single-process, or build the native shim against libtorch 1.13 (Runtime/native/src/c10d_bound.h says "
+              "what a port to 2.x needs)", kForced);
+}
+}  // namespace
+
+// Every call below fails with unbound()'s message: handles are never made, so the others are not reached in use.
+#define ATS_UNBOUND(ret) \
+  ATS_TRY unbound();     \
+  ATS_CATCH(ret)
+
+ATS_API int ats_distributed_check() { ATS_UNBOUND(-1) }
+
+ATS_API void* ats_tcpstore_new(const char*, int, int, int, int64_t, int) { ATS_UNBOUND(nullptr) }
+ATS_API void ats_tcpstore_free(void*) {}
+ATS_API int ats_tcpstore_port(void*) { ATS_UNBOUND(-1) }
+ATS_API int ats_store_set(void*, const char*, const uint8_t*, int64_t) { ATS_UNBOUND(-1) }
+ATS_API int ats_store_get(void*, const char*, uint8_t**, int64_t*) { ATS_UNBOUND(-1) }
+ATS_API void ats_store_buffer_free(uint8_t* p) { std::free(p); }
+ATS_API int ats_store_add(void*, const char*, int64_t, int64_t*) { ATS_UNBOUND(-1) }
+ATS_API int ats_store_wait(void*, const char*, int64_t) { ATS_UNBOUND(-1) }
+ATS_API int ats_store_check(void*, const char*) { ATS_UNBOUND(-1) }
+
+ATS_API void* ats_pg_gloo_new(void*, int, int, int64_t, const char*, const char*) { ATS_UNBOUND(nullptr) }
+ATS_API int ats_pg_nccl_available() { return 0; }
+ATS_API void* ats_pg_nccl_new(void*, int, int, int64_t) { ATS_UNBOUND(nullptr) }
+ATS_API void ats_pg_free(void*) {}
+ATS_API int ats_pg_rank(void*) { ATS_UNBOUND(-1) }
+ATS_API int ats_pg_size(void*) { ATS_UNBOUND(-1) }
+ATS_API int ats_pg_all_reduce(void*, T* const*, int, int, int64_t) { ATS_UNBOUND(-1) }
+ATS_API int ats_pg_broadcast(void*, T* const*, int, int, int64_t) { ATS_UNBOUND(-1) }
+ATS_API int ats_pg_all_gather(void*, T*, T* const*, int, int64_t) { ATS_UNBOUND(-1) }
+ATS_API int ats_pg_barrier(void*, int64_t) { ATS_UNBOUND(-1) }
+ATS_API T* ats_all_reduce_sum_autograd(void*, T*, int64_t) { ATS_UNBOUND(nullptr) }
+
+ATS_API void* ats_reducer_new(void*, T* const*, int, int64_t, int64_t) { ATS_UNBOUND(nullptr) }
+ATS_API void ats_reducer_free(void*) {}
+ATS_API int ats_reducer_bucket_count(void*) { ATS_UNBOUND(-1) }
+ATS_API int ats_reducer_bucket(void*, int, int64_t*, int) { ATS_UNBOUND(-1) }
+ATS_API int ats_reducer_prepare_for_backward(void*, T* const*, int) { ATS_UNBOUND(-1) }
+
+#endif  // !ARCHDSL_C10D
