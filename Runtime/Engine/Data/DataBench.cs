@@ -15,7 +15,7 @@ public sealed record DataBenchResult(string Root, int Images, int Workers, int B
 
     public string ToText() =>
         $"data bench: {Root}, {Images:N0} training images, batch {Batch}, {Workers} worker(s)\n" +
-        $"  archdsl (libvips):                   {ImagesPerSecond,8:F1} images/s\n" +
+        $"  archdsl (libjpeg-turbo crop / libvips): {ImagesPerSecond,8:F1} images/s\n" +
         (TorchvisionImagesPerSecond is double tv
             ? $"  torchvision {TorchvisionVersion} (PIL, DataLoader): {tv,8:F1} images/s\n  ratio archdsl / torchvision: {Ratio:F2}×\n"
             : $"  torchvision: not run ({TorchvisionError ?? "--no-torchvision"})\n");
