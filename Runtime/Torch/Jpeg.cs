@@ -51,6 +51,10 @@ public static unsafe class NativeJpeg
             return ats_jpeg_decode_crop(d, data.Length, x, y, boxWidth, boxHeight, outHeight, outWidth, channels, null, null, b);
     }
 
+    /// <summary>Whether the resample may use AVX2 where the CPU has it (default: yes); both paths give the same bytes. Returns the previous setting.</summary>
+    public static bool UseSimd(bool enable) => ats_jpeg_simd(enable ? 1 : 0) == 1;
+
+    [DllImport(NativeLibraryLocator.LibraryName)] private static extern int ats_jpeg_simd(int enable);
     [DllImport(NativeLibraryLocator.LibraryName)] private static extern int ats_jpeg_probe(byte* data, long size, int channels, int* width, int* height);
     [DllImport(NativeLibraryLocator.LibraryName)]
     private static extern int ats_jpeg_decode_crop(byte* data, long size, int x, int y, int w, int h, int outH, int outW, int channels,

@@ -13,9 +13,11 @@
 #include <cstdio>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include <jpeglib.h>
+#include <immintrin.h>
 
 #define ATS_API extern "C" __attribute__((visibility("default")))
 
@@ -101,21 +103,53 @@ inline uint8_t clip8(int32_t v) {
   return (uint8_t)(v >> kPrecisionBits);
 }
 
-// One output row of the horizontal pass: `in` holds B-interleaved pixels from column 0 of the filter's line. The
-// hot loops are also compiled for AVX2 (chosen at run time), where 32-bit multiplies vectorise.
-template <int B>
-__attribute__((target_clones("avx2", "default"))) void resample_row(const uint8_t* in, const Coeffs& c, int out_w, uint8_t* out) {
+// One output row of the horizontal pass: `in` holds pixels of S bytes (the first B used) from column 0 of the
+// filter's line; `out` gets B bytes per pixel.
+template <int B, int S>
+void resample_row(const uint8_t* in, const Coeffs& c, int out_w, uint8_t* out) {
   for (int xx = 0; xx < out_w; xx++) {
     const int32_t* k = &c.kk[(size_t)xx * c.ksize];
-    const uint8_t* p = in + (size_t)c.bounds[2 * xx] * B;
+    const uint8_t* p = in + (size_t)c.bounds[2 * xx] * S;
     int n = c.bounds[2 * xx + 1];
     int32_t ss[B];
     for (int b = 0; b < B; b++) ss[b] = 1 << (kPrecisionBits - 1);
     for (int x = 0; x < n; x++)
-      for (int b = 0; b < B; b++) ss[b] += p[x * B + b] * k[x];
+      for (int b = 0; b < B; b++) ss[b] += p[x * S + b] * k[x];
     for (int b = 0; b < B; b++) out[xx * B + b] = clip8(ss[b]);
   }
 }
+
+// The same for RGBX input with AVX2: one pixel's four channels per 128-bit lane, two taps per step, the same
+// 32-bit products and sums (so the same bytes); clip8 is the saturating packs. Writes 4 bytes per 3-byte output
+// pixel (the 4th is overwritten by the next; `out` has one byte of slack).
+__attribute__((target("avx2"))) void resample_row_rgbx_avx2(const uint8_t* in, const Coeffs& c, int out_w, uint8_t* out) {
+  const __m128i half = _mm_set1_epi32(1 << (kPrecisionBits - 1));
+  const __m256i pairs = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);  // k[x] to the low lane's 4 channels, k[x+1] to the high
+  for (int xx = 0; xx < out_w; xx++) {
+    const int32_t* k = &c.kk[(size_t)xx * c.ksize];
+    const uint8_t* p = in + (size_t)c.bounds[2 * xx] * 4;
+    int n = c.bounds[2 * xx + 1], x = 0;
+    __m256i acc = _mm256_setzero_si256();
+    for (; x + 1 < n; x += 2) {
+      __m256i px = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + x * 4)));
+      __m256i kv = _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(k + x))), pairs);
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(px, kv));
+    }
+    __m128i sum = _mm_add_epi32(_mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)), half);
+    if (x < n) {
+      int32_t one;
+      std::memcpy(&one, p + x * 4, 4);
+      sum = _mm_add_epi32(sum, _mm_mullo_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(one)), _mm_set1_epi32(k[x])));
+    }
+    sum = _mm_srai_epi32(sum, kPrecisionBits);
+    sum = _mm_packus_epi16(_mm_packs_epi32(sum, sum), sum);
+    int32_t v = _mm_cvtsi128_si32(sum);
+    std::memcpy(out + (size_t)xx * 3, &v, 4);
+  }
+}
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+std::atomic<bool> use_avx2{kHasAvx2};  // ats_jpeg_simd turns it off (the tests run both paths)
 
 // acc[i] += row[i] × k over a row of the vertical pass (contiguous, so it vectorises).
 __attribute__((target_clones("avx2", "default"))) void accumulate(int32_t* acc, const uint8_t* row, int32_t k, int n) {
@@ -179,7 +213,8 @@ int decode(jpeg_decompress_struct& info, const Request& r, Scratch& s) {
   while (shrink < 8 && r.w / (shrink * 2) >= r.out_w && r.h / (shrink * 2) >= r.out_h) shrink *= 2;
   info.scale_num = 1;
   info.scale_denom = (unsigned)shrink;
-  info.out_color_space = bands == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  info.out_color_space = bands == 1 ? JCS_GRAYSCALE : JCS_EXT_RGBX;  // 4 bytes a pixel: one SIMD lane
+  int stride = bands == 1 ? 1 : 4;
   jpeg_start_decompress(&info);
   // The box on the scaled image: whole pixels [x0, x1) × [y0, y1) holding it, the box itself at in0..in1 within them.
   int x0 = r.x / shrink, y0 = r.y / shrink;
@@ -195,17 +230,18 @@ int decode(jpeg_decompress_struct& info, const Request& r, Scratch& s) {
   JDIMENSION crop_x = (JDIMENSION)left, crop_w = (JDIMENSION)(right - left);
   jpeg_crop_scanline(&info, &crop_x, &crop_w);  // widens to whole iMCU columns
   int skip_cols = x0 - (int)crop_x;
-  s.row.resize((size_t)crop_w * bands);
-  s.rows.resize((size_t)(last - first) * r.out_w * bands);
+  s.row.resize((size_t)crop_w * stride);
+  s.rows.resize((size_t)(last - first) * r.out_w * bands + 1);
   if (top > 0) jpeg_skip_scanlines(&info, (JDIMENSION)top);
   for (int yy = top - y0; yy < last; yy++) {
     JSAMPROW row = s.row.data();
     if (jpeg_read_scanlines(&info, &row, 1) != 1) return 0;
     if (yy < first) continue;
-    const uint8_t* in = s.row.data() + (size_t)skip_cols * bands;
+    const uint8_t* in = s.row.data() + (size_t)skip_cols * stride;
     uint8_t* out = s.rows.data() + (size_t)(yy - first) * r.out_w * bands;
-    if (bands == 1) resample_row<1>(in, s.horizontal, r.out_w, out);
-    else resample_row<3>(in, s.horizontal, r.out_w, out);
+    if (bands == 1) resample_row<1, 1>(in, s.horizontal, r.out_w, out);
+    else if (use_avx2.load(std::memory_order_relaxed)) resample_row_rgbx_avx2(in, s.horizontal, r.out_w, out);
+    else resample_row<3, 4>(in, s.horizontal, r.out_w, out);
   }
   if (info.err->num_warnings > 0) return 0;
   return bands;
@@ -236,6 +272,10 @@ void vertical_pass(const Request& r, Scratch& s, int bands) {
 }
 
 }  // namespace
+
+// Whether the horizontal resample may use AVX2 (where the CPU has it): sets it, returns the previous setting (0/1).
+// Both paths give the same bytes; the switch exists so that tests check the portable one too.
+ATS_API int ats_jpeg_simd(int enable) { return use_avx2.exchange(enable != 0 && kHasAvx2) ? 1 : 0; }
 
 // Reads the header of the JPEG in data[0, size): 1 with its width and height when ats_jpeg_decode_crop can decode it
 // for a `channels`-channel model (see the top of this file), else 0.
