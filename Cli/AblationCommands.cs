@@ -75,7 +75,10 @@ public static partial class Commands
         {
             var (before, sourcesA) = Runtime.Training.RunDirectory.ReadGraphSources(runA);
             var (after, sourcesB) = Runtime.Training.RunDirectory.ReadGraphSources(runB);
-            var result = GraphDiff.CompareRuns(before, after, sourcesA, sourcesB, runA, runB);
+            var result = GraphDiff.CompareRuns(before, after, sourcesA, sourcesB, runA, runB) with
+            {
+                Launch = Runtime.Distributed.RunWorld.Read(runA, before).Compare(Runtime.Distributed.RunWorld.Read(runB, after)),
+            };
             output.Out.Write(json ? result.ToJson() : result.ToText());
             return ExitCodes.Ok;
         }

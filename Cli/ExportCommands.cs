@@ -66,7 +66,7 @@ public static partial class Commands
         var images = new Argument<string[]>("images") { Description = "image files or folders of images (PNG, JPEG, WebP, TIFF, …)", Arity = ArgumentArity.OneOrMore };
         var top = new Option<int>("--top") { Description = "how many classes to show per image", DefaultValueFactory = _ => 3 };
         var format = FormatOption("text", "json");
-        var cmd = new Command("predict", "the top classes and their probabilities for images, with the run's normalisation") { run, images, top, format };
+        var cmd = new Command("predict", "the top classes and their probabilities for images, prepared as the run's evaluation prepares them (its eval transform and normalisation)") { run, images, top, format };
         cmd.SetAction(p =>
         {
             if (p.GetValue(top) < 1) throw new UsageException($"--top must be at least 1, got {p.GetValue(top)}");
@@ -74,13 +74,16 @@ public static partial class Commands
             {
                 var files = Predictor.ImageFiles(p.GetValue(images)!);
                 using var predictor = Predictor.Open(p.GetValue(run)!);
-                var predictions = predictor.Predict(files, p.GetValue(top));
+                var report = predictor.Predict(files, p.GetValue(top));
                 if (p.GetValue(format) == "json")
-                    output.Out.WriteLine(JsonSerializer.Serialize(predictions, PredictionJson));
+                    output.Out.WriteLine(JsonSerializer.Serialize(report.Predictions, PredictionJson));
                 else
-                    foreach (var r in predictions)
+                    foreach (var r in report.Predictions)
                         output.Out.WriteLine($"{r.Image}\t{string.Join(", ", r.Top.Select(t => $"{t.Class} {t.Probability.ToString("0.0000", CultureInfo.InvariantCulture)}"))}");
-                return ExitCodes.Ok;
+                foreach (var f in report.Failures) output.Err.WriteLine($"archc: error: {f.Error}");
+                if (report.Failures.Count > 0)
+                    output.Err.WriteLine($"archc: {report.Failures.Count} of {files.Count} image(s) could not be predicted");
+                return report.Failures.Count > 0 ? ExitCodes.SpecErrors : ExitCodes.Ok;
             }
             catch (ExportException e)
             {

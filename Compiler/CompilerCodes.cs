@@ -191,8 +191,16 @@ public static class CompilerCodes
     /// <summary><c>i</c> or <c>depth</c> (a mixer block's index and the mixer's block count) used where no mixer binds them.</summary>
     public const string BlockNameOutsideMixer = "AD0205";
 
-    /// <summary><c>residual(w) { }</c> with a word that is not add, sub or mul.</summary>
+    /// <summary><c>residual(w) { }</c> with a word that is not add, sub, mul or gate.</summary>
     public const string UnknownResidualCombine = "AD0206";
+
+    // ---- recipes, session 5: channel split for gates (AD0270–0279) --------------------------------
+
+    /// <summary><c>chunk</c> (or <c>residual(gate)</c>, which splits in 2) on a channel count the chunks do not divide.</summary>
+    public const string ChunkDoesNotDivide = "AD0270";
+
+    /// <summary><c>chunk(index)</c> with an index not under the chunk count.</summary>
+    public const string ChunkIndexOutOfRange = "AD0271";
 
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()

@@ -399,7 +399,15 @@ public static class CompilerDiagnostics
 
     /// <summary>{0}: the word written.</summary>
     public static readonly DiagnosticDescriptor UnknownResidualCombine = new(CompilerCodes.UnknownResidualCombine, "unknown residual combination",
-        "residual combines by add, sub or mul, not '{0}'");
+        "residual combines by add, sub, mul or gate, not '{0}'");
+
+    /// <summary>{0}: the channel count; {1}: the chunks; {2}: the input shape.</summary>
+    public static readonly DiagnosticDescriptor ChunkDoesNotDivide = new(CompilerCodes.ChunkDoesNotDivide, "channels do not split evenly",
+        "{0} channels do not split into {1} equal chunks (input {2})");
+
+    /// <summary>{0}: the index; {1}: the chunks.</summary>
+    public static readonly DiagnosticDescriptor ChunkIndexOutOfRange = new(CompilerCodes.ChunkIndexOutOfRange, "chunk index out of range",
+        "chunk index {0} is not under the chunk count {1}");
 
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =

@@ -64,20 +64,22 @@ public static class DataCatalog
         string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase) || d.Aliases.Contains(name, StringComparer.OrdinalIgnoreCase));
 
     /// <summary>
-    /// Training and validation sizes of a training set of <paramref name="count"/> images: the validation split is
-    /// round(count × fraction), at least 1 and leaving at least 1 to train on; then the first <paramref name="subset"/>
-    /// of the rest are kept. Null when a split is asked of fewer than 2 images.
+    /// Training and validation sizes of a training set of <paramref name="count"/> images: a run uses the first
+    /// <paramref name="subset"/> of them (all when null or larger), and the validation split is that fraction of the
+    /// images used — round(used × fraction), at least 1 and leaving at least 1 to train on — so a subset shrinks the
+    /// validation split with the training part (subset 2,000 with val_split 0.1: 1,800 to train on, 200 to validate).
+    /// Null when a split is asked of fewer than 2 images.
     /// </summary>
     public static (int Train, int Val)? SplitSizes(int count, double valFraction, int? subset)
     {
+        int used = subset is int s ? Math.Min(count, s) : count;
         int val = 0;
         if (valFraction > 0)
         {
-            if (count < 2) return null;
-            val = Math.Clamp((int)Math.Round(count * valFraction), 1, count - 1);
+            if (used < 2) return null;
+            val = Math.Clamp((int)Math.Round(used * valFraction), 1, used - 1);
         }
-        int train = count - val;
-        return (subset is int s ? Math.Min(train, s) : train, val);
+        return (used - val, val);
     }
 
     /// <summary>Splits <c>folder:/data/x</c> into a name and a path (null when none); the name is not looked up.</summary>

@@ -33,11 +33,20 @@ public static class OpCatalog
     public const string MulOp = "mul";
 
     /// <summary>The two-input elementwise ops the expander makes (<see cref="AddOp"/>, <see cref="SubOp"/>, <see cref="MulOp"/>), by the word
-    /// <c>residual(…)</c> takes.</summary>
+    /// <c>residual(…)</c> takes. <c>gate</c> is a <see cref="MulOp"/> too, of the channel halves: u · body(v) with u, v =
+    /// <c>chunk(0)</c>, <c>chunk(1)</c> of the input (<see cref="GateCombine"/>).</summary>
     public static IReadOnlyDictionary<string, string> ResidualCombines { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["add"] = AddOp, ["sub"] = SubOp, ["mul"] = MulOp,
+        ["add"] = AddOp, ["sub"] = SubOp, ["mul"] = MulOp, [GateCombine] = MulOp,
     };
+
+    /// <summary><c>residual(gate) { body }</c>: the input's channels split in halves u, v (<c>x.chunk(2, dim)</c>), the body on v, then
+    /// u · body(v) — the GLU family's gate (<c>residual(gate) { sigmoid }</c> is <c>F.glu</c>; timm's GluMlp, gMLP's SpatialGatingUnit).</summary>
+    public const string GateCombine = "gate";
+
+    /// <summary><c>linear(…, init: gate)</c>: gMLP's gate projection starts at weight N(0, 1e-6²), bias 1 (timm's <c>SpatialGatingUnit.init_weights</c>),
+    /// so u · body(v) starts near u.</summary>
+    public const string LinearGateInit = "gate";
 
     /// <summary>Every op of the language, in <see cref="OpId"/> order.</summary>
     public static IReadOnlyList<OpDef> All { get; } = typeof(OpDef).Assembly.GetTypes()

@@ -69,10 +69,20 @@ public static partial class TrainSchema
         ? c with { Args = [.. c.Args.Take(c.Args.Count - overriding), .. c.Args.Skip(c.Args.Count - overriding).Select(a => a with { Overrides = true })] }
         : v;
 
-    /// <summary>A <c>data</c> value: a catalogue name (<c>folder:/x</c> with a path) or a call of one.</summary>
+    /// <summary>
+    /// A <c>data</c> value: a catalogue name (<c>folder:/x</c> with a path) or a call of one. The string form with
+    /// arguments — <c>"folder:/x"</c> given sub-keys by <c>--set train.data.workers=2</c> — is the call
+    /// <c>folder(path: "/x", workers: 2)</c>, so both forms take the same sub-keys (a <c>--set train.data.path</c> replaces the string's).
+    /// </summary>
     private static object? Data(Val v, Evaluator? ev, DiagnosticBag diags)
     {
-        if (v is CallVal c) return DataName(c.Name, c.NameSpan, diags) ? Call(c, DataCalls, "data", ev, diags, canonical: true) : null;
+        if (v is CallVal c)
+        {
+            var (name, inlinePath) = DataCatalog.SplitSource(c.Name);
+            if (inlinePath is not null) c = c with { Args = [new ArgVal("path", new StrVal(inlinePath, c.NameSpan), c.NameSpan, c.NameSpan), .. c.Args] };
+            c = c with { Name = name };
+            return DataName(c.Name, c.NameSpan, diags) ? Call(c, DataCalls, "data", ev, diags, canonical: true) : null;
+        }
         if (Convert(v, Str, "data", ev, diags) is not string s) return null;
         return DataName(DataCatalog.SplitSource(s).Name, v.Span, diags) ? s : null;
     }

@@ -30,7 +30,8 @@ namespace ArchDsl.Compiler;
 ///                 label_smoothing: 0.1), timm's Mixup; arguments filled                                                       optional
 /// seed            integer                                                       default 0
 /// val_split       number in [0, 1)                                              default 0.0
-/// subset, test_subset  integer ≥ 1: keep only that many training / test samples            optional
+/// subset, test_subset  integer ≥ 1: use only that many training-set images (val_split holds out its fraction of
+///                 them) / test images                                                       optional
 /// normalize       bool                                                          default true (not written into the IR)
 /// mean, std       number or list of numbers (per channel), both or neither, as many of each    optional
 /// device          cpu | cuda                                                    default cpu (not written into the IR)

@@ -247,7 +247,7 @@ internal static class Grammar
 
     private static readonly Parser<Tok<string>> ResidualCombine =
         from open in Sym("(")
-        from word in Word.Expect(DslCodes.ExpectedName, ["how the residual combines (add, sub or mul) after 'residual('"], "e.g. 'residual(sub) { avg_pool(3) }'")
+        from word in Word.Expect(DslCodes.ExpectedName, ["how the residual combines (add, sub, mul or gate) after 'residual('"], "e.g. 'residual(sub) { avg_pool(3) }'")
         from close in Sym(")").Expect(DslCodes.ExpectedClosingBracket, ["')'", "'residual('"])
         select word;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using ArchDsl.Compiler.Analysis;
+using ArchDsl.Runtime.Distributed;
 using ArchDsl.Runtime.Training;
 
 namespace ArchDsl.Presentation;
@@ -17,8 +18,11 @@ public sealed record ComparedRun(string Label, string RunDir, RunCurves Curves, 
         var graph = RunDirectory.ReadGraph(runDir);
         var overridesPath = Path.Combine(runDir, RunDirectory.OverridesFile);
         var overrides = File.Exists(overridesPath) ? File.ReadAllLines(overridesPath).Where(l => l.Trim().Length > 0).ToList() : [];
-        return new ComparedRun(label, runDir, RunCurves.Read(runDir), overrides, graph);
+        return new ComparedRun(label, runDir, RunCurves.Read(runDir), overrides, graph) { World = RunWorld.Read(runDir, graph) };
     }
+
+    /// <summary>How many data-parallel processes trained the run (its last start or resume) and the per-rank batch; one process unless read.</summary>
+    public RunWorld World { get; init; } = new(1, Graph.Train.Loop.Batch);
 }
 
 /// <summary>
@@ -46,7 +50,7 @@ public static class RunComparison
         return files;
     }
 
-    static readonly string[] Header = ["run", "arch", "params", "epochs", "train acc (%)", "val acc (%)", "test acc (%)", "test acc, selected (%)", "train loss", "val loss", "test loss", "train time (s)", "images/s"];
+    static readonly string[] Header = ["run", "arch", "params", "epochs", "train acc (%)", "val acc (%)", "test acc (%)", "test acc, selected (%)", "train loss", "val loss", "test loss", "train time (s)", "images/s", "world size", "batch per rank"];
 
     /// <summary>A row per run: its last epoch's scores (accuracies in %), the final test of the selected weights, the time.</summary>
     public static IReadOnlyList<string[]> MetricsRows(IReadOnlyList<ComparedRun> runs) => runs.Select(r =>
@@ -62,6 +66,7 @@ public static class RunComparison
             Acc("train"), Acc("val"), Acc("test"), test, Loss("train"), Loss("val"), Loss("test"),
             last?.ElapsedSeconds.ToString("0.0", CultureInfo.InvariantCulture) ?? "",
             last is null ? "" : r.Curves.Epochs.Average(e => e.ImagesPerSecond).ToString("0", CultureInfo.InvariantCulture),
+            r.World.WorldSize.ToString(CultureInfo.InvariantCulture), r.World.PerRankBatch,
         };
     }).ToList();
 

@@ -48,9 +48,23 @@ public static class RunReport
         if (summary.Length > 0) sb.Append("<h2>Summary</h2>\n<pre>").Append(HtmlPage.E(summary)).Append("</pre>\n");
         var spec = Read(runDir, RunDirectory.SpecFile);
         if (spec.Length > 0) sb.Append("<h2>Spec</h2>\n<pre>").Append(HtmlPage.E(spec)).Append("</pre>\n");
-        sb.Append("<p>Files: metrics.jsonl (the charts' data), summary.yaml, spec.arch, overrides.txt, graph.txt, ")
-          .Append(HtmlPage.E(ConfusionFile.FileName)).Append(", TensorBoard event files (").Append(HtmlPage.E(TensorBoardLog.FilePrefix)).Append("*).</p>\n");
+        if (FilesText(runDir) is { Length: > 0 } files) sb.Append("<p>Files: ").Append(HtmlPage.E(files)).Append(".</p>\n");
         return HtmlPage.Page($"Run {name}", sb.ToString());
+    }
+
+    /// <summary>The run's own files that exist now, in a fixed order, each with what it is where that helps
+    /// (a run without a test set has no confusion.json; one stopped early has no summary.yaml).</summary>
+    internal static string FilesText(string runDir)
+    {
+        (string File, string? What)[] files =
+        [
+            (RunDirectory.MetricsFile, "the charts' data"), (RunDirectory.SummaryFile, null), (RunDirectory.SpecFile, null),
+            (RunDirectory.OverridesFile, null), (RunDirectory.GraphTextFile, null), (ConfusionFile.FileName, null),
+        ];
+        var present = files.Where(f => File.Exists(Path.Combine(runDir, f.File))).Select(f => f.What is null ? f.File : $"{f.File} ({f.What})").ToList();
+        if (Directory.Exists(runDir) && Directory.EnumerateFiles(runDir, TensorBoardLog.FilePrefix + "*").Any())
+            present.Add($"TensorBoard event files ({TensorBoardLog.FilePrefix}*)");
+        return string.Join(", ", present);
     }
 
     /// <summary>The confusion matrix as a table, each cell shaded by its share of the true class's row.</summary>

@@ -71,6 +71,12 @@ internal static class GraphDiffJson
         w.WriteStartArray("train");
         foreach (var t in r.Train) Change(w, "key", t.Key, t.Before, t.After);
         w.WriteEndArray();
+        if (r.Launch.Count > 0)
+        {
+            w.WriteStartArray("launch");
+            foreach (var t in r.Launch) Change(w, "key", t.Key, t.Before, t.After);
+            w.WriteEndArray();
+        }
         if (r.Sources is { } s)
         {
             w.WriteStartObject("sources");

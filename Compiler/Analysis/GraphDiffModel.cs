@@ -62,6 +62,12 @@ public sealed record GraphDiffResult(
     /// <summary>How what the graphs were made from differs (spec texts, overrides), when both were given (<see cref="GraphDiff.CompareRuns"/>); else null.</summary>
     public SourceDiff? Sources { get; init; }
 
+    /// <summary>
+    /// How two runs were launched, where it differs and the graphs do not say it (world size, per-rank batch): given by
+    /// the runtime for two run directories; empty otherwise. Not part of <see cref="IsEmpty"/>, which is about the graphs.
+    /// </summary>
+    public IReadOnlyList<TrainChange> Launch { get; init; } = [];
+
     /// <summary>The terminal form: header, totals before → after with deltas, then collapsed groups of changed / added / removed nodes and train keys.</summary>
     public string ToText() => GraphDiffText.Render(this);
 

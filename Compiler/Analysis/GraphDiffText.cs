@@ -21,6 +21,7 @@ internal static class GraphDiffText
             sb.Append("no differences: the compiled graphs and train settings are identical\n");
             sb.Append("params ").Append(ValueFormat.Count(r.After.ParamCount))
               .Append(", mult-adds ").Append(ValueFormat.Count(r.After.MultAdds)).Append('\n');
+            AppendLaunch(sb, r.Launch);
             AppendSources(sb, r.Sources);
             return sb.ToString();
         }
@@ -60,8 +61,18 @@ internal static class GraphDiffText
             foreach (var t in r.Train)
                 sb.Append("  ~ ").Append(t.Key).Append(": ").Append(Show(t.Before)).Append(Arrow).Append(Show(t.After)).Append('\n');
         }
+        AppendLaunch(sb, r.Launch);
         AppendSources(sb, r.Sources);
         return sb.ToString();
+    }
+
+    /// <summary>The runs' launch settings that differ (<see cref="GraphDiffResult.Launch"/>).</summary>
+    private static void AppendLaunch(StringBuilder sb, IReadOnlyList<TrainChange> launch)
+    {
+        if (launch.Count == 0) return;
+        sb.Append("\nlaunch: ").Append(launch.Count).Append(launch.Count == 1 ? " setting\n" : " settings\n");
+        foreach (var t in launch)
+            sb.Append("  ~ ").Append(t.Key).Append(": ").Append(Show(t.Before)).Append(Arrow).Append(Show(t.After)).Append('\n');
     }
 
     /// <summary>The overrides by key (<c>(none)</c> for a side without the key) and the spec texts' unified diff.</summary>

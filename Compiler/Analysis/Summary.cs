@@ -153,7 +153,7 @@ public sealed record SummaryTable(
 
     private static string Dash(long n) => n == 0 ? "--" : ValueFormat.Count(n);
 
-    private static string Bytes(long n) => $"{ValueFormat.Count(n)} bytes ({Scaled(n, "B")})";
+    private static string Bytes(long n) => $"{ValueFormat.Plural(n, "byte")} ({Scaled(n, "B")})";
 
     /// <summary>Decimal units, as torchinfo: 17.58 G, 346.27 MB.</summary>
     private static string Scaled(long n, string unit)

@@ -24,7 +24,7 @@ internal static class SummaryRows
         {
             var first = g.Nodes[0];
             var leaf = g.Nodes.Count == 1 && first.Name == g.Name;
-            var row = new SummaryRow(g.Name, leaf ? first.Op : $"{g.Nodes.Count} layers", g.Nodes[^1].OutputShape,
+            var row = new SummaryRow(g.Name, leaf ? first.Op : ValueFormat.Plural(g.Nodes.Count, "layer"), g.Nodes[^1].OutputShape,
                 g.Nodes.Sum(n => n.ParamCount), g.Nodes.Sum(n => n.BufferCount), g.Nodes.Sum(n => n.MultAdds))
             {
                 InputShape = first.InputShapes.Count > 0 ? first.InputShapes[0] : null,

@@ -52,25 +52,35 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
     }
 
     /// <summary><c>residual { body }</c> at <c>name</c>: the body as <c>name.j</c>, then <c>name.add</c> of its input and output;
-    /// <c>residual(sub) { body }</c> ends in <c>name.sub</c> = body(x) − x, <c>residual(mul) { body }</c> in <c>name.mul</c> = x · body(x).</summary>
+    /// <c>residual(sub) { body }</c> ends in <c>name.sub</c> = body(x) − x, <c>residual(mul) { body }</c> in <c>name.mul</c> = x · body(x);
+    /// <c>residual(gate) { body }</c> is <c>name.v</c> = chunk(1) of x, the body on it, <c>name.u</c> = chunk(0) of x, then
+    /// <c>name.gate</c> = u · body(v).</summary>
     private Flow? ExpandResidual(ResidualStep r, Scope scope, string name, Flow? x, int depth)
     {
         if (!OpCatalog.ResidualCombines.TryGetValue(r.Combine, out var op))
         {
             var close = Suggest.Closest(r.Combine, OpCatalog.ResidualCombines.Keys);
             _diags.Report(CompilerDiagnostics.UnknownResidualCombine, r.CombineSpan ?? r.Span,
-                (close is not null ? $"did you mean '{close}'? " : "") + "residual(add) is x + body(x), residual(sub) body(x) − x, residual(mul) x · body(x)", r.Combine);
+                (close is not null ? $"did you mean '{close}'? " : "") + "residual(add) is x + body(x), residual(sub) body(x) − x, residual(mul) x · body(x), " +
+                "residual(gate) u · body(v) of the channel halves u, v", r.Combine);
             x = null; // check the body, build nothing
         }
-        var h = ExpandChain(r.Body, scope, name, 0, x, depth + 1);
-        if (h is null || x is null) return null;
-        if (!h.Shape.Equals(x.Shape))
+        var gate = r.Combine == OpCatalog.GateCombine;
+        var input = gate ? Half(x, 1, $"{name}.v", r.Span) : x; // a gate's body sees the second half, v
+        var h = ExpandChain(r.Body, scope, name, 0, input, depth + 1);
+        if (h is null || input is null || x is null) return null;
+        if (!h.Shape.Equals(input.Shape))
         {
-            _diags.Report(CompilerDiagnostics.ResidualShapeChange, r.Span, "make the body end in the input's shape, or take the chain out of residual { }", x.Shape, h.Shape);
+            _diags.Report(CompilerDiagnostics.ResidualShapeChange, r.Span, "make the body end in the input's shape, or take the chain out of residual { }", input.Shape, h.Shape);
             return null;
         }
+        if (gate) return Half(x, 0, $"{name}.u", r.Span) is { } u ? _graph.Elementwise(op!, u, h, $"{name}.{r.Combine}", r.Span) : null;
         return op == OpCatalog.SubOp ? _graph.Elementwise(op, h, x, $"{name}.{r.Combine}", r.Span) : _graph.Elementwise(op!, x, h, $"{name}.{r.Combine}", r.Span);
     }
+
+    /// <summary>Half <paramref name="index"/> (0: u, 1: v) of <paramref name="x"/>'s channels, a <c>chunk</c> node written at <paramref name="at"/>; null after an error (an odd channel count, reported once, for v).</summary>
+    private Flow? Half(Flow? x, long index, string name, Span at) =>
+        x is null ? null : _graph.EmitOp(SplitOps.Chunk, new Dictionary<string, BoundArg> { ["index"] = new(index, at), ["chunks"] = new(2L, at) }, x, name, at);
 
     /// <summary><c>repeat n { body }</c> at <c>name</c>: repetition r as <c>name.r.j</c>; with n = 0 the body is checked once, not built.</summary>
     private Flow? ExpandRepeat(RepeatStep rep, Scope scope, string name, Flow? x, int depth)

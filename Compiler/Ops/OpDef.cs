@@ -20,6 +20,7 @@ public enum OpId
     AvgPool, GlobalPool, ClsPool, MaxPool,
     Dropout, DropPath,
     Sub, Mul,
+    Chunk,
 }
 
 /// <summary>What an op argument accepts; <see cref="Choice"/> takes one of <see cref="ArgSig.Choices"/>.</summary>

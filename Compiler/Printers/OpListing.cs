@@ -23,7 +23,7 @@ public static class OpListing
             sb.Append($"    {op.Layouts}\n");
             sb.Append($"    {op.Doc}\n\n");
         }
-        sb.Append($"IR ops the compiler makes itself: {OpCatalog.InputOp} (the graph's input), {OpCatalog.AddOp} (a residual sum of two equal shapes), {OpCatalog.SubOp} (residual(sub) {{ body }}: body(x) − x), {OpCatalog.MulOp} (residual(mul) {{ body }}: x · body(x)).\n");
+        sb.Append($"IR ops the compiler makes itself: {OpCatalog.InputOp} (the graph's input), {OpCatalog.AddOp} (a residual sum of two equal shapes), {OpCatalog.SubOp} (residual(sub) {{ body }}: body(x) − x), {OpCatalog.MulOp} (residual(mul) {{ body }}: x · body(x); residual(gate) {{ body }}: u · body(v) of the chunk halves u, v).\n");
         sb.Append("Layouts are per sample: image[C,H,W], tokens[N,D], vector[D]. Mult-adds count matrix-product multiply-accumulates only.\n");
         return sb.ToString();
     }

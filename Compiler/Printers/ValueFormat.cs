@@ -27,6 +27,10 @@ public static partial class ValueFormat
     /// <summary>An integer with thousands separators: <c>86,567,656</c>.</summary>
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
+    /// <summary><c>1 layer</c>, <c>8 layers</c>, <c>1,024 bytes</c>: <paramref name="n"/> (as <see cref="Count"/>) and
+    /// <paramref name="noun"/>, with an <c>s</c> unless n is 1.</summary>
+    public static string Plural(long n, string noun) => $"{Count(n)} {noun}{(n == 1 ? "" : "s")}";
+
     /// <summary>
     /// A value as it reads in the text printer: <c>5</c>, <c>0.5</c>, <c>true</c>, <c>same</c> (a word),
     /// <c>"two words"</c> (a string that is not a word, or that would read as a number or bool),

@@ -61,6 +61,54 @@ public sealed class DataCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_folder_runs_bad_files_are_reported_once_each_and_libvips_prints_nothing_of_its_own()
+    {
+        var folder = Path.Combine(_dir, "photos");
+        var noise = new Random(3);
+        foreach (var split in new[] { "train", "val" })
+            foreach (var c in new[] { "a", "b" })
+            {
+                Directory.CreateDirectory(Path.Combine(folder, split, c));
+                for (int i = 0; i < 6; i++)
+                {
+                    var px = new byte[24 * 20 * 3];
+                    noise.NextBytes(px);
+                    using var image = NetVips.Image.NewFromMemory(px, 24, 20, 3, NetVips.Enums.BandFormat.Uchar);
+                    image.Jpegsave(Path.Combine(folder, split, c, $"{i}.jpg"), q: 90);
+                }
+            }
+        var good = File.ReadAllBytes(Path.Combine(folder, "val", "a", "0.jpg"));
+        var truncated = Path.Combine(folder, "val", "a", "truncated.jpg");
+        File.WriteAllBytes(truncated, good[..(good.Length / 2)]); // libjpeg warns "premature end of JPEG file"
+        var junk = Path.Combine(folder, "train", "b", "junk.jpg");
+        File.WriteAllText(junk, "not an image");
+        var spec = TempSpec($$"""
+            arch Tiny(dim = 8, classes = 2)
+            input image[3, 16, 16]
+            stem conv(dim, kernel: 4, stride: 4) -> gelu -> batchnorm
+            head global_pool -> linear(classes)
+            train { data: "folder:{{folder}}", epochs: 1, batch: 8 }
+            """);
+        // a process of its own: libvips writes its warnings to the process's stderr, which the in-process harness does not see
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "archc.dll"), "train", spec, "--runs", Path.Combine(_dir, "runs"), "--threads", "1" })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        var output = stdout + stderr.Result;
+        Assert.True(p.ExitCode == 0, output);
+        Assert.Single(output.Split('\n'), l => l.StartsWith("warning: skipping") && l.Contains(junk)); // the statistics pass and training share one record
+        Assert.Single(output.Split('\n'), l => l.StartsWith("warning: skipping") && l.Contains(truncated));
+        Assert.DoesNotContain("VIPS", output);
+        Assert.DoesNotContain("JPEG", output.Replace(".jpg", ""));
+        var summary = File.ReadAllText(Path.Combine(Directory.GetDirectories(Path.Combine(_dir, "runs")).Single(), "summary.yaml"));
+        Assert.Contains("train_samples: 12\n", summary);
+        Assert.Contains("samples: 12\n", summary);
+    }
+
+    [Fact]
     public void Errors_are_located_and_exit_1_or_2_without_a_stack_trace()
     {
         var (code, _, err) = Run("data", "inspect", Path.Combine(_dir, "missing"));

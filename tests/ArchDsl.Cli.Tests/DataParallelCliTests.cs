@@ -101,10 +101,90 @@ public class DataParallelCliTests
         var (s1, s2) = (EpochScores(one), EpochScores(two));
         Assert.Equal(s1.Count, s2.Count);
         Assert.All(s1.Zip(s2), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-5, $"{p.First} vs {p.Second}"));
+        // The evaluation's confusion matrix, summed over the ranks' shards, is the one process's.
+        Assert.Equal(Confusion(one), Confusion(two));
         var summary = File.ReadAllText(Path.Combine(two, "summary.yaml"));
         Assert.Contains("world_size: 2", summary);
         Assert.Contains("batch_per: global", summary);
+        Assert.Contains("batch_per_rank: 16", summary);
+        Assert.Contains("backend: gloo", summary);
+        // The all-reduce per step carries every parameter's gradient (float32), in time and bandwidth as measured.
+        long parameters = long.Parse(SummaryValue(summary, "parameters"));
+        Assert.Equal(4 * parameters, long.Parse(SummaryValue(summary, "bytes_per_step")));
+        Assert.True(double.Parse(SummaryValue(summary, "time_per_step_s"), System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.True(double.Parse(SummaryValue(summary, "bandwidth_mb_s"), System.Globalization.CultureInfo.InvariantCulture) > 0);
         Assert.Single(Directory.GetDirectories(Path.Combine(dir, "two")));
+    }
+
+    /// <summary>confusion.json's set, epoch and counts (the classes are the same names in both).</summary>
+    static string Confusion(string run)
+    {
+        var root = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "confusion.json"))).RootElement;
+        return $"{root.GetProperty("set")} {root.GetProperty("epoch")} {root.GetProperty("counts").GetRawText()}";
+    }
+
+    /// <summary>The value of the first summary.yaml line <c>key: value</c> at any indentation, without its comment.</summary>
+    static string SummaryValue(string summary, string key) =>
+        summary.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith(key + ": ", StringComparison.Ordinal))[(key.Length + 2)..].Split('#')[0].Trim();
+
+    /// <summary>
+    /// A run of 2 processes stopped after epoch 1 (its first epoch ended and saved) resumes with 1 process, and one of
+    /// 1 process with 2: positions count global batches, so with LayerNorm both end as the uninterrupted 1-process run
+    /// (parameters and epoch metrics within 1e-5); the resumed run's log says what changed, run.json and summary.yaml
+    /// keep each start's world size, and archc diff / report show world size and per-rank batch.
+    /// </summary>
+    [Fact]
+    public void A_run_resumes_with_another_world_size()
+    {
+        var dir = Temp();
+        var spec = Path.Combine(dir, "tiny.arch");
+        File.WriteAllText(spec, Spec("layer", 800, syncBn: false));
+        var whole = Train(spec, Path.Combine(dir, "whole"), "--threads", "1");
+        var twoThenOne = Train(spec, Path.Combine(dir, "two-one"), "--nproc", "2", "--epochs", "1");
+        var resumed = Run(["train", "--resume", twoThenOne, "--epochs", "2", "--threads", "1"]);
+        Assert.True(resumed.Code == 0, resumed.Out + resumed.Err);
+        Assert.Contains("world size changed: the checkpoint was saved by 2 processes, this resume runs 1 process", resumed.Out);
+        Assert.Contains("each rank's shard of every global batch: 32 images in one process instead of 16 images per rank", resumed.Out);
+        var oneThenTwo = Train(spec, Path.Combine(dir, "one-two"), "--threads", "1", "--epochs", "1");
+        resumed = Run(["train", "--resume", oneThenTwo, "--epochs", "2", "--nproc", "2"]);
+        Assert.True(resumed.Code == 0, resumed.Out + resumed.Err);
+        Assert.Contains("16 images per rank instead of 32 images in one process", resumed.Out);
+        foreach (var (run, sizes) in new[] { (twoThenOne, "[2, 1]"), (oneThenTwo, "[1, 2]") })
+        {
+            Assert.True(MaxParamDiff(whole, run) <= 1e-5, $"{run}: max abs parameter difference {MaxParamDiff(whole, run):g4}");
+            var (a, b) = (EpochScores(whole), EpochScores(run));
+            Assert.Equal(a.Count, b.Count);
+            Assert.All(a.Zip(b), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-5, $"{p.First} vs {p.Second}"));
+            Assert.Contains($"world_sizes: {sizes}", File.ReadAllText(Path.Combine(run, "summary.yaml")));
+        }
+
+        var diff = Run(["diff", whole, oneThenTwo]);
+        Assert.True(diff.Code == 0, diff.Out + diff.Err);
+        Assert.Contains("launch: 2 settings\n  ~ world_size: 1 → 2\n  ~ batch_per_rank: 32 → 16\n", diff.Out);
+        var report = Run(["report", whole, oneThenTwo, "-o", Path.Combine(dir, "report")]);
+        Assert.True(report.Code == 0, report.Out + report.Err);
+        var table = File.ReadAllLines(Path.Combine(dir, "report", "metrics.md")).Where(l => l.StartsWith('|')).ToList();
+        Assert.EndsWith("| images/s | world size | batch per rank |", table[0]);
+        Assert.EndsWith("| 1 | 32 |", table[2]);
+        Assert.EndsWith("| 2 | 16 |", table[3]);
+    }
+
+    /// <summary>
+    /// <c>--device cuda --nproc 2</c> on a libtorch without NCCL (this CPU build): every rank refuses before the rendezvous,
+    /// exit 1, the reason and no stack trace. (Which backend a device gets is DataParallelLaunchTests'.)
+    /// </summary>
+    [Fact]
+    public void Cuda_with_nproc_on_a_libtorch_without_nccl_is_a_clear_error()
+    {
+        if (torch.distributed.ProcessGroupNCCL.is_available) return; // a shim built with NCCL: this refusal does not apply
+        var dir = Temp();
+        var spec = Path.Combine(dir, "tiny.arch");
+        File.WriteAllText(spec, Spec("layer", 64, false));
+        var r = Run(["train", spec, "--runs", Path.Combine(dir, "runs"), "--nproc", "2", "--device", "cuda"]);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("archc: error: data-parallel training on device 'cuda' needs c10d's NCCL backend, which this libtorch does not have", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+        Assert.False(Directory.Exists(Path.Combine(dir, "runs")) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, "runs")).Any());
     }
 
     /// <summary>

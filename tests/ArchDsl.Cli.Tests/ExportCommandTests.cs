@@ -130,7 +130,7 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
-    public void Predict_prints_the_top_classes_as_json_and_refuses_a_colour_image_for_a_grey_model()
+    public void Predict_prints_the_top_classes_as_json_converts_a_colour_image_and_reports_each_bad_file_then_exits_1()
     {
         var run = TrainedRun();
         var grey = Path.Combine(_dir, "grey.png");
@@ -144,12 +144,20 @@ public sealed class ExportCommandTests : IDisposable
         Assert.True(top[0].GetProperty("probability").GetDouble() >= top[1].GetProperty("probability").GetDouble());
         Assert.StartsWith("class", top[0].GetProperty("class").GetString());
 
-        var colour = Path.Combine(_dir, "colour.png");
-        using (var image = NetVips.Image.Black(8, 8, bands: 3)) image.WriteToFile(colour);
-        (code, stdout, stderr) = Run("predict", run, colour);
+        // a folder: a colour image (made grey, as the training loader would) and two bad files among good ones
+        var folder = Path.Combine(_dir, "photos");
+        Directory.CreateDirectory(folder);
+        using (var image = NetVips.Image.Black(8, 8, bands: 3)) image.WriteToFile(Path.Combine(folder, "b-colour.png"));
+        File.Copy(grey, Path.Combine(folder, "d-grey.png"));
+        File.WriteAllText(Path.Combine(folder, "a-junk.jpg"), "not an image");
+        File.WriteAllBytes(Path.Combine(folder, "c-empty.png"), []);
+        (code, stdout, stderr) = Run("predict", run, folder);
         Assert.Equal(ExitCodes.SpecErrors, code);
-        Assert.Contains($"'{colour}' has 3 channels; the model takes 1", stderr);
+        Assert.Contains(Path.Combine(folder, "b-colour.png") + "\t", stdout);
+        Assert.Contains(Path.Combine(folder, "d-grey.png") + "\t", stdout);
+        Assert.Contains($"'{Path.Combine(folder, "a-junk.jpg")}' is not an image", stderr);
+        Assert.Contains($"'{Path.Combine(folder, "c-empty.png")}'", stderr);
+        Assert.Contains("2 of 4 image(s) could not be predicted", stderr);
         Assert.DoesNotContain("   at ", stderr);
-        Assert.Equal("", stdout);
     }
 }

@@ -77,6 +77,61 @@ public sealed class GpuCheckTests(PublishedArchc published) : IClassFixture<Publ
         Assert.Contains("train step (ms, median)", output);
     }
 
+    /// <summary>
+    /// The published archc carries SkiaSharp's and HarfBuzz's native libraries (issue 15): a short run, started with a
+    /// fresh extraction folder so the libraries must come out of the single file, writes every chart its report.html
+    /// shows as a non-empty PNG and SVG, and no "could not be drawn" warning. Fails if the publish leaves them out again.
+    /// </summary>
+    [Fact]
+    public void The_published_archc_draws_the_run_reports_charts()
+    {
+        var work = Directory.CreateTempSubdirectory("archdsl-published-charts-").FullName;
+        try
+        {
+            var spec = CliHarness.TempSpec(CliHarness.TinyTrainSpec);
+            var env = new Dictionary<string, string> { ["ARCHDSL_NATIVE"] = published.Shim, ["DOTNET_BUNDLE_EXTRACT_BASE_DIR"] = Path.Combine(work, "extract") };
+            var (code, output) = Script.Run(TimeSpan.FromMinutes(3), env,
+                "-c", $"cd '{work}' && '{published.Archc}' train '{spec}' --runs '{work}/runs' --name charts");
+            Assert.True(code == 0, output);
+            Assert.DoesNotContain("could not be drawn", output);
+            var run = Directory.GetDirectories(Path.Combine(work, "runs")).Single();
+            var charts = System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(run, "report.html")), "<img src=\"([^\"]+)\\.svg\"")
+                .Select(m => m.Groups[1].Value).ToList();
+            Assert.Equal(["train-loss", "lr", "accuracy", "loss", "images-per-s"], charts);
+            byte[] png = [0x89, (byte)'P', (byte)'N', (byte)'G'];
+            foreach (var chart in charts)
+            {
+                var bytes = File.ReadAllBytes(Path.Combine(run, chart + ".png"));
+                Assert.True(bytes.Length > 1000 && bytes.AsSpan(0, 4).SequenceEqual(png), $"{chart}.png is not a drawn PNG ({bytes.Length} bytes)");
+                Assert.Contains("<svg", File.ReadAllText(Path.Combine(run, chart + ".svg")));
+            }
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    /// <summary>
+    /// A user's OPENBLAS_CORETYPE that this OpenBLAS does not have (issue 12's bad input): the kernel is chosen when the
+    /// library loads, at a process's start, so only a new process shows it — a clear error naming the kernels it has,
+    /// exit 1, no stack trace and no run directory.
+    /// </summary>
+    [Fact]
+    public void A_users_OPENBLAS_CORETYPE_the_library_rejects_stops_archc_before_anything_is_written()
+    {
+        var work = Directory.CreateTempSubdirectory("archdsl-coretype-").FullName;
+        try
+        {
+            var spec = CliHarness.TempSpec(CliHarness.TinyTrainSpec);
+            var env = new Dictionary<string, string> { ["ARCHDSL_NATIVE"] = published.Shim, ["OPENBLAS_CORETYPE"] = "Skylake-X" };
+            var (code, output) = Script.Run(TimeSpan.FromMinutes(2), env, "-c", $"'{published.Archc}' train '{spec}' --runs '{work}/runs'");
+            Assert.True(code == 1, output);
+            Assert.Contains("archc: error: OPENBLAS_CORETYPE=Skylake-X: this OpenBLAS has no kernel of that name", output);
+            Assert.Contains("Unset OPENBLAS_CORETYPE to let ArchDsl choose from the processor's features", output);
+            Assert.DoesNotContain("   at ", output);
+            Assert.Empty(Directory.Exists(Path.Combine(work, "runs")) ? Directory.GetFileSystemEntries(Path.Combine(work, "runs")) : []);
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
     [Fact]
     public void Gpu_check_runs_every_step_on_the_cpu_with_the_published_archc()
     {

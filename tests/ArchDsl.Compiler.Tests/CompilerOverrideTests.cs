@@ -88,6 +88,25 @@ public class CompilerOverrideTests
     }
 
     [Fact]
+    public void DataSubKeysApplyToTheStringFormAsToTheCallForm()
+    {
+        string[] sets = ["channels=3", "size=32"];
+        var asString = SpecGraph("convmixer.arch", [.. sets, "train.data=\"folder:/data/x\"", "train.data.workers=3", "train.data.strict=true"]);
+        var asCall = SpecGraph("convmixer.arch", [.. sets, "train.data=folder(path: \"/data/x\")", "train.data.workers=3", "train.data.strict=true"]);
+        Assert.Equal(asCall.Train.Data, asString.Train.Data);
+        Assert.Equal((3, true, "/data/x"), (asString.Train.Data.Workers, asString.Train.Data.Strict, asString.Train.Data.Path));
+        var moved = SpecGraph("convmixer.arch", [.. sets, "train.data=\"folder:/data/x\"", "train.data.path=\"/data/y\""]);
+        Assert.Equal("/data/y", moved.Train.Data.Path); // the sub-key replaces the string's path
+
+        var r = ArchCompiler.CompileFile(Path.Combine(SpecsDir, "convmixer.arch"), Override.ParseAll([.. sets, "train.data=\"folder:/data/x\"", "train.data.wrkers=3"]));
+        var d = Single(r, CompilerCodes.UnknownArgument);
+        Assert.Equal("folder has no argument 'wrkers'", d.Message);
+        Assert.Equal(Override.SourceName, d.Span!.Value.File);
+        At(d, 1, 19);
+        Assert.Contains("workers", d.Hint);
+    }
+
+    [Fact]
     public void BadTrainOverrideValueIsADiagnostic()
     {
         var r = ArchCompiler.CompileFile(Path.Combine(SpecsDir, "convmixer.arch"), Override.ParseAll(["train.epochs=0"]));
@@ -294,7 +313,7 @@ public class CompilerOverrideTests
     {
         var specs = Directory.EnumerateFiles(SpecsDir, "*.arch", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(SpecsDir, f).Replace('\\', '/')).ToList();
-        foreach (var name in new[] { "convmixer.arch", "vit.arch", "mlp-mixer.arch", "resmlp.arch" })
+        foreach (var name in new[] { "convmixer.arch", "vit.arch", "mlp-mixer.arch", "resmlp.arch", "gmlp.arch" })
             Assert.Contains(name, specs);
         Assert.Equal(TestSupport.PublishedCounts.ImageNet.Count, specs.Count(s => s.StartsWith("imagenet"))); // each with its published count
     }

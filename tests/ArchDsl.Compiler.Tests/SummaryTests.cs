@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ArchDsl.Compiler.Analysis;
+using ArchDsl.Compiler.Printers;
 using ArchDsl.Compiler.Tests.Snapshots;
 using static ArchDsl.Compiler.Tests.CompilerTestKit;
 
@@ -34,6 +35,7 @@ public class SummaryTests
     [InlineData("imagenet/convmixer-768-32.arch")]
     [InlineData("imagenet/mixer-b16.arch")]
     [InlineData("resmlp.arch")]
+    [InlineData("imagenet/gmlp-s16.arch")]
     public void Rows_at_every_depth_account_for_every_parameter_and_mult_add(string spec)
     {
         var g = SpecGraph(spec);
@@ -62,6 +64,24 @@ public class SummaryTests
         Assert.Equal((12, "8 layers", 7_087_872L), (blocks.Count, blocks.Op, blocks.Params));
         Assert.Equal(Shape.Tokens(197, 768), blocks.InputShape);
         Assert.Contains("blocks.{0..11} ×12   8 layers", two.ToText());
+    }
+
+    [Fact]
+    public void A_group_of_one_layer_is_one_layer_not_one_layers()
+    {
+        var g = Graph("""
+            arch One(dim = 4)
+            input image[1, 4, 4]
+            stem conv(dim, kernel: 2, stride: 2)
+            head global_pool -> linear(3)
+            """);
+        var text = Summary.Of(g, depth: 1).ToText();
+        Assert.Matches(@"\nstem +1 layer +\S", text);
+        Assert.Matches(@"\nhead +2 layers +\S", text);
+        Assert.DoesNotContain("1 layers", text);
+        Assert.Equal("1 byte", ValueFormat.Plural(1, "byte"));
+        Assert.Equal("1,024 bytes", ValueFormat.Plural(1024, "byte"));
+        Assert.Equal("0 bytes", ValueFormat.Plural(0, "byte"));
     }
 
     [Fact]

@@ -35,6 +35,9 @@ public class CifarRecipeTests
     [Fact]
     public void The_recipe_holds_the_authors_values()
     {
+        // checks clean: no error and no warning (archc check's "ok"), the data's files not needed to check it
+        var compiled = ArchCompiler.CompileFile(ModelTestKit.Spec(Recipe)).ForTraining();
+        Assert.True(compiled.Success && compiled.Diagnostics.Count == 0, string.Join("\n", compiled.Diagnostics));
         var g = ModelTestKit.CompileSpec(Recipe);
         Assert.Equal(594_186, g.Nodes.Sum(n => n.ParamCount)); // ConvMixer-256/8, k5 p2: 0.59M as published
         var t = g.Train;

@@ -80,10 +80,29 @@ public class DataRegistryTests
         // same seed, same split; another seed, another split
         Assert.Equal(valIds, Ids(DataRegistry.Load(o).Val!));
         Assert.NotEqual(valIds, Ids(DataRegistry.Load(o with { Seed = 12 }).Val!));
-        // a subset is the first n of the same shuffled training part
+    }
+
+    /// <summary>
+    /// <c>subset</c> limits the training-set images a run uses, and <c>val_split</c> holds out its fraction of those:
+    /// 30 of 100 with 0.2 → 24 to train on and 6 to validate (not the 20 of the whole set), both from the same seeded
+    /// shuffle, disjoint; without a split the subset is the training part. The test set has its own test_subset.
+    /// </summary>
+    [Fact]
+    public void A_subset_shrinks_the_validation_split_with_the_training_part()
+    {
+        var o = new DataOptions { Source = "synthetic", Input = Shape.Image(1, 4, 4), Classes = 3, SyntheticTrain = 100, SyntheticTest = 10,
+                                  ValFraction = 0.2, Seed = 11, Normalize = false };
+        var raw = (Dataset)DataRegistry.Load(o with { ValFraction = 0 }).Train;
+        int[] Ids(ImageSet s) => Enumerable.Range(0, s.Count).Select(i => FindIn(raw, ((Dataset)s).Sample(i))).ToArray();
         var sub = DataRegistry.Load(o with { Subset = 30 });
-        Assert.Equal(trainIds[..30], Ids(sub.Train));
-        Assert.Equal(valIds, Ids(sub.Val!));
+        Assert.Equal((24, 6, 10), (sub.Train.Count, sub.Val!.Count, sub.Test!.Count));
+        var used = Ids(sub.Train).Concat(Ids(sub.Val)).ToArray();
+        Assert.Equal(30, used.Distinct().Count());
+        Assert.Equal(Ids(DataRegistry.Load(o with { ValFraction = 0, Subset = 30 }).Train), used); // the same 30 images, the last 6 held out
+        Assert.Equal((24, 6), DataCatalog.SplitSizes(100, 0.2, 30));
+        Assert.Equal((80, 20), DataCatalog.SplitSizes(100, 0.2, 500)); // a subset larger than the set is the set
+        Assert.Equal((1800, 200), DataCatalog.SplitSizes(60_000, 0.1, 2000));
+        Assert.Null(DataCatalog.SplitSizes(100, 0.2, 1)); // one image cannot be split
     }
 
     private static int FindIn(Dataset d, ReadOnlySpan<float> image)

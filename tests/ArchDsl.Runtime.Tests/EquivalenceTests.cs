@@ -18,8 +18,9 @@ namespace ArchDsl.Runtime.Tests;
 /// One case per family and per token mixer: depthwise conv (ConvMixer), attention (ViT), token MLP (MLP-Mixer),
 /// Fourier (FNet), pooling (PoolFormer-style); plus layer norm on images and batch norm on tokens; plus one case per
 /// op or variant no family uses (OneOp: silu, tanh, sigmoid, identity, flatten, gelu with approximate: tanh, max_pool,
-/// an even kernel with padding: same, group_norm, layer_scale and affine on images); ResMLP covers affine and layer_scale
-/// on tokens, PoolFormer with group_norm(1) the paper's norm, ViT with global_pool(prefix_tokens: 1) timm's 'avg' readout.
+/// an even kernel with padding: same, group_norm, layer_scale and affine on images, residual(gate) as nn.GLU); ResMLP covers
+/// affine and layer_scale on tokens, PoolFormer with group_norm(1) the paper's norm, ViT with global_pool(prefix_tokens: 1)
+/// timm's 'avg' readout, gMLP chunk on tokens and linear(init: gate) (timm's SpatialGatingUnit).
 /// </summary>
 [Collection(TorchModelCollection.Name)]
 public sealed class EquivalenceTests(ITestOutputHelper output)
@@ -39,6 +40,26 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
             head global_pool -> linear(classes)
             """),
         new { op = reference, channels = 3, width = 4, classes = 10 }, InputScale: 4);
+
+    /// <summary><see cref="OneOp"/> for an op that halves the channels (4 → 2): the reference's head reads 2 features.</summary>
+    static Case OneOpHalving(string step, string reference) => OneOp(step, reference) with
+    {
+        Config = new { op = reference, channels = 3, width = 4, classes = 10, head_width = 2 },
+    };
+
+    /// <summary>gMLP (specs/gmlp.arch) with the gate projection at PyTorch's Linear init instead of init: gate (weights ≈ 0, bias 1),
+    /// so v's path (the chunk, the norm, the token projection) moves the logits well beyond the tolerance.</summary>
+    const string GMlpDefaultInitSpec = """
+        arch gMLP(dim = 32, depth = 2, patch = 4, mlp = 6, channels = 3, size = 16, classes = 10)
+        input image[channels, size, size]
+        stem patches(patch) -> linear(dim)
+        mixer * depth {
+          channel:  linear(dim * mlp) -> gelu -> residual(gate) { layer -> transpose -> linear(N) -> transpose } -> linear(dim)
+          norm:     layer(eps: 1e-6), pre
+          residual: channel
+        }
+        head layer(eps: 1e-6) -> global_pool -> linear(classes)
+        """;
 
     const string FNetSpec = """
         arch FNet(dim = 32, depth = 2, patch = 4, hidden = 64, channels = 3, size = 16, classes = 10)
@@ -152,6 +173,15 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
         ["identity"] = OneOp("identity", "identity"),
         ["flatten"] = OneOp("flatten", "flatten"),
         ["gelu-tanh"] = OneOp("gelu(approximate: tanh)", "gelu_tanh"),
+        // u · sigmoid(v) of the channel halves is the GLU: residual(gate) on an image against PyTorch's nn.GLU(dim=1)
+        ["residual-gate"] = OneOpHalving("residual(gate) { sigmoid }", "glu"),
+        // timm's SpatialGatingBlock/GatedMlp/SpatialGatingUnit: chunk on tokens, the gate as published (init: gate) ...
+        ["gmlp"] = new("gmlp",
+            () => CompileSpec("gmlp.arch", "dim=32", "depth=2", "patch=4", "channels=3", "size=16"),
+            new { dim = 32, depth = 2, patch = 4, mlp = 6, classes = 10, channels = 3, size = 16 }),
+        // ... and with the gate projection at PyTorch's init, so a wrong half or norm in v's path shows in the logits
+        ["gmlp-default-init"] = new("gmlp", () => CompileText(GMlpDefaultInitSpec),
+            new { dim = 32, depth = 2, patch = 4, mlp = 6, classes = 10, channels = 3, size = 16 }),
     };
 
     public static TheoryData<string> CaseNames => new(Cases.Keys);

@@ -16,6 +16,7 @@ public sealed class ModelTests
         { "vit.arch", new[] { "dim=48", "depth=2", "heads=3" } },
         { "mlp-mixer.arch", new[] { "dim=32", "depth=2" } },
         { "resmlp.arch", new[] { "dim=32", "depth=2" } },
+        { "gmlp.arch", new[] { "dim=32", "depth=2" } },
     };
 
     [Theory]

@@ -7,7 +7,8 @@ namespace ArchDsl.Runtime.Tests;
 /// <summary>
 /// The starting values of the per-channel ops, which the equivalence cases cannot check (they copy ArchDsl's initial
 /// weights into the reference): layer_scale's γ = init (timm's LayerScale, init_values · ones), affine's α = 1 and β = 0
-/// (timm's resmlp Affine), group_norm's weight 1 and bias 0 (torch.nn.GroupNorm).
+/// (timm's resmlp Affine), group_norm's weight 1 and bias 0 (torch.nn.GroupNorm), and gMLP's gate projection
+/// <c>linear(…, init: gate)</c>: weight N(0, 1e-6²) and bias 1 (timm's SpatialGatingUnit.init_weights).
 /// </summary>
 [Collection(TorchModelCollection.Name)]
 public sealed class PerChannelOpInitTests
@@ -49,5 +50,22 @@ public sealed class PerChannelOpInitTests
         Assert.Equal(1f, s["stem.1.weight"].min().item<float>());
         Assert.Equal(1f, s["stem.1.weight"].max().item<float>());
         Assert.Equal(0.0, MaxAbs(s["stem.1.bias"]));
+    }
+
+    [Fact]
+    public void A_gate_projection_starts_near_zero_with_bias_one_and_a_plain_linear_as_PyTorchs()
+    {
+        var g = CompileSpec("gmlp.arch", "dim=64", "depth=1", "size=32", "patch=2"); // 256 tokens: proj weight [256, 256]
+        using var m = new IrModel(g, seed: 3);
+        using var scope = NewDisposeScope();
+        var s = m.state_dict();
+        var w = s["blocks.0.channel.2.2.weight"];
+        Assert.Equal(1f, s["blocks.0.channel.2.2.bias"].min().item<float>());
+        Assert.Equal(1f, s["blocks.0.channel.2.2.bias"].max().item<float>());
+        Assert.InRange(Math.Sqrt(w.mul(w).mean().item<float>()), 0.95e-6, 1.05e-6); // RMS of 65,536 draws of N(0, 1e-6²)
+        Assert.InRange(w.mean().item<float>(), -2e-8f, 2e-8f);
+        // fc1 without init: gate keeps PyTorch's kaiming_uniform_(a=√5): U(±1/√fan_in), std 1/√(3·fan_in)
+        var fc1 = s["blocks.0.channel.0.weight"];
+        Assert.InRange(fc1.abs().max().item<float>(), 0.9f / 8, 1f / 8);
     }
 }

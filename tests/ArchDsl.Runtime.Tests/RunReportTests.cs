@@ -81,6 +81,20 @@ public class RunReportTests
     }
 
     [Fact]
+    public void The_report_lists_only_the_files_the_run_has()
+    {
+        var r = TrainWithReport("train.epochs=1");
+        string Files() => System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(r.RunDir, RunReport.HtmlFile)), "<p>Files: (.*)\\.</p>").Groups[1].Value;
+        Assert.Equal("metrics.jsonl (the charts' data), summary.yaml, spec.arch, overrides.txt, graph.txt, confusion.json, " +
+                     "TensorBoard event files (events.out.tfevents.*)", Files());
+        File.Delete(Path.Combine(r.RunDir, ConfusionFile.FileName)); // as a run without a test set
+        File.Delete(Path.Combine(r.RunDir, RunDirectory.SummaryFile)); // as a run stopped early
+        foreach (var events in Directory.GetFiles(r.RunDir, TensorBoardLog.FilePrefix + "*")) File.Delete(events);
+        RunReport.Write(r.RunDir);
+        Assert.Equal("metrics.jsonl (the charts' data), spec.arch, overrides.txt, graph.txt", Files());
+    }
+
+    [Fact]
     public void Smoothing_is_TensorBoards_debiased_exponential_moving_average()
     {
         // w = 0.5 on [1, 0, 0]: EMA 0.5, 0.25, 0.125 divided by 1 − 0.5^n = 0.5, 0.75, 0.875.

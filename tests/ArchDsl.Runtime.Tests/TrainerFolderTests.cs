@@ -69,4 +69,28 @@ public class TrainerFolderTests
         Assert.Equal(TrainOutcome.Completed, resumed.Outcome);
         Assert.Equal(Curve(one.RunDir), Curve(cut.RunDir));
     }
+
+    [Fact]
+    public void Unreadable_images_are_neither_trained_on_nor_evaluated_and_the_summary_counts_them()
+    {
+        var data = ImageNetLayout(Path.Combine(TempRoot(), "imagenet"), 3, 6);
+        using var tmp = new DataTempDir();
+        DataBadFolderTests.MakeBad(Path.Combine(data, "train", "n00000000", "zz.jpg"), "not-an-image", tmp);
+        DataBadFolderTests.MakeBad(Path.Combine(data, "val", "n00000000", "zz.jpg"), "truncated", tmp); // val/: 6 images, 1 bad
+        DataBadFolderTests.MakeBad(Path.Combine(data, "val", "n00000001", "zz.jpg"), "zero-byte", tmp);
+        var r = Trainer.Train(ImageNetSpec(data, 2, "train.epochs=1"), Options(TempRoot()) with { Threads = 1 });
+        Assert.Equal(TrainOutcome.Completed, r.Outcome);
+        var summary = File.ReadAllText(Path.Combine(r.RunDir, "summary.yaml"));
+        Assert.Contains("train_samples: 18\n", summary); // 19 listed, 1 unreadable
+        Assert.Contains("  train: 1\n  test: 2\n", summary);
+        Assert.Contains("  samples: 6\n", summary); // the test set's readable images
+        Assert.Contains(Path.Combine(data, "val", "n00000000", "zz.jpg"), summary);
+
+        var eval = Evaluator.Evaluate(r.RunDir);
+        Assert.Equal(6, eval.Samples);
+        Assert.Equal(6L, Enumerable.Range(0, 3).Sum(i => Enumerable.Range(0, 3).Sum(j => eval.Confusion[i, j])));
+        Assert.Equal(2, eval.Skipped.Count);
+        Assert.Equal(r.TestAccuracy!.Value, eval.Accuracy, 12);
+        Assert.Contains("2 unreadable image(s) skipped", eval.Render());
+    }
 }

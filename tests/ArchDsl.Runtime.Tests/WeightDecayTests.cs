@@ -23,6 +23,7 @@ public class WeightDecayTests
     [InlineData("vit.arch", "vit 192 6 4 1 28 10 3")]
     [InlineData("vit.arch", "vit 64 2 7 3 28 100 4", "dim=64", "depth=2", "patch=7", "channels=3", "heads=4", "classes=100", "train.data=synthetic")]
     [InlineData("resmlp.arch", "resmlp 128 8 4 1 28 10 4")]
+    [InlineData("gmlp.arch", "gmlp 128 8 4 1 28 10 6")]
     public void The_timm_rule_makes_timms_groups(string spec, string reference, params string[] overrides)
     {
         var graph = CompileSpec(spec, overrides);

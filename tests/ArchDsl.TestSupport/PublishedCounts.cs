@@ -21,6 +21,9 @@ public static class PublishedCounts
         ("imagenet/resmlp-s36.arch", 44_690_488),
         ("imagenet/resmlp-b24-8.arch", 129_138_280),
         ("imagenet/poolformer-s12.arch", 11_915_176),
+        ("imagenet/gmlp-ti16.arch", 5_867_328),
+        ("imagenet/gmlp-s16.arch", 19_422_656),
+        ("imagenet/gmlp-b16.arch", 73_075_392),
     ];
 
     /// <summary>The table as theory data: (spec, params).</summary>

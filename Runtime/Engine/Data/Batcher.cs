@@ -91,18 +91,14 @@ public sealed class Batcher : IDisposable
     }
 
     /// <summary>
-    /// Writes batch <paramref name="batch"/> of <paramref name="epoch"/> into the buffers and returns its size. A
-    /// streaming set's batches come from the prefetch queue (started here, restarted on a jump); others are copied.
+    /// Writes batch <paramref name="batch"/> of <paramref name="epoch"/> into the buffers and returns its size (less than
+    /// <see cref="Indices"/>' count by the unreadable samples left out, see <see cref="ImageSet.Fill"/>; 0 when none could
+    /// be read). A streaming set's batches come from the prefetch queue (started here, restarted on a jump); others are copied.
     /// </summary>
     /// <exception cref="DataException">a sample could not be produced (raised on this thread).</exception>
     public int FillBatch(int epoch, int batch, float[] images, long[] labels)
     {
-        if (!Data.Streams || PrefetchDepth <= 0)
-        {
-            var indices = Indices(epoch, batch);
-            Data.Fill(indices, images, labels, epoch);
-            return indices.Length;
-        }
+        if (!Data.Streams || PrefetchDepth <= 0) return Data.Fill(Indices(epoch, batch), images, labels, epoch);
         _prefetcher ??= new Prefetcher(this, PrefetchDepth);
         return _prefetcher.Take(epoch, batch, images, labels);
     }
@@ -110,6 +106,7 @@ public sealed class Batcher : IDisposable
     /// <summary>
     /// The batches of epoch <paramref name="epoch"/>. With <paramref name="reuseBuffers"/> every batch
     /// shares the same arrays (no per-batch allocation): consume a batch before asking for the next.
+    /// Unreadable samples are left out of their batch; a batch none of whose samples could be read is not yielded.
     /// </summary>
     public IEnumerable<Batch> Epoch(int epoch, bool reuseBuffers = false)
     {
@@ -122,13 +119,15 @@ public sealed class Batcher : IDisposable
             float[] images = reuseBuffers ? sharedImages ??= new float[(long)BatchSize * s] : new float[(long)n * s];
             long[] labels = reuseBuffers ? sharedLabels ??= new long[BatchSize] : new long[n];
             var indices = Indices(epoch, b).ToArray();
-            FillBatch(epoch, b, images, labels);
-            yield return new Batch(images, labels, indices, n, Data.Channels, Data.Height, Data.Width);
+            int read = FillBatch(epoch, b, images, labels);
+            if (read == 0) continue;
+            if (read < n) indices = indices.Where(i => !Data.IsUnreadable(i)).ToArray();
+            yield return new Batch(images, labels, indices, read, Data.Channels, Data.Height, Data.Width);
         }
     }
 
     /// <summary>Copies the given samples into <paramref name="images"/> / <paramref name="labels"/> (see <see cref="ImageSet.Fill"/>).</summary>
-    public void Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels, int epoch = 0) =>
+    public int Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels, int epoch = 0) =>
         Data.Fill(indices, images, labels, epoch);
 
     /// <summary>Stops the prefetch threads (if any).</summary>

@@ -13,9 +13,9 @@ public sealed record DataOptions
     public string? Path { get; init; }
     /// <summary>Seeds the split/subset shuffle and synthetic data.</summary>
     public ulong Seed { get; init; }
-    /// <summary>Fraction of the training set held out for validation (the last part after a seeded shuffle).</summary>
+    /// <summary>Fraction of the training images used (all, or the <see cref="Subset"/>) held out for validation: their last part after a seeded shuffle.</summary>
     public double ValFraction { get; init; }
-    /// <summary>Keep only the first n training samples after the seeded shuffle.</summary>
+    /// <summary>Use only the first n training samples after the seeded shuffle; the validation split is taken from them.</summary>
     public int? Subset { get; init; }
     /// <summary>Keep only the first n test samples after a seeded shuffle.</summary>
     public int? TestSubset { get; init; }
@@ -62,8 +62,9 @@ public sealed record DataSplits(ImageSet Train, ImageSet? Val, ImageSet? Test, N
 
 /// <summary>
 /// Maps the <c>data:</c> value of a train section to a loader and produces train / validation / test
-/// sets. Order of operations: load → seeded shuffle of train → hold out the last ValFraction as
-/// validation → keep the first Subset of the rest → normalise all sets with the training statistics.
+/// sets. Order of operations: load → seeded shuffle of train → keep the first Subset → hold out the last
+/// ValFraction of those as validation (<see cref="DataCatalog.SplitSizes"/>) → normalise all sets with the
+/// training statistics.
 /// </summary>
 public static class DataRegistry
 {
@@ -114,8 +115,8 @@ public static class DataRegistry
         {
             var perm = new DeterministicRandom(DeterministicRandom.Derive(options.Seed, 0x5B117UL)).Permutation(train.Count);
             var (nTrain, nVal) = DataCatalog.SplitSizes(train.Count, options.ValFraction, options.Subset)
-                ?? throw new DataException($"{train.Name}: {train.Count} sample(s) cannot be split into train and validation");
-            if (nVal > 0) val = train.Select(perm.AsSpan(train.Count - nVal), $"{train.Name} (validation split)");
+                ?? throw new DataException($"{train.Name}: {Math.Min(train.Count, options.Subset ?? train.Count)} sample(s) cannot be split into train and validation");
+            if (nVal > 0) val = train.Select(perm.AsSpan(nTrain, nVal), $"{train.Name} (validation split)");
             if (val is FolderSet folderVal) val = folderVal.With(options.EvalTransform); // evaluated as a held-out folder is
             train = train.Select(perm.AsSpan(0, nTrain), train.Name);
         }

@@ -170,7 +170,7 @@ public sealed class Dataset : ImageSet
     }
 
     /// <summary>Copies the given samples; runs of consecutive indices are copied as one block (the epoch plays no part).</summary>
-    public override void Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels, int epoch = 0)
+    public override int Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels, int epoch = 0)
     {
         int s = SampleSize;
         if (images.Length < indices.Length * s || labels.Length < indices.Length)
@@ -188,5 +188,6 @@ public sealed class Dataset : ImageSet
             for (int k = 0; k < run; k++) labels[i + k] = Labels[first + k];
             i += run;
         }
+        return indices.Length;
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using ArchDsl.Compiler;
 
 namespace ArchDsl.Runtime.Data;
@@ -8,24 +7,25 @@ namespace ArchDsl.Runtime.Data;
 /// samples on <see cref="Workers"/> threads (<see cref="ImageDecoder"/>), cropping and resizing each by the per-sample
 /// <see cref="Transform"/> to C×H×W and normalising. A random transform of sample i in epoch e draws from a stream
 /// seeded by (seed, e, i) alone, so a batch is the same whatever the worker count, batch order or resume point.
-/// Bad data (policy): an image that cannot be decoded (corrupt, truncated, not an image, no read permission) stops the
-/// run with its path when <see cref="Strict"/>; otherwise the sample is replaced by the next readable one of the set
-/// (its label with it), the path is remembered in <see cref="Skipped"/>, and the first few are reported through <see cref="Warn"/>.
+/// Bad data (policy): an image that cannot be decoded (corrupt, truncated, zero bytes, not an image, no read permission)
+/// stops the run with its path when <see cref="Strict"/>; otherwise it is skipped — left out of its batch (which
+/// <see cref="Fill"/> returns shorter), not replaced — recorded in the folder's <see cref="UnreadableImages"/> (shared by
+/// every view of the folder, so each file is reported once) and never decoded again.
 /// </summary>
 public sealed class FolderSet : ImageSet
 {
     private const ulong TransformStream = 0xF01D_E125UL;
-    private const int Reported = 5, MaxSubstitutes = 64;
 
     private readonly string[] _files;
     private readonly int[] _labels;
-    private readonly ConcurrentDictionary<string, string> _skipped;
+    private readonly UnreadableImages _unreadable;
     private float[][] _tables;
 
     /// <param name="transform">The per-sample transform (its size, when given, must be the output's).</param>
+    /// <param name="unreadable">The folder's record of unreadable files, shared with its other views (null: a new one).</param>
     /// <exception cref="DataException">a transform size other than the output size.</exception>
     public FolderSet(string[] files, int[] labels, IReadOnlyList<string> classes, int channels, int height, int width,
-                     SampleTransformConfig transform, ulong seed, int workers, bool strict, string name)
+                     SampleTransformConfig transform, ulong seed, int workers, bool strict, string name, UnreadableImages? unreadable = null)
     {
         if (files.Length != labels.Length) throw new ArgumentException("one label per file");
         if (transform.Size is int size && (size != height || size != width))
@@ -43,7 +43,7 @@ public sealed class FolderSet : ImageSet
         Strict = strict;
         Name = name;
         _tables = ImageDecoder.Tables(channels, null);
-        _skipped = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        _unreadable = unreadable ?? new UnreadableImages(Path.GetDirectoryName(Path.GetDirectoryName(files.FirstOrDefault() ?? "")) ?? "");
     }
 
     public override int Count => _files.Length;
@@ -61,67 +61,76 @@ public sealed class FolderSet : ImageSet
     public int Workers { get; }
     public bool Strict { get; }
     public Normalization? Normalization { get; private set; }
-    /// <summary>Receives one line per reported skip (the first few unreadable images, then one summary line).</summary>
-    public Action<string>? Warn { get; set; }
-    /// <summary>The unreadable images met so far, with the reason.</summary>
-    public IReadOnlyDictionary<string, string> Skipped => _skipped;
+    /// <summary>Receives the folder's skip reports (see <see cref="UnreadableImages"/>); shared by its views.</summary>
+    public Action<string>? Warn { get => _unreadable.Warn; set => _unreadable.Warn = value; }
+    /// <summary>The folder's record of unreadable files (shared by every view of it).</summary>
+    public UnreadableImages UnreadableRecord => _unreadable;
+
+    /// <summary>This set's files found unreadable so far, in sample order.</summary>
+    public override IReadOnlyList<string> Unreadable => _unreadable.Count == 0 ? [] : _files.Where(_unreadable.Contains).ToList();
+
+    public override bool IsUnreadable(int index) => _unreadable.Count > 0 && _unreadable.Contains(_files[index]);
 
     /// <summary>The same files with another transform (the evaluation view of a training folder, or a different worker count).</summary>
-    public FolderSet With(SampleTransformConfig? transform = null, int? workers = null, string? name = null)
+    public FolderSet With(SampleTransformConfig? transform = null, int? workers = null, string? name = null) =>
+        View(_files, _labels, transform ?? Transform, workers ?? Workers, name ?? Name);
+
+    private FolderSet View(string[] files, int[] labels, SampleTransformConfig transform, int workers, string name)
     {
-        var set = new FolderSet(_files, _labels, ClassNames, Channels, Height, Width, transform ?? Transform, Seed, workers ?? Workers, Strict, name ?? Name);
+        var set = new FolderSet(files, labels, ClassNames, Channels, Height, Width, transform, Seed, workers, Strict, name, _unreadable);
         if (Normalization is { } n) set.Normalize(n);
-        set.Warn = Warn;
         return set;
     }
 
-    public override unsafe void Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels, int epoch = 0)
+    /// <summary>Decodes the samples; an unreadable one is left out (see the policy above), the rest moved up in order.</summary>
+    /// <returns>How many samples were written: <paramref name="indices"/>' count less the unreadable ones.</returns>
+    public override unsafe int Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels, int epoch = 0)
     {
         int s = SampleSize, n = indices.Length;
         if (images.Length < n * s || labels.Length < n) throw new ArgumentException("destination buffers are smaller than the batch");
         var order = indices.ToArray();
         foreach (int i in order)
             if ((uint)i >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(indices), i, $"sample index outside 0..{Count - 1}");
-        var got = new int[n];
+        var read = new bool[n];
         Exception? failure = null;
         fixed (float* dst = images)
         {
             var p = (IntPtr)dst;
             Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Workers }, (k, state) =>
             {
-                try { got[k] = Produce(order[k], epoch, new Span<float>((float*)p + (long)k * s, s)); }
+                try { read[k] = Produce(order[k], epoch, new Span<float>((float*)p + (long)k * s, s)); }
                 catch (DataException e) { Interlocked.CompareExchange(ref failure, e, null); state.Stop(); }
             });
         }
         if (failure is not null) throw failure;
-        for (int k = 0; k < n; k++) labels[k] = _labels[got[k]];
+        int m = 0;
+        for (int k = 0; k < n; k++)
+        {
+            if (!read[k]) continue;
+            if (m != k) images.Slice(k * s, s).CopyTo(images.Slice(m * s, s));
+            labels[m++] = _labels[order[k]];
+        }
+        return m;
     }
 
-    /// <summary>Decodes sample <paramref name="index"/> (or, not strict, the next readable one) into <paramref name="dst"/>; returns the sample used.</summary>
-    private int Produce(int index, int epoch, Span<float> dst)
+    /// <summary>Decodes sample <paramref name="index"/> into <paramref name="dst"/>; false when the file is unreadable (not strict).</summary>
+    /// <exception cref="DataException">strict and the file is unreadable, or libvips itself cannot be loaded.</exception>
+    private bool Produce(int index, int epoch, Span<float> dst)
     {
-        for (int t = 0; t < MaxSubstitutes; t++)
+        string file = _files[index];
+        if (_unreadable.Contains(file)) return false;
+        try
         {
-            int i = (index + t) % Count;
-            if (_skipped.ContainsKey(_files[i])) continue;
-            try
-            {
-                var random = new DeterministicRandom(DeterministicRandom.Derive(DeterministicRandom.Derive(Seed ^ TransformStream, (ulong)epoch), (ulong)i));
-                ImageDecoder.Decode(_files[i], (w, h) => CropBoxes.For(Transform, w, h, Height, Width, random), Height, Width, _tables, dst);
-                return i;
-            }
-            catch (DataException e)
-            {
-                if (Strict) throw new DataException($"{Name}: {e.Message} (folder(strict: true) stops at an unreadable image)", e);
-                if (_skipped.TryAdd(_files[i], e.Message))
-                {
-                    int count = _skipped.Count;
-                    if (count <= Reported) Warn?.Invoke($"warning: skipping an unreadable image: {e.Message}");
-                    if (count == Reported + 1) Warn?.Invoke($"warning: more unreadable images are being skipped; `archc data inspect {Path.GetDirectoryName(Path.GetDirectoryName(_files[i]))}` lists them all");
-                }
-            }
+            var random = new DeterministicRandom(DeterministicRandom.Derive(DeterministicRandom.Derive(Seed ^ TransformStream, (ulong)epoch), (ulong)index));
+            ImageDecoder.Decode(file, (w, h) => CropBoxes.For(Transform, w, h, Height, Width, random), Height, Width, _tables, dst);
+            return true;
         }
-        throw new DataException($"{Name}: {MaxSubstitutes} images in a row from '{_files[index]}' cannot be read; the folder is not usable");
+        catch (DataException e) when (e.InnerException is not (TypeInitializationException or DllNotFoundException))
+        {
+            if (Strict) throw new DataException($"{Name}: {e.Message} (folder(strict: true) stops at an unreadable image)", e);
+            _unreadable.Add(file, e.Message);
+            return false;
+        }
     }
 
     public override FolderSet Select(ReadOnlySpan<int> indices, string? name = null)
@@ -129,10 +138,7 @@ public sealed class FolderSet : ImageSet
         var files = new string[indices.Length];
         var labels = new int[indices.Length];
         for (int k = 0; k < indices.Length; k++) { files[k] = _files[indices[k]]; labels[k] = _labels[indices[k]]; }
-        var set = new FolderSet(files, labels, ClassNames, Channels, Height, Width, Transform, Seed, Workers, Strict, name ?? Name);
-        if (Normalization is { } norm) set.Normalize(norm);
-        set.Warn = Warn;
-        return set;
+        return View(files, labels, Transform, Workers, name ?? Name);
     }
 
     /// <summary>Samples used by <see cref="ChannelStatistics"/>: a seeded choice of this many (all when fewer).</summary>
@@ -144,9 +150,10 @@ public sealed class FolderSet : ImageSet
         var pick = new DeterministicRandom(DeterministicRandom.Derive(Seed, 0x57A7UL)).Permutation(Count).Take(Math.Min(Count, StatisticsSamples)).Order().ToArray();
         var view = With(Transform is ResizeConfig ? Transform : new CenterCropConfig(null, DataCatalog.DefaultCropPct));
         view._tables = ImageDecoder.Tables(Channels, null);
-        var sample = new Dataset(new float[(long)pick.Length * SampleSize], new int[pick.Length], Channels, Height, Width, ClassNames, Name);
-        view.Fill(pick, sample.Images, new long[pick.Length]);
-        return sample.ChannelStatistics();
+        var pixels = new float[(long)pick.Length * SampleSize];
+        int read = view.Fill(pick, pixels, new long[pick.Length]);
+        if (read == 0) throw new DataException($"{Name}: none of the {pick.Length} images chosen for the normalisation statistics can be read; `archc data inspect` lists the unreadable files");
+        return new Dataset(pixels[..(read * SampleSize)], new int[read], Channels, Height, Width, ClassNames, Name).ChannelStatistics();
     }
 
     public override void Normalize(Normalization norm)

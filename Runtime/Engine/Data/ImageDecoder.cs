@@ -22,6 +22,7 @@ public static class ImageDecoder
         Cache.MaxFiles = 0;
         Cache.MaxMem = 0;
         NetVips.NetVips.Concurrency = 1;
+        VipsLog.Install(); // libvips' warnings are not printed beside ArchDsl's report of the same file
     }
 
     /// <summary>Chooses the crop box of an (oriented) width × height image.</summary>

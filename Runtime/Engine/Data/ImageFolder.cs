@@ -20,13 +20,13 @@ public static class ImageFolderLoader
             throw new DataException($"image folder '{root}': images are resized to the model's image input, but the input is {(o.Input?.ToString() ?? "unknown")}");
         var (trainIndex, testIndex) = FolderIndex.ScanSplits(root, o.Strict);
         int workers = o.Workers ?? DefaultWorkers;
+        var unreadable = new UnreadableImages(root) { Warn = o.Warn }; // one record for the folder: each bad file reported once
         FolderSet Set(FolderIndex index, SampleTransformConfig transform, string split) =>
             new(index.Files, index.Labels, trainIndex.Classes, input.Dims[0], input.Dims[1], input.Dims[2], transform, o.Seed, workers, o.Strict,
-                $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(root))} {split}");
+                $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(root))} {split}", unreadable);
         var train = Set(trainIndex, o.Transform, "train");
         var test = testIndex is null ? null : Set(testIndex, o.EvalTransform, Path.GetFileName(testIndex.Root));
         foreach (var note in trainIndex.Notes.Concat(testIndex?.Notes ?? [])) o.Warn?.Invoke($"warning: {note}");
-        if (o.Warn is { } warn) { train.Warn = warn; if (test is not null) test.Warn = warn; }
         return (train, test);
     }
 }

@@ -25,10 +25,18 @@ public abstract class ImageSet
     /// Writes samples <paramref name="indices"/> (in that order) as N,C,H,W floats into <paramref name="images"/>
     /// and their labels into <paramref name="labels"/>. <paramref name="epoch"/> seeds random per-sample
     /// transforms (with the set's seed and each sample's index, so the result does not depend on the batch
-    /// or the number of workers); sets without them ignore it.
+    /// or the number of workers); sets without them ignore it. A sample that cannot be read (an image folder's
+    /// unreadable file, see <see cref="UnreadableImages"/>) is left out: the others move up, in order.
     /// </summary>
+    /// <returns>How many samples were written (<paramref name="indices"/>' count, less any unreadable one).</returns>
     /// <exception cref="DataException">a sample cannot be produced (a strict folder's unreadable image).</exception>
-    public abstract void Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels, int epoch = 0);
+    public abstract int Fill(ReadOnlySpan<int> indices, Span<float> images, Span<long> labels, int epoch = 0);
+
+    /// <summary>The samples found unreadable so far (their files, in sample order), left out of every batch; empty for in-memory sets.</summary>
+    public virtual IReadOnlyList<string> Unreadable => [];
+
+    /// <summary>Whether sample <paramref name="index"/> was found unreadable (and so is left out of batches).</summary>
+    public virtual bool IsUnreadable(int index) => false;
 
     /// <summary>A set of the given samples in the given order.</summary>
     public abstract ImageSet Select(ReadOnlySpan<int> indices, string? name = null);

@@ -34,7 +34,7 @@ public sealed class Prefetcher : IDisposable
 
     public int Depth { get; }
 
-    /// <summary>Copies batch (<paramref name="epoch"/>, <paramref name="batch"/>) into the buffers; returns its size.</summary>
+    /// <summary>Copies batch (<paramref name="epoch"/>, <paramref name="batch"/>) into the buffers; returns its size (unreadable samples left out).</summary>
     /// <exception cref="DataException">the producer failed on this batch.</exception>
     public int Take(int epoch, int batch, float[] images, long[] labels)
     {
@@ -79,8 +79,7 @@ public sealed class Prefetcher : IDisposable
                     Item item;
                     try
                     {
-                        b.Data.Fill(order.AsSpan(start, n), images, labels, e);
-                        item = new Item(e, k, images, labels, n, null);
+                        item = new Item(e, k, images, labels, b.Data.Fill(order.AsSpan(start, n), images, labels, e), null);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException) { item = new Item(e, k, images, labels, 0, ex); }
                     queue.Writer.WriteAsync(item, token).AsTask().GetAwaiter().GetResult();

@@ -10,7 +10,7 @@ namespace ArchDsl.Runtime.Distributed;
 
 /// <summary>
 /// One worker's part in a data-parallel run, as PyTorch's DistributedDataParallel does it, on libtorch's c10d
-/// (Gloo): the rendezvous and its checks (<see cref="Join"/>), parameters and buffers broadcast from rank 0 and the
+/// (Gloo on the CPU, NCCL on CUDA: <see cref="BackendChoice"/>): the rendezvous and its checks (<see cref="Join"/>), parameters and buffers broadcast from rank 0 and the
 /// gradients bucketed and all-reduced during backward by c10d's Reducer (<see cref="Start"/>,
 /// <see cref="PrepareForBackward"/>), each rank's share of a global batch (<see cref="Shard"/>), and the reductions
 /// that make every rank's metrics and stop decision the same (<see cref="ReduceStep"/>, <see cref="ReduceEvaluation"/>,
@@ -24,42 +24,53 @@ public sealed class DataParallel : IDisposable
     private dist.Reducer? _reducer;
 
     public DistributedOptions Options { get; }
+    /// <summary>The backend and this rank's device (<c>cpu</c>, or <c>cuda:LOCAL_RANK</c> with NCCL).</summary>
+    public BackendChoice Backend { get; }
+    private readonly Device _device;
     public int Rank => Options.Rank;
     public int WorldSize => Options.WorldSize;
     public bool IsMain => Options.IsMain;
-    /// <summary>Bytes of gradients all-reduced per step (float32 parameters that train).</summary>
+    /// <summary>Bytes of gradients all-reduced per step: those of the parameters in the Reducer's buckets (every parameter that trains).</summary>
     public long GradientBytes { get; private set; }
     /// <summary>The Reducer's buckets in reduction order (parameter indices), once <see cref="Start"/> ran.</summary>
     public IReadOnlyList<int[]> Buckets => _reducer?.buckets ?? [];
 
-    private DataParallel(DistributedOptions options, dist.TCPStore store, dist.ProcessGroup group) =>
-        (Options, _store, _group) = (options, store, group);
+    private DataParallel(DistributedOptions options, BackendChoice backend, dist.TCPStore store, dist.ProcessGroup group) =>
+        (Options, Backend, _device, _store, _group) = (options, backend, Device.Parse(backend.Device), store, group);
 
     /// <summary>
     /// Meets the other workers at rank 0's store (rank 0 listens on MASTER_ADDR:MASTER_PORT), checks that every rank
     /// has the same world size and compiled the same graph and config (<paramref name="configHash"/>), then connects
-    /// the Gloo group.
+    /// the group of the backend <paramref name="device"/> calls for (<see cref="BackendChoice"/>), chosen before anything
+    /// is started.
     /// </summary>
-    /// <exception cref="TrainingException">the port is in use, no master answered, not every rank joined within the
-    /// timeout, or a rank's world size or config differs — each said as such.</exception>
-    public static DataParallel Join(DistributedOptions o, string configHash)
+    /// <exception cref="TrainingException">the device needs a backend this libtorch lacks; the port is in use, no master
+    /// answered, not every rank joined within the timeout, or a rank's world size or config differs — each said as such.</exception>
+    public static DataParallel Join(DistributedOptions o, string configHash, string device)
     {
+        var backend = BackendChoice.ForThisLibtorch(device, o.LocalRank);
         var at = $"{o.MasterAddr}:{o.MasterPort}";
         dist.TCPStore store;
-        try { store = new dist.TCPStore(o.MasterAddr, o.MasterPort, o.WorldSize, o.IsMain, o.Timeout, wait_for_workers: false); }
-        catch (TorchException e) when (o.IsMain)
+        try { store = new dist.TCPStore(o.MasterAddr, o.MasterPort, o.WorldSize, o.ServesStore, o.Timeout, wait_for_workers: false); }
+        catch (TorchException e) when (o.ServesStore)
         { throw new TrainingException($"rank 0 cannot listen on {at} for the rendezvous ({e.Message}); is the port in use? choose another with --master-port or MASTER_PORT", e); }
         catch (TorchException e)
-        { throw new TrainingException($"rank {o.Rank} could not reach the master at {at} within {o.Timeout.TotalSeconds:0} s ({e.Message}); check MASTER_ADDR/--master-addr and that rank 0 is running", e); }
+        { throw new TrainingException($"rank {o.Rank} could not reach the {(o.AgentStore ? "launcher's store" : "master")} at {at} within {o.Timeout.TotalSeconds:0} s ({e.Message}); check MASTER_ADDR/--master-addr and that rank 0 is running", e); }
         try
         {
             CheckWorld(store, o, configHash);
-            var loopback = o.MasterAddr is "localhost" || o.MasterAddr.StartsWith("127.", StringComparison.Ordinal);
-            var iface = Environment.GetEnvironmentVariable("GLOO_SOCKET_IFNAME") is { Length: > 0 } i ? i : null;
-            var group = new dist.ProcessGroupGloo(store, o.Rank, o.WorldSize, o.Timeout, iface, iface is null && loopback ? "127.0.0.1" : null);
-            return new DataParallel(o, store, group);
+            return new DataParallel(o, backend, store, NewGroup(backend.Backend, store, o));
         }
         catch (Exception) { store.Dispose(); throw; }
+    }
+
+    /// <summary>NCCL's group (its interface from <c>NCCL_SOCKET_IFNAME</c>, read by NCCL itself), or Gloo's on <c>GLOO_SOCKET_IFNAME</c>, loopback for a local master.</summary>
+    private static dist.ProcessGroup NewGroup(Backend backend, dist.TCPStore store, DistributedOptions o)
+    {
+        if (backend == Distributed.Backend.Nccl) return new dist.ProcessGroupNCCL(store, o.Rank, o.WorldSize, o.Timeout);
+        var loopback = o.MasterAddr is "localhost" || o.MasterAddr.StartsWith("127.", StringComparison.Ordinal);
+        var iface = Environment.GetEnvironmentVariable("GLOO_SOCKET_IFNAME") is { Length: > 0 } i ? i : null;
+        return new dist.ProcessGroupGloo(store, o.Rank, o.WorldSize, o.Timeout, iface, iface is null && loopback ? "127.0.0.1" : null);
     }
 
     /// <summary>
@@ -135,21 +146,31 @@ public sealed class DataParallel : IDisposable
     {
         BroadcastModel(model);
         var trainable = model.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
-        GradientBytes = trainable.Sum(p => p.numel() * 4);
         _reducer = new dist.Reducer(trainable, _group);
+        GradientBytes = _reducer.buckets.SelectMany(b => b).Sum(i => trainable[i].numel() * ElementSize(trainable[i].dtype));
         if (syncBatchNorm) model.SyncBatchNorm(_group);
         AllReduceSeconds = TimeAllReduce(GradientBytes / 4);
     }
 
     /// <summary>
-    /// Seconds one all-reduce of a step's gradient bytes takes on its own (the median of 5, after one untimed), measured at
-    /// start: the communication a step would wait for if none of it overlapped with backward.
+    /// Seconds one all-reduce of a step's gradient bytes (as one float32 buffer) takes on its own, the median of 5 after
+    /// one untimed, measured at start: the all-reduce time per step, which in training overlaps the rest of backward
+    /// (c10d's Reducer starts each bucket's all-reduce from an autograd hook), so a step waits for at most this.
     /// </summary>
     public double AllReduceSeconds { get; private set; }
 
+    /// <summary>Effective all-reduce bandwidth, bytes per second: <see cref="GradientBytes"/> / <see cref="AllReduceSeconds"/>.</summary>
+    public double AllReduceBandwidth => GradientBytes / Math.Max(AllReduceSeconds, 1e-9);
+
+    /// <summary>The log's line on the world and its all-reduce: backend, ranks, per-rank batch, bytes, time and bandwidth per step.</summary>
+    public string Describe(int batch) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"data-parallel: {WorldSize} processes ({Backend.Name}, this rank on {Backend.Device}); train.batch {batch} is the global batch, " +
+        $"{RunWorld.PerRank(batch, WorldSize)} images per rank; all-reduce per step: {GradientBytes:N0} bytes of gradients in {Buckets.Count} " +
+        $"bucket(s), {AllReduceSeconds * 1e3:0.###} ms alone ({AllReduceBandwidth / 1e6:0.#} MB/s), overlapped with backward");
+
     private double TimeAllReduce(long elements)
     {
-        using var buffer = zeros(Math.Max(1, elements));
+        using var buffer = zeros(new[] { Math.Max(1, elements) }, device: _device);
         var times = new List<double>();
         for (int i = 0; i < 6; i++)
         {
@@ -218,6 +239,15 @@ public sealed class DataParallel : IDisposable
         return total;
     }
 
+    /// <summary>Sums <paramref name="confusion"/>'s counts over ranks (each rank's from its shard): the whole set's matrix on every rank.</summary>
+    public void ReduceConfusion(ConfusionMatrix confusion)
+    {
+        using var counts = tensor(confusion.ToArray(), device: _device);
+        dist.all_reduce(counts, _group, timeout: Options.Timeout);
+        using var summed = counts.cpu();
+        confusion.SetCounts(summed.data<long>());
+    }
+
     /// <summary>True on every rank when it is true on any (a stop asked of one local worker stops all at the same step).</summary>
     public bool Agree(bool any) => Sum(any ? 1 : 0)[0] > 0;
 
@@ -226,9 +256,10 @@ public sealed class DataParallel : IDisposable
 
     private double[] Sum(params double[] values)
     {
-        using var t = tensor(values);
+        using var t = tensor(values, device: _device);
         dist.all_reduce(t, _group);
-        return t.data<double>();
+        using var summed = t.cpu();
+        return summed.data<double>();
     }
 
     /// <summary>

@@ -23,9 +23,19 @@ public sealed record DistributedOptions
 
     public bool IsMain => Rank == 0;
 
+    /// <summary>
+    /// The rendezvous store is already served by the launcher: torchrun's static rendezvous (<c>--master-addr</c>/<c>--master-port</c>)
+    /// hosts it in its agent and says so with <c>TORCHELASTIC_USE_AGENT_STORE=True</c>, so rank 0 connects to it as the
+    /// others do instead of listening on the port, as PyTorch's <c>init_process_group</c> does.
+    /// </summary>
+    public bool AgentStore { get; init; }
+
+    /// <summary>Whether this worker serves the rendezvous store: rank 0, unless the launcher's agent serves it.</summary>
+    public bool ServesStore => IsMain && !AgentStore;
+
     /// <summary>The environment's variable names, as torchrun sets them.</summary>
     public const string RankVar = "RANK", WorldSizeVar = "WORLD_SIZE", LocalRankVar = "LOCAL_RANK", MasterAddrVar = "MASTER_ADDR",
-        MasterPortVar = "MASTER_PORT", TimeoutVar = "ARCHDSL_DIST_TIMEOUT";
+        MasterPortVar = "MASTER_PORT", TimeoutVar = "ARCHDSL_DIST_TIMEOUT", AgentStoreVar = "TORCHELASTIC_USE_AGENT_STORE";
 
     /// <summary>
     /// The worker's place from <paramref name="env"/> (default the process environment): null when <c>WORLD_SIZE</c> is
@@ -46,6 +56,7 @@ public sealed record DistributedOptions
             Rank = Int(RankVar, Get(RankVar) ?? throw new TrainingException($"{WorldSizeVar}={world} is set but {RankVar} is not: every worker needs its rank"), 0, size - 1),
             MasterAddr = Get(MasterAddrVar) ?? "127.0.0.1",
             MasterPort = Get(MasterPortVar) is { } port ? Int(MasterPortVar, port, 1, 65535) : 29500,
+            AgentStore = string.Equals(Get(AgentStoreVar), "True", StringComparison.OrdinalIgnoreCase),
         };
         o = o with { LocalRank = Get(LocalRankVar) is { } lr ? Int(LocalRankVar, lr, 0, size - 1) : o.Rank };
         return Get(TimeoutVar) is { } t ? o with { Timeout = TimeSpan.FromSeconds(Int(TimeoutVar, t, 1, 86400)) } : o;

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using ArchDsl.Runtime.Data;
 using ArchDsl.Runtime.Training;
-using NetVips;
+using ArchDsl.Compiler;
 using static ArchDsl.Torch.torch;
 
 namespace ArchDsl.Runtime.Export;
@@ -11,12 +11,20 @@ public sealed record Prediction(string Image, IReadOnlyList<ClassScore> Top);
 
 public sealed record ClassScore([property: JsonPropertyName("class")] string Class, double Probability);
 
+/// <summary>An image <c>archc predict</c> could not prepare (unreadable, or of a size an in-memory run cannot take), and why.</summary>
+public sealed record PredictionFailure(string Image, string Error);
+
+/// <summary>The predictions of the images that could be prepared, in the order given, and the images that could not.</summary>
+public sealed record PredictionReport(IReadOnlyList<Prediction> Predictions, IReadOnlyList<PredictionFailure> Failures);
+
 /// <summary>
-/// <c>archc predict</c>: a run's model (best checkpoint, else last) on image files, with the run's eval transform —
-/// which is its normalisation only (<see cref="Dataset.NormalizeInPlace"/>, the data path's own; ArchDsl trains on
-/// images of one size and resizes nothing). Images are decoded by libvips (NetVips): 8-bit, or 16-bit reduced to
-/// 8 bits; alpha dropped; a grey image repeated in three channels for a colour model (as the image-folder loader
-/// does); pixels v / 255.
+/// <c>archc predict</c>: a run's model (best checkpoint, else last) on image files, each prepared exactly as the run's
+/// evaluation prepares its images — by the image-folder loader's decoder (<see cref="ImageDecoder"/>: channels converted
+/// as in training, a grey image repeated for a colour model and a colour one made grey for a grey model, alpha dropped,
+/// 16 bits to 8, EXIF orientation applied), the run's evaluation transform (a run on an image folder: resize by
+/// crop_pct and center crop, or resize, <see cref="DataConfig.EvalTransform"/>; an in-memory set's run resizes nothing,
+/// so its images must have the model's size) and the normalisation stored with the run (<see cref="ModelCard.Normalization"/>).
+/// An image that cannot be prepared is reported with its path and the rest are predicted.
 /// </summary>
 public sealed class Predictor : IDisposable
 {
@@ -51,75 +59,61 @@ public sealed class Predictor : IDisposable
         return files;
     }
 
-    /// <summary>The top <paramref name="k"/> classes of each image, in the order given.</summary>
-    /// <exception cref="ExportException">an unreadable image, or one of another channel count or size than the model takes (the message names the file).</exception>
-    public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> images, int k)
+    /// <summary>The top <paramref name="k"/> classes of each image that can be prepared, in the order given; the others as failures.</summary>
+    /// <exception cref="ExportException">k below 1, or the run's stored normalisation does not fit its input.</exception>
+    public PredictionReport Predict(IReadOnlyList<string> images, int k)
     {
         if (k < 1) throw new ExportException($"--top must be at least 1, got {k}");
         k = Math.Min(k, Card.Classes.Length);
-        var result = new List<Prediction>(images.Count);
+        var input = Card.Input;
+        float[][] tables;
+        try { Card.Normalization?.Validate(input.Channels); tables = ImageDecoder.Tables(input.Channels, Card.Normalization); }
+        catch (DataException e) { throw new ExportException($"model.json: {e.Message}", e); }
+        var predictions = new List<Prediction>(images.Count);
+        var failures = new List<PredictionFailure>();
+        int sample = input.Channels * input.Height * input.Width;
+        var pixels = new float[(long)sample * Math.Min(Batch, images.Count)];
+        var ready = new List<string>(Batch);
         for (var start = 0; start < images.Count; start += Batch)
         {
-            var chunk = images.Skip(start).Take(Batch).ToList();
-            var set = Load(chunk);
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            var x = tensor(set.Images, new long[] { set.Count, set.Channels, set.Height, set.Width });
-            var probs = _source.Model.forward(x).softmax(1);
-            var (values, indices) = probs.topk(k, 1);
-            var v = values.data<float>().ToArray();
-            var ix = indices.data<long>().ToArray();
-            for (var i = 0; i < chunk.Count; i++)
-                result.Add(new Prediction(chunk[i], Enumerable.Range(0, k).Select(j => new ClassScore(Card.Classes[ix[i * k + j]], v[i * k + j])).ToList()));
-        }
-        return result;
-    }
-
-    /// <summary>The images as a normalised <see cref="Dataset"/> (labels unused).</summary>
-    private Dataset Load(IReadOnlyList<string> files)
-    {
-        var input = Card.Input;
-        int plane = input.Height * input.Width, sample = input.Channels * plane;
-        var pixels = new float[(long)sample * files.Count];
-        for (var i = 0; i < files.Count; i++)
-        {
-            var (bytes, bands) = Decode(files[i]);
-            for (var c = 0; c < input.Channels; c++)
-                for (var p = 0; p < plane; p++)
-                    pixels[(long)i * sample + c * plane + p] = Dataset.ByteToUnit[bytes[p * bands + (bands == 1 ? 0 : c)]];
-        }
-        var set = new Dataset(pixels, new int[files.Count], input.Channels, input.Height, input.Width, Card.Classes, "images");
-        try { if (Card.Normalization is { } n) set.NormalizeInPlace(n); }
-        catch (DataException e) { throw new ExportException($"model.json: {e.Message}", e); }
-        return set;
-    }
-
-    /// <summary>An image's 8-bit samples in H, W, C order, and its band count (1 or the model's channels).</summary>
-    private (byte[] Bytes, int Bands) Decode(string path)
-    {
-        var input = Card.Input;
-        try
-        {
-            using var image = Image.NewFromFile(path, access: Enums.Access.Sequential);
-            var im = image;
-            var toDispose = new List<Image>();
-            try
+            ready.Clear();
+            foreach (var file in images.Skip(start).Take(Batch))
             {
-                if (im.HasAlpha()) toDispose.Add(im = im.ExtractBand(0, n: im.Bands - 1));
-                if (im.Format != Enums.BandFormat.Uchar) toDispose.Add(im = im.Cast(Enums.BandFormat.Uchar, shift: true));
-                if (im.Bands != 1 && im.Bands != input.Channels)
-                    throw new ExportException($"'{path}' has {im.Bands} channels; the model takes {input.Channels} ({(input.Channels == 1 ? "grey" : "colour")} images)");
-                if (im.Width != input.Width || im.Height != input.Height)
-                    throw new ExportException($"'{path}' is {im.Width}×{im.Height} pixels; the model takes {input.Width}×{input.Height} (the run resizes nothing: resize the image first)");
-                return (im.WriteToMemory(), im.Bands);
+                try { Prepare(file, tables, pixels.AsSpan(ready.Count * sample, sample)); ready.Add(file); }
+                catch (DataException e) { failures.Add(new PredictionFailure(file, e.Message)); }
             }
-            finally { foreach (var d in toDispose) d.Dispose(); }
+            if (ready.Count > 0) predictions.AddRange(Top(ready, pixels, k));
         }
-        catch (VipsException e) { throw new ExportException($"'{path}' is not an image libvips can read: {e.Message.Trim()}", e); }
-        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException)
-        {
-            throw new ExportException($"libvips (NetVips.Native) could not be loaded, so images cannot be read: {e.InnerException?.Message ?? e.Message}", e);
-        }
+        return new PredictionReport(predictions, failures);
+    }
+
+    /// <summary>The model's top-k classes of the first <c>files.Count</c> prepared images in <paramref name="pixels"/>.</summary>
+    private IEnumerable<Prediction> Top(List<string> files, float[] pixels, int k)
+    {
+        var input = Card.Input;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var x = tensor(pixels.AsSpan(0, files.Count * input.Channels * input.Height * input.Width).ToArray(),
+                       new long[] { files.Count, input.Channels, input.Height, input.Width });
+        var (values, indices) = _source.Model.forward(x).softmax(1).topk(k, 1);
+        var v = values.data<float>().ToArray();
+        var ix = indices.data<long>().ToArray();
+        return Enumerable.Range(0, files.Count).Select(i =>
+            new Prediction(files[i], Enumerable.Range(0, k).Select(j => new ClassScore(Card.Classes[ix[i * k + j]], v[i * k + j])).ToList())).ToList();
+    }
+
+    /// <summary>One image decoded, transformed and normalised as the run's evaluation does, into <paramref name="dst"/> (C,H,W).</summary>
+    /// <exception cref="DataException">the file cannot be read, or (an in-memory run) is not of the model's size.</exception>
+    private void Prepare(string path, float[][] tables, Span<float> dst)
+    {
+        var input = Card.Input;
+        var data = _source.Graph.Train.Data;
+        ImageDecoder.BoxChooser box = data.Set == DataCatalog.Folder
+            ? (w, h) => CropBoxes.For(data.EvalTransform, w, h, input.Height, input.Width, new DeterministicRandom(0))
+            : (w, h) => w == input.Width && h == input.Height ? new CropBox(0, 0, w, h)
+                : throw new DataException($"'{path}' is {w}×{h} pixels; the model takes {input.Width}×{input.Height} " +
+                                          $"(the run trained on {data.Set.Name}, whose images are not resized: resize the image first)");
+        ImageDecoder.Decode(path, box, input.Height, input.Width, tables, dst);
     }
 
     public void Dispose() => _source.Dispose();

@@ -16,6 +16,9 @@ public sealed partial class IrModel
     /// </summary>
     public AmpMode Amp { get; set; } = AmpMode.Off;
 
+    /// <summary>The precision policy node <paramref name="node"/>'s op stated for itself (null for the input node).</summary>
+    internal AmpPolicy? AmpPolicyOf(IrNode node) => _amp[node.Id];
+
     /// <summary>The low-precision dtype of <paramref name="mode"/> (null for Off).</summary>
     public static ScalarType? LowPrecision(AmpMode mode) => mode switch
     {

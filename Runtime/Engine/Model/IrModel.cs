@@ -29,12 +29,16 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
     public const string WeightsFormat = "archdsl-ir-weights/1";
 
     readonly NodeKernel?[] _kernels;
+    readonly bool[]?[] _narrow;
     readonly AmpPolicy?[] _amp;
     readonly int[][] _inputs;
     readonly List<int>[] _freeAfter;
     readonly long[] _inputDims;
 
     public IrGraph Graph { get; }
+
+    /// <summary>The nodes that compute the class token alone, in graph order (<see cref="FirstTokenPlan"/>; empty when none).</summary>
+    public IReadOnlyList<string> FirstTokenNodes { get; } = [];
 
     /// <summary>
     /// How image values (and conv weights) are laid out: <see cref="memory_format.ChannelsLast"/> for graphs with a
@@ -56,7 +60,12 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
     /// Builds the module, initialised from <paramref name="seed"/>, then moved to <paramref name="device"/> (default CPU)
     /// and laid out in <paramref name="format"/> (default: <see cref="PreferredMemoryFormat"/>).
     /// </summary>
-    public IrModel(IrGraph graph, long seed = 0, Device? device = null, memory_format? format = null) : base("IrModel")
+    public IrModel(IrGraph graph, long seed = 0, Device? device = null, memory_format? format = null)
+        : this(graph, seed, device, format, firstToken: true) { }
+
+    /// <param name="firstToken">whether nodes whose value is read only at the class token compute that token alone
+    /// (<see cref="FirstTokenPlan"/>); false computes every token of every node, as the graph is written</param>
+    internal IrModel(IrGraph graph, long seed, Device? device, memory_format? format, bool firstToken) : base("IrModel")
     {
         Graph = graph ?? throw new ArgumentNullException(nameof(graph));
         MemoryFormat = format ?? PreferredMemoryFormat(graph);
@@ -74,6 +83,7 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
 
         _inputDims = graph.Input.Dims.Select(d => (long)d).ToArray();
         _kernels = new NodeKernel?[nodes.Count];
+        var modules = new OpModule?[nodes.Count];
         _amp = new AmpPolicy?[nodes.Count];
         _inputs = nodes.Select(n => n.Inputs.ToArray()).ToArray();
 
@@ -110,12 +120,22 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
                 // The op's module (Ops/) initialises its tensors and makes its kernel; the input node has none.
                 if (OpModules.For(node) is { } module)
                 {
+                    modules[node.Id] = module;
                     var view = OpModules.Tensors(node, tensors);
                     module.Init(view);
                     _kernels[node.Id] = module.Create(view);
                     _amp[node.Id] = module.Amp(view);
                 }
             }
+        }
+        _narrow = new bool[]?[nodes.Count];
+        if (firstToken)
+        {
+            var plan = FirstTokenPlan.Make(graph, modules, _kernels);
+            _narrow = plan.Narrow;
+            for (var i = 0; i < nodes.Count; i++)
+                if (plan.FirstOnly[i] && _kernels[i] is IFirstTokenKernel whole) _kernels[i] = whole.FirstTokenOnly();
+            FirstTokenNodes = nodes.Where(n => plan.FirstOnly[n.Id]).Select(n => n.Name).ToArray();
         }
         if (device is not null && device.type != DeviceType.CPU) base.to(device);
         if (MemoryFormat == memory_format.ChannelsLast) base.to(memory_format.ChannelsLast);
@@ -165,6 +185,9 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
         foreach (var k in _kernels.OfType<BatchNormModule.BatchNorm>()) k.SyncGroup = group;
     }
 
+    /// <summary>Whether the graph has a BatchNorm (whose training statistics depend on the batch a process sees).</summary>
+    public bool HasBatchNorm => _kernels.OfType<BatchNormModule.BatchNorm>().Any();
+
     public new IrModel to(Device device)
     {
         base.to(device);
@@ -203,8 +226,7 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
                     ? input
                     : ins.Length switch
                     {
-                        1 => Call(i, k, values[ins[0]]!, null, training, amp),
-                        2 => Call(i, k, values[ins[0]]!, values[ins[1]]!, training, amp),
+                        1 or 2 => CallOn(i, k, values, training, amp),
                         _ => throw new InvalidOperationException($"node '{Graph.Nodes[i].Name}' has {ins.Length} inputs"),
                     };
                 foreach (var j in _freeAfter[i])
@@ -225,6 +247,19 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
             if (!ReferenceEquals(input, x)) input.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Node <paramref name="i"/> on its inputs' values, those its plan cuts to the class token (<c>[:, 0:1]</c>) cut.</summary>
+    Tensor CallOn(int i, NodeKernel k, Tensor?[] values, bool training, AmpRun? amp)
+    {
+        var ins = _inputs[i];
+        var cut = _narrow[i];
+        var a = values[ins[0]]!;
+        var b = ins.Length == 2 ? values[ins[1]]! : null;
+        if (cut is null) return Call(i, k, a, b, training, amp);
+        using var a1 = cut[0] ? a.narrow(1, 0, 1) : null;
+        using var b1 = b is not null && cut[1] ? b.narrow(1, 0, 1) : null;
+        return Call(i, k, a1 ?? a, b1 ?? b, training, amp);
     }
 
     void CheckInput(Tensor x)

@@ -25,3 +25,13 @@ internal sealed class Unary(Func<Tensor, Tensor> f) : NodeKernel
 {
     public override Tensor Forward(Tensor x, Tensor? y, bool training) => f(x);
 }
+
+/// <summary>
+/// A kernel that can also compute its output for the first token alone (<c>[B, 1, D]</c>) from its whole input
+/// (<c>[B, N, D]</c>): used where only the class token of its output is read (<see cref="FirstTokenPlan"/>).
+/// </summary>
+internal interface IFirstTokenKernel
+{
+    /// <summary>The kernel computing token 0 of this kernel's output, with the same parameters.</summary>
+    NodeKernel FirstTokenOnly();
+}

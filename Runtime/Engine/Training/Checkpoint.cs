@@ -44,6 +44,11 @@ public sealed record CheckpointState
     /// (no validation split, no best checkpoint); null in checkpoints of older versions, which chose on the test set.</summary>
     public string? Selection { get; init; }
     public string SavedAt { get; init; } = "";
+    /// <summary>
+    /// How many data-parallel processes trained up to this checkpoint (1: one process); null in checkpoints of older
+    /// versions. Positions count global batches, so a run resumes with any world size (<see cref="Distributed.WorldChange"/>).
+    /// </summary>
+    public int? WorldSize { get; init; }
     /// <summary>amp: fp16's loss scaler (<see cref="GradScaler.State"/>: scale, growth_tracker); null otherwise.</summary>
     public Dictionary<string, string>? LossScaler { get; init; }
 

@@ -24,18 +24,26 @@ public sealed record EvalOptions
     public Action<int, int>? Progress { get; init; }
 }
 
-/// <summary>Accuracy, per-class accuracy and the confusion matrix of a checkpoint on a data set.</summary>
+/// <summary>
+/// Accuracy, per-class accuracy and the confusion matrix of a checkpoint on a data set, over its <see cref="Samples"/>
+/// readable images; <see cref="Skipped"/>: the set's unreadable files (an image folder's), left out of every figure.
+/// </summary>
 public sealed record EvalResult(
     string Checkpoint, string RunDir, string Arch, int Epoch, long Step, string Set, string Data, int Samples,
     double Loss, double Accuracy, IReadOnlyList<double> PerClassAccuracy, ConfusionMatrix Confusion)
 {
+    public IReadOnlyList<string> Skipped { get; init; } = [];
+
     /// <summary>A report: the headline, then the confusion table (rows: true class; columns: predicted).</summary>
     public string Render()
     {
         var sb = new StringBuilder();
         sb.Append($"{Arch} — {Checkpoint} (epoch {Epoch}, step {Step})\n");
         sb.Append($"{Set} set of {Data}: {Samples} images, accuracy {(100 * Accuracy).ToString("0.00", CultureInfo.InvariantCulture)}%, " +
-                  $"loss {Loss.ToString("0.0000", CultureInfo.InvariantCulture)}\n\n");
+                  $"loss {Loss.ToString("0.0000", CultureInfo.InvariantCulture)}\n");
+        if (Skipped.Count > 0)
+            sb.Append($"{Skipped.Count} unreadable image(s) skipped, not counted: {FolderIndex.First(Skipped, UnreadableImages.Reported)}\n");
+        sb.Append('\n');
         sb.Append(Confusion.Render());
         return sb.ToString();
     }
@@ -58,6 +66,9 @@ public sealed record EvalResult(
         w.WriteString("set", Set);
         w.WriteString("data", Data);
         w.WriteNumber("samples", Samples);
+        w.WriteStartArray("skipped");
+        foreach (var f in Skipped) w.WriteStringValue(f);
+        w.WriteEndArray();
         w.WritePropertyName("accuracy"); Number(w, Accuracy);
         w.WritePropertyName("loss"); Number(w, Loss);
         w.WriteStartArray("classes");
@@ -117,7 +128,7 @@ public static class Evaluator
         var confusion = new ConfusionMatrix(names);
         var scores = Trainer.Evaluate(model, set, options.Batch, device, confusion, progress: options.Progress);
         return new EvalResult(checkpoint, runDir, graph.Arch, state.Epoch + (state.Batch > 0 ? 1 : 0), state.Step, options.Set, data.Source,
-                              set.Count, scores.Loss, scores.Accuracy, confusion.PerClassAccuracy(), confusion);
+                              (int)scores.Samples, scores.Loss, scores.Accuracy, confusion.PerClassAccuracy(), confusion) { Skipped = set.Unreadable };
     }
 
     /// <summary>What chose an older run's best weights (its checkpoints do not say): its validation split when it had one, else the test set.</summary>

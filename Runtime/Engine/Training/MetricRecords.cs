@@ -67,6 +67,10 @@ public sealed record StepRecord() : MetricRecord(KindName)
     public double TrainAcc { get; init; }
     [JsonPropertyName("images_per_s")] public double ImagesPerSecond { get; init; }
     [JsonPropertyName("elapsed_s")] public double ElapsedSeconds { get; init; }
+    /// <summary>amp: fp16 only: the loss scale after this step (GradScaler's scale); null otherwise.</summary>
+    public double? LossScale { get; init; }
+    /// <summary>amp: fp16 only: optimizer steps skipped so far on inf/NaN gradients or loss; null otherwise.</summary>
+    public long? SkippedSteps { get; init; }
 }
 
 /// <summary>

@@ -103,6 +103,29 @@ public sealed class ConfusionMatrix
         for (int i = 0; i < actual.Length; i++) Add((int)actual[i], predicted[i]);
     }
 
+    /// <summary>The counts row-major (<c>[actual · Classes + predicted]</c>): what a data-parallel run sums over ranks.</summary>
+    public long[] ToArray()
+    {
+        var flat = new long[Classes * Classes];
+        for (int a = 0; a < Classes; a++) for (int p = 0; p < Classes; p++) flat[a * Classes + p] = _counts[a, p];
+        return flat;
+    }
+
+    /// <summary>Replaces every count with <paramref name="rowMajor"/>'s (<see cref="ToArray"/>'s layout).</summary>
+    /// <exception cref="ArgumentException">not Classes² non-negative counts.</exception>
+    public void SetCounts(ReadOnlySpan<long> rowMajor)
+    {
+        if (rowMajor.Length != Classes * Classes) throw new ArgumentException($"expected {Classes * Classes} counts, got {rowMajor.Length}");
+        long total = 0;
+        for (int i = 0; i < rowMajor.Length; i++)
+        {
+            if (rowMajor[i] < 0) throw new ArgumentException($"count {i} is negative ({rowMajor[i]})");
+            _counts[i / Classes, i % Classes] = rowMajor[i];
+            total += rowMajor[i];
+        }
+        Total = total;
+    }
+
     public long Correct { get { long c = 0; for (int k = 0; k < Classes; k++) c += _counts[k, k]; return c; } }
     public double Accuracy => Total > 0 ? (double)Correct / Total : double.NaN;
 

@@ -27,6 +27,11 @@ public sealed record RunInfo
     public string? InitFrom { get; init; }
     /// <summary>What <c>--init</c> loaded, re-initialised and skipped (written once the weights are loaded).</summary>
     public InitReport? Init { get; init; }
+    /// <summary>
+    /// The data-parallel world size of the run's start and of each resume, oldest first (1: one process); empty in runs
+    /// of older versions. A run may resume with another world size (<see cref="Distributed.WorldChange"/>).
+    /// </summary>
+    public int[] WorldSizes { get; init; } = [];
     /// <summary>Each time the run was extended with more epochs (<see cref="Trainer.Resume"/> with an epoch count), oldest first.</summary>
     public EpochExtension[] Extensions { get; init; } = [];
 }

@@ -42,7 +42,17 @@ public sealed record TrainOptions
     public CancellationToken Cancellation { get; init; }
     /// <summary>This worker's place in a data-parallel run (null or world size 1: one process); see Runtime/Engine/Distributed.</summary>
     public Distributed.DistributedOptions? Distributed { get; init; }
+    /// <summary>Test seam (<see cref="LossScalingProbe"/>); null in every real run.</summary>
+    internal LossScalingProbe? ScalingProbe { get; init; }
 }
+
+/// <summary>
+/// Test seam: drives amp: fp16's loss-scaling step on the CPU, where float16 cannot run. The run uses
+/// <see cref="Scaler"/>'s loss scaler as an fp16 run uses its GradScaler (float32 arithmetic), and each step's loss is
+/// multiplied by <see cref="LossFactor"/>(0-based step) before scaling — infinity or NaN there force the overflow a
+/// float16 forward can produce (its gradients are then inf/NaN too).
+/// </summary>
+internal sealed record LossScalingProbe(Func<ArchDsl.Torch.GradScaler> Scaler, Func<long, float> LossFactor);
 
 public enum TrainOutcome { Completed, Interrupted }
 

@@ -46,15 +46,17 @@ internal sealed partial class TrainSession
     }
 
     /// <summary>
-    /// Loss and accuracy on <paramref name="set"/>, filling <paramref name="confusion"/> in one process. In a data-parallel
-    /// run each rank evaluates every world-th batch and the totals are summed; the confusion matrix is not reduced, so
-    /// such a run writes none.
+    /// Loss and accuracy on <paramref name="set"/>, filling <paramref name="confusion"/>. In a data-parallel run each rank
+    /// evaluates every world-th batch and the totals and confusion counts are summed over ranks, so every rank holds
+    /// what one process evaluating the whole set would.
     /// </summary>
     private LossAccuracy EvaluateOn(ImageSet set, Func<bool>? stop, ConfusionMatrix? confusion = null)
     {
         if (_world is null) return Trainer.Evaluate(Model, set, _evalBatch, _device, confusion, stop: stop);
         // No early stop inside a sharded evaluation: a rank leaving it alone would leave the others waiting.
-        return _world.ReduceEvaluation(Trainer.Evaluate(Model, set, _evalBatch, _device, shard: (_world.Rank, _world.WorldSize)));
+        var local = Trainer.Evaluate(Model, set, _evalBatch, _device, confusion, shard: (_world.Rank, _world.WorldSize));
+        if (confusion is not null) _world.ReduceConfusion(confusion);
+        return _world.ReduceEvaluation(local);
     }
 
     /// <summary>The weights the validation split selected: rank 0 reads them and, in a data-parallel run, sends them to the others.</summary>
@@ -64,14 +66,25 @@ internal sealed partial class TrainSession
         _world?.BroadcastModel(Model);
     }
 
-    /// <summary>summary.yaml's lines on data parallelism: world size and what <c>batch</c> means.</summary>
+    /// <summary>
+    /// summary.yaml's lines on data parallelism: world size (and each start's and resume's when they differ), what
+    /// <c>batch</c> means and each rank's share, the backend, and the all-reduce per step (bytes, time alone, bandwidth).
+    /// </summary>
     private string DataParallelYaml()
     {
-        var yaml = $"world_size: {_world?.WorldSize ?? 1}\nbatch_per: global   # train.batch is the global batch, split between the ranks\nsync_bn: {(_graph.Train.SyncBatchNorm ? "true" : "false")}\n";
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        int world = _world?.WorldSize ?? 1;
+        var yaml = $"world_size: {world}\n";
+        if (_info.WorldSizes.Distinct().Count() > 1)
+            yaml += $"world_sizes: [{string.Join(", ", _info.WorldSizes)}]   # the start's, then each resume's: positions count global batches, so the run went on with the new split\n";
+        yaml += $"batch_per: global   # train.batch is the global batch, split between the ranks\nbatch_per_rank: {RunWorld.PerRank(_settings.Batch, world)}\n" +
+                $"sync_bn: {(_graph.Train.SyncBatchNorm ? "true" : "false")}\n";
         if (_world is not null)
-            yaml += $"allreduce:\n  bytes_per_step: {_world.GradientBytes}   # gradients, in Reducer buckets of ≤ 25 MiB ({_world.Buckets.Count} buckets), during backward\n" +
-                    $"  alone_s: {_world.AllReduceSeconds.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)}   # one all-reduce of those bytes by itself, measured at start\n" +
-                    $"  bandwidth_mb_s: {(_world.GradientBytes / 1e6 / Math.Max(_world.AllReduceSeconds, 1e-9)).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)}\n";
+            yaml += $"backend: {_world.Backend.Name}\n" +
+                    $"allreduce:   # gradients averaged by c10d's Reducer in buckets of <= 25 MiB ({_world.Buckets.Count} here), overlapped with backward\n" +
+                    $"  bytes_per_step: {_world.GradientBytes}   # the trainable parameters' bytes\n" +
+                    $"  time_per_step_s: {_world.AllReduceSeconds.ToString("0.######", ci)}   # one all-reduce of those bytes alone, median of 5 at start\n" +
+                    $"  bandwidth_mb_s: {(_world.AllReduceBandwidth / 1e6).ToString("0.#", ci)}   # bytes_per_step / time_per_step_s\n";
         return yaml;
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ArchDsl.Runtime.Data;
 
 namespace ArchDsl.Runtime.Training;
 
@@ -28,9 +29,10 @@ internal sealed partial class TrainSession
         for (; _batch < _batches; _batch++)
         {
             var stepWatch = Stopwatch.StartNew();
-            var (loss, correct, n) = Step(order, stepWatch);
+            if (Step(order, stepWatch) is not { } taken) continue; // every image of the batch unreadable: no step
+            var (loss, correct, n, skipped) = taken;
             _step++;
-            _epochStats.Add(loss, correct, n);
+            if (!skipped) _epochStats.Add(loss, correct, n); // a skipped step (fp16 overflow) trained nothing; its loss may be inf
             double seconds = stepWatch.Elapsed.TotalSeconds;
             _epochTrainSeconds += seconds;
             _trainSeconds += seconds;
@@ -44,6 +46,9 @@ internal sealed partial class TrainSession
             }
             if (_info.CheckpointEvery > 0 && _step % _info.CheckpointEvery == 0) Save("periodic", _epoch, _batch + 1, best: false);
         }
+        if (_epochStats.Samples == 0)
+            throw new TrainingException($"data '{_data.Source}': none of the {_data.Train.Count} training images could be read " +
+                                        $"({FolderIndex.First(_data.Train.Unreadable)}); `archc data inspect` says why");
         return null;
     }
 
@@ -58,6 +63,7 @@ internal sealed partial class TrainSession
                 Epoch = _epoch + 1, Batch = _batch + 1, Step = _step, Loss = loss, Lr = _lastLr,
                 TrainLoss = _epochStats.Loss, TrainAcc = _epochStats.Accuracy,
                 ImagesPerSecond = Math.Round(ips, 1), ElapsedSeconds = Math.Round(_trainSeconds, 3),
+                LossScale = _scaler?.Scale, SkippedSteps = _scaler?.SkippedSteps,
             });
         _sink.StepCompleted(new StepInfo(_epoch + 1, s.Epochs, _batch + 1, _batches, _step, loss, _epochStats.Loss, _epochStats.Accuracy, _lastLr, ips,
             Throughput.Eta(_epochImages, _epochImages + (long)(_batches - _batch - 1) * s.Batch, TimeSpan.FromSeconds(_epochTrainSeconds))));

@@ -26,7 +26,7 @@ internal sealed partial class TrainSession
                 if (_lastSavedStep != _step) Save("interrupt", _epoch, _batches, best: false);
                 return Interrupted(_epoch);
             }
-            if (IsWriter && _world is null) ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, _evalName!, _epoch + 1));
+            if (IsWriter) ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, _evalName!, _epoch + 1));
         }
         bool isBest = Select(eval);
         double epochIps = Throughput.ImagesPerSecond(_epochImages, TimeSpan.FromSeconds(_epochTrainSeconds));

@@ -26,7 +26,7 @@ internal sealed partial class TrainSession
             var confusion = NewConfusion();
             var t = EvaluateOn(_data.Test, stop: null, confusion);
             test = new Score(t.Loss, t.Accuracy);
-            if (IsWriter && _world is null) ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, "test", _bestEpoch ?? s.Epochs));
+            if (IsWriter) ConfusionFile.Write(_runDir, ConfusionFile.Of(confusion, "test", _bestEpoch ?? s.Epochs));
             Append(new TestRecord { Step = _step, Epoch = _bestEpoch ?? s.Epochs, TestLoss = t.Loss, TestAcc = t.Accuracy });
         }
         else if (_evalName == "test") test = Read("test");
@@ -47,13 +47,14 @@ internal sealed partial class TrainSession
         sb.Append($"run: {Yaml(r.RunDir)}\n");
         sb.Append("status: completed\n");
         sb.Append($"data: {Yaml(data.Source)}\n");
-        sb.Append($"train_samples: {data.Train.Count}\n");
+        sb.Append($"train_samples: {data.Train.Count - data.Train.Unreadable.Count}\n");
+        sb.Append(SkippedYaml(data));
         sb.Append($"epochs: {r.Epochs}\nsteps: {r.Steps}\nbatch: {s.Batch}\nseed: {s.Seed}\n");
         sb.Append($"optimizer: {Yaml(_graph.Train.Optimizer.ToString())}\n");
         sb.Append($"parameters: {r.Parameters}\n");
         sb.Append($"train:\n  loss: {N(r.TrainLoss)}\n  accuracy: {N(r.TrainAccuracy)}\n");
         if (r.EvalSet == "val") sb.Append($"val:\n  loss: {N(r.EvalLoss)}\n  accuracy: {N(r.EvalAccuracy)}\n");
-        if (r.TestAccuracy is not null) sb.Append($"test:\n  loss: {N(r.TestLoss)}\n  accuracy: {N(r.TestAccuracy)}\n  samples: {data.Test?.Count ?? 0}\n");
+        if (r.TestAccuracy is not null) sb.Append($"test:\n  loss: {N(r.TestLoss)}\n  accuracy: {N(r.TestAccuracy)}\n  samples: {(data.Test is { } ts ? ts.Count - ts.Unreadable.Count : 0)}\n");
         sb.Append(SelectionYaml(r, r.TestAccuracy is not null ? "test" : r.EvalSet));
         if (_emaSummary is not null) sb.Append(_emaSummary);
         sb.Append($"time:\n  train_s: {N(r.TrainTime.TotalSeconds, "0.###")}\n  data_s: {N(_dataTotal, "0.###")}   # of train_s: making batches (copy, tensor, augmentation)\n" +
@@ -61,12 +62,30 @@ internal sealed partial class TrainSession
         sb.Append($"images_per_s: {N(r.ImagesPerSecond, "0.#")}\n");
         sb.Append($"device: {_device}\nthreads: {_threads}\n");
         sb.Append($"amp: {AmpModes.Name(s.Amp)}   # {AmpText(s.Amp)}\n");
+        if (_scaler is { } scaler)
+            sb.Append($"loss_scaler:\n  scale: {N(scaler.Scale, "R")}\n  skipped_steps: {scaler.SkippedSteps}   # optimizer steps skipped on an inf/NaN gradient or loss (GradScaler)\n");
         sb.Append($"blas: {Yaml(BlasKernel.Current?.ToString() ?? "not loaded")}\n");
         sb.Append(DataParallelYaml());
         sb.Append($"resumes: {_info.Resumes}\n");
         sb.Append($"checkpoints:\n  last: {RunDirectory.CheckpointFile(RunDirectory.Last)}\n");
         if (r.BestEpoch is not null) sb.Append($"  best: {RunDirectory.CheckpointFile(RunDirectory.Best)}   # selected on val\n");
         AtomicFile.WriteAllText(RunDirectory.SummaryOf(_runDir), sb.ToString());
+    }
+
+    /// <summary>
+    /// The unreadable images each set left out (an image folder's bad files, <see cref="Data.UnreadableImages"/>), with the
+    /// first few paths; nothing when there were none. The sample counts above count readable images only.
+    /// </summary>
+    internal static string SkippedYaml(Data.DataSplits data)
+    {
+        var sets = new[] { ("train", data.Train), ("val", data.Val), ("test", data.Test) }
+            .Where(x => x.Item2 is { Unreadable.Count: > 0 }).Select(x => (Name: x.Item1, Files: x.Item2!.Unreadable)).ToList();
+        if (sets.Count == 0) return "";
+        var sb = new StringBuilder("skipped:   # unreadable images, left out (not trained on, not evaluated); archc data inspect lists them all\n");
+        foreach (var (name, files) in sets) sb.Append($"  {name}: {files.Count}\n");
+        var first = sets.SelectMany(x => x.Files).Take(Data.UnreadableImages.Reported).Select(Yaml);
+        sb.Append($"  first: [{string.Join(", ", first)}]\n");
+        return sb.ToString();
     }
 
     /// <summary>

@@ -37,6 +37,7 @@ internal sealed partial class TrainSession
                 catch (FormatException e) { throw new TrainingException($"checkpoint '{LastPath}': {e.Message}", e); }
             }
             RestoreEma(LastPath);
+            _worldChange = Distributed.WorldChange.Describe(start.WorldSize, _world?.WorldSize ?? 1, s.Batch, _graph.Train.SyncBatchNorm, Model.HasBatchNorm);
             (_epoch, _batch, _step) = (start.Epoch, start.Batch, start.Step);
             (_trainSeconds, _trainImages, _dataTotal) = (start.TrainSeconds, start.TrainImages, start.DataSeconds);
             // Only a validation split selects (an older checkpoint may carry a selection made on test).
@@ -54,6 +55,9 @@ internal sealed partial class TrainSession
         if (IsWriter) _metrics = MetricsLog.Open(MetricsPath);
         _tensorBoard = IsWriter ? TensorBoardLog.Create(_runDir, start is not null || _resume ? _step : null) : null;
     }
+
+    /// <summary>What a resume with another world size than its checkpoint's changes (<see cref="Distributed.WorldChange"/>); said after the run's header.</summary>
+    private string? _worldChange;
 
     private static int CountRecords(string path) => File.Exists(path) ? File.ReadLines(path).Count(l => l.Trim().Length > 0) : 0;
 

@@ -29,6 +29,7 @@ internal sealed partial class TrainSession : IDisposable
     private readonly IProgressSink _sink;
     private readonly TrainLoop _settings;
     private readonly StopSignal _stop;
+    private readonly LossScalingProbe? _probe;
     private readonly Stopwatch _wall = Stopwatch.StartNew();
 
     // Set up by Prepare.
@@ -78,6 +79,7 @@ internal sealed partial class TrainSession : IDisposable
         _sink = options.Progress ?? NullProgressSink.Instance;
         _settings = graph.Train.Loop;
         _stop = new StopSignal(options.HandleSignals, options.Cancellation);
+        _probe = options.ScalingProbe;
     }
 
     private string LastPath => RunDirectory.CheckpointPath(_runDir, RunDirectory.Last);
@@ -97,6 +99,8 @@ internal sealed partial class TrainSession : IDisposable
             _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment + (_mixup is null ? "" : $"; {_mixup.Describe()}"), _graph.Train.Optimizer.ToString(),
             start is not null, _epoch, _batch));
         if (_initReport is not null) _sink.Message(_initReport);
+        if (_world is not null) _sink.Message(_world.Describe(s.Batch));
+        if (_worldChange is not null) _sink.Message(_worldChange);
         if (start is null) Save("start", 0, 0, best: false); // a resumable, never-NaN state from the first moment
         _lastLr = _schedule.LearningRate(Math.Max(0, _step - 1));
         for (; _epoch < s.Epochs; _epoch++, _batch = 0)
@@ -110,13 +114,13 @@ internal sealed partial class TrainSession : IDisposable
     /// <summary>The device (the run's, else the train key's) and libtorch's thread count.</summary>
     private void SetUpDevice()
     {
-        _device = Trainer.ParseDevice(_info.Device ?? _settings.Device);
+        _device = Trainer.ParseDevice(_world?.Backend.Device ?? _info.Device ?? _settings.Device); // data-parallel on CUDA: cuda:LOCAL_RANK
         _threads = _info.Threads ?? Environment.ProcessorCount;
         if (_threads < 1) throw new TrainingException($"threads must be ≥ 1, got {_threads}");
         torch.set_num_threads(_threads);
         if (AmpModes.Unsupported(_settings.Amp, _device.type == DeviceType.CUDA ? "cuda" : "cpu") is { } why)
             throw new TrainingException($"train key 'amp': {why}; use amp: bf16 on the CPU, or --device cuda");
-        _scaler = _settings.Amp == AmpMode.Fp16 ? new GradScaler() : null;
+        _scaler = _probe?.Scaler() ?? (_settings.Amp == AmpMode.Fp16 ? new GradScaler() : null);
         _sink.Message($"precision: {AmpText(_settings.Amp)}; BLAS: {BlasKernel.Current?.ToString() ?? "not loaded"}");
     }
 
@@ -193,6 +197,7 @@ internal sealed partial class TrainSession : IDisposable
         Optimizer = _graph.Train.Optimizer.ToString(), Parameters = _parameters, Reason = reason, SavedAt = Checkpoint.Timestamp(),
         Selection = _evalName == "val" ? "val" : "none",
         LossScaler = _scaler?.State.ToDictionary(),
+        WorldSize = _world?.WorldSize ?? 1,
     };
 
     /// <summary>The precision as the log and summary.yaml state it.</summary>

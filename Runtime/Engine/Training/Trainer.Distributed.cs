@@ -6,9 +6,12 @@ namespace ArchDsl.Runtime.Training;
 /// <summary>A data-parallel run's start: joining the other workers, and the run directory only rank 0 makes and writes.</summary>
 public static partial class Trainer
 {
-    /// <summary>The worker's <see cref="DataParallel"/> when <see cref="TrainOptions.Distributed"/> has more than one rank, else null.</summary>
-    private static DataParallel? JoinWorld(TrainOptions options, IrGraph graph) =>
-        options.Distributed is { WorldSize: > 1 } d ? DataParallel.Join(d, ConfigHash.Of(graph)) : null;
+    /// <summary>
+    /// The worker's <see cref="DataParallel"/> when <see cref="TrainOptions.Distributed"/> has more than one rank, else
+    /// null; <paramref name="device"/> (the run's, else the train key's) chooses the backend.
+    /// </summary>
+    private static DataParallel? JoinWorld(TrainOptions options, IrGraph graph, string? device) =>
+        options.Distributed is { WorldSize: > 1 } d ? DataParallel.Join(d, ConfigHash.Of(graph), device ?? graph.Train.Loop.Device) : null;
 
     /// <summary>Rank 0 makes the run directory and tells the others where it is (or why there is none).</summary>
     private static string CreateShared(DataParallel? world, Func<string> create)

@@ -17,7 +17,11 @@ public static partial class Trainer
         return (x, y);
     }
 
-    /// <summary>Loss (mean cross-entropy, no smoothing) and accuracy of <paramref name="model"/> on <paramref name="set"/>, in eval mode.</summary>
+    /// <summary>
+    /// Loss (mean cross-entropy, no smoothing) and accuracy of <paramref name="model"/> on <paramref name="set"/>, in eval
+    /// mode, over its readable images (an image folder's unreadable files are left out, not counted; <see cref="ImageSet.Unreadable"/>).
+    /// </summary>
+    /// <exception cref="TrainingException">a strict folder's unreadable image, or (unsharded) no image of the set could be read.</exception>
     /// <param name="shard">(rank, world): evaluate only batches rank, rank + world, … (the caller sums the ranks' totals).</param>
     /// <exception cref="OperationCanceledException"><paramref name="stop"/> said stop (checked before each batch).</exception>
     /// <param name="progress">called after each batch with (images done, images in the set).</param>
@@ -41,6 +45,8 @@ public static partial class Trainer
                 int n;
                 try { n = batcher.FillBatch(0, b, images, labels); }
                 catch (DataException e) { throw new TrainingException(e.Message, e); }
+                int done = Math.Min(set.Count, (b + 1) * batch);
+                if (n == 0) { progress?.Invoke(done, set.Count); continue; } // every image of the batch unreadable
                 using var scope = NewDisposeScope();
                 var (x, y) = ToTensors(images, labels, n, set, device);
                 var logits = model.forward(x);
@@ -53,10 +59,12 @@ public static partial class Trainer
                     var p = pred.cpu().data<long>();
                     for (int i = 0; i < n; i++) confusion.Add((int)labels[i], (int)p[i]);
                 }
-                progress?.Invoke(b * batch + n, set.Count);
+                progress?.Invoke(done, set.Count);
             }
         }
         finally { model.train(wasTraining); }
+        if (result.Samples == 0 && shard is null && set.Count > 0)
+            throw new TrainingException($"{set.Name}: none of its {set.Count} images could be read ({FolderIndex.First(set.Unreadable)}); `archc data inspect` says why");
         return result;
     }
 }

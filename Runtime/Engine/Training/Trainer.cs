@@ -24,7 +24,7 @@ public static partial class Trainer
         CheckTrainConfig(graph.Train, "the graph's train config"); // a graph not compiled from source: before anything is written
         string name = options.RunName ?? (options.Specs.Count > 0 ? options.Specs[0].Path : graph.Arch.ToLowerInvariant());
         string? initFrom = options.Init is { } init ? Evaluator.Locate(init).Checkpoint : null; // an unknown run: an error before a directory is made
-        using var world = JoinWorld(options, graph);
+        using var world = JoinWorld(options, graph, options.Device);
         return Translating(world, () =>
         {
             if (world is { IsMain: false }) return TrainWorker(world, graph, options);
@@ -42,6 +42,7 @@ public static partial class Trainer
                 Specs = options.Specs.Select(s => s.Path).ToArray(),
                 ConfigHash = Training.ConfigHash.Of(graph),
                 InitFrom = initFrom,
+                WorldSizes = [options.Distributed?.WorldSize ?? 1],
             };
             RunDirectory.WriteRunInfo(runDir, info);
             RunDirectory.WriteSources(runDir, graph, options.Specs, options.Overrides);
@@ -88,8 +89,9 @@ public static partial class Trainer
             Threads = options.Threads ?? info.Threads,
             Device = options.Device ?? info.Device,
             Resumes = info.Resumes + 1,
+            WorldSizes = [.. info.WorldSizes, options.Distributed?.WorldSize ?? 1],
         };
-        using var world = JoinWorld(options, graph);
+        using var world = JoinWorld(options, graph, info.Device);
         return Translating(world, () =>
         {
             if (world is not { IsMain: false }) RunDirectory.WriteRunInfo(runDir, info);

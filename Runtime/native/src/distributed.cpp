@@ -12,9 +12,9 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
-#if defined(ARCHDSL_WITH_CUDA) && defined(USE_C10D_NCCL) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>)
+// ARCHDSL_WITH_NCCL (with USE_C10D_NCCL): set by CMakeLists.txt for a CUDA libtorch whose NCCL headers it found.
+#ifdef ARCHDSL_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#define ARCHDSL_WITH_NCCL 1
 #endif
 
 #include <chrono>

@@ -17,6 +17,9 @@ ArchDsl's is `patches -> linear`; the class token and position embedding carry a
   subtraction of two branches: the mixer is AvgPool itself (the paper's Pooling returns pool(x) - x).
 - ResMLP: timm's MlpMixer with ResBlock and Affine (resmlp_12_224 & co.): Affine -> token Linear(N, N) ->
   LayerScale and Affine -> channel MLP -> LayerScale, residuals, a final Affine, mean over the tokens.
+- gMLP: timm's MlpMixer with SpatialGatingBlock and GatedMlp (gmlp_ti16_224, gmlp_s16_224): LayerNorm -> fc1 ->
+  GELU -> SpatialGatingUnit (u, v = chunk(2, -1); u * proj(norm(v) over the tokens)) -> fc2, a residual, a final
+  LayerNorm, mean over the tokens. `python3 models.py gmlp_s16_224` prints the parameter count timm's definition has.
 """
 import math
 
@@ -175,6 +178,18 @@ def token_norm_names(m, ir, ref, kind):
             m[f'{ir}.{k}'] = (f'{ref}.bn.{k}', None)
 
 
+def weight_bias_names(m, depth, block, head=None):
+    """Maps each block's `weight` and `bias` (IR `blocks.i.<key>` -> `blocks.i.<value>` of `block`), then the head's
+    (default: a final norm `head.0` -> `norm`, the classifier `head.2` -> `head`), same shapes on both sides."""
+    for i in range(depth):
+        for ir, ref in block.items():
+            for k in ['weight', 'bias']:
+                m[f'blocks.{i}.{ir}.{k}'] = (f'blocks.{i}.{ref}.{k}', None)
+    for ir, ref in (head or {'head.0': 'norm', 'head.2': 'head'}).items():
+        for k in ['weight', 'bias']:
+            m[f'{ir}.{k}'] = (f'{ref}.{k}', None)
+
+
 def patch_embed_names(m, ir, ref, dim, in_chans, p):
     m[f'{ir}.weight'] = (f'{ref}.proj.weight', (dim, in_chans * p * p))   # ours [D, C*p*p], theirs [D, C, p, p]
     m[f'{ir}.bias'] = (f'{ref}.proj.bias', None)
@@ -283,18 +298,8 @@ class MlpMixer(nn.Module):
         c = self.cfg
         m = {}
         patch_embed_names(m, 'stem.1', 'stem', c['dim'], c['in_chans'], c['patch'])
-        for i in range(c['depth']):
-            b = f'blocks.{i}'
-            for k in ['weight', 'bias']:
-                m[f'{b}.token_norm.{k}'] = (f'blocks.{i}.norm1.{k}', None)
-                m[f'{b}.token.1.{k}'] = (f'blocks.{i}.mlp_tokens.fc1.{k}', None)
-                m[f'{b}.token.3.{k}'] = (f'blocks.{i}.mlp_tokens.fc2.{k}', None)
-                m[f'{b}.channel_norm.{k}'] = (f'blocks.{i}.norm2.{k}', None)
-                m[f'{b}.channel.0.{k}'] = (f'blocks.{i}.mlp_channels.fc1.{k}', None)
-                m[f'{b}.channel.2.{k}'] = (f'blocks.{i}.mlp_channels.fc2.{k}', None)
-        for k in ['weight', 'bias']:
-            m[f'head.0.{k}'] = (f'norm.{k}', None)
-            m[f'head.2.{k}'] = (f'head.{k}', None)
+        weight_bias_names(m, c['depth'], {'token_norm': 'norm1', 'token.1': 'mlp_tokens.fc1', 'token.3': 'mlp_tokens.fc2',
+                                          'channel_norm': 'norm2', 'channel.0': 'mlp_channels.fc1', 'channel.2': 'mlp_channels.fc2'})
         return m
 
 
@@ -451,20 +456,29 @@ class ResBlock(nn.Module):
         return x
 
 
-class ResMLP(nn.Module):
-    def __init__(self, num_classes=10, img_size=28, in_chans=1, patch_size=4, num_blocks=12, embed_dim=128, mlp_ratio=4,
-                 init_values=1e-4, act='gelu'):
+class MixerShell(nn.Module):
+    """timm's MlpMixer around its blocks: PatchEmbed, `num_blocks` of make_block(seq_len), a final `norm`, the mean over
+    the tokens, the classifier."""
+
+    def __init__(self, make_block, norm, num_classes, img_size, in_chans, patch_size, num_blocks, embed_dim):
         super().__init__()
         seq_len = (img_size // patch_size) ** 2
         self.stem = PatchEmbed(patch_size, in_chans, embed_dim)
-        self.blocks = nn.Sequential(*[ResBlock(embed_dim, seq_len, mlp_ratio, init_values, act) for _ in range(num_blocks)])
-        self.norm = Affine(embed_dim)
+        self.blocks = nn.Sequential(*[make_block(seq_len) for _ in range(num_blocks)])
+        self.norm = norm
         self.head = nn.Linear(embed_dim, num_classes)
         self.cfg = dict(dim=embed_dim, depth=num_blocks, in_chans=in_chans, patch=patch_size)
 
     def forward(self, x):
         x = self.norm(self.blocks(self.stem(x)))
         return self.head(x.mean(dim=1))
+
+
+class ResMLP(MixerShell):
+    def __init__(self, num_classes=10, img_size=28, in_chans=1, patch_size=4, num_blocks=12, embed_dim=128, mlp_ratio=4,
+                 init_values=1e-4, act='gelu'):
+        super().__init__(lambda seq_len: ResBlock(embed_dim, seq_len, mlp_ratio, init_values, act), Affine(embed_dim),
+                         num_classes, img_size, in_chans, patch_size, num_blocks, embed_dim)
 
     def archdsl_names(self):
         c = self.cfg
@@ -487,6 +501,72 @@ class ResMLP(nn.Module):
         for k in ['weight', 'bias']:
             m[f'head.2.{k}'] = (f'head.{k}', None)
         return m
+
+
+# ---------------------------------------------------------------------------------------------------------
+# gMLP (timm mlp_mixer.py: MlpMixer with block_layer=SpatialGatingBlock, mlp_layer=GatedMlp; timm/layers/mlp.py)
+
+class SpatialGatingUnit(nn.Module):
+    """timm's SpatialGatingUnit: u, v = x.chunk(2, dim=-1); u * proj(norm(v) over the tokens). Its LayerNorm is
+    nn.LayerNorm's default (eps 1e-5); proj starts at weight N(0, 1e-6), bias 1 (init_weights)."""
+
+    def __init__(self, dim, seq_len):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim // 2)
+        self.proj = nn.Linear(seq_len, seq_len)
+        nn.init.normal_(self.proj.weight, std=1e-6)
+        nn.init.ones_(self.proj.bias)
+
+    def forward(self, x):
+        u, v = x.chunk(2, dim=-1)
+        v = self.norm(v)
+        v = self.proj(v.transpose(-1, -2))
+        return u * v.transpose(-1, -2)
+
+
+class GatedMlp(nn.Module):
+    """timm's GatedMlp with a gate layer: fc1 (dim -> hidden), act, gate (hidden -> hidden / 2), fc2 (hidden / 2 -> dim)."""
+
+    def __init__(self, in_features, hidden_features, seq_len, act='gelu'):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.act = act_layer(act)()
+        self.gate = SpatialGatingUnit(hidden_features, seq_len)
+        self.fc2 = nn.Linear(hidden_features // 2, in_features)
+
+    def forward(self, x):
+        return self.fc2(self.gate(self.act(self.fc1(x))))
+
+
+class SpatialGatingBlock(nn.Module):
+    """timm's SpatialGatingBlock: x + mlp_channels(norm(x)), the norm LayerNorm(eps 1e-6)."""
+
+    def __init__(self, dim, seq_len, mlp_ratio=6, act='gelu'):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp_channels = GatedMlp(dim, int(dim * mlp_ratio), seq_len, act)
+
+    def forward(self, x):
+        return x + self.mlp_channels(self.norm(x))
+
+
+class GMLP(MixerShell):
+    def __init__(self, num_classes=1000, img_size=224, in_chans=3, patch_size=16, num_blocks=30, embed_dim=256, mlp_ratio=6,
+                 act='gelu'):
+        super().__init__(lambda seq_len: SpatialGatingBlock(embed_dim, seq_len, mlp_ratio, act), nn.LayerNorm(embed_dim, eps=1e-6),
+                         num_classes, img_size, in_chans, patch_size, num_blocks, embed_dim)
+
+    def archdsl_names(self):
+        c = self.cfg
+        m = {}
+        patch_embed_names(m, 'stem.1', 'stem', c['dim'], c['in_chans'], c['patch'])
+        weight_bias_names(m, c['depth'], {'channel_norm': 'norm', 'channel.0': 'mlp_channels.fc1', 'channel.2.0': 'mlp_channels.gate.norm',
+                                          'channel.2.2': 'mlp_channels.gate.proj', 'channel.3': 'mlp_channels.fc2'})
+        return m
+
+
+# timm's registrations (mlp_mixer.py: gmlp_ti16_224, gmlp_s16_224, gmlp_b16_224): patch 16, 30 blocks, mlp_ratio 6
+GMLP_VARIANTS = {'gmlp_ti16_224': 128, 'gmlp_s16_224': 256, 'gmlp_b16_224': 512}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -531,6 +611,7 @@ ONE_OP = {
     'group_norm': lambda: nn.GroupNorm(2, 4, eps=1e-5),
     'layer_scale': lambda: LayerScale2d(4, 0.5),
     'affine': lambda: Affine2d(4),
+    'glu': lambda: nn.GLU(dim=1),   # a * sigmoid(b) of the channel halves a, b: ArchDsl's residual(gate) { sigmoid }
 }
 
 
@@ -558,11 +639,11 @@ class Affine2d(nn.Module):
 
 
 class OneOp(nn.Module):
-    def __init__(self, op, channels, width, classes):
+    def __init__(self, op, channels, width, classes, head_width=None):
         super().__init__()
         self.conv = nn.Conv2d(channels, width, 1)
         self.op = ONE_OP[op]()
-        self.head = nn.Linear(width, classes)
+        self.head = nn.Linear(head_width or width, classes)
 
     def forward(self, x):
         y = self.op(self.conv(x))
@@ -578,7 +659,7 @@ class OneOp(nn.Module):
 def build(kind, cfg):
     c = cfg
     if kind == 'one_op':
-        return OneOp(c['op'], c['channels'], c['width'], c['classes'])
+        return OneOp(c['op'], c['channels'], c['width'], c['classes'], c.get('head_width'))
     if kind == 'convmixer':
         return ConvMixerRef(**c)
     if kind == 'vit':
@@ -600,4 +681,14 @@ def build(kind, cfg):
     if kind == 'resmlp':
         return ResMLP(num_classes=c['classes'], img_size=c['size'], in_chans=c['channels'], patch_size=c['patch'],
                       num_blocks=c['depth'], embed_dim=c['dim'], mlp_ratio=c['mlp'], init_values=c['init'], act=c.get('act', 'gelu'))
+    if kind == 'gmlp':
+        return GMLP(num_classes=c['classes'], img_size=c['size'], in_chans=c['channels'], patch_size=c['patch'],
+                    num_blocks=c['depth'], embed_dim=c['dim'], mlp_ratio=c['mlp'], act=c.get('act', 'gelu'))
     raise ValueError(f'unknown reference model {kind}')
+
+
+if __name__ == '__main__':
+    import sys
+    for variant in sys.argv[1:]:
+        model = GMLP(embed_dim=GMLP_VARIANTS[variant])
+        print(variant, sum(p.numel() for p in model.parameters()))

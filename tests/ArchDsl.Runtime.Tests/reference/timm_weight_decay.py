@@ -1,6 +1,6 @@
 """timm's weight-decay parameter groups for models laid out as timm's, printed as JSON.
 
-usage: timm_weight_decay.py vit|resmlp DIM DEPTH PATCH CHANNELS SIZE CLASSES [HEADS|MLP]
+usage: timm_weight_decay.py vit|resmlp|gmlp DIM DEPTH PATCH CHANNELS SIZE CLASSES [HEADS|MLP]
 
 timm is not installed here, so its rule is restated (timm/optim/_param_groups.py, param_groups_weight_decay):
 
@@ -19,6 +19,8 @@ import sys
 
 import torch
 from torch import nn
+
+import models
 
 
 class Affine(nn.Module):
@@ -105,8 +107,12 @@ def groups(model):
 def main():
     kind, *nums = sys.argv[1:]
     dim, depth, patch, channels, size, classes, extra = map(int, nums)
-    model = (VisionTransformer(dim, depth, patch, channels, size, classes, heads=extra) if kind == 'vit'
-             else ResMlp(dim, depth, patch, channels, size, classes, mlp=extra))
+    if kind == 'vit':
+        model = VisionTransformer(dim, depth, patch, channels, size, classes, heads=extra)
+    elif kind == 'gmlp':   # timm's gMLP as models.py restates it (MlpMixer with SpatialGatingBlock; no no_weight_decay())
+        model = models.GMLP(classes, size, channels, patch, depth, dim, mlp_ratio=extra)
+    else:
+        model = ResMlp(dim, depth, patch, channels, size, classes, mlp=extra)
     print(json.dumps(groups(model)))
 
 

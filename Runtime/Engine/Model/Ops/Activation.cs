@@ -9,6 +9,7 @@ namespace ArchDsl.Runtime.Model;
 internal abstract class PointwiseModule(OpId op, string torchModule, string? onnxOp, Func<Tensor, Tensor>? f = null) : OpModule
 {
     public override OpId Op => op;
+    public override bool RowWise => true;
     public override PyTorchForm PyTorch { get; } = new(_ => torchModule);
     /// <summary>TorchSharp's <c>nn</c> spells these modules as torch.nn does (<c>nn.ReLU()</c>).</summary>
     public override TorchSharpForm TorchSharp { get; } = new(_ => torchModule);
@@ -80,6 +81,7 @@ internal sealed class SigmoidModule() : PointwiseModule(OpId.Sigmoid, "nn.Sigmoi
 internal sealed class IdentityModule : OpModule
 {
     public override OpId Op => OpId.Identity;
+    public override bool RowWise => true;
     public override PyTorchForm PyTorch { get; } = new(_ => "nn.Identity()");
     public override TorchSharpForm TorchSharp { get; } = new(_ => "nn.Identity()");
     public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Identity", x));

@@ -28,6 +28,7 @@ internal sealed class DropoutModule : OpModule
 internal sealed class DropPathModule : OpModule
 {
     public override OpId Op => OpId.DropPath;
+    public override bool RowWise => true; // one draw per sample, whatever the token count
     /// <summary>An exported model is for inference: the identity.</summary>
     public override OnnxForm Onnx { get; } = new((g, _, x) => g.Node("Identity", x));
     public override PyTorchForm PyTorch { get; } = new(n => $"DropPath({ExportNode.Py(n.Attr<double>("p"))})", new PyHelper("DropPath", """"

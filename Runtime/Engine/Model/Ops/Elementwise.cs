@@ -13,6 +13,7 @@ namespace ArchDsl.Runtime.Model;
 internal abstract class ElementwiseModule(OpId op, string python, string onnx, Func<Tensor, Tensor, Tensor> apply) : OpModule
 {
     public override OpId Op => op;
+    public override bool RowWise => true;
     public override PyTorchForm PyTorch { get; } = new(null) { Binary = (a, b) => $"{a} {python} {b}" };
     /// <summary>TorchSharp's Tensor has the same infix operators.</summary>
     public override TorchSharpForm TorchSharp { get; } = new(null) { Binary = (a, b) => $"{a} {python} {b}" };

@@ -83,7 +83,7 @@ internal sealed class AttentionModule : OpModule
     /// q, k and v blocks of D rows each; each block split into heads of D/heads consecutive features;
     /// <c>softmax(q kᵀ / √(D/heads)) v</c> per head; heads concatenated back in order; then <c>proj</c>.
     /// </summary>
-    sealed class Attention(Tensor wqkv, Tensor? bqkv, Tensor wproj, Tensor? bproj, long heads, long dim) : NodeKernel
+    sealed class Attention(Tensor wqkv, Tensor? bqkv, Tensor wproj, Tensor? bproj, long heads, long dim) : NodeKernel, IFirstTokenKernel
     {
         public override Tensor Forward(Tensor x, Tensor? y, bool training)
         {
@@ -97,12 +97,49 @@ internal sealed class AttentionModule : OpModule
             try
             {
                 using var q = parts[0].squeeze(0);
-                using var k = parts[1].squeeze(0);
-                using var v = parts[2].squeeze(0);
-                using var o = F.scaled_dot_product_attention(q, k, v); // [B, heads, N, d]
-                using var t = o.transpose(1, 2);                      // [B, N, heads, d]
-                using var merged = t.reshape(b, n, dim);
-                return F.linear(merged, wproj, bproj);
+                return Attend(q, parts[1], parts[2], b, n);
+            }
+            finally
+            {
+                foreach (var p in parts) p.Dispose();
+            }
+        }
+
+        /// <summary><c>softmax(q kᵀ/√d) v</c> with q <c>[B, heads, n, d]</c> and k, v <c>[1, B, heads, N, d]</c>, heads merged, then proj: <c>[B, n, D]</c>.</summary>
+        Tensor Attend(Tensor q, Tensor kPart, Tensor vPart, long b, long n)
+        {
+            using var k = kPart.squeeze(0);
+            using var v = vPart.squeeze(0);
+            using var o = F.scaled_dot_product_attention(q, k, v); // [B, heads, n, d]
+            using var t = o.transpose(1, 2);                      // [B, n, heads, d]
+            using var merged = t.reshape(b, n, dim);
+            return F.linear(merged, wproj, bproj);
+        }
+
+        public NodeKernel FirstTokenOnly() => new Unary(FirstToken);
+
+        /// <summary>
+        /// The output of token 0 alone, <c>[B, 1, D]</c>: its query from rows 0..D of qkv on token 0, keys and values
+        /// from rows D..3D on every token — the same products as the whole kernel's, restricted to what token 0 reads.
+        /// </summary>
+        Tensor FirstToken(Tensor x)
+        {
+            long b = x.size(0), n = x.size(1), d = dim / heads;
+            using var wq = wqkv.narrow(0, 0, dim);
+            using var bq = bqkv?.narrow(0, 0, dim);
+            using var wkv = wqkv.narrow(0, dim, 2 * dim);
+            using var bkv = bqkv?.narrow(0, dim, 2 * dim);
+            using var first = x.narrow(1, 0, 1);
+            using var q1 = F.linear(first, wq, bq);                // [B, 1, D]
+            using var qh = q1.view(b, 1, heads, d);
+            using var q = qh.transpose(1, 2);                      // [B, heads, 1, d]
+            using var kv = F.linear(x, wkv, bkv);                  // [B, N, 2D]
+            using var split = kv.view(b, n, 2, heads, d);
+            using var perm = split.permute(2, 0, 3, 1, 4);         // [2, B, heads, N, d]
+            var parts = perm.chunk(2, 0);
+            try
+            {
+                return Attend(q, parts[0], parts[1], b, 1);
             }
             finally
             {

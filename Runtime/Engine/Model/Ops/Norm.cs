@@ -102,6 +102,7 @@ internal sealed class BatchNormModule : NormModule
 internal sealed class LayerNormModule : NormModule
 {
     public override OpId Op => OpId.LayerNorm;
+    public override bool RowWise => true; // over D of each token (over C of each pixel on an image)
     public override OnnxForm Onnx { get; } = new((g, n, x) =>
     {
         var input = n.Image ? g.Node("Transpose", x, ("perm", new long[] { 0, 2, 3, 1 })) : x[0];

@@ -30,6 +30,14 @@ internal abstract class OpModule
     /// <summary>How the node computes under <c>amp</c> on each device (<see cref="AmpPolicy"/>); element-wise and shape ops follow their input.</summary>
     public virtual AmpPolicy Amp(NodeTensors t) => AmpPolicy.Follow;
 
+    /// <summary>
+    /// Whether, on token values <c>[B, N, D]</c>, output token t depends only on input token t (and the node's
+    /// parameters), with no random draw per token: linear maps, layer norm over D, element-wise ops, per-channel scales,
+    /// drop path (one draw per sample). <see cref="FirstTokenPlan"/> then runs the op on the class token alone where only
+    /// that token is read downstream.
+    /// </summary>
+    public virtual bool RowWise => false;
+
     /// <summary>The kernel computing the node over a batch. Layout and arity were checked already.</summary>
     public abstract NodeKernel Create(NodeTensors t);
 

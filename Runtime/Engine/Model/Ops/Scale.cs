@@ -29,6 +29,7 @@ internal static class PerChannel
 internal sealed class LayerScaleModule : OpModule
 {
     public override OpId Op => OpId.LayerScale;
+    public override bool RowWise => true;
     public override OnnxForm Onnx { get; } = new((g, n, x) => g.Node("Mul", [x[0], PerChannel.Onnx(g, n, "gamma")]));
     public override PyTorchForm PyTorch { get; } = new(n => $"LayerScale({PerChannel.Py(n)})", new PyHelper("LayerScale", """"
         class LayerScale(nn.Module):
@@ -78,6 +79,7 @@ internal sealed class LayerScaleModule : OpModule
 internal sealed class AffineModule : OpModule
 {
     public override OpId Op => OpId.Affine;
+    public override bool RowWise => true;
     public override OnnxForm Onnx { get; } = new((g, n, x) =>
         g.Node("Add", [g.Node("Mul", [x[0], PerChannel.Onnx(g, n, "alpha")]), PerChannel.Onnx(g, n, "beta")]));
     public override PyTorchForm PyTorch { get; } = new(n => $"Affine({PerChannel.Py(n)})", new PyHelper("Affine", """"

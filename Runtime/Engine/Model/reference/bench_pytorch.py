@@ -157,6 +157,7 @@ OPS = {
     'cls': _fn(lambda self, x, a: lambda t: t[:, 0]),
     'dropout': _module(lambda x, a: nn.Dropout(a['p'])),
     'droppath': _fn(lambda self, x, a: lambda t: drop_path(t, a['p'], self.training)),
+    'chunk': _fn(lambda self, x, a: lambda t: t.chunk(a['chunks'], 1 if x['layout'] == 'image' else -1)[a['index']]),
     'add': lambda self, x, a: None,
     'sub': lambda self, x, a: None,
     'mul': lambda self, x, a: None,
