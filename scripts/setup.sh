@@ -7,7 +7,8 @@
 #      Fashion-MNIST, PyTorch on the same libtorch (the tests' and benchmarks' reference) and the ONNX
 #      checker (python3-onnx; the ONNX export tests run it), torchvision (the data transforms' reference and
 #      archc data bench's companion),
-#      a font (fonts-dejavu-core) for the report charts (ScottPlot).
+#      a font (fonts-dejavu-core) for the report charts (ScottPlot), libjpeg-turbo (libjpeg62-turbo-dev: the image-folder
+#      loader's JPEG crop decode in the native shim).
 #   2. The native shim (Runtime/native) against that libtorch, into build/native/.
 #   3. The archc CLI into build/cli/, rebuilt only when a source file is newer than the last build.
 set -euo pipefail
@@ -15,7 +16,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 quiet=${ARCHDSL_SETUP_QUIET:-0}
 say() { [ "$quiet" = 1 ] || echo "setup: $*" >&2; }
 
-packages=(libtorch-dev libopenblas0-pthread dataset-fashion-mnist python3-torch python3-torchvision python3-onnx cmake g++ graphviz libgloo-dev fonts-dejavu-core)
+packages=(libtorch-dev libopenblas0-pthread dataset-fashion-mnist python3-torch python3-torchvision python3-onnx cmake g++ graphviz libgloo-dev fonts-dejavu-core libjpeg62-turbo-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,15 +9,21 @@ using ArchDsl.Torch;
 namespace ArchDsl.Runtime.Data;
 
 /// <summary>The figures of <c>archc data bench</c>: ArchDsl's input pipeline, and torchvision's on the same files when it ran.</summary>
-public sealed record DataBenchResult(string Root, int Images, int Workers, int Batch, double ImagesPerSecond, double? TorchvisionImagesPerSecond, string? TorchvisionVersion, string? TorchvisionError)
+/// <remarks>The CPU figures (milliseconds of CPU time, all threads and processes of each side, per image) are what a
+/// loaded machine distorts least: wall-clock images/s there also measures who else had the cores.</remarks>
+public sealed record DataBenchResult(string Root, int Images, int Workers, int Batch, double ImagesPerSecond, double? TorchvisionImagesPerSecond, string? TorchvisionVersion, string? TorchvisionError,
+                                     double CpuMsPerImage = double.NaN, double? TorchvisionCpuMsPerImage = null)
 {
     public double? Ratio => TorchvisionImagesPerSecond is double t && t > 0 ? ImagesPerSecond / t : null;
+    /// <summary>torchvision's CPU time per image over ArchDsl's.</summary>
+    public double? CpuRatio => TorchvisionCpuMsPerImage is double t && CpuMsPerImage > 0 ? t / CpuMsPerImage : null;
 
     public string ToText() =>
         $"data bench: {Root}, {Images:N0} training images, batch {Batch}, {Workers} worker(s)\n" +
-        $"  archdsl (libvips):                   {ImagesPerSecond,8:F1} images/s\n" +
+        $"  archdsl (libjpeg-turbo crop / libvips): {ImagesPerSecond,8:F1} images/s, {CpuMsPerImage:F2} ms CPU per image\n" +
         (TorchvisionImagesPerSecond is double tv
-            ? $"  torchvision {TorchvisionVersion} (PIL, DataLoader): {tv,8:F1} images/s\n  ratio archdsl / torchvision: {Ratio:F2}×\n"
+            ? $"  torchvision {TorchvisionVersion} (PIL, DataLoader): {tv,8:F1} images/s, {TorchvisionCpuMsPerImage:F2} ms CPU per image\n" +
+              $"  ratio archdsl / torchvision: {Ratio:F2}× images/s, {CpuRatio:F2}× by CPU time per image\n"
             : $"  torchvision: not run ({TorchvisionError ?? "--no-torchvision"})\n");
 }
 
@@ -43,19 +49,20 @@ public static class DataBench
         var stats = DataCatalog.Statistics["imagenet"]; // named, so no statistics pass is timed or needed
         var options = DataRegistry.OptionsFrom(graph) with { Workers = workers, Normalization = new Normalization(stats.Mean, stats.Std), ValFraction = 0, Subset = null };
         var set = DataRegistry.Load(options).Train;
+        Model.NativeHeap.Configure(); // as in training (the model sets it): the batch tensors' buffers are reused, not faulted in anew
         int batch = batchSize ?? graph.Train.Loop.Batch;
-        double ours = Measure(set, batch, batches);
-        double? theirs = null; string? version = null, error = null;
+        var (ours, cpu) = Measure(set, batch, batches);
+        double? theirs = null, theirCpu = null; string? version = null, error = null;
         if (torchvision)
         {
-            try { (theirs, version) = Torchvision(TrainRoot(data.Path), graph.Input.Dims[1], batch, workers, batches, rrc); }
+            try { (theirs, theirCpu, version) = Torchvision(TrainRoot(data.Path), graph.Input.Dims[1], batch, workers, batches, rrc); }
             catch (InvalidOperationException e) { error = e.Message; }
         }
-        return new DataBenchResult(data.Path, set.Count, workers, batch, ours, theirs, version, error);
+        return new DataBenchResult(data.Path, set.Count, workers, batch, ours, theirs, version, error, cpu, theirCpu);
     }
 
-    /// <summary>Images/s over <paramref name="batches"/> batches after one warm-up batch (the first epoch's order, wrapping into the next).</summary>
-    public static double Measure(ImageSet set, int batch, int batches)
+    /// <summary>Images/s and milliseconds of this process's CPU time (all threads) per image over <paramref name="batches"/> batches after one warm-up batch (the first epoch's order, wrapping into the next).</summary>
+    public static (double ImagesPerSecond, double CpuMsPerImage) Measure(ImageSet set, int batch, int batches)
     {
         using var batcher = new Batcher(set, batch, shuffle: true, seed: 1);
         var images = new float[(long)batch * set.SampleSize];
@@ -74,14 +81,18 @@ public static class DataBench
         }
         One();
         total = 0;
+        using var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
         var watch = Stopwatch.StartNew();
         for (int b = 0; b < batches; b++) One();
-        return total / watch.Elapsed.TotalSeconds;
+        double seconds = watch.Elapsed.TotalSeconds;
+        process.Refresh();
+        return (total / seconds, (process.TotalProcessorTime - cpu).TotalMilliseconds / total);
     }
 
     private static string TrainRoot(string root) => Directory.Exists(Path.Combine(root, "train")) ? Path.Combine(root, "train") : root;
 
-    private static (double, string) Torchvision(string root, int size, int batch, int workers, int batches, RandomResizedCropConfig rrc)
+    private static (double, double, string) Torchvision(string root, int size, int batch, int workers, int batches, RandomResizedCropConfig rrc)
     {
         var script = FindScript() ?? throw new InvalidOperationException($"{ScriptName} not found beside the ArchDsl assembly or in the source tree");
         var psi = new ProcessStartInfo(Bench.PythonExecutable) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -102,7 +113,7 @@ public static class DataBench
             if (p.ExitCode != 0)
                 throw new InvalidOperationException($"{ScriptName} failed (exit {p.ExitCode}): {string.Join(" | ", stderr.Result.Trim().Split('\n').TakeLast(3))}");
             var j = JsonNode.Parse(stdout.Trim().Split('\n').Last())!.AsObject();
-            return ((double)j["images_per_second"]!, (string?)j["torchvision_version"] ?? "?");
+            return ((double)j["images_per_second"]!, (double)j["cpu_ms_per_image"]!, (string?)j["torchvision_version"] ?? "?");
         }
     }
 

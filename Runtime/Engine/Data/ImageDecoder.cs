@@ -3,7 +3,9 @@ using NetVips;
 namespace ArchDsl.Runtime.Data;
 
 /// <summary>
-/// Decodes one image file into the model's input with libvips (NetVips): JPEG, PNG, WebP, TIFF, GIF (the loaders NetVips.Native 8.18.7 has; its PPM/PGM and BMP files are "not a known file format");
+/// Decodes one image file into the model's input. A plain JPEG (8-bit grey or YCbCr, no EXIF rotation, intact) takes
+/// <see cref="JpegDecoder"/>'s route: libjpeg-turbo decodes only the crop box's part and Pillow's bilinear resample
+/// writes the batch directly. Everything else is decoded with libvips (NetVips): JPEG, PNG, WebP, TIFF, GIF (the loaders NetVips.Native 8.18.7 has; its PPM/PGM and BMP files are "not a known file format");
 /// grey, RGB, CMYK (to sRGB), 16-bit (to 8 bits), alpha dropped (as PIL's <c>convert("RGB")</c> in torchvision's
 /// ImageFolder loader), EXIF orientation applied. Only the header is read before the crop box is chosen; a JPEG is then
 /// decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, <c>shrink</c>) when the box stays at least the output size,
@@ -34,6 +36,12 @@ public static class ImageDecoder
     /// <exception cref="DataException">the file is not an image libvips can read, is truncated or corrupt, or cannot be opened.</exception>
     public static void Decode(string path, BoxChooser choose, int outHeight, int outWidth, float[][] tables, Span<float> dst)
     {
+        if (JpegDecoder.TryDecode(path, choose, outHeight, outWidth, tables, dst, out var chosen)) return;
+        if (chosen is { } box) // a JPEG the native route gave back keeps its box (libvips sees the same size: no EXIF rotation)
+        {
+            var draw = choose;
+            choose = (w, h) => box.X + box.Width <= w && box.Y + box.Height <= h ? box : draw(w, h);
+        }
         var bytes = DecodeBytes(path, choose, outHeight, outWidth, tables.Length, out int bands);
         ToPlanar(bytes, bands, tables, outHeight * outWidth, dst);
     }

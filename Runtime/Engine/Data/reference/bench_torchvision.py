@@ -1,8 +1,9 @@
 """The torchvision side of `archc data bench`: images/s of DataLoader + ImageFolder (PIL decode) with
 RandomResizedCrop(size, scale, ratio) + RandomHorizontalFlip + ToTensor + Normalize(ImageNet), the same worker
 count (one worker: num_workers=1, one decoding process beside the main one, as ArchDsl's one decoding thread beside
-the training thread). Prints one JSON line."""
-import argparse, json, time
+the training thread). Prints one JSON line: images/s, and milliseconds of CPU time per image of the main process and
+the workers together (read from /proc, so the figure holds on a loaded machine)."""
+import argparse, json, os, time
 import torch, torchvision
 from torchvision import datasets, transforms
 
@@ -18,10 +19,22 @@ ds = datasets.ImageFolder(a.root, transform=t)
 loader = torch.utils.data.DataLoader(ds, batch_size=a.batch, shuffle=True, num_workers=a.workers, drop_last=False, persistent_workers=True)
 it = iter(loader)
 next(it)  # warm-up: workers started, first batch made
-images, start = 0, time.perf_counter()
+
+
+def cpu_seconds():  # this process and its live DataLoader workers (user + system)
+    total = time.process_time()
+    for w in getattr(it, "_workers", []):
+        with open(f"/proc/{w.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+images, start, cpu = 0, time.perf_counter(), cpu_seconds()
 for _ in range(a.batches):
     try: x, _ = next(it)
     except StopIteration: it = iter(loader); x, _ = next(it)
     images += x.shape[0]
-sec = time.perf_counter() - start
-print(json.dumps({"images": images, "seconds": sec, "images_per_second": images / sec, "torchvision_version": torchvision.__version__}))
+sec, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+print(json.dumps({"images": images, "seconds": sec, "images_per_second": images / sec, "cpu_ms_per_image": 1000 * cpu / images,
+                  "torchvision_version": torchvision.__version__}))
