@@ -33,6 +33,10 @@ list(APPEND _c10d_flags -idirafter "${CMAKE_CURRENT_SOURCE_DIR}/compat")
 set(_c10d_libs ${TORCH_LIBRARIES})  # their usage requirements: libtorch's include directories (and CUDA's)
 if(TARGET CUDA::cudart AND ARCHDSL_C10_CUDA)
   list(APPEND _c10d_libs CUDA::cudart)
+  get_target_property(_cudart_incs CUDA::cudart INTERFACE_INCLUDE_DIRECTORIES)  # ProcessGroupNCCL.hpp: CUDA's headers
+  if(_cudart_incs)
+    list(APPEND _c10d_incs ${_cudart_incs})
+  endif()
 endif()
 
 set(_c10d_key "${Torch_VERSION};${CMAKE_CXX_COMPILER};${CMAKE_CXX_STANDARD};${_c10d_defs};${_c10d_incs};${_c10d_flags};${_c10d_libs}")
