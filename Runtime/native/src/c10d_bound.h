@@ -7,7 +7,7 @@
 //      Backend.hpp        65f4fa3c3f72    ProcessGroupGloo.hpp 8cf2fadea01d    ProcessGroupNCCL.hpp 4c2f28094701
 //      reducer.hpp        63106356728a (1.13's arguments) and later reducer.cpp/.hpp (per_bucket_size_limits dropped,
 //                         skip_all_reduce_unused_params, use_python_reducer, bucket_bytes_cap_list, batched_grad_copy)
-//      TCPStore.hpp       2f7df31cbaea    Work.hpp b14b5433ebc3
+//      TCPStore.hpp       2f7df31cbaea    Work.hpp b14b5433ebc3    Types.hpp 17f5abc6c0a5 (the collectives' options)
 //    What differs from 1.x: Gloo and NCCL are c10d::Backends; a c10d::ProcessGroup wraps one per device type
 //    (setBackend(CPU, GLOO) / setBackend(CUDA, NCCL)), built with ProcessGroup::Options (early 2.x) or without them
 //    plus setDefaultBackend (later 2.x) — chosen at compile time by whether ProcessGroup::Options exists. The shim's

@@ -84,7 +84,13 @@ struct Reducer {
 
 // Waits for a collective; a timeout or a failed peer (Gloo reports a closed connection) becomes the shim's error.
 void finish(const c10::intrusive_ptr<c10d::Work>& work, int64_t timeout_ms) {
+#if ARCHDSL_C10D_V2
+  // 2.x's Work::wait returns false when the work was aborted (Work.hpp at b14b5433ebc3), e.g. by NCCL's watchdog.
+  TORCH_CHECK(work->wait(timeout_ms > 0 ? milliseconds(timeout_ms) : milliseconds(0)),
+              "a collective was aborted (a peer failed or the process group was shut down)");
+#else
   work->wait(timeout_ms > 0 ? milliseconds(timeout_ms) : milliseconds(0));
+#endif
 }
 
 // all_reduce(sum) whose gradient is all_reduce(sum) of the output's gradient: Σ_ranks x, differentiable.
