@@ -12,7 +12,7 @@ public sealed class EvalProgress(TextWriter err, bool interactive, string set, T
 {
     private readonly Stopwatch _watch = Stopwatch.StartNew();
     private readonly TimeSpan _interval = interval ?? (interactive ? TimeSpan.FromSeconds(0.2) : TimeSpan.FromSeconds(10));
-    private TimeSpan _last = TimeSpan.MinValue;
+    private TimeSpan? _last;  // when the last line was written; none yet: the first report always prints
 
     /// <summary>For the console: in place when standard error is a terminal.</summary>
     public static EvalProgress ForConsole(string set) => new(Console.Error, !Console.IsErrorRedirected, set);
@@ -22,7 +22,7 @@ public sealed class EvalProgress(TextWriter err, bool interactive, string set, T
     {
         var now = _watch.Elapsed;
         bool finished = done >= total;
-        if (!finished && now - _last < _interval) return;
+        if (!finished && _last is { } last && now - last < _interval) return;
         _last = now;
         double seconds = Math.Max(now.TotalSeconds, 1e-9);
         var line = string.Create(CultureInfo.InvariantCulture,
