@@ -234,7 +234,6 @@ public static partial class TrainSchema
             if (fallback is not null) values[spec.Name] = fallback;
         }
         CheckTogether(values, valueSpans, diags);
-        AmpOnDevice(values, valueSpans, diags);
         return new TrainConfig(values);
     }
 
