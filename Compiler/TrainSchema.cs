@@ -187,7 +187,10 @@ public static partial class TrainSchema
     /// <summary>The keys whose value is a call that <c>train.key.arg=value</c> may modify.</summary>
     public static bool IsCallKey(string key) => key is "optimizer" or "schedule" or "data" or "mixup" or "transform";
 
-    internal static string DefaultCallName(string key) => key switch { "optimizer" => "adamw", "schedule" => "constant", "mixup" => "mixup", _ => "fashion-mnist" };
+    internal static string DefaultCallName(string key) => key switch
+    {
+        "optimizer" => "adamw", "schedule" => "constant", "mixup" => "mixup", "transform" => Transforms[0].Name, _ => "fashion-mnist",
+    };
 
     private static double AsDouble(Val v) => v switch { IntVal i => i.Value, FloatVal f => f.Value, _ => double.NaN };
 
