@@ -307,7 +307,7 @@ public static partial class TrainSchema
     {
         if (kind.Convert(v) is { } ok) return ok;
         if (v is WordVal w && !Words.IsKnown(w.Word) && kind != Str && !kind.Expects.Contains(w.Word) && ev is not null) { ev.ReportUndefined(w); return null; }
-        diags.Report(CompilerDiagnostics.TrainKeyType, v.Span, null, key, kind.Expects, Evaluator.Describe(v));
+        diags.ReportValue(CompilerDiagnostics.TrainKeyType, v, null, key, kind.Expects, Evaluator.Describe(v));
         return null;
     }
 }

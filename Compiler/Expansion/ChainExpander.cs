@@ -109,17 +109,17 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
         {
             case UnknownVal: return null;
             case IntVal { Value: < 0 } i:
-                _diags.Report(CompilerDiagnostics.NegativeCount, e.Span, null, what, i.Value);
+                _diags.ReportValue(CompilerDiagnostics.NegativeCount, v with { Span = e.Span }, null, what, i.Value);
                 return null;
             case IntVal { Value: > Limits.MaxNodes } i:
-                _diags.Report(CompilerDiagnostics.CountTooLarge, e.Span, null, what, i.Value, Limits.MaxNodes);
+                _diags.ReportValue(CompilerDiagnostics.CountTooLarge, v with { Span = e.Span }, null, what, i.Value, Limits.MaxNodes);
                 return null;
             case IntVal i: return i.Value;
             case WordVal w when !Words.IsKnown(w.Word):
                 _ev.ReportUndefined(w);
                 return null;
             default:
-                _diags.Report(CompilerDiagnostics.CountType, e.Span, Evaluator.IntegerHint(v), what, Evaluator.Describe(v));
+                _diags.ReportValue(CompilerDiagnostics.CountType, v with { Span = e.Span }, Evaluator.IntegerHint(v), what, Evaluator.Describe(v));
                 return null;
         }
     }
