@@ -1,3 +1,4 @@
+using ArchDsl.Compiler;
 using ArchDsl.Runtime.Data;
 
 namespace ArchDsl.Runtime.Tests;
@@ -35,5 +36,47 @@ public class DataFolderIndexTests
         Assert.Equal([tmp["b/3.png"], tmp["b/5.png"]], [view.FilePath(0), view.FilePath(1)]);
         Assert.Equal([1, 1], view.Labels);
         Assert.Equal(3 * 40 / 255f, DataFolderTests.All(view)[0], 2);
+    }
+}
+
+/// <summary>Normalisation statistics computed from an image folder (FolderSet.ChannelStatistics), streamed a chunk of images at a time.</summary>
+public class DataFolderStatisticsTests
+{
+    [Fact]
+    public void Streamed_statistics_equal_the_formula_over_all_images_held_at_once_whatever_the_worker_count()
+    {
+        using var tmp = new DataTempDir();
+        for (int i = 0; i < 41; i++) DataFolderTests.WriteGradient(tmp[$"{(char)('a' + i % 3)}/{i:D2}.jpg"], 20 + i, 16 + i % 7);
+        File.WriteAllText(tmp["b/99.jpg"], "not an image"); // left out of the statistics, as of everything else
+        var stats = new[] { 1, 3 }.Select(w => DataRegistry.Load(DataFolderTests.Options(tmp.Path, size: 12, transform: RandomResizedCropConfig.Default, workers: w)).Train)
+            .Select(s => (Set: (FolderSet)s, Stats: s.ChannelStatistics())).ToList();
+        Assert.True(41 > FolderSet.StatisticsChunk(3), "more images than one chunk");
+        // the former method: every chosen image (all 41 readable ones, fewer than StatisticsSamples) decoded under the evaluation crop, then one formula
+        var eval = stats[0].Set.With(new CenterCropConfig(null, DataCatalog.DefaultCropPct));
+        var pixels = new float[eval.Count * eval.SampleSize];
+        int read = eval.Fill(Enumerable.Range(0, eval.Count).ToArray(), pixels, new long[eval.Count]);
+        Assert.Equal(41, read);
+        var expected = new Dataset(pixels[..(read * eval.SampleSize)], new int[read], 3, 12, 12, eval.ClassNames, "all at once").ChannelStatistics();
+        foreach (var (_, s) in stats)
+        {
+            Assert.Equal(expected.Mean, s.Mean); // bit for bit: the same per-image float64 sums, added in the same order
+            Assert.Equal(expected.Std, s.Std);
+        }
+    }
+
+    [Fact]
+    public void Statistics_of_constant_images_are_their_values_mean_and_population_std()
+    {
+        using var tmp = new DataTempDir();
+        byte[][] colours = [[0, 100, 255], [50, 100, 0], [250, 100, 51]];
+        for (int i = 0; i < colours.Length; i++) DataFolderTests.Write(tmp[$"a/{i}.png"], 8, 8, colours[i]);
+        var s = DataRegistry.Load(DataFolderTests.Options(tmp.Path, size: 8)).Train.ChannelStatistics();
+        for (int c = 0; c < 3; c++)
+        {
+            var v = colours.Select(x => x[c] / 255.0).ToArray();
+            double mean = v.Average(), std = Math.Sqrt(v.Select(x => (x - mean) * (x - mean)).Average());
+            Assert.Equal(mean, s.Mean[c], 6);
+            Assert.Equal(std < 1e-8 ? 1 : std, s.Std[c], 6);
+        }
     }
 }
