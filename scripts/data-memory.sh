@@ -36,7 +36,7 @@ for n in 10000 100000; do
   batches=$(( n / 256 )) # with the bench's warm-up batch: one full pass
   log="$dir/time-$n.txt"
   /usr/bin/time -f "%M %e" -o "$log" "${archc[@]}" data bench "$spec" --set "train.data=\"folder:$dir/f$n\"" --set classes=10 \
-    --set size=32 --batch 256 --batches "$batches" --no-torchvision --workers "${WORKERS:-2}" | sed -n 2p
+    --set size=32 --batch 256 --batches "$batches" --no-torchvision --workers "${WORKERS:-2}" | grep "archdsl ("
   read -r kib seconds < "$log"
   peak[$n]=$kib
   echo "$n images: peak RSS $kib KiB, $seconds s"
