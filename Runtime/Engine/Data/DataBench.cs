@@ -34,7 +34,7 @@ public sealed record DataBenchResult(string Root, int Images, int Workers, int B
 /// assembly into one contiguous buffer through the prefetch queue, then a horizontal flip of the batch (the flip augment) —
 /// as training runs it, for a worker count; then, side by side in the same run, PyTorch's DataLoader + torchvision's
 /// ImageFolder on the same training folder with RandomResizedCrop + RandomHorizontalFlip + ToTensor + Normalize
-/// (Data/reference/bench_torchvision.py, <c>/usr/bin/python3</c> or $ARCHDSL_PYTHON). Before either side is timed every
+/// (Data/reference/bench_torchvision.py, <c>/usr/bin/python3</c> or $ARCHDSL_PYTHON). When both sides run, before either is timed every
 /// file of the training folder (the set both sides draw their batches from; torchvision's order is its own random one) is
 /// read once, so that the side timed first does not pay for reading a cold folder from disk (100 × 2000×1500 JPEGs read
 /// cold gave 0.92× where the next two runs gave 4.51× and 4.09×).
@@ -56,7 +56,8 @@ public static class DataBench
         var set = DataRegistry.Load(options).Train;
         Model.NativeHeap.Configure(); // as in training (the model sets it): the batch tensors' buffers are reused, not faulted in anew
         int batch = batchSize ?? graph.Train.Loop.Batch;
-        var preRead = set is FolderSet folder ? ReadOnce(folder, workers) : ((int, long)?)null;
+        // Only when both sides run: the bias is the order of the sides. A one-sided run (--no-torchvision, e.g. scripts/data-memory.sh) measures the pipeline alone.
+        var preRead = torchvision && set is FolderSet folder ? ReadOnce(folder, workers) : ((int, long)?)null;
         var (ours, cpu) = Measure(set, batch, batches);
         double? theirs = null, theirCpu = null; string? version = null, error = null;
         if (torchvision)
@@ -73,8 +74,9 @@ public static class DataBench
     {
         long bytes = 0;
         int files = 0;
-        Parallel.For(0, set.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers) }, () => new byte[1 << 20], (i, _, buffer) =>
+        Parallel.For(0, set.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers) }, i =>
         {
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16); // pooled: no large-object garbage per file or per task
             try
             {
                 using var handle = File.OpenHandle(set.FilePath(i));
@@ -84,8 +86,8 @@ public static class DataBench
                 Interlocked.Increment(ref files);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-            return buffer;
-        }, _ => { });
+            finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
+        });
         return (files, bytes);
     }
 
