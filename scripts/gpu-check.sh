@@ -9,9 +9,12 @@
 #   infer   inference images/s of ConvMixer-1536/20 (and ConvMixer-768/32, from bench) at 224x224
 #   train   a short real training of the default ConvMixer (Fashion-MNIST, else synthetic) with amp: fp16 on cuda
 #           (loss scaling), bf16 on the CPU
+#   ddp     data-parallel: asks the shim whether it binds c10d (Runtime/native/src/c10d_bound.h); if so, a short
+#           synthetic training with --nproc (NCCL on cuda, one worker per GPU, at most 2; Gloo with 2 on the CPU);
+#           if its libtorch 2.x binding did not compile, the first errors of the compiler's log CMake kept
 # With --device cpu every step runs with small sizes and short timeouts (the test suite runs it that way).
 #
-#   scripts/gpu-check.sh [--device cuda|cpu] [--out DIR] [--archc PATH] [--steps build,equiv,bench,infer,train]
+#   scripts/gpu-check.sh [--device cuda|cpu] [--out DIR] [--archc PATH] [--steps build,equiv,bench,infer,train,ddp]
 #                        [--no-compile] [--data DIR]
 #
 # --out      default $OUT/gpu-check when $OUT is set, else runs/gpu-check-<time>. It receives gpu-check.log (all
@@ -24,7 +27,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-device=cuda; out=""; archc=""; steps="build,equiv,bench,infer,train"; compile=1; data=""
+device=cuda; out=""; archc=""; steps="build,equiv,bench,infer,train,ddp"; compile=1; data=""
 usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -77,7 +80,8 @@ if [ "$device" = cuda ]; then
   : "${GPU_CHECK_EQUIV_CONVMIXER:=}" "${GPU_CHECK_EQUIV_VIT:=}" "${GPU_CHECK_EQUIV_MLP_MIXER:=}"
   : "${GPU_CHECK_CM256:=--set dim=256 --set depth=8 --set kernel=5 --set patch=2 --set channels=3 --set size=32 --batch 512}"
   : "${GPU_CHECK_VITS:=--batch 256}" "${GPU_CHECK_CM768:=--batch 64}" "${GPU_CHECK_CM1536:=--batch 64}"
-  : "${GPU_CHECK_TRAIN:=}"
+  : "${GPU_CHECK_TRAIN:=}" "${GPU_CHECK_DDP_TIMEOUT:=120}"
+  : "${GPU_CHECK_DDP:=--set 'train.data=synthetic(train: 4096, test: 1024)' --epochs 1 --batch 256}"
 else
   : "${GPU_CHECK_BUILD_TIMEOUT:=600}" "${GPU_CHECK_STEP_TIMEOUT:=120}" "${GPU_CHECK_TRAIN_TIMEOUT:=120}"
   : "${GPU_CHECK_BENCH:=--warmup 1 --iterations 1}" "${GPU_CHECK_EQUIV_BATCH:=4}"
@@ -87,6 +91,8 @@ else
   : "${GPU_CHECK_VITS:=--set depth=1 --set size=32 --batch 2}" "${GPU_CHECK_CM768:=--set dim=32 --set depth=1 --set size=28 --batch 2}"
   : "${GPU_CHECK_CM1536:=--set dim=32 --set depth=1 --set size=28 --batch 2}"
   : "${GPU_CHECK_TRAIN:=--set dim=16 --set depth=1 --set 'train.data=synthetic(train: 512, test: 128)' --epochs 1 --batch 64}"
+  : "${GPU_CHECK_DDP_TIMEOUT:=120}"
+  : "${GPU_CHECK_DDP:=--set dim=16 --set depth=1 --set 'train.data=synthetic(train: 256, test: 64)' --epochs 1 --batch 32}"
 fi
 
 say() { echo "$*" | tee -a "$log" >&2; }
@@ -205,6 +211,58 @@ if want train; then
   s="$(ls -d "$out"/steps/runs/*/summary.yaml 2>/dev/null | head -n 1)"
   if [ -n "$s" ]; then
     grep -E "^(data|epochs|steps|device|amp|blas|images_per_s):|^  train_s:" "$s" | sed 's/^/    summary.yaml: /' >>"$summary"
+  fi
+fi
+
+# ---- ddp: data-parallel training where the shim binds c10d ---------------------------------------------------------
+# c10d_state: what the shim itself reports — "bound nccl", "bound gloo" or "unbound <its error message>".
+c10d_state() {
+  timeout 60 "$ARCHDSL_PYTHON" - "$ARCHDSL_NATIVE" <<'PY' 2>&1 | tail -n 1
+import ctypes, sys
+try:
+    import torch  # noqa: F401 -- the libtorch (and CUDA libraries) this shim was built against, loaded as in PyTorch
+except ImportError:
+    pass
+lib = ctypes.CDLL(sys.argv[1])
+lib.ats_last_error.restype = ctypes.c_char_p
+if lib.ats_distributed_check() != 0:
+    print("unbound", (lib.ats_last_error() or b"").decode().replace("\n", " "))
+else:
+    print("bound", "nccl" if lib.ats_pg_nccl_available() == 1 else "gloo")
+PY
+}
+if want ddp; then
+  state="$(c10d_state)"
+  sum ""; sum "## (e) data-parallel training (c10d): the shim reports: $state"
+  nproc=2; backend=gloo
+  if [ "$device" = cuda ]; then
+    backend=nccl
+    gpus="$("$ARCHDSL_PYTHON" -c 'import torch; print(torch.cuda.device_count())' 2>/dev/null || echo 0)"
+    [ "$gpus" -lt 2 ] 2>/dev/null && nproc=1   # NCCL takes one GPU per process; world size 1 still runs NCCL's path
+  fi
+  # On the CPU any bound shim runs Gloo; on CUDA it must have NCCL.
+  if [[ "$state" == "bound "* ]] && { [ "$backend" = gloo ] || [ "$state" = "bound nccl" ]; }; then
+    sum "archc train specs/convmixer.arch --device $device --nproc $nproc ($backend) $GPU_CHECK_DDP"
+    archc_step ddp "$GPU_CHECK_DDP_TIMEOUT" "$GPU_CHECK_DDP" train specs/convmixer.arch --device "$device" --nproc "$nproc" \
+      --runs "$out/steps/ddp-runs" --checkpoint-every 0
+    grep -E "^data-parallel:|^error|error:|test accuracy" "$out/steps/ddp.log" >>"$summary"
+    s="$(ls -d "$out"/steps/ddp-runs/*/summary.yaml 2>/dev/null | head -n 1)"
+    if [ -n "$s" ]; then
+      grep -E "^(world_size|world_sizes|backend|batch_per|batch_per_rank|images_per_s):|^allreduce:|^  (bytes_per_step|time_per_step_s|bandwidth_mb_s):" "$s" |
+        sed 's/^/    summary.yaml: /' >>"$summary"
+    fi
+  else
+    # Not bound with the backend this device needs: a failure to fix. Where CMake's test-compile of the 2.x binding
+    # failed, the message names the compiler's log: its first errors go to the summary, the whole log into details.
+    log_path="$(sed -n "s/.*the compiler's output: \([^)]*\)).*/\1/p" <<<"$state")"
+    if [ -n "$log_path" ] && [ -f "$log_path" ]; then
+      cp "$log_path" "$out/steps/c10d-v2-try.log"
+      sum "the libtorch 2.x binding (Runtime/native/src/distributed.cpp) did not compile; first errors of $log_path:"
+      grep -E "error|required from here" "$log_path" | head -n 25 | sed 's/^/    /' >>"$summary"
+    fi
+    say "== ddp: c10d not bound with $backend ($state)"
+    printf '%-26s %-22s %5ss\n' ddp "FAILED (not bound)" 0 >>"$out/steps/status.txt"
+    failed=1
   fi
 fi
 

@@ -154,6 +154,11 @@ public sealed class GpuCheckTests(PublishedArchc published) : IClassFixture<Publ
             Assert.Contains("precision: bf16 (autocast", summary);
             Assert.Contains("summary.yaml: amp: bf16", summary);
             Assert.Matches(@"test accuracy \d+\.\d+%", summary);
+            // ddp: this shim binds c10d (libtorch 1.x), so a 2-process Gloo training ran and reported its figures.
+            Assert.Contains("## (e) data-parallel training (c10d): the shim reports: bound", summary);
+            Assert.Matches(@"data-parallel: 2 processes \(gloo", summary);
+            Assert.Contains("summary.yaml: world_size: 2", summary);
+            Assert.Matches(@"summary.yaml:   bytes_per_step: \d+", summary);
             Assert.True(File.Exists(Path.Combine(outDir, "gpu-check.log")));
             Assert.True(File.Exists(Path.Combine(outDir, "details.tar.gz")));
         }

@@ -2,8 +2,9 @@
 // ProcessGroupNCCL (only where the libtorch has CUDA and the NCCL backend), the collectives training needs with
 // timeouts, c10d::Reducer (PyTorch DDP's bucketed gradient all-reduce, launched from autograd hooks during backward)
 // and a differentiable all-reduce (synchronised BatchNorm statistics). Runtime/Torch/Distributed.cs is the managed side.
-// Bound for libtorch 1.x only (c10d_bound.h: why, and what a 2.x port needs); elsewhere distributed_unbound.cpp gives
-// the same entry points, each failing with the reason.
+// Two bindings of one C ABI (c10d_bound.h): libtorch 1.x's c10d (Debian's 1.13, tested here), and with
+// ARCHDSL_C10D_V2 libtorch 2.x's (written from its headers, compiled only where CMake's test-compile of it passed);
+// elsewhere distributed_unbound.cpp gives the same entry points, each failing with the reason.
 #include "shim.h"
 #include "c10d_bound.h"
 
@@ -31,10 +32,18 @@ ATS_TENSOR_FN(ats_grad_in_input_layout, (T* x), GradInInputLayout::apply(*x))
 #if ARCHDSL_C10D
 
 // Debian's libtorch 1.13 is built with Gloo (libgloo0); its c10d headers guard the Gloo backend with this macro.
+// Against 2.x, Gloo only where CMake found gloo's headers beside the libtorch's (ARCHDSL_WITH_GLOO).
+#if !ARCHDSL_C10D_V2 || defined(ARCHDSL_WITH_GLOO)
+#define ARCHDSL_GLOO 1
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1
 #endif
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#if ARCHDSL_C10D_V2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 // ARCHDSL_WITH_NCCL (with USE_C10D_NCCL): set by CMakeLists.txt for a CUDA libtorch whose NCCL headers it found.
@@ -43,6 +52,9 @@ ATS_TENSOR_FN(ats_grad_in_input_layout, (T* x), GradInInputLayout::apply(*x))
 #endif
 
 #include <chrono>
+#if ARCHDSL_C10D_V2
+#include <type_traits>
+#endif
 
 using namespace ats;
 using std::chrono::milliseconds;
@@ -52,8 +64,18 @@ namespace {
 struct Store {
   c10::intrusive_ptr<c10d::TCPStore> store;
 };
+#if ARCHDSL_C10D_V2
+// 2.x: the collectives go to the Backend itself (same signatures as 1.x's ProcessGroup); c10d::Reducer needs the
+// c10d::ProcessGroup that wraps it.
+using Comm = c10d::Backend;
+#else
+using Comm = c10d::ProcessGroup;
+#endif
 struct Group {
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  c10::intrusive_ptr<Comm> pg;
+#if ARCHDSL_C10D_V2
+  c10::intrusive_ptr<c10d::ProcessGroup> wrapper;
+#endif
 };
 struct Reducer {
   std::unique_ptr<c10d::Reducer> reducer;
@@ -62,7 +84,13 @@ struct Reducer {
 
 // Waits for a collective; a timeout or a failed peer (Gloo reports a closed connection) becomes the shim's error.
 void finish(const c10::intrusive_ptr<c10d::Work>& work, int64_t timeout_ms) {
+#if ARCHDSL_C10D_V2
+  // 2.x's Work::wait returns false when the work was aborted (Work.hpp at b14b5433ebc3), e.g. by NCCL's watchdog.
+  TORCH_CHECK(work->wait(timeout_ms > 0 ? milliseconds(timeout_ms) : milliseconds(0)),
+              "a collective was aborted (a peer failed or the process group was shut down)");
+#else
   work->wait(timeout_ms > 0 ? milliseconds(timeout_ms) : milliseconds(0));
+#endif
 }
 
 // all_reduce(sum) whose gradient is all_reduce(sum) of the output's gradient: Σ_ranks x, differentiable.
@@ -92,6 +120,69 @@ c10d::ReduceOp reduce_op(int op) {
     default: TORCH_CHECK(false, "unknown reduce op ", op);
   }
 }
+
+#if ARCHDSL_C10D_V2
+// ---- libtorch 2.x: the ProcessGroup wrapper and the Reducer's constructor, across 2.x's versions ----------------
+// Templates (PG, R default to the c10d classes) so that only the branch matching this libtorch's headers is compiled.
+
+template <class T, class = void>
+struct HasOptions : std::false_type {};
+template <class T>
+struct HasOptions<T, std::void_t<typename T::Options>> : std::true_type {};
+
+// A c10d::ProcessGroup holding `backend` for `device` as its default backend, as init_process_group builds it:
+// early 2.x names the backend through ProcessGroup::Options (ProcessGroup.hpp at 0007e752d518), later 2.x has no
+// Options and sets the default backend type (at da4dfe40321f).
+template <class PG = c10d::ProcessGroup>
+c10::intrusive_ptr<PG> wrap_backend(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, const char* name,
+                                    milliseconds timeout, c10::DeviceType device, typename PG::BackendType type,
+                                    const c10::intrusive_ptr<c10d::Backend>& backend) {
+  c10::intrusive_ptr<PG> pg;
+  if constexpr (HasOptions<PG>::value) {
+    pg = c10::make_intrusive<PG>(store, rank, size, c10::make_intrusive<typename PG::Options>(std::string(name), timeout));
+  } else {
+    pg = c10::make_intrusive<PG>(store, rank, size);
+    pg->setDefaultBackend(type);
+  }
+  pg->setBackend(device, type, backend);
+  return pg;
+}
+
+template <class T>
+inline constexpr bool kNoMatch = false;
+
+// c10d::Reducer with DDP's defaults (no unused parameters, no bucket views, no names), whichever argument list this
+// libtorch's reducer.hpp has: 1.13's to ~2.6's (with per_bucket_size_limits), then without per_bucket_size_limits and
+// with skip_all_reduce_unused_params and use_python_reducer, then with bucket_bytes_cap_list (and batched_grad_copy,
+// defaulted). bucket_bytes_cap_list is only read when buckets are rebuilt, which this shim never asks for.
+template <class R = c10d::Reducer>
+std::unique_ptr<R> make_reducer(std::vector<at::Tensor> ps, std::vector<std::vector<size_t>> buckets,
+                                std::vector<size_t> per_bucket, c10::intrusive_ptr<c10d::ProcessGroup> pg,
+                                int64_t bucket_cap, int64_t first_cap) {
+  using Names = std::unordered_map<size_t, std::string>;
+  using PGPtr = c10::intrusive_ptr<c10d::ProcessGroup>;
+  using Ts = std::vector<at::Tensor>;
+  using Bs = std::vector<std::vector<size_t>>;
+  using Sparse = std::vector<bool>;
+  Sparse sparse(ps.size(), false);
+  if constexpr (std::is_constructible_v<R, Ts, Bs, std::vector<size_t>, PGPtr, Sparse, int64_t, bool, bool, Names, int64_t>) {
+    return std::make_unique<R>(std::move(ps), std::move(buckets), per_bucket, std::move(pg), std::move(sparse), bucket_cap,
+                               false, false, Names{}, first_cap);
+  } else if constexpr (std::is_constructible_v<R, Ts, Bs, PGPtr, Sparse, int64_t, bool, bool, Names, int64_t, bool, bool>) {
+    return std::make_unique<R>(std::move(ps), std::move(buckets), std::move(pg), std::move(sparse), bucket_cap, false, false,
+                               Names{}, first_cap, /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false);
+  } else if constexpr (std::is_constructible_v<R, Ts, Bs, PGPtr, Sparse, int64_t, bool, bool, Names, int64_t, bool, bool,
+                                               std::vector<int64_t>>) {
+    return std::make_unique<R>(std::move(ps), std::move(buckets), std::move(pg), std::move(sparse), bucket_cap, false, false,
+                               Names{}, first_cap, false, false, std::vector<int64_t>{});
+  } else if constexpr (std::is_constructible_v<R, Ts, Bs, PGPtr, Sparse, int64_t, bool, bool, Names, int64_t>) {
+    return std::make_unique<R>(std::move(ps), std::move(buckets), std::move(pg), std::move(sparse), bucket_cap, false, false,
+                               Names{}, first_cap);
+  } else {
+    static_assert(kNoMatch<R>, "c10d::Reducer: none of the constructors this shim knows (distributed.cpp, make_reducer)");
+  }
+}
+#endif  // ARCHDSL_C10D_V2
 
 }  // namespace
 
@@ -143,12 +234,24 @@ ATS_API int ats_store_check(void* s, const char* key) {
 // `hostname` resolves to when given, else the machine's hostname (Gloo's default). timeout_ms bounds every collective.
 ATS_API void* ats_pg_gloo_new(void* store, int rank, int size, int64_t timeout_ms, const char* iface, const char* hostname) {
   ATS_TRY
+#ifndef ARCHDSL_GLOO
+  TORCH_CHECK(false, "this shim was built without c10d's Gloo backend (gloo's headers were not beside libtorch ", TORCH_VERSION,
+              "'s); use NCCL (--device cuda)");
+  return nullptr;
+#else
   auto o = c10d::ProcessGroupGloo::Options::create(milliseconds(timeout_ms));
   if (iface && *iface) o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(iface));
   else if (hostname && *hostname) o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
   else o->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
   c10::intrusive_ptr<c10d::Store> st = static_cast<Store*>(store)->store;
+#if ARCHDSL_C10D_V2
+  c10::intrusive_ptr<c10d::Backend> gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(st, rank, size, o);
+  return new Group{gloo, wrap_backend(st, rank, size, "gloo", milliseconds(timeout_ms), c10::DeviceType::CPU,
+                                      c10d::ProcessGroup::BackendType::GLOO, gloo)};
+#else
   return new Group{c10::make_intrusive<c10d::ProcessGroupGloo>(st, rank, size, o)};
+#endif
+#endif  // ARCHDSL_GLOO
   ATS_CATCH(nullptr)
 }
 ATS_API int ats_pg_nccl_available() {
@@ -165,7 +268,13 @@ ATS_API void* ats_pg_nccl_new(void* store, int rank, int size, int64_t timeout_m
   auto o = c10d::ProcessGroupNCCL::Options::create();
   o->timeout = milliseconds(timeout_ms);
   c10::intrusive_ptr<c10d::Store> st = static_cast<Store*>(store)->store;
+#if ARCHDSL_C10D_V2
+  c10::intrusive_ptr<c10d::Backend> nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(st, rank, size, o);
+  return new Group{nccl, wrap_backend(st, rank, size, "nccl", milliseconds(timeout_ms), c10::DeviceType::CUDA,
+                                      c10d::ProcessGroup::BackendType::NCCL, nccl)};
+#else
   return new Group{c10::make_intrusive<c10d::ProcessGroupNCCL>(st, rank, size, o)};
+#endif
 #else
   TORCH_CHECK(false, "this libtorch has no NCCL backend (a CPU build); use backend gloo");
   return nullptr;
@@ -223,9 +332,13 @@ ATS_API void* ats_reducer_new(void* g, T* const* params, int n, int64_t bucket_c
   auto [buckets, per_bucket] = c10d::compute_bucket_assignment_by_size(ps, limits, std::vector<bool>(n, false));
   std::reverse(buckets.begin(), buckets.end());
   std::reverse(per_bucket.begin(), per_bucket.end());
+#if ARCHDSL_C10D_V2
+  auto r = make_reducer(ps, buckets, per_bucket, static_cast<Group*>(g)->wrapper, bucket_cap, first_cap);
+#else
   auto r = std::make_unique<c10d::Reducer>(ps, buckets, per_bucket, static_cast<Group*>(g)->pg, std::vector<bool>(n, false),
                                            bucket_cap, /*find_unused_parameters=*/false, /*gradient_as_bucket_view=*/false,
                                            std::unordered_map<size_t, std::string>{}, first_cap);
+#endif
   return new Reducer{std::move(r), buckets};
   ATS_CATCH(nullptr)
 }

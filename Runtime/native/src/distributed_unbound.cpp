@@ -1,6 +1,7 @@
-// The distributed entry points of a shim built without the c10d binding (a libtorch 2.x, or ARCHDSL_FORCE_NO_C10D:
-// c10d_bound.h says why): the same exported functions as distributed.cpp, each failing through the shim's error
-// channel with the reason, so the managed side reports it instead of a missing symbol. Uses no c10d header.
+// The distributed entry points of a shim built without the c10d binding (a libtorch 2.x whose 2.x binding did not
+// compile, or ARCHDSL_FORCE_NO_C10D: c10d_bound.h says why): the same exported functions as distributed.cpp, each
+// failing through the shim's error channel with the reason, so the managed side reports it instead of a missing
+// symbol. Uses no c10d header.
 #include "shim.h"
 #include "c10d_bound.h"
 
@@ -8,16 +9,27 @@
 
 #include <cstdlib>
 
-namespace {
-#ifdef ARCHDSL_FORCE_NO_C10D
-constexpr const char* kForced = " (a test build: ARCHDSL_FORCE_NO_C10D)";
-#else
-constexpr const char* kForced = "";
+#ifndef ARCHDSL_C10D_V2_LOG  // set by c10d_v2.cmake with the log's path
+#define ARCHDSL_C10D_V2_LOG "none: built without Runtime/native/CMakeLists.txt's test-compile"
 #endif
+
+namespace {
 [[noreturn]] void unbound() {
-  TORCH_CHECK(false, "data-parallel training (c10d) is bound for libtorch 1.x only; this libtorch is ", TORCH_VERSION,
-              ": run single-process, or build the native shim against libtorch 1.13 (Runtime/native/src/c10d_bound.h says "
-              "what a port to 2.x needs)", kForced);
+#ifdef ARCHDSL_FORCE_NO_C10D
+  TORCH_CHECK(false, "data-parallel training (c10d) is left out of this shim (a test build: ARCHDSL_FORCE_NO_C10D); this "
+              "libtorch is ", TORCH_VERSION, ": run single-process, or build the native shim without that option");
+#else
+#ifdef ARCHDSL_TRY_C10D_V2
+  constexpr const char* kForced = " (a test build: ARCHDSL_TRY_C10D_V2, the 2.x binding tried against libtorch 1.x)";
+#else
+  constexpr const char* kForced = "";
+#endif
+  // CMake's c10d_v2.cmake test-compiled distributed.cpp's libtorch 2.x binding against this libtorch, and it failed.
+  TORCH_CHECK(false, "data-parallel training (c10d) is not bound: the shim's libtorch 2.x binding did not compile when the "
+              "shim was built; this libtorch is ", TORCH_VERSION, " (the compiler's output: ", ARCHDSL_C10D_V2_LOG, "): run "
+              "single-process, or fix the 2.x binding in Runtime/native/src/distributed.cpp (c10d_bound.h) and rebuild the "
+              "shim", kForced);
+#endif
 }
 }  // namespace
 
