@@ -109,6 +109,31 @@ public sealed class DataCommandTests : IDisposable
     }
 
     [Fact]
+    public void Bench_reads_every_training_image_once_before_timing_either_side_when_both_run()
+    {
+        var folder = Path.Combine(_dir, "bench");
+        long bytes = 0;
+        for (int i = 0; i < 6; i++)
+        {
+            var dir = Path.Combine(folder, "train", i % 2 == 0 ? "a" : "b");
+            Directory.CreateDirectory(dir);
+            using var image = NetVips.Image.NewFromMemory(Enumerable.Range(0, 40 * 30 * 3).Select(k => (byte)(k * (i + 1))).ToArray(), 40, 30, 3, NetVips.Enums.BandFormat.Uchar);
+            image.Jpegsave(Path.Combine(dir, $"{i}.jpg"), q: 90);
+            bytes += new FileInfo(Path.Combine(dir, $"{i}.jpg")).Length;
+        }
+        var (code, stdout, err) = Run("data", "bench", Spec("imagenet/vit-ti16.arch"), "--set", $"train.data=\"folder:{folder}\"", "--set", "classes=2",
+            "--set", "size=32", "--batch", "2", "--batches", "1", "--workers", "2"); // with the torchvision side (its figures, or why it did not run)
+        Assert.True(code == 0, err);
+        var lines = stdout.Split('\n');
+        Assert.StartsWith($"  page cache: every training image read once before timing (6 files, {bytes / 1e6:F1} MB)", lines[1]); // before either side's figures
+        Assert.StartsWith("  archdsl (", lines[2]);
+        (code, stdout, err) = Run("data", "bench", Spec("imagenet/vit-ti16.arch"), "--set", $"train.data=\"folder:{folder}\"", "--set", "classes=2",
+            "--set", "size=32", "--batch", "2", "--batches", "1", "--no-torchvision");
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("page cache", stdout); // one side alone: the pipeline as it is (scripts/data-memory.sh measures its memory so)
+    }
+
+    [Fact]
     public void Errors_are_located_and_exit_1_or_2_without_a_stack_trace()
     {
         var (code, _, err) = Run("data", "inspect", Path.Combine(_dir, "missing"));

@@ -45,22 +45,26 @@ public static class DataTools
 
     private static SplitReport InspectSplit(FolderIndex index, int workers)
     {
-        var sizes = new (int W, int H)[index.Files.Length];
+        var files = index.Files;
+        var sizes = new (int W, int H)[files.Count];
+        var readable = new bool[files.Count];
         var bad = new ConcurrentDictionary<string, string>();
-        Parallel.For(0, index.Files.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers) }, i =>
+        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers) }, i =>
         {
+            string path = files.Path(i);
             try
             {
-                ImageDecoder.DecodeBytes(index.Files[i], (w, h) => { sizes[i] = (w, h); return new CropBox(0, 0, w, h); }, 1, 1, 3, out _);
+                ImageDecoder.DecodeBytes(path, (w, h) => { sizes[i] = (w, h); return new CropBox(0, 0, w, h); }, 1, 1, 3, out _);
+                readable[i] = true;
             }
-            catch (DataException e) { bad[index.Files[i]] = e.Message; sizes[i] = default; }
+            catch (DataException e) { bad[path] = e.Message; }
         });
-        var good = sizes.Where((_, i) => !bad.ContainsKey(index.Files[i])).ToArray();
+        var good = sizes.Where((_, i) => readable[i]).ToArray();
         var ws = good.Select(s => s.W).Order().ToArray();
         var hs = good.Select(s => s.H).Order().ToArray();
         var counts = new int[index.Classes.Count];
         foreach (var l in index.Labels) counts[l]++;
-        return new SplitReport(index.Root, index.Classes, counts, index.Files.Length, good.Length, index.OtherFiles, index.Notes,
+        return new SplitReport(index.Root, index.Classes, counts, files.Count, good.Length, index.OtherFiles, index.Notes,
             bad.OrderBy(b => b.Key, StringComparer.Ordinal).ToList(),
             ws.FirstOrDefault(), ws.LastOrDefault(), ws.Length > 0 ? ws[ws.Length / 2] : 0, hs.FirstOrDefault(), hs.LastOrDefault(), hs.Length > 0 ? hs[hs.Length / 2] : 0);
     }

@@ -16,17 +16,19 @@ public sealed class FolderIndex
     /// <summary>Image file extensions of a folder (lower case): the formats libvips reads here; <c>archc predict DIR</c> takes the same.</summary>
     public static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif"];
 
-    private FolderIndex(string root, IReadOnlyList<string> classes, string[] files, int[] labels, IReadOnlyList<string> notes, int otherFiles,
+    private FolderIndex(string root, IReadOnlyList<string> classes, FolderFiles files, IReadOnlyList<string> notes, int otherFiles,
                         IReadOnlyList<string> emptyClasses, IReadOnlyList<string> emptyFiles)
     {
-        Root = root; Classes = classes; Files = files; Labels = labels; Notes = notes; OtherFiles = otherFiles;
+        Root = root; Classes = classes; Files = files; Notes = notes; OtherFiles = otherFiles;
         EmptyClasses = emptyClasses; EmptyFiles = emptyFiles;
     }
 
     public string Root { get; }
     public IReadOnlyList<string> Classes { get; }
-    public string[] Files { get; }
-    public int[] Labels { get; }
+    /// <summary>The image files, held compactly (<see cref="FolderFiles"/>: a full path is made only when asked for).</summary>
+    public FolderFiles Files { get; }
+    /// <summary>Each file's class index, in file order.</summary>
+    public int[] Labels => Files.Labels;
     /// <summary>What the listing noted, one line each (empty class folders).</summary>
     public IReadOnlyList<string> Notes { get; }
     /// <summary>Files without an image extension (ignored).</summary>
@@ -67,8 +69,8 @@ public sealed class FolderIndex
         if (unknown.Count > 0)
             throw new DataException($"image folder '{dir}': class{(unknown.Count == 1 ? "" : "es")} {string.Join(", ", unknown.Select(u => $"'{u}'"))} " +
                                     $"{(unknown.Count == 1 ? "is" : "are")} not among the {classNames.Count} training classes; its labels would mean nothing to the model");
-        var files = new List<string>();
-        var labels = new List<int>();
+        string fullDir = Path.GetFullPath(dir);
+        var files = new FolderFiles.Builder(fullDir, classNames);
         var notes = new List<string>();
         var emptyClasses = new List<string>();
         var emptyFiles = new List<string>();
@@ -77,12 +79,10 @@ public sealed class FolderIndex
         {
             string classDir = Path.Combine(dir, d);
             int before = files.Count;
-            foreach (var (path, length) in ListFiles(classDir))
+            foreach (var (relative, length) in ListImages(classDir, ref other))
             {
-                if (!Extensions.Contains(Path.GetExtension(path).ToLowerInvariant())) { other++; continue; }
-                if (length == 0) emptyFiles.Add(path);
-                files.Add(path);
-                labels.Add(index[d]);
+                if (length == 0) emptyFiles.Add(Path.Join(fullDir, d, relative));
+                files.Add(index[d], relative);
             }
             if (files.Count == before) emptyClasses.Add(d);
         }
@@ -92,31 +92,50 @@ public sealed class FolderIndex
         if (strict && (notes.Count > 0 || emptyFiles.Count > 0))
             throw new DataException($"image folder '{dir}' (strict): " +
                 string.Join("; ", notes.Prepend(emptyFiles.Count > 0 ? $"{emptyFiles.Count} zero-byte image file(s): {First(emptyFiles)}" : null).OfType<string>()));
-        return new FolderIndex(dir, classNames, files.ToArray(), labels.ToArray(), notes, other, emptyClasses, emptyFiles);
+        return new FolderIndex(dir, classNames, files.Build(), notes, other, emptyClasses, emptyFiles);
     }
 
     /// <summary>
-    /// The files under a class folder, recursively, in ordinal order of their paths, with their lengths: the directory
-    /// entries are projected straight to (path, length), so no FileInfo is made per file (at 100,000 images those
-    /// objects were most of the listing's memory; only the path strings are kept).
+    /// The image files under a class folder, recursively, as paths relative to it in ordinal order, with their lengths;
+    /// files without an image extension are counted into <paramref name="other"/>. The directory entries are projected
+    /// straight to (relative path, length): no FileInfo or full path is made per file, and only one class folder's
+    /// names are held as strings at a time (they go into <see cref="FolderFiles"/> as UTF-8).
     /// </summary>
-    private static List<(string Path, long Length)> ListFiles(string classDir)
+    private static List<(string Relative, long Length)> ListImages(string classDir, ref int other)
     {
+        int others = 0;
         try
         {
-            var entries = new FileSystemEnumerable<(string, long)>(classDir, (ref FileSystemEntry e) => (e.ToFullPath(), e.Length),
+            var entries = new FileSystemEnumerable<(string, long)>(classDir,
+                (ref FileSystemEntry e) => (Path.Join(e.Directory[e.RootDirectory.Length..].TrimStart(Path.DirectorySeparatorChar), e.FileName), e.Length),
                 new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.Hidden })
             {
-                ShouldIncludePredicate = (ref FileSystemEntry e) => !e.IsDirectory && !e.FileName.StartsWith('.'),
+                ShouldIncludePredicate = (ref FileSystemEntry e) =>
+                {
+                    if (e.IsDirectory || e.FileName.StartsWith('.')) return false;
+                    if (IsImage(e.FileName)) return true;
+                    others++;
+                    return false;
+                },
             };
             var list = entries.ToList();
             list.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
+            other += others;
             return list;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new DataException($"class folder '{classDir}' cannot be read: {e.Message}", e);
         }
+    }
+
+    /// <summary>Whether a file name has one of the image <see cref="Extensions"/> (any case).</summary>
+    public static bool IsImage(ReadOnlySpan<char> fileName)
+    {
+        var extension = Path.GetExtension(fileName);
+        foreach (var e in Extensions)
+            if (extension.Equals(e, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
     }
 
     /// <summary>The first few items, then how many more.</summary>

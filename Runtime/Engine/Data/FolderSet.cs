@@ -3,7 +3,7 @@ using ArchDsl.Compiler;
 namespace ArchDsl.Runtime.Data;
 
 /// <summary>
-/// An image folder decoded on demand: only the file list and labels are held; each <see cref="Fill"/> decodes its
+/// An image folder decoded on demand: only the file list (compact, <see cref="FolderFiles"/>) and labels are held; each <see cref="Fill"/> decodes its
 /// samples on <see cref="Workers"/> threads (<see cref="ImageDecoder"/>), cropping and resizing each by the per-sample
 /// <see cref="Transform"/> to C×H×W and normalising. A random transform of sample i in epoch e draws from a stream
 /// seeded by (seed, e, i) alone, so a batch is the same whatever the worker count, batch order or resume point.
@@ -16,23 +16,26 @@ public sealed class FolderSet : ImageSet
 {
     private const ulong TransformStream = 0xF01D_E125UL;
 
-    private readonly string[] _files;
+    private readonly FolderFiles _files;
+    private readonly int[]? _rows; // sample i is file _rows[i] of _files; null: file i
     private readonly int[] _labels;
     private readonly UnreadableImages _unreadable;
     private float[][] _tables;
 
+    /// <param name="files">The folder's files.</param>
+    /// <param name="rows">Which of the files are this set's samples, in sample order (null: all, in file order).</param>
     /// <param name="transform">The per-sample transform (its size, when given, must be the output's).</param>
     /// <param name="unreadable">The folder's record of unreadable files, shared with its other views (null: a new one).</param>
     /// <exception cref="DataException">a transform size other than the output size.</exception>
-    public FolderSet(string[] files, int[] labels, IReadOnlyList<string> classes, int channels, int height, int width,
+    public FolderSet(FolderFiles files, int[]? rows, IReadOnlyList<string> classes, int channels, int height, int width,
                      SampleTransformConfig transform, ulong seed, int workers, bool strict, string name, UnreadableImages? unreadable = null)
     {
-        if (files.Length != labels.Length) throw new ArgumentException("one label per file");
         if (transform.Size is int size && (size != height || size != width))
             throw new DataException($"transform size {size} differs from the model's input {height}×{width}; drop size or make them equal");
         if (workers < 1) throw new DataException($"workers must be at least 1, got {workers}");
         _files = files;
-        _labels = labels;
+        _rows = rows;
+        _labels = rows is null ? files.Labels : Array.ConvertAll(rows, r => files.Labels[r]);
         ClassNames = classes;
         Channels = channels;
         Height = height;
@@ -43,10 +46,10 @@ public sealed class FolderSet : ImageSet
         Strict = strict;
         Name = name;
         _tables = ImageDecoder.Tables(channels, null);
-        _unreadable = unreadable ?? new UnreadableImages(Path.GetDirectoryName(Path.GetDirectoryName(files.FirstOrDefault() ?? "")) ?? "");
+        _unreadable = unreadable ?? new UnreadableImages(files.Root);
     }
 
-    public override int Count => _files.Length;
+    public override int Count => _labels.Length;
     public override int Channels { get; }
     public override int Height { get; }
     public override int Width { get; }
@@ -55,7 +58,8 @@ public sealed class FolderSet : ImageSet
     public override int[] Labels => _labels;
     public override bool Streams => true;
 
-    public IReadOnlyList<string> Files => _files;
+    /// <summary>The full path of sample <paramref name="index"/>'s file (made when asked for).</summary>
+    public string FilePath(int index) => _files.Path(_rows is null ? index : _rows[index]);
     public SampleTransformConfig Transform { get; }
     public ulong Seed { get; }
     public int Workers { get; }
@@ -67,17 +71,18 @@ public sealed class FolderSet : ImageSet
     public UnreadableImages UnreadableRecord => _unreadable;
 
     /// <summary>This set's files found unreadable so far, in sample order.</summary>
-    public override IReadOnlyList<string> Unreadable => _unreadable.Count == 0 ? [] : _files.Where(_unreadable.Contains).ToList();
+    public override IReadOnlyList<string> Unreadable =>
+        _unreadable.Count == 0 ? [] : Enumerable.Range(0, Count).Select(FilePath).Where(_unreadable.Contains).ToList();
 
-    public override bool IsUnreadable(int index) => _unreadable.Count > 0 && _unreadable.Contains(_files[index]);
+    public override bool IsUnreadable(int index) => _unreadable.Count > 0 && _unreadable.Contains(FilePath(index));
 
     /// <summary>The same files with another transform (the evaluation view of a training folder, or a different worker count).</summary>
     public FolderSet With(SampleTransformConfig? transform = null, int? workers = null, string? name = null) =>
-        View(_files, _labels, transform ?? Transform, workers ?? Workers, name ?? Name);
+        View(_rows, transform ?? Transform, workers ?? Workers, name ?? Name);
 
-    private FolderSet View(string[] files, int[] labels, SampleTransformConfig transform, int workers, string name)
+    private FolderSet View(int[]? rows, SampleTransformConfig transform, int workers, string name)
     {
-        var set = new FolderSet(files, labels, ClassNames, Channels, Height, Width, transform, Seed, workers, Strict, name, _unreadable);
+        var set = new FolderSet(_files, rows, ClassNames, Channels, Height, Width, transform, Seed, workers, Strict, name, _unreadable);
         if (Normalization is { } n) set.Normalize(n);
         return set;
     }
@@ -117,8 +122,8 @@ public sealed class FolderSet : ImageSet
     /// <exception cref="DataException">strict and the file is unreadable, or libvips itself cannot be loaded.</exception>
     private bool Produce(int index, int epoch, Span<float> dst)
     {
-        string file = _files[index];
-        if (_unreadable.Contains(file)) return false;
+        string file = FilePath(index);
+        if (_unreadable.Count > 0 && _unreadable.Contains(file)) return false;
         try
         {
             var random = new DeterministicRandom(DeterministicRandom.Derive(DeterministicRandom.Derive(Seed ^ TransformStream, (ulong)epoch), (ulong)index));
@@ -135,26 +140,43 @@ public sealed class FolderSet : ImageSet
 
     public override FolderSet Select(ReadOnlySpan<int> indices, string? name = null)
     {
-        var files = new string[indices.Length];
-        var labels = new int[indices.Length];
-        for (int k = 0; k < indices.Length; k++) { files[k] = _files[indices[k]]; labels[k] = _labels[indices[k]]; }
-        return View(files, labels, Transform, Workers, name ?? Name);
+        var rows = new int[indices.Length];
+        for (int k = 0; k < indices.Length; k++) rows[k] = _rows is null ? indices[k] : _rows[indices[k]];
+        return View(rows, Transform, Workers, name ?? Name);
     }
 
     /// <summary>Samples used by <see cref="ChannelStatistics"/>: a seeded choice of this many (all when fewer).</summary>
     public const int StatisticsSamples = 1000;
 
-    /// <summary>Per-channel statistics estimated from up to <see cref="StatisticsSamples"/> images (a seeded choice) under the evaluation crop, unnormalised.</summary>
+    /// <summary>
+    /// Per-channel mean and (population) standard deviation estimated from up to <see cref="StatisticsSamples"/> images
+    /// (a seeded choice) under the evaluation crop, unnormalised. Streaming: the images are decoded a few at a time
+    /// (<see cref="StatisticsChunk"/>) into one reused buffer and each image's per-channel sum and sum of squares (float64)
+    /// kept; the totals add those in sample order. So the result is the same, bit for bit, as
+    /// <see cref="Dataset.ChannelStatistics"/> over all chosen images held at once (the former method), whatever the
+    /// worker count, while memory is one chunk of images.
+    /// </summary>
+    /// <exception cref="DataException">none of the chosen images can be read.</exception>
     public override Normalization ChannelStatistics()
     {
         var pick = new DeterministicRandom(DeterministicRandom.Derive(Seed, 0x57A7UL)).Permutation(Count).Take(Math.Min(Count, StatisticsSamples)).Order().ToArray();
         var view = With(Transform is ResizeConfig ? Transform : new CenterCropConfig(null, DataCatalog.DefaultCropPct));
         view._tables = ImageDecoder.Tables(Channels, null);
-        var pixels = new float[(long)pick.Length * SampleSize];
-        int read = view.Fill(pick, pixels, new long[pick.Length]);
-        if (read == 0) throw new DataException($"{Name}: none of the {pick.Length} images chosen for the normalisation statistics can be read; `archc data inspect` lists the unreadable files");
-        return new Dataset(pixels[..(read * SampleSize)], new int[read], Channels, Height, Width, ClassNames, Name).ChannelStatistics();
+        int chunk = StatisticsChunk(Workers), plane = Height * Width;
+        var pixels = new float[(long)Math.Min(chunk, pick.Length) * SampleSize];
+        var labels = new long[chunk];
+        var sums = new List<(double Sum, double Squares)[]>(); // per readable image, in sample order
+        for (int start = 0; start < pick.Length; start += chunk)
+        {
+            int read = view.Fill(pick.AsSpan(start, Math.Min(chunk, pick.Length - start)), pixels, labels);
+            for (int n = 0; n < read; n++) sums.Add(Dataset.PlaneSums(pixels.AsSpan(n * SampleSize, SampleSize), Channels, plane));
+        }
+        if (sums.Count == 0) throw new DataException($"{Name}: none of the {pick.Length} images chosen for the normalisation statistics can be read; `archc data inspect` lists the unreadable files");
+        return Dataset.Statistics(sums, (double)sums.Count * plane);
     }
+
+    /// <summary>Images decoded at once by <see cref="ChannelStatistics"/>: four per worker, at least 16.</summary>
+    public static int StatisticsChunk(int workers) => Math.Max(16, 4 * workers);
 
     public override void Normalize(Normalization norm)
     {

@@ -83,6 +83,7 @@ public static class ImageDecoder
         }
         catch (VipsException e)
         {
+            if (OpenError(path) is { } open) throw CannotOpen(path, open); // libvips says only "unable to load from file"
             throw new DataException($"'{path}' is not an image libvips can read (corrupt, truncated or another format): {FirstLine(e.Message)}", e);
         }
         catch (Exception e) when (e is TypeInitializationException or DllNotFoundException)
@@ -124,6 +125,21 @@ public static class ImageDecoder
     public static float[][] Tables(int channels, Normalization? norm) =>
         Enumerable.Range(0, channels).Select(c => Enumerable.Range(0, 256).Select(v =>
             norm is null ? Dataset.ByteToUnit[v] : (float)((Dataset.ByteToUnit[v] - norm.Mean[c]) / norm.Std[c])).ToArray()).ToArray();
+
+    /// <summary>The error a file that cannot be opened for reading gets (no read permission, gone, a dangling link): the system's reason, not a decoder's.</summary>
+    public static DataException CannotOpen(string path, Exception e) =>
+        new($"'{path}' cannot be opened for reading: {e.Message}", e);
+
+    /// <summary>Why <paramref name="path"/> cannot be opened for reading, or null when it can.</summary>
+    private static Exception? OpenError(string path)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(path);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return e; }
+    }
 
     private static Image Own(List<Image> owned, Image image)
     {

@@ -22,7 +22,7 @@ public static class ImageFolderLoader
         int workers = o.Workers ?? DefaultWorkers;
         var unreadable = new UnreadableImages(root) { Warn = o.Warn }; // one record for the folder: each bad file reported once
         FolderSet Set(FolderIndex index, SampleTransformConfig transform, string split) =>
-            new(index.Files, index.Labels, trainIndex.Classes, input.Dims[0], input.Dims[1], input.Dims[2], transform, o.Seed, workers, o.Strict,
+            new(index.Files, null, trainIndex.Classes, input.Dims[0], input.Dims[1], input.Dims[2], transform, o.Seed, workers, o.Strict,
                 $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(root))} {split}", unreadable);
         var train = Set(trainIndex, o.Transform, "train");
         var test = testIndex is null ? null : Set(testIndex, o.EvalTransform, Path.GetFileName(testIndex.Root));

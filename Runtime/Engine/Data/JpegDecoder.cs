@@ -79,7 +79,8 @@ public static class JpegDecoder
         return true;
     }
 
-    /// <summary>The whole file in a pooled buffer when it starts as a JPEG (FF D8 FF); null when it does not or cannot be read (libvips then reports it).</summary>
+    /// <summary>The whole file in a pooled buffer when it starts as a JPEG (FF D8 FF); null when it does not.</summary>
+    /// <exception cref="DataException">the file cannot be opened or read (no read permission, gone, a dangling link).</exception>
     private static byte[]? Read(string path, out int length)
     {
         length = 0;
@@ -98,7 +99,7 @@ public static class JpegDecoder
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return null;
+            throw ImageDecoder.CannotOpen(path, e);
         }
     }
 }
