@@ -32,6 +32,14 @@ public class ValueOriginLabelTests
     }
 
     [Fact]
+    public void ARepeatCountFromAParameterLabelsIt()
+    {
+        var spec = Spec("repeat n { gelu }", header: "arch A(dim = 8, n = 2.5, classes = 10)");
+        var d = Expect(spec, CompilerCodes.ArgumentType, 3, "n {", "repeat count must be an integer but is the number 2.5");
+        ExpectLabel(d, spec, FromHere, 1, "2.5");
+    }
+
+    [Fact]
     public void AValueWrittenWhereItIsUsedHasNoLabel() =>
         Assert.Empty(Expect(Spec("conv(dim, kernel: \"five\")"), CompilerCodes.ArgumentType, 3, "\"five\"",
             "argument 'kernel' of conv expects an integer but got the string \"five\"").Labels);
