@@ -47,10 +47,10 @@ public static partial class Commands
 
     /// <summary>Compiles a spec with overrides; prints every diagnostic to stderr. Null when it has errors.
     /// <paramref name="forTraining"/>: also what training needs (<see cref="CompileResult.ForTraining"/>).</summary>
-    static IrGraph? CompileSpec(Output output, string spec, string[]? sets, string? arch, bool forTraining = false)
+    static IrGraph? CompileSpec(Output output, string spec, string[]? sets, string? arch, bool forTraining = false, string? device = null)
     {
         var result = ArchCompiler.CompileFile(spec, Override.ParseAll(sets ?? []), arch);
-        return Report(output, spec, forTraining ? result.ForTraining() : result);
+        return Report(output, spec, forTraining ? result.ForTraining(device) : result);
     }
 
     /// <summary>Prints a compile result's diagnostics to stderr; the graph, or null when it has errors.</summary>
@@ -66,17 +66,17 @@ public static partial class Commands
 
     static Command Check(Output output)
     {
-        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "json");
-        var cmd = new Command("check", "parse, bind and infer shapes, and check what train needs; print diagnostics with file:line:col (or as JSON on stdout)") { spec, set, arch, format };
+        var spec = SpecArgument(); var set = SetOption(); var arch = ArchOption(); var format = FormatOption("text", "json"); var device = DeviceOption();
+        var cmd = new Command("check", "parse, bind and infer shapes, and check what train needs; print diagnostics with file:line:col (or as JSON on stdout)") { spec, set, arch, format, device };
         cmd.SetAction(p =>
         {
             if (p.GetValue(format) == "json")
             {
-                var result = ArchCompiler.CompileFile(p.GetValue(spec)!, Override.ParseAll(p.GetValue(set) ?? []), p.GetValue(arch)).ForTraining();
+                var result = ArchCompiler.CompileFile(p.GetValue(spec)!, Override.ParseAll(p.GetValue(set) ?? []), p.GetValue(arch)).ForTraining(p.GetValue(device));
                 output.Out.Write(DiagnosticJson.Write(result.Diagnostics));
                 return result.Success ? ExitCodes.Ok : ExitCodes.SpecErrors;
             }
-            var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch), forTraining: true);
+            var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch), forTraining: true, p.GetValue(device));
             if (graph is null) return ExitCodes.SpecErrors;
             output.Out.WriteLine($"{p.GetValue(spec)}: ok — {graph.Arch}, {graph.Nodes.Count} nodes, {graph.ParamCount:N0} params, output {graph.OutputNode.OutputShape}");
             return ExitCodes.Ok;

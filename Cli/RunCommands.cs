@@ -75,7 +75,7 @@ public static partial class Commands
             Flag("--amp", "train.amp", p.GetValue(ampTrain));
 
             var loaded = SpecLoader.Load(specPath);
-            var graph = Report(output, specPath, ArchCompiler.Compile(loaded, overrides, p.GetValue(arch)).ForTraining());
+            var graph = Report(output, specPath, ArchCompiler.Compile(loaded, overrides, p.GetValue(arch)).ForTraining(p.GetValue(device)));
             if (graph is null) return ExitCodes.SpecErrors;
             var sources = loaded.Files.Reverse().Select(f => new SpecSource(f.Source.Path, f.Source.Text)).ToList();   // root first
             return Finish(output, () => Trainer.Train(graph, options with { Specs = sources, Overrides = sets }));

@@ -57,9 +57,21 @@ public sealed record CompileResult(IrGraph? Graph, IReadOnlyList<Diagnostic> Dia
     /// </summary>
     public IReadOnlyList<Diagnostic> TrainDiagnostics { get; init; } = [];
 
-    /// <summary>This result as training sees it: <see cref="TrainDiagnostics"/> added, and no graph when one is an error.</summary>
-    public CompileResult ForTraining() => TrainDiagnostics.Count == 0 ? this
-        : new CompileResult(TrainDiagnostics.Any(d => d.IsError) ? null : Graph, Diagnostics.Concat(TrainDiagnostics).ToList());
+    /// <summary>Each given train key's value span (where the train section or a --set wrote it), for checks that depend on the run.</summary>
+    internal IReadOnlyDictionary<string, Span> TrainSpans { get; init; } = new Dictionary<string, Span>();
+
+    /// <summary>
+    /// This result as training sees it: <see cref="TrainDiagnostics"/> added, and those that depend on the device it trains
+    /// on (<see cref="Analysis.TrainChecks.OnDevice"/>), and no graph when one is an error.
+    /// </summary>
+    /// <param name="device">The device the run was given outside the spec (train's <c>--device</c>, a sweep's <c>device</c>:
+    /// <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>), which wins over the train key; null: the train key's, whose default is the
+    /// train table's (<c>cpu</c>).</param>
+    public CompileResult ForTraining(string? device = null)
+    {
+        var train = Graph is null ? TrainDiagnostics : TrainDiagnostics.Concat(Analysis.TrainChecks.OnDevice(Graph, TrainSpans, device)).ToList();
+        return train.Count == 0 ? this : new CompileResult(train.Any(d => d.IsError) ? null : Graph, Diagnostics.Concat(train).ToList());
+    }
 }
 
 /// <summary>
@@ -79,15 +91,16 @@ public static class ArchCompiler
         var diags = new DiagnosticBag();
         var trainDiags = new DiagnosticBag();
         IrGraph? graph = null;
+        var expander = new Expander(files.Contains(root) ? files : files.Append(root).ToList(), diags, trainDiags);
         try
         {
-            graph = new Expander(files.Contains(root) ? files : files.Append(root).ToList(), diags, trainDiags).Run(root, overrides ?? [], archName);
+            graph = expander.Run(root, overrides ?? [], archName);
         }
         catch (InsufficientExecutionStackException)
         {
             diags.Report(CompilerDiagnostics.SpecTooDeep, null, null);
         }
-        return new CompileResult(diags.HasErrors ? null : graph, diags.Items.ToList()) { TrainDiagnostics = trainDiags.Items.ToList() };
+        return new CompileResult(diags.HasErrors ? null : graph, diags.Items.ToList()) { TrainDiagnostics = trainDiags.Items.ToList(), TrainSpans = expander.TrainSpans };
     }
 
     /// <summary>

@@ -157,7 +157,7 @@ internal static class ArgBinder
                 ArgKind.Choice => string.Join(" or ", spec.Choices!),
                 _ => "a number",
             };
-            diags.Report(CompilerDiagnostics.ArgumentType, v.Span, spec.Kind is ArgKind.PosInt or ArgKind.Padding ? Evaluator.IntegerHint(v) : null,
+            diags.ReportValue(CompilerDiagnostics.ArgumentType, v, spec.Kind is ArgKind.PosInt or ArgKind.Padding ? Evaluator.IntegerHint(v) : null,
                 spec.Name, op.Name, expects, Evaluator.Describe(v));
             return null;
         }
@@ -174,7 +174,7 @@ internal static class ArgBinder
             _ => null,
         };
         if (bad is null) return result;
-        diags.Report(CompilerDiagnostics.ArgumentOutOfRange, v.Span, null, spec.Name, op.Name, bad, Evaluator.Show(v));
+        diags.ReportValue(CompilerDiagnostics.ArgumentOutOfRange, v, null, spec.Name, op.Name, bad, Evaluator.Show(v));
         return null;
     }
 }

@@ -65,13 +65,4 @@ public static partial class TrainSchema
             word ?? Evaluator.Describe(v));
         return null;
     }
-
-    /// <summary><c>amp: fp16</c> with <c>device: cpu</c> written in the same section (a device given only on the command
-    /// line is checked by the trainer with the same rule, <see cref="AmpModes.Unsupported"/>).</summary>
-    private static void AmpOnDevice(Dictionary<string, object> values, Dictionary<string, Span> spans, DiagnosticBag diags)
-    {
-        if (values.GetValueOrDefault("amp") is not string amp || !spans.TryGetValue("amp", out var at) || !spans.ContainsKey("device")) return;
-        if (AmpModes.Unsupported(AmpModes.Parse(amp), (string)values.GetValueOrDefault("device", "cpu")) is { } why)
-            diags.Report(CompilerDiagnostics.AmpFp16OnCpu, at, "use amp: bf16 on the CPU, or device: cuda", why);
-    }
 }

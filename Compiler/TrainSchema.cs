@@ -187,7 +187,10 @@ public static partial class TrainSchema
     /// <summary>The keys whose value is a call that <c>train.key.arg=value</c> may modify.</summary>
     public static bool IsCallKey(string key) => key is "optimizer" or "schedule" or "data" or "mixup" or "transform";
 
-    internal static string DefaultCallName(string key) => key switch { "optimizer" => "adamw", "schedule" => "constant", "mixup" => "mixup", _ => "fashion-mnist" };
+    internal static string DefaultCallName(string key) => key switch
+    {
+        "optimizer" => "adamw", "schedule" => "constant", "mixup" => "mixup", "transform" => Transforms[0].Name, _ => "fashion-mnist",
+    };
 
     private static double AsDouble(Val v) => v switch { IntVal i => i.Value, FloatVal f => f.Value, _ => double.NaN };
 
@@ -234,7 +237,6 @@ public static partial class TrainSchema
             if (fallback is not null) values[spec.Name] = fallback;
         }
         CheckTogether(values, valueSpans, diags);
-        AmpOnDevice(values, valueSpans, diags);
         return new TrainConfig(values);
     }
 
@@ -305,7 +307,7 @@ public static partial class TrainSchema
     {
         if (kind.Convert(v) is { } ok) return ok;
         if (v is WordVal w && !Words.IsKnown(w.Word) && kind != Str && !kind.Expects.Contains(w.Word) && ev is not null) { ev.ReportUndefined(w); return null; }
-        diags.Report(CompilerDiagnostics.TrainKeyType, v.Span, null, key, kind.Expects, Evaluator.Describe(v));
+        diags.ReportValue(CompilerDiagnostics.TrainKeyType, v, null, key, kind.Expects, Evaluator.Describe(v));
         return null;
     }
 }

@@ -7,7 +7,26 @@ namespace ArchDsl.Compiler;
 // A bare word that names nothing in scope stays a WordVal (an op name such as gelu, an enum word such
 // as same or token) and is judged where it is used: as an op, as a word, or as an undefined name.
 
-internal abstract record Val(Span Span);
+internal abstract record Val(Span Span)
+{
+    /// <summary>Where the value was written when it is used through a name (a parameter's default, a <c>--set</c> value, an
+    /// argument of a block call): <see cref="Span"/> is then the use, this the origin; null when written where it is used.</summary>
+    public Span? Origin { get; init; }
+}
+
+/// <summary>A diagnostic about a value, with a secondary label at where the value was written when that is elsewhere.</summary>
+internal static class ValueOrigin
+{
+    /// <summary>The label at a value's <see cref="Val.Origin"/>.</summary>
+    public const string Label = "the value comes from here";
+
+    /// <summary>Reports at the value's use (its span), labelling its origin when it came through a name.</summary>
+    public static void ReportValue(this DiagnosticBag diags, DiagnosticDescriptor descriptor, Val v, string? hint, params object?[] args)
+    {
+        var d = Diagnostic.Create(descriptor, v.Span, hint, args);
+        diags.Add(v.Origin is { } origin && origin != v.Span ? d.WithLabel(origin, Label) : d);
+    }
+}
 
 internal sealed record IntVal(long Value, Span Span) : Val(Span);
 

@@ -32,6 +32,26 @@ internal static class TrainChecks
         else EpochEnd(g, spans, trainSpans, diags);
     }
 
+    /// <summary>
+    /// What depends on the device the run trains on: <c>amp</c> against <paramref name="device"/> when given (train's
+    /// <c>--device</c>, a sweep's), else against the train key <c>device</c> — written or its default (the train table's,
+    /// <c>cpu</c>), as the trainer takes it — by the trainer's own rule, <see cref="AmpModes.Unsupported"/>.
+    /// </summary>
+    /// <param name="trainSpans">Each given train key's value span; a key not given has the default, which every device takes.</param>
+    public static IReadOnlyList<Diagnostic> OnDevice(IrGraph g, IReadOnlyDictionary<string, Span> trainSpans, string? device)
+    {
+        var diags = new DiagnosticBag();
+        var deviceType = (device ?? g.Train.Loop.Device).Split(':')[0];
+        if (trainSpans.TryGetValue("amp", out var at) && AmpModes.Unsupported(g.Train.Loop.Amp, deviceType) is { } why)
+        {
+            var hint = device is not null ? $"the run's --device is {device}: use amp: bf16 on the CPU, or --device cuda"
+                : trainSpans.ContainsKey("device") ? "use amp: bf16 on the CPU, or device: cuda"
+                : "the device defaults to cpu: use amp: bf16 on the CPU, or train on a GPU (device: cuda in the train section, or --device cuda)";
+            diags.Report(CompilerDiagnostics.AmpFp16OnCpu, at, hint, why);
+        }
+        return diags.Items.ToList();
+    }
+
     /// <summary>One diagnostic per batch size, at the first BatchNorm, counting the rest (a deep net would repeat it per block).</summary>
     private static string More(IReadOnlyList<IrNode> nodes) =>
         nodes.Count == 1 ? "" : string.Format(CultureInfo.InvariantCulture, CompilerDiagnostics.MoreNodes, nodes.Count - 1);

@@ -109,17 +109,17 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
         {
             case UnknownVal: return null;
             case IntVal { Value: < 0 } i:
-                _diags.Report(CompilerDiagnostics.NegativeCount, e.Span, null, what, i.Value);
+                _diags.ReportValue(CompilerDiagnostics.NegativeCount, v with { Span = e.Span }, null, what, i.Value);
                 return null;
             case IntVal { Value: > Limits.MaxNodes } i:
-                _diags.Report(CompilerDiagnostics.CountTooLarge, e.Span, null, what, i.Value, Limits.MaxNodes);
+                _diags.ReportValue(CompilerDiagnostics.CountTooLarge, v with { Span = e.Span }, null, what, i.Value, Limits.MaxNodes);
                 return null;
             case IntVal i: return i.Value;
             case WordVal w when !Words.IsKnown(w.Word):
                 _ev.ReportUndefined(w);
                 return null;
             default:
-                _diags.Report(CompilerDiagnostics.CountType, e.Span, Evaluator.IntegerHint(v), what, Evaluator.Describe(v));
+                _diags.ReportValue(CompilerDiagnostics.CountType, v with { Span = e.Span }, Evaluator.IntegerHint(v), what, Evaluator.Describe(v));
                 return null;
         }
     }
@@ -158,7 +158,7 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
         {
             // A parameter's bad value is one mistake however often the parameter is used: it is reported once, at the
             // value (the default in the header, or the --set override), with the first use as a secondary label.
-            var close = Suggest.Closest(opName, OpCatalog.AllNames.Concat(_blocks.Keys));
+            var close = Suggest.Closest(opName, OpCatalog.AllNames.Concat(_blocks.Keys).Concat(viaParam is null ? OpNames(scope) : []));
             var hint = close is not null ? $"did you mean '{close}'?" : "ops: " + string.Join(", ", OpCatalog.AllNames.Order(StringComparer.Ordinal));
             var unknown = viaParam is null ? Diagnostic.Create(CompilerDiagnostics.UnknownOp, opNameSpan, hint, opName)
                                            : Diagnostic.Create(CompilerDiagnostics.UnknownOpViaParameter, opNameSpan, hint, opName, viaParam);
@@ -168,6 +168,10 @@ internal sealed class ChainExpander(DiagnosticBag diags, Evaluator ev, IReadOnly
         var bound = ArgBinder.BindOp(sig, args, op.Span, _diags, _ev);
         return bound is null ? null : _graph.EmitOp(sig, bound, x, name, op.Span);
     }
+
+    /// <summary>The names in scope that can stand as a step: parameters and let-bound names holding an op or block (act = gelu).</summary>
+    private static IEnumerable<string> OpNames(Scope scope) =>
+        scope.AllNames().Distinct().Where(n => scope.TryLookup(n, out var v) && v is WordVal or CallVal);
 
     /// <summary>A block call at <c>name</c>: its body's steps as <c>name.j</c>, in a scope of its bound arguments; a block that calls itself is an error.</summary>
     private Flow? ExpandBlock(BlockDecl block, IReadOnlyList<ArgVal> args, OpStep call, string name, Flow? x, int depth)

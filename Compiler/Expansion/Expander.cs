@@ -49,6 +49,9 @@ internal sealed class Expander
         _overrides = new OverrideBinder(diags);
     }
 
+    /// <summary>Each given train key's value span, once <see cref="Run"/> has resolved the train section.</summary>
+    public IReadOnlyDictionary<string, Span> TrainSpans { get; private set; } = new Dictionary<string, Span>();
+
     public IrGraph? Run(SpecFile root, IReadOnlyList<Override> overrides, string? archName)
     {
         var arch = new ArchResolver(_diags, _decls.Archs).Resolve(root, archName);
@@ -104,6 +107,7 @@ internal sealed class Expander
             _diags.Report(CompilerDiagnostics.NoInput, entry.NameSpan, "add: input image[channels, size, size]", entry.Name);
 
         var trainConfig = TrainSchema.Resolve(_overrides.TrainEntries(train, trainOverrides), scope, _ev, _diags, out var trainSpans);
+        TrainSpans = trainSpans;
         if (_diags.HasErrors || x is null || input is null) return null;
         var graph = new IrGraph(entry.Name, input, _graph.Nodes.ToList(), x.Id, trainConfig);
         TrainChecks.CheckModel(graph, _graph.Spans, _diags);

@@ -3,7 +3,8 @@ using ArchDsl.Dsl;
 namespace ArchDsl.Compiler;
 
 /// <summary>A <c>--set train.key=value</c> or <c>--set train.key.argument=value</c> override, parsed: <see cref="Sub"/> is the argument, if any.</summary>
-internal sealed record TrainOverride(string Key, string? Sub, Expr Value, Span KeySpan);
+/// <param name="SubSpan">Where <paramref name="Sub"/>, the argument of <c>train.key.argument=value</c>, is written in the key.</param>
+internal sealed record TrainOverride(string Key, string? Sub, Expr Value, Span KeySpan, Span? SubSpan = null);
 
 /// <summary>
 /// <c>--set</c> overrides: each key checked (a parameter of the arch, or <c>train.key[.argument]</c>), its value
@@ -98,7 +99,9 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
             return;
         }
         if (ParseOverrideValue(src, valueStart) is { } tv)
-            train.Add(new TrainOverride(parts[1], parts.Length == 3 ? parts[2] : null, tv, keySpan));
+            train.Add(parts.Length == 3
+                ? new TrainOverride(parts[1], parts[2], tv, keySpan, new Span(src, keySpan.Start + keySpan.Length - parts[2].Length, parts[2].Length))
+                : new TrainOverride(parts[1], null, tv, keySpan));
     }
 
     /// <summary>The value of an override, parsed by the spec grammar; null after reporting its syntax errors.</summary>
@@ -131,7 +134,7 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
                 }
                 entries.Add((e.Key, e.Value, e.KeySpan, 0));
             }
-        foreach (var (key, sub, value, keySpan) in overrides.OrderBy(o => o.Sub is null ? 0 : 1))
+        foreach (var (key, sub, value, keySpan, subSpan) in overrides.OrderBy(o => o.Sub is null ? 0 : 1))
         {
             var idx = entries.FindIndex(x => x.Key == key);
             if (sub is null)
@@ -141,7 +144,8 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
                 continue;
             }
             var current = idx >= 0 ? entries[idx].Value : null;
-            var arg = new Arg(sub, value, value.Span);
+            // the argument as written, 'lr=0.1': its name is where a binding error about the name points (EvalArg)
+            var arg = new Arg(sub, value, subSpan is { } at ? new Span(at.Source, at.Start, value.Span.End - at.Start) : value.Span);
             Expr? updated = current switch
             {
                 null => new CallExpr(TrainSchema.DefaultCallName(key), [arg], keySpan, keySpan),

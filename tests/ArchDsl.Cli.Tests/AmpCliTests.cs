@@ -25,6 +25,16 @@ public class AmpCliTests
     }
 
     [Fact]
+    public void Check_refuses_fp16_on_the_default_device_as_train_does()
+    {
+        var (code, _, err) = Run("check", Spec("convmixer.arch"), "--set", "train.amp=fp16");
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Contains("<--set>:1:11: error AD0197: amp: fp16 needs a CUDA device", err);
+        Assert.Equal(ExitCodes.Ok, Run("check", Spec("convmixer.arch"), "--set", "train.amp=fp16", "--device", "cuda").Code);
+        Assert.Equal(ExitCodes.Ok, Run("check", Spec("convmixer.arch"), "--set", "train.amp=fp16", "--set", "train.device=cuda").Code);
+    }
+
+    [Fact]
     public void Train_amp_goes_through_the_compiler_with_its_location()
     {
         var runs = Directory.CreateTempSubdirectory("archdsl-amp-cli-").FullName;

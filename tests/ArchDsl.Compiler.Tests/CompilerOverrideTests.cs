@@ -102,7 +102,7 @@ public class CompilerOverrideTests
         var d = Single(r, CompilerCodes.UnknownArgument);
         Assert.Equal("folder has no argument 'wrkers'", d.Message);
         Assert.Equal(Override.SourceName, d.Span!.Value.File);
-        At(d, 1, 19);
+        At(d, 1, 12); // the argument's name, not its value
         Assert.Contains("workers", d.Hint);
     }
 

@@ -45,7 +45,7 @@ public sealed record SweepResults(SweepPlan Plan, IReadOnlyList<ConfigResult> Co
         var results = plan.Configs.Select(c =>
         {
             var runs = plan.Points.Where(p => p.Config.Id == c.Id)
-                .Select(p => SweepRunner.StatusOf(p))
+                .Select(p => SweepRunner.StatusOf(p, Training.ConfigHash.Of(SweepRunner.CompilePoint(p, plan.File.Device))))
                 .Where(s => s.State == PointState.Finished)
                 .Select(s => (s.Point.Seed, RunReader.Read(s.RunDir!)))
                 .ToList();

@@ -70,7 +70,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
         var errors = new List<string>();
         foreach (var c in plan.Configs)
         {
-            var r = ArchCompiler.CompileFile(c.Spec, Override.ParseAll(c.Overrides)).ForTraining(); // its points are trained
+            var r = ArchCompiler.CompileFile(c.Spec, Override.ParseAll(c.Overrides)).ForTraining(plan.File.Device); // its points are trained, on the sweep's device
             if (r.Success) compiled.Add(new CompiledConfig(c, r.Graph!));
             else errors.Add($"configuration '{c.Label}' ({c.Spec} {string.Join(" ", c.Overrides.Select(o => "--set " + o))}):\n" +
                             string.Concat(r.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
@@ -80,12 +80,14 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
     }
 
     /// <summary>Where each point stands, from what is on disk.</summary>
-    public static IReadOnlyList<PointStatus> Status(SweepPlan plan) => plan.Points.Select(StatusOf).ToList();
+    public static IReadOnlyList<PointStatus> Status(SweepPlan plan) =>
+        plan.Points.Select(p => StatusOf(p, Training.ConfigHash.Of(CompilePoint(p, plan.File.Device)))).ToList();
 
-    /// <summary>The point's spec compiled with its overrides (seed included): what its run trains.</summary>
-    public static IrGraph CompilePoint(SweepPoint point)
+    /// <summary>The point's spec compiled with its overrides (seed included): what its run trains, on <paramref name="device"/>
+    /// (the sweep's <c>device</c>; null: the train key's).</summary>
+    public static IrGraph CompilePoint(SweepPoint point, string? device = null)
     {
-        var r = ArchCompiler.CompileFile(point.Config.Spec, Override.ParseAll(point.Overrides)).ForTraining();
+        var r = ArchCompiler.CompileFile(point.Config.Spec, Override.ParseAll(point.Overrides)).ForTraining(device);
         return r.Success ? r.Graph! : throw new SweepException(string.Concat(r.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
     }
 
@@ -137,7 +139,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
     (IrGraph Graph, PointStatus Status)? Locate(SweepPlan plan, SweepPoint point, string tag)
     {
         IrGraph graph;
-        try { graph = CompilePoint(point); }
+        try { graph = CompilePoint(point, plan.File.Device); }
         catch (SweepException e)
         {
             log.WriteLine($"{tag}: failed: {e.Message}");
