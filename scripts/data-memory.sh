@@ -30,7 +30,7 @@ done
 "${archc[@]}" --help >/dev/null # builds the CLI first if needed, outside the measurement
 spec="$root/specs/imagenet/vit-ti16.arch"
 # RUNS passes per folder (default 3), alternating the folders, and the median peak of each: one pass's peak varies by
-# several MB from run to run (the glibc heap of the bench's per-batch libtorch flip fragments differently each time).
+# several MB from run to run (when the .NET GC's gen0 collections fall differently; README, 'Resident memory').
 runs=${RUNS:-3}
 declare -A peaks
 for r in $(seq "$runs"); do

@@ -342,6 +342,7 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern IntPtr ats_stack(IntPtr* ts, int n, long dim);
     [DllImport(L)] internal static extern int ats_chunk(IntPtr a, long chunks, long dim, IntPtr* outp, int capacity);
     [DllImport(L)] internal static extern IntPtr ats_flip(IntPtr a, long* dims, int n);
+    [DllImport(L)] internal static extern int ats_flip_samples_(IntPtr x, byte* mask, long n);
     [DllImport(L)] internal static extern IntPtr ats_roll(IntPtr a, long* shifts, int ns, long* dims, int nd);
     [DllImport(L)] internal static extern IntPtr ats_pad(IntPtr a, long* pad, int n, [MarshalAs(UnmanagedType.LPUTF8Str)] string mode, double value);
     [DllImport(L)] internal static extern IntPtr ats_tril(IntPtr a, long diagonal);

@@ -60,14 +60,19 @@ public sealed class AugmentPipeline
     public static DeterministicRandom BatchRandom(ulong seed, long epoch, long batchIndex) =>
         new(DeterministicRandom.Derive(DeterministicRandom.Derive(seed ^ AugmentStream, (ulong)epoch), (ulong)batchIndex));
 
-    /// <summary>Augments a batch with the stream of (seed, epoch, batch); see <see cref="Apply(torch.Tensor, DeterministicRandom)"/>.</summary>
-    public torch.Tensor Apply(torch.Tensor batch, ulong seed, long epoch, long batchIndex) =>
-        Apply(batch, BatchRandom(seed, epoch, batchIndex));
+    /// <summary>Augments a batch with the stream of (seed, epoch, batch); see <see cref="Apply(torch.Tensor, DeterministicRandom, bool)"/>.</summary>
+    public torch.Tensor Apply(torch.Tensor batch, ulong seed, long epoch, long batchIndex, bool overwriteInput = false) =>
+        Apply(batch, BatchRandom(seed, epoch, batchIndex), overwriteInput);
 
-    /// <summary>A new tensor (in the current dispose scope) holding the augmented batch; the input is unchanged.</summary>
-    public torch.Tensor Apply(torch.Tensor batch, DeterministicRandom random)
+    /// <summary>
+    /// A tensor (in the current dispose scope) holding the augmented batch. The input is unchanged unless
+    /// <paramref name="overwriteInput"/> (the caller reads the batch no more): then ops that can work in place do,
+    /// and the result may share the input's storage (<see cref="AugmentContext.OverwriteInput"/>). The result's
+    /// values are the same either way.
+    /// </summary>
+    public torch.Tensor Apply(torch.Tensor batch, DeterministicRandom random, bool overwriteInput = false)
     {
-        var context = new AugmentContext(random, Normalization);
+        var context = new AugmentContext(random, Normalization, overwriteInput);
         var x = batch.alias();
         foreach (var op in Ops)
         {

@@ -19,14 +19,22 @@ public sealed class AugmentException : Exception
 /// </summary>
 public sealed class AugmentContext
 {
-    public AugmentContext(DeterministicRandom random, Normalization? normalization = null)
+    public AugmentContext(DeterministicRandom random, Normalization? normalization = null, bool overwriteInput = false)
     {
         Random = random;
         Normalization = normalization;
+        OverwriteInput = overwriteInput;
     }
 
     public DeterministicRandom Random { get; }
     public Normalization? Normalization { get; }
+
+    /// <summary>
+    /// The batch handed to the pipeline is the caller's to lose (nothing reads it afterwards): an op may write its
+    /// result into the batch it gets and return an alias of it instead of a new tensor, so that a per-batch
+    /// augmentation allocates nothing (issue 11). False: every op leaves its input as it is.
+    /// </summary>
+    public bool OverwriteInput { get; }
 
     /// <summary>The normalised value of a black (0) pixel in channel c: -mean/std, or 0 without normalisation.</summary>
     public double BlackValue(int channel) =>
@@ -35,7 +43,7 @@ public sealed class AugmentContext
 
 /// <summary>
 /// One augmentation over a whole batch: <c>[N, C, H, W]</c> in, the same shape out (a new tensor in the
-/// current dispose scope; the input is left as it is). Random choices are drawn per sample on the host
+/// current dispose scope; the input is left as it is unless <see cref="AugmentContext.OverwriteInput"/>). Random choices are drawn per sample on the host
 /// from <see cref="AugmentContext.Random"/>, so a seed fixes them on every device and thread count.
 /// </summary>
 public interface IAugmentation
@@ -67,7 +75,9 @@ internal static class AugmentTensors
 
 /// <summary>
 /// Horizontal flip of each sample with probability <see cref="P"/> (0.5 as torchvision's
-/// RandomHorizontalFlip).
+/// RandomHorizontalFlip). With <see cref="AugmentContext.OverwriteInput"/> a CPU batch is flipped in place
+/// (<see cref="torch.Tensor.flip_samples_"/>: the same pixels, no full-batch temporaries); otherwise, and on a GPU,
+/// <c>where(mask, flip(x), x)</c>.
 /// </summary>
 public sealed class HorizontalFlip : IAugmentation
 {
@@ -88,6 +98,7 @@ public sealed class HorizontalFlip : IAugmentation
         bool any = false;
         for (int i = 0; i < n; i++) any |= mask[i] = context.Random.NextDouble() < P;
         if (!any) return batch.alias();
+        if (context.OverwriteInput && batch.CanFlipSamplesInPlace) return batch.flip_samples_(mask).alias();
         using var m = AugmentTensors.PerSampleMask(mask, batch.device);
         using var flipped = batch.flip(3);
         return torch.where(m, flipped, batch);

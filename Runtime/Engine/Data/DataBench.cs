@@ -105,7 +105,7 @@ public static class DataBench
             using var scope = torch.NewDisposeScope();
             var x = torch.from_bytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(images.AsSpan(0, n * set.SampleSize)), torch.ScalarType.Float32,
                 new long[] { n, set.Channels, set.Height, set.Width }, torch.Device.Parse("cpu"));
-            flip.Apply(x, 1, 0, step);
+            flip.Apply(x, 1, 0, step, overwriteInput: true); // x is this batch's copy of the pooled buffer, read no more
             step++;
             total += n;
         }

@@ -30,7 +30,7 @@ internal sealed partial class TrainSession
         using var scope = NewDisposeScope();
         torch.manual_seed(unchecked((long)DeterministicRandom.Derive(seed ^ 0x7012C4UL, (ulong)_step)));
         var (x0, y0) = Trainer.ToTensors(_images, _labels, n, _data.Train, _device);
-        var xa = _augment.IsEmpty ? x0 : _augment.Apply(x0, seed, _epoch, _batch);
+        var xa = _augment.IsEmpty ? x0 : _augment.Apply(x0, seed, _epoch, _batch, overwriteInput: true); // x0 is this step's copy, read no more
         Tensor? soft = null;
         if (_mixup is not null) (xa, soft, _) = _mixup.Apply(xa, y0, _data.Train.NumClasses, Mixup.BatchRandom(seed, _epoch, _batch));
         var (x, y) = Shard(xa, y0); // this rank's part of the global batch (augmented and mixed as a whole first)
