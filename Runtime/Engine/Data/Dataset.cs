@@ -122,44 +122,9 @@ public sealed class Dataset : ImageSet
     public override Normalization ChannelStatistics()
     {
         if (Count == 0) throw new DataException($"{Name}: cannot compute channel statistics of an empty data set");
-        int plane = Height * Width;
-        var sums = new (double, double)[Count][];
-        for (int n = 0; n < Count; n++) sums[n] = PlaneSums(Images.AsSpan(n * SampleSize, SampleSize), Channels, plane);
-        return Statistics(sums, (double)Count * plane);
-    }
-
-    /// <summary>One C,H,W sample's per-channel sum and sum of squares of its pixel values, in float64 (summed in pixel order).</summary>
-    public static (double Sum, double Squares)[] PlaneSums(ReadOnlySpan<float> sample, int channels, int plane)
-    {
-        var sums = new (double, double)[channels];
-        for (int c = 0; c < channels; c++)
-        {
-            double s = 0, q = 0;
-            foreach (float v in sample.Slice(c * plane, plane)) { s += v; q += (double)v * v; }
-            sums[c] = (s, q);
-        }
-        return sums;
-    }
-
-    /// <summary>
-    /// Mean and population standard deviation per channel from per-sample <see cref="PlaneSums"/>, added in the given
-    /// order over <paramref name="count"/> pixels per channel: var = E[x²] − mean² (clamped at 0); a constant channel
-    /// (std under 1e-8) gets std 1, so it is centred, not blown up.
-    /// </summary>
-    public static Normalization Statistics(IReadOnlyList<(double Sum, double Squares)[]> sums, double count)
-    {
-        int channels = sums[0].Length;
-        var mean = new double[channels];
-        var std = new double[channels];
-        for (int c = 0; c < channels; c++)
-        {
-            double sum = 0, sumSq = 0;
-            foreach (var s in sums) { sum += s[c].Sum; sumSq += s[c].Squares; }
-            mean[c] = sum / count;
-            std[c] = Math.Sqrt(Math.Max(0, sumSq / count - mean[c] * mean[c]));
-            if (std[c] < 1e-8) std[c] = 1; // a constant channel: centre it, do not blow it up
-        }
-        return new Normalization(mean, std);
+        var sums = new ChannelSums(Channels, Height * Width);
+        for (int n = 0; n < Count; n++) sums.Add(Images.AsSpan(n * SampleSize, SampleSize));
+        return sums.ToNormalization();
     }
 
     /// <summary>Applies (x - mean[c]) / std[c] to every pixel, in place (once, at load time).</summary>

@@ -151,8 +151,8 @@ public sealed class FolderSet : ImageSet
     /// <summary>
     /// Per-channel mean and (population) standard deviation estimated from up to <see cref="StatisticsSamples"/> images
     /// (a seeded choice) under the evaluation crop, unnormalised. Streaming: the images are decoded a few at a time
-    /// (<see cref="StatisticsChunk"/>) into one reused buffer and each image's per-channel sum and sum of squares (float64)
-    /// kept; the totals add those in sample order. So the result is the same, bit for bit, as
+    /// (<see cref="StatisticsChunk"/>) into one reused buffer and added to running per-channel sums (<see cref="ChannelSums"/>,
+    /// float64) in sample order. So the result is the same, bit for bit, as
     /// <see cref="Dataset.ChannelStatistics"/> over all chosen images held at once (the former method), whatever the
     /// worker count, while memory is one chunk of images.
     /// </summary>
@@ -162,17 +162,17 @@ public sealed class FolderSet : ImageSet
         var pick = new DeterministicRandom(DeterministicRandom.Derive(Seed, 0x57A7UL)).Permutation(Count).Take(Math.Min(Count, StatisticsSamples)).Order().ToArray();
         var view = With(Transform is ResizeConfig ? Transform : new CenterCropConfig(null, DataCatalog.DefaultCropPct));
         view._tables = ImageDecoder.Tables(Channels, null);
-        int chunk = StatisticsChunk(Workers), plane = Height * Width;
+        int chunk = StatisticsChunk(Workers);
         var pixels = new float[(long)Math.Min(chunk, pick.Length) * SampleSize];
         var labels = new long[chunk];
-        var sums = new List<(double Sum, double Squares)[]>(); // per readable image, in sample order
+        var sums = new ChannelSums(Channels, Height * Width); // readable images, in sample order
         for (int start = 0; start < pick.Length; start += chunk)
         {
             int read = view.Fill(pick.AsSpan(start, Math.Min(chunk, pick.Length - start)), pixels, labels);
-            for (int n = 0; n < read; n++) sums.Add(Dataset.PlaneSums(pixels.AsSpan(n * SampleSize, SampleSize), Channels, plane));
+            for (int n = 0; n < read; n++) sums.Add(pixels.AsSpan(n * SampleSize, SampleSize));
         }
-        if (sums.Count == 0) throw new DataException($"{Name}: none of the {pick.Length} images chosen for the normalisation statistics can be read; `archc data inspect` lists the unreadable files");
-        return Dataset.Statistics(sums, (double)sums.Count * plane);
+        if (sums.Samples == 0) throw new DataException($"{Name}: none of the {pick.Length} images chosen for the normalisation statistics can be read; `archc data inspect` lists the unreadable files");
+        return sums.ToNormalization();
     }
 
     /// <summary>Images decoded at once by <see cref="ChannelStatistics"/>: four per worker, at least 16.</summary>
