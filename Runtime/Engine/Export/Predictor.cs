@@ -49,7 +49,7 @@ public sealed class Predictor : IDisposable
             else if (Directory.Exists(p))
             {
                 var found = Directory.GetFiles(p, "*", SearchOption.AllDirectories)
-                    .Where(f => FolderIndex.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && !Path.GetFileName(f).StartsWith('.'))
+                    .Where(f => FolderIndex.IsImage(Path.GetFileName(f)) && !Path.GetFileName(f).StartsWith('.'))
                     .Order(StringComparer.Ordinal).ToList();
                 if (found.Count == 0) throw new ExportException($"folder '{p}' holds no images ({string.Join(", ", FolderIndex.Extensions)})");
                 files.AddRange(found);
