@@ -92,6 +92,38 @@ public class InitAndExtendTests
         Assert.Contains(sink.Messages, m => m.StartsWith($"init: {info.Init.Loaded.Length} of the model's {info.Init.Loaded.Length + 2} tensors loaded from", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Planning an extension reads the run and writes nothing (every rank of a data-parallel resume plans before the
+    /// rendezvous; a rank that planned from a run.json rank 0 had already rewritten refused "--epochs 2" as not above
+    /// the run's 2 epochs); committing the plan archives the summary and rewrites graph.yaml and run.json.
+    /// </summary>
+    [Fact]
+    public void Planning_an_extension_writes_nothing_and_committing_it_writes_the_plan()
+    {
+        var root = TempRoot();
+        var run = Trainer.Train(CompileTiny(), Options(root)).RunDir;
+        static Dictionary<string, string> Files(string dir) =>
+            Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
+                .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
+        var before = Files(run);
+
+        var plan = RunExtension.Prepare(run, RunDirectory.ReadGraph(run), RunDirectory.ReadRunInfo(run), 3);
+        var again = RunExtension.Prepare(run, RunDirectory.ReadGraph(run), RunDirectory.ReadRunInfo(run), 3);
+
+        Assert.Equal(before, Files(run));
+        Assert.Equal(3, plan.Graph.Train.Loop.Epochs);
+        Assert.Equal(plan.Info.ConfigHash, again.Info.ConfigHash);
+        Assert.Equal("summary.2-epochs.yaml", plan.ArchivedSummary);
+        var summary = File.ReadAllText(RunDirectory.SummaryOf(run));
+        RunExtension.Commit(run, plan);
+        Assert.False(File.Exists(RunDirectory.SummaryOf(run)));
+        Assert.Equal(summary, File.ReadAllText(Path.Combine(run, "summary.2-epochs.yaml")));
+        Assert.Equal(3, RunDirectory.ReadGraph(run).Train.Loop.Epochs);
+        var info = RunDirectory.ReadRunInfo(run);
+        Assert.Equal(plan.Info.ConfigHash, info.ConfigHash);
+        Assert.Equal((2, 3), (info.Extensions[^1].FromEpochs, info.Extensions[^1].ToEpochs));
+    }
+
     [Fact]
     public void Extending_a_finished_run_recomputes_the_schedule_for_the_new_total_and_keeps_what_was_written()
     {

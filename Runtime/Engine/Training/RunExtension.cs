@@ -17,8 +17,13 @@ namespace ArchDsl.Runtime.Training;
 /// </summary>
 internal static class RunExtension
 {
+    /// <summary>
+    /// What extending the run to <paramref name="epochs"/> changes, computed from what was read and writing nothing:
+    /// in a data-parallel resume every rank plans (before the rendezvous, so no rank reads a file another has already
+    /// rewritten) and only rank 0 <see cref="Commit"/>s, after it.
+    /// </summary>
     /// <exception cref="TrainingException"><paramref name="epochs"/> is not above the run's epochs.</exception>
-    public static (IrGraph Graph, RunInfo Info) Extend(string runDir, IrGraph graph, RunInfo info, int epochs)
+    public static Plan Prepare(string runDir, IrGraph graph, RunInfo info, int epochs)
     {
         int current = graph.Train.Loop.Epochs;
         if (epochs <= current)
@@ -26,24 +31,28 @@ internal static class RunExtension
                                         $"so give more than {current} (e.g. --epochs {current + 1})");
         var last = RunDirectory.CheckpointPath(runDir, RunDirectory.Last);
         long atStep = File.Exists(last) ? Checkpoint.ReadState(last).Step : 0;
-
-        // The old summary first: a kill after this leaves an unfinished run that a plain --resume completes again.
-        string? archived = null;
-        if (RunDirectory.IsFinished(runDir))
-        {
-            archived = $"summary.{current.ToString(CultureInfo.InvariantCulture)}-epochs.yaml";
-            File.Move(RunDirectory.SummaryOf(runDir), Path.Combine(runDir, archived), overwrite: true);
-        }
+        string? archived = RunDirectory.IsFinished(runDir) ? $"summary.{current.ToString(CultureInfo.InvariantCulture)}-epochs.yaml" : null;
         var values = new Dictionary<string, object>(graph.Train.Values, StringComparer.Ordinal) { ["epochs"] = (long)epochs };
         var extended = graph with { Train = new TrainConfig(values) };
         Trainer.CheckTrainConfig(extended.Train, $"the run extended to {epochs} epochs");
-        RunDirectory.WriteGraph(runDir, extended);
         info = info with
         {
             ConfigHash = ConfigHash.Of(extended),
             Extensions = [.. info.Extensions, new EpochExtension(current, epochs, atStep, archived, Checkpoint.Timestamp())],
         };
-        RunDirectory.WriteRunInfo(runDir, info);
-        return (extended, info);
+        return new Plan(extended, info, archived);
     }
+
+    /// <summary>Writes <paramref name="plan"/> into <paramref name="runDir"/>: the finished run's summary archived, <c>graph.yaml</c> and <c>run.json</c> rewritten.</summary>
+    public static void Commit(string runDir, Plan plan)
+    {
+        // The old summary first: a kill after this leaves an unfinished run that a plain --resume completes again.
+        if (plan.ArchivedSummary is { } archived)
+            File.Move(RunDirectory.SummaryOf(runDir), Path.Combine(runDir, archived), overwrite: true);
+        RunDirectory.WriteGraph(runDir, plan.Graph);
+        RunDirectory.WriteRunInfo(runDir, plan.Info);
+    }
+
+    /// <summary>The extended run: its graph (the new epoch count), its run info (new config hash, one more <see cref="EpochExtension"/>) and the name the finished run's summary is kept under (null if it was not finished).</summary>
+    public sealed record Plan(IrGraph Graph, RunInfo Info, string? ArchivedSummary);
 }

@@ -83,7 +83,10 @@ public static partial class Trainer
                                         $"extend it with: archc train --resume {runDir} --epochs N (N epochs in all), or start a new run");
         var graph = RunDirectory.ReadGraph(runDir);
         bool finished = RunDirectory.IsFinished(runDir);
-        if (extendTo is { } epochs) (graph, info) = RunExtension.Extend(runDir, graph, info, epochs);
+        // Every rank reads the run and plans the extension before the rendezvous; rank 0 writes only after it, so no
+        // rank reads a graph.yaml or run.json that another has already rewritten.
+        var extension = extendTo is { } epochs ? RunExtension.Prepare(runDir, graph, info, epochs) : null;
+        if (extension is not null) (graph, info) = (extension.Graph, extension.Info);
         info = info with
         {
             Threads = options.Threads ?? info.Threads,
@@ -94,7 +97,11 @@ public static partial class Trainer
         using var world = JoinWorld(options, graph, info.Device);
         return Translating(world, () =>
         {
-            if (world is not { IsMain: false }) RunDirectory.WriteRunInfo(runDir, info);
+            if (world is not { IsMain: false })
+            {
+                if (extension is not null) RunExtension.Commit(runDir, extension);
+                RunDirectory.WriteRunInfo(runDir, info);
+            }
             using var session = new TrainSession(graph, runDir, info, options, resume: true, keepLog: finished, world: world);
             return session.Run();
         });
