@@ -39,7 +39,7 @@ public static partial class Commands
         {
             WorldSize = nproc * nnodes,
             MasterAddr = p.GetValue(o.MasterAddr)!,
-            MasterPort = p.GetValue(o.MasterPort) ?? (nnodes == 1 ? LocalLauncher.FreePort() : 29500),
+            MasterPort = p.GetValue(o.MasterPort) ?? (nnodes == 1 ? 0 : 29500), // 0: the launcher's store takes a port the system chooses
         };
         if (Environment.GetEnvironmentVariable(Runtime.Distributed.DistributedOptions.TimeoutVar) is { Length: > 0 } t && int.TryParse(t, out var seconds) && seconds > 0)
             world = world with { Timeout = TimeSpan.FromSeconds(seconds) };

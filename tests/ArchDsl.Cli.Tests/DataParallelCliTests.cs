@@ -45,7 +45,7 @@ public class DataParallelCliTests
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = CliHarness.Root };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "archc.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var k in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT" }) psi.Environment.Remove(k);
+        foreach (var k in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_USE_AGENT_STORE" }) psi.Environment.Remove(k);
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return Process.Start(psi)!;
     }
@@ -234,6 +234,10 @@ public class DataParallelCliTests
         Assert.Equal(EpochScores(whole), EpochScores(run));
     }
 
+    /// <summary>
+    /// A rendezvous port in use: the launcher, which serves the store, says so before starting any worker; a rank 0
+    /// started with torchrun's variables, which serves it itself, says so too. Both exit 1.
+    /// </summary>
     [Fact]
     public void A_rendezvous_port_in_use_is_a_clear_error()
     {
@@ -243,10 +247,15 @@ public class DataParallelCliTests
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var r = Run(["train", spec, "--runs", Path.Combine(dir, "runs"), "--nproc", "2", "--master-port", port],
-            new Dictionary<string, string> { ["ARCHDSL_DIST_TIMEOUT"] = "10" });
+        var r = Run(["train", spec, "--runs", Path.Combine(dir, "runs"), "--nproc", "2", "--master-port", port]);
         Assert.Equal(1, r.Code);
-        Assert.Contains($"rank 0 cannot listen on 127.0.0.1:{port}", r.Err);
+        Assert.Contains($"archc: error: cannot listen on 127.0.0.1:{port} for the rendezvous (", r.Err);
+        Assert.DoesNotContain("archc: rank", r.Err); // no worker was started
+        var rank0 = Run(["train", spec, "--runs", Path.Combine(dir, "runs"), "--threads", "1"],
+            new Dictionary<string, string> { ["RANK"] = "0", ["WORLD_SIZE"] = "2", ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = port });
+        Assert.Equal(1, rank0.Code);
+        Assert.Contains($"rank 0 cannot listen on 127.0.0.1:{port}", rank0.Err);
+        Assert.False(Directory.Exists(Path.Combine(dir, "runs")) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, "runs")).Any());
     }
 
     [Fact]
@@ -255,26 +264,37 @@ public class DataParallelCliTests
         var dir = Temp();
         var spec = Path.Combine(dir, "tiny.arch");
         File.WriteAllText(spec, Spec("layer", 64, false));
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; }
-        Dictionary<string, string> Env(int rank, int world, int timeout) => new()
+        Dictionary<string, string> Env(int rank, int world, int port, int timeout, bool agentStore = false) => new()
         {
             ["RANK"] = $"{rank}", ["WORLD_SIZE"] = $"{world}", ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = $"{port}", ["ARCHDSL_DIST_TIMEOUT"] = $"{timeout}",
+            ["TORCHELASTIC_USE_AGENT_STORE"] = agentStore ? "True" : "False",
         };
-        var watch = Stopwatch.StartNew();
-        var alone = Run(["train", spec, "--runs", Path.Combine(dir, "a"), "--threads", "1"], Env(1, 2, 5));
-        // It waits for the master about the 5 s timeout, neither failing at once nor hanging. c10d's TCPStore counts
-        // the timeout from its own connect attempts, so the whole process can end a little under 5 s (4.78 s seen).
-        Assert.InRange(watch.Elapsed.TotalSeconds, 3, 60);
-        Assert.Equal(1, alone.Code);
-        Assert.Contains("rank 1 could not reach the master at 127.0.0.1:", alone.Err);
+        // Nobody can listen on a port held closed, for as long as the test holds it (a port that was only free when
+        // looked at could meanwhile be another test's rendezvous).
+        using (var closed = new TestSupport.ClosedPort())
+        {
+            var watch = Stopwatch.StartNew();
+            var alone = Run(["train", spec, "--runs", Path.Combine(dir, "a"), "--threads", "1"], Env(1, 2, closed.Port, 5));
+            // It waits for the master about the 5 s timeout, neither failing at once nor hanging (the upper bound is only a
+            // hang guard). c10d's TCPStore counts the timeout from its own connect attempts, so the whole process can end a
+            // little under 5 s (4.78 s seen).
+            Assert.InRange(watch.Elapsed.TotalSeconds, 3, 240);
+            Assert.Equal(1, alone.Code);
+            Assert.Contains("rank 1 could not reach the master at 127.0.0.1:", alone.Err);
+        }
 
-        using var master = Start(["train", spec, "--runs", Path.Combine(dir, "b"), "--threads", "1"], Env(0, 2, 60)); // long enough for the other process to start under load
-        var worker = Run(["train", spec, "--runs", Path.Combine(dir, "b"), "--threads", "1"], Env(1, 3, 60));
-        Assert.True(master.WaitForExit(60_000));
+        // The rendezvous store served here, as torchrun's agent serves it (TORCHELASTIC_USE_AGENT_STORE): its port is held
+        // from before either process starts, so both meet there whenever each gets to it under load.
+        using var store = new torch.distributed.TCPStore("127.0.0.1", 0, 2, is_master: true, TimeSpan.FromSeconds(240), wait_for_workers: false);
+        using var master = Start(["train", spec, "--runs", Path.Combine(dir, "b"), "--threads", "1"], Env(0, 2, store.port, 240, agentStore: true));
+        var masterErr = master.StandardError.ReadToEndAsync();
+        _ = master.StandardOutput.ReadToEndAsync(); // drained, so a full pipe never blocks it
+        var worker = Run(["train", spec, "--runs", Path.Combine(dir, "b"), "--threads", "1"], Env(1, 3, store.port, 240, agentStore: true));
+        Assert.True(master.WaitForExit(240_000), "rank 0 did not exit within 240 s");
+        master.WaitForExit();
         Assert.Equal(1, worker.Code);
         Assert.Equal(1, master.ExitCode);
         Assert.Contains("world size mismatch", worker.Err);
-        Assert.Contains("world size mismatch", master.StandardError.ReadToEnd());
+        Assert.Contains("world size mismatch", masterErr.Result);
     }
 }

@@ -63,6 +63,31 @@ public class DataParallelLaunchTests
         Assert.Throws<TrainingException>(() => DistributedOptions.FromEnvironment(new System.Collections.Hashtable { ["WORLD_SIZE"] = "2" }));
     }
 
+    /// <summary>
+    /// The launcher serves the rendezvous store itself, as torchrun's agent does, on a port the system chooses — held from
+    /// before the first worker starts, so no other process can take it in between (a port that was only free when looked
+    /// at could be) — and tells the workers so: rank 0 connects to it instead of listening. A port already taken is a
+    /// clear error before any worker starts.
+    /// </summary>
+    [Fact]
+    public void The_launcher_serves_the_rendezvous_on_a_port_it_holds_and_rank_0_connects_to_it()
+    {
+        var world = new DistributedOptions { WorldSize = 2, MasterPort = 0, AgentStore = true, Timeout = TimeSpan.FromSeconds(30) };
+        var (store, served) = LocalLauncher.ServeStore(world);
+        using (store)
+        {
+            Assert.InRange(served.MasterPort, 1, 65535);
+            var rank0 = DistributedOptions.FromEnvironment(new System.Collections.Hashtable(served.ToEnvironment(0, 0).ToDictionary(kv => kv.Key, kv => kv.Value)))!;
+            Assert.Equal((true, false, served.MasterPort), (rank0.IsMain, rank0.ServesStore, rank0.MasterPort));
+            using (var client = new ArchDsl.Torch.torch.distributed.TCPStore("127.0.0.1", served.MasterPort, 2, is_master: false, world.Timeout))
+                client.set("from-a-worker", [7]);
+            Assert.Equal(new byte[] { 7 }, store.get("from-a-worker"));
+            var taken = Assert.Throws<TrainingException>(() => LocalLauncher.ServeStore(served));
+            Assert.StartsWith($"cannot listen on 127.0.0.1:{served.MasterPort} for the rendezvous (", taken.Message);
+            Assert.EndsWith("is the port in use? choose another with --master-port", taken.Message);
+        }
+    }
+
     [Theory]
     [InlineData(32, 1, "32")]
     [InlineData(32, 2, "16")]

@@ -265,7 +265,8 @@ public sealed class DataParallel : IDisposable
 
     /// <summary>
     /// A message for a collective that failed: each surviving rank marks itself in the store and, after a short
-    /// wait, the ranks that did not are named as the ones that went away; when the store itself is gone, rank 0 is.
+    /// wait, the ranks that did not are named as the ones that went away; when the store itself is gone, whoever served
+    /// it is (rank 0, or the launcher's agent store).
     /// </summary>
     /// <returns>null when every rank is still there (the failure is not a lost rank).</returns>
     public string? Explain(Exception failure)
@@ -280,7 +281,8 @@ public sealed class DataParallel : IDisposable
         }
         catch (TorchException)
         {
-            return $"rank {Rank}: rank 0 (the master at {Options.MasterAddr}:{Options.MasterPort}) stopped responding, so training stopped ({failure.Message})";
+            var store = Options.AgentStore ? $"the launcher serving the store at {Options.MasterAddr}:{Options.MasterPort}" : $"rank 0 (the master at {Options.MasterAddr}:{Options.MasterPort})";
+            return $"rank {Rank}: {store} stopped responding, so training stopped ({failure.Message})";
         }
     }
 

@@ -69,6 +69,7 @@ public sealed record DistributedOptions
         [LocalRankVar] = localRank.ToString(CultureInfo.InvariantCulture), [MasterAddrVar] = MasterAddr,
         [MasterPortVar] = MasterPort.ToString(CultureInfo.InvariantCulture),
         [TimeoutVar] = ((int)Timeout.TotalSeconds).ToString(CultureInfo.InvariantCulture),
+        [AgentStoreVar] = AgentStore ? "True" : "False",
     };
 
     private static int Int(string name, string value, int min, int max) =>
