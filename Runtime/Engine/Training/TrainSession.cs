@@ -164,7 +164,7 @@ internal sealed partial class TrainSession : IDisposable
         var report = InitialWeights.Apply(from, Model);
         _initReport = report.Describe(); // shown once the run's header is
         _info = _info with { Init = report };
-        RunDirectory.WriteRunInfo(_runDir, _info);
+        if (IsWriter) RunDirectory.WriteRunInfo(_runDir, _info); // a data-parallel resume before the first checkpoint: every rank loads, rank 0 alone writes
     }
 
     /// <summary>
