@@ -9,7 +9,8 @@ using static CompilerTestKit;
 /// <summary>
 /// Property: for any text — mutations of the real specs — parse + compile returns either a graph with no
 /// errors or no graph with at least one error, never throws, never hangs, and every diagnostic renders.
-/// Seeded, so a failure reproduces; time-bounded (~15 s).
+/// Seeded and a fixed number of runs, so every machine tries the same texts and a failure reproduces (a time budget
+/// made the texts tried depend on the machine's speed and load); about 4 s on a quiet machine.
 /// </summary>
 public class CompilerFuzzTests(ITestOutputHelper output)
 {
@@ -86,6 +87,8 @@ public class CompilerFuzzTests(ITestOutputHelper output)
         return text;
     }
 
+    private const int Runs = 5_000;
+
     [Fact]
     public void MutatedSpecsNeverThrowAndAlwaysAnswer()
     {
@@ -94,7 +97,7 @@ public class CompilerFuzzTests(ITestOutputHelper output)
         int runs = 0, compiled = 0, slowest = 0;
         var codes = new HashSet<string>();
         var texts = Sources.Select(File.ReadAllText).ToArray();
-        while (budget.Elapsed < TimeSpan.FromSeconds(15) && runs < 20_000)
+        while (runs < Runs)
         {
             var which = rng.Next(Sources.Length);
             var text = Mutate(texts[which], rng);
@@ -110,7 +113,7 @@ public class CompilerFuzzTests(ITestOutputHelper output)
                 throw new Xunit.Sdk.XunitException($"run {runs}: {e.GetType().Name}: {e.Message}\n--set {string.Join(" ", overrides)}\n---\n{text}\n---\n{e}");
             }
             slowest = Math.Max(slowest, (int)one.ElapsedMilliseconds);
-            Assert.True(one.Elapsed < TimeSpan.FromSeconds(10), $"run {runs} took {one.Elapsed}:\n{text}");
+            Assert.True(one.Elapsed < TimeSpan.FromSeconds(60), $"run {runs} took {one.Elapsed}:\n{text}"); // a hang guard (slowest ~0.1 s quiet)
             var errors = r.Diagnostics.Where(d => d.IsError).ToList();
             if (r.Graph is not null)
             {
@@ -127,7 +130,6 @@ public class CompilerFuzzTests(ITestOutputHelper output)
             runs++;
         }
         output.WriteLine($"{runs} runs in {budget.Elapsed.TotalSeconds:F1} s, {compiled} compiled, slowest {slowest} ms; codes seen: {string.Join(" ", codes.Order())}");
-        Assert.True(runs >= 500, $"only {runs} runs");
         Assert.True(compiled > 0 && compiled < runs, "the mutations should produce both valid and invalid specs");
     }
 

@@ -22,7 +22,9 @@ public partial class FuzzTests
         var sw = Stopwatch.StartNew();
         var r = SpecParser.Parse(text, "fuzz.arch");
         sw.Stop();
-        Assert.True(sw.ElapsedMilliseconds < 5000, $"parse took {sw.ElapsedMilliseconds} ms on: {Show(text)}");
+        // A hang guard (catastrophic backtracking takes hours), not a speed target: the seven huge inputs below took 4 s
+        // together on a loaded 2-core machine, and a CI machine can be several times slower.
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"parse took {sw.ElapsedMilliseconds} ms on: {Show(text)}");
         Assert.NotNull(r.File);
         foreach (var d in r.Diagnostics)
         {
