@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using ArchDsl.Cli;
@@ -197,12 +196,14 @@ public sealed class CheckpointCorruptionTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A fixed set of seeded cases, 8 of each of the 9 kinds of damage: the same cases on every machine, so a failure
+    /// reproduces (a time budget with a minimum count made the cases tried depend on the machine, and failed under load).
+    /// </summary>
     [Fact]
     public void Damaged_checkpoints_end_eval_and_resume_with_exit_0_or_1_and_a_message_never_a_crash()
     {
-        var watch = Stopwatch.StartNew();
-        int cases = 0;
-        for (int seed = 0; seed < 180 && watch.Elapsed < TimeSpan.FromSeconds(120); seed++, cases++)
+        for (int seed = 0; seed < 72; seed++)
         {
             var random = new Random(seed);
             // Half the cases start from a consistent mid-run position (epoch 2, batch 2 of 4), so resume trains and evaluates.
@@ -219,7 +220,6 @@ public sealed class CheckpointCorruptionTests : IDisposable
             }
             EvalAndResumeExitCleanly(bytes, $"seed {seed}: {what}", runJson);
         }
-        Assert.True(cases >= 54, $"only {cases} cases ran in the time");
     }
 
     [Fact]
