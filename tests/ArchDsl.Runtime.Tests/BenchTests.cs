@@ -46,6 +46,34 @@ public sealed class BenchTests(ITestOutputHelper output)
         Assert.Contains(r.Ratio.Value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture), text);
     }
 
+    /// <summary>
+    /// A companion that dies before answering: the report carries its exit code and the last lines it wrote to stderr
+    /// (its traceback) — all of them, read to the end of the stream, not only what the asynchronous reader had by then.
+    /// </summary>
+    [Fact]
+    public void A_companion_that_dies_is_reported_with_its_last_stderr_lines()
+    {
+        var g = CompileSpec("convmixer.arch", "dim=8", "depth=1", "size=8");
+        var dir = Directory.CreateTempSubdirectory("archdsl-fake-python-").FullName;
+        var fake = Path.Combine(dir, "python3");
+        File.WriteAllText(fake, "#!/bin/sh\nfor i in $(seq 1 2000); do echo \"noise $i\" >&2; done\necho 'RuntimeError: the last line' >&2\nexit 3\n");
+        File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var old = Environment.GetEnvironmentVariable("ARCHDSL_PYTHON");
+        Environment.SetEnvironmentVariable("ARCHDSL_PYTHON", fake);
+        try
+        {
+            var r = Bench.Run(g, batch: 2, device: "cpu", warmup: 0, iterations: 1);
+            Assert.Null(r.PyTorch);
+            Assert.Contains("ended with exit code 3", r.PyTorchError);
+            Assert.EndsWith("noise 2000 | RuntimeError: the last line", r.PyTorchError);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ARCHDSL_PYTHON", old);
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public void A_failing_companion_is_reported_not_thrown()
     {

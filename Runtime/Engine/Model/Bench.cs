@@ -346,7 +346,9 @@ public static partial class Bench
             var line = _p.StandardOutput.ReadLine();
             if (line is null)
             {
-                _p.WaitForExit(5000);
+                // WaitForExit(ms) does not wait for the asynchronous stderr reader; WaitForExit() after it does, so the
+                // companion's last lines (its traceback) are all in the message, not only those read by then.
+                if (_p.WaitForExit(5000)) _p.WaitForExit();
                 string err;
                 lock (_stderr) err = _stderr.ToString();
                 throw new InvalidOperationException(
