@@ -35,4 +35,20 @@ public sealed class MissingRunDirectoryTests : IDisposable
         Assert.DoesNotContain("AD0052", stderr);
         Assert.False(Directory.Exists(Path.Combine(_dir, "runs")), "nothing is created for a missing run");
     }
+
+    [Theory]
+    [InlineData("eval {0}")]                           // was "run … has no checkpoint (…/checkpoints/last.safetensors does not exist)"
+    [InlineData("train {1} --init {0}")]               // the same
+    [InlineData("export {0} --format pytorch")]
+    [InlineData("predict {0} {1}")]
+    [InlineData("diff {0} {0}")]
+    public void A_folder_that_is_no_run_is_called_so_by_every_command(string command)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir, "not-a-run")).FullName;
+        var spec = Path.Combine(_dir, "tiny.arch");
+        File.WriteAllText(spec, TinyTrainSpec);
+        var (code, _, stderr) = Run(string.Format(command, folder, spec).Split(' '));
+        Assert.True(code == ExitCodes.SpecErrors, $"exit {code}: {stderr}");
+        Assert.Equal($"archc: error: '{folder}' is not a run directory (no graph.yaml)", stderr.TrimEnd());
+    }
 }
