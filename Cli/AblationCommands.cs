@@ -31,6 +31,8 @@ public static partial class Commands
             var sets = p.GetValue(set) ?? [];
             var (onlyA, onlyB) = (p.GetValue(setA) ?? [], p.GetValue(setB) ?? []);
             var json = p.GetValue(format) == "json";
+            var what = Directory.Exists(specA) ? "run directory" : "run directory or spec file"; // a run is compared with a run
+            if (!PathArguments.Exist(output, what, specA, p.GetValue(b))) return ExitCodes.SpecErrors;
             if (Directory.Exists(specA))
             {
                 if (p.GetValue(b) is not { } runB || File.Exists(runB))

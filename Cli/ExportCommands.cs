@@ -22,6 +22,7 @@ public static partial class Commands
         cmd.SetAction(p =>
         {
             var path = p.GetValue(source)!;
+            if (!PathArguments.Exist(output, "run directory or spec file", path)) return ExitCodes.SpecErrors;
             var isRun = Directory.Exists(path);
             if (isRun && ((p.GetValue(set)?.Length ?? 0) > 0 || p.GetValue(arch) is not null))
                 throw new UsageException("--set and --arch apply to a spec; a run is exported as it was trained");
@@ -72,8 +73,8 @@ public static partial class Commands
             if (p.GetValue(top) < 1) throw new UsageException($"--top must be at least 1, got {p.GetValue(top)}");
             try
             {
+                using var predictor = Predictor.Open(p.GetValue(run)!); // a mistyped run first, before the images are listed
                 var files = Predictor.ImageFiles(p.GetValue(images)!);
-                using var predictor = Predictor.Open(p.GetValue(run)!);
                 var report = predictor.Predict(files, p.GetValue(top));
                 if (p.GetValue(format) == "json")
                     output.Out.WriteLine(JsonSerializer.Serialize(report.Predictions, PredictionJson));

@@ -35,8 +35,9 @@ public static partial class Commands
                     output.Out.WriteLine($"sweep report: {Path.Combine(plan.ReportDir, SweepReport.Html)} ({files.Count} files)");
                     return ExitCodes.Ok;
                 }
-                foreach (var path in paths)
-                    if (!Directory.Exists(path)) throw new UsageException($"'{path}' is neither a run directory nor a sweep file");
+                if (!PathArguments.Exist(output, "run directory or sweep file", paths)) return ExitCodes.SpecErrors;
+                if (paths.FirstOrDefault(File.Exists) is { } file)
+                    throw new UsageException($"'{file}' is a file: report takes one sweep file, or run directories");
                 if (paths.Length == 1 && dir is null)
                 {
                     RunDirectory.ReadRunInfo(paths[0]);   // a located error for a folder that is no run

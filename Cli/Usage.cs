@@ -7,7 +7,8 @@ namespace ArchDsl.Cli;
 /// Explains a command line archc could not parse, as the compiler explains a spec: each unknown word once, with
 /// "did you mean" from the one suggestion routine (<see cref="Suggestions.Closest"/>): a misspelled command
 /// (<c>archc sumary</c>), a misspelled option (<c>--epoch</c>), or a bare <c>name=value</c> that belongs after
-/// <c>--set</c>. Errors that are not about an unknown word are printed as System.CommandLine words them.
+/// <c>--set</c>; a bad option value or a missing argument in archc's words (<see cref="ParseErrorText"/>); other
+/// errors as System.CommandLine words them.
 /// </summary>
 internal static class Usage
 {
@@ -16,11 +17,14 @@ internal static class Usage
         var command = parse.CommandResult.Command;
         var unmatched = parse.UnmatchedTokens;
         var unknownCommand = command is RootCommand && unmatched.Count > 0 && !unmatched[0].StartsWith('-');
+        var hints = new HashSet<string>(); // two missing arguments of one command share their usage hint
         foreach (var error in parse.Errors)
         {
             if (unmatched.Any(t => error.Message.Contains($"'{t}'", StringComparison.Ordinal))) continue; // explained below
             if (unknownCommand) continue; // "Required command was not provided": the unknown command explains it
-            err.WriteLine($"archc: error: {error.Message}");
+            var lines = ParseErrorText.Explain(error, parse.CommandResult) ?? [error.Message];
+            err.WriteLine($"archc: error: {lines[0]}");
+            foreach (var line in lines.Skip(1).Where(hints.Add)) err.WriteLine(line);
         }
         var skipNext = false;
         for (var i = 0; i < unmatched.Count; i++)
@@ -73,7 +77,7 @@ internal static class Usage
         }
     }
 
-    private static string CommandPath(Command command)
+    internal static string CommandPath(Command command)
     {
         var names = new List<string>();
         for (Symbol? s = command; s is Command c and not RootCommand; s = s.Parents.FirstOrDefault()) names.Insert(0, c.Name);

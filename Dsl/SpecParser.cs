@@ -66,6 +66,14 @@ public static class SpecParser
             [Diagnostic.Create(DslCodes.InternalError, new Span(source, 0, 0),
                 "this is a bug in archc; please report it with the spec file", e?.GetType().Name, e?.Message)]);
 
+    /// <summary>The hint for a value cut short at ':' or '/' (<c>train.data=folder:/data/x</c>): a path is a string,
+    /// in double quotes, and on a shell command line the whole assignment in single quotes so the shell keeps them.</summary>
+    private static string QuotePathHint(string text, int start)
+    {
+        var value = text[start..].Trim();
+        return $"a path is a string: write \"{value}\" (on a shell command line, quote the quotes: '{text[..start]}\"{value}\"')";
+    }
+
     /// <summary>
     /// Parses one expression — a <c>--set name=value</c> value — from <paramref name="start"/> to the end of the text,
     /// with the grammar of spec files (numbers, strings, names, calls, lists, arithmetic), so a value means the same
@@ -88,7 +96,8 @@ public static class SpecParser
             var unmatched = lex.Diagnostics.FirstOrDefault(d => d.Code == DslCodes.UnmatchedBracket.Code);
             return new ExpressionResult(null, [unmatched ?? Diagnostic.Create(DslCodes.ExpectedToken,
                 new Span(source, end, Lexical.TokenLength(text, end)),
-                "a value is one expression; join parts with an operator (+ - * / %) or put them in a list [a, b]",
+                text[end] is ':' or '/' ? QuotePathHint(text, start) // folder:/data/x, cifar10:/data: a path unquoted
+                    : "a value is one expression; join parts with an operator (+ - * / %) or put them in a list [a, b]",
                 "the end of the value", Lexical.Describe(text, end))]);
         }
         catch (Exception e)

@@ -145,6 +145,21 @@ public sealed class DataCommandTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("--quality", err);
 
+        // a misspelled set, and the catalogue's names export cannot write (were "unknown data 'fashion-mnst'; known: …, folder,
+        // mnist, synthetic" without a suggestion, and "synthetic data is sized by the model's image input, but the input is unknown")
+        foreach (var (data, said) in new[]
+                 {
+                     ("fashion-mnst", "not 'fashion-mnst'; did you mean 'fashion-mnist'?"),
+                     ("synthetic", "not 'synthetic'"),
+                     ($"folder:{_dir}", $"not 'folder:{_dir}'"),
+                 })
+        {
+            (code, _, err) = Run("data", "export", data, Path.Combine(_dir, "out"));
+            Assert.Equal(1, code);
+            Assert.Equal($"archc: error: data export writes fashion-mnist, mnist, cifar10 or cifar100 (name:path for another location), {said}", err.TrimEnd());
+            Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
+        }
+
         (code, _, err) = Run("data", "bench", Spec("convmixer.arch"), "--no-torchvision");
         Assert.Equal(1, code);
         Assert.Contains("data bench measures image folders", err);

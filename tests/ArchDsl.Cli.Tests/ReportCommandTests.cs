@@ -49,8 +49,8 @@ public sealed class ReportCommandTests : IDisposable
     public void Report_of_what_is_not_a_run_is_a_clear_error()
     {
         var (code, _, stderr) = Run("report", Path.Combine(_dir, "nope"));
-        Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains("is neither a run directory nor a sweep file", stderr);
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Contains($"no run directory or sweep file '{Path.Combine(_dir, "nope")}'", stderr);
         (code, _, stderr) = Run("report", _dir);
         Assert.Equal(ExitCodes.SpecErrors, code);
         Assert.Contains("is not a run directory (no run.json)", stderr);

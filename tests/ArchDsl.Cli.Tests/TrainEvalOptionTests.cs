@@ -48,8 +48,8 @@ public sealed class TrainEvalOptionTests : IDisposable
     [Fact]
     public void Name_log_every_and_threads_reach_the_run()
     {
-        var run = Train("--name", "smoke", "--log-every", "3", "--threads", "1");
-        Assert.StartsWith("smoke-", Path.GetFileName(run));
+        var run = Train("--name", "smoke.lr0.01", "--log-every", "3", "--threads", "1");
+        Assert.StartsWith("smoke.lr0.01-", Path.GetFileName(run)); // the whole name (it was cut to "smoke.lr0" as if ".01" were an extension)
         using var info = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "run.json")));
         Assert.Equal(3, info.RootElement.GetProperty("log_every").GetInt32());
         Assert.Equal(1, info.RootElement.GetProperty("threads").GetInt32());

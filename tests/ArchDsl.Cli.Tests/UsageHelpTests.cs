@@ -12,12 +12,31 @@ public class UsageHelpTests
     [InlineData(new[] { "train", "x.arch", "--epoch=2" }, "archc: error: unknown option '--epoch' for 'train'\n  = hint: did you mean '--epochs'?\n")]
     [InlineData(new[] { "check", "x.arch", "--epoch", "2" }, "archc: error: unknown option '--epoch' for 'check'\n  = hint: train settings are overrides here: --set train.epochs=2\n")]
     [InlineData(new[] { "check", "x.arch", "kernel=7" }, "archc: error: unexpected argument 'kernel=7' for 'check'\n  = hint: overrides are written with --set: --set kernel=7\n")]
+    // a bad option value or a missing argument, in archc's words (System.CommandLine's were "Cannot parse argument 'abc'
+    // for option '--epochs' as expected type 'System.Nullable`1[System.Int32]'", "Argument 'tset' not recognized. Must be
+    // one of:" with tab-indented values, "Required argument missing for command: 'check'.")
+    [InlineData(new[] { "train", "x.arch", "--epochs", "abc" }, "archc: error: --epochs takes an integer, not 'abc'\n")]
+    [InlineData(new[] { "train", "x.arch", "--batch", "99999999999" }, "archc: error: --batch takes an integer up to 2,147,483,647, not '99999999999'\n")]
+    [InlineData(new[] { "summary", "x.arch", "--depth", "1.5" }, "archc: error: --depth takes an integer, not '1.5'\n")]
+    [InlineData(new[] { "eval", "runs/x", "--on", "tset" }, "archc: error: --on takes test, train or val, not 'tset'\n  = hint: did you mean 'test'?\n")]
+    [InlineData(new[] { "graph", "x.arch", "--format", "svg" }, "archc: error: --format takes dot, json, text or yaml, not 'svg'\n")]
+    [InlineData(new[] { "check" }, "archc: error: missing argument <spec> for 'check': the .arch spec file\n  = hint: archc check <spec> [options]; 'archc check --help' lists them\n")]
     public void A_mistyped_command_line_gets_one_error_with_a_hint_and_exit_two(string[] args, string expected)
     {
         var (code, stdout, stderr) = Run(args);
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Equal("", stdout);
         Assert.Equal(expected + "archc: run 'archc --help' for usage\n", stderr.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void Two_missing_arguments_are_each_named_and_share_one_usage_hint()
+    {
+        var (code, _, stderr) = Run("data", "export");
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("archc: error: missing argument <data> for 'data export'", stderr);
+        Assert.Contains("archc: error: missing argument <dir> for 'data export'", stderr);
+        Assert.Single(stderr.ReplaceLineEndings("\n").Split('\n'), l => l == "  = hint: archc data export <data> <dir> [options]; 'archc data export --help' lists them");
     }
 
     [Fact]

@@ -60,6 +60,18 @@ public class SuggestionAndExpressionTests
     }
 
     [Theory]
+    [InlineData("train.data=folder:/data/x", 18, "a path is a string: write \"folder:/data/x\" (on a shell command line, quote the quotes: 'train.data=\"folder:/data/x\"')")]
+    [InlineData("train.data=cifar10:/data", 19, "a path is a string: write \"cifar10:/data\" (on a shell command line, quote the quotes: 'train.data=\"cifar10:/data\"')")]
+    [InlineData("a=gelu gelu", 8, "a value is one expression; join parts with an operator (+ - * / %) or put them in a list [a, b]")]
+    public void An_unquoted_path_in_a_value_gets_a_hint_to_quote_it(string text, int column, string hint)
+    {
+        // The value of --set train.data=folder:/data/x stops at ':'; the hint was about operators and lists.
+        var r = SpecParser.ParseExpression(new SourceText("<--set>", text), text.IndexOf('=') + 1);
+        var d = Assert.Single(r.Diagnostics);
+        Assert.Equal(("AD0013", column, hint), (d.Code, d.Span!.Value.Column, d.Hint));
+    }
+
+    [Theory]
     [InlineData("stem conv(d);", "no ';' is needed: a statement ends where the next statement's keyword begins, and the steps of a chain are joined with '->'")]
     [InlineData("stem conv(d.x)", "'.' belongs only in numbers (0.5, .5, 4.); names have no '.'")]
     [InlineData("stem conv(d) ! x", "'!' is not an operator of the language; arithmetic is + - * / % and text belongs in strings or '#' comments")]

@@ -45,7 +45,7 @@ public class EvalTests
         Assert.Contains("no run directory or checkpoint '/nonexistent/run'", e.Message);
         var empty = TempRoot();
         e = Assert.Throws<TrainingException>(() => Evaluator.Evaluate(empty));
-        Assert.Contains("has no checkpoint", e.Message);
+        Assert.Contains($"'{Path.GetFullPath(empty)}' is not a run directory (no graph.yaml)", e.Message);
         var stray = Path.Combine(empty, "x.safetensors");
         File.WriteAllBytes(stray, new byte[16]);
         e = Assert.Throws<TrainingException>(() => Evaluator.Evaluate(stray));

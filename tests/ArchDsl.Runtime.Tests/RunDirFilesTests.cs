@@ -133,6 +133,19 @@ public class RunDirFilesTests
         Assert.Equal(tmp["runs/my_spec-20250304-050607"], RunDirectory.Create(tmp["runs"], "my spec.arch", now));
     }
 
+    [Theory]
+    [InlineData("lr0.01", "lr0.01")]   // was lr0: the name's ".01" was cut off as an extension
+    [InlineData("kernel=9.v2", "kernel=9.v2")]
+    [InlineData("a/b", "a_b")]         // was b: the folder was dropped
+    [InlineData("my run", "my_run")]
+    [InlineData("", "run")]
+    public void A_chosen_run_name_is_kept_whole_with_unsafe_characters_replaced(string name, string expected)
+    {
+        using var tmp = new DataTempDir();
+        var now = new DateTime(2025, 3, 4, 5, 6, 7);
+        Assert.Equal(tmp[$"runs/{expected}-20250304-050607"], RunDirectory.CreateNamed(tmp["runs"], name, now));
+    }
+
     [Fact]
     public void Run_directories_created_concurrently_are_all_distinct()
     {

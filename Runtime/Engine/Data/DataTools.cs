@@ -110,6 +110,12 @@ public static class DataTools
     public static (int Train, int Val) Export(string source, string dir, int quality)
     {
         if (quality is < 0 or > 100) throw new DataException($"JPEG quality must be 1..100 (or 0 for PNG), got {quality}");
+        // The stored sets, those of a fixed image shape; a folder is already one, synthetic data has no size without a model.
+        var stored = DataCatalog.All.Where(d => d.Image is not null).Select(d => d.Name).ToList();
+        var name = DataRegistry.ParseSource(source).Name;
+        if (!stored.Contains(name))
+            throw new DataException($"data export writes {string.Join(", ", stored.SkipLast(1))} or {stored[^1]} (name:path for another location), not '{source}'"
+                                    + (Dsl.Suggestions.Closest(name, stored) is { } s ? $"; did you mean '{s}'?" : ""));
         var splits = DataRegistry.Load(new DataOptions { Source = source, Normalize = false });
         int train = Export(splits.Train, dir, "train", quality);
         int val = splits.Test is { } test ? Export(test, dir, "val", quality) : 0;

@@ -144,6 +144,9 @@ public static class Evaluator
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full))
         {
+            // A folder that is no run at all is said as export and diff say it, not as a run without a checkpoint.
+            if (!File.Exists(Path.Combine(full, RunDirectory.GraphYamlFile)))
+                throw new TrainingException($"'{full}' is not a run directory (no {RunDirectory.GraphYamlFile})");
             if (which is not (null or "best" or "last")) throw new TrainingException($"checkpoint must be best or last, got '{which}'");
             var best = RunDirectory.CheckpointPath(full, RunDirectory.Best);
             var last = RunDirectory.CheckpointPath(full, RunDirectory.Last);

@@ -171,9 +171,16 @@ public static class RunDirectory
     /// exists, <c>-2</c>, <c>-3</c>, … is appended. <paramref name="spec"/> may be a spec file path: its
     /// name without extension is used, with characters unsafe in file names replaced by '_'.
     /// </summary>
-    public static string Create(string root, string spec, DateTime? now = null)
+    public static string Create(string root, string spec, DateTime? now = null) => CreateNamed(root, Path.GetFileNameWithoutExtension(spec), now);
+
+    /// <summary>
+    /// As <see cref="Create"/> for a run name the user chose (<c>--name lr0.01</c>): the whole name, with characters unsafe
+    /// in file names ('/', whitespace) replaced by '_' — no extension is cut off (<c>lr0.01</c> stays <c>lr0.01</c>, not
+    /// <c>lr0</c>) and no folder is dropped (<c>a/b</c> is <c>a_b</c>, not <c>b</c>).
+    /// </summary>
+    public static string CreateNamed(string root, string name, DateTime? now = null)
     {
-        string name = SafeName(Path.GetFileNameWithoutExtension(spec));
+        name = SafeName(name);
         string stamp = (now ?? DateTime.Now).ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         string baseDir = Path.GetFullPath(Path.Combine(root, $"{name}-{stamp}"));
         try

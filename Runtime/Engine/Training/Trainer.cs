@@ -22,13 +22,13 @@ public static partial class Trainer
         if (options.CheckpointEvery < 0) throw new TrainingException($"checkpoint interval must be ≥ 0 steps, got {options.CheckpointEvery}");
         if (options.LogEvery < 1) throw new TrainingException($"log interval must be ≥ 1 step, got {options.LogEvery}");
         CheckTrainConfig(graph.Train, "the graph's train config"); // a graph not compiled from source: before anything is written
-        string name = options.RunName ?? (options.Specs.Count > 0 ? options.Specs[0].Path : graph.Arch.ToLowerInvariant());
+        string name = options.RunName ?? Path.GetFileNameWithoutExtension(options.Specs.Count > 0 ? options.Specs[0].Path : graph.Arch.ToLowerInvariant());
         string? initFrom = options.Init is { } init ? Evaluator.Locate(init).Checkpoint : null; // an unknown run: an error before a directory is made
         using var world = JoinWorld(options, graph, options.Device);
         return Translating(world, () =>
         {
             if (world is { IsMain: false }) return TrainWorker(world, graph, options);
-            string runDir = CreateShared(world, () => RunDirectory.Create(options.RunsRoot, name));
+            string runDir = CreateShared(world, () => RunDirectory.CreateNamed(options.RunsRoot, name));
             var info = new RunInfo
             {
                 Arch = graph.Arch,

@@ -1,0 +1,54 @@
+using ArchDsl.Cli;
+using static ArchDsl.Cli.Tests.CliHarness;
+
+namespace ArchDsl.Cli.Tests;
+
+/// <summary>A mistyped run directory, as a user types it, is said the same way by every command that takes one: exit 1,
+/// "no run directory …" naming the path, no stack trace — and before anything else on the command line is looked at.</summary>
+public sealed class MissingRunDirectoryTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("archc-missing-run-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData("eval {0}", "no run directory or checkpoint '{0}'")]
+    [InlineData("export {0} --format pytorch", "no run directory or spec file '{0}'")]   // was AD0052 "spec file not found"
+    [InlineData("export {0} --format onnx", "no run directory or spec file '{0}'")]
+    [InlineData("predict {0} {1}", "no run directory '{0}'")]                             // was "no image or folder" of the image
+    [InlineData("report {0}", "no run directory or sweep file '{0}'")]                   // was exit 2
+    [InlineData("report {0} {0}2", "no run directory or sweep file '{0}2'")]
+    [InlineData("diff {0} {0}2", "no run directory or spec file '{0}2'")]               // was AD0052 "spec file not found"
+    [InlineData("train --resume {0}", "no run directory '{0}'")]
+    [InlineData("train {2} --init {0}", "no run directory or checkpoint '{0}'")]
+    public void Every_command_names_a_missing_run_directory_and_exits_one(string command, string message)
+    {
+        var run = Path.Combine(_dir, "runs", "nope");
+        var image = Path.Combine(_dir, "nope.png");
+        var spec = Path.Combine(_dir, "tiny.arch");
+        File.WriteAllText(spec, TinyTrainSpec);
+        var (code, stdout, stderr) = Run(string.Format(command, run, image, spec).Split(' '));
+        Assert.True(code == ExitCodes.SpecErrors, $"exit {code}: {stderr}");
+        Assert.Equal("", stdout);
+        Assert.Contains("archc: error: " + string.Format(message, run), stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.DoesNotContain("AD0052", stderr);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "runs")), "nothing is created for a missing run");
+    }
+
+    [Theory]
+    [InlineData("eval {0}")]                           // was "run … has no checkpoint (…/checkpoints/last.safetensors does not exist)"
+    [InlineData("train {1} --init {0}")]               // the same
+    [InlineData("export {0} --format pytorch")]
+    [InlineData("predict {0} {1}")]
+    [InlineData("diff {0} {0}")]
+    public void A_folder_that_is_no_run_is_called_so_by_every_command(string command)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir, "not-a-run")).FullName;
+        var spec = Path.Combine(_dir, "tiny.arch");
+        File.WriteAllText(spec, TinyTrainSpec);
+        var (code, _, stderr) = Run(string.Format(command, folder, spec).Split(' '));
+        Assert.True(code == ExitCodes.SpecErrors, $"exit {code}: {stderr}");
+        Assert.Equal($"archc: error: '{folder}' is not a run directory (no graph.yaml)", stderr.TrimEnd());
+    }
+}
