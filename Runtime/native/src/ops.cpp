@@ -86,7 +86,7 @@ ATS_UNARY(real, at::real)
 ATS_UNARY(imag, at::imag)
 ATS_UNARY(isnan, at::isnan)
 ATS_UNARY(isfinite, at::isfinite)
-// ats_gelu: gelu.cpp
+ATS_TENSOR_FN(ats_gelu, (T* a, const char* approximate), at::gelu(*a, approximate ? approximate : "none"))
 ATS_TENSOR_FN(ats_leaky_relu, (T* a, double slope), at::leaky_relu(*a, slope))
 
 // ---- reductions -----------------------------------------------------------------------------------
