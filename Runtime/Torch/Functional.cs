@@ -36,6 +36,19 @@ public static partial class torch
                         padding == Padding.Same ? "same" : "valid", pd, groups));
             }
 
+            /// <summary>
+            /// Depthwise 2-D convolution, <c>conv2d(input, weight, bias, stride: 1, padding, dilation: 1, groups: C)</c> for
+            /// input <c>[N, C, H, W]</c>, weight <c>[C, 1, K, K]</c> and bias <c>[C]</c> or null; output
+            /// <c>[N, C, H + 2·padding − K + 1, W + 2·padding − K + 1]</c>. Not a PyTorch function: on a channels-last
+            /// float32/float64 CPU input the shim computes it and its gradients with its own kernels
+            /// (<c>src/depthwise.cpp</c>; libtorch 1.13's oneDNN backward is several times slower on it), equal to
+            /// <see cref="conv2d(Tensor, Tensor, Tensor?, long[]?, long[]?, long[]?, long)"/> up to float rounding; any other
+            /// input (layout, dtype, device) goes to conv2d itself.
+            /// </summary>
+            /// <exception cref="TorchException">the shapes do not make a depthwise convolution (as conv2d reports them)</exception>
+            public static Tensor depthwise_conv2d(Tensor input, Tensor weight, Tensor? bias, long padding) =>
+                Tensor.Wrap(Native.ats_depthwise_conv2d(input.Handle, weight.Handle, H(bias), padding));
+
             public static Tensor linear(Tensor input, Tensor weight, Tensor? bias = null) =>
                 Tensor.Wrap(Native.ats_linear(input.Handle, weight.Handle, H(bias)));
 

@@ -49,21 +49,24 @@ internal sealed class ConvModule : OpModule
     }
 
     /// <summary>
-    /// 2-D convolution. A depthwise one on the CPU adds its bias after the convolution rather than inside it: libtorch
-    /// 1.13's CPU depthwise backward with a bias takes ~5 ms more than without one plus a separate bias add, whose
-    /// gradient is one sum (measured on [128, 128, 14, 14], 5×5, channels-last, 2 threads: 23.5 against 18.7 ms
-    /// forward + backward). The value is the same.
+    /// 2-D convolution. A depthwise one on the CPU with stride 1 runs on the shim's own kernels
+    /// (<see cref="nn.functional.depthwise_conv2d"/>): libtorch 1.13's oneDNN backward for it is slow (measured on
+    /// [128, 128, 14, 14], 5×5, channels-last, 1 thread, CPU time: forward + backward 31–32 ms there, 9.5 ms with the
+    /// shim's kernels). A strided one adds its bias after the convolution rather than inside it: libtorch 1.13's CPU
+    /// depthwise backward with a bias takes ~5 ms more than without one plus a separate bias add, whose gradient is one
+    /// sum (same shape, 2 threads: 23.5 against 18.7 ms forward + backward). The value is the same either way (to float rounding).
     /// </summary>
     sealed class Conv(Tensor w, Tensor? b, long stride, long padding, long groups) : NodeKernel
     {
         readonly long[] _stride = { stride, stride }, _padding = { padding, padding }, _dilation = { 1, 1 };
         readonly long[] _biasShape = { 1, -1, 1, 1 };
-        readonly bool _depthwise = groups > 1 && w.size(1) == 1;
+        readonly bool _depthwise = groups > 1 && w.size(1) == 1 && groups == w.size(0);
 
         public override Tensor Forward(Tensor x, Tensor? y, bool training)
         {
-            if (b is null || !_depthwise || w.device_type != DeviceType.CPU)
-                return F.conv2d(x, w, b, _stride, _padding, _dilation, groups);
+            if (!_depthwise || w.device_type != DeviceType.CPU) return F.conv2d(x, w, b, _stride, _padding, _dilation, groups);
+            if (stride == 1) return F.depthwise_conv2d(x, w, b, padding);
+            if (b is null) return F.conv2d(x, w, null, _stride, _padding, _dilation, groups);
             var o = F.conv2d(x, w, null, _stride, _padding, _dilation, groups);
             using var bias = b.view(_biasShape);
             return o.add_(bias);
