@@ -70,6 +70,11 @@ public static partial class Commands
         var cmd = new Command("check", "parse, bind and infer shapes, and check what train needs; print diagnostics with file:line:col (or as JSON on stdout)") { spec, set, arch, format, device };
         cmd.SetAction(p =>
         {
+            if (UnknownDevice(p.GetValue(device)) is { } badDevice)
+            {
+                output.Err.WriteLine($"archc: error: {badDevice}");
+                return ExitCodes.SpecErrors;
+            }
             if (p.GetValue(format) == "json")
             {
                 var result = ArchCompiler.CompileFile(p.GetValue(spec)!, Override.ParseAll(p.GetValue(set) ?? []), p.GetValue(arch)).ForTraining(p.GetValue(device));

@@ -33,12 +33,17 @@ public static partial class torch
     /// <summary>A device: <c>cpu</c>, <c>cuda</c>, <c>cuda:1</c>.</summary>
     public sealed record Device(DeviceType type, int index = -1)
     {
+        /// <summary>Reads <c>cpu</c>, <c>cuda</c> or <c>kind:N</c> (N a non-negative decimal index), as torch.device does.</summary>
+        /// <exception cref="ArgumentException">any other text, including an index that is not such a number (<c>cuda:x</c>, <c>cuda:-1</c>).</exception>
         public static Device Parse(string s)
         {
             var text = s.Trim().ToLowerInvariant();
             var colon = text.IndexOf(':');
             var kind = colon < 0 ? text : text[..colon];
-            var index = colon < 0 ? -1 : int.Parse(text[(colon + 1)..]);
+            int index = -1;
+            if (colon >= 0 && !(text[(colon + 1)..] is { Length: > 0 } digits && digits.All(char.IsAsciiDigit)
+                                && int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index)))
+                throw new ArgumentException($"unknown device '{s}' (expected cpu, cuda or cuda:N, N a device index 0, 1, …)");
             return kind switch
             {
                 "cpu" => new Device(DeviceType.CPU, index),

@@ -5,6 +5,24 @@ namespace ArchDsl.Torch.Tests;
 
 public class TensorTests : TorchTest
 {
+    /// <summary>torch.device's forms; anything else, an index that is no decimal number included, is an ArgumentException that names the text (never a FormatException).</summary>
+    [Theory]
+    [InlineData("cpu", "cpu")]
+    [InlineData(" CUDA ", "cuda")]
+    [InlineData("cuda:1", "cuda:1")]
+    [InlineData("cuda:x", null)]
+    [InlineData("cuda:-1", null)]
+    [InlineData("cuda:", null)]
+    [InlineData("cuda:+1", null)]
+    [InlineData("cuda:99999999999", null)]
+    [InlineData("gpu", null)]
+    public void Device_parse_reads_torch_device_forms_and_names_anything_else(string text, string? expected)
+    {
+        if (expected is not null) { Assert.Equal(expected, Device.Parse(text).ToString()); return; }
+        var e = Assert.Throws<ArgumentException>(() => Device.Parse(text));
+        Assert.StartsWith($"unknown device '{text}' (expected cpu, cuda or cuda:N", e.Message);
+    }
+
     [Fact]
     public void Create_copy_back_and_query()
     {
