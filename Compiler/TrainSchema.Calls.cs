@@ -51,7 +51,7 @@ public static partial class TrainSchema
             if (a.Value is UnknownVal) { ok = false; continue; }
             var (argName, kind, _) = spec.Args[slot];
             if (kind.Convert(a.Value) is { } converted) { result[argName] = converted; continue; }
-            diags.ReportValue(CompilerDiagnostics.TrainArgumentType, a.Value, null, argName, name, kind.Expects, Evaluator.Describe(a.Value));
+            diags.ReportValue(CompilerDiagnostics.TrainArgumentType, a.Value, kind.Hint(a.Value), argName, name, kind.Expects, Evaluator.Describe(a.Value));
             ok = false;
         }
         return ok ? result : null;

@@ -50,7 +50,15 @@ namespace ArchDsl.Compiler;
 /// </summary>
 public static partial class TrainSchema
 {
-    internal sealed record Kind(string Expects, Func<Val, object?> Convert);
+    /// <summary>What a key's value must be, in words; its conversion (null: not such a value); for a key that takes one of a
+    /// few words, those words (a bare word outside them is a mistyped choice, not an undefined name).</summary>
+    internal sealed record Kind(string Expects, Func<Val, object?> Convert, string[]? Choices = null)
+    {
+        /// <summary>"did you mean" for a word or string outside <see cref="Choices"/>, or null.</summary>
+        public string? Hint(Val v) =>
+            Choices is null ? null
+            : (v switch { WordVal w => w.Word, StrVal t => t.Value, _ => null }) is { } text && Suggest.Closest(text, Choices) is { } s ? $"did you mean '{s}'?" : null;
+    }
 
     /// <summary>A train key; <paramref name="InIr"/> false: its default is the typed config's, not written into the IR.</summary>
     private sealed record KeySpec(string Name, Kind Kind, object? Default, bool InIr = true);
@@ -68,7 +76,7 @@ public static partial class TrainSchema
     private static readonly Kind Bool = new("true or false", v => v is BoolVal b ? b.Value : null);
     private static readonly Kind Str = new("a name or a string", v => v switch { StrVal s => s.Value, WordVal w => w.Word, _ => null });
     private static Kind Word(params string[] words) => new(Suggest.OrList(words),
-        v => v is WordVal w && words.Contains(w.Word) ? w.Word : v is StrVal s && words.Contains(s.Value) ? s.Value : null);
+        v => v is WordVal w && words.Contains(w.Word) ? w.Word : v is StrVal s && words.Contains(s.Value) ? s.Value : null, words);
 
     private static readonly Kind Rate = Num(0, double.MaxValue, false, "a number ≥ 0");
     private static readonly Kind PosRate = new("a number > 0", v => v is IntVal or FloatVal && AsDouble(v) > 0 ? AsDouble(v) : null);
@@ -306,8 +314,8 @@ public static partial class TrainSchema
     private static object? Convert(Val v, Kind kind, string key, Evaluator? ev, DiagnosticBag diags)
     {
         if (kind.Convert(v) is { } ok) return ok;
-        if (v is WordVal w && !Words.IsKnown(w.Word) && kind != Str && !kind.Expects.Contains(w.Word) && ev is not null) { ev.ReportUndefined(w); return null; }
-        diags.ReportValue(CompilerDiagnostics.TrainKeyType, v, null, key, kind.Expects, Evaluator.Describe(v));
+        if (v is WordVal w && !Words.IsKnown(w.Word) && kind != Str && kind.Choices is null && !kind.Expects.Contains(w.Word) && ev is not null) { ev.ReportUndefined(w); return null; }
+        diags.ReportValue(CompilerDiagnostics.TrainKeyType, v, kind.Hint(v), key, kind.Expects, Evaluator.Describe(v));
         return null;
     }
 }

@@ -64,10 +64,10 @@ internal static class Words
 
     /// <summary>Names the field uses for an op the catalogue calls otherwise, suggested where they are misused:
     /// PyTorch's SiLU "is also known as the swish function"; Keras' <c>Dense</c> and timm's <c>fc</c> are a linear layer;
-    /// <c>gap</c> (global average pooling) is timm's <c>global_pool</c>.</summary>
+    /// <c>gap</c> (global average pooling) is timm's <c>global_pool</c>; a <c>gpu</c> is the device torch.device calls <c>cuda</c>.</summary>
     public static readonly IReadOnlyDictionary<string, string> Synonyms = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["swish"] = "silu", ["dense"] = "linear", ["fc"] = "linear", ["gap"] = "global_pool",
+        ["swish"] = "silu", ["dense"] = "linear", ["fc"] = "linear", ["gap"] = "global_pool", ["gpu"] = "cuda",
     };
 }
 

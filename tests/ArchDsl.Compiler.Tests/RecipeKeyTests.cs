@@ -26,7 +26,19 @@ public class RecipeKeyTests
     [Fact]
     public void A_rule_that_is_not_timm_or_all_is_located() =>
         CompilerDiagnosticTests.Expect(Arch + "train { weight_decay_rule: tim }", CompilerCodes.TrainValue, 5, "tim }",
-            "train key 'weight_decay_rule' expects timm or all but got 'tim'");
+            "train key 'weight_decay_rule' expects timm or all but got 'tim'", "did you mean 'timm'?");
+
+    /// <summary>
+    /// A bare word outside a word-valued key's choices is a mistyped choice, said as such with "did you mean" — not an
+    /// undefined name with the arch's parameters as the hint (what <c>device: gpu</c> got, because 'gpu' is no substring
+    /// of "cpu or cuda"); the same for a call's word-valued argument.
+    /// </summary>
+    [Theory]
+    [InlineData("train { device: gpu }", 5, "gpu }", "train key 'device' expects cpu or cuda but got 'gpu'", "did you mean 'cuda'?")] // torch.device's name for it
+    [InlineData("train { device: cud }", 5, "cud }", "train key 'device' expects cpu or cuda but got 'cud'", "did you mean 'cuda'?")]
+    [InlineData("train { schedule: onecycle(anneal: lineer) }", 5, "lineer)", "argument 'anneal' of onecycle expects cos or linear but got 'lineer'", "did you mean 'linear'?")]
+    public void A_word_outside_a_keys_choices_is_a_mistyped_choice(string train, int line, string at, string message, string hint) =>
+        CompilerDiagnosticTests.Expect(Arch + train, CompilerCodes.TrainValue, line, at, message, hint);
 
     [Theory]
     [InlineData("1.0", "the number 1")]
