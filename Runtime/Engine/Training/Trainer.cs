@@ -99,8 +99,9 @@ public static partial class Trainer
         {
             if (world is not { IsMain: false })
             {
-                if (extension is not null) RunExtension.Commit(runDir, extension);
-                RunDirectory.WriteRunInfo(runDir, info);
+                // run.json once, as this resume runs it: the extension's info with this start's threads, device and world size.
+                if (extension is not null) RunExtension.Commit(runDir, extension with { Info = info });
+                else RunDirectory.WriteRunInfo(runDir, info);
             }
             using var session = new TrainSession(graph, runDir, info, options, resume: true, keepLog: finished, world: world);
             return session.Run();
