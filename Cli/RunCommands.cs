@@ -14,12 +14,7 @@ public static partial class Commands
     static Option<string?> DeviceOption() => new("--device") { Description = "cpu | cuda | cuda:N (default: the train section's, else cpu)" };
 
     /// <summary>Why <paramref name="device"/> names no device (the binding's torch.device reading, as train's), or null.</summary>
-    static string? UnknownDevice(string? device)
-    {
-        if (device is null) return null;
-        try { Torch.torch.Device.Parse(device); return null; }
-        catch (ArgumentException e) { return e.Message; }
-    }
+    static string? UnknownDevice(string? device) => device is not null && Torch.torch.Device.TryParse(device, out var why) is null ? why : null;
 
     // ---- train ---------------------------------------------------------------------------------------
 

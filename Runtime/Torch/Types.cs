@@ -35,22 +35,23 @@ public static partial class torch
     {
         /// <summary>Reads <c>cpu</c>, <c>cuda</c> or <c>kind:N</c> (N a non-negative decimal index), as torch.device does.</summary>
         /// <exception cref="ArgumentException">any other text, including an index that is not such a number (<c>cuda:x</c>, <c>cuda:-1</c>).</exception>
-        public static Device Parse(string s)
+        public static Device Parse(string s) => TryParse(s, out var why) ?? throw new ArgumentException(why);
+
+        /// <summary>As <see cref="Parse"/>, for a device a user typed: null and <paramref name="why"/> (the same message) when it names no device.</summary>
+        public static Device? TryParse(string s, out string? why)
         {
             var text = s.Trim().ToLowerInvariant();
             var colon = text.IndexOf(':');
             var kind = colon < 0 ? text : text[..colon];
             int index = -1;
-            if (colon >= 0 && !(text[(colon + 1)..] is { Length: > 0 } digits && digits.All(char.IsAsciiDigit)
-                                && int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index)))
-                throw new ArgumentException($"unknown device '{s}' (expected cpu, cuda or cuda:N, N a device index 0, 1, …)");
-            return kind switch
-            {
-                "cpu" => new Device(DeviceType.CPU, index),
-                "cuda" => new Device(DeviceType.CUDA, index),
-                _ => throw new ArgumentException($"unknown device '{s}' (expected cpu, cuda or cuda:N)"),
-            };
+            why = null;
+            if (colon >= 0 && !int.TryParse(text[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index))
+                why = $"unknown device '{s}' (expected cpu, cuda or cuda:N, N a device index 0, 1, …)";
+            else if (kind is not ("cpu" or "cuda"))
+                why = $"unknown device '{s}' (expected cpu, cuda or cuda:N)";
+            return why is not null ? null : new Device(kind == "cpu" ? DeviceType.CPU : DeviceType.CUDA, index);
         }
+
         public override string ToString() => (type == DeviceType.CPU ? "cpu" : "cuda") + (index >= 0 ? ":" + index : "");
         public static implicit operator Device(string s) => Parse(s);
     }

@@ -214,9 +214,7 @@ public static partial class Bench
         if (batch < 1) throw new ArgumentException($"batch must be at least 1, not {batch}");
         if (graph.OutputNode.OutputShape.Layout != Layout.Vector)
             throw new InvalidOperationException($"bench needs a classifier (output vector[classes]); {graph.Arch} outputs {graph.OutputNode.OutputShape}");
-        Device dev;
-        try { dev = Device.Parse(device); }
-        catch (ArgumentException e) { throw new InvalidOperationException(e.Message, e); } // a user's --device, not a caller's bug
+        var dev = Device.TryParse(device, out var why) ?? throw new InvalidOperationException(why); // a user's --device, not a caller's bug
         if (dev.type == DeviceType.CUDA && !cuda.is_available())
             throw new InvalidOperationException("--device cuda: CUDA is not available to this libtorch (is the shim built against a CUDA libtorch?)");
         return dev;

@@ -31,9 +31,7 @@ public static partial class Trainer
 
     internal static Device ParseDevice(string name)
     {
-        Device device;
-        try { device = Device.Parse(name); }
-        catch (ArgumentException e) { throw new TrainingException(e.Message, e); }
+        var device = Device.TryParse(name, out var why) ?? throw new TrainingException(why!);
         if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
             throw new TrainingException($"device '{name}' was asked for, but this libtorch sees no CUDA device; use --device cpu, or build the native shim against a CUDA libtorch");
         return device;
