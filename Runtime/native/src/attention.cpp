@@ -1,0 +1,253 @@
+// Multi-head self-attention over a packed qkv (timm's ViT layout), forward and backward, per (sample, head) block on
+// the CPU. libtorch 1.13's math path (what the shim's sdpa spells out) copies q, k and v out of the permuted qkv view
+// before each batched product, copies the heads back together after it, and in the backward joins the three gradients
+// with a cat; here every block is read in place from qkv (rows of 3D values, the head's d consecutive columns), the
+// products are BLAS calls on those strided rows (cblas_sgemm/cblas_dgemm from the BLAS libtorch loaded, oneDNN's
+// dnnl_gemm_bf16bf16f32 for bfloat16, products in float32), the softmax and its backward are libtorch's on the
+// scores of all blocks (in float32 for bfloat16 input, as torch.autocast's float32 softmax), and the gradients are
+// written straight into one [B, N, 3D] tensor. Same values as the math path to float rounding (sums in another order).
+#include "shim.h"
+
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <ATen/OpMathType.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+
+using namespace ats;
+
+namespace {
+
+// Row-major products C[M, N] = alpha · op(A) · op(B) (beta 0) of the BLAS entry points, found at run time in the
+// libraries libtorch itself loaded (Debian's libtorch: OpenBLAS's libblas.so.3 and oneDNN's libdnnl.so.2); null where absent.
+using sgemm_t = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+using dgemm_t = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
+using bgemm_t = int (*)(char, char, int64_t, int64_t, int64_t, float, const uint16_t*, int64_t, const uint16_t*, int64_t, float,
+                        float*, int64_t);
+
+void* symbol(const char* library, const char* name) {
+  void* lib = dlopen(library, RTLD_LAZY | RTLD_NOLOAD);
+  return lib ? dlsym(lib, name) : nullptr;
+}
+struct Blas {
+  sgemm_t s = reinterpret_cast<sgemm_t>(symbol("libblas.so.3", "cblas_sgemm"));
+  dgemm_t d = reinterpret_cast<dgemm_t>(symbol("libblas.so.3", "cblas_dgemm"));
+  bgemm_t b = reinterpret_cast<bgemm_t>(symbol("libdnnl.so.2", "dnnl_gemm_bf16bf16f32"));
+};
+const Blas& blas() {
+  static const Blas b;
+  return b;
+}
+
+// One product per scalar type, accumulating in Acc (float for float and bfloat16, double for double).
+constexpr int RowMajor = 101, NoTrans = 111, Trans = 112;
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+          int64_t ldb, float* C, int64_t ldc) {
+  blas().s(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, M, N, K, alpha, A, lda, B, ldb, 0.f, C, ldc);
+}
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda, const double* B,
+          int64_t ldb, double* C, int64_t ldc) {
+  blas().d(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, M, N, K, alpha, A, lda, B, ldb, 0.0, C, ldc);
+}
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const at::BFloat16* A, int64_t lda,
+          const at::BFloat16* B, int64_t ldb, float* C, int64_t ldc) {
+  blas().b(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, reinterpret_cast<const uint16_t*>(A), lda,
+           reinterpret_cast<const uint16_t*>(B), ldb, 0.f, C, ldc);
+}
+
+template <typename S> using acc_t = at::opmath_type<S>;
+template <typename S> constexpr bool low_v = !std::is_same<S, acc_t<S>>::value;
+
+// n float32 values rounded to bfloat16 (to nearest, ties to even; NaN stays NaN), as c10::BFloat16's conversion but in a
+// loop the compiler vectorises (one copy per instruction set, chosen at load): the scalar conversion took about as long as
+// the bfloat16 products themselves on ViT's blocks.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void round_bf16(const float* from, uint16_t* to, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t bits;
+    std::memcpy(&bits, from + i, sizeof bits);
+    const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+    const bool nan = (bits & 0x7FFFFFFFu) > 0x7F800000u;
+    to[i] = static_cast<uint16_t>(nan ? 0x7FC0u : rounded);
+  }
+}
+
+// C[M, N] (row stride ldc) = alpha · op(A) · op(B). For bfloat16 the product lands in float32 `tmp` and is rounded into C.
+template <typename S>
+void gemm_into(bool ta, bool tb, int64_t M, int64_t N, int64_t K, acc_t<S> alpha, const S* A, int64_t lda, const S* B,
+               int64_t ldb, S* C, int64_t ldc, std::vector<acc_t<S>>& tmp) {
+  if constexpr (!low_v<S>) {
+    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+  } else {
+    tmp.resize(M * N);
+    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, tmp.data(), N);
+    for (int64_t i = 0; i < M; i++) round_bf16(tmp.data() + i * N, reinterpret_cast<uint16_t*>(C + i * ldc), N);
+  }
+}
+
+// Where q, k and v of a block are: q rows of the query source (row stride lq), k and v rows of the key source (row
+// stride lk), the columns of head h at h·d from q0, k0 and v0.
+struct Layout {
+  int64_t B, L, S, H, d, lq, lk, q0, k0, v0;
+  int64_t D() const { return H * d; }
+  int64_t q(int64_t bh) const { return bh / H * L * lq + bh % H * d + q0; }
+  int64_t k(int64_t bh) const { return bh / H * S * lk + bh % H * d + k0; }
+  int64_t v(int64_t bh) const { return bh / H * S * lk + bh % H * d + v0; }
+  int64_t o(int64_t bh) const { return bh / H * L * D() + bh % H * d; }  // in [B, L, D]
+};
+
+// `each(bh, tmp)` for every (sample, head) block, spread over the threads, with a scratch buffer per thread.
+template <typename Acc, typename F>
+void blocks(const Layout& s, F each) {
+  at::parallel_for(0, s.B * s.H, 1, [&](int64_t begin, int64_t end) {
+    std::vector<Acc> tmp;
+    for (int64_t bh = begin; bh < end; bh++) each(bh, tmp);
+  });
+}
+
+// Scores S = q kᵀ · scale into `scores` [B, H, L, S] (Acc).
+template <typename S>
+void scores_blocks(const Layout& s, const S* q, const S* kv, acc_t<S>* scores) {
+  using Acc = acc_t<S>;
+  const Acc scale = Acc(1) / std::sqrt(Acc(s.d));
+  blocks<Acc>(s, [&](int64_t bh, std::vector<Acc>&) {
+    gemm(false, true, s.L, s.S, s.d, scale, q + s.q(bh), s.lq, kv + s.k(bh), s.lk, scores + bh * s.L * s.S, s.S);
+  });
+}
+
+// out [B, L, D] (heads merged) = P v per block, P [B, H, L, S] in S.
+template <typename S>
+void values_blocks(const Layout& s, const S* P, const S* kv, S* out) {
+  blocks<acc_t<S>>(s, [&](int64_t bh, std::vector<acc_t<S>>& tmp) {
+    gemm_into(false, false, s.L, s.d, s.S, acc_t<S>(1), P + bh * s.L * s.S, s.S, kv + s.v(bh), s.lk, out + s.o(bh), s.D(), tmp);
+  });
+}
+
+// From gy [B, L, D]: dv = Pᵀ dO into gkv's v columns, dP = dO vᵀ into dP [B, H, L, S] (Acc).
+template <typename S>
+void grad_p_blocks(const Layout& s, const S* P, const S* kv, const S* gy, S* gkv, acc_t<S>* dP) {
+  using Acc = acc_t<S>;
+  blocks<Acc>(s, [&](int64_t bh, std::vector<Acc>& tmp) {
+    const S* G = gy + s.o(bh);
+    gemm_into(true, false, s.S, s.d, s.L, Acc(1), P + bh * s.L * s.S, s.S, G, s.D(), gkv + s.v(bh), s.lk, tmp);
+    gemm(false, true, s.L, s.S, s.d, Acc(1), G, s.D(), kv + s.v(bh), s.lk, dP + bh * s.L * s.S, s.S);
+  });
+}
+
+// From dS [B, H, L, S] (the scores' gradient, in S): dq = dS k · scale into gq, dk = dSᵀ q · scale into gkv.
+template <typename S>
+void grad_qk_blocks(const Layout& s, const S* dS, const S* q, const S* kv, S* gq, S* gkv) {
+  using Acc = acc_t<S>;
+  const Acc scale = Acc(1) / std::sqrt(Acc(s.d));
+  blocks<Acc>(s, [&](int64_t bh, std::vector<Acc>& tmp) {
+    const S* ds = dS + bh * s.L * s.S;
+    gemm_into(false, false, s.L, s.d, s.S, scale, ds, s.S, kv + s.k(bh), s.lk, gq + s.q(bh), s.lq, tmp);
+    gemm_into(true, false, s.S, s.d, s.L, scale, ds, s.S, q + s.q(bh), s.lq, gkv + s.k(bh), s.lk, tmp);
+  });
+}
+
+// The layout of (qsrc, kv): packed, kv undefined and qsrc [B, N, 3D] (q, k, v in that order); or qsrc [B, L, D] and
+// kv [B, S, 2D] (k, v).
+Layout layout(const at::Tensor& qsrc, const at::Tensor& kv, int64_t heads) {
+  Layout s{};
+  s.B = qsrc.size(0), s.L = qsrc.size(1), s.H = heads;
+  if (!kv.defined()) {
+    s.S = s.L, s.lq = s.lk = qsrc.size(2), s.d = s.lq / 3 / heads;
+    s.q0 = 0, s.k0 = s.d * heads, s.v0 = 2 * s.d * heads;
+  } else {
+    s.S = kv.size(1), s.lq = qsrc.size(2), s.lk = kv.size(2), s.d = s.lq / heads;
+    s.q0 = 0, s.k0 = 0, s.v0 = s.d * heads;
+  }
+  return s;
+}
+
+// The products per block (above); the softmax and its backward on all blocks at once with libtorch's own vectorised
+// kernels, in float32 for bfloat16 input (as torch.autocast's float32 softmax).
+struct PackedAttention : public torch::autograd::Function<PackedAttention> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& qsrc, const c10::optional<at::Tensor>& kv_opt,
+                            int64_t heads) {
+    const at::Tensor kv = kv_opt.has_value() ? kv_opt->contiguous() : at::Tensor();
+    const Layout s = layout(qsrc, kv, heads);
+    auto q = qsrc.contiguous();
+    const auto& k = kv.defined() ? kv : q;
+    auto out = at::empty({s.B, s.L, s.D()}, q.options());
+    auto scores = at::empty({s.B, s.H, s.L, s.S}, q.options().dtype(at::toOpMathType(q.scalar_type())));
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention", [&] {
+      scores_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), scores.data_ptr<acc_t<scalar_t>>());
+    });
+    auto probs = at::_softmax(scores, -1, false);  // kept in Acc for the backward
+    auto P = probs.to(q.scalar_type());
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention", [&] {
+      values_blocks<scalar_t>(s, P.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), out.data_ptr<scalar_t>());
+    });
+    ctx->save_for_backward({q, kv, probs});
+    ctx->saved_data["heads"] = heads;
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor &q = saved[0], &kv = saved[1], &probs = saved[2];
+    auto P = probs.to(q.scalar_type());
+    const Layout s = layout(q, kv, ctx->saved_data["heads"].toInt());
+    const auto& k = kv.defined() ? kv : q;
+    auto gy = grads[0].to(q.scalar_type()).contiguous();
+    auto gq = at::empty_like(q);
+    auto gkv = kv.defined() ? at::empty_like(kv) : gq;
+    auto dP = at::empty({s.B, s.H, s.L, s.S}, q.options().dtype(at::toOpMathType(q.scalar_type())));
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention_backward", [&] {
+      grad_p_blocks<scalar_t>(s, P.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(), gkv.data_ptr<scalar_t>(),
+                              dP.data_ptr<acc_t<scalar_t>>());
+    });
+    auto grad_scores = at::_softmax_backward_data(dP, probs, -1, probs.scalar_type()).to(q.scalar_type());
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention_backward", [&] {
+      grad_qk_blocks<scalar_t>(s, grad_scores.data_ptr<scalar_t>(), q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), gq.data_ptr<scalar_t>(),
+                               gkv.data_ptr<scalar_t>());
+    });
+    return {gq, kv.defined() ? gkv : at::Tensor(), at::Tensor()};
+  }
+};
+
+bool has_gemm(at::ScalarType t) {
+  return t == at::kFloat ? blas().s != nullptr : t == at::kDouble ? blas().d != nullptr : t == at::kBFloat16 && blas().b != nullptr;
+}
+
+// libtorch's own ops for what the blocks compute, where they do not apply (another device or dtype, no BLAS found).
+at::Tensor math(const at::Tensor& qsrc, const at::Tensor& kv, const Layout& s) {
+  auto split = [&](const at::Tensor& t, int64_t parts, int64_t rows) {
+    return t.view({s.B, rows, parts, s.H, s.d}).permute({2, 0, 3, 1, 4}).unbind(0);  // [B, H, rows, d] each
+  };
+  auto qs = kv.defined() ? split(qsrc, 1, s.L) : split(qsrc, 3, s.L);
+  auto kvs = kv.defined() ? split(kv, 2, s.S) : std::vector<at::Tensor>{qs[1], qs[2]};
+  auto attn = at::softmax(at::matmul(qs[0], kvs[0].transpose(-2, -1)) / std::sqrt((double)s.d), -1);
+  return at::matmul(attn, kvs[1]).transpose(1, 2).reshape({s.B, s.L, s.D()});
+}
+
+at::Tensor packed_attention(const at::Tensor& qsrc, const at::Tensor& kv, int64_t heads) {
+  TORCH_CHECK(qsrc.dim() == 3 && (!kv.defined() || kv.dim() == 3), "packed attention: expected [B, N, C] inputs, got ",
+              qsrc.sizes(), kv.defined() ? " and " : "", kv.defined() ? kv.sizes() : at::IntArrayRef());
+  TORCH_CHECK(heads > 0, "packed attention: heads must be positive, got ", heads);
+  const int64_t parts = kv.defined() ? 1 : 3;
+  TORCH_CHECK(qsrc.size(2) % (parts * heads) == 0, "packed attention: the last dim of ", qsrc.sizes(), " is not ", parts,
+              " × heads (", heads, ") × head width");
+  if (kv.defined())
+    TORCH_CHECK(kv.size(0) == qsrc.size(0) && kv.size(2) == 2 * qsrc.size(2), "packed attention: keys and values ", kv.sizes(),
+                " do not match queries ", qsrc.sizes(), " (expected [B, S, 2·", qsrc.size(2), "])");
+  const Layout s = layout(qsrc, kv, heads);
+  const bool own = qsrc.device().is_cpu() && has_gemm(qsrc.scalar_type()) && s.L > 0 && s.S > 0 && s.d > 0 &&
+                   (!kv.defined() || (kv.device().is_cpu() && kv.scalar_type() == qsrc.scalar_type()));
+  if (!own) return math(qsrc, kv, s);
+  return PackedAttention::apply(qsrc, kv.defined() ? c10::optional<at::Tensor>(kv) : c10::nullopt, heads);
+}
+
+}  // namespace
+
+// softmax(q kᵀ / √d) v per head, heads merged: [B, L, heads·d]. Packed (kv null): qkv [B, N, 3·heads·d], q, k and v in
+// that order, each split into heads of d consecutive features (timm's ViT Attention). Else q [B, L, heads·d] and kv
+// [B, S, 2·heads·d] (k, then v).
+ATS_TENSOR_FN(ats_packed_attention, (T* q, T* kv, int64_t heads), packed_attention(*q, kv ? *kv : at::Tensor(), heads))
+
+// 1 where packed attention on a CPU tensor of this dtype runs on the shim's own blocks (its BLAS product was found), else 0.
+ATS_API int ats_packed_attention_kernel(int dtype_code) { return has_gemm(dtype(dtype_code)) ? 1 : 0; }
