@@ -3,9 +3,9 @@
 // before each batched product, copies the heads back together after it, and in the backward joins the three gradients
 // with a cat; here every block is read in place from qkv (rows of 3D values, the head's d consecutive columns), the
 // products are BLAS calls on those strided rows (cblas_sgemm/cblas_dgemm from the BLAS libtorch loaded, oneDNN's
-// dnnl_gemm_bf16bf16f32 for bfloat16, products in float32), the softmax and its backward are libtorch's on the
-// scores of all blocks (in float32 for bfloat16 input, as torch.autocast's float32 softmax), and the gradients are
-// written straight into one [B, N, 3D] tensor. Same values as the math path to float rounding (sums in another order).
+// dnnl_gemm_bf16bf16f32 for bfloat16, products in float32), the softmax and its backward run on each block while it is in
+// cache (in float32 for bfloat16 input, as torch.autocast's float32 softmax), and the gradients are written straight
+// into one [B, N, 3D] tensor. Same values as the math path to float rounding (sums in another order).
 #include "shim.h"
 
 #include <torch/csrc/autograd/custom_function.h>
@@ -98,53 +98,132 @@ struct Layout {
   int64_t o(int64_t bh) const { return bh / H * L * D() + bh % H * d; }  // in [B, L, D]
 };
 
-// `each(bh, tmp)` for every (sample, head) block, spread over the threads, with a scratch buffer per thread.
-template <typename Acc, typename F>
+// exp(x) for x ≤ 0 in float32, in straight-line code the compiler vectorises (Cephes' expf: x = n·ln 2 + r with
+// |r| ≤ ln 2 / 2, a degree-7 polynomial for e^r, 2ⁿ through the exponent bits; within 2 ulp). Below −87.3 it gives
+// e^−87.3 ≈ 1.2e−38 rather than a denormal or 0, which changes no softmax beyond float rounding.
+inline float exp_nonpositive(float x) {
+  x = x < -87.3f ? -87.3f : x;
+  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round to nearest (|x·log₂e| < 2²²)
+  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;          // Cody–Waite: ln 2 = 0.693359375 − 2.12194440e−4
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float two_n;
+  std::memcpy(&two_n, &bits, sizeof two_n);
+  return p * two_n;
+}
+
+// Σ row[0..n) with 16 running sums (a loop the compiler vectorises; a single running sum would not be).
+inline float sum16(const float* row, int64_t n) {
+  float part[16] = {};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int l = 0; l < 16; l++) part[l] += row[j + l];
+  float total = 0;
+  for (; j < n; j++) total += row[j];
+  for (int l = 0; l < 16; l++) total += part[l];
+  return total;
+}
+
+// Each of `rows` rows of n scores replaced by its softmax (max subtracted first, as at::softmax).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void softmax_rows(float* p, int64_t rows, int64_t n) {
+  for (int64_t i = 0; i < rows; i++) {
+    float* row = p + i * n;
+    float top = row[0];
+    for (int64_t j = 1; j < n; j++) top = row[j] > top ? row[j] : top;
+    for (int64_t j = 0; j < n; j++) row[j] = exp_nonpositive(row[j] - top);
+    const float inv = 1.f / sum16(row, n);
+    for (int64_t j = 0; j < n; j++) row[j] *= inv;
+  }
+}
+void softmax_rows(double* p, int64_t rows, int64_t n) {
+  for (int64_t i = 0; i < rows; i++) {
+    double* row = p + i * n;
+    const double top = *std::max_element(row, row + n);
+    double sum = 0;
+    for (int64_t j = 0; j < n; j++) sum += (row[j] = std::exp(row[j] - top));
+    for (int64_t j = 0; j < n; j++) row[j] /= sum;
+  }
+}
+
+// The scores' gradient from the probabilities' (in place): dS = P ⊙ (dP − Σⱼ P dP) · scale, row by row.
+template <typename Acc>
+inline void softmax_backward_rows(const Acc* p, Acc* dp, int64_t rows, int64_t n, Acc scale) {
+  std::vector<Acc> prod(n);
+  for (int64_t i = 0; i < rows; i++) {
+    const Acc* pr = p + i * n;
+    Acc* r = dp + i * n;
+    for (int64_t j = 0; j < n; j++) prod[j] = pr[j] * r[j];
+    Acc dot = 0;
+    if constexpr (std::is_same<Acc, float>::value) dot = sum16(prod.data(), n);
+    else for (int64_t j = 0; j < n; j++) dot += prod[j];
+    for (int64_t j = 0; j < n; j++) r[j] = pr[j] * (r[j] - dot) * scale;
+  }
+}
+
+// A thread's scratch for its blocks: an L × S block in Acc, its copy rounded to bfloat16 (only for bfloat16), a product.
+template <typename S>
+struct Scratch {
+  std::vector<acc_t<S>> block, product;
+  std::vector<S> low;
+  // The block as the products' input: itself, or (bfloat16) rounded into `low`.
+  const S* input(const acc_t<S>* values, int64_t n) {
+    if constexpr (!low_v<S>) {
+      return values;
+    } else {
+      low.resize(n);
+      round_bf16(values, reinterpret_cast<uint16_t*>(low.data()), n);
+      return low.data();
+    }
+  }
+};
+
+// `each(bh, scratch)` for every (sample, head) block, spread over the threads, with a scratch per thread.
+template <typename S, typename F>
 void blocks(const Layout& s, F each) {
   at::parallel_for(0, s.B * s.H, 1, [&](int64_t begin, int64_t end) {
-    std::vector<Acc> tmp;
-    for (int64_t bh = begin; bh < end; bh++) each(bh, tmp);
+    Scratch<S> scratch;
+    scratch.block.resize(s.L * s.S);
+    for (int64_t bh = begin; bh < end; bh++) each(bh, scratch);
   });
 }
 
-// Scores S = q kᵀ · scale into `scores` [B, H, L, S] (Acc).
+// Forward of every block: probs [B, H, L, S] (Acc, kept for the backward) = softmax(q kᵀ / √d), out [B, L, D] (heads
+// merged) = probs v.
 template <typename S>
-void scores_blocks(const Layout& s, const S* q, const S* kv, acc_t<S>* scores) {
+void forward_blocks(const Layout& s, const S* q, const S* kv, acc_t<S>* probs, S* out) {
   using Acc = acc_t<S>;
   const Acc scale = Acc(1) / std::sqrt(Acc(s.d));
-  blocks<Acc>(s, [&](int64_t bh, std::vector<Acc>&) {
-    gemm(false, true, s.L, s.S, s.d, scale, q + s.q(bh), s.lq, kv + s.k(bh), s.lk, scores + bh * s.L * s.S, s.S);
+  blocks<S>(s, [&](int64_t bh, Scratch<S>& t) {
+    Acc* p = probs + bh * s.L * s.S;
+    gemm(false, true, s.L, s.S, s.d, scale, q + s.q(bh), s.lq, kv + s.k(bh), s.lk, p, s.S);
+    softmax_rows(p, s.L, s.S);
+    gemm_into(false, false, s.L, s.d, s.S, Acc(1), t.input(p, s.L * s.S), s.S, kv + s.v(bh), s.lk, out + s.o(bh), s.D(), t.product);
   });
 }
 
-// out [B, L, D] (heads merged) = P v per block, P [B, H, L, S] in S.
+// Backward of every block from gy [B, L, D]: dv = Pᵀ dO, dS = softmax's backward of dP = dO vᵀ, dq = dS k, dk = dSᵀ q —
+// dq into gq (laid out as q's source), dk and dv into gkv (as kv's).
 template <typename S>
-void values_blocks(const Layout& s, const S* P, const S* kv, S* out) {
-  blocks<acc_t<S>>(s, [&](int64_t bh, std::vector<acc_t<S>>& tmp) {
-    gemm_into(false, false, s.L, s.d, s.S, acc_t<S>(1), P + bh * s.L * s.S, s.S, kv + s.v(bh), s.lk, out + s.o(bh), s.D(), tmp);
-  });
-}
-
-// From gy [B, L, D]: dv = Pᵀ dO into gkv's v columns, dP = dO vᵀ into dP [B, H, L, S] (Acc).
-template <typename S>
-void grad_p_blocks(const Layout& s, const S* P, const S* kv, const S* gy, S* gkv, acc_t<S>* dP) {
+void backward_blocks(const Layout& s, const S* q, const S* kv, const acc_t<S>* probs, const S* gy, S* gq, S* gkv) {
   using Acc = acc_t<S>;
-  blocks<Acc>(s, [&](int64_t bh, std::vector<Acc>& tmp) {
+  const Acc scale = Acc(1) / std::sqrt(Acc(s.d));
+  blocks<S>(s, [&](int64_t bh, Scratch<S>& t) {
+    const Acc* p = probs + bh * s.L * s.S;
     const S* G = gy + s.o(bh);
-    gemm_into(true, false, s.S, s.d, s.L, Acc(1), P + bh * s.L * s.S, s.S, G, s.D(), gkv + s.v(bh), s.lk, tmp);
-    gemm(false, true, s.L, s.S, s.d, Acc(1), G, s.D(), kv + s.v(bh), s.lk, dP + bh * s.L * s.S, s.S);
-  });
-}
-
-// From dS [B, H, L, S] (the scores' gradient, in S): dq = dS k · scale into gq, dk = dSᵀ q · scale into gkv.
-template <typename S>
-void grad_qk_blocks(const Layout& s, const S* dS, const S* q, const S* kv, S* gq, S* gkv) {
-  using Acc = acc_t<S>;
-  const Acc scale = Acc(1) / std::sqrt(Acc(s.d));
-  blocks<Acc>(s, [&](int64_t bh, std::vector<Acc>& tmp) {
-    const S* ds = dS + bh * s.L * s.S;
-    gemm_into(false, false, s.L, s.d, s.S, scale, ds, s.S, kv + s.k(bh), s.lk, gq + s.q(bh), s.lq, tmp);
-    gemm_into(true, false, s.S, s.d, s.L, scale, ds, s.S, q + s.q(bh), s.lq, gkv + s.k(bh), s.lk, tmp);
+    gemm_into(true, false, s.S, s.d, s.L, Acc(1), t.input(p, s.L * s.S), s.S, G, s.D(), gkv + s.v(bh), s.lk, t.product);
+    Acc* dp = t.block.data();
+    gemm(false, true, s.L, s.S, s.d, Acc(1), G, s.D(), kv + s.v(bh), s.lk, dp, s.S);
+    softmax_backward_rows(p, dp, s.L, s.S, scale);
+    const S* ds = t.input(dp, s.L * s.S);
+    gemm_into(false, false, s.L, s.d, s.S, Acc(1), ds, s.S, kv + s.k(bh), s.lk, gq + s.q(bh), s.lq, t.product);
+    gemm_into(true, false, s.S, s.d, s.L, Acc(1), ds, s.S, q + s.q(bh), s.lq, gkv + s.k(bh), s.lk, t.product);
   });
 }
 
@@ -163,8 +242,8 @@ Layout layout(const at::Tensor& qsrc, const at::Tensor& kv, int64_t heads) {
   return s;
 }
 
-// The products per block (above); the softmax and its backward on all blocks at once with libtorch's own vectorised
-// kernels, in float32 for bfloat16 input (as torch.autocast's float32 softmax).
+// The blocks (above), recorded for autograd with their own backward; the softmax probabilities are kept (in float32 for
+// bfloat16 input, as torch.autocast's float32 softmax).
 struct PackedAttention : public torch::autograd::Function<PackedAttention> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& qsrc, const c10::optional<at::Tensor>& kv_opt,
                             int64_t heads) {
@@ -173,14 +252,10 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
     auto q = qsrc.contiguous();
     const auto& k = kv.defined() ? kv : q;
     auto out = at::empty({s.B, s.L, s.D()}, q.options());
-    auto scores = at::empty({s.B, s.H, s.L, s.S}, q.options().dtype(at::toOpMathType(q.scalar_type())));
+    auto probs = at::empty({s.B, s.H, s.L, s.S}, q.options().dtype(at::toOpMathType(q.scalar_type())));
     AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention", [&] {
-      scores_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), scores.data_ptr<acc_t<scalar_t>>());
-    });
-    auto probs = at::_softmax(scores, -1, false);  // kept in Acc for the backward
-    auto P = probs.to(q.scalar_type());
-    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention", [&] {
-      values_blocks<scalar_t>(s, P.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), out.data_ptr<scalar_t>());
+      forward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<acc_t<scalar_t>>(),
+                               out.data_ptr<scalar_t>());
     });
     ctx->save_for_backward({q, kv, probs});
     ctx->saved_data["heads"] = heads;
@@ -190,21 +265,14 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const at::Tensor &q = saved[0], &kv = saved[1], &probs = saved[2];
-    auto P = probs.to(q.scalar_type());
     const Layout s = layout(q, kv, ctx->saved_data["heads"].toInt());
     const auto& k = kv.defined() ? kv : q;
     auto gy = grads[0].to(q.scalar_type()).contiguous();
     auto gq = at::empty_like(q);
     auto gkv = kv.defined() ? at::empty_like(kv) : gq;
-    auto dP = at::empty({s.B, s.H, s.L, s.S}, q.options().dtype(at::toOpMathType(q.scalar_type())));
     AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention_backward", [&] {
-      grad_p_blocks<scalar_t>(s, P.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(), gkv.data_ptr<scalar_t>(),
-                              dP.data_ptr<acc_t<scalar_t>>());
-    });
-    auto grad_scores = at::_softmax_backward_data(dP, probs, -1, probs.scalar_type()).to(q.scalar_type());
-    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention_backward", [&] {
-      grad_qk_blocks<scalar_t>(s, grad_scores.data_ptr<scalar_t>(), q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), gq.data_ptr<scalar_t>(),
-                               gkv.data_ptr<scalar_t>());
+      backward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<acc_t<scalar_t>>(),
+                                gy.data_ptr<scalar_t>(), gq.data_ptr<scalar_t>(), gkv.data_ptr<scalar_t>());
     });
     return {gq, kv.defined() ? gkv : at::Tensor(), at::Tensor()};
   }
