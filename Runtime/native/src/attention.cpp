@@ -2,15 +2,14 @@
 // the CPU. libtorch 1.13's math path (what the shim's sdpa spells out) copies q, k and v out of the permuted qkv view
 // before each batched product, copies the heads back together after it, and in the backward joins the three gradients
 // with a cat; here every block is read in place from qkv (rows of 3D values, the head's d consecutive columns), the
-// products are BLAS calls on those strided rows (cblas_sgemm/cblas_dgemm from the BLAS libtorch loaded, oneDNN's
-// dnnl_gemm_bf16bf16f32 for bfloat16, products in float32), the softmax and its backward run on each block while it is in
-// cache (in float32 for bfloat16 input, as torch.autocast's float32 softmax), and the gradients are written straight
-// into one [B, N, 3D] tensor. Same values as the math path to float rounding (sums in another order).
+// products are BLAS calls on those strided rows (cblas_sgemm/cblas_dgemm from the BLAS libtorch loaded), the softmax and
+// its backward run on each block while it is in cache, and the gradients are written straight into one [B, N, 3D]
+// tensor. Same values as the math path to float rounding (sums in another order). bfloat16 stays on the math path: with
+// oneDNN's dnnl_gemm_bf16bf16f32 for the products, one thread was faster (ViT step 688 -> 643 ms CPU) but two threads
+// doubled the whole bf16 step's CPU time (687-1013 -> 1545-1595 ms, 2 threads, load 8-12), so it is not used.
 #include "shim.h"
 
 #include <torch/csrc/autograd/custom_function.h>
-
-#include <ATen/OpMathType.h>
 
 #include <dlfcn.h>
 
@@ -21,11 +20,9 @@ using namespace ats;
 namespace {
 
 // Row-major products C[M, N] = alpha · op(A) · op(B) (beta 0) of the BLAS entry points, found at run time in the
-// libraries libtorch itself loaded (Debian's libtorch: OpenBLAS's libblas.so.3 and oneDNN's libdnnl.so.2); null where absent.
+// libraries libtorch itself loaded (Debian's libtorch: OpenBLAS's libblas.so.3); null where absent.
 using sgemm_t = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 using dgemm_t = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
-using bgemm_t = int (*)(char, char, int64_t, int64_t, int64_t, float, const uint16_t*, int64_t, const uint16_t*, int64_t, float,
-                        float*, int64_t);
 
 void* symbol(const char* library, const char* name) {
   void* lib = dlopen(library, RTLD_LAZY | RTLD_NOLOAD);
@@ -34,14 +31,13 @@ void* symbol(const char* library, const char* name) {
 struct Blas {
   sgemm_t s = reinterpret_cast<sgemm_t>(symbol("libblas.so.3", "cblas_sgemm"));
   dgemm_t d = reinterpret_cast<dgemm_t>(symbol("libblas.so.3", "cblas_dgemm"));
-  bgemm_t b = reinterpret_cast<bgemm_t>(symbol("libdnnl.so.2", "dnnl_gemm_bf16bf16f32"));
 };
 const Blas& blas() {
   static const Blas b;
   return b;
 }
 
-// One product per scalar type, accumulating in Acc (float for float and bfloat16, double for double).
+// One product per scalar type.
 constexpr int RowMajor = 101, NoTrans = 111, Trans = 112;
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
           int64_t ldb, float* C, int64_t ldc) {
@@ -51,42 +47,6 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const
           int64_t ldb, double* C, int64_t ldc) {
   blas().d(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, M, N, K, alpha, A, lda, B, ldb, 0.0, C, ldc);
 }
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const at::BFloat16* A, int64_t lda,
-          const at::BFloat16* B, int64_t ldb, float* C, int64_t ldc) {
-  blas().b(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, reinterpret_cast<const uint16_t*>(A), lda,
-           reinterpret_cast<const uint16_t*>(B), ldb, 0.f, C, ldc);
-}
-
-template <typename S> using acc_t = at::opmath_type<S>;
-template <typename S> constexpr bool low_v = !std::is_same<S, acc_t<S>>::value;
-
-// n float32 values rounded to bfloat16 (to nearest, ties to even; NaN stays NaN), as c10::BFloat16's conversion but in a
-// loop the compiler vectorises (one copy per instruction set, chosen at load): the scalar conversion took about as long as
-// the bfloat16 products themselves on ViT's blocks.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void round_bf16(const float* from, uint16_t* to, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t bits;
-    std::memcpy(&bits, from + i, sizeof bits);
-    const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
-    const bool nan = (bits & 0x7FFFFFFFu) > 0x7F800000u;
-    to[i] = static_cast<uint16_t>(nan ? 0x7FC0u : rounded);
-  }
-}
-
-// C[M, N] (row stride ldc) = alpha · op(A) · op(B). For bfloat16 the product lands in float32 `tmp` and is rounded into C.
-template <typename S>
-void gemm_into(bool ta, bool tb, int64_t M, int64_t N, int64_t K, acc_t<S> alpha, const S* A, int64_t lda, const S* B,
-               int64_t ldb, S* C, int64_t ldc, std::vector<acc_t<S>>& tmp) {
-  if constexpr (!low_v<S>) {
-    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
-  } else {
-    tmp.resize(M * N);
-    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, tmp.data(), N);
-    for (int64_t i = 0; i < M; i++) round_bf16(tmp.data() + i * N, reinterpret_cast<uint16_t*>(C + i * ldc), N);
-  }
-}
-
 // Where q, k and v of a block are: q rows of the query source (row stride lq), k and v rows of the key source (row
 // stride lk), the columns of head h at h·d from q0, k0 and v0.
 struct Layout {
@@ -167,63 +127,41 @@ inline void softmax_backward_rows(const Acc* p, Acc* dp, int64_t rows, int64_t n
   }
 }
 
-// A thread's scratch for its blocks: an L × S block in Acc, its copy rounded to bfloat16 (only for bfloat16), a product.
-template <typename S>
-struct Scratch {
-  std::vector<acc_t<S>> block, product;
-  std::vector<S> low;
-  // The block as the products' input: itself, or (bfloat16) rounded into `low`.
-  const S* input(const acc_t<S>* values, int64_t n) {
-    if constexpr (!low_v<S>) {
-      return values;
-    } else {
-      low.resize(n);
-      round_bf16(values, reinterpret_cast<uint16_t*>(low.data()), n);
-      return low.data();
-    }
-  }
-};
-
-// `each(bh, scratch)` for every (sample, head) block, spread over the threads, with a scratch per thread.
+// `each(bh, scratch)` for every (sample, head) block, spread over the threads, with an L × S scratch block per thread.
 template <typename S, typename F>
 void blocks(const Layout& s, F each) {
   at::parallel_for(0, s.B * s.H, 1, [&](int64_t begin, int64_t end) {
-    Scratch<S> scratch;
-    scratch.block.resize(s.L * s.S);
-    for (int64_t bh = begin; bh < end; bh++) each(bh, scratch);
+    std::vector<S> scratch(s.L * s.S);
+    for (int64_t bh = begin; bh < end; bh++) each(bh, scratch.data());
   });
 }
 
-// Forward of every block: probs [B, H, L, S] (Acc, kept for the backward) = softmax(q kᵀ / √d), out [B, L, D] (heads
-// merged) = probs v.
+// Forward of every block: probs [B, H, L, S] (kept for the backward) = softmax(q kᵀ / √d), out [B, L, D] (heads merged)
+// = probs v.
 template <typename S>
-void forward_blocks(const Layout& s, const S* q, const S* kv, acc_t<S>* probs, S* out) {
-  using Acc = acc_t<S>;
-  const Acc scale = Acc(1) / std::sqrt(Acc(s.d));
-  blocks<S>(s, [&](int64_t bh, Scratch<S>& t) {
-    Acc* p = probs + bh * s.L * s.S;
+void forward_blocks(const Layout& s, const S* q, const S* kv, S* probs, S* out) {
+  const S scale = S(1) / std::sqrt(S(s.d));
+  blocks<S>(s, [&](int64_t bh, S*) {
+    S* p = probs + bh * s.L * s.S;
     gemm(false, true, s.L, s.S, s.d, scale, q + s.q(bh), s.lq, kv + s.k(bh), s.lk, p, s.S);
     softmax_rows(p, s.L, s.S);
-    gemm_into(false, false, s.L, s.d, s.S, Acc(1), t.input(p, s.L * s.S), s.S, kv + s.v(bh), s.lk, out + s.o(bh), s.D(), t.product);
+    gemm(false, false, s.L, s.d, s.S, S(1), p, s.S, kv + s.v(bh), s.lk, out + s.o(bh), s.D());
   });
 }
 
 // Backward of every block from gy [B, L, D]: dv = Pᵀ dO, dS = softmax's backward of dP = dO vᵀ, dq = dS k, dk = dSᵀ q —
 // dq into gq (laid out as q's source), dk and dv into gkv (as kv's).
 template <typename S>
-void backward_blocks(const Layout& s, const S* q, const S* kv, const acc_t<S>* probs, const S* gy, S* gq, S* gkv) {
-  using Acc = acc_t<S>;
-  const Acc scale = Acc(1) / std::sqrt(Acc(s.d));
-  blocks<S>(s, [&](int64_t bh, Scratch<S>& t) {
-    const Acc* p = probs + bh * s.L * s.S;
+void backward_blocks(const Layout& s, const S* q, const S* kv, const S* probs, const S* gy, S* gq, S* gkv) {
+  const S scale = S(1) / std::sqrt(S(s.d));
+  blocks<S>(s, [&](int64_t bh, S* dp) {
+    const S* p = probs + bh * s.L * s.S;
     const S* G = gy + s.o(bh);
-    gemm_into(true, false, s.S, s.d, s.L, Acc(1), t.input(p, s.L * s.S), s.S, G, s.D(), gkv + s.v(bh), s.lk, t.product);
-    Acc* dp = t.block.data();
-    gemm(false, true, s.L, s.S, s.d, Acc(1), G, s.D(), kv + s.v(bh), s.lk, dp, s.S);
+    gemm(true, false, s.S, s.d, s.L, S(1), p, s.S, G, s.D(), gkv + s.v(bh), s.lk);
+    gemm(false, true, s.L, s.S, s.d, S(1), G, s.D(), kv + s.v(bh), s.lk, dp, s.S);
     softmax_backward_rows(p, dp, s.L, s.S, scale);
-    const S* ds = t.input(dp, s.L * s.S);
-    gemm_into(false, false, s.L, s.d, s.S, Acc(1), ds, s.S, kv + s.k(bh), s.lk, gq + s.q(bh), s.lq, t.product);
-    gemm_into(true, false, s.S, s.d, s.L, Acc(1), ds, s.S, q + s.q(bh), s.lq, gkv + s.k(bh), s.lk, t.product);
+    gemm(false, false, s.L, s.d, s.S, S(1), dp, s.S, kv + s.k(bh), s.lk, gq + s.q(bh), s.lq);
+    gemm(true, false, s.S, s.d, s.L, S(1), dp, s.S, q + s.q(bh), s.lq, gkv + s.k(bh), s.lk);
   });
 }
 
@@ -242,8 +180,7 @@ Layout layout(const at::Tensor& qsrc, const at::Tensor& kv, int64_t heads) {
   return s;
 }
 
-// The blocks (above), recorded for autograd with their own backward; the softmax probabilities are kept (in float32 for
-// bfloat16 input, as torch.autocast's float32 softmax).
+// The blocks (above), recorded for autograd with their own backward; the softmax probabilities are kept for it.
 struct PackedAttention : public torch::autograd::Function<PackedAttention> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& qsrc, const c10::optional<at::Tensor>& kv_opt,
                             int64_t heads) {
@@ -252,9 +189,9 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
     auto q = qsrc.contiguous();
     const auto& k = kv.defined() ? kv : q;
     auto out = at::empty({s.B, s.L, s.D()}, q.options());
-    auto probs = at::empty({s.B, s.H, s.L, s.S}, q.options().dtype(at::toOpMathType(q.scalar_type())));
-    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention", [&] {
-      forward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<acc_t<scalar_t>>(),
+    auto probs = at::empty({s.B, s.H, s.L, s.S}, q.options());
+    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "packed_attention", [&] {
+      forward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<scalar_t>(),
                                out.data_ptr<scalar_t>());
     });
     ctx->save_for_backward({q, kv, probs});
@@ -267,11 +204,11 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
     const at::Tensor &q = saved[0], &kv = saved[1], &probs = saved[2];
     const Layout s = layout(q, kv, ctx->saved_data["heads"].toInt());
     const auto& k = kv.defined() ? kv : q;
-    auto gy = grads[0].to(q.scalar_type()).contiguous();
+    auto gy = grads[0].contiguous();
     auto gq = at::empty_like(q);
     auto gkv = kv.defined() ? at::empty_like(kv) : gq;
-    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention_backward", [&] {
-      backward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<acc_t<scalar_t>>(),
+    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "packed_attention_backward", [&] {
+      backward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<scalar_t>(),
                                 gy.data_ptr<scalar_t>(), gq.data_ptr<scalar_t>(), gkv.data_ptr<scalar_t>());
     });
     return {gq, kv.defined() ? gkv : at::Tensor(), at::Tensor()};
@@ -279,7 +216,7 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
 };
 
 bool has_gemm(at::ScalarType t) {
-  return t == at::kFloat ? blas().s != nullptr : t == at::kDouble ? blas().d != nullptr : t == at::kBFloat16 && blas().b != nullptr;
+  return t == at::kFloat ? blas().s != nullptr : t == at::kDouble && blas().d != nullptr;  // bfloat16: see the top
 }
 
 // libtorch's own ops for what the blocks compute, where they do not apply (another device or dtype, no BLAS found).
