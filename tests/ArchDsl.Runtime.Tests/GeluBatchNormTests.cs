@@ -85,6 +85,22 @@ public sealed class GeluBatchNormTests
         finally { set_num_threads(threads); }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Without_gradients_the_values_and_running_statistics_are_the_same_bits(bool training)
+    {
+        // no_grad takes the path that stores nothing and computes GELU in both passes
+        using var scope = NewDisposeScope();
+        var p = Inputs(ScalarType.Float32, [5, 40, 7, 7], 0.0);
+        var withGrad = Run(p, training, fused: true);
+        Tensor mean = p.Mean.clone(), var = p.Var.clone(), y;
+        using (no_grad()) y = F.gelu_batch_norm(p.X, mean, var, p.W, p.B, training, 0.1, 1e-5);
+        Assert.Equal(0.0, MaxAbsDiff(y, withGrad[0]));
+        Assert.Equal(0.0, MaxAbsDiff(mean, withGrad[4]));
+        Assert.Equal(0.0, MaxAbsDiff(var, withGrad[5]));
+    }
+
     [Fact]
     public void Training_on_one_value_per_channel_is_refused_as_batch_norm_refuses_it()
     {

@@ -67,78 +67,69 @@ static inline void gbn_store(float* p, gbn_v v, int64_t n) {
   for (int64_t j = 0; j < n; j++) p[j] = v[j];
 }
 
+// body(o, c, n) for every row's offset o = r·C of rows [0, rows) and each group of channels [c, c + n): whole vectors
+// first, with n the constant 16 (so that gbn_load and gbn_store compile to plain vector moves), then the rest.
+template <typename F>
+static inline void gbn_each(int64_t rows, int64_t C, F body) {
+  const int64_t whole = C / GBN_LANES * GBN_LANES;
+  for (int64_t r = 0; r < rows; r++) {
+    for (int64_t c = 0; c < whole; c += GBN_LANES) body(r * C, c, GBN_LANES);
+    if (whole < C) body(r * C, whole, C - whole);
+  }
+}
+
 // For rows [0, rows) of x [rows][C], g = GELU(x): s1[c] = Σ (g − shift[c]), s2[c] = Σ (g − shift[c])² (overwritten).
 // The shift (a value near the channel's mean) keeps the variance E[(g − s)²] − E[g − s]² free of cancellation.
+// Unless null, g and GELU'(x) are also written to `g` and `dg` (for backward, which then computes no GELU).
 static void gbn_stats(const float* __restrict x, int64_t rows, int64_t C, const float* __restrict shift, float* __restrict s1,
-                      float* __restrict s2) {
-  for (int64_t c = 0; c < C; c++) s1[c] = s2[c] = 0.0f;
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * C;
-    for (int64_t c = 0; c < C; c += GBN_LANES) {
-      const int64_t n = C - c < GBN_LANES ? C - c : GBN_LANES;
-      const gbn_v xv = gbn_load(xr + c, n);
-      gbn_v cdf, e;
-      gbn_cdf(xv, cdf, e);
-      const gbn_v d = xv * cdf - gbn_load(shift + c, n);
-      gbn_store(s1 + c, gbn_load(s1 + c, n) + d, n);
-      gbn_store(s2 + c, gbn_load(s2 + c, n) + d * d, n);
-    }
-  }
-}
-
-// y = GELU(x)·scale[c] + bias[c] over rows [0, rows).
-static void gbn_normalize(const float* __restrict x, int64_t rows, int64_t C, const float* __restrict scale,
-                          const float* __restrict bias, float* __restrict y) {
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * C;
-    float* yr = y + r * C;
-    for (int64_t c = 0; c < C; c += GBN_LANES) {
-      const int64_t n = C - c < GBN_LANES ? C - c : GBN_LANES;
-      const gbn_v xv = gbn_load(xr + c, n);
-      gbn_v cdf, e;
-      gbn_cdf(xv, cdf, e);
-      gbn_store(yr + c, xv * cdf * gbn_load(scale + c, n) + gbn_load(bias + c, n), n);
-    }
-  }
-}
-
-// s1[c] = Σ gy, s2[c] = Σ gy·x̂ with x̂ = (GELU(x) − mean[c])·invstd[c], over rows [0, rows) (overwritten).
-static void gbn_grad_sums(const float* __restrict x, const float* __restrict gy, int64_t rows, int64_t C, const float* __restrict mean,
-                          const float* __restrict invstd, float* __restrict s1, float* __restrict s2) {
-  for (int64_t c = 0; c < C; c++) s1[c] = s2[c] = 0.0f;
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * C;
-    const float* gr = gy + r * C;
-    for (int64_t c = 0; c < C; c += GBN_LANES) {
-      const int64_t n = C - c < GBN_LANES ? C - c : GBN_LANES;
-      const gbn_v xv = gbn_load(xr + c, n);
-      gbn_v cdf, e;
-      gbn_cdf(xv, cdf, e);
-      const gbn_v xh = (xv * cdf - gbn_load(mean + c, n)) * gbn_load(invstd + c, n);
-      const gbn_v g = gbn_load(gr + c, n);
-      gbn_store(s1 + c, gbn_load(s1 + c, n) + g, n);
-      gbn_store(s2 + c, gbn_load(s2 + c, n) + g * xh, n);
-    }
-  }
-}
-
-// dx = (k[c]·gy − a[c] − x̂·b[c])·GELU'(x) over rows [0, rows), x̂ as in gbn_grad_sums.
-static void gbn_backward(const float* __restrict x, const float* __restrict gy, int64_t rows, int64_t C, const float* __restrict mean,
-                         const float* __restrict invstd, const float* __restrict k, const float* __restrict a,
-                         const float* __restrict b, float* __restrict dx) {
+                      float* __restrict s2, float* __restrict g, float* __restrict dg) {
   constexpr float inv_sqrt_2pi = 0.39894228040143267794f;
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * C;
-    const float* gr = gy + r * C;
-    float* dr = dx + r * C;
-    for (int64_t c = 0; c < C; c += GBN_LANES) {
-      const int64_t n = C - c < GBN_LANES ? C - c : GBN_LANES;
-      const gbn_v xv = gbn_load(xr + c, n);
-      gbn_v cdf, e;
-      gbn_cdf(xv, cdf, e);
-      const gbn_v xh = (xv * cdf - gbn_load(mean + c, n)) * gbn_load(invstd + c, n);
-      const gbn_v dg = gbn_load(k + c, n) * gbn_load(gr + c, n) - gbn_load(a + c, n) - xh * gbn_load(b + c, n);
-      gbn_store(dr + c, dg * (cdf + xv * e * inv_sqrt_2pi), n);
+  for (int64_t c = 0; c < C; c++) s1[c] = s2[c] = 0.0f;
+  gbn_each(rows, C, [&](int64_t o, int64_t c, int64_t n) {
+    const gbn_v xv = gbn_load(x + o + c, n);
+    gbn_v cdf, e;
+    gbn_cdf(xv, cdf, e);
+    const gbn_v gv = xv * cdf;
+    if (g) {
+      gbn_store(g + o + c, gv, n);
+      gbn_store(dg + o + c, cdf + xv * e * inv_sqrt_2pi, n);
     }
-  }
+    const gbn_v d = gv - gbn_load(shift + c, n);
+    gbn_store(s1 + c, gbn_load(s1 + c, n) + d, n);
+    gbn_store(s2 + c, gbn_load(s2 + c, n) + d * d, n);
+  });
+}
+
+// y = GELU(x)·scale[c] + bias[c] over rows [0, rows); with `gelu` false, y = x·scale[c] + bias[c] (x already GELU's value).
+static void gbn_normalize(const float* __restrict x, int64_t rows, int64_t C, const float* __restrict scale,
+                          const float* __restrict bias, float* __restrict y, bool gelu) {
+  gbn_each(rows, C, [&](int64_t o, int64_t c, int64_t n) {
+    gbn_v v = gbn_load(x + o + c, n);
+    if (gelu) {
+      gbn_v cdf, e;
+      gbn_cdf(v, cdf, e);
+      v = v * cdf;
+    }
+    gbn_store(y + o + c, v * gbn_load(scale + c, n) + gbn_load(bias + c, n), n);
+  });
+}
+
+// With g = GELU(x) and dg = GELU'(x) as gbn_stats wrote them, x̂ = (g − mean[c])·invstd[c], over rows [0, rows):
+// sums (dx null): s1[c] = Σ gy, s2[c] = Σ gy·x̂ (overwritten); else dx = (k[c]·gy − a[c] − x̂·b[c])·dg.
+static void gbn_backward(const float* __restrict g, const float* __restrict dg, const float* __restrict gy, int64_t rows, int64_t C,
+                         const float* __restrict mean, const float* __restrict invstd, float* __restrict s1, float* __restrict s2,
+                         const float* __restrict k, const float* __restrict a, const float* __restrict b, float* __restrict dx) {
+  if (!dx)
+    for (int64_t c = 0; c < C; c++) s1[c] = s2[c] = 0.0f;
+  gbn_each(rows, C, [&](int64_t o, int64_t c, int64_t n) {
+    const gbn_v xh = (gbn_load(g + o + c, n) - gbn_load(mean + c, n)) * gbn_load(invstd + c, n);
+    const gbn_v gv = gbn_load(gy + o + c, n);
+    if (dx) {
+      const gbn_v d = gbn_load(k + c, n) * gv - gbn_load(a + c, n) - xh * gbn_load(b + c, n);
+      gbn_store(dx + o + c, d * gbn_load(dg + o + c, n), n);
+    } else {
+      gbn_store(s1 + c, gbn_load(s1 + c, n) + gv, n);
+      gbn_store(s2 + c, gbn_load(s2 + c, n) + gv * xh, n);
+    }
+  });
 }
