@@ -97,17 +97,26 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
         }
     }
 
-    private List<KeyValuePair<string, string>> Map(YamlNode n, string what)
+    /// <summary>A mapping of overrides (<c>set:</c>, <c>budget:</c>), each located where the file writes it.</summary>
+    private List<Override> Map(YamlNode n, string what)
     {
         if (n is not YamlMappingNode m)
         {
             Report(CompilerDiagnostics.SweepValueShape, n, $"{what}: {{ key: value }}", what, "a mapping of key: value");
             return [];
         }
-        var pairs = new List<KeyValuePair<string, string>>();
+        var pairs = new List<Override>();
         foreach (var (k, v) in m.Children)
-            if (Scalar(k, what + " keys") is { } key && Scalar(v, $"{what}.{key}") is { } value) pairs.Add(new(key, value));
+            if (Scalar(k, what + " keys") is { } key && Scalar(v, $"{what}.{key}") is { } value) pairs.Add(Written(key, k, v, value));
         return pairs;
+    }
+
+    /// <summary>The override <c>key=value</c> as the file writes it: its diagnostics point at <paramref name="keyNode"/> and into <paramref name="valueNode"/>.</summary>
+    private Override Written(string key, YamlNode keyNode, YamlNode valueNode, string value)
+    {
+        var quoted = valueNode is YamlScalarNode { Style: ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted };
+        var valueStart = (int)Math.Clamp(valueNode.Start.Index + (quoted ? 1 : 0), 0, source.Text.Length);
+        return Override.Written(key, value, At(keyNode), valueStart);
     }
 
     private List<SweepPointEntry> Points(YamlNode n)
@@ -126,7 +135,7 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
                 continue;
             }
             string? label = null, spec = null;
-            var set = new List<KeyValuePair<string, string>>();
+            var set = new List<Override>();
             foreach (var (k, v) in m.Children)
                 switch (Scalar(k, "point keys"))
                 {
@@ -141,19 +150,23 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
         return points;
     }
 
-    private List<KeyValuePair<string, IReadOnlyList<string>>> Grid(YamlNode n)
+    private List<KeyValuePair<string, IReadOnlyList<Override>>> Grid(YamlNode n)
     {
         if (n is not YamlMappingNode gm)
         {
             Report(CompilerDiagnostics.SweepValueShape, n, "grid: { kernel: [3, 9] }", "grid", "a mapping of key: [values]");
             return [];
         }
-        var grid = new List<KeyValuePair<string, IReadOnlyList<string>>>();
+        var grid = new List<KeyValuePair<string, IReadOnlyList<Override>>>();
         foreach (var (k, v) in gm.Children)
         {
             if (Scalar(k, "grid keys") is not { } key) continue;
-            var values = ScalarList(v, $"grid.{key}");
-            if (values.Count == 0 && v is YamlSequenceNode) Report(CompilerDiagnostics.SweepBadValue, v, null, $"grid.{key}", "a list of one value or more", "[]");
+            var values = new List<Override>();
+            if (v is YamlMappingNode) Report(CompilerDiagnostics.SweepValueShape, v, null, $"grid.{key}", "a value or a list of values");
+            else if (v is YamlScalarNode) values.AddRange(Scalar(v, $"grid.{key}") is { } one ? [Written(key, k, v, one)] : []);
+            else foreach (var node in ((YamlSequenceNode)v).Children)
+                if (Scalar(node, $"grid.{key} entries") is { } value) values.Add(Written(key, k, node, value));
+            if (values.Count == 0 && v is YamlSequenceNode { Children.Count: 0 }) Report(CompilerDiagnostics.SweepBadValue, v, null, $"grid.{key}", "a list of one value or more", "[]");
             if (values.Count > 0) grid.Add(new(key, values));
         }
         return grid;

@@ -63,20 +63,31 @@ public sealed record SweepRunSummary(
 /// side's <c>ArchDsl.Presentation.SweepReport.WriteAll</c>; the engine only collects the results).</param>
 public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<SweepPlan, SweepResults, IReadOnlyList<string>> writeReport)
 {
-    /// <summary>Compiles every configuration; a spec error stops the sweep (the message holds the rendered diagnostics).</summary>
+    /// <summary>
+    /// Compiles every configuration; a spec error stops the sweep. The message holds each error once, rendered (an
+    /// override's at its line and column in the sweep file), with the configurations it stops when not all of them.
+    /// </summary>
     public static IReadOnlyList<CompiledConfig> Compile(SweepPlan plan)
     {
         var compiled = new List<CompiledConfig>();
-        var errors = new List<string>();
+        var errors = new Dictionary<string, List<SweepConfig>>();  // rendered error → the configurations it stops, in order
         foreach (var c in plan.Configs)
         {
-            var r = ArchCompiler.CompileFile(c.Spec, Override.ParseAll(c.Overrides)).ForTraining(plan.File.Device); // its points are trained, on the sweep's device
-            if (r.Success) compiled.Add(new CompiledConfig(c, r.Graph!));
-            else errors.Add($"configuration '{c.Label}' ({c.Spec} {string.Join(" ", c.Overrides.Select(o => "--set " + o))}):\n" +
-                            string.Concat(r.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
+            var r = ArchCompiler.CompileFile(c.Spec, c.Settings).ForTraining(plan.File.Device); // its points are trained, on the sweep's device
+            if (r.Success) { compiled.Add(new CompiledConfig(c, r.Graph!)); continue; }
+            foreach (var text in r.Diagnostics.Where(d => d.IsError).Select(d => d.Render()).Distinct())
+                (errors.TryGetValue(text, out var configs) ? configs : errors[text] = []).Add(c);
         }
-        if (errors.Count > 0) throw new SweepException($"{plan.File.Path}: {errors.Count} configuration(s) do not compile:\n{string.Join("\n", errors)}");
-        return compiled;
+        if (errors.Count == 0) return compiled;
+        var failed = plan.Configs.Count - compiled.Count;
+        var sb = new System.Text.StringBuilder($"{plan.File.Path}: {failed} of {plan.Configs.Count} configuration(s) do not compile:\n");
+        foreach (var (text, configs) in errors)
+        {
+            sb.Append(text);
+            if (configs.Count < plan.Configs.Count)
+                sb.Append("  = in ").Append(string.Join(", ", configs.Select(c => $"'{c.Label}'"))).Append('\n');
+        }
+        throw new SweepException(sb.ToString().TrimEnd('\n'));
     }
 
     /// <summary>Where each point stands, from what is on disk.</summary>
@@ -87,7 +98,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
     /// (the sweep's <c>device</c>; null: the train key's).</summary>
     public static IrGraph CompilePoint(SweepPoint point, string? device = null)
     {
-        var r = ArchCompiler.CompileFile(point.Config.Spec, Override.ParseAll(point.Overrides)).ForTraining(device);
+        var r = ArchCompiler.CompileFile(point.Config.Spec, point.Settings).ForTraining(device);
         return r.Success ? r.Graph! : throw new SweepException(string.Concat(r.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
     }
 
