@@ -59,6 +59,8 @@ public static partial class Commands
         foreach (var d in result.Diagnostics) output.Err.Write(d.Render());
         var errors = result.Diagnostics.Count(d => d.IsError);
         if (errors > 0) output.Err.WriteLine($"archc: {errors} error{(errors == 1 ? "" : "s")} in {spec}");
+        if (errors > 0 && Directory.Exists(spec) && Runtime.Training.RunDirectory.IsStarted(spec))
+            output.Err.WriteLine($"archc: '{spec}' is a run directory: eval, report, export, predict and diff take it");
         return errors > 0 ? null : result.Graph;
     }
 

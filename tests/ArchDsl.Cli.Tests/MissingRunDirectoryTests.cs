@@ -51,4 +51,23 @@ public sealed class MissingRunDirectoryTests : IDisposable
         Assert.True(code == ExitCodes.SpecErrors, $"exit {code}: {stderr}");
         Assert.Equal($"archc: error: '{folder}' is not a run directory (no graph.yaml)", stderr.TrimEnd());
     }
+
+    [Theory]
+    [InlineData("check")]
+    [InlineData("summary")]
+    [InlineData("graph")]
+    public void A_run_directory_given_where_a_spec_belongs_is_called_one_with_the_commands_that_take_it(string command)
+    {
+        var run = Directory.CreateDirectory(Path.Combine(_dir, "runs", "tiny-1")).FullName;
+        File.WriteAllText(Path.Combine(run, "run.json"), "{}");
+        File.WriteAllText(Path.Combine(run, "spec.arch"), TinyTrainSpec);
+        var (code, stdout, stderr) = Run(command, run);
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Equal("", stdout);
+        Assert.Equal([
+            $"error AD0053: cannot read '{run}': it is a directory, not a spec file",   // was AD0052 "spec file … not found"
+            $"  = hint: it holds spec.arch: name the file, as '{Path.Combine(run, "spec.arch")}'",
+            $"archc: 1 error in {run}",
+            $"archc: '{run}' is a run directory: eval, report, export, predict and diff take it"], stderr.TrimEnd().Split('\n'));
+    }
 }
