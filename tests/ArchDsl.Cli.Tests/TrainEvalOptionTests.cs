@@ -58,6 +58,27 @@ public sealed class TrainEvalOptionTests : IDisposable
         Assert.Equal([3L, 4, 6, 8], steps); // every 3rd step and each epoch's last (4 batches an epoch)
     }
 
+    [Fact]
+    public void More_threads_than_cores_train_with_a_warning_that_names_the_cores()
+    {
+        var cores = Environment.ProcessorCount;
+        var (code, stdout, err) = Run("train", SpecFile(), "--runs", Runs, "--threads", (cores + 1).ToString(), "--epochs", "1");
+        Assert.True(code == ExitCodes.Ok, err);   // a warning, as PyTorch's DataLoader warns of more workers than cores
+        Assert.Contains($"warning: {cores + 1} threads, but this machine has {cores} core{(cores == 1 ? "" : "s")}: threads beyond the cores " +
+                        $"take turns and slow training; use {cores} or fewer (train's --threads, a sweep's threads:)", stdout);
+        Assert.DoesNotContain("warning:", Run("train", SpecFile(), "--runs", Runs, "--threads", cores.ToString(), "--epochs", "1").Out);
+    }
+
+    [Fact]
+    public void Data_parallel_processes_count_their_threads_together()
+    {
+        var cores = Environment.ProcessorCount;
+        Assert.Null(Runtime.Training.Trainer.OversubscribedThreads(1, cores));
+        Assert.Equal($"warning: 2 processes × {cores} threads = {2 * cores}, but this machine has {cores} core{(cores == 1 ? "" : "s")}: " +
+                     $"threads beyond the cores take turns and slow training; use {Math.Max(1, cores / 2)} or fewer (train's --threads, a sweep's threads:)",
+            Runtime.Training.Trainer.OversubscribedThreads(cores, 2));
+    }
+
     [Theory]
     [InlineData("--log-every", "0", "archc: error: --log-every must be at least 1, got 0")]
     [InlineData("--threads", "0", "archc: error: --threads must be at least 1, got 0")]
