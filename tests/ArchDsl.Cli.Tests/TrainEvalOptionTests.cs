@@ -69,6 +69,20 @@ public sealed class TrainEvalOptionTests : IDisposable
         Assert.DoesNotContain("warning:", Run("train", SpecFile(), "--runs", Runs, "--threads", cores.ToString(), "--epochs", "1").Out);
     }
 
+    [Theory]
+    [InlineData("-5")]
+    [InlineData("0")]
+    public void Resume_with_a_non_positive_epoch_count_says_so_and_leaves_the_run_as_it_was(string epochs)
+    {
+        var run = Train("--epochs", "1");
+        var runJson = File.ReadAllText(Path.Combine(run, "run.json"));
+        var (code, stdout, err) = Run("train", "--resume", run, "--epochs", epochs);
+        Assert.Equal(ExitCodes.SpecErrors, code);   // as train SPEC --epochs -5 (AD0141), not "give more than 1"
+        Assert.Equal("", stdout);
+        Assert.Equal($"archc: error: --epochs must be a positive integer, got {epochs}: with --resume it is the run's new number of epochs in all", err.TrimEnd());
+        Assert.Equal(runJson, File.ReadAllText(Path.Combine(run, "run.json")));
+    }
+
     [Fact]
     public void Data_parallel_processes_count_their_threads_together()
     {
