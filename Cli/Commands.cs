@@ -81,14 +81,26 @@ public static partial class Commands
             {
                 var result = ArchCompiler.CompileFile(p.GetValue(spec)!, Override.ParseAll(p.GetValue(set) ?? []), p.GetValue(arch)).ForTraining(p.GetValue(device));
                 output.Out.Write(DiagnosticJson.Write(result.Diagnostics));
+                if (result.Success) WarnDeviceMissing(output, p.GetValue(device) ?? result.Graph!.Train.Loop.Device);
                 return result.Success ? ExitCodes.Ok : ExitCodes.SpecErrors;
             }
             var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch), forTraining: true, p.GetValue(device));
             if (graph is null) return ExitCodes.SpecErrors;
+            WarnDeviceMissing(output, p.GetValue(device) ?? graph.Train.Loop.Device);
             output.Out.WriteLine($"{p.GetValue(spec)}: ok — {graph.Arch}, {graph.Nodes.Count} nodes, {graph.ParamCount:N0} params, output {graph.OutputNode.OutputShape}");
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// check's word on a device this machine lacks: train's own message, as a warning — the spec is sound, and may be
+    /// checked here to train on a machine that has the device.
+    /// </summary>
+    static void WarnDeviceMissing(Output output, string device)
+    {
+        if (Runtime.Training.Trainer.DeviceUnavailable(device) is { } why)
+            output.Err.WriteLine($"archc: warning: {why} (train would stop here with this error)");
     }
 
     static Command Summary(Output output)

@@ -48,9 +48,25 @@ public static partial class Trainer
     internal static Device ParseDevice(string name)
     {
         var device = Device.TryParse(name, out var why) ?? throw new TrainingException(why!);
-        if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
-            throw new TrainingException($"device '{name}' was asked for, but this libtorch sees no CUDA device; use --device cpu, or build the native shim against a CUDA libtorch");
-        return device;
+        return Unavailable(device, name) is { } missing ? throw new TrainingException(missing) : device;
+    }
+
+    /// <summary>
+    /// Why training on <paramref name="name"/> (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>) cannot start on this machine, as
+    /// <c>train</c> says it; null when it can, or when the name is no device (<see cref="Device.TryParse"/> says that).
+    /// <c>check</c> warns with the same words. Only a CUDA device loads libtorch to ask.
+    /// </summary>
+    public static string? DeviceUnavailable(string name) => Device.TryParse(name, out _) is { } d ? Unavailable(d, name) : null;
+
+    private static string? Unavailable(Device device, string name)
+    {
+        if (device.type != DeviceType.CUDA) return null;
+        if (!torch.cuda.is_available())
+            return $"device '{name}' was asked for, but this libtorch sees no CUDA device; use --device cpu, or build the native shim against a CUDA libtorch";
+        var count = torch.cuda.device_count();
+        return device.index >= count   // PyTorch: "CUDA error: invalid device ordinal", at the first tensor moved there
+            ? $"device '{name}' was asked for, but this machine has {count} CUDA device{(count == 1 ? "" : "s")} (cuda:0{(count > 1 ? $" to cuda:{count - 1}" : "")})"
+            : null;
     }
 
     /// <summary>
