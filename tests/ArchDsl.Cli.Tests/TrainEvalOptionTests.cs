@@ -167,11 +167,9 @@ public sealed class TrainEvalOptionTests : IDisposable
         Assert.True(code == ExitCodes.Ok, err);
         var command = stdout.Split('\n').Single(l => l.StartsWith("  cd ", StringComparison.Ordinal)).Trim();
         Assert.Contains("/usr/bin/python3 -c", command);
-        var psi = new ProcessStartInfo("bash", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, output);
+        var (exit, stdoutOf, stderrOf) = TestSupport.ChildProcess.Run(new ProcessStartInfo("bash", ["-c", command]));
+        var output = stdoutOf + stderrOf;
+        Assert.True(exit == 0, output);
         Assert.Contains("Tiny(", output); // the module's repr: the model printed
     }
 

@@ -119,12 +119,8 @@ public class ScheduleTests
                 if i < 23: o.step(); s.step()
             print(json.dumps(out))
             """;
-        var psi = new ProcessStartInfo(python, new[] { "-c", script }) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var proc = Process.Start(psi)!;
-        string stdout = proc.StandardOutput.ReadToEnd();
-        string stderr = proc.StandardError.ReadToEnd();
-        proc.WaitForExit();
-        Assert.True(proc.ExitCode == 0, $"python3 failed ({proc.ExitCode}; without torch: `apt-get install python3-torch`):\n{stderr}");
+        var (code, stdout, stderr) = TestSupport.ChildProcess.Run(new ProcessStartInfo(python, new[] { "-c", script }));
+        Assert.True(code == 0, $"python3 failed ({code}; without torch: `apt-get install python3-torch`):\n{stderr}");
         var expected = JsonSerializer.Deserialize<double[][]>(stdout)!;
         var s = new OneCycleSchedule(0.2, 23, pctStart: 0.4, divFactor: 7, finalDivFactor: 33);
         for (int t = 0; t < expected.Length; t++)
