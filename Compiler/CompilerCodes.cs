@@ -202,6 +202,11 @@ public static class CompilerCodes
     /// <summary><c>chunk(index)</c> with an index not under the chunk count.</summary>
     public const string ChunkIndexOutOfRange = "AD0271";
 
+    // ---- session 8, newuser (AD0390–0399) ----------------------------------------------------------
+
+    /// <summary><c>onecycle(…)</c> whose phases, over the run's steps, leave one empty where a step falls (PyTorch divides by zero).</summary>
+    public const string OneCycleEmptyPhase = "AD0390";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

@@ -409,6 +409,9 @@ public static class CompilerDiagnostics
     public static readonly DiagnosticDescriptor ChunkIndexOutOfRange = new(CompilerCodes.ChunkIndexOutOfRange, "chunk index out of range",
         "chunk index {0} is not under the chunk count {1}");
 
+    /// <summary>{0}: <see cref="OneCyclePhases.Describe"/>: the steps, pct_start, the step and its empty phase.</summary>
+    public static readonly DiagnosticDescriptor OneCycleEmptyPhase = new(CompilerCodes.OneCycleEmptyPhase, "one-cycle phase without steps", "{0}");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

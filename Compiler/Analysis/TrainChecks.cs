@@ -30,6 +30,24 @@ internal static class TrainChecks
                 "use a batch of at least 2 (PyTorch refuses this: \"Expected more than 1 value per channel when training\"), or layernorm here",
                 full[0].Name, BatchStatistics.Describe(full[0], batch), More(full));
         else EpochEnd(g, spans, trainSpans, diags);
+        OneCycleSteps(g, trainSpans, diags);
+    }
+
+    /// <summary>
+    /// One-cycle's phases over the run's steps (epochs × batches per epoch, the last batch kept), where the data's size
+    /// is known: a step in an empty phase, which train refuses, by the rule the runtime's schedule uses (<see cref="OneCyclePhases"/>).
+    /// </summary>
+    private static void OneCycleSteps(IrGraph g, IReadOnlyDictionary<string, Span> trainSpans, DiagnosticBag diags)
+    {
+        if (g.Train.Schedule is not OneCycleScheduleConfig o || !trainSpans.TryGetValue("schedule", out var at)) return;
+        var data = g.Train.Data;
+        if ((data.Synthetic?.Train ?? data.Set.TrainSamples) is not int total || DataCatalog.SplitSizes(total, data.ValSplit, data.Subset) is not var (train, _)) return;
+        var loop = g.Train.Loop;
+        long batches = (train + loop.Batch - 1) / loop.Batch, steps = loop.Epochs * batches;
+        if (steps <= 0 || OneCyclePhases.EmptyPhaseStep(steps, o.PctStart, o.ThreePhase) is not { } step) return;
+        diags.Report(CompilerDiagnostics.OneCycleEmptyPhase, at,
+            $"the run has {loop.Epochs} epoch(s) × {batches} batch(es) ({train} training images, batch {loop.Batch}); use more steps or another pct_start",
+            OneCyclePhases.Describe(steps, o.PctStart, o.ThreePhase, step));
     }
 
     /// <summary>

@@ -142,6 +142,25 @@ public class TrainCheckTests
     public void RulesBetweenTrainValuesAreTheCompilers(string train, string at, string message) =>
         Expect(Spec("conv(dim, kernel: 2)", train), CompilerCodes.TrainValue, 5, at, message);
 
+    // ---- one-cycle phases ---------------------------------------------------------------------------
+
+    [Fact]
+    public void AOneCycleWithAnEmptyPhaseWhereAStepFallsIsAnErrorInTheWordsTrainUses()
+    {
+        // 64 images in batches of 16 for one epoch: 4 steps; pct_start 0.25 ends phase 1 at 0.25·4 − 1 = 0, where it
+        // starts, and step 0 falls in it (PyTorch's OneCycleLR divides by zero there)
+        const string train = "train { data: synthetic(train: 64), batch: 16, epochs: 1, schedule: onecycle(max_lr: 0.01, pct_start: 0.25) }";
+        var d = Expect(Spec("conv(dim, kernel: 2)", train), CompilerCodes.OneCycleEmptyPhase, 5, "onecycle",
+            "one-cycle with 4 total steps and pct_start 0.25 puts step 0 in phase 1 of 2, which is empty (it starts and ends at step 0; PyTorch divides by zero here)",
+            "the run has 1 epoch(s) × 4 batch(es) (64 training images, batch 16); use more steps or another pct_start");
+        Assert.Equal(OneCyclePhases.Describe(4, 0.25, false, 0), d.Message);   // the runtime's schedule says this too
+        Graph(Spec("conv(dim, kernel: 2)", train.Replace("epochs: 1", "epochs: 2")));   // 8 steps: phase 1 ends at step 1
+        Assert.Equal(0, OneCyclePhases.EmptyPhaseStep(4, 0.25, threePhase: true));
+        // three phases whose last is empty hold only step T there, which a run never trains (PyTorch's T-th step() reads it)
+        Assert.Null(OneCyclePhases.EmptyPhaseStep(4, 0.625, threePhase: true));
+        Assert.Null(OneCyclePhases.EmptyPhaseStep(1_000_000, 0.3, threePhase: false));
+    }
+
     // ---- degenerate batch statistics ----------------------------------------------------------------
 
     private static string OneByOne(string extra = "") =>

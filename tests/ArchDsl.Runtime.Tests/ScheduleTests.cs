@@ -181,4 +181,13 @@ public class ScheduleTests
         Close(0.002, constant.LearningRate(15));
         Assert.IsType<ConstantSchedule>(Schedules.FromTrain(Train(("epochs", 2L)), 10));
     }
+
+    [Fact]
+    public void A_one_cycle_with_an_empty_phase_is_refused_before_any_step_in_the_words_check_uses()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new OneCycleSchedule(0.01, 4, pctStart: 0.25));
+        Assert.Equal(OneCyclePhases.Describe(4, 0.25, false, 0) + "; use more steps or another pct_start", e.Message);
+        var ok = new OneCycleSchedule(0.01, 8, pctStart: 0.25);   // phase 1 ends at step 1
+        Assert.Equal(0.01, ok.LearningRate(1), 12);
+    }
 }
