@@ -86,4 +86,20 @@ public sealed class SweepOverrideLocationTests : IDisposable
         var compiled = SweepRunner.Compile(plan);  // no 'given twice' error
         Assert.True(compiled[0].Params < compiled[1].Params, "depth 2 has fewer parameters than depth 4");
     }
+
+    [Fact]
+    public void A_spec_that_is_no_file_is_reported_where_the_sweep_names_it_with_the_closest_spec_as_the_hint()
+    {
+        File.WriteAllText(Path.Combine(_dir, "tiny.arch"), File.ReadAllText(Spec("convmixer.arch")));
+        var plan = SweepPlan.Expand(Write(_dir, """
+            specs: [tiny.arch, tinny.arch]
+            points:
+              - { label: far, spec: ../nowhere/x.arch }
+            """));
+        var e = Assert.Throws<SweepException>(() => SweepRunner.Compile(plan));   // was AD0052 "spec file … not found", unlocated
+        Assert.Equal([
+            ("AD0221", 1, 20, "spec must be a spec file that exists, got 'tinny.arch'", "did you mean 'tiny.arch'?"),
+            ("AD0221", 3, 25, "spec must be a spec file that exists, got '../nowhere/x.arch'", $"spec paths are relative to the sweep file's folder, {_dir}")],
+            e.Diagnostics.Select(d => (d.Code, d.Span!.Value.Line, d.Span!.Value.Column, d.Message, d.Hint)));
+    }
 }

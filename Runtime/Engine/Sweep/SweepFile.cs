@@ -97,4 +97,7 @@ public sealed record SweepFile(
     }
 
     internal static IReadOnlyList<string> Keys => KnownKeys;
+
+    /// <summary>Where the file names each spec (<c>spec:</c>, <c>specs:</c>, a point's <c>spec:</c>), by the path as written: the first place.</summary>
+    public IReadOnlyDictionary<string, Span> SpecSpans { get; init; } = new Dictionary<string, Span>();
 }

@@ -14,6 +14,7 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
 {
     private static readonly string[] PointKeys = ["label", "spec", "set"];
     private string PathText => source.Path;
+    private readonly Dictionary<string, Span> _specSpans = new(StringComparer.Ordinal);
 
     private Span At(YamlNode n)
     {
@@ -49,8 +50,8 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
 
         var name = Get("name") is { } nameNode ? Scalar(nameNode, "name") ?? "" : System.IO.Path.GetFileNameWithoutExtension(PathText);
         var specs = new List<string>();
-        if (Get("spec") is { } spec) specs.AddRange(ScalarList(spec, "spec"));
-        if (Get("specs") is { } specsNode) specs.AddRange(ScalarList(specsNode, "specs"));
+        if (Get("spec") is { } spec) specs.AddRange(SpecList(spec, "spec"));
+        if (Get("specs") is { } specsNode) specs.AddRange(SpecList(specsNode, "specs"));
         var points = Get("points") is { } pointsNode ? Points(pointsNode) : [];
         var grid = Get("grid") is { } gridNode ? Grid(gridNode) : [];
         var setAll = Get("set") is { } setNode ? Map(setNode, "set") : [];
@@ -68,7 +69,7 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
         var threads = PositiveInt(Get("threads"), "threads");
         if (specs.Count == 0 && (points.Count == 0 || points.Any(p => p.Spec is null)))
             Report(CompilerDiagnostics.SweepNoSpec, null, "name it with 'spec:' or 'specs:', or with 'spec:' in every point");
-        return new SweepFile(PathText, name, specs, points, grid, setAll, budget, seeds, output, report, logEvery, threads, device);
+        return new SweepFile(PathText, name, specs, points, grid, setAll, budget, seeds, output, report, logEvery, threads, device) { SpecSpans = _specSpans };
     }
 
     private void Unknown(YamlNode key, string where, IReadOnlyList<string> known)
@@ -85,16 +86,26 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
         return null;
     }
 
-    private List<string> ScalarList(YamlNode n, string what)
+    /// <summary>Spec paths (a value or a list of values), each remembered where it is written (<see cref="SweepFile.SpecSpans"/>).</summary>
+    private List<string> SpecList(YamlNode n, string what)
     {
-        switch (n)
+        if (n is YamlMappingNode)
         {
-            case YamlSequenceNode seq: return seq.Children.Select(c => Scalar(c, what + " entries")).OfType<string>().ToList();
-            case YamlScalarNode: return Scalar(n, what) is { } s ? [s] : [];
-            default:
-                Report(CompilerDiagnostics.SweepValueShape, n, null, what, "a value or a list of values");
-                return [];
+            Report(CompilerDiagnostics.SweepValueShape, n, null, what, "a value or a list of values");
+            return [];
         }
+        var specs = new List<string>();
+        foreach (var node in n is YamlSequenceNode seq ? seq.Children : [n])
+            if (Spec(node, n is YamlSequenceNode ? what + " entries" : what) is { } s) specs.Add(s);
+        return specs;
+    }
+
+    /// <summary>One spec path, remembered where it is written.</summary>
+    private string? Spec(YamlNode n, string what)
+    {
+        if (Scalar(n, what) is not { } s) return null;
+        _specSpans.TryAdd(s, At(n));
+        return s;
     }
 
     /// <summary>A mapping of overrides (<c>set:</c>, <c>budget:</c>), each located where the file writes it.</summary>
@@ -140,7 +151,7 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
                 switch (Scalar(k, "point keys"))
                 {
                     case "label": label = Scalar(v, "label"); break;
-                    case "spec": spec = Scalar(v, "spec"); break;
+                    case "spec": spec = Spec(v, "spec"); break;
                     case "set": set.AddRange(Map(v, "set")); break;
                     case null: break;
                     default: Unknown(k, "a point", PointKeys); break;

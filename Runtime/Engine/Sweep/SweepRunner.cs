@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Dsl;
 
 namespace ArchDsl.Runtime.Sweep;
 
@@ -69,6 +70,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
     /// </summary>
     public static IReadOnlyList<CompiledConfig> Compile(SweepPlan plan)
     {
+        if (MissingSpecs(plan.File) is { Count: > 0 } missing) throw new SweepException(missing);
         var compiled = new List<CompiledConfig>();
         var errors = new Dictionary<string, List<SweepConfig>>();  // rendered error → the configurations it stops, in order
         foreach (var c in plan.Configs)
@@ -88,6 +90,28 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
                 sb.Append("  = in ").Append(string.Join(", ", configs.Select(c => $"'{c.Label}'"))).Append('\n');
         }
         throw new SweepException(sb.ToString().TrimEnd('\n'));
+    }
+
+    /// <summary>
+    /// Each spec the sweep file names that is no file, located where the file names it (AD0221), with the closest
+    /// <c>.arch</c> file of its folder as the hint — rather than the spec loader's unlocated "spec file not found".
+    /// </summary>
+    static List<Diagnostic> MissingSpecs(SweepFile file)
+    {
+        var missing = new List<Diagnostic>();
+        foreach (var (written, at) in file.SpecSpans)
+        {
+            var path = Path.GetFullPath(Path.Combine(file.Folder, written));
+            if (File.Exists(path)) continue;
+            var folder = Path.GetDirectoryName(path)!;
+            var near = Directory.Exists(folder)
+                ? Suggestions.Closest(Path.GetFileName(path), Directory.EnumerateFiles(folder, "*.arch").Select(Path.GetFileName).OfType<string>())
+                : null;
+            var hint = near is not null ? $"did you mean '{Path.Combine(Path.GetDirectoryName(written) ?? "", near)}'?"
+                : $"spec paths are relative to the sweep file's folder, {file.Folder}";
+            missing.Add(Diagnostic.Create(CompilerDiagnostics.SweepBadValue, at, hint, "spec", Directory.Exists(path) ? "a spec file, not a folder" : "a spec file that exists", written));
+        }
+        return missing;
     }
 
     /// <summary>Where each point stands, from what is on disk.</summary>
