@@ -207,6 +207,9 @@ public static class CompilerCodes
     /// <summary><c>onecycle(…)</c> whose phases, over the run's steps, leave one empty where a step falls (PyTorch divides by zero).</summary>
     public const string OneCycleEmptyPhase = "AD0390";
 
+    /// <summary>An image folder's test split (<c>val/</c> or <c>test/</c>) with a class folder the training split lacks.</summary>
+    public const string DataFolderTestClass = "AD0391";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

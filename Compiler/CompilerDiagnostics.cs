@@ -412,6 +412,9 @@ public static class CompilerDiagnostics
     /// <summary>{0}: <see cref="OneCyclePhases.Describe"/>: the steps, pct_start, the step and its empty phase.</summary>
     public static readonly DiagnosticDescriptor OneCycleEmptyPhase = new(CompilerCodes.OneCycleEmptyPhase, "one-cycle phase without steps", "{0}");
 
+    /// <summary>{0}: <see cref="ImageFolderLayout.UnknownMessage"/>: the folder, the classes, the training classes' count.</summary>
+    public static readonly DiagnosticDescriptor DataFolderTestClass = new(CompilerCodes.DataFolderTestClass, "test class not among the training classes", "{0}");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

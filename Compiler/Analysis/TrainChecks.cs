@@ -138,7 +138,8 @@ internal static class TrainChecks
                 data.Set.Name, image, g.Input);
     }
 
-    /// <summary>An image folder exists and has one class folder (of <c>train/</c> when present) per model output — the listing's rule (Runtime FolderIndex).</summary>
+    /// <summary>An image folder exists, has one class folder (of <c>train/</c> when present) per model output, and its test split's
+    /// classes are training classes — the listing's rules (<see cref="ImageFolderLayout"/>, which the runtime's FolderIndex reads with).</summary>
     private static void Folder(string root, Shape output, Span dataAt, DiagnosticBag diags)
     {
         if (!Directory.Exists(root))
@@ -148,13 +149,18 @@ internal static class TrainChecks
                 "give the directory holding train/<class>/<image> (and val/<class>/<image>), or <class>/<image>", root) with { Severity = Severity.Warning });
             return;
         }
-        string classRoot = Directory.Exists(Path.Combine(root, "train")) ? Path.Combine(root, "train") : root;
-        int classes;
-        try { classes = Directory.GetDirectories(classRoot).Count(d => !Path.GetFileName(d).StartsWith('.')); }
+        var (classRoot, testRoot) = ImageFolderLayout.Splits(root);
+        string[] trainClasses, testClasses;
+        try { (trainClasses, testClasses) = (ImageFolderLayout.Classes(classRoot), testRoot is null ? [] : ImageFolderLayout.Classes(testRoot)); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; } // train reports the unreadable folder with its reason
+        var classes = trainClasses.Length;
         if (classes != output.Dims[0])
             diags.Report(CompilerDiagnostics.DataFolderClasses, dataAt, $"set classes = {classes}, or point data at a folder with {output.Dims[0]} class folders",
                 classRoot, classes, output);
+        if (classes > 0 && ImageFolderLayout.Unknown(testClasses, trainClasses) is { Count: > 0 } unknown)
+            diags.Report(CompilerDiagnostics.DataFolderTestClass, dataAt,
+                $"give {testRoot} the training classes' folders only ({string.Join(", ", trainClasses.Take(5))}{(classes > 5 ? ", …" : "")})",
+                ImageFolderLayout.UnknownMessage(testRoot!, unknown, classes));
     }
 
     private static void TrainValuesFitInput(IrGraph g, IReadOnlyList<Span> spans, IReadOnlyDictionary<string, Span> trainSpans, DiagnosticBag diags)

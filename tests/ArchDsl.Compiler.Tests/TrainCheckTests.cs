@@ -58,6 +58,25 @@ public class TrainCheckTests
     }
 
     [Fact]
+    public void AnImageFoldersTestClassOutsideTheTrainingClassesIsAnErrorInTheWordsTrainUses()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "archdsl-valclasses-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            foreach (var c in new[] { "train/cat", "train/dog", "val/cat", "val/bird", "val/.cache" }) Directory.CreateDirectory(Path.Combine(root, c));
+            var spec = Spec("conv(dim, kernel: 2)", $"train {{ data: folder(path: \"{root}\") }}", header: "arch A(dim = 8, heads = 2, classes = 2)");
+            var val = Path.Combine(root, "val");
+            var d = Expect(spec, CompilerCodes.DataFolderTestClass, 5, "folder(",
+                $"image folder '{val}': class 'bird' is not among the 2 training classes; its labels would mean nothing to the model",
+                $"give {val} the training classes' folders only (cat, dog)");
+            Assert.Equal(ImageFolderLayout.UnknownMessage(val, ["bird"], 2), d.Message);   // what the runtime's listing throws
+            Directory.Delete(Path.Combine(val, "bird"));
+            Assert.DoesNotContain(Compile(spec, []).Diagnostics, x => x.Code == CompilerCodes.DataFolderTestClass);
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    [Fact]
     public void DataCallArgumentsAreChecked() =>
         Expect(Spec("conv(dim, kernel: 2)", "train { data: synthetic(train: 10, tset: 3) }"), CompilerCodes.UnknownArgument, 5, "tset",
             "synthetic has no argument 'tset'", "did you mean 'test'?");
