@@ -210,6 +210,9 @@ public static class CompilerCodes
     /// <summary>An image folder's test split (<c>val/</c> or <c>test/</c>) with a class folder the training split lacks.</summary>
     public const string DataFolderTestClass = "AD0391";
 
+    /// <summary>A warning: <c>subset</c> above the data's training images, so all of them are used.</summary>
+    public const string SubsetBeyondData = "AD0392";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

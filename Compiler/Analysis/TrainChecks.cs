@@ -31,6 +31,17 @@ internal static class TrainChecks
                 full[0].Name, BatchStatistics.Describe(full[0], batch), More(full));
         else EpochEnd(g, spans, trainSpans, diags);
         OneCycleSteps(g, trainSpans, diags);
+        SubsetBeyondData(g, trainSpans, diags);
+    }
+
+    /// <summary>A warning for a <c>subset</c> above the known training images: <see cref="DataCatalog.SplitSizes"/> uses them all, silently otherwise.</summary>
+    private static void SubsetBeyondData(IrGraph g, IReadOnlyDictionary<string, Span> trainSpans, DiagnosticBag diags)
+    {
+        var data = g.Train.Data;
+        if (data.Subset is not int subset || (data.Synthetic?.Train ?? data.Set.TrainSamples) is not int total || subset <= total) return;
+        if (!trainSpans.TryGetValue("subset", out var at)) return;
+        diags.Add(Diagnostic.Create(CompilerDiagnostics.SubsetBeyondData, at, "leave subset out to train on every image, or give fewer",
+            subset.ToString("N0", CultureInfo.InvariantCulture), data.Set.Name, total.ToString("N0", CultureInfo.InvariantCulture)) with { Severity = Severity.Warning });
     }
 
     /// <summary>

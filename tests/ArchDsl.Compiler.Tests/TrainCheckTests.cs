@@ -77,6 +77,21 @@ public class TrainCheckTests
     }
 
     [Fact]
+    public void ASubsetAboveTheDatasTrainingImagesIsAWarningThatAllAreUsed()
+    {
+        var spec = Spec("conv(dim, kernel: 2)", "train { data: synthetic(train: 64), subset: 100 }");
+        var r = Compile(spec);
+        Assert.True(r.Success);   // a warning: it trains, on every image (DataCatalog.SplitSizes)
+        var d = Assert.Single(r.Diagnostics, x => x.Code == CompilerCodes.SubsetBeyondData);
+        Assert.Equal(Severity.Warning, d.Severity);
+        Assert.Equal("subset 100 is more than the 64 training images of 'synthetic': all 64 are used", d.Message);
+        Assert.Equal("leave subset out to train on every image, or give fewer", d.Hint);
+        At(d, 5, spec.Split('\n')[4].IndexOf("100") + 1);
+        Assert.Equal((64, 0), DataCatalog.SplitSizes(64, 0, 100));
+        Assert.DoesNotContain(Compile(spec.Replace("subset: 100", "subset: 64"), []).Diagnostics, x => x.Code == CompilerCodes.SubsetBeyondData);
+    }
+
+    [Fact]
     public void DataCallArgumentsAreChecked() =>
         Expect(Spec("conv(dim, kernel: 2)", "train { data: synthetic(train: 10, tset: 3) }"), CompilerCodes.UnknownArgument, 5, "tset",
             "synthetic has no argument 'tset'", "did you mean 'test'?");
