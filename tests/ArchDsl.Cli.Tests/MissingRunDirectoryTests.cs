@@ -70,4 +70,23 @@ public sealed class MissingRunDirectoryTests : IDisposable
             $"archc: 1 error in {run}",
             $"archc: '{run}' is a run directory: eval, report, export, predict and diff take it"], stderr.TrimEnd().Split('\n'));
     }
+
+    [Theory]
+    [InlineData("train {1} --runs {0}", "could not create run directory '{0}/tiny-")]
+    [InlineData("report {1} -o {0}", "'{0}' is a file, not a folder")]
+    [InlineData("data export fashion-mnist {0}", "'{0}' is a file, not a folder")]
+    public void A_file_named_where_an_output_folder_belongs_is_called_a_file(string command, string message)
+    {
+        var file = Path.Combine(_dir, "out-file");
+        File.WriteAllText(file, "mine");
+        var sweep = Path.Combine(_dir, "s.yaml");
+        File.WriteAllText(Path.Combine(_dir, "tiny.arch"), TinyTrainSpec);
+        File.WriteAllText(sweep, "spec: tiny.arch\n");
+        var (code, _, stderr) = Run(string.Format(command, file, command.StartsWith("train") ? Path.Combine(_dir, "tiny.arch") : sweep).Split(' '));
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Contains(string.Format(message, file), stderr);
+        Assert.Contains($"'{file}' is a file, not a folder", stderr);   // not .NET's "The file '…' already exists."
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.Equal("mine", File.ReadAllText(file));
+    }
 }

@@ -77,14 +77,10 @@ public static class ExportFiles
     public static string[] Write(string outDir, IReadOnlyList<(string Name, byte[] Bytes)> files)
     {
         var dir = Path.GetFullPath(outDir);
-        // --out names a folder: a file there (or above it) is said as such, not as .NET's "the file … already exists"
-        for (var d = dir; d is not null; d = Path.GetDirectoryName(d))
-            if (File.Exists(d))
-                throw new ExportException($"could not write the export to '{dir}': '{d}' is a file; --out names the folder the export's files go in");
         var temps = new List<string>();
         try
         {
-            Directory.CreateDirectory(dir);
+            AtomicFile.CreateFolder(dir);
             foreach (var (name, bytes) in files)
             {
                 var tmp = Path.Combine(dir, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");

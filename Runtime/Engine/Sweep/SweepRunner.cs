@@ -191,7 +191,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
     public SweepRunSummary Run(SweepPlan plan, CancellationToken cancel = default)
     {
         var compiled = Compile(plan).ToDictionary(c => c.Config.Id);
-        Directory.CreateDirectory(plan.OutputDir);
+        Training.AtomicFile.CreateFolder(plan.OutputDir);
         Training.AtomicFile.WriteAllText(Path.Combine(plan.OutputDir, "sweep.yaml"), File.ReadAllText(plan.File.Path));
 
         var trained = new List<SweepPoint>();
@@ -228,7 +228,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
                 else
                 {
                     log.WriteLine($"{tag}: training");
-                    Directory.CreateDirectory(point.Directory);
+                    Training.AtomicFile.CreateFolder(point.Directory);
                     outcome = trainer.Train(point, graph, point.Directory, plan.File);
                     trained.Add(point);
                 }
@@ -249,7 +249,9 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
         }
 
         var results = SweepResults.Collect(plan, compiled.Values.ToList());
-        var files = writeReport(plan, results);
+        IReadOnlyList<string> files;
+        try { files = writeReport(plan, results); }
+        catch (Training.RunFileException e) { throw new SweepException($"the sweep's report: {e.Message}", e); }   // its runs stay as they are
         foreach (var f in files) log.WriteLine($"wrote {f}");
         return new SweepRunSummary(trained, resumed, skipped, failed, interrupted, results, files);
     }

@@ -185,7 +185,7 @@ public static class RunDirectory
         string baseDir = Path.GetFullPath(Path.Combine(root, $"{name}-{stamp}"));
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(baseDir)!);
+            AtomicFile.CreateFolder(Path.GetDirectoryName(baseDir)!);
             for (int i = 1; ; i++)
             {
                 string candidate = i == 1 ? baseDir : $"{baseDir}-{i}";
