@@ -89,4 +89,19 @@ public sealed class MissingRunDirectoryTests : IDisposable
         Assert.DoesNotContain("   at ", stderr);
         Assert.Equal("mine", File.ReadAllText(file));
     }
+
+    [Theory]
+    [InlineData("train --resume {0}")]
+    [InlineData("predict {0} {1}")]
+    public void A_spec_given_where_a_run_directory_belongs_is_called_a_spec_with_the_command_that_makes_a_run(string command)
+    {
+        var spec = Path.Combine(_dir, "tiny.arch");
+        File.WriteAllText(spec, TinyTrainSpec);
+        var image = Path.Combine(_dir, "x.png");
+        File.WriteAllBytes(image, [0x89, 0x50, 0x4E, 0x47]);
+        var (code, _, stderr) = Run(string.Format(command, spec, image).Split(' '));
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        Assert.Equal($"archc: error: '{spec}' is a file, not a run directory: it is a spec; train it first (archc train {spec}) " +
+                     "and give the run directory training writes (runs/<name>-<time>)", stderr.TrimEnd());   // was "no run directory '…'" of a file that is there
+    }
 }

@@ -30,7 +30,7 @@ public sealed class ExportSource : IDisposable
         runDir = Path.GetFullPath(runDir);
         try
         {
-            if (!Directory.Exists(runDir)) throw new ExportException($"no run directory '{runDir}'");
+            if (RunDirectory.NotAFolder(runDir) is { } why) throw new ExportException(why);
             var graph = RunDirectory.ReadGraph(runDir);
             var card = ModelCard.ReadOrRebuild(runDir, graph);
             var weights = card.WeightsPath(runDir);

@@ -75,7 +75,7 @@ public static partial class Trainer
         if (extendTo is < 1)
             throw new TrainingException($"--epochs must be a positive integer, got {extendTo}: with --resume it is the run's new number of epochs in all");
         runDir = Path.GetFullPath(runDir);
-        if (!Directory.Exists(runDir)) throw new TrainingException($"no run directory '{runDir}'");
+        if (RunDirectory.NotAFolder(runDir) is { } why) throw new TrainingException(why);
         var info = RunDirectory.ReadRunInfo(runDir);
         if (info.LogEvery < 1 || info.CheckpointEvery < 0 || info.EvalBatch is < 1 || info.Threads is < 1)
             throw new TrainingException($"'{Path.Combine(runDir, RunDirectory.RunFile)}' holds log_every {info.LogEvery}, checkpoint_every {info.CheckpointEvery}, " +
