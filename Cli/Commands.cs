@@ -56,7 +56,10 @@ public static partial class Commands
     /// <summary>Prints a compile result's diagnostics to stderr; the graph, or null when it has errors.</summary>
     static IrGraph? Report(Output output, string spec, CompileResult result)
     {
-        foreach (var d in result.Diagnostics) output.Err.Write(d.Render());
+        // in the order a reader fixes them, as Roslyn lists them: by file (as first met), then line and column
+        var files = result.Diagnostics.Select(d => d.Span?.File).Distinct().ToList();
+        foreach (var d in result.Diagnostics.OrderBy(d => d.Span is null ? int.MaxValue : files.IndexOf(d.Span.Value.File)).ThenBy(d => d.Span?.Start ?? 0))
+            output.Err.Write(d.Render());
         var errors = result.Diagnostics.Count(d => d.IsError);
         if (errors > 0) output.Err.WriteLine($"archc: {errors} error{(errors == 1 ? "" : "s")} in {spec}");
         if (errors > 0 && Directory.Exists(spec) && Runtime.Training.RunDirectory.IsStarted(spec))
