@@ -62,15 +62,35 @@ public static partial class torch
             public static Tensor batch_norm(Tensor input, Tensor? running_mean, Tensor? running_var, Tensor? weight = null,
                 Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5)
             {
-                if (training)
-                {
-                    var size = input.shape;
-                    long values = size[0];
-                    for (int i = 2; i < size.Length; i++) values *= size[i];
-                    if (values == 1)
-                        throw new ArgumentException($"Expected more than 1 value per channel when training, got input size torch.Size([{string.Join(", ", size)}])");
-                }
+                if (training) CheckBatchSize(input);
                 return Tensor.Wrap(Native.ats_batch_norm(input.Handle, H(weight), H(bias), H(running_mean), H(running_var),
+                    training ? 1 : 0, momentum, eps));
+            }
+
+            /// <summary>PyTorch's <c>_verify_batch_size</c>: training statistics need more than one value per channel.</summary>
+            static void CheckBatchSize(Tensor input)
+            {
+                var size = input.shape;
+                long values = size[0];
+                for (int i = 2; i < size.Length; i++) values *= size[i];
+                if (values == 1)
+                    throw new ArgumentException($"Expected more than 1 value per channel when training, got input size torch.Size([{string.Join(", ", size)}])");
+            }
+
+            /// <summary>
+            /// <c>batch_norm(gelu(input), …)</c> with exact GELU, as <see cref="batch_norm"/> after <see cref="Tensor.gelu"/>
+            /// (running statistics updated alike in training). Not a PyTorch function: on a CPU float32/float64 input whose
+            /// channels are its fastest-moving dimension (channels-last <c>[N, C, H, W]</c>, or contiguous rows <c>[R, C]</c>)
+            /// with weight, bias and running statistics <c>[C]</c>, the shim computes it and its gradients in one fused
+            /// kernel (<c>src/gelu_batchnorm.cpp</c>: fewer passes over the activation than the two ops), equal to the two
+            /// ops up to float rounding; any other input goes to libtorch's gelu and batch_norm.
+            /// </summary>
+            /// <exception cref="ArgumentException">in training, one value per channel (as <see cref="batch_norm"/>)</exception>
+            public static Tensor gelu_batch_norm(Tensor input, Tensor running_mean, Tensor running_var, Tensor weight, Tensor bias,
+                bool training, double momentum, double eps)
+            {
+                if (training) CheckBatchSize(input);
+                return Tensor.Wrap(Native.ats_gelu_batch_norm(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
                     training ? 1 : 0, momentum, eps));
             }
 
