@@ -102,10 +102,14 @@ public static partial class Commands
             { specs, check };
         cmd.SetAction(p =>
         {
-            var found = SpecSnapshot.Expand(p.GetValue(specs)!, out var missing);
-            foreach (var m in missing) output.Err.WriteLine($"archc: error: no such spec file or folder: {m}");
-            if (missing.Count > 0) return ExitCodes.Usage;
-            if (found.Count == 0) throw new UsageException("no .arch files found in the given folders");
+            // a path that names nothing is an error of the input (exit 1), worded as every command words it (PathArguments)
+            if (!PathArguments.Exist(output, "spec file or folder", p.GetValue(specs)!)) return ExitCodes.SpecErrors;
+            var found = SpecSnapshot.Expand(p.GetValue(specs)!, out _);
+            if (found.Count == 0)
+            {
+                output.Err.WriteLine($"archc: error: no {SpecSnapshot.SpecExtension} files in '{string.Join("', '", p.GetValue(specs)!)}'");
+                return ExitCodes.SpecErrors;
+            }
             var isCheck = p.GetValue(check);
             var failed = 0;
             foreach (var spec in found)

@@ -39,7 +39,8 @@ public static class Cli
             output.Err.WriteLine($"archc: error: {e.Message}");
             return ExitCodes.Usage;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArchDsl.Torch.TorchNativeLibraryException)
+        // and a run's file that cannot be written or read back (RunFileException names it) wherever a command meets one
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArchDsl.Torch.TorchNativeLibraryException or Runtime.Training.RunFileException)
         {
             output.Err.WriteLine($"archc: error: {e.Message}");
             return ExitCodes.SpecErrors;

@@ -56,9 +56,14 @@ public static partial class Commands
     /// <summary>Prints a compile result's diagnostics to stderr; the graph, or null when it has errors.</summary>
     static IrGraph? Report(Output output, string spec, CompileResult result)
     {
-        foreach (var d in result.Diagnostics) output.Err.Write(d.Render());
+        // in the order a reader fixes them, as Roslyn lists them: by file (as first met), then line and column
+        var files = result.Diagnostics.Select(d => d.Span?.File).Distinct().ToList();
+        foreach (var d in result.Diagnostics.OrderBy(d => d.Span is null ? int.MaxValue : files.IndexOf(d.Span.Value.File)).ThenBy(d => d.Span?.Start ?? 0))
+            output.Err.Write(d.Render());
         var errors = result.Diagnostics.Count(d => d.IsError);
         if (errors > 0) output.Err.WriteLine($"archc: {errors} error{(errors == 1 ? "" : "s")} in {spec}");
+        if (errors > 0 && Directory.Exists(spec) && Runtime.Training.RunDirectory.IsStarted(spec))
+            output.Err.WriteLine($"archc: '{spec}' is a run directory: eval, report, export, predict and diff take it");
         return errors > 0 ? null : result.Graph;
     }
 
@@ -79,14 +84,26 @@ public static partial class Commands
             {
                 var result = ArchCompiler.CompileFile(p.GetValue(spec)!, Override.ParseAll(p.GetValue(set) ?? []), p.GetValue(arch)).ForTraining(p.GetValue(device));
                 output.Out.Write(DiagnosticJson.Write(result.Diagnostics));
+                if (result.Success) WarnDeviceMissing(output, p.GetValue(device) ?? result.Graph!.Train.Loop.Device);
                 return result.Success ? ExitCodes.Ok : ExitCodes.SpecErrors;
             }
             var graph = CompileSpec(output, p.GetValue(spec)!, p.GetValue(set), p.GetValue(arch), forTraining: true, p.GetValue(device));
             if (graph is null) return ExitCodes.SpecErrors;
+            WarnDeviceMissing(output, p.GetValue(device) ?? graph.Train.Loop.Device);
             output.Out.WriteLine($"{p.GetValue(spec)}: ok — {graph.Arch}, {graph.Nodes.Count} nodes, {graph.ParamCount:N0} params, output {graph.OutputNode.OutputShape}");
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// check's word on a device this machine lacks: train's own message, as a warning — the spec is sound, and may be
+    /// checked here to train on a machine that has the device.
+    /// </summary>
+    static void WarnDeviceMissing(Output output, string device)
+    {
+        if (Runtime.Training.Trainer.DeviceUnavailable(device) is { } why)
+            output.Err.WriteLine($"archc: warning: {why} (train would stop here with this error)");
     }
 
     static Command Summary(Output output)

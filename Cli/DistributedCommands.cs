@@ -44,6 +44,7 @@ public static partial class Commands
         if (Environment.GetEnvironmentVariable(Runtime.Distributed.DistributedOptions.TimeoutVar) is { Length: > 0 } t && int.TryParse(t, out var seconds) && seconds > 0)
             world = world with { Timeout = TimeSpan.FromSeconds(seconds) };
         int threads = p.GetValue(o.Threads) ?? Math.Max(1, Environment.ProcessorCount / nproc);
+        if (Runtime.Training.Trainer.OversubscribedThreads(threads, nproc) is { } crowded) output.Err.WriteLine($"archc: {crowded}");
         return LocalLauncher.Run(LocalLauncher.WorkerArguments(Environment.GetCommandLineArgs().Skip(1).ToList()), world, nproc, nodeRank, threads, output.Err);
     }
 }

@@ -2,7 +2,7 @@ namespace ArchDsl.Cli;
 
 /// <summary>
 /// A path argument that names nothing on disk, for the commands that take a run directory or a file in one place
-/// (export, diff: a run or a spec; report: a run or a sweep file): one wording, <c>no run directory or spec file
+/// (export, diff: a run or a spec; report: a run or a sweep file; snapshot: a spec file or folder): one wording, <c>no run directory or spec file
 /// 'runs/nope'</c>, and exit code 1, as <c>eval</c> and <c>train --resume</c> say it of a missing run — rather than
 /// the spec loader's "spec file not found" for what may have been meant as a run.
 /// </summary>

@@ -30,7 +30,7 @@ public static partial class Commands
                 {
                     var plan = SweepPlan.Expand(SweepFile.Load(paths[0]));
                     if (dir is not null) plan = plan with { ReportDir = Path.GetFullPath(dir) };
-                    Directory.CreateDirectory(plan.ReportDir);
+                    Runtime.Training.AtomicFile.CreateFolder(plan.ReportDir);
                     var files = SweepReport.WriteAll(plan, SweepResults.Collect(plan, SweepRunner.Compile(plan)));
                     output.Out.WriteLine($"sweep report: {Path.Combine(plan.ReportDir, SweepReport.Html)} ({files.Count} files)");
                     return ExitCodes.Ok;

@@ -33,6 +33,21 @@ public sealed record Override(string Key, string Value)
     /// <summary>The file name diagnostics give an override typed as an option (<see cref="FromOption"/>).</summary>
     public const string CommandLineSourceName = "<command line>";
 
+    /// <summary>
+    /// An override written in a file rather than typed (a sweep file's <c>grid:</c>, <c>set:</c> or <c>budget:</c>
+    /// entry): compiled as <c>Key=Value</c>, but its diagnostics locate the key at <paramref name="keySpan"/> and the
+    /// value from <paramref name="valueStart"/> in that file, with its line and a caret under what is wrong.
+    /// </summary>
+    /// <param name="key">the key as it applies (<c>train.epochs</c> for a budget's <c>epochs</c>).</param>
+    /// <param name="value">the value as the file's format reads it.</param>
+    /// <param name="keySpan">where the key is written (for a budget's <c>epochs</c>, that word); it ends before the value.</param>
+    /// <param name="valueStart">the offset in <paramref name="keySpan"/>'s file where the value's text begins.</param>
+    public static Override Written(string key, string value, Span keySpan, int valueStart) =>
+        new(key, value) { WrittenAt = (keySpan, valueStart) };
+
+    /// <summary>Where a file wrote this override (<see cref="Written"/>); null for one typed on the command line.</summary>
+    internal (Span Key, int ValueStart)? WrittenAt { get; init; }
+
     internal bool Malformed { get; init; }
 
     /// <summary>The option this override was typed as (<c>--epochs</c>), or null for a <c>--set</c>.</summary>

@@ -115,9 +115,13 @@ internal static class ArgBinder
             if (value is null) { ok = false; bound[spec.Name] = new BoundArg(0L, a.Span); continue; }
             bound[spec.Name] = new BoundArg(value, a.Value.Span);
         }
+        // a required argument written with a typo (conv(dim, kernal: 1)) is reported once, as the unknown name with its
+        // "did you mean", not also as missing (as Roslyn's CS1739 stands alone)
+        var meant = args.Where(a => a.Name is { } n && !op.ArgNames.Contains(n)).Select(a => Suggest.Closest(a.Name!, op.ArgNames)).OfType<string>().ToHashSet();
         foreach (var spec in op.ArgArray)
         {
             if (bound.ContainsKey(spec.Name)) continue;
+            if (spec.Required && meant.Contains(spec.Name)) { ok = false; continue; }
             if (spec.Required)
             {
                 diags.Report(CompilerDiagnostics.MissingOpArgument, at, $"usage: {op.Usage}", op.Name, spec.Name);

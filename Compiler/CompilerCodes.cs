@@ -202,6 +202,17 @@ public static class CompilerCodes
     /// <summary><c>chunk(index)</c> with an index not under the chunk count.</summary>
     public const string ChunkIndexOutOfRange = "AD0271";
 
+    // ---- session 8, newuser (AD0390–0399) ----------------------------------------------------------
+
+    /// <summary><c>onecycle(…)</c> whose phases, over the run's steps, leave one empty where a step falls (PyTorch divides by zero).</summary>
+    public const string OneCycleEmptyPhase = "AD0390";
+
+    /// <summary>An image folder's test split (<c>val/</c> or <c>test/</c>) with a class folder the training split lacks.</summary>
+    public const string DataFolderTestClass = "AD0391";
+
+    /// <summary>A warning: <c>subset</c> above the data's training images, so all of them are used.</summary>
+    public const string SubsetBeyondData = "AD0392";
+
     /// <summary>All codes, for docs and the test that each is unique.</summary>
     public static IReadOnlyList<string> All => typeof(CompilerCodes).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();

@@ -409,6 +409,16 @@ public static class CompilerDiagnostics
     public static readonly DiagnosticDescriptor ChunkIndexOutOfRange = new(CompilerCodes.ChunkIndexOutOfRange, "chunk index out of range",
         "chunk index {0} is not under the chunk count {1}");
 
+    /// <summary>{0}: <see cref="OneCyclePhases.Describe"/>: the steps, pct_start, the step and its empty phase.</summary>
+    public static readonly DiagnosticDescriptor OneCycleEmptyPhase = new(CompilerCodes.OneCycleEmptyPhase, "one-cycle phase without steps", "{0}");
+
+    /// <summary>{0}: <see cref="ImageFolderLayout.UnknownMessage"/>: the folder, the classes, the training classes' count.</summary>
+    public static readonly DiagnosticDescriptor DataFolderTestClass = new(CompilerCodes.DataFolderTestClass, "test class not among the training classes", "{0}");
+
+    /// <summary>{0}: the subset; {1}: the data's name; {2}: its training images.</summary>
+    public static readonly DiagnosticDescriptor SubsetBeyondData = new(CompilerCodes.SubsetBeyondData, "subset larger than the data",
+        "subset {0} is more than the {2} training images of '{1}': all {2} are used");
+
     /// <summary>Every descriptor above (for the tests and docs).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(CompilerDiagnostics).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

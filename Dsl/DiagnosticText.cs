@@ -34,15 +34,15 @@ public static class DiagnosticText
             var marks = new List<Mark> { new(primary, null, '^') };
             marks.AddRange(d.Labels.Select(l => new Mark(l.Span, l.Message, '-')));
             var gutter = marks.Max(m => m.Span.Line).ToString().Length;
-            var lastSource = primary.Source;
+            var lastSource = primary.Source.Whole;
             var lastLine = -1;
-            foreach (var m in marks.OrderBy(m => m.Span.Source == primary.Source ? 0 : 1).ThenBy(m => m.Span.Start))
+            foreach (var m in marks.OrderBy(m => m.Span.Source.Whole == primary.Source.Whole ? 0 : 1).ThenBy(m => m.Span.Start))
             {
                 var l = m.Span.Line;
-                if (m.Span.Source != lastSource)
+                if (m.Span.Source.Whole != lastSource)
                 {
                     sb.Append($"{new string(' ', gutter)}--> {m.Span}\n");
-                    lastSource = m.Span.Source;
+                    lastSource = m.Span.Source.Whole;
                     lastLine = -1;
                 }
                 var (text, caretAt, caretWidth) = Window(m.Span);
@@ -67,7 +67,7 @@ public static class DiagnosticText
     /// the caret's width (at least 1; a span running past the line or the window stops at its end).</summary>
     public static (string Text, int CaretAt, int CaretWidth) Window(Span span)
     {
-        var src = span.Source;
+        var src = span.Source.Whole;  // an embedded value's line is shown whole, as its file has it
         var line = src.LineColumn(span.Start).Line;
         int lineStart = src.LineStart(line), lineEnd = src.LineEnd(line);
         var col0 = Math.Clamp(span.Start, lineStart, lineEnd) - lineStart;  // 0-based caret column

@@ -15,6 +15,7 @@ public sealed class SourceText
     {
         Path = path;
         Text = text;
+        Whole = this;
         var starts = new List<int> { 0 };
         for (var i = 0; i < text.Length; i++)
         {
@@ -27,6 +28,28 @@ public sealed class SourceText
 
     public string Path { get; }
     public string Text { get; }
+
+    /// <summary>
+    /// The file whose lines diagnostics show: this text itself, or for a value <see cref="Embedded"/> in a file, that file.
+    /// </summary>
+    public SourceText Whole { get; private init; }
+
+    /// <summary>
+    /// A value written inside a larger file (a sweep file's <c>kernel: [3, 9]</c>), to be parsed alone by a parser that
+    /// reads to the end of the text (<see cref="SpecParser.ParseExpression"/>): its text is the file's up to
+    /// <paramref name="start"/> followed by <paramref name="value"/>, so offsets, lines and columns are the file's, and a
+    /// diagnostic shows the file's whole line (<see cref="Whole"/>). Where the file writes the value other than verbatim
+    /// (a YAML escape), offsets after the escape are approximate; they stay on the value's line.
+    /// </summary>
+    /// <param name="file">the file the value is written in.</param>
+    /// <param name="start">the offset in <paramref name="file"/> where the value's text begins (after an opening quote).</param>
+    /// <param name="value">the value as the file's format reads it (quotes and escapes removed).</param>
+    public static SourceText Embedded(SourceText file, int start, string value)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        start = Math.Clamp(start, 0, file.Text.Length);
+        return new SourceText(file.Path, file.Text[..start] + value) { Whole = file.Whole };
+    }
     public int LineCount => _lineStarts.Length;
 
     /// <summary>True for the characters that end a line (<c>\n</c> and <c>\r</c>; <c>\r\n</c> is one break).</summary>

@@ -30,7 +30,16 @@ public static class SpecLoader
     }
 
     private static string? ReadFromDisk(string path) =>
-        File.Exists(path) ? File.ReadAllText(path) : null;
+        Directory.Exists(path) ? throw new DirectoryGivenException(path) : File.Exists(path) ? File.ReadAllText(path) : null;
+
+    /// <summary>A folder named where a spec file belongs: read as AD0053 "cannot read 'x': it is a directory, not a spec
+    /// file", with the spec files it holds as the hint (a run directory holds its spec as <c>spec.arch</c>).</summary>
+    private sealed class DirectoryGivenException(string path) : IOException("it is a directory, not a spec file")
+    {
+        public string Hint { get; } = Directory.EnumerateFiles(path, "*.arch").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList() is { Count: > 0 } specs
+            ? $"it holds {string.Join(", ", specs.Take(3))}{(specs.Count > 3 ? $" and {specs.Count - 3} more" : "")}: name the file, as '{Path.Combine(path, specs[0]!)}'"
+            : "give a .arch file";
+    }
 
     private sealed class State(Func<string, string?> readFile)
     {
@@ -53,7 +62,7 @@ public static class SpecLoader
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {
-                Diagnostics.Add(Diagnostic.Create(DslCodes.FileUnreadable, importedBy?.Span, null, path, e.Message));
+                Diagnostics.Add(Diagnostic.Create(DslCodes.FileUnreadable, importedBy?.Span, (e as DirectoryGivenException)?.Hint, path, e.Message));
                 _done[key] = null;
                 return null;
             }

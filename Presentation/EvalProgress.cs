@@ -26,7 +26,7 @@ public sealed class EvalProgress(TextWriter err, bool interactive, string set, T
         _last = now;
         double seconds = Math.Max(now.TotalSeconds, 1e-9);
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"evaluating {set}: {done:N0}/{total:N0} images ({100.0 * done / Math.Max(total, 1):0}%), {done / seconds:0} images/s");
+            $"evaluating {set}: {done:N0}/{total:N0} images ({100.0 * done / Math.Max(total, 1):0}%), {done / seconds:#,0} images/s");
         if (interactive) err.Write("\r" + line + (finished ? "\n" : ""));
         else err.WriteLine(line);
         err.Flush();

@@ -37,7 +37,7 @@ public static class RunComparison
 
     public static IReadOnlyList<string> Write(IReadOnlyList<ComparedRun> runs, string outDir)
     {
-        Directory.CreateDirectory(outDir);
+        AtomicFile.CreateFolder(outDir);
         var figures = RunFigures.Of(runs.Select(r => (r.Label, r.Curves)).ToList());
         var files = new List<string>();
         foreach (var f in figures) files.AddRange(Charts.Write(f, outDir));

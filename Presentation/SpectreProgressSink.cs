@@ -34,10 +34,9 @@ public sealed class SpectreProgressSink : IProgressSink, IDisposable
     public void RunStarted(RunStartInfo i)
     {
         _info = i;
-        _console.MarkupLine($"[bold]{(i.Resumed ? "Resuming" : "Training")}[/] {Markup.Escape(i.Arch)} ({i.Parameters:N0} parameters) on {Markup.Escape(i.Device)} " +
+        _console.MarkupLine($"[bold]{(i.Resumed ? "Resuming" : "Training")}[/] {Markup.Escape(i.Arch)} ({Throughput.Count(i.Parameters)} parameters) on {Markup.Escape(i.Device)} " +
                             $"with {i.Threads} thread(s) → [blue]{Markup.Escape(i.RunDir)}[/]");
-        _console.MarkupLine(Markup.Escape($"  data {i.Data}: {i.TrainSamples} training images{(i.EvalSet is null ? "" : $", {i.EvalSamples} {i.EvalSet} images")}; " +
-                                          $"{i.Epochs} epoch(s) × {i.BatchesPerEpoch} batches of {i.BatchSize}; {i.Optimizer}; augment {i.Augment}"));
+        _console.MarkupLine(Markup.Escape("  " + i.DescribeData()));
         _thread = new Thread(() =>
         {
             try
@@ -70,7 +69,7 @@ public sealed class SpectreProgressSink : IProgressSink, IDisposable
     {
         if (_task is null) return;
         _task.Value = s.Batch;
-        _task.Description = Markup.Escape($"epoch {s.Epoch}/{s.Epochs}  loss {F(s.EpochLoss)}  acc {Pct(s.EpochAccuracy)}  {F(s.ImagesPerSecond, "0")} img/s");
+        _task.Description = Markup.Escape($"epoch {s.Epoch}/{s.Epochs}  loss {F(s.EpochLoss)}  acc {Pct(s.EpochAccuracy)}  {Throughput.Count(s.ImagesPerSecond)} img/s");
     }
 
     public void Evaluating(int epoch, string set, int samples)
@@ -85,7 +84,7 @@ public sealed class SpectreProgressSink : IProgressSink, IDisposable
         _task.Value = _task.MaxValue;
         _task.Description = Markup.Escape($"epoch {e.Epoch}/{e.Epochs}  loss {F(e.TrainLoss)}  acc {Pct(e.TrainAccuracy)}") +
                             (e.EvalSet is null ? "" : $"  [green]{Markup.Escape($"{e.EvalSet} acc {Pct(e.EvalAccuracy)}")}[/]{(e.IsBest ? " [yellow]best[/]" : "")}") +
-                            Markup.Escape($"  {F(e.ImagesPerSecond, "0")} img/s  {Throughput.Format(e.EpochTime)}");
+                            Markup.Escape($"  {Throughput.Count(e.ImagesPerSecond)} img/s  {Throughput.Format(e.EpochTime)}");
         _task.StopTask();
     }
 

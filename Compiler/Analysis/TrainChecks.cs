@@ -30,6 +30,35 @@ internal static class TrainChecks
                 "use a batch of at least 2 (PyTorch refuses this: \"Expected more than 1 value per channel when training\"), or layernorm here",
                 full[0].Name, BatchStatistics.Describe(full[0], batch), More(full));
         else EpochEnd(g, spans, trainSpans, diags);
+        OneCycleSteps(g, trainSpans, diags);
+        SubsetBeyondData(g, trainSpans, diags);
+    }
+
+    /// <summary>A warning for a <c>subset</c> above the known training images: <see cref="DataCatalog.SplitSizes"/> uses them all, silently otherwise.</summary>
+    private static void SubsetBeyondData(IrGraph g, IReadOnlyDictionary<string, Span> trainSpans, DiagnosticBag diags)
+    {
+        var data = g.Train.Data;
+        if (data.Subset is not int subset || (data.Synthetic?.Train ?? data.Set.TrainSamples) is not int total || subset <= total) return;
+        if (!trainSpans.TryGetValue("subset", out var at)) return;
+        diags.Add(Diagnostic.Create(CompilerDiagnostics.SubsetBeyondData, at, "leave subset out to train on every image, or give fewer",
+            subset.ToString("N0", CultureInfo.InvariantCulture), data.Set.Name, total.ToString("N0", CultureInfo.InvariantCulture)) with { Severity = Severity.Warning });
+    }
+
+    /// <summary>
+    /// One-cycle's phases over the run's steps (epochs × batches per epoch, the last batch kept), where the data's size
+    /// is known: a step in an empty phase, which train refuses, by the rule the runtime's schedule uses (<see cref="OneCyclePhases"/>).
+    /// </summary>
+    private static void OneCycleSteps(IrGraph g, IReadOnlyDictionary<string, Span> trainSpans, DiagnosticBag diags)
+    {
+        if (g.Train.Schedule is not OneCycleScheduleConfig o || !trainSpans.TryGetValue("schedule", out var at)) return;
+        var data = g.Train.Data;
+        if ((data.Synthetic?.Train ?? data.Set.TrainSamples) is not int total || DataCatalog.SplitSizes(total, data.ValSplit, data.Subset) is not var (train, _)) return;
+        var loop = g.Train.Loop;
+        long batches = (train + loop.Batch - 1) / loop.Batch, steps = loop.Epochs * batches;
+        if (steps <= 0 || OneCyclePhases.EmptyPhaseStep(steps, o.PctStart, o.ThreePhase) is not { } step) return;
+        diags.Report(CompilerDiagnostics.OneCycleEmptyPhase, at,
+            $"the run has {loop.Epochs} epoch(s) × {batches} batch(es) ({train} training images, batch {loop.Batch}); use more steps or another pct_start",
+            OneCyclePhases.Describe(steps, o.PctStart, o.ThreePhase, step));
     }
 
     /// <summary>
@@ -120,7 +149,8 @@ internal static class TrainChecks
                 data.Set.Name, image, g.Input);
     }
 
-    /// <summary>An image folder exists and has one class folder (of <c>train/</c> when present) per model output — the listing's rule (Runtime FolderIndex).</summary>
+    /// <summary>An image folder exists, has one class folder (of <c>train/</c> when present) per model output, and its test split's
+    /// classes are training classes — the listing's rules (<see cref="ImageFolderLayout"/>, which the runtime's FolderIndex reads with).</summary>
     private static void Folder(string root, Shape output, Span dataAt, DiagnosticBag diags)
     {
         if (!Directory.Exists(root))
@@ -130,13 +160,18 @@ internal static class TrainChecks
                 "give the directory holding train/<class>/<image> (and val/<class>/<image>), or <class>/<image>", root) with { Severity = Severity.Warning });
             return;
         }
-        string classRoot = Directory.Exists(Path.Combine(root, "train")) ? Path.Combine(root, "train") : root;
-        int classes;
-        try { classes = Directory.GetDirectories(classRoot).Count(d => !Path.GetFileName(d).StartsWith('.')); }
+        var (classRoot, testRoot) = ImageFolderLayout.Splits(root);
+        string[] trainClasses, testClasses;
+        try { (trainClasses, testClasses) = (ImageFolderLayout.Classes(classRoot), testRoot is null ? [] : ImageFolderLayout.Classes(testRoot)); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; } // train reports the unreadable folder with its reason
+        var classes = trainClasses.Length;
         if (classes != output.Dims[0])
             diags.Report(CompilerDiagnostics.DataFolderClasses, dataAt, $"set classes = {classes}, or point data at a folder with {output.Dims[0]} class folders",
                 classRoot, classes, output);
+        if (classes > 0 && ImageFolderLayout.Unknown(testClasses, trainClasses) is { Count: > 0 } unknown)
+            diags.Report(CompilerDiagnostics.DataFolderTestClass, dataAt,
+                $"give {testRoot} the training classes' folders only ({string.Join(", ", trainClasses.Take(5))}{(classes > 5 ? ", …" : "")})",
+                ImageFolderLayout.UnknownMessage(testRoot!, unknown, classes));
     }
 
     private static void TrainValuesFitInput(IrGraph g, IReadOnlyList<Span> spans, IReadOnlyDictionary<string, Span> trainSpans, DiagnosticBag diags)

@@ -69,10 +69,17 @@ internal sealed class OverrideBinder(DiagnosticBag diags)
 
     /// <summary>
     /// The source an override's diagnostics are located in: what was typed (<see cref="Override.Typed"/>: no '='
-    /// added to a malformed one; <c>--epochs 0</c> for an option), the span of its key (or option) and where its value starts.
+    /// added to a malformed one; <c>--epochs 0</c> for an option), or the file that wrote it (<see cref="Override.Written"/>);
+    /// the span of its key (or option) and where its value starts.
     /// </summary>
     private static (SourceText Source, Span KeySpan, int ValueStart) Locate(Override o)
     {
+        if (o.WrittenAt is var (key, valueStart))
+        {
+            // in the file that wrote it: the value parsed alone, at its place, the key before it in the same text
+            var embedded = SourceText.Embedded(key.Source, valueStart, o.Value);
+            return (embedded, new Span(embedded, Math.Min(key.Start, valueStart), Math.Min(key.Length, Math.Max(0, valueStart - key.Start))), valueStart);
+        }
         var src = new SourceText(o.Option is null ? Override.SourceName : Override.CommandLineSourceName, o.Typed);
         var keyLength = o.Option?.Length ?? o.Key.Length;
         return (src, new Span(src, 0, keyLength), keyLength + 1);

@@ -102,6 +102,7 @@ public static class NativeLibraryLocator
             {
                 throw new TorchNativeLibraryException($"{path} could not be loaded: {e.Message}. " + BuildHint, e);
             }
+            GoogleLogging.Apply(); // the glog the shim loaded: initialised, so c10d's messages come without "Logging before InitGoogleLogging()"
             return _handle;
         }
     }

@@ -94,11 +94,19 @@ public sealed class AblationCommandTests : IDisposable
     }
 
     [Fact]
-    public void Snapshot_of_a_missing_path_is_a_usage_error()
+    public void Snapshot_of_a_missing_path_or_a_folder_without_specs_exits_one_as_check_does()
     {
-        var (code, _, stderr) = Run("snapshot", Path.Combine(_dir, "nope.arch"));
-        Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains("no such spec", stderr);
+        var nope = Path.Combine(_dir, "nope.arch");
+        var (code, stdout, stderr) = Run("snapshot", nope);
+        Assert.Equal(ExitCodes.SpecErrors, code);   // as check, summary, eval and report say a missing path (was 2, a usage error)
+        Assert.Equal("", stdout);
+        Assert.Equal($"archc: error: no spec file or folder '{nope}'", stderr.TrimEnd());
+        Assert.Equal(ExitCodes.SpecErrors, Run("check", nope).Code);
+
+        var empty = Directory.CreateDirectory(Path.Combine(_dir, "empty")).FullName;
+        var none = Run("snapshot", "--check", empty);
+        Assert.Equal(ExitCodes.SpecErrors, none.Code);
+        Assert.Equal($"archc: error: no .arch files in '{empty}'", none.Err.TrimEnd());
     }
 
     // ---- sweep ---------------------------------------------------------------------------------------

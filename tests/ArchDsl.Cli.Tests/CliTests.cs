@@ -96,6 +96,19 @@ public class CliTests
     }
 
     [Fact]
+    public void Diagnostics_are_listed_in_file_order_as_a_reader_fixes_them()
+    {
+        // the mixer's residual is checked before its sub-layers' ops, the train section after: listed by line all the same
+        var spec = TempSpec(TinyTrainSpec.Replace("stem conv(dim, kernel: 2, stride: 2) -> gelu -> batchnorm",
+            "stem conv(dim, kernel: 2, stride: 2) -> gelu -> batchnorm\nmixer * 1 {\n  token: conv(dim, kernel: 1) -> gelo\n  residual: boht\n}")
+            .Replace("batch: 32", "bach: 32"));
+        var (code, _, stderr) = Run("check", spec);
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        var located = stderr.Split('\n').Where(l => l.StartsWith(spec + ":", StringComparison.Ordinal)).Select(l => l[(spec.Length + 1)..].Split(':')[0]).ToList();
+        Assert.Equal(["5", "6", "12"], located);
+    }
+
+    [Fact]
     public void A_missing_spec_file_is_an_error_not_a_crash()
     {
         var (code, _, stderr) = Run("check", "/nonexistent/dir/x.arch");

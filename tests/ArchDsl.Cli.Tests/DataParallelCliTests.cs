@@ -291,6 +291,10 @@ public class DataParallelCliTests
             Assert.InRange(watch.Elapsed.TotalSeconds, 3, 240);
             Assert.Equal(1, alone.Code);
             Assert.Contains("rank 1 could not reach the master at 127.0.0.1:", alone.Err);
+            // glog is initialised (Torch.GoogleLogging): c10d's own error line still reaches stderr, without the
+            // "WARNING: Logging before InitGoogleLogging() is written to STDERR" above it
+            Assert.Contains("] [c10d] The client socket has timed out", alone.Err);
+            Assert.DoesNotContain("Logging before InitGoogleLogging", alone.Err);
         }
 
         // The rendezvous store served here, as torchrun's agent serves it (TORCHELASTIC_USE_AGENT_STORE): its port is held

@@ -116,9 +116,11 @@ public sealed class ExportCommandTests : IDisposable
         File.WriteAllText(blocker, "not a folder");
         var (code, _, stderr) = Run("export", SpecFile(), "--out", Path.Combine(blocker, "sub"));
         Assert.Equal(ExitCodes.SpecErrors, code);
-        Assert.Contains("could not write the export", stderr);
+        Assert.Equal($"archc: error: could not write the export to '{Path.Combine(blocker, "sub")}': '{blocker}' is a file, not a folder", stderr.TrimEnd());
         Assert.DoesNotContain("   at ", stderr);
         Assert.Equal("not a folder", File.ReadAllText(blocker));
+        // --out naming the file itself: the same words (was .NET's "The file … already exists.")
+        Assert.Contains($"'{blocker}' is a file, not a folder", Run("export", SpecFile(), "--out", blocker).Err);
     }
 
     [Fact]

@@ -58,6 +58,41 @@ public sealed class TrainEvalOptionTests : IDisposable
         Assert.Equal([3L, 4, 6, 8], steps); // every 3rd step and each epoch's last (4 batches an epoch)
     }
 
+    [Fact]
+    public void More_threads_than_cores_train_with_a_warning_that_names_the_cores()
+    {
+        var cores = Environment.ProcessorCount;
+        var (code, stdout, err) = Run("train", SpecFile(), "--runs", Runs, "--threads", (cores + 1).ToString(), "--epochs", "1");
+        Assert.True(code == ExitCodes.Ok, err);   // a warning, as PyTorch's DataLoader warns of more workers than cores
+        Assert.Contains($"warning: {cores + 1} threads, but this machine has {cores} core{(cores == 1 ? "" : "s")}: threads beyond the cores " +
+                        $"take turns and slow training; use {cores} or fewer (train's --threads, a sweep's threads:)", stdout);
+        Assert.DoesNotContain("warning:", Run("train", SpecFile(), "--runs", Runs, "--threads", cores.ToString(), "--epochs", "1").Out);
+    }
+
+    [Theory]
+    [InlineData("-5")]
+    [InlineData("0")]
+    public void Resume_with_a_non_positive_epoch_count_says_so_and_leaves_the_run_as_it_was(string epochs)
+    {
+        var run = Train("--epochs", "1");
+        var runJson = File.ReadAllText(Path.Combine(run, "run.json"));
+        var (code, stdout, err) = Run("train", "--resume", run, "--epochs", epochs);
+        Assert.Equal(ExitCodes.SpecErrors, code);   // as train SPEC --epochs -5 (AD0141), not "give more than 1"
+        Assert.Equal("", stdout);
+        Assert.Equal($"archc: error: --epochs must be a positive integer, got {epochs}: with --resume it is the run's new number of epochs in all", err.TrimEnd());
+        Assert.Equal(runJson, File.ReadAllText(Path.Combine(run, "run.json")));
+    }
+
+    [Fact]
+    public void Data_parallel_processes_count_their_threads_together()
+    {
+        var cores = Environment.ProcessorCount;
+        Assert.Null(Runtime.Training.Trainer.OversubscribedThreads(1, cores));
+        Assert.Equal($"warning: 2 processes × {cores} threads = {2 * cores}, but this machine has {cores} core{(cores == 1 ? "" : "s")}: " +
+                     $"threads beyond the cores take turns and slow training; use {Math.Max(1, cores / 2)} or fewer (train's --threads, a sweep's threads:)",
+            Runtime.Training.Trainer.OversubscribedThreads(cores, 2));
+    }
+
     [Theory]
     [InlineData("--log-every", "0", "archc: error: --log-every must be at least 1, got 0")]
     [InlineData("--threads", "0", "archc: error: --threads must be at least 1, got 0")]
@@ -132,11 +167,9 @@ public sealed class TrainEvalOptionTests : IDisposable
         Assert.True(code == ExitCodes.Ok, err);
         var command = stdout.Split('\n').Single(l => l.StartsWith("  cd ", StringComparison.Ordinal)).Trim();
         Assert.Contains("/usr/bin/python3 -c", command);
-        var psi = new ProcessStartInfo("bash", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, output);
+        var (exit, stdoutOf, stderrOf) = TestSupport.ChildProcess.Run(new ProcessStartInfo("bash", ["-c", command]));
+        var output = stdoutOf + stderrOf;
+        Assert.True(exit == 0, output);
         Assert.Contains("Tiny(", output); // the module's repr: the model printed
     }
 

@@ -62,6 +62,15 @@ public class CompilerDiagnosticTests
         Expect(Spec("conv(dim, kernl: 2)"), CompilerCodes.UnknownArgument, 3, "kernl", "conv has no argument 'kernl'", "did you mean 'kernel'?");
 
     [Fact]
+    public void ARequiredArgumentWrittenWithATypoIsOneErrorNotAlsoAMissingOne()
+    {
+        // conv's kernel is required: "conv needs argument 'kernel'" as well would say the same fault twice
+        var r = Compile(Spec("conv(dim, kernl: 2)"), []);
+        Assert.Equal([CompilerCodes.UnknownArgument], r.Diagnostics.Select(d => d.Code));
+        Expect(Spec("conv(dim, strid: 2)"), CompilerCodes.MissingArgument, 3, "conv(dim, strid: 2)", "conv needs argument 'kernel'");   // a typo of another argument
+    }
+
+    [Fact]
     public void DuplicateArgument() =>
         Expect(Spec("conv(dim, kernel: 2, kernel: 3)"), CompilerCodes.DuplicateArgument, 3, "kernel: 3", "argument 'kernel' of conv is given twice");
 

@@ -58,6 +58,40 @@ public class TrainCheckTests
     }
 
     [Fact]
+    public void AnImageFoldersTestClassOutsideTheTrainingClassesIsAnErrorInTheWordsTrainUses()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "archdsl-valclasses-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            foreach (var c in new[] { "train/cat", "train/dog", "val/cat", "val/bird", "val/.cache" }) Directory.CreateDirectory(Path.Combine(root, c));
+            var spec = Spec("conv(dim, kernel: 2)", $"train {{ data: folder(path: \"{root}\") }}", header: "arch A(dim = 8, heads = 2, classes = 2)");
+            var val = Path.Combine(root, "val");
+            var d = Expect(spec, CompilerCodes.DataFolderTestClass, 5, "folder(",
+                $"image folder '{val}': class 'bird' is not among the 2 training classes; its labels would mean nothing to the model",
+                $"give {val} the training classes' folders only (cat, dog)");
+            Assert.Equal(ImageFolderLayout.UnknownMessage(val, ["bird"], 2), d.Message);   // what the runtime's listing throws
+            Directory.Delete(Path.Combine(val, "bird"));
+            Assert.DoesNotContain(Compile(spec, []).Diagnostics, x => x.Code == CompilerCodes.DataFolderTestClass);
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    [Fact]
+    public void ASubsetAboveTheDatasTrainingImagesIsAWarningThatAllAreUsed()
+    {
+        var spec = Spec("conv(dim, kernel: 2)", "train { data: synthetic(train: 64), subset: 100 }");
+        var r = Compile(spec);
+        Assert.True(r.Success);   // a warning: it trains, on every image (DataCatalog.SplitSizes)
+        var d = Assert.Single(r.Diagnostics, x => x.Code == CompilerCodes.SubsetBeyondData);
+        Assert.Equal(Severity.Warning, d.Severity);
+        Assert.Equal("subset 100 is more than the 64 training images of 'synthetic': all 64 are used", d.Message);
+        Assert.Equal("leave subset out to train on every image, or give fewer", d.Hint);
+        At(d, 5, spec.Split('\n')[4].IndexOf("100") + 1);
+        Assert.Equal((64, 0), DataCatalog.SplitSizes(64, 0, 100));
+        Assert.DoesNotContain(Compile(spec.Replace("subset: 100", "subset: 64"), []).Diagnostics, x => x.Code == CompilerCodes.SubsetBeyondData);
+    }
+
+    [Fact]
     public void DataCallArgumentsAreChecked() =>
         Expect(Spec("conv(dim, kernel: 2)", "train { data: synthetic(train: 10, tset: 3) }"), CompilerCodes.UnknownArgument, 5, "tset",
             "synthetic has no argument 'tset'", "did you mean 'test'?");
@@ -141,6 +175,25 @@ public class TrainCheckTests
     [InlineData("train { augment: [randaugment(m: 40)] }", "40", "argument 'm' of randaugment expects an integer in 0..30 but got the integer 40")]
     public void RulesBetweenTrainValuesAreTheCompilers(string train, string at, string message) =>
         Expect(Spec("conv(dim, kernel: 2)", train), CompilerCodes.TrainValue, 5, at, message);
+
+    // ---- one-cycle phases ---------------------------------------------------------------------------
+
+    [Fact]
+    public void AOneCycleWithAnEmptyPhaseWhereAStepFallsIsAnErrorInTheWordsTrainUses()
+    {
+        // 64 images in batches of 16 for one epoch: 4 steps; pct_start 0.25 ends phase 1 at 0.25·4 − 1 = 0, where it
+        // starts, and step 0 falls in it (PyTorch's OneCycleLR divides by zero there)
+        const string train = "train { data: synthetic(train: 64), batch: 16, epochs: 1, schedule: onecycle(max_lr: 0.01, pct_start: 0.25) }";
+        var d = Expect(Spec("conv(dim, kernel: 2)", train), CompilerCodes.OneCycleEmptyPhase, 5, "onecycle",
+            "one-cycle with 4 total steps and pct_start 0.25 puts step 0 in phase 1 of 2, which is empty (it starts and ends at step 0; PyTorch divides by zero here)",
+            "the run has 1 epoch(s) × 4 batch(es) (64 training images, batch 16); use more steps or another pct_start");
+        Assert.Equal(OneCyclePhases.Describe(4, 0.25, false, 0), d.Message);   // the runtime's schedule says this too
+        Graph(Spec("conv(dim, kernel: 2)", train.Replace("epochs: 1", "epochs: 2")));   // 8 steps: phase 1 ends at step 1
+        Assert.Equal(0, OneCyclePhases.EmptyPhaseStep(4, 0.25, threePhase: true));
+        // three phases whose last is empty hold only step T there, which a run never trains (PyTorch's T-th step() reads it)
+        Assert.Null(OneCyclePhases.EmptyPhaseStep(4, 0.625, threePhase: true));
+        Assert.Null(OneCyclePhases.EmptyPhaseStep(1_000_000, 0.3, threePhase: false));
+    }
 
     // ---- degenerate batch statistics ----------------------------------------------------------------
 

@@ -100,6 +100,24 @@ public class LoaderTests
     }
 
     [Fact]
+    public void A_directory_given_as_the_spec_is_called_a_directory_with_the_specs_it_holds_as_the_hint()
+    {
+        var dir = Directory.CreateTempSubdirectory("archdsl-loader-dir-").FullName;
+        try
+        {
+            var empty = Assert.Single(SpecLoader.Load(dir).Diagnostics);
+            Assert.Equal(DslCodes.FileUnreadable.Code, empty.Code);  // not AD0052 "spec file not found": it is there
+            Assert.Equal($"cannot read '{dir}': it is a directory, not a spec file", empty.Message);
+            Assert.Equal("give a .arch file", empty.Hint);
+            foreach (var name in new[] { "spec.arch", "a.arch", "c.arch", "b.arch", "notes.txt" }) File.WriteAllText(Path.Combine(dir, name), "");
+            var d = Assert.Single(SpecLoader.Load(dir).Diagnostics);
+            Assert.Equal($"it holds a.arch, b.arch, c.arch and 1 more: name the file, as '{Path.Combine(dir, "a.arch")}'", d.Hint);
+            Assert.Null(d.Span);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void Syntax_errors_of_imported_files_are_collected()
     {
         var r = SpecLoader.Load("/e/a.arch", Fs(("/e/a.arch", "import \"b.arch\"\narch A(d = 1 +)"), ("/e/b.arch", "block b { x y }")));

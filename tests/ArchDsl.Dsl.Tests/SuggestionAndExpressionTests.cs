@@ -94,4 +94,15 @@ public class SuggestionAndExpressionTests
         Assert.Empty(r.Diagnostics);
         Assert.Equal(value, Assert.IsType<FloatLit>(r.File.Archs[0].Params[0].Default).Value);
     }
+
+    [Fact]
+    public void A_value_embedded_in_a_file_parses_alone_and_its_error_shows_the_files_whole_line()
+    {
+        var file = new SourceText("sweep.yaml", "grid:\n  depth: [x y, 2]  # comment\n");
+        var r = SpecParser.ParseExpression(SourceText.Embedded(file, file.Text.IndexOf('x'), "x y"), file.Text.IndexOf('x'));
+        var d = Assert.Single(r.Diagnostics);
+        Assert.Equal("sweep.yaml:2:13: error AD0013: expected the end of the value, found 'y'", d.Render().Split('\n')[0]);
+        Assert.Equal(" 2 |   depth: [x y, 2]  # comment", d.Render().Split('\n')[1]);
+        Assert.Equal("   |             ^", d.Render().Split('\n')[2]);
+    }
 }

@@ -65,8 +65,9 @@ public class AugmentVsPilTests
             var psi = new ProcessStartInfo(python, new[] { "-c", script, file }) { RedirectStandardOutput = true, RedirectStandardError = true };
             using var proc = Process.Start(psi)!;
             using var ms = new MemoryStream();
+            var stderrRead = proc.StandardError.ReadToEndAsync();   // read beside stdout: a full stderr pipe would block the child
             proc.StandardOutput.BaseStream.CopyTo(ms);
-            string stderr = proc.StandardError.ReadToEnd();
+            string stderr = stderrRead.GetAwaiter().GetResult();
             proc.WaitForExit();
             Assert.True(proc.ExitCode == 0, $"python3 failed ({proc.ExitCode}; needs python3-torchvision and python3-pil):\n{stderr}");
             var all = new float[ms.Length / 4];

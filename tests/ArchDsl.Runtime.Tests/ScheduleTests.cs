@@ -119,12 +119,8 @@ public class ScheduleTests
                 if i < 23: o.step(); s.step()
             print(json.dumps(out))
             """;
-        var psi = new ProcessStartInfo(python, new[] { "-c", script }) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var proc = Process.Start(psi)!;
-        string stdout = proc.StandardOutput.ReadToEnd();
-        string stderr = proc.StandardError.ReadToEnd();
-        proc.WaitForExit();
-        Assert.True(proc.ExitCode == 0, $"python3 failed ({proc.ExitCode}; without torch: `apt-get install python3-torch`):\n{stderr}");
+        var (code, stdout, stderr) = TestSupport.ChildProcess.Run(new ProcessStartInfo(python, new[] { "-c", script }));
+        Assert.True(code == 0, $"python3 failed ({code}; without torch: `apt-get install python3-torch`):\n{stderr}");
         var expected = JsonSerializer.Deserialize<double[][]>(stdout)!;
         var s = new OneCycleSchedule(0.2, 23, pctStart: 0.4, divFactor: 7, finalDivFactor: 33);
         for (int t = 0; t < expected.Length; t++)
@@ -184,5 +180,14 @@ public class ScheduleTests
         Close(0.002, constant.LearningRate(9));
         Close(0.002, constant.LearningRate(15));
         Assert.IsType<ConstantSchedule>(Schedules.FromTrain(Train(("epochs", 2L)), 10));
+    }
+
+    [Fact]
+    public void A_one_cycle_with_an_empty_phase_is_refused_before_any_step_in_the_words_check_uses()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new OneCycleSchedule(0.01, 4, pctStart: 0.25));
+        Assert.Equal(OneCyclePhases.Describe(4, 0.25, false, 0) + "; use more steps or another pct_start", e.Message);
+        var ok = new OneCycleSchedule(0.01, 8, pctStart: 0.25);   // phase 1 ends at step 1
+        Assert.Equal(0.01, ok.LearningRate(1), 12);
     }
 }

@@ -126,6 +126,20 @@ public sealed class SweepRunnerTests : IDisposable
     }
 
     [Fact]
+    public void A_report_folder_that_is_a_file_is_a_sweep_error_and_the_trained_points_stay()
+    {
+        var fake = Fake();
+        var blocker = Path.Combine(_dir, "report-file");
+        File.WriteAllText(blocker, "mine");
+        var plan = Plan() with { ReportDir = blocker };
+        var e = Assert.Throws<SweepException>(() => new SweepRunner(fake, TextWriter.Null, SweepReport.WriteAll).Run(plan));   // was a RunFileException's stack trace
+        Assert.Equal($"the sweep's report: could not write '{Path.Combine(blocker, "results.md")}': '{blocker}' is a file, not a folder (the previous version, if any, is unchanged)", e.Message);
+        Assert.Equal(4, fake.TrainCalls.Count);
+        Assert.Equal("mine", File.ReadAllText(blocker));
+        Assert.Equal(4, SweepRunner.Status(plan).Count(s => s.State == PointState.Finished));   // a rerun with another --report skips them
+    }
+
+    [Fact]
     public void The_table_has_params_mult_adds_and_mean_plus_minus_sample_std()
     {
         var (summary, _) = Run(Fake());

@@ -39,4 +39,23 @@ public class TrainerProgressTests
         // The first step prints (nothing printed yet), then only each epoch's last batch within the hour.
         Assert.Equal(["batch 1/6", "batch 6/6", "batch 6/6"], lines.Select(l => l.Split("  ")[1]).ToList());
     }
+
+    [Fact]
+    public void Plain_lines_write_every_count_with_thousands_separators_as_parameter_counts_are()
+    {
+        var w = new StringWriter();
+        var sink = new PlainProgressSink(w, TimeSpan.Zero);
+        sink.RunStarted(new RunStartInfo("runs/x", "Tiny", 1, 1250, 64, 1234567, "cpu", 2, "synthetic", 80000, "test", 12000, "none", "sgd(lr: 0.1)", true, 0, 1001));
+        sink.StepCompleted(new StepInfo(1, 1, 1100, 1250, 1100, 1, 1, 0.5, 0.1, 3533.4, TimeSpan.FromSeconds(3)));
+        sink.Evaluating(1, "test", 12000);
+        sink.EpochCompleted(new EpochInfo(1, 1, 1250, 1, 0.5, "test", 1, 0.5, false, 12345.6, TimeSpan.FromSeconds(9)));
+        Assert.Equal([
+            "resuming Tiny (1,234,567 parameters) on cpu with 2 thread(s) → runs/x",
+            "  data synthetic: 80,000 training images, 12,000 test images; 1 epoch(s) × 1,250 batches of 64; sgd(lr: 0.1); augment none",
+            "  continuing at epoch 1, batch 1,001",
+            "epoch 1/1  batch 1,100/1,250  loss 1.0000  acc 50.00%  lr 1.00e-1  3,533 img/s  eta 3.0s",
+            "epoch 1: evaluating on 12,000 test images",
+            "epoch 1/1 done in 9.0s: train loss 1.0000 acc 50.00%; test loss 1.0000 acc 50.00%; 12,346 img/s"], w.ToString().TrimEnd().Split(Environment.NewLine));
+        Assert.Equal("-", Throughput.Count(double.NaN));
+    }
 }

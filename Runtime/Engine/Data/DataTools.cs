@@ -84,7 +84,7 @@ public static class DataTools
             throw new DataException($"'{splitDir}' already exists and is not empty; export writes into a new folder");
         int digits = (data.NumClasses - 1).ToString().Length;
         var folders = data.ClassNames.Select((c, k) => Path.Combine(splitDir, $"{k.ToString().PadLeft(digits, '0')}-{Safe(c)}")).ToArray();
-        foreach (var f in folders) Directory.CreateDirectory(f);
+        foreach (var f in folders) Training.AtomicFile.CreateFolder(f);
         int plane = data.Height * data.Width, count = data.Count;
         Parallel.For(0, count, i =>
         {

@@ -1,4 +1,5 @@
 using System.IO.Enumeration;
+using ArchDsl.Compiler;
 
 namespace ArchDsl.Runtime.Data;
 
@@ -42,9 +43,8 @@ public sealed class FolderIndex
     {
         if (!Directory.Exists(root))
             throw new DataException($"image folder '{root}' does not exist; expected <root>/train/<class>/<image> (and <root>/val/<class>/<image>) or <root>/<class>/<image>");
-        string train = Path.Combine(root, "train");
-        if (!Directory.Exists(train)) return (Scan(root, null, strict), null);
-        string? test = new[] { "val", "test" }.Select(s => Path.Combine(root, s)).FirstOrDefault(Directory.Exists);
+        var (train, test) = ImageFolderLayout.Splits(root);
+        if (test is null && train == root) return (Scan(root, null, strict), null);
         var trainIndex = Scan(train, null, strict);
         return (trainIndex, test is null ? null : Scan(test, trainIndex.Classes, strict));
     }
@@ -55,7 +55,7 @@ public sealed class FolderIndex
         string[] dirs;
         try
         {
-            dirs = Directory.GetDirectories(dir).Select(d => Path.GetFileName(d)!).Where(n => !n.StartsWith('.')).Order(StringComparer.Ordinal).ToArray();
+            dirs = ImageFolderLayout.Classes(dir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -65,10 +65,8 @@ public sealed class FolderIndex
             throw new DataException($"image folder '{dir}' has no class sub-directories; expected {dir}/<class>/<image>");
         var classNames = classes ?? dirs;
         var index = classNames.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
-        var unknown = dirs.Where(d => !index.ContainsKey(d)).ToList();
-        if (unknown.Count > 0)
-            throw new DataException($"image folder '{dir}': class{(unknown.Count == 1 ? "" : "es")} {string.Join(", ", unknown.Select(u => $"'{u}'"))} " +
-                                    $"{(unknown.Count == 1 ? "is" : "are")} not among the {classNames.Count} training classes; its labels would mean nothing to the model");
+        var unknown = ImageFolderLayout.Unknown(dirs, index.Keys);
+        if (unknown.Count > 0) throw new DataException(ImageFolderLayout.UnknownMessage(dir, unknown, classNames.Count));
         string fullDir = Path.GetFullPath(dir);
         var files = new FolderFiles.Builder(fullDir, classNames);
         var notes = new List<string>();

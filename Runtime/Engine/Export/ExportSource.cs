@@ -30,7 +30,7 @@ public sealed class ExportSource : IDisposable
         runDir = Path.GetFullPath(runDir);
         try
         {
-            if (!Directory.Exists(runDir)) throw new ExportException($"no run directory '{runDir}'");
+            if (RunDirectory.NotAFolder(runDir) is { } why) throw new ExportException(why);
             var graph = RunDirectory.ReadGraph(runDir);
             var card = ModelCard.ReadOrRebuild(runDir, graph);
             var weights = card.WeightsPath(runDir);
@@ -80,7 +80,7 @@ public static class ExportFiles
         var temps = new List<string>();
         try
         {
-            Directory.CreateDirectory(dir);
+            AtomicFile.CreateFolder(dir);
             foreach (var (name, bytes) in files)
             {
                 var tmp = Path.Combine(dir, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");

@@ -22,7 +22,7 @@ public sealed class SweepException : Exception
 }
 
 /// <summary>One entry of <c>points:</c> — a label, an optional spec of its own, and its overrides.</summary>
-public sealed record SweepPointEntry(string? Label, string? Spec, IReadOnlyList<KeyValuePair<string, string>> Set);
+public sealed record SweepPointEntry(string? Label, string? Spec, IReadOnlyList<Override> Set);
 
 /// <summary>
 /// A parsed sweep file (YAML). The schema (paths are relative to the sweep file's folder):
@@ -45,15 +45,18 @@ public sealed record SweepPointEntry(string? Label, string? Spec, IReadOnlyList<
 /// device: cpu                      # cpu | cuda; default cpu
 /// </code>
 /// Values are written as they would be after <c>--set key=</c>: <c>9</c>, <c>layer</c>, <c>"layer(eps: 1e-6)"</c>.
+/// Each override (<see cref="Set"/>, <see cref="Budget"/>, a point's, a grid value) is <see cref="Override.Written"/> at its
+/// place in the file, so a compile error in it names the sweep file's line and column. <see cref="Budget"/>'s keys are
+/// written without <c>train.</c>; the plan adds it.
 /// </summary>
 public sealed record SweepFile(
     string Path,
     string Name,
     IReadOnlyList<string> Specs,
     IReadOnlyList<SweepPointEntry> Points,
-    IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> Grid,
-    IReadOnlyList<KeyValuePair<string, string>> Set,
-    IReadOnlyList<KeyValuePair<string, string>> Budget,
+    IReadOnlyList<KeyValuePair<string, IReadOnlyList<Override>>> Grid,
+    IReadOnlyList<Override> Set,
+    IReadOnlyList<Override> Budget,
     IReadOnlyList<long> Seeds,
     string Output,
     string? Report,
@@ -94,4 +97,7 @@ public sealed record SweepFile(
     }
 
     internal static IReadOnlyList<string> Keys => KnownKeys;
+
+    /// <summary>Where the file names each spec (<c>spec:</c>, <c>specs:</c>, a point's <c>spec:</c>), by the path as written: the first place.</summary>
+    public IReadOnlyDictionary<string, Span> SpecSpans { get; init; } = new Dictionary<string, Span>();
 }

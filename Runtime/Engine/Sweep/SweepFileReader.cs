@@ -14,6 +14,7 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
 {
     private static readonly string[] PointKeys = ["label", "spec", "set"];
     private string PathText => source.Path;
+    private readonly Dictionary<string, Span> _specSpans = new(StringComparer.Ordinal);
 
     private Span At(YamlNode n)
     {
@@ -49,8 +50,8 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
 
         var name = Get("name") is { } nameNode ? Scalar(nameNode, "name") ?? "" : System.IO.Path.GetFileNameWithoutExtension(PathText);
         var specs = new List<string>();
-        if (Get("spec") is { } spec) specs.AddRange(ScalarList(spec, "spec"));
-        if (Get("specs") is { } specsNode) specs.AddRange(ScalarList(specsNode, "specs"));
+        if (Get("spec") is { } spec) specs.AddRange(SpecList(spec, "spec"));
+        if (Get("specs") is { } specsNode) specs.AddRange(SpecList(specsNode, "specs"));
         var points = Get("points") is { } pointsNode ? Points(pointsNode) : [];
         var grid = Get("grid") is { } gridNode ? Grid(gridNode) : [];
         var setAll = Get("set") is { } setNode ? Map(setNode, "set") : [];
@@ -68,7 +69,7 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
         var threads = PositiveInt(Get("threads"), "threads");
         if (specs.Count == 0 && (points.Count == 0 || points.Any(p => p.Spec is null)))
             Report(CompilerDiagnostics.SweepNoSpec, null, "name it with 'spec:' or 'specs:', or with 'spec:' in every point");
-        return new SweepFile(PathText, name, specs, points, grid, setAll, budget, seeds, output, report, logEvery, threads, device);
+        return new SweepFile(PathText, name, specs, points, grid, setAll, budget, seeds, output, report, logEvery, threads, device) { SpecSpans = _specSpans };
     }
 
     private void Unknown(YamlNode key, string where, IReadOnlyList<string> known)
@@ -85,29 +86,48 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
         return null;
     }
 
-    private List<string> ScalarList(YamlNode n, string what)
+    /// <summary>Spec paths (a value or a list of values), each remembered where it is written (<see cref="SweepFile.SpecSpans"/>).</summary>
+    private List<string> SpecList(YamlNode n, string what)
     {
-        switch (n)
+        if (n is YamlMappingNode)
         {
-            case YamlSequenceNode seq: return seq.Children.Select(c => Scalar(c, what + " entries")).OfType<string>().ToList();
-            case YamlScalarNode: return Scalar(n, what) is { } s ? [s] : [];
-            default:
-                Report(CompilerDiagnostics.SweepValueShape, n, null, what, "a value or a list of values");
-                return [];
+            Report(CompilerDiagnostics.SweepValueShape, n, null, what, "a value or a list of values");
+            return [];
         }
+        var specs = new List<string>();
+        foreach (var node in n is YamlSequenceNode seq ? seq.Children : [n])
+            if (Spec(node, n is YamlSequenceNode ? what + " entries" : what) is { } s) specs.Add(s);
+        return specs;
     }
 
-    private List<KeyValuePair<string, string>> Map(YamlNode n, string what)
+    /// <summary>One spec path, remembered where it is written.</summary>
+    private string? Spec(YamlNode n, string what)
+    {
+        if (Scalar(n, what) is not { } s) return null;
+        _specSpans.TryAdd(s, At(n));
+        return s;
+    }
+
+    /// <summary>A mapping of overrides (<c>set:</c>, <c>budget:</c>), each located where the file writes it.</summary>
+    private List<Override> Map(YamlNode n, string what)
     {
         if (n is not YamlMappingNode m)
         {
             Report(CompilerDiagnostics.SweepValueShape, n, $"{what}: {{ key: value }}", what, "a mapping of key: value");
             return [];
         }
-        var pairs = new List<KeyValuePair<string, string>>();
+        var pairs = new List<Override>();
         foreach (var (k, v) in m.Children)
-            if (Scalar(k, what + " keys") is { } key && Scalar(v, $"{what}.{key}") is { } value) pairs.Add(new(key, value));
+            if (Scalar(k, what + " keys") is { } key && Scalar(v, $"{what}.{key}") is { } value) pairs.Add(Written(key, k, v, value));
         return pairs;
+    }
+
+    /// <summary>The override <c>key=value</c> as the file writes it: its diagnostics point at <paramref name="keyNode"/> and into <paramref name="valueNode"/>.</summary>
+    private Override Written(string key, YamlNode keyNode, YamlNode valueNode, string value)
+    {
+        var quoted = valueNode is YamlScalarNode { Style: ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted };
+        var valueStart = (int)Math.Clamp(valueNode.Start.Index + (quoted ? 1 : 0), 0, source.Text.Length);
+        return Override.Written(key, value, At(keyNode), valueStart);
     }
 
     private List<SweepPointEntry> Points(YamlNode n)
@@ -126,12 +146,12 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
                 continue;
             }
             string? label = null, spec = null;
-            var set = new List<KeyValuePair<string, string>>();
+            var set = new List<Override>();
             foreach (var (k, v) in m.Children)
                 switch (Scalar(k, "point keys"))
                 {
                     case "label": label = Scalar(v, "label"); break;
-                    case "spec": spec = Scalar(v, "spec"); break;
+                    case "spec": spec = Spec(v, "spec"); break;
                     case "set": set.AddRange(Map(v, "set")); break;
                     case null: break;
                     default: Unknown(k, "a point", PointKeys); break;
@@ -141,19 +161,23 @@ internal sealed class SweepFileReader(SourceText source, DiagnosticBag bag)
         return points;
     }
 
-    private List<KeyValuePair<string, IReadOnlyList<string>>> Grid(YamlNode n)
+    private List<KeyValuePair<string, IReadOnlyList<Override>>> Grid(YamlNode n)
     {
         if (n is not YamlMappingNode gm)
         {
             Report(CompilerDiagnostics.SweepValueShape, n, "grid: { kernel: [3, 9] }", "grid", "a mapping of key: [values]");
             return [];
         }
-        var grid = new List<KeyValuePair<string, IReadOnlyList<string>>>();
+        var grid = new List<KeyValuePair<string, IReadOnlyList<Override>>>();
         foreach (var (k, v) in gm.Children)
         {
             if (Scalar(k, "grid keys") is not { } key) continue;
-            var values = ScalarList(v, $"grid.{key}");
-            if (values.Count == 0 && v is YamlSequenceNode) Report(CompilerDiagnostics.SweepBadValue, v, null, $"grid.{key}", "a list of one value or more", "[]");
+            var values = new List<Override>();
+            if (v is YamlMappingNode) Report(CompilerDiagnostics.SweepValueShape, v, null, $"grid.{key}", "a value or a list of values");
+            else if (v is YamlScalarNode) values.AddRange(Scalar(v, $"grid.{key}") is { } one ? [Written(key, k, v, one)] : []);
+            else foreach (var node in ((YamlSequenceNode)v).Children)
+                if (Scalar(node, $"grid.{key} entries") is { } value) values.Add(Written(key, k, node, value));
+            if (values.Count == 0 && v is YamlSequenceNode { Children.Count: 0 }) Report(CompilerDiagnostics.SweepBadValue, v, null, $"grid.{key}", "a list of one value or more", "[]");
             if (values.Count > 0) grid.Add(new(key, values));
         }
         return grid;

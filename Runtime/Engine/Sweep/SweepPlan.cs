@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using ArchDsl.Compiler;
 
 namespace ArchDsl.Runtime.Sweep;
 
@@ -8,8 +9,12 @@ namespace ArchDsl.Runtime.Sweep;
 /// <c>set:</c> and <c>budget:</c> as <c>train.&lt;key&gt;</c>), trained once per seed. <see cref="Id"/> is its
 /// folder name under <c>points/</c>: stable across runs of the same sweep file, so a rerun finds its runs.
 /// </summary>
-public sealed record SweepConfig(string Id, string Label, string Spec, IReadOnlyList<string> Overrides, IReadOnlyList<string> Varied)
+/// <param name="Settings">its overrides, each located where the sweep file writes it (<see cref="Override.Written"/>).</param>
+public sealed record SweepConfig(string Id, string Label, string Spec, IReadOnlyList<Override> Settings, IReadOnlyList<string> Varied)
 {
+    /// <summary>Its overrides as <c>k=v</c>, as <c>--set</c> would give them.</summary>
+    public IReadOnlyList<string> Overrides => Settings.Select(o => o.ToString()).ToList();
+
     /// <summary>The overrides that tell this configuration from the others (the point's and the grid's), as <c>k=v</c>.</summary>
     public string VariedText => Varied.Count == 0 ? "(defaults)" : string.Join(" ", Varied);
 }
@@ -18,6 +23,9 @@ public sealed record SweepConfig(string Id, string Label, string Spec, IReadOnly
 public sealed record SweepPoint(SweepConfig Config, long Seed, string Directory)
 {
     public IReadOnlyList<string> Overrides => [.. Config.Overrides, $"train.seed={Seed}"];
+
+    /// <summary>What the point compiles with: its configuration's <see cref="SweepConfig.Settings"/> and its seed.</summary>
+    public IReadOnlyList<Override> Settings => [.. Config.Settings, new Override("train.seed", Seed.ToString(System.Globalization.CultureInfo.InvariantCulture))];
     public string Name => $"{Config.Id}/seed{Seed}";
 }
 
@@ -31,7 +39,8 @@ public sealed record SweepPlan(SweepFile File, string OutputDir, string ReportDi
     /// Expands points × grid (cartesian, keys in file order) × specs into configurations, then each
     /// configuration × seeds into points, ordered configuration-major (all seeds of the first configuration
     /// first). Paths in the file are relative to its folder. Later overrides of the same key win, in
-    /// this order: the sweep's <c>set:</c>, the point's <c>set:</c>, the grid, <c>budget:</c>, the seed.
+    /// this order: the sweep's <c>set:</c>, the point's <c>set:</c>, the grid, <c>budget:</c> (the seed comes from <c>seeds:</c>):
+    /// each configuration's overrides give each key once, so <c>set: {depth: 6}</c> with <c>grid: {depth: [2, 4]}</c> trains depth 2 and 4.
     /// </summary>
     public static SweepPlan Expand(SweepFile file)
     {
@@ -39,12 +48,12 @@ public sealed record SweepPlan(SweepFile File, string OutputDir, string ReportDi
 
         var bases = file.Points.Count > 0
             ? file.Points.SelectMany(p => (p.Spec is null ? file.Specs : [p.Spec]).Select(s => (Label: p.Label, Spec: s, Set: p.Set)))
-            : file.Specs.Select(s => (Label: (string?)null, Spec: s, Set: (IReadOnlyList<KeyValuePair<string, string>>)[]));
+            : file.Specs.Select(s => (Label: (string?)null, Spec: s, Set: (IReadOnlyList<Override>)[]));
 
         // The grid's cartesian product, first key outermost.
-        IEnumerable<List<KeyValuePair<string, string>>> cells = [[]];
-        foreach (var (key, values) in file.Grid)
-            cells = cells.SelectMany(c => values.Select(v => new List<KeyValuePair<string, string>>(c) { new(key, v) })).ToList();
+        IEnumerable<List<Override>> cells = [[]];
+        foreach (var (_, values) in file.Grid)
+            cells = cells.SelectMany(c => values.Select(v => new List<Override>(c) { v })).ToList();
         var grid = cells.ToList();
 
         var multiSpec = file.Points.Count == 0 ? file.Specs.Count > 1 : bases.Select(b => b.Spec).Distinct().Count() > 1;
@@ -52,11 +61,8 @@ public sealed record SweepPlan(SweepFile File, string OutputDir, string ReportDi
         foreach (var b in bases)
         foreach (var cell in grid)
         {
-            var varied = b.Set.Concat(cell).Select(kv => $"{kv.Key}={kv.Value}").ToList();
-            var overrides = file.Set.Select(kv => $"{kv.Key}={kv.Value}")
-                .Concat(varied)
-                .Concat(file.Budget.Select(kv => $"train.{kv.Key}={kv.Value}"))
-                .ToList();
+            var varied = LastOfEachKey(b.Set.Concat(cell)).Select(o => o.ToString()).ToList();
+            var overrides = LastOfEachKey(file.Set.Concat(b.Set).Concat(cell).Concat(file.Budget.Select(o => o with { Key = "train." + o.Key })));
             // Named by the point's label and its grid cell, or by the spec (when several) and what varies.
             var specName = Path.GetFileNameWithoutExtension(b.Spec);
             var parts = b.Label is not null
@@ -77,6 +83,16 @@ public sealed record SweepPlan(SweepFile File, string OutputDir, string ReportDi
         var points = configs.SelectMany(c => file.Seeds.Select(s => new SweepPoint(c, s, Path.Combine(output, PointsDir, c.Id, $"seed{s}")))).ToList();
         var report = file.Report is null ? output : Path.GetFullPath(Path.Combine(file.Folder, file.Report));
         return new SweepPlan(file, output, report, configs, points);
+    }
+
+    /// <summary>Each key once, at its first place, with the value the last of its overrides gives it.</summary>
+    private static List<Override> LastOfEachKey(IEnumerable<Override> overrides)
+    {
+        var list = new List<Override>();
+        foreach (var o in overrides)
+            if (list.FindIndex(x => x.Key == o.Key) is var i and >= 0) list[i] = o;
+            else list.Add(o);
+        return list;
     }
 
     /// <summary>A folder name: letters, digits and <c>. _ = + -</c> kept, anything else '_', at most 80 characters.</summary>

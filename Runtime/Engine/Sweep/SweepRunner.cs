@@ -1,4 +1,5 @@
 using ArchDsl.Compiler;
+using ArchDsl.Dsl;
 
 namespace ArchDsl.Runtime.Sweep;
 
@@ -63,20 +64,54 @@ public sealed record SweepRunSummary(
 /// side's <c>ArchDsl.Presentation.SweepReport.WriteAll</c>; the engine only collects the results).</param>
 public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<SweepPlan, SweepResults, IReadOnlyList<string>> writeReport)
 {
-    /// <summary>Compiles every configuration; a spec error stops the sweep (the message holds the rendered diagnostics).</summary>
+    /// <summary>
+    /// Compiles every configuration; a spec error stops the sweep. The message holds each error once, rendered (an
+    /// override's at its line and column in the sweep file), with the configurations it stops when not all of them.
+    /// </summary>
     public static IReadOnlyList<CompiledConfig> Compile(SweepPlan plan)
     {
+        if (MissingSpecs(plan.File) is { Count: > 0 } missing) throw new SweepException(missing);
         var compiled = new List<CompiledConfig>();
-        var errors = new List<string>();
+        var errors = new Dictionary<string, List<SweepConfig>>();  // rendered error → the configurations it stops, in order
         foreach (var c in plan.Configs)
         {
-            var r = ArchCompiler.CompileFile(c.Spec, Override.ParseAll(c.Overrides)).ForTraining(plan.File.Device); // its points are trained, on the sweep's device
-            if (r.Success) compiled.Add(new CompiledConfig(c, r.Graph!));
-            else errors.Add($"configuration '{c.Label}' ({c.Spec} {string.Join(" ", c.Overrides.Select(o => "--set " + o))}):\n" +
-                            string.Concat(r.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
+            var r = ArchCompiler.CompileFile(c.Spec, c.Settings).ForTraining(plan.File.Device); // its points are trained, on the sweep's device
+            if (r.Success) { compiled.Add(new CompiledConfig(c, r.Graph!)); continue; }
+            foreach (var text in r.Diagnostics.Where(d => d.IsError).Select(d => d.Render()).Distinct())
+                (errors.TryGetValue(text, out var configs) ? configs : errors[text] = []).Add(c);
         }
-        if (errors.Count > 0) throw new SweepException($"{plan.File.Path}: {errors.Count} configuration(s) do not compile:\n{string.Join("\n", errors)}");
-        return compiled;
+        if (errors.Count == 0) return compiled;
+        var failed = plan.Configs.Count - compiled.Count;
+        var sb = new System.Text.StringBuilder($"{plan.File.Path}: {failed} of {plan.Configs.Count} configuration(s) do not compile:\n");
+        foreach (var (text, configs) in errors)
+        {
+            sb.Append(text);
+            if (configs.Count < plan.Configs.Count)
+                sb.Append("  = in ").Append(string.Join(", ", configs.Select(c => $"'{c.Label}'"))).Append('\n');
+        }
+        throw new SweepException(sb.ToString().TrimEnd('\n'));
+    }
+
+    /// <summary>
+    /// Each spec the sweep file names that is no file, located where the file names it (AD0221), with the closest
+    /// <c>.arch</c> file of its folder as the hint — rather than the spec loader's unlocated "spec file not found".
+    /// </summary>
+    static List<Diagnostic> MissingSpecs(SweepFile file)
+    {
+        var missing = new List<Diagnostic>();
+        foreach (var (written, at) in file.SpecSpans)
+        {
+            var path = Path.GetFullPath(Path.Combine(file.Folder, written));
+            if (File.Exists(path)) continue;
+            var folder = Path.GetDirectoryName(path)!;
+            var near = Directory.Exists(folder)
+                ? Suggestions.Closest(Path.GetFileName(path), Directory.EnumerateFiles(folder, "*.arch").Select(Path.GetFileName).OfType<string>())
+                : null;
+            var hint = near is not null ? $"did you mean '{Path.Combine(Path.GetDirectoryName(written) ?? "", near)}'?"
+                : $"spec paths are relative to the sweep file's folder, {file.Folder}";
+            missing.Add(Diagnostic.Create(CompilerDiagnostics.SweepBadValue, at, hint, "spec", Directory.Exists(path) ? "a spec file, not a folder" : "a spec file that exists", written));
+        }
+        return missing;
     }
 
     /// <summary>Where each point stands, from what is on disk.</summary>
@@ -87,7 +122,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
     /// (the sweep's <c>device</c>; null: the train key's).</summary>
     public static IrGraph CompilePoint(SweepPoint point, string? device = null)
     {
-        var r = ArchCompiler.CompileFile(point.Config.Spec, Override.ParseAll(point.Overrides)).ForTraining(device);
+        var r = ArchCompiler.CompileFile(point.Config.Spec, point.Settings).ForTraining(device);
         return r.Success ? r.Graph! : throw new SweepException(string.Concat(r.Diagnostics.Where(d => d.IsError).Select(d => d.Render())));
     }
 
@@ -156,7 +191,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
     public SweepRunSummary Run(SweepPlan plan, CancellationToken cancel = default)
     {
         var compiled = Compile(plan).ToDictionary(c => c.Config.Id);
-        Directory.CreateDirectory(plan.OutputDir);
+        Training.AtomicFile.CreateFolder(plan.OutputDir);
         Training.AtomicFile.WriteAllText(Path.Combine(plan.OutputDir, "sweep.yaml"), File.ReadAllText(plan.File.Path));
 
         var trained = new List<SweepPoint>();
@@ -193,7 +228,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
                 else
                 {
                     log.WriteLine($"{tag}: training");
-                    Directory.CreateDirectory(point.Directory);
+                    Training.AtomicFile.CreateFolder(point.Directory);
                     outcome = trainer.Train(point, graph, point.Directory, plan.File);
                     trained.Add(point);
                 }
@@ -214,7 +249,9 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
         }
 
         var results = SweepResults.Collect(plan, compiled.Values.ToList());
-        var files = writeReport(plan, results);
+        IReadOnlyList<string> files;
+        try { files = writeReport(plan, results); }
+        catch (Training.RunFileException e) { throw new SweepException($"the sweep's report: {e.Message}", e); }   // its runs stay as they are
         foreach (var f in files) log.WriteLine($"wrote {f}");
         return new SweepRunSummary(trained, resumed, skipped, failed, interrupted, results, files);
     }

@@ -38,8 +38,8 @@ public sealed record EvalResult(
     public string Render()
     {
         var sb = new StringBuilder();
-        sb.Append($"{Arch} — {Checkpoint} (epoch {Epoch}, step {Step})\n");
-        sb.Append($"{Set} set of {Data}: {Samples} images, accuracy {(100 * Accuracy).ToString("0.00", CultureInfo.InvariantCulture)}%, " +
+        sb.Append($"{Arch} — {Checkpoint} (epoch {Epoch}, step {Throughput.Count(Step)})\n");
+        sb.Append($"{Set} set of {Data}: {Throughput.Count(Samples)} images, accuracy {(100 * Accuracy).ToString("0.00", CultureInfo.InvariantCulture)}%, " +
                   $"loss {Loss.ToString("0.0000", CultureInfo.InvariantCulture)}\n");
         if (Skipped.Count > 0)
             sb.Append($"{Skipped.Count} unreadable image(s) skipped, not counted: {FolderIndex.First(Skipped, UnreadableImages.Reported)}\n");

@@ -188,6 +188,12 @@ public static class Throughput
         return seconds > TimeSpan.MaxValue.TotalSeconds / 2 ? null : TimeSpan.FromSeconds(seconds);
     }
 
+    /// <summary>
+    /// A count or rate as the logs show it to a reader: whole, with thousands separators (<c>6,400</c>, <c>3,533</c>),
+    /// as parameter counts are shown everywhere; "-" for NaN. Files read by programs (metrics.jsonl, summary.yaml) keep plain numbers.
+    /// </summary>
+    public static string Count(double n) => double.IsNaN(n) ? "-" : n.ToString("#,0", CultureInfo.InvariantCulture);
+
     /// <summary><c>1h02m03s</c>, <c>4m05s</c>, <c>12s</c>, <c>0.4s</c>; "?" for null.</summary>
     public static string Format(TimeSpan? span)
     {

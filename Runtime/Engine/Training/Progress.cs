@@ -5,7 +5,13 @@ namespace ArchDsl.Runtime.Training;
 /// <summary>What a run is about to do (sent once, before the first step).</summary>
 public sealed record RunStartInfo(
     string RunDir, string Arch, int Epochs, int BatchesPerEpoch, int BatchSize, long Parameters, string Device, int Threads,
-    string Data, int TrainSamples, string? EvalSet, int EvalSamples, string Augment, string Optimizer, bool Resumed, int StartEpoch, int StartBatch);
+    string Data, int TrainSamples, string? EvalSet, int EvalSamples, string Augment, string Optimizer, bool Resumed, int StartEpoch, int StartBatch)
+{
+    /// <summary>The data line of a run's header, each display showing it alike: <c>data synthetic: 6,400 training images, 1,200 test images; 1 epoch(s) × 100 batches of 64; …</c>.</summary>
+    public string DescribeData() =>
+        $"data {Data}: {Throughput.Count(TrainSamples)} training images{(EvalSet is null ? "" : $", {Throughput.Count(EvalSamples)} {EvalSet} images")}; " +
+        $"{Epochs} epoch(s) × {Throughput.Count(BatchesPerEpoch)} batches of {Throughput.Count(BatchSize)}; {Optimizer}; augment {Augment}";
+}
 
 /// <summary>One finished optimizer step. Epoch and batch are 1-based (batch = batches done in the epoch).</summary>
 public sealed record StepInfo(
@@ -66,10 +72,9 @@ public sealed class PlainProgressSink : IProgressSink
 
     public void RunStarted(RunStartInfo i)
     {
-        Line($"{(i.Resumed ? "resuming" : "training")} {i.Arch} ({i.Parameters:N0} parameters) on {i.Device} with {i.Threads} thread(s) → {i.RunDir}");
-        Line($"  data {i.Data}: {i.TrainSamples} training images{(i.EvalSet is null ? "" : $", {i.EvalSamples} {i.EvalSet} images")}; " +
-             $"{i.Epochs} epoch(s) × {i.BatchesPerEpoch} batches of {i.BatchSize}; {i.Optimizer}; augment {i.Augment}");
-        if (i.Resumed) Line($"  continuing at epoch {i.StartEpoch + 1}, batch {i.StartBatch}");
+        Line($"{(i.Resumed ? "resuming" : "training")} {i.Arch} ({Throughput.Count(i.Parameters)} parameters) on {i.Device} with {i.Threads} thread(s) → {i.RunDir}");
+        Line("  " + i.DescribeData());
+        if (i.Resumed) Line($"  continuing at epoch {i.StartEpoch + 1}, batch {Throughput.Count(i.StartBatch)}");
     }
 
     public void StepCompleted(StepInfo s)
@@ -77,16 +82,16 @@ public sealed class PlainProgressSink : IProgressSink
         var now = DateTime.UtcNow;
         if (s.Batch != s.Batches && now - _lastLine < _interval) return;
         _lastLine = now;
-        Line($"epoch {s.Epoch}/{s.Epochs}  batch {s.Batch}/{s.Batches}  loss {F(s.EpochLoss)}  acc {Pct(s.EpochAccuracy)}  " +
-             $"lr {s.LearningRate.ToString("0.00e+0", CultureInfo.InvariantCulture)}  {F(s.ImagesPerSecond, "0")} img/s  eta {Throughput.Format(s.EpochEta)}");
+        Line($"epoch {s.Epoch}/{s.Epochs}  batch {Throughput.Count(s.Batch)}/{Throughput.Count(s.Batches)}  loss {F(s.EpochLoss)}  acc {Pct(s.EpochAccuracy)}  " +
+             $"lr {s.LearningRate.ToString("0.00e+0", CultureInfo.InvariantCulture)}  {Throughput.Count(s.ImagesPerSecond)} img/s  eta {Throughput.Format(s.EpochEta)}");
     }
 
-    public void Evaluating(int epoch, string set, int samples) => Line($"epoch {epoch}: evaluating on {samples} {set} images");
+    public void Evaluating(int epoch, string set, int samples) => Line($"epoch {epoch}: evaluating on {Throughput.Count(samples)} {set} images");
 
     public void EpochCompleted(EpochInfo e) =>
         Line($"epoch {e.Epoch}/{e.Epochs} done in {Throughput.Format(e.EpochTime)}: train loss {F(e.TrainLoss)} acc {Pct(e.TrainAccuracy)}" +
              (e.EvalSet is null ? "" : $"; {e.EvalSet} loss {F(e.EvalLoss ?? double.NaN)} acc {Pct(e.EvalAccuracy)}{(e.IsBest ? " (best)" : "")}") +
-             $"; {F(e.ImagesPerSecond, "0")} img/s");
+             $"; {Throughput.Count(e.ImagesPerSecond)} img/s");
 
     public void Message(string text) => Line(text);
 

@@ -148,10 +148,23 @@ public static class RunDirectory
     /// A run's graph (<see cref="ReadGraph"/>) with what it was made from: <c>spec.arch</c> (empty when the run has none:
     /// a graph trained from the API) and <c>overrides.txt</c>, one override a line — for <c>archc diff RUN_A RUN_B</c>.
     /// </summary>
+    /// <summary>
+    /// Why <paramref name="runDir"/>, given where a run directory belongs (<c>--resume</c>, eval, export, predict, diff),
+    /// is none: "no run directory 'x'", or for a file "'x' is a file, not a run directory" — a spec named there gets
+    /// the command that makes a run of it; null when it is a folder (whether a run is in it is for the reader to say).
+    /// </summary>
+    public static string? NotAFolder(string runDir)
+    {
+        if (Directory.Exists(runDir)) return null;
+        if (!File.Exists(runDir)) return $"no run directory '{runDir}'";
+        return $"'{runDir}' is a file, not a run directory" + (runDir.EndsWith(".arch", StringComparison.OrdinalIgnoreCase)
+            ? $": it is a spec; train it first (archc train {runDir}) and give the run directory training writes (runs/<name>-<time>)" : "");
+    }
+
     /// <exception cref="TrainingException">not a run directory, or an unreadable file.</exception>
     public static (IrGraph Graph, GraphSources Sources) ReadGraphSources(string runDir)
     {
-        if (!Directory.Exists(runDir)) throw new TrainingException($"no run directory '{runDir}'");
+        if (NotAFolder(runDir) is { } why) throw new TrainingException(why);
         var graph = ReadGraph(runDir);
         string Text(string file)
         {
@@ -185,7 +198,7 @@ public static class RunDirectory
         string baseDir = Path.GetFullPath(Path.Combine(root, $"{name}-{stamp}"));
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(baseDir)!);
+            AtomicFile.CreateFolder(Path.GetDirectoryName(baseDir)!);
             for (int i = 1; ; i++)
             {
                 string candidate = i == 1 ? baseDir : $"{baseDir}-{i}";

@@ -36,7 +36,7 @@ public static class AtomicFile
         string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            Directory.CreateDirectory(dir);
+            CreateFolder(dir);
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 write(fs);
@@ -55,6 +55,19 @@ public static class AtomicFile
     private static void TryDelete(string path)
     {
         try { File.Delete(path); } catch (Exception) { /* best effort; the original error matters more */ }
+    }
+
+    /// <summary>
+    /// Creates the folder <paramref name="dir"/> and those above it, as <see cref="Directory.CreateDirectory(string)"/>; a
+    /// file where a folder belongs (<c>--runs x</c>, <c>--out x</c>, <c>-o x</c>, <c>--report x</c> naming a file) is said
+    /// as such — "'x' is a file, not a folder" — rather than as .NET's "The file 'x' already exists.".
+    /// </summary>
+    /// <exception cref="IOException">a file is in the way, or the folder cannot be made.</exception>
+    public static void CreateFolder(string dir)
+    {
+        for (var d = Path.GetFullPath(dir); d is not null; d = Path.GetDirectoryName(d))
+            if (File.Exists(d)) throw new IOException($"'{d}' is a file, not a folder");
+        Directory.CreateDirectory(dir);
     }
 }
 
@@ -88,7 +101,7 @@ public sealed class MetricsLog : IDisposable
         string full = System.IO.Path.GetFullPath(path);
         try
         {
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+            AtomicFile.CreateFolder(System.IO.Path.GetDirectoryName(full)!);
             var fs = new FileStream(full, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
             long keep = fs.Length;
             if (keep > 0)

@@ -64,7 +64,8 @@ public enum AnnealStrategy { Cos, Linear }
 /// </summary>
 public sealed class OneCycleSchedule : ILrSchedule
 {
-    private readonly (double EndStep, double StartLr, double EndLr, double StartMom, double EndMom)[] _phases;
+    private readonly (double StartLr, double EndLr, double StartMom, double EndMom)[] _phases;
+    private readonly double[] _ends;   // each phase's end step (OneCyclePhases, the one definition check uses too)
 
     public OneCycleSchedule(double maxLr, long totalSteps, double pctStart = 0.3, AnnealStrategy anneal = AnnealStrategy.Cos,
                             double divFactor = 25.0, double finalDivFactor = 1e4, bool threePhase = false,
@@ -77,22 +78,24 @@ public sealed class OneCycleSchedule : ILrSchedule
         BaseMomentum = baseMomentum; MaxMomentum = maxMomentum;
         InitialLr = maxLr / divFactor;
         MinLr = InitialLr / finalDivFactor;
-        double t = totalSteps;
+        _ends = OneCyclePhases.Ends(totalSteps, pctStart, threePhase);
         _phases = threePhase
             ? new[]
             {
-                (pctStart * t - 1, InitialLr, MaxLr, maxMomentum, baseMomentum),
-                (2 * pctStart * t - 2, MaxLr, InitialLr, baseMomentum, maxMomentum),
-                (t - 1, InitialLr, MinLr, maxMomentum, maxMomentum),
+                (InitialLr, MaxLr, maxMomentum, baseMomentum),
+                (MaxLr, InitialLr, baseMomentum, maxMomentum),
+                (InitialLr, MinLr, maxMomentum, maxMomentum),
             }
             : new[]
             {
-                (pctStart * t - 1, InitialLr, MaxLr, maxMomentum, baseMomentum),
-                (t - 1, MaxLr, MinLr, baseMomentum, maxMomentum),
+                (InitialLr, MaxLr, maxMomentum, baseMomentum),
+                (MaxLr, MinLr, baseMomentum, maxMomentum),
             };
-        // PyTorch's constructor computes step 0, so a configuration whose first step divides by a
-        // zero-length phase fails at construction there; do the same.
-        Evaluate(0);
+        // PyTorch's constructor computes step 0, so a configuration whose first step divides by a zero-length phase
+        // fails at construction there; one whose later step does fails when training reaches it. Refused here, before
+        // any step, for any step a run trains — as check reports it (AD0390).
+        if (OneCyclePhases.EmptyPhaseStep(totalSteps, pctStart, threePhase) is { } empty)
+            throw new ArgumentException(OneCyclePhases.Describe(totalSteps, pctStart, threePhase, empty) + "; use more steps or another pct_start");
     }
 
     public double MaxLr { get; }
@@ -115,20 +118,12 @@ public sealed class OneCycleSchedule : ILrSchedule
         if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "step must be ≥ 0");
         if (step > TotalSteps)
             throw new ArgumentOutOfRangeException(nameof(step), step, $"one-cycle schedule has {TotalSteps} steps; step {step} is past its end");
-        double startStep = 0;
-        for (int i = 0; i < _phases.Length; i++)
-        {
-            var ph = _phases[i];
-            if (step <= ph.EndStep || i == _phases.Length - 1)
-            {
-                if (ph.EndStep - startStep == 0)
-                    throw new ArgumentException($"one-cycle with {TotalSteps} total steps and pct_start {PctStart} puts step {step} in an empty phase (PyTorch divides by zero here); use more steps or another pct_start");
-                double pct = (step - startStep) / (ph.EndStep - startStep);
-                return (AnnealValue(ph.StartLr, ph.EndLr, pct), AnnealValue(ph.StartMom, ph.EndMom, pct));
-            }
-            startStep = ph.EndStep;
-        }
-        throw new InvalidOperationException("unreachable");
+        var (phase, startStep) = OneCyclePhases.Of(step, _ends);
+        if (_ends[phase] - startStep == 0) // step T only: the constructor refuses an empty phase at any step a run trains
+            throw new ArgumentException(OneCyclePhases.Describe(TotalSteps, PctStart, ThreePhase, step) + "; use more steps or another pct_start");
+        var ph = _phases[phase];
+        double pct = (step - startStep) / (_ends[phase] - startStep);
+        return (AnnealValue(ph.StartLr, ph.EndLr, pct), AnnealValue(ph.StartMom, ph.EndMom, pct));
     }
 
     private double AnnealValue(double start, double end, double pct)

@@ -72,7 +72,7 @@ public sealed record TrainResult(
                       $"continue with: archc train --resume {RunDir}");
         else
         {
-            sb.Append($"{Arch}: {Epochs} epoch(s), {Steps} steps in {Throughput.Format(TrainTime)} ({ImagesPerSecond.ToString("0", CultureInfo.InvariantCulture)} images/s)");
+            sb.Append($"{Arch}: {Epochs} epoch(s), {Throughput.Count(Steps)} steps in {Throughput.Format(TrainTime)} ({Throughput.Count(ImagesPerSecond)} images/s)");
             if (TestAccuracy is not null) sb.Append($"; test accuracy {Pct(TestAccuracy)}, loss {TestLoss?.ToString("0.0000", CultureInfo.InvariantCulture)}");
             else if (EvalAccuracy is not null) sb.Append($"; {EvalSet} accuracy {Pct(EvalAccuracy)}");
             if (BestAccuracy is not null) sb.Append($"; best {EvalSet} accuracy {Pct(BestAccuracy)} (epoch {BestEpoch})");

@@ -118,6 +118,7 @@ internal sealed partial class TrainSession : IDisposable
         _threads = _info.Threads ?? Environment.ProcessorCount;
         if (_threads < 1) throw new TrainingException($"threads must be ≥ 1, got {_threads}");
         torch.set_num_threads(_threads);
+        if (Trainer.OversubscribedThreads(_threads) is { } crowded) _sink.Message(crowded);
         if (AmpModes.Unsupported(_settings.Amp, _device.type == DeviceType.CUDA ? "cuda" : "cpu") is { } why)
             throw new TrainingException($"train key 'amp': {why}; use amp: bf16 on the CPU, or --device cuda");
         _scaler = _probe?.Scaler() ?? (_settings.Amp == AmpMode.Fp16 ? new GradScaler() : null);

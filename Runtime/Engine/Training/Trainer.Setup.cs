@@ -29,12 +29,44 @@ public static partial class Trainer
             ? v.Dims[0]
             : throw new TrainingException($"{graph.Arch} outputs {graph.OutputNode.OutputShape}; a classifier must end in a vector of class scores (e.g. `head avgpool -> linear(classes)`)");
 
+    /// <summary>
+    /// A warning when <paramref name="processes"/> processes of <paramref name="threads"/> libtorch threads each ask this
+    /// machine for more threads than it has cores (<see cref="Environment.ProcessorCount"/>: the cores this process may run
+    /// on, its affinity mask and cgroup quota counted, as Python's <c>os.sched_getaffinity</c>); null when they fit.
+    /// Threads beyond the cores take turns on them and slow every step. A warning, not an error, as PyTorch's DataLoader
+    /// warns of more workers than its "suggested max number of worker", naming it; <c>torch.set_num_threads</c> takes any count.
+    /// </summary>
+    public static string? OversubscribedThreads(int threads, int processes = 1)
+    {
+        var cores = Environment.ProcessorCount;
+        if ((long)threads * processes <= cores) return null;
+        var asked = processes == 1 ? $"{threads} threads" : $"{processes} processes × {threads} threads = {(long)threads * processes}";
+        return $"warning: {asked}, but this machine has {cores} core{(cores == 1 ? "" : "s")}: threads beyond the cores take turns and slow " +
+               $"training; use {Math.Max(1, cores / processes)} or fewer (train's --threads, a sweep's threads:)";
+    }
+
     internal static Device ParseDevice(string name)
     {
         var device = Device.TryParse(name, out var why) ?? throw new TrainingException(why!);
-        if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
-            throw new TrainingException($"device '{name}' was asked for, but this libtorch sees no CUDA device; use --device cpu, or build the native shim against a CUDA libtorch");
-        return device;
+        return Unavailable(device, name) is { } missing ? throw new TrainingException(missing) : device;
+    }
+
+    /// <summary>
+    /// Why training on <paramref name="name"/> (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>) cannot start on this machine, as
+    /// <c>train</c> says it; null when it can, or when the name is no device (<see cref="Device.TryParse"/> says that).
+    /// <c>check</c> warns with the same words. Only a CUDA device loads libtorch to ask.
+    /// </summary>
+    public static string? DeviceUnavailable(string name) => Device.TryParse(name, out _) is { } d ? Unavailable(d, name) : null;
+
+    private static string? Unavailable(Device device, string name)
+    {
+        if (device.type != DeviceType.CUDA) return null;
+        if (!torch.cuda.is_available())
+            return $"device '{name}' was asked for, but this libtorch sees no CUDA device; use --device cpu, or build the native shim against a CUDA libtorch";
+        var count = torch.cuda.device_count();
+        return device.index >= count   // PyTorch: "CUDA error: invalid device ordinal", at the first tensor moved there
+            ? $"device '{name}' was asked for, but this machine has {count} CUDA device{(count == 1 ? "" : "s")} (cuda:0{(count > 1 ? $" to cuda:{count - 1}" : "")})"
+            : null;
     }
 
     /// <summary>

@@ -66,12 +66,16 @@ public static partial class Trainer
     /// intervals, threads and device are the run's own unless given. With <paramref name="extendTo"/> the run — finished
     /// or not — is extended to that many epochs in all (<see cref="EpochExtension"/> says what happens to the schedule).
     /// </summary>
-    /// <exception cref="TrainingException">no such run, a damaged one, a finished one without <paramref name="extendTo"/>, or <paramref name="extendTo"/> not above the run's epochs.</exception>
+    /// <exception cref="TrainingException">no such run, a damaged one, a finished one without <paramref name="extendTo"/>, <paramref name="extendTo"/>
+    /// below 1, or <paramref name="extendTo"/> not above the run's epochs.</exception>
     public static TrainResult Resume(string runDir, TrainOptions? options = null, int? extendTo = null)
     {
         options ??= new TrainOptions();
+        // an epoch count that no run could have, said as such before the run is read (not "give more than N")
+        if (extendTo is < 1)
+            throw new TrainingException($"--epochs must be a positive integer, got {extendTo}: with --resume it is the run's new number of epochs in all");
         runDir = Path.GetFullPath(runDir);
-        if (!Directory.Exists(runDir)) throw new TrainingException($"no run directory '{runDir}'");
+        if (RunDirectory.NotAFolder(runDir) is { } why) throw new TrainingException(why);
         var info = RunDirectory.ReadRunInfo(runDir);
         if (info.LogEvery < 1 || info.CheckpointEvery < 0 || info.EvalBatch is < 1 || info.Threads is < 1)
             throw new TrainingException($"'{Path.Combine(runDir, RunDirectory.RunFile)}' holds log_every {info.LogEvery}, checkpoint_every {info.CheckpointEvery}, " +
