@@ -86,6 +86,37 @@ public class LinearOneDnnTests : TorchTest
         for (var i = 0; i < first.Values.Length; i++) Assert.Equal(0.0, MaxAbsDiff(first.Values[i]!, again.Values[i]!));
     }
 
+    /// <summary>With create_graph the backward records its products (ATen's then), so a gradient of a gradient (a
+    /// gradient penalty's) is libtorch's linear's.</summary>
+    [Fact]
+    public void A_gradient_of_a_gradient_equals_libtorchs_linears()
+    {
+        using var scope = NewDisposeScope();
+        var (x0, w0, b0, gy) = Inputs(ScalarType.Float32, [3, 7], 11, 5, true, "contiguous");
+        Tensor[] Twice(bool onednn)
+        {
+            var was = F.linear_onednn;
+            try
+            {
+                F.switch_linear_onednn(onednn);
+                var x = x0.detach().requires_grad_(true);
+                var w = w0.detach().requires_grad_(true);
+                (F.linear(x, w, b0) * gy).sum().backward(create_graph: true);
+                var dx = x.grad!;
+                Assert.True(dx.requires_grad, "the input gradient was recorded");
+                x.grad = null;
+                w.grad = null;
+                (dx * dx).sum().backward();
+                return [dx.detach(), w.grad!.detach()];
+            }
+            finally { F.switch_linear_onednn(was); }
+        }
+        var ours = Twice(onednn: true);
+        var theirs = Twice(onednn: false);
+        for (var i = 0; i < ours.Length; i++)
+            Assert.True(MaxAbsDiff(ours[i], theirs[i]) <= 1e-6 * Math.Max(1.0, MaxAbs(theirs[i])), $"tensor {i}");
+    }
+
     [Fact]
     public void Autocast_bfloat16_and_empty_inputs_go_to_libtorchs_linear()
     {
