@@ -80,15 +80,35 @@ public static partial class torch
             public static Tensor batch_norm(Tensor input, Tensor? running_mean, Tensor? running_var, Tensor? weight = null,
                 Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5)
             {
-                if (training)
-                {
-                    var size = input.shape;
-                    long values = size[0];
-                    for (int i = 2; i < size.Length; i++) values *= size[i];
-                    if (values == 1)
-                        throw new ArgumentException($"Expected more than 1 value per channel when training, got input size torch.Size([{string.Join(", ", size)}])");
-                }
+                if (training) CheckBatchSize(input);
                 return Tensor.Wrap(Native.ats_batch_norm(input.Handle, H(weight), H(bias), H(running_mean), H(running_var),
+                    training ? 1 : 0, momentum, eps));
+            }
+
+            /// <summary>PyTorch's <c>_verify_batch_size</c>: training statistics need more than one value per channel.</summary>
+            static void CheckBatchSize(Tensor input)
+            {
+                var size = input.shape;
+                long values = size[0];
+                for (int i = 2; i < size.Length; i++) values *= size[i];
+                if (values == 1)
+                    throw new ArgumentException($"Expected more than 1 value per channel when training, got input size torch.Size([{string.Join(", ", size)}])");
+            }
+
+            /// <summary>
+            /// <c>batch_norm(gelu(input), …)</c> with exact GELU, as <see cref="batch_norm"/> after <see cref="Tensor.gelu"/>
+            /// (running statistics updated alike in training). Not a PyTorch function: on a CPU float32/float64 input whose
+            /// channels are its fastest-moving dimension (channels-last <c>[N, C, H, W]</c>, or contiguous rows <c>[R, C]</c>)
+            /// with weight, bias and running statistics <c>[C]</c>, the shim computes it and its gradients in one fused
+            /// kernel (<c>src/gelu_batchnorm.cpp</c>: fewer passes over the activation than the two ops), equal to the two
+            /// ops up to float rounding; any other input goes to libtorch's gelu and batch_norm.
+            /// </summary>
+            /// <exception cref="ArgumentException">in training, one value per channel (as <see cref="batch_norm"/>)</exception>
+            public static Tensor gelu_batch_norm(Tensor input, Tensor running_mean, Tensor running_var, Tensor weight, Tensor bias,
+                bool training, double momentum, double eps)
+            {
+                if (training) CheckBatchSize(input);
+                return Tensor.Wrap(Native.ats_gelu_batch_norm(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
                     training ? 1 : 0, momentum, eps));
             }
 
@@ -156,6 +176,32 @@ public static partial class torch
             public static Tensor scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask = null,
                 double p = 0.0, bool is_causal = false) =>
                 Tensor.Wrap(Native.ats_scaled_dot_product_attention(query.Handle, key.Handle, value.Handle, H(attn_mask), p, is_causal ? 1 : 0));
+
+            /// <summary>
+            /// Multi-head self-attention on timm's packed qkv: <paramref name="qkv"/> <c>[B, N, 3·heads·d]</c> holds q, k and v
+            /// in that order, each split into <paramref name="heads"/> heads of d consecutive features; per head
+            /// <c>softmax(q kᵀ / √d) v</c>, heads merged again: <c>[B, N, heads·d]</c>. What timm's <c>Attention</c> computes
+            /// between its two projections. Not a PyTorch function: on a float32 or float64 CPU input the shim computes it
+            /// and its gradient with its own per-(sample, head) loops over BLAS products read in place
+            /// (<c>src/attention.cpp</c>: no copies of q, k and v, the gradient written straight into one tensor of qkv's
+            /// shape); anywhere else (bfloat16, CUDA) it is libtorch's matmul and softmax.
+            /// </summary>
+            /// <exception cref="TorchException">qkv is not 3-D or its last dim is not a multiple of 3·heads</exception>
+            public static Tensor packed_attention(Tensor qkv, long heads) =>
+                Tensor.Wrap(Native.ats_packed_attention(qkv.Handle, IntPtr.Zero, heads));
+
+            /// <summary>
+            /// As <see cref="packed_attention(Tensor, long)"/> with the queries apart: <paramref name="query"/> <c>[B, L, heads·d]</c>
+            /// and keys and values packed in <paramref name="kv"/> <c>[B, S, 2·heads·d]</c> (k, then v): <c>[B, L, heads·d]</c>.
+            /// </summary>
+            /// <exception cref="TorchException">the shapes do not match as stated</exception>
+            public static Tensor packed_attention(Tensor query, Tensor kv, long heads) =>
+                Tensor.Wrap(Native.ats_packed_attention(query.Handle, kv.Handle, heads));
+
+            /// <summary>Whether <see cref="packed_attention(Tensor, long)"/> on a CPU tensor of <paramref name="dtype"/> runs on the
+            /// shim's own blocks: float32 or float64, and its BLAS product (cblas_sgemm, cblas_dgemm) was found among the
+            /// libraries libtorch loaded. Where not, it is libtorch's matmul and softmax.</summary>
+            public static bool packed_attention_kernel(ScalarType dtype) => Native.ats_packed_attention_kernel((int)dtype) == 1;
 
             /// <summary>Pads the last dims: pad = (left, right[, top, bottom, ...]) as in PyTorch.</summary>
             public static unsafe Tensor pad(Tensor input, long[] pad, PaddingModes mode = PaddingModes.Constant, double value = 0)

@@ -357,6 +357,7 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern IntPtr ats_linear(IntPtr x, IntPtr w, IntPtr b);
     [DllImport(L)] internal static extern int ats_linear_onednn(int mode);
     [DllImport(L)] internal static extern IntPtr ats_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr rm, IntPtr rv, int training, double momentum, double eps);
+    [DllImport(L)] internal static extern IntPtr ats_gelu_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr rm, IntPtr rv, int training, double momentum, double eps);
     [DllImport(L)] internal static extern IntPtr ats_layer_norm(IntPtr x, long* shape, int n, IntPtr w, IntPtr b, double eps);
     [DllImport(L)] internal static extern IntPtr ats_group_norm(IntPtr x, long groups, IntPtr w, IntPtr b, double eps);
     [DllImport(L)] internal static extern IntPtr ats_dropout(IntPtr x, double p, int train);
@@ -367,6 +368,8 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern IntPtr ats_affine_grid(IntPtr theta, long* size, int n, int align_corners);
     [DllImport(L)] internal static extern IntPtr ats_grid_sample(IntPtr x, IntPtr grid, int mode, int padding, int align_corners);
     [DllImport(L)] internal static extern IntPtr ats_scaled_dot_product_attention(IntPtr q, IntPtr k, IntPtr v, IntPtr mask, double dropout_p, int causal);
+    [DllImport(L)] internal static extern IntPtr ats_packed_attention(IntPtr q, IntPtr kv, long heads);
+    [DllImport(L)] internal static extern int ats_packed_attention_kernel(int dtype);
     [DllImport(L)] internal static extern IntPtr ats_fft_fft2(IntPtr x, long* dims, int n);
     [DllImport(L)] internal static extern IntPtr ats_fft_fftn(IntPtr x, long* dims, int n);
     [DllImport(L)] internal static extern IntPtr ats_fft_fft(IntPtr x, long dim);

@@ -40,6 +40,9 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
     /// <summary>The nodes that compute the class token alone, in graph order (<see cref="FirstTokenPlan"/>; empty when none).</summary>
     public IReadOnlyList<string> FirstTokenNodes { get; } = [];
 
+    /// <summary>The batch-norm nodes that also apply the exact GELU before them, fused (<see cref="GeluBatchNormFusion"/>; empty when none).</summary>
+    public IReadOnlyList<string> GeluBatchNormNodes { get; } = [];
+
     /// <summary>
     /// How image values (and conv weights) are laid out: <see cref="memory_format.ChannelsLast"/> for graphs with a
     /// convolution, else contiguous (see <see cref="PreferredMemoryFormat"/>). Shapes, names, values and weight files
@@ -65,7 +68,8 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
 
     /// <param name="firstToken">whether nodes whose value is read only at the class token compute that token alone
     /// (<see cref="FirstTokenPlan"/>); false computes every token of every node, as the graph is written</param>
-    internal IrModel(IrGraph graph, long seed, Device? device, memory_format? format, bool firstToken) : base("IrModel")
+    /// <param name="fuse">whether a batch norm takes in the exact GELU before it (<see cref="GeluBatchNormFusion"/>); false runs each node's own kernel</param>
+    internal IrModel(IrGraph graph, long seed, Device? device, memory_format? format, bool firstToken, bool fuse = true) : base("IrModel")
     {
         Graph = graph ?? throw new ArgumentNullException(nameof(graph));
         MemoryFormat = format ?? PreferredMemoryFormat(graph);
@@ -137,6 +141,8 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
                 if (plan.FirstOnly[i] && _kernels[i] is IFirstTokenKernel whole) _kernels[i] = whole.FirstTokenOnly();
             FirstTokenNodes = nodes.Where(n => plan.FirstOnly[n.Id]).Select(n => n.Name).ToArray();
         }
+        var firstOnly = FirstTokenNodes.ToHashSet(StringComparer.Ordinal);
+        if (fuse) GeluBatchNormNodes = GeluBatchNormFusion.Apply(graph, _kernels, i => firstOnly.Contains(nodes[i].Name));
         if (device is not null && device.type != DeviceType.CPU) base.to(device);
         if (MemoryFormat == memory_format.ChannelsLast) base.to(memory_format.ChannelsLast);
     }

@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-// The kernels once per instruction set; `isa()` picks the widest the processor has.
+// The kernels once per instruction set; cpu_vector_level() (shim.h) picks the widest the processor has.
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512")
 namespace dw_avx512 {
@@ -30,19 +30,10 @@ using namespace ats;
 
 namespace {
 
-int isa() {
-  static const int level =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-              __builtin_cpu_supports("avx512dq")
-          ? 2
-          : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-  return level;
-}
-
 template <typename S>
 void conv_rows(const S* x, const S* taps, const S* bias, S* out, int64_t Hi, int64_t Wi, int64_t Wo, int64_t C, int64_t K,
                int64_t pad, int64_t h0, int64_t h1) {
-  switch (isa()) {
+  switch (cpu_vector_level()) {
     case 2: return dw_avx512::conv_rows(x, taps, bias, out, Hi, Wi, Wo, C, K, pad, h0, h1);
     case 1: return dw_avx2::conv_rows(x, taps, bias, out, Hi, Wi, Wo, C, K, pad, h0, h1);
     default: return dw_base::conv_rows(x, taps, bias, out, Hi, Wi, Wo, C, K, pad, h0, h1);
@@ -52,7 +43,7 @@ void conv_rows(const S* x, const S* taps, const S* bias, S* out, int64_t Hi, int
 template <typename S>
 void wgrad_plane(const S* x, const S* gy, S* gw, S* gb, int64_t Hi, int64_t Wi, int64_t Ho, int64_t Wo, int64_t C, int64_t K,
                  int64_t pad) {
-  switch (isa()) {
+  switch (cpu_vector_level()) {
     case 2: return dw_avx512::wgrad_plane(x, gy, gw, gb, Hi, Wi, Ho, Wo, C, K, pad);
     case 1: return dw_avx2::wgrad_plane(x, gy, gw, gb, Hi, Wi, Ho, Wo, C, K, pad);
     default: return dw_base::wgrad_plane(x, gy, gw, gb, Hi, Wi, Ho, Wo, C, K, pad);

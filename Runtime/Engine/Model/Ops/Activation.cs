@@ -25,9 +25,15 @@ internal abstract class PointwiseModule(OpId op, string torchModule, string? onn
     /// and permuted back: libtorch 1.13's CPU GELU takes a slow path on channels-last NCHW tensors (measured on
     /// [128, 128, 14, 14], 2 threads: 6.0 ms forward and 7.2 ms backward, against 1.0 and 2.8 ms on the NHWC view).
     /// </summary>
-    sealed class Pointwise(Func<Tensor, Tensor> f) : NodeKernel
+    internal sealed class Pointwise(Func<Tensor, Tensor> f) : NodeKernel
     {
-        public override Tensor Forward(Tensor x, Tensor? y, bool training)
+        /// <summary>Exact GELU (<c>approximate: none</c>): a batch norm reading only this node may take it in (<see cref="GeluBatchNormFusion"/>).</summary>
+        public bool ExactGelu { get; init; }
+
+        public override Tensor Forward(Tensor x, Tensor? y, bool training) => Apply(f, x);
+
+        /// <summary><paramref name="f"/> on <paramref name="x"/>, on its NHWC view when <paramref name="x"/> is a channels-last image.</summary>
+        public static Tensor Apply(Func<Tensor, Tensor> f, Tensor x)
         {
             if (x.dim() != 4 || x.is_contiguous() || !x.is_contiguous(memory_format.ChannelsLast)) return f(x);
             using var nhwc = x.permute(0, 2, 3, 1);
@@ -66,6 +72,8 @@ internal sealed class GeluModule() : PointwiseModule(OpId.Gelu, "nn.GELU()", nul
         var approximate = t.Attr<string>("approximate");
         return x => x.gelu(approximate);
     }
+
+    public override NodeKernel Create(NodeTensors t) => new Pointwise(Function(t)) { ExactGelu = t.Attr<string>("approximate") == "none" };
 }
 
 internal sealed class ReluModule() : PointwiseModule(OpId.Relu, "nn.ReLU()", "Relu", x => x.relu());

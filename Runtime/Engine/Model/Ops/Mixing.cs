@@ -85,35 +85,13 @@ internal sealed class AttentionModule : OpModule
     /// </summary>
     sealed class Attention(Tensor wqkv, Tensor? bqkv, Tensor wproj, Tensor? bproj, long heads, long dim) : NodeKernel, IFirstTokenKernel
     {
+        /// <summary>The heads on the packed qkv in place (<see cref="F.packed_attention(Tensor, long)"/>: no permuted copies
+        /// of q, k and v, their gradients written into one tensor of qkv's shape), then proj.</summary>
         public override Tensor Forward(Tensor x, Tensor? y, bool training)
         {
-            long b = x.size(0), n = x.size(1);
-            using var qkv = F.linear(x, wqkv, bqkv);
-            using var split = qkv.view(b, n, 3, heads, dim / heads);
-            using var perm = split.permute(2, 0, 3, 1, 4); // [3, B, heads, N, d]
-            // chunk + squeeze rather than three selects: the backward of a split is one cat, while each select's
-            // backward would zero-fill a tensor of the full qkv size and the three would then be summed.
-            var parts = perm.chunk(3, 0);
-            try
-            {
-                using var q = parts[0].squeeze(0);
-                return Attend(q, parts[1], parts[2], b, n);
-            }
-            finally
-            {
-                foreach (var p in parts) p.Dispose();
-            }
-        }
-
-        /// <summary><c>softmax(q kᵀ/√d) v</c> with q <c>[B, heads, n, d]</c> and k, v <c>[1, B, heads, N, d]</c>, heads merged, then proj: <c>[B, n, D]</c>.</summary>
-        Tensor Attend(Tensor q, Tensor kPart, Tensor vPart, long b, long n)
-        {
-            using var k = kPart.squeeze(0);
-            using var v = vPart.squeeze(0);
-            using var o = F.scaled_dot_product_attention(q, k, v); // [B, heads, n, d]
-            using var t = o.transpose(1, 2);                      // [B, n, heads, d]
-            using var merged = t.reshape(b, n, dim);
-            return F.linear(merged, wproj, bproj);
+            using var qkv = F.linear(x, wqkv, bqkv);           // [B, N, 3D]
+            using var o = F.packed_attention(qkv, heads);      // [B, N, D], heads merged
+            return F.linear(o, wproj, bproj);
         }
 
         public NodeKernel FirstTokenOnly() => new Unary(FirstToken);
@@ -124,27 +102,15 @@ internal sealed class AttentionModule : OpModule
         /// </summary>
         Tensor FirstToken(Tensor x)
         {
-            long b = x.size(0), n = x.size(1), d = dim / heads;
             using var wq = wqkv.narrow(0, 0, dim);
             using var bq = bqkv?.narrow(0, 0, dim);
             using var wkv = wqkv.narrow(0, dim, 2 * dim);
             using var bkv = bqkv?.narrow(0, dim, 2 * dim);
             using var first = x.narrow(1, 0, 1);
-            using var q1 = F.linear(first, wq, bq);                // [B, 1, D]
-            using var qh = q1.view(b, 1, heads, d);
-            using var q = qh.transpose(1, 2);                      // [B, heads, 1, d]
-            using var kv = F.linear(x, wkv, bkv);                  // [B, N, 2D]
-            using var split = kv.view(b, n, 2, heads, d);
-            using var perm = split.permute(2, 0, 3, 1, 4);         // [2, B, heads, N, d]
-            var parts = perm.chunk(2, 0);
-            try
-            {
-                return Attend(q, parts[0], parts[1], b, 1);
-            }
-            finally
-            {
-                foreach (var p in parts) p.Dispose();
-            }
+            using var q = F.linear(first, wq, bq);             // [B, 1, D]
+            using var kv = F.linear(x, wkv, bkv);              // [B, N, 2D]
+            using var o = F.packed_attention(q, kv, heads);    // [B, 1, D]
+            return F.linear(o, wproj, bproj);
         }
     }
 }

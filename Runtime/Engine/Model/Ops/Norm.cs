@@ -82,6 +82,13 @@ internal sealed class BatchNormModule : NormModule
         readonly long[] _rows = { -1, features };
         /// <summary>When set, training statistics are the global batch's over this group (<see cref="IrModel.SyncBatchNorm"/>).</summary>
         public torch.distributed.ProcessGroup? SyncGroup { get; set; }
+
+        /// <summary>
+        /// Whether this kernel also applies the exact GELU of the node before it (<see cref="GeluBatchNormFusion"/>): on
+        /// the CPU one fused kernel, <see cref="F.gelu_batch_norm"/>; elsewhere, and with synchronised statistics, GELU then batch norm.
+        /// </summary>
+        public bool GeluFirst { get; set; }
+
         public override Tensor Forward(Tensor x, Tensor? y, bool training)
         {
             if (training)
@@ -92,7 +99,18 @@ internal sealed class BatchNormModule : NormModule
             using var n = Normalize(rows, training);
             return n.view(s);
         }
-        Tensor Normalize(Tensor x, bool training) => training && SyncGroup is { } g
+
+        Tensor Normalize(Tensor x, bool training)
+        {
+            if (GeluFirst && (training && SyncGroup is not null || x.device_type != DeviceType.CPU))
+            {
+                using var g = PointwiseModule.Pointwise.Apply(v => v.gelu(), x);
+                return Plain(g, training);
+            }
+            return GeluFirst ? F.gelu_batch_norm(x, mean, var, w, b, training, momentum, eps) : Plain(x, training);
+        }
+
+        Tensor Plain(Tensor x, bool training) => training && SyncGroup is { } g
             ? Distributed.SyncBatchNorm.Forward(x, w, b, mean, var, momentum, eps, g)
             : F.batch_norm(x, mean, var, w, b, training, momentum, eps);
     }

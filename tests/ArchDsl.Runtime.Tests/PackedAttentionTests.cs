@@ -1,0 +1,161 @@
+using ArchDsl.Torch;
+using static ArchDsl.Runtime.Tests.ModelTestKit;
+using static ArchDsl.Torch.torch;
+using F = ArchDsl.Torch.torch.nn.functional;
+
+namespace ArchDsl.Runtime.Tests;
+
+/// <summary>
+/// The shim's packed attention (<see cref="nn.functional.packed_attention(Tensor, long)"/>, src/attention.cpp) against
+/// libtorch's math on the same values — timm's split of qkv into heads (view, permute), matmul, softmax, matmul, heads
+/// merged: the output and the gradient of qkv (or of the queries and of the packed keys and values), for ViT's block, one
+/// token, one head, odd head widths, more keys than queries, and saturated softmaxes; float32 and float64 on the own blocks,
+/// bfloat16 on the math path.
+/// </summary>
+[Collection(TorchModelCollection.Name)] // sets the thread count, which is process-wide
+public sealed class PackedAttentionTests
+{
+    public static TheoryData<int, int, int, int> Shapes() => new()
+    {
+        // B, N, heads, head width d
+        { 4, 50, 3, 64 },  // the default ViT's block (49 patches + the class token)
+        { 2, 1, 2, 5 },    // one token: the softmax over one key is 1
+        { 3, 7, 1, 3 },    // one head, an odd width
+        { 2, 17, 4, 16 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Float32_values_and_gradients_are_the_math_paths(int b, int n, int heads, int d) =>
+        Compare(ScalarType.Float32, ScalarType.Float32, b, n, n, heads, d, tolerance: 2e-5);
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Float64_values_and_gradients_are_the_math_paths(int b, int n, int heads, int d) =>
+        Compare(ScalarType.Float64, ScalarType.Float64, b, n, n, heads, d, tolerance: 1e-12);
+
+    /// <summary>bfloat16 has no own blocks (oneDNN's bf16 products doubled a two-thread ViT step's CPU time, src/attention.cpp):
+    /// it is libtorch's math in bfloat16, against the float32 math on the same (bfloat16-rounded) values within 2⁻⁶ of the
+    /// largest magnitude — a few roundings to bfloat16's 8 bits.</summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BFloat16_is_the_math_path_within_bf16_rounding(int b, int n, int heads, int d)
+    {
+        Assert.False(F.packed_attention_kernel(ScalarType.BFloat16));
+        Compare(ScalarType.BFloat16, ScalarType.Float32, b, n, n, heads, d, tolerance: 1.0 / 64);
+    }
+
+    /// <summary>Scores far apart (q and k ×30: differences of hundreds within a row): the softmax saturates, its exponentials
+    /// reach below float32's range (the shim's own exp clamps there), and it still equals libtorch's.</summary>
+    [Theory]
+    [InlineData(ScalarType.Float32, 2e-5)]
+    [InlineData(ScalarType.Float64, 1e-12)]
+    public void Saturated_softmaxes_are_the_math_paths(ScalarType dtype, double tolerance) =>
+        Compare(dtype, dtype, 2, 20, 20, 2, 16, tolerance, magnitude: 30);
+
+    [Theory]
+    [InlineData(4, 50, 3, 64)]
+    [InlineData(2, 9, 2, 5)]
+    [InlineData(1, 1, 1, 4)]
+    public void Queries_apart_from_keys_and_values_are_the_math_paths(int b, int n, int heads, int d)
+    {
+        Compare(ScalarType.Float32, ScalarType.Float32, b, 1, n, heads, d, tolerance: 2e-5);  // FirstTokenPlan's form
+        Compare(ScalarType.Float64, ScalarType.Float64, b, 3, n, heads, d, tolerance: 1e-12);
+    }
+
+    /// <summary>Ours in <paramref name="dtype"/> against the math path in <paramref name="reference"/>: output and gradients,
+    /// largest difference over the largest magnitude of the reference. queries ≠ keys: q apart from the packed k and v.</summary>
+    static void Compare(ScalarType dtype, ScalarType reference, int b, int queries, int keys, int heads, int d, double tolerance,
+        double magnitude = 1)
+    {
+        using var scope = NewDisposeScope();
+        if (dtype != ScalarType.BFloat16)
+            Assert.True(F.packed_attention_kernel(dtype), $"no BLAS product for {dtype} found: the comparison would be the math path with itself");
+        var packed = queries == keys;
+        var dim = heads * d;
+        var q0 = ((packed ? Rand(1, b, keys, 3 * dim) : Rand(1, b, queries, dim)) * magnitude).to(dtype);
+        var kv0 = packed ? null : Rand(2, b, keys, 2 * dim).to(dtype);
+        var gy = Rand(3, b, queries, dim).to(dtype);
+        var ours = Run(q0, kv0, gy, heads, own: true);
+        var theirs = Run(q0.to(reference), kv0?.to(reference), gy.to(reference), heads, own: false);
+        string[] names = ["output", packed ? "qkv gradient" : "query gradient", "kv gradient"];
+        for (var i = 0; i < ours.Length; i++)
+        {
+            if (theirs[i] is null) { Assert.Null(ours[i]); continue; }
+            Assert.Equal(dtype, ours[i]!.dtype);
+            Assert.Equal(theirs[i]!.shape, ours[i]!.shape);
+            var rel = MaxAbsDiff(ours[i]!.to(reference), theirs[i]!) / Math.Max(1e-30, MaxAbs(theirs[i]!));
+            Assert.True(rel <= tolerance, $"{names[i]}: max |Δ| / max |ref| = {rel:E2} > {tolerance:E0}");
+        }
+    }
+
+    [Fact]
+    public void The_same_bits_on_every_run_and_thread_count()
+    {
+        using var scope = NewDisposeScope();
+        var qkv = Rand(1, 6, 50, 3 * 48);
+        var gy = Rand(2, 6, 50, 48);
+        var threads = get_num_threads();
+        try
+        {
+            set_num_threads(1);
+            var one = Run(qkv, null, gy, 3, own: true);
+            set_num_threads(2);
+            var two = Run(qkv, null, gy, 3, own: true);
+            var again = Run(qkv, null, gy, 3, own: true);
+            for (var i = 0; i < 2; i++)
+            {
+                Assert.Equal(0.0, MaxAbsDiff(one[i]!, two[i]!));
+                Assert.Equal(0.0, MaxAbsDiff(two[i]!, again[i]!));
+            }
+        }
+        finally { set_num_threads(threads); }
+    }
+
+    [Fact]
+    public void A_non_contiguous_qkv_is_read_as_its_values()
+    {
+        using var scope = NewDisposeScope();
+        var wide = Rand(1, 2, 5, 2 * 3 * 8);
+        var qkv = wide.narrow(2, 0, 3 * 8); // rows of 48 values, 24 read
+        Assert.False(qkv.is_contiguous());
+        Assert.Equal(0.0, MaxAbsDiff(F.packed_attention(qkv, 2), F.packed_attention(qkv.contiguous(), 2)));
+    }
+
+    [Fact]
+    public void Shapes_that_are_no_packed_qkv_are_refused_with_their_sizes()
+    {
+        using var scope = NewDisposeScope();
+        var e = Assert.Throws<TorchException>(() => F.packed_attention(Rand(1, 2, 5, 20), 3));
+        Assert.Contains("not 3 × heads (3)", e.Message);
+        e = Assert.Throws<TorchException>(() => F.packed_attention(Rand(1, 2, 5, 12), Rand(2, 2, 5, 12), 2));
+        Assert.Contains("do not match queries", e.Message);
+        e = Assert.Throws<TorchException>(() => F.packed_attention(Rand(1, 10, 12), 2));
+        Assert.Contains("expected [B, N, C]", e.Message);
+    }
+
+    /// <summary>[output, gradient of q (or qkv), gradient of kv (null when packed)] of ours or of the math path.</summary>
+    static Tensor?[] Run(Tensor q0, Tensor? kv0, Tensor gy, int heads, bool own)
+    {
+        var q = q0.detach().requires_grad_(true);
+        var kv = kv0?.detach().requires_grad_(true);
+        var y = own ? (kv is null ? F.packed_attention(q, heads) : F.packed_attention(q, kv, heads)) : MathPath(q, kv, heads);
+        y.backward(gy);
+        return [y.detach(), q.grad!.detach(), kv?.grad!.detach()];
+    }
+
+    /// <summary>timm's Attention between its projections: split into heads, softmax(q kᵀ/√d) v, heads merged.</summary>
+    static Tensor MathPath(Tensor q, Tensor? kv, int heads)
+    {
+        long b = q.size(0), l = q.size(1), s = (kv ?? q).size(1), dim = kv is null ? q.size(2) / 3 : q.size(2), d = dim / heads;
+        Tensor[] Split(Tensor t, long rows, int parts)
+        {
+            var perm = t.view(b, rows, parts, heads, d).permute(2, 0, 3, 1, 4); // [parts, B, heads, rows, d]
+            return Enumerable.Range(0, parts).Select(i => perm.select(0, i)).ToArray();
+        }
+        var qs = Split(q, l, kv is null ? 3 : 1);
+        var kvs = kv is null ? qs[1..] : Split(kv, s, 2);
+        var attn = (qs[0].matmul(kvs[0].transpose(-2, -1)) / System.Math.Sqrt(d)).softmax(-1);
+        return attn.matmul(kvs[1]).transpose(1, 2).reshape(b, l, dim);
+    }
+}
