@@ -49,8 +49,26 @@ public static partial class torch
             public static Tensor depthwise_conv2d(Tensor input, Tensor weight, Tensor? bias, long padding) =>
                 Tensor.Wrap(Native.ats_depthwise_conv2d(input.Handle, weight.Handle, H(bias), padding));
 
+            /// <summary>
+            /// PyTorch's <c>F.linear</c>: input <c>[..., in]</c>, weight <c>[out, in]</c>, bias <c>[out]</c> or null; output
+            /// <c>[..., out]</c> = input·weightᵀ + bias. On CPU float32 tensors outside autocast, where libtorch loaded oneDNN
+            /// as a shared library (Debian's libtorch does), its forward, input-gradient and weight-gradient products run on
+            /// oneDNN's sgemm (<c>src/linear.cpp</c>, which has the measurements: 5–20% less CPU time than libtorch's
+            /// OpenBLAS products on one thread, and they run on libtorch's own OpenMP threads); equal to libtorch's
+            /// linear up to float rounding. Anything else (another dtype or device, autocast, oneDNN not loaded,
+            /// <see cref="linear_onednn"/> off) is libtorch's linear itself.
+            /// </summary>
+            /// <exception cref="TorchException">the shapes do not fit (as libtorch's linear reports them)</exception>
             public static Tensor linear(Tensor input, Tensor weight, Tensor? bias = null) =>
                 Tensor.Wrap(Native.ats_linear(input.Handle, weight.Handle, H(bias)));
+
+            /// <summary>Whether <see cref="linear"/>'s CPU float32 products run on oneDNN's sgemm: oneDNN is loaded with
+            /// libtorch and the path is switched on (it is unless the environment has <c>ARCHDSL_ONEDNN_LINEAR=0</c>).</summary>
+            public static bool linear_onednn => Native.ats_linear_onednn(-1) != 0;
+
+            /// <summary>Switches <see cref="linear"/>'s oneDNN path on or off for the whole process (tests of the fallback);
+            /// returns <see cref="linear_onednn"/> after the switch.</summary>
+            internal static bool switch_linear_onednn(bool on) => Native.ats_linear_onednn(on ? 1 : 0) != 0;
 
             /// <summary>
             /// Batch normalization over dim 1. In training mode the batch statistics normalize and the running

@@ -189,6 +189,7 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern int ats_device_type(IntPtr t);
     [DllImport(L)] internal static extern int ats_device_index(IntPtr t);
     [DllImport(L)] internal static extern int ats_requires_grad(IntPtr t);
+    [DllImport(L)] internal static extern IntPtr ats_grad_fn_name(IntPtr t);
     [DllImport(L)] internal static extern int ats_is_leaf(IntPtr t);
     [DllImport(L)] internal static extern int ats_is_contiguous(IntPtr t);
     [DllImport(L)] internal static extern int ats_is_contiguous_format(IntPtr t, int memory_format);
@@ -355,6 +356,7 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern IntPtr ats_depthwise_conv2d(IntPtr x, IntPtr w, IntPtr b, long padding);
     [DllImport(L)] internal static extern IntPtr ats_conv2d_padmode(IntPtr x, IntPtr w, IntPtr b, long* stride, [MarshalAs(UnmanagedType.LPUTF8Str)] string padding, long* dilation, long groups);
     [DllImport(L)] internal static extern IntPtr ats_linear(IntPtr x, IntPtr w, IntPtr b);
+    [DllImport(L)] internal static extern int ats_linear_onednn(int mode);
     [DllImport(L)] internal static extern IntPtr ats_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr rm, IntPtr rv, int training, double momentum, double eps);
     [DllImport(L)] internal static extern IntPtr ats_gelu_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr rm, IntPtr rv, int training, double momentum, double eps);
     [DllImport(L)] internal static extern IntPtr ats_layer_norm(IntPtr x, long* shape, int n, IntPtr w, IntPtr b, double eps);

@@ -100,6 +100,9 @@ public static partial class torch
         }
         public DeviceType device_type => (DeviceType)Native.ats_device_type(Handle);
         public bool is_leaf => Native.ats_is_leaf(Handle) != 0;
+        /// <summary>The name of the autograd node that made this tensor (PyTorch's <c>grad_fn.name()</c>, e.g.
+        /// <c>AddmmBackward0</c>), or null for a leaf or a tensor made without autograd.</summary>
+        public string? grad_fn_name => Marshal.PtrToStringUTF8(Native.ats_grad_fn_name(Handle));
         public bool is_contiguous() => Native.ats_is_contiguous(Handle) != 0;
         public bool is_contiguous(memory_format format) => Native.Check(Native.ats_is_contiguous_format(Handle, (int)format)) != 0;
 

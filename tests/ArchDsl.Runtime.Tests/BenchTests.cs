@@ -42,6 +42,7 @@ public sealed class BenchTests(ITestOutputHelper output)
         // Both sides' BLAS kernels, the same one (the companion ran under this process's OPENBLAS_CORETYPE).
         Assert.Equal(r.Blas, r.PyTorchBlas);
         Assert.Contains($"BLAS kernel: ArchDsl {r.Blas ?? "not OpenBLAS"}; PyTorch {r.PyTorchBlas ?? "not OpenBLAS"} (same kernel and thread-pool settings)", text);
+        Assert.Contains("ArchDsl's linear layers: oneDNN sgemm", text); // F.linear's float32 CPU products (src/linear.cpp)
         Assert.Contains("train images/s", text);
         Assert.Contains(r.Ratio.Value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture), text);
     }

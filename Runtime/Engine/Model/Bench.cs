@@ -26,7 +26,7 @@ public sealed record BenchResult(
     string Arch, long Parameters, string Input, int Batch, string Device, int Threads, int Warmup, int Iterations,
     BenchFigures ArchDsl, BenchFigures? PyTorch, string? PyTorchVersion, string? PyTorchError, string MemoryFormat = "contiguous",
     string PyTorchMode = "eager", AmpMode Amp = AmpMode.Off, BenchEnvironment PyTorchEnvironment = BenchEnvironment.Same,
-    string? Blas = null, string? PyTorchBlas = null)
+    string? Blas = null, string? PyTorchBlas = null, string? LinearGemm = null)
 {
     /// <summary>ArchDsl training-step time / PyTorch training-step time (below 1: ArchDsl is faster). Null without the PyTorch run.</summary>
     public double? Ratio => PyTorch is null ? null : ArchDsl.TrainStepMs / PyTorch.TrainStepMs;
@@ -63,6 +63,7 @@ public sealed record BenchResult(
         if (PyTorchError != null) sb.AppendLine($"  PyTorch run failed: {PyTorchError}");
         sb.AppendLine($"  BLAS kernel: ArchDsl {Blas ?? "not OpenBLAS"}; PyTorch {PyTorchBlas ?? (PyTorch is null ? "-" : "not OpenBLAS")} " +
                       (PyTorchEnvironment == BenchEnvironment.Same ? "(same kernel and thread-pool settings)" : "(the user's own environment, as PyTorch runs by default)"));
+        if (LinearGemm != null) sb.AppendLine($"  ArchDsl's linear layers: {LinearGemm} (ARCHDSL_ONEDNN_LINEAR=0: libtorch's, as PyTorch's)");
         return sb.ToString().TrimEnd('\n');
     }
 }
@@ -200,7 +201,8 @@ public static partial class Bench
                 theirs = new BenchFigures(batch, Median(pyTrain), Median(pyInfer), (long)pyPeak, py.BaselineMemory, py.MemoryKind);
             return new BenchResult(graph.Arch, graph.ParamCount, graph.Input.ToString(), batch, dev.ToString(), threads, warmup, iterations,
                 ours, theirs, theirs is null ? null : py!.TorchVersion, theirs is null ? error ?? "no figures from the companion" : null,
-                FormatName(format), compile ? "torch.compile" : "eager", amp, environment, BlasKernel.InUse() is { } kernel ? $"OpenBLAS {kernel}" : null, py?.Blas);
+                FormatName(format), compile ? "torch.compile" : "eager", amp, environment, BlasKernel.InUse() is { } kernel ? $"OpenBLAS {kernel}" : null, py?.Blas,
+                !isCuda && F.linear_onednn ? amp == AmpMode.Off ? "oneDNN sgemm" : "oneDNN sgemm where float32" : null);
         }
         finally
         {

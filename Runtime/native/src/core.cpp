@@ -2,6 +2,7 @@
 #include "shim.h"
 
 #include <torch/cuda.h>
+#include <torch/csrc/autograd/function.h>
 
 namespace ats {
 
@@ -121,6 +122,16 @@ ATS_API int ats_device_str(T* t, char* buf, int len) {
 }
 ATS_API int ats_requires_grad(T* t) { return t->requires_grad() ? 1 : 0; }
 ATS_API int ats_is_leaf(T* t) { return t->is_leaf() ? 1 : 0; }
+// The name of the autograd node that made `t` (PyTorch's t.grad_fn.name()), or null for a leaf or a tensor made
+// outside autograd; valid until this thread's next call.
+ATS_API const char* ats_grad_fn_name(T* t) {
+  static thread_local std::string name;
+  ATS_TRY
+  if (!t->grad_fn()) return nullptr;
+  name = t->grad_fn()->name();
+  return name.c_str();
+  ATS_CATCH(nullptr)
+}
 ATS_API int ats_is_contiguous(T* t) { return t->is_contiguous() ? 1 : 0; }
 // memory_format codes are c10::MemoryFormat's: 0 contiguous, 1 preserve, 2 channels-last, 3 channels-last 3-D.
 // -1 with the error set if libtorch rejects the query.

@@ -183,7 +183,6 @@ ATS_TENSOR_FN(ats_conv2d, (T* x, T* w, T* b, const int64_t* stride, const int64_
 // c10::string_view, later versions (ATen moved to the standard type) a std::string_view.
 ATS_TENSOR_FN(ats_conv2d_padmode, (T* x, T* w, T* b, const int64_t* stride, const char* padding, const int64_t* dilation, int64_t groups),
               at::conv2d(*x, *w, opt(b), ints(stride, 2), std::string(padding), ints(dilation, 2), groups))
-ATS_TENSOR_FN(ats_linear, (T* x, T* w, T* b), at::linear(*x, *w, opt(b)))
 // Training mode updates running_mean/var in place with `momentum` (PyTorch's convention: new =
 // (1 - momentum) * old + momentum * batch stat, the variance unbiased). num_batches_tracked is the
 // caller's (the module's) to count.
