@@ -86,14 +86,19 @@ public class LinearOneDnnTests : TorchTest
         for (var i = 0; i < first.Values.Length; i++) Assert.Equal(0.0, MaxAbsDiff(first.Values[i]!, again.Values[i]!));
     }
 
-    /// <summary>With create_graph the backward records its products (ATen's then), so a gradient of a gradient (a
-    /// gradient penalty's) is libtorch's linear's.</summary>
-    [Fact]
-    public void A_gradient_of_a_gradient_equals_libtorchs_linears()
+    /// <summary>With create_graph the backward records its products (ATen's then) on the saved input and weight
+    /// themselves, so a gradient of a gradient (a gradient penalty's) is libtorch's linear's: of the input gradient
+    /// (reaching x and w) and of the weight gradient (reaching x), for a 3-D input and a non-contiguous weight too.</summary>
+    [Theory]
+    [InlineData(new long[] { 3 }, "contiguous")]
+    [InlineData(new long[] { 2, 3 }, "contiguous")]
+    [InlineData(new long[] { 2, 3 }, "weight transposed")]
+    [InlineData(new long[] { 4, 3 }, "transposed")]
+    public void A_gradient_of_a_gradient_equals_libtorchs_linears(long[] lead, string layout)
     {
         using var scope = NewDisposeScope();
-        var (x0, w0, b0, gy) = Inputs(ScalarType.Float32, [3, 7], 11, 5, true, "contiguous");
-        Tensor[] Twice(bool onednn)
+        var (x0, w0, b0, gy) = Inputs(ScalarType.Float32, lead, 7, 5, true, layout);
+        Tensor?[] Twice(bool onednn, bool ofWeight)
         {
             var was = F.linear_onednn;
             try
@@ -102,17 +107,57 @@ public class LinearOneDnnTests : TorchTest
                 var x = x0.detach().requires_grad_(true);
                 var w = w0.detach().requires_grad_(true);
                 (F.linear(x, w, b0) * gy).sum().backward(create_graph: true);
-                var dx = x.grad!;
-                Assert.True(dx.requires_grad, "the input gradient was recorded");
+                var first = ofWeight ? w.grad! : x.grad!;
+                Assert.True(first.requires_grad, "the first gradient was recorded");
                 x.grad = null;
                 w.grad = null;
-                (dx * dx).sum().backward();
-                return [dx.detach(), w.grad!.detach()];
+                (first * first).sum().backward();
+                return [first.detach(), x.grad?.detach(), w.grad?.detach()];
             }
             finally { F.switch_linear_onednn(was); }
         }
-        var ours = Twice(onednn: true);
-        var theirs = Twice(onednn: false);
+        foreach (var ofWeight in new[] { false, true })
+        {
+            var ours = Twice(onednn: true, ofWeight);
+            var theirs = Twice(onednn: false, ofWeight);
+            for (var i = 0; i < ours.Length; i++)
+            {
+                var what = $"{(ofWeight ? "d(dw)" : "d(dx)")} tensor {i}";
+                if (theirs[i] is null) { Assert.True(ours[i] is null, $"{what}: libtorch gives none"); continue; }
+                Assert.True(ours[i] is not null, $"{what}: libtorch gives a gradient, ours none");
+                Assert.True(MaxAbsDiff(ours[i]!, theirs[i]!) <= 1e-6 * Math.Max(1.0, MaxAbs(theirs[i]!)), what);
+            }
+            if (ofWeight) Assert.NotNull(ours[1]); // d(|dw|²)/dx: the case a view made inside forward lost
+        }
+    }
+
+    /// <summary>The output is no view (libtorch forbids in-place ops on a custom function's view output): add_ and clamp_ (relu_)
+    /// on it, then backward, equal libtorch's linear, for a 2-D and a 3-D input.</summary>
+    [Theory]
+    [InlineData(new long[] { 6 })]
+    [InlineData(new long[] { 2, 3 })]
+    public void In_place_ops_on_the_output_then_backward_equal_libtorchs_linear(long[] lead)
+    {
+        using var scope = NewDisposeScope();
+        var (x0, w0, b0, gy) = Inputs(ScalarType.Float32, lead, 7, 5, true, "contiguous");
+        Tensor[] Run(bool onednn)
+        {
+            var was = F.linear_onednn;
+            try
+            {
+                F.switch_linear_onednn(onednn);
+                var x = x0.detach().requires_grad_(true);
+                var w = w0.detach().requires_grad_(true);
+                var y = F.linear(x, w, b0);
+                Assert.Equal(onednn, y.grad_fn_name?.Contains(OwnNode) ?? false);
+                y.add_(1.0).clamp_(min: 0); // relu_
+                (y * gy).sum().backward();
+                return [y.detach(), x.grad!.detach(), w.grad!.detach()];
+            }
+            finally { F.switch_linear_onednn(was); }
+        }
+        var ours = Run(onednn: true);
+        var theirs = Run(onednn: false);
         for (var i = 0; i < ours.Length; i++)
             Assert.True(MaxAbsDiff(ours[i], theirs[i]) <= 1e-6 * Math.Max(1.0, MaxAbs(theirs[i])), $"tensor {i}");
     }

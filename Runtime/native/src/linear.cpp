@@ -94,37 +94,42 @@ struct OneDnnLinear : public torch::autograd::Function<OneDnnLinear> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w,
                             const c10::optional<at::Tensor>& b) {
     const int64_t K = w.size(1), N = w.size(0);
-    auto x2 = x.contiguous().view({-1, K});
-    auto wc = w.contiguous();
-    ctx->save_for_backward({x2, wc});
+    // x and w themselves are saved, not their contiguous copies: a double backward differentiates through them.
+    ctx->save_for_backward({x, w});
     ctx->saved_data["bias"] = b.has_value();
+    auto out = forward_product(x.contiguous().view({-1, K}), w.contiguous(), b.value_or(at::Tensor()));
+    if (x.dim() == 2) return out;
+    // No view of out: libtorch forbids in-place ops on a custom Function's view output (as at::matmul does).
     auto sizes = x.sizes().vec();
     sizes.back() = N;
-    return forward_product(x2, wc, b.value_or(at::Tensor())).view(sizes);
+    return at::_unsafe_view(out, sizes);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    const auto& x2 = saved[0];
+    const auto& x = saved[0];
     const auto& w = saved[1];
-    const int64_t M = x2.size(0), K = x2.size(1), N = w.size(0);
-    auto g = grads[0].contiguous().view({M, N});
-    // A double backward (create_graph) needs these products recorded: then they are ATen's, differentiable.
+    const int64_t K = w.size(1), N = w.size(0), M = x.numel() / K;
+    // A double backward (create_graph) needs these products recorded: then they are ATen's, differentiable,
+    // and the reshapes run here under grad mode, so d(dw)/dx and d(dx)/dw reach x and w.
     const bool graph = at::GradMode::is_enabled();
+    auto g = graph ? grads[0].reshape({M, N}) : grads[0].contiguous().view({M, N});
+    auto sizes = grads[0].sizes().vec();
+    sizes.back() = K;
     at::Tensor gx, gw, gb;
     if (ctx->needs_input_grad(0)) {
-      if (graph) gx = g.mm(w);
+      if (graph) gx = g.mm(w).reshape(sizes);
       else {
+        auto wc = w.contiguous();
         gx = at::empty({M, K}, g.options());
-        sgemm(false, false, M, K, N, g, w, 0.0f, gx);
+        sgemm(false, false, M, K, N, g, wc, 0.0f, gx);
+        gx = gx.view(sizes);
       }
-      auto sizes = grads[0].sizes().vec();
-      sizes.back() = K;
-      gx = gx.view(sizes);
     }
     if (ctx->needs_input_grad(1)) {
-      if (graph) gw = g.t().mm(x2);
+      if (graph) gw = g.t().mm(x.reshape({M, K}));
       else {
+        auto x2 = x.contiguous().view({M, K});
         gw = at::empty({N, K}, g.options());
         sgemm(true, false, N, K, M, g, x2, 0.0f, gw);
       }
