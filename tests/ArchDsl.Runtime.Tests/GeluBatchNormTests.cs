@@ -111,6 +111,24 @@ public sealed class GeluBatchNormTests
         Assert.Equal(theirs.Message, ours.Message);
     }
 
+    /// <summary>The fused backward computes on raw pointers, so its gradients could not be differentiated again: with
+    /// create_graph it is an error naming the op (as PyTorch's @once_differentiable), never gradients silently missing
+    /// from a double backward.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_double_backward_through_the_fused_kernel_is_an_error(bool training)
+    {
+        using var scope = NewDisposeScope();
+        var p = Inputs(ScalarType.Float32, [2, 8, 3, 3], 0.0);
+        var x = p.X.detach().requires_grad_(true);
+        var y = F.gelu_batch_norm(x, p.Mean.clone(), p.Var.clone(), p.W, p.B, training, 0.1, 1e-5);
+        var e = Assert.Throws<TorchException>(() => (y * p.Gy).sum().backward(create_graph: true));
+        Assert.Contains("gelu_batch_norm: double backward (create_graph=True) is not supported", e.Message);
+        (y * p.Gy).sum().backward(); // without create_graph the same graph still runs
+        Assert.NotNull(x.grad);
+    }
+
     [Fact]
     public void Inputs_the_fused_kernel_does_not_take_are_gelu_then_batch_norm()
     {

@@ -122,6 +122,37 @@ public sealed class PackedAttentionTests
         Assert.Equal(0.0, MaxAbsDiff(F.packed_attention(qkv, 2), F.packed_attention(qkv.contiguous(), 2)));
     }
 
+    /// <summary>A transposed (non-contiguous) qkv in every dtype: bfloat16's math path reshapes it as float32's blocks
+    /// read it (a view of it once threw "view size is not compatible").</summary>
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.Float64)]
+    [InlineData(ScalarType.BFloat16)]
+    public void A_transposed_qkv_is_read_as_its_values(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var qkv = Rand(1, 2, 3 * 8, 5).to(dtype).transpose(1, 2); // [2, 5, 24], strides (120, 1, 5)
+        Assert.False(qkv.is_contiguous());
+        Assert.Equal(0.0, MaxAbsDiff(F.packed_attention(qkv, 2), F.packed_attention(qkv.contiguous(), 2)));
+    }
+
+    /// <summary>The own blocks' backward computes on raw pointers, so its gradients could not be differentiated again:
+    /// with create_graph it is an error naming the op (as PyTorch's @once_differentiable), never gradients silently
+    /// missing from a double backward.</summary>
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.Float64)]
+    public void A_double_backward_through_the_own_blocks_is_an_error(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var qkv = Rand(1, 2, 5, 3 * 8).to(dtype).requires_grad_(true);
+        var y = F.packed_attention(qkv, 2);
+        var e = Assert.Throws<TorchException>(() => (y * y).sum().backward(create_graph: true));
+        Assert.Contains("packed attention: double backward (create_graph=True) is not supported", e.Message);
+        (y * y).sum().backward(); // without create_graph the same graph still runs
+        Assert.NotNull(qkv.grad);
+    }
+
     [Fact]
     public void Shapes_that_are_no_packed_qkv_are_refused_with_their_sizes()
     {

@@ -2,7 +2,8 @@
 // the CPU. libtorch 1.13's math path (what the shim's sdpa spells out) copies q, k and v out of the permuted qkv view
 // before each batched product, copies the heads back together after it, and in the backward joins the three gradients
 // with a cat; here every block is read in place from qkv (rows of 3D values, the head's d consecutive columns), the
-// products are BLAS calls on those strided rows (cblas_sgemm/cblas_dgemm from the BLAS libtorch loaded), the softmax and
+// products are BLAS calls on those strided rows (float32: oneDNN's dnnl_sgemm, float64: cblas_dgemm, from the libraries
+// libtorch loaded; see Blas below for why), the softmax and
 // its backward run on each block while it is in cache, and the gradients are written straight into one [B, N, 3D]
 // tensor. Same values as the math path to float rounding (sums in another order). bfloat16 stays on the math path: with
 // oneDNN's dnnl_gemm_bf16bf16f32 for the products, one thread was faster (ViT step 688 -> 643 ms CPU) but two threads
@@ -19,9 +20,16 @@ using namespace ats;
 
 namespace {
 
-// Row-major products C[M, N] = alpha · op(A) · op(B) (beta 0) of the BLAS entry points, found at run time in the
-// libraries libtorch itself loaded (Debian's libtorch: OpenBLAS's libblas.so.3); null where absent.
-using sgemm_t = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+// Row-major products C[M, N] = alpha · op(A) · op(B) (beta 0), found at run time in the libraries libtorch itself loaded
+// (RTLD_NOLOAD); null where absent. The products run inside at::parallel_for's workers (GNU OpenMP in Debian's libtorch),
+// so each must stay on its own thread. Debian's libblas.so.3 / libopenblas.so.0 here is OpenBLAS 0.3.21's pthread build
+// (openblas-pthread/), whose gemm takes one thread only for M·N·K ≤ 65536·4 and otherwise wakes its own pool from
+// inside each worker — it has no omp_in_parallel() check (that is in its OpenMP build only); a ViT block of 197 tokens
+// and d = 64 is 2.5M. So float32 goes to oneDNN's dnnl_sgemm (as F.linear's, linear.cpp), which runs sequentially
+// inside an OpenMP parallel region (oneDNN's dnnl_get_current_num_threads() is 1 where omp_in_parallel()); float64,
+// which oneDNN lacks, keeps cblas_dgemm and runs its blocks on one thread (`blocks`), so there is one level of threads.
+using sgemm_t = int (*)(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
+                        float*, int64_t);
 using dgemm_t = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
 
 void* symbol(const char* library, const char* name) {
@@ -29,7 +37,7 @@ void* symbol(const char* library, const char* name) {
   return lib ? dlsym(lib, name) : nullptr;
 }
 struct Blas {
-  sgemm_t s = reinterpret_cast<sgemm_t>(symbol("libblas.so.3", "cblas_sgemm"));
+  sgemm_t s = reinterpret_cast<sgemm_t>(symbol("libdnnl.so.2", "dnnl_sgemm"));
   dgemm_t d = reinterpret_cast<dgemm_t>(symbol("libblas.so.3", "cblas_dgemm"));
 };
 const Blas& blas() {
@@ -41,7 +49,8 @@ const Blas& blas() {
 constexpr int RowMajor = 101, NoTrans = 111, Trans = 112;
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
           int64_t ldb, float* C, int64_t ldc) {
-  blas().s(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, M, N, K, alpha, A, lda, B, ldb, 0.f, C, ldc);
+  const int status = blas().s(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, 0.f, C, ldc);
+  TORCH_CHECK(status == 0, "packed attention: oneDNN sgemm failed with status ", status);
 }
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda, const double* B,
           int64_t ldb, double* C, int64_t ldc) {
@@ -127,10 +136,12 @@ inline void softmax_backward_rows(const Acc* p, Acc* dp, int64_t rows, int64_t n
   }
 }
 
-// `each(bh, scratch)` for every (sample, head) block, spread over the threads, with an L × S scratch block per thread.
+// `each(bh, scratch)` for every (sample, head) block, spread over the threads (float64: one thread, its OpenBLAS product
+// may thread; see Blas), with an L × S scratch block per thread.
 template <typename S, typename F>
 void blocks(const Layout& s, F each) {
-  at::parallel_for(0, s.B * s.H, 1, [&](int64_t begin, int64_t end) {
+  const int64_t grain = std::is_same<S, float>::value ? 1 : std::max<int64_t>(1, s.B * s.H);
+  at::parallel_for(0, s.B * s.H, grain, [&](int64_t begin, int64_t end) {
     std::vector<S> scratch(s.L * s.S);
     for (int64_t bh = begin; bh < end; bh++) each(bh, scratch.data());
   });
@@ -200,6 +211,9 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    // Raw-pointer products: the gradients would carry no grad_fn (as PyTorch's @once_differentiable, an error instead).
+    TORCH_CHECK(!at::GradMode::is_enabled(),
+                "packed attention: double backward (create_graph=True) is not supported; its backward is not differentiable");
     auto saved = ctx->get_saved_variables();
     const at::Tensor &q = saved[0], &kv = saved[1], &probs = saved[2];
     const Layout s = layout(q, kv, ctx->saved_data["heads"].toInt());
@@ -222,7 +236,7 @@ bool has_gemm(at::ScalarType t) {
 // libtorch's own ops for what the blocks compute, where they do not apply (another device or dtype, no BLAS found).
 at::Tensor math(const at::Tensor& qsrc, const at::Tensor& kv, const Layout& s) {
   auto split = [&](const at::Tensor& t, int64_t parts, int64_t rows) {
-    return t.view({s.B, rows, parts, s.H, s.d}).permute({2, 0, 3, 1, 4}).unbind(0);  // [B, H, rows, d] each
+    return t.reshape({s.B, rows, parts, s.H, s.d}).permute({2, 0, 3, 1, 4}).unbind(0);  // [B, H, rows, d] each
   };
   auto qs = kv.defined() ? split(qsrc, 1, s.L) : split(qsrc, 3, s.L);
   auto kvs = kv.defined() ? split(kv, 2, s.S) : std::vector<at::Tensor>{qs[1], qs[2]};
