@@ -35,11 +35,19 @@ internal static unsafe class GoogleLogging
         ((delegate* unmanaged<IntPtr, void>)init)(Marshal.StringToHGlobalAnsi("archc"));
     }
 
-    /// <summary>An export of the glog the process has loaded (libglog.so.1, glog 0.6; libglog.so.0 before), or zero.</summary>
+    /// <summary>An export of the glog the process has already loaded (libglog.so.1, glog 0.6; libglog.so.0 before), or zero.
+    /// dlopen with RTLD_NOLOAD (as the shim's linear.cpp finds oneDNN) only answers for a library already loaded: none is
+    /// loaded here, and whichever of the two libtorch linked is the one found.</summary>
     private static IntPtr Find(string symbol)
     {
         foreach (var name in new[] { "libglog.so.1", "libglog.so.0" })
-            if (NativeLibrary.TryLoad(name, out var glog) && NativeLibrary.TryGetExport(glog, symbol, out var p)) return p;
+            if (dlopen(name, RtldLazy | RtldNoload) is var glog && glog != IntPtr.Zero && NativeLibrary.TryGetExport(glog, symbol, out var p))
+                return p;
         return IntPtr.Zero;
     }
+
+    private const int RtldLazy = 0x1, RtldNoload = 0x4; // glibc's <dlfcn.h>
+
+    [DllImport("libc.so.6", CharSet = CharSet.Ansi)] // glibc 2.34+: dlopen is in libc itself
+    private static extern IntPtr dlopen(string file, int mode);
 }

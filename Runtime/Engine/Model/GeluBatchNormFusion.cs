@@ -8,7 +8,8 @@ namespace ArchDsl.Runtime.Model;
 /// conv → gelu → batchnorm), the batch norm's kernel takes the GELU in (<see cref="BatchNormModule.BatchNorm.GeluFirst"/>:
 /// one fused CPU kernel, <see cref="torch.nn.functional.gelu_batch_norm"/>) and the GELU node passes its input on
 /// unchanged. Values and gradients are those of the two ops up to float rounding; parameters, names and weight files are
-/// unchanged (GELU has none). Measured on the default ConvMixer (batch 128, one thread, process CPU time): see the README's
+/// unchanged (GELU has none). Under amp the fused GELU runs in float32 (the batch norm's input is cast to float32 before it,
+/// <see cref="AmpPolicy"/>), where the unfused model's GELU runs on its bfloat16 input. Measured on the default ConvMixer (batch 128, one thread, process CPU time): see the README's
 /// speed section.
 /// </summary>
 internal static class GeluBatchNormFusion
