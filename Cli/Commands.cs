@@ -56,9 +56,7 @@ public static partial class Commands
     /// <summary>Prints a compile result's diagnostics to stderr; the graph, or null when it has errors.</summary>
     static IrGraph? Report(Output output, string spec, CompileResult result)
     {
-        // in the order a reader fixes them, as Roslyn lists them: by file (as first met), then line and column
-        var files = result.Diagnostics.Select(d => d.Span?.File).Distinct().ToList();
-        foreach (var d in result.Diagnostics.OrderBy(d => d.Span is null ? int.MaxValue : files.IndexOf(d.Span.Value.File)).ThenBy(d => d.Span?.Start ?? 0))
+        foreach (var d in Diagnostic.InReadingOrder(result.Diagnostics))
             output.Err.Write(d.Render());
         var errors = result.Diagnostics.Count(d => d.IsError);
         if (errors > 0) output.Err.WriteLine($"archc: {errors} error{(errors == 1 ? "" : "s")} in {spec}");
@@ -83,7 +81,7 @@ public static partial class Commands
             if (p.GetValue(format) == "json")
             {
                 var result = ArchCompiler.CompileFile(p.GetValue(spec)!, Override.ParseAll(p.GetValue(set) ?? []), p.GetValue(arch)).ForTraining(p.GetValue(device));
-                output.Out.Write(DiagnosticJson.Write(result.Diagnostics));
+                output.Out.Write(DiagnosticJson.Write(Diagnostic.InReadingOrder(result.Diagnostics)));
                 if (result.Success) WarnDeviceMissing(output, p.GetValue(device) ?? result.Graph!.Train.Loop.Device);
                 return result.Success ? ExitCodes.Ok : ExitCodes.SpecErrors;
             }

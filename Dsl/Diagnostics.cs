@@ -30,6 +30,16 @@ public sealed record Diagnostic(string Code, string Message, Span? Span, string?
     public string Render() => DiagnosticText.Render(this);
 
     public override string ToString() => Span is { } s ? $"{s}: {Code}: {Message}" : $"{Code}: {Message}";
+
+    /// <summary>The order a reader fixes them in, as Roslyn lists them: by file (in the order first met), then position;
+    /// diagnostics of a whole file (no span) last. Stable: equal places keep their order. The one order of every
+    /// rendering (text and JSON).</summary>
+    public static IReadOnlyList<Diagnostic> InReadingOrder(IEnumerable<Diagnostic> diagnostics)
+    {
+        var all = diagnostics.ToList();
+        var files = all.Select(d => d.Span?.File).Distinct().ToList();
+        return all.OrderBy(d => d.Span is null ? int.MaxValue : files.IndexOf(d.Span.Value.File)).ThenBy(d => d.Span?.Start ?? 0).ToList();
+    }
 }
 
 /// <summary>Collects diagnostics; a phase reports all it finds, not just the first. The same message at the same place

@@ -93,4 +93,20 @@ public class UsageHelpTests
         Assert.Equal(ExitCodes.Ok, okCode);
         Assert.Equal("[]", okOut.Trim());
     }
+
+    /// <summary>JSON lists the diagnostics in text's order (by file, then position): here the train section's subset
+    /// warning (line 8) is found before the device check's amp error (line 6), and both renderings put line 6 first.</summary>
+    [Fact]
+    public void Check_format_json_lists_the_diagnostics_in_texts_order()
+    {
+        var path = TempSpec("arch A(dim = 8)\ninput image[1, 28, 28]\nstem conv(dim, kernel: 7, stride: 7) -> gelu\nhead avgpool -> linear(10)\n" +
+            "train {\n  amp: fp16\n  data: fashion-mnist\n  subset: 1000000\n}\n");
+        var (code, stdout, _) = Run("check", path, "--format", "json");
+        Assert.Equal(ExitCodes.SpecErrors, code);
+        using var doc = System.Text.Json.JsonDocument.Parse(stdout);
+        var lines = doc.RootElement.EnumerateArray().Select(d => (d.GetProperty("code").GetString(), d.GetProperty("span").GetProperty("line").GetInt32()));
+        Assert.Equal(new (string?, int)[] { ("AD0197", 6), ("AD0392", 8) }, lines.ToArray());
+        var (_, _, stderr) = Run("check", path);
+        Assert.True(stderr.IndexOf("AD0197", StringComparison.Ordinal) < stderr.IndexOf("AD0392", StringComparison.Ordinal), stderr);
+    }
 }
