@@ -53,8 +53,9 @@ public static partial class torch
             /// PyTorch's <c>F.linear</c>: input <c>[..., in]</c>, weight <c>[out, in]</c>, bias <c>[out]</c> or null; output
             /// <c>[..., out]</c> = input·weightᵀ + bias. On CPU float32 tensors outside autocast, where libtorch loaded oneDNN
             /// as a shared library (Debian's libtorch does), its forward, input-gradient and weight-gradient products run on
-            /// oneDNN's sgemm (<c>src/linear.cpp</c>, which has the measurements: 5–20% less CPU time than libtorch's
-            /// OpenBLAS products on one thread, and they run on libtorch's own OpenMP threads); equal to libtorch's
+            /// oneDNN's sgemm (<c>src/linear.cpp</c>, which has the measurements: 3–51% less CPU time than libtorch's
+            /// OpenBLAS products on one thread for the default ViT's and MLP-Mixer's linears, less wall time on two threads
+            /// for all but ViT's qkv forward (1.01×), and they run on libtorch's own OpenMP threads); equal to libtorch's
             /// linear up to float rounding. Anything else (another dtype or device, autocast, oneDNN not loaded,
             /// <see cref="linear_onednn"/> off) is libtorch's linear itself.
             /// </summary>
