@@ -122,8 +122,8 @@ public sealed class PackedAttentionTests
         Assert.Equal(0.0, MaxAbsDiff(F.packed_attention(qkv, 2), F.packed_attention(qkv.contiguous(), 2)));
     }
 
-    /// <summary>A transposed (non-contiguous) qkv in every dtype: bfloat16's math path reshapes it as float32's blocks
-    /// read it (a view of it once threw "view size is not compatible").</summary>
+    /// <summary>A transposed (non-contiguous) qkv in every dtype, bfloat16's math path (which reshapes it) included, is
+    /// read as its values.</summary>
     [Theory]
     [InlineData(ScalarType.Float32)]
     [InlineData(ScalarType.Float64)]
