@@ -9,6 +9,7 @@
 // oneDNN's dnnl_gemm_bf16bf16f32 for the products, one thread was faster (ViT step 688 -> 643 ms CPU) but two threads
 // doubled the whole bf16 step's CPU time (687-1013 -> 1545-1595 ms, 2 threads, load 8-12), so it is not used.
 #include "shim.h"
+#include "onednn.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -28,8 +29,6 @@ namespace {
 // and d = 64 is 2.5M. So float32 goes to oneDNN's dnnl_sgemm (as F.linear's, linear.cpp), which runs sequentially
 // inside an OpenMP parallel region (oneDNN's dnnl_get_current_num_threads() is 1 where omp_in_parallel()); float64,
 // which oneDNN lacks, keeps cblas_dgemm and runs its blocks on one thread (`blocks`), so there is one level of threads.
-using sgemm_t = int (*)(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
-                        float*, int64_t);
 using dgemm_t = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
 
 void* symbol(const char* library, const char* name) {
@@ -37,7 +36,7 @@ void* symbol(const char* library, const char* name) {
   return lib ? dlsym(lib, name) : nullptr;
 }
 struct Blas {
-  sgemm_t s = reinterpret_cast<sgemm_t>(symbol("libdnnl.so.2", "dnnl_sgemm"));
+  dnnl_sgemm_t s = onednn_sgemm();
   dgemm_t d = reinterpret_cast<dgemm_t>(symbol("libblas.so.3", "cblas_dgemm"));
 };
 const Blas& blas() {

@@ -32,6 +32,7 @@
 // (its casts are at::linear's), for other dtypes or devices, empty tensors, shapes at::linear would reject, or with
 // ARCHDSL_ONEDNN_LINEAR=0, it is at::linear itself.
 #include "shim.h"
+#include "onednn.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 #include <ATen/autocast_mode.h>
@@ -42,25 +43,17 @@
 
 using namespace ats;
 
+dnnl_sgemm_t ats::onednn_sgemm() {
+  static const dnnl_sgemm_t found = []() -> dnnl_sgemm_t {
+    for (const char* name : {"libdnnl.so.2", "libdnnl.so.3"})
+      if (void* lib = dlopen(name, RTLD_LAZY | RTLD_NOLOAD))
+        if (void* fn = dlsym(lib, "dnnl_sgemm")) return reinterpret_cast<dnnl_sgemm_t>(fn);
+    return nullptr;
+  }();
+  return found;
+}
+
 namespace {
-
-// dnnl_sgemm as declared in oneDNN's include/oneapi/dnnl/dnnl.h (v2.x and v3.x alike): row-major
-// C = alpha·op(A)·op(B) + beta·C, op = 'N' or 'T'; dnnl_dim_t is int64_t, dnnl_status_t an enum whose dnnl_success is 0.
-using dnnl_sgemm_t = int (*)(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                             int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
-
-// The oneDNN libtorch already loaded (RTLD_NOLOAD: none is loaded for the shim's sake), or null.
-dnnl_sgemm_t find_sgemm() {
-  for (const char* name : {"libdnnl.so.2", "libdnnl.so.3"})
-    if (void* lib = dlopen(name, RTLD_LAZY | RTLD_NOLOAD))
-      if (void* fn = dlsym(lib, "dnnl_sgemm")) return reinterpret_cast<dnnl_sgemm_t>(fn);
-  return nullptr;
-}
-
-dnnl_sgemm_t sgemm_fn() {
-  static const dnnl_sgemm_t fn = find_sgemm();
-  return fn;
-}
 
 // 1 = use oneDNN where it is loaded, 0 = at::linear always; starts from ARCHDSL_ONEDNN_LINEAR (unset or not "0": 1).
 std::atomic<int>& enabled() {
@@ -74,7 +67,7 @@ std::atomic<int>& enabled() {
 // Row-major C[M, N] = op(A)·op(B) + beta·C for contiguous float32 A, B, C; a stored A is [M, K] ('N') or [K, M] ('T').
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const at::Tensor& A, const at::Tensor& B, float beta,
            at::Tensor& C) {
-  const int status = sgemm_fn()(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1.0f, A.data_ptr<float>(), ta ? M : K,
+  const int status = onednn_sgemm()(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1.0f, A.data_ptr<float>(), ta ? M : K,
                                 B.data_ptr<float>(), tb ? K : N, beta, C.data_ptr<float>(), N);
   TORCH_CHECK(status == 0, "oneDNN sgemm failed with status ", status, " (", M, "x", K, " times ", K, "x", N, ")");
 }
@@ -142,7 +135,7 @@ struct OneDnnLinear : public torch::autograd::Function<OneDnnLinear> {
 // Whether oneDNN takes this linear: it is loaded and switched on, autocast is off, and x [..., K], w [N, K] and b [N]
 // (or none) are non-empty CPU float32 tensors of those shapes.
 bool onednn_takes(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
-  if (!enabled().load() || !sgemm_fn() || at::autocast::is_cpu_enabled()) return false;
+  if (!enabled().load() || !onednn_sgemm() || at::autocast::is_cpu_enabled()) return false;
   if (x.dim() < 2 || w.dim() != 2 || !x.device().is_cpu() || !w.device().is_cpu()) return false;
   if (x.scalar_type() != at::kFloat || w.scalar_type() != at::kFloat || x.is_mkldnn() || w.is_mkldnn()) return false;
   if (x.layout() != at::kStrided || w.layout() != at::kStrided) return false;
@@ -166,5 +159,5 @@ ATS_TENSOR_FN(ats_linear, (T* x, T* w, T* b), [&] {
 // oneDNN (1: switched on and oneDNN loaded) or not (0).
 ATS_API int ats_linear_onednn(int mode) {
   if (mode == 0 || mode == 1) enabled().store(mode);
-  return enabled().load() && sgemm_fn() ? 1 : 0;
+  return enabled().load() && onednn_sgemm() ? 1 : 0;
 }
