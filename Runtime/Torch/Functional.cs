@@ -182,10 +182,11 @@ public static partial class torch
             /// Multi-head self-attention on timm's packed qkv: <paramref name="qkv"/> <c>[B, N, 3·heads·d]</c> holds q, k and v
             /// in that order, each split into <paramref name="heads"/> heads of d consecutive features; per head
             /// <c>softmax(q kᵀ / √d) v</c>, heads merged again: <c>[B, N, heads·d]</c>. What timm's <c>Attention</c> computes
-            /// between its two projections. Not a PyTorch function: on a float32 or float64 CPU input the shim computes it
-            /// and its gradient with its own per-(sample, head) loops over BLAS products read in place
+            /// between its two projections. Not a PyTorch function: on a float32, bfloat16 or float64 CPU input the shim
+            /// computes it and its gradient with its own per-(sample, head) loops over products read in place
             /// (<c>src/attention.cpp</c>: no copies of q, k and v, the gradient written straight into one tensor of qkv's
-            /// shape); anywhere else (bfloat16, CUDA) it is libtorch's matmul and softmax.
+            /// shape; bfloat16 computes in float32 and rounds its output and gradient once); anywhere else (CUDA, or see
+            /// <see cref="packed_attention_kernel"/>) it is libtorch's matmul and softmax.
             /// </summary>
             /// <exception cref="TorchException">qkv is not 3-D or its last dim is not a multiple of 3·heads</exception>
             public static Tensor packed_attention(Tensor qkv, long heads) =>
@@ -200,8 +201,9 @@ public static partial class torch
                 Tensor.Wrap(Native.ats_packed_attention(query.Handle, kv.Handle, heads));
 
             /// <summary>Whether <see cref="packed_attention(Tensor, long)"/> on a CPU tensor of <paramref name="dtype"/> runs on the
-            /// shim's own blocks: float32 or float64, and its BLAS product (cblas_sgemm, cblas_dgemm) was found among the
-            /// libraries libtorch loaded. Where not, it is libtorch's matmul and softmax.</summary>
+            /// shim's own blocks: float32 and bfloat16 where the processor has AVX2 + FMA or AVX-512 (the shim's own
+            /// products), float32 elsewhere where oneDNN's dnnl_sgemm was found among the libraries libtorch loaded, float64
+            /// where cblas_dgemm was. Where not, it is libtorch's matmul and softmax.</summary>
             public static bool packed_attention_kernel(ScalarType dtype) => Native.ats_packed_attention_kernel((int)dtype) == 1;
 
             /// <summary>Pads the last dims: pad = (left, right[, top, bottom, ...]) as in PyTorch.</summary>
