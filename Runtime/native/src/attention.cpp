@@ -18,8 +18,11 @@
 // median of 15 repetitions; a harness calling F.packed_attention on a leaf qkv [128, 50, 576], 3 heads of 64, backward
 // from a gradient of ones, the session's HEAD shim against this one alternately):
 //   forward + backward, one ViT block   float32 17.1–17.3 -> 16.0–16.7 ms   bfloat16 (autocast) 23.1–26.5 -> 14.1–14.9 ms
-// and in the whole ViT training step (specs/vit.arch, batch 128, forward + loss + backward + AdamW, 1 thread, median of
-// 6 steps, three alternating rounds): float32 1,024–1,051 either way (within the noise), bfloat16 666–711 -> 661–693 ms.
+// and in the whole ViT training step (specs/vit.arch, batch 128, forward + loss + backward + AdamW, median of 6 steps,
+// alternating rounds, load 10–17): 1 thread float32 1,024–1,051 ms either way (within the noise), bfloat16 689–742 ->
+// 685–717 ms; 2 threads (process CPU time) bfloat16 1,009–1,026 -> 949–972 ms. In the step the bf16 math path cost less
+// than alone (perf: ~11% of the step's samples against the own blocks' ~9.5%): its products ran on oneDNN's bf16
+// brgemm, at twice float32's rate on this processor.
 #include "shim.h"
 #include "onednn.h"
 
@@ -52,14 +55,11 @@ using namespace ats;
 
 namespace {
 
-// Row-major products C[M, N] = alpha · op(A) · op(B) (beta 0), found at run time in the libraries libtorch itself loaded
-// (RTLD_NOLOAD); null where absent. The products run inside at::parallel_for's workers (GNU OpenMP in Debian's libtorch),
-// so each must stay on its own thread. Debian's libblas.so.3 / libopenblas.so.0 here is OpenBLAS 0.3.21's pthread build
-// (openblas-pthread/), whose gemm takes one thread only for M·N·K ≤ 65536·4 and otherwise wakes its own pool from
-// inside each worker — it has no omp_in_parallel() check (that is in its OpenMP build only); a ViT block of 197 tokens
-// and d = 64 is 2.5M. So float32 goes to oneDNN's dnnl_sgemm (as F.linear's, linear.cpp), which runs sequentially
-// inside an OpenMP parallel region (oneDNN's dnnl_get_current_num_threads() is 1 where omp_in_parallel()); float64,
-// which oneDNN lacks, keeps cblas_dgemm and runs its blocks on one thread (`blocks`), so there is one level of threads.
+// Row-major products C[M, N] = alpha · op(A) · op(B) (beta 0) from the libraries libtorch loaded (RTLD_NOLOAD); null
+// where absent. They run inside at::parallel_for's (GNU OpenMP) workers, so each must stay on its own thread: Debian's
+// OpenBLAS 0.3.21 pthread build wakes its own pool from inside a worker for M·N·K > 65536·4 (no omp_in_parallel() check),
+// so float32 takes oneDNN's dnnl_sgemm (sequential inside an OpenMP region, as in linear.cpp); float64, which oneDNN
+// lacks, keeps cblas_dgemm and runs its samples on one thread (`samples`), so there is one level of threads.
 using dgemm_t = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
 
 void* symbol(const char* library, const char* name) {
