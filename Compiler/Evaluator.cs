@@ -149,7 +149,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
     public static string Show(Val v) => v switch
     {
         IntVal i => i.Value.ToString(CultureInfo.InvariantCulture),
-        FloatVal f => f.Value.ToString("R", CultureInfo.InvariantCulture),
+        FloatVal f => Printers.ValueFormat.Double(f.Value),
         StrVal s => $"\"{s.Value}\"",
         BoolVal b => b.Value ? "true" : "false",
         WordVal w => w.Word,
