@@ -17,14 +17,27 @@ internal abstract record Val(Span Span)
 /// <summary>A diagnostic about a value, with a secondary label at where the value was written when that is elsewhere.</summary>
 internal static class ValueOrigin
 {
-    /// <summary>The label at a value's <see cref="Val.Origin"/>.</summary>
+    /// <summary>The label at a value's <see cref="Val.Origin"/> written in a file (a parameter's default, a sweep file's entry).</summary>
     public const string Label = "the value comes from here";
 
-    /// <summary>Reports at the value's use (its span), labelling its origin when it came through a name.</summary>
-    public static void ReportValue(this DiagnosticBag diags, DiagnosticDescriptor descriptor, Val v, string? hint, params object?[] args)
+    /// <summary>The label at <paramref name="origin"/>: rustc's "set by" note for an override typed on the command line
+    /// (<c>set by --set patch=5 on the command line</c>, <c>set by --epochs 0 on the command line</c>), else <see cref="Label"/>.</summary>
+    public static string LabelFor(Span origin) => origin.File switch
     {
-        var d = Diagnostic.Create(descriptor, v.Span, hint, args);
-        diags.Add(v.Origin is { } origin && origin != v.Span ? d.WithLabel(origin, Label) : d);
+        Override.SourceName => $"set by --set {origin.Source.Text} on the command line",
+        Override.CommandLineSourceName => $"set by {origin.Source.Text} on the command line",
+        _ => Label,
+    };
+
+    /// <summary>Reports at the value's use (its span), labelling its origin when it came through a name.</summary>
+    public static void ReportValue(this DiagnosticBag diags, DiagnosticDescriptor descriptor, Val v, string? hint, params object?[] args) =>
+        diags.ReportUse(descriptor, v.Span, v.Origin, hint, args);
+
+    /// <summary>Reports at a value's use <paramref name="span"/>, labelling <paramref name="origin"/> when it is elsewhere.</summary>
+    public static void ReportUse(this DiagnosticBag diags, DiagnosticDescriptor descriptor, Span span, Span? origin, string? hint, params object?[] args)
+    {
+        var d = Diagnostic.Create(descriptor, span, hint, args);
+        diags.Add(origin is { } o && o != span ? d.WithLabel(o, LabelFor(o)) : d);
     }
 }
 

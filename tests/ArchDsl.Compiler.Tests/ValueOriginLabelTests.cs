@@ -28,7 +28,31 @@ public class ValueOriginLabelTests
         var d = Single(Compile(spec, "kernel=\"five\""), CompilerCodes.ArgumentType);
         At(d, 3, spec.Split('\n')[2].IndexOf("kernel)", StringComparison.Ordinal) + 1);
         var label = Assert.Single(d.Labels);
-        Assert.Equal((Override.SourceName, 1, 8, FromHere), (label.Span.File, label.Span.Line, label.Span.Column, label.Message));
+        Assert.Equal((Override.SourceName, 1, 8, "set by --set kernel=\"five\" on the command line"),
+            (label.Span.File, label.Span.Line, label.Span.Column, label.Message));
+    }
+
+    /// <summary>A shape rule's error about an argument (patch size, heads, groups, chunks, padding…) labels where the
+    /// argument's value came from, as a type or range error does: the --set that gave it, with rustc's "set by" note.</summary>
+    [Fact]
+    public void A_shape_error_caused_by_a_set_value_is_labelled_at_the_set()
+    {
+        var spec = Spec("patches(p) -> linear(dim)", header: "arch A(dim = 8, p = 4, classes = 10)");
+        var d = Expect(spec, CompilerCodes.PatchDoesNotDivide, 3, "p)", "patch 5 does not divide image height 28 (patches on image[1, 28, 28])",
+            "try 4 or 7", overrides: ["p=5"]);
+        var label = Assert.Single(d.Labels);
+        Assert.Equal((Override.SourceName, 1, 3, 1, "set by --set p=5 on the command line"),
+            (label.Span.File, label.Span.Line, label.Span.Column, label.Span.Length, label.Message));
+        Assert.Contains("\n --> <--set>:1:3\n 1 | p=5\n   |   - set by --set p=5 on the command line\n", d.Render());
+    }
+
+    /// <summary>The same shape error through a parameter's default labels the default, where it was written.</summary>
+    [Fact]
+    public void A_shape_error_caused_by_a_parameters_default_is_labelled_at_the_default()
+    {
+        var spec = Spec("patches(size) -> linear(dim) -> attention(heads)", header: "arch A(dim = 8, heads = 3, size = 4, classes = 10)");
+        var d = Expect(spec, CompilerCodes.HeadsDoNotDivide, 3, "heads)", "heads 3 does not divide width 8 (attention on tokens[49, 8])", "try 2, 4 or 8");
+        ExpectLabel(d, spec, FromHere, 1, "3");
     }
 
     [Fact]
