@@ -50,7 +50,7 @@ internal sealed class OpContext(OpDef op, IReadOnlyDictionary<string, BoundArg> 
     public NodeSpec? ArgError(DiagnosticDescriptor d, string arg, string? hint, params object?[] messageArgs)
     {
         var a = args[arg];
-        diags.ReportUse(d, a.Span, a.Origin, hint, messageArgs);
+        diags.ReportUse(d, a.Span, a.Origins ?? [], hint, messageArgs);
         return null;
     }
 

@@ -47,8 +47,8 @@ public sealed record ArgSig(string Name, ArgKind Kind, object? Default, IReadOnl
 internal sealed record NodeSpec(Dictionary<string, object> Attrs, Shape Output, List<TensorSpec> Params, List<TensorSpec> Buffers, long MultAdds);
 
 /// <summary>An argument after binding: its value, where it was written (for errors), and where that value came from
-/// when it came through a name (a <c>--set</c>, a sweep file, a parameter's default: <see cref="Val.Origin"/>).</summary>
-internal readonly record struct BoundArg(object Value, Span Span, Span? Origin = null);
+/// when it came through a name (a <c>--set</c>, a sweep file, a parameter's default: <see cref="Val.Origins"/>).</summary>
+internal readonly record struct BoundArg(object Value, Span Span, IReadOnlyList<Span>? Origins = null);
 
 /// <summary>
 /// One op of the language, whole: its name and aliases, the IR op it becomes, its arguments in positional order

@@ -75,4 +75,37 @@ public class ValueOriginLabelTests
         var d = Expect(spec, CompilerCodes.TrainValue, 5, "ep }", "train key 'epochs' expects a positive integer but got the number 0.5");
         ExpectLabel(d, spec, FromHere, 1, "0.5");
     }
+
+    /// <summary>A value computed from names (<c>dim * mlp</c>) labels each operand's origin: the header's default and the --set.</summary>
+    [Fact]
+    public void A_computed_value_labels_the_origin_of_each_operand()
+    {
+        var spec = Spec("conv(dim * r, kernel: 1)", header: "arch A(dim = 8, r = 2, classes = 10)");
+        var d = Expect(spec, CompilerCodes.ArgumentType, 3, "dim * r", "argument 'out' of conv expects an integer but got the number 2.4",
+            overrides: ["r=0.3"]);
+        Assert.Equal([("test.arch", 1, 14, FromHere), (Override.SourceName, 1, 3, "set by --set r=0.3 on the command line")],
+            d.Labels.Select(l => (Path.GetFileName(l.Span.File), l.Span.Line, l.Span.Column, l.Message)));
+    }
+
+    /// <summary>An error of the arithmetic itself (inexact or zero division) labels the --set that made it.</summary>
+    [Fact]
+    public void A_division_an_override_makes_inexact_labels_the_override()
+    {
+        var spec = Spec("conv(half, kernel: 1)", header: "arch A(dim = 8, half = dim / 2, classes = 10)");
+        var d = Expect(spec, CompilerCodes.InexactDivision, 1, "dim / 2", "3 / 2 is not a whole number; integer division must be exact",
+            "divisors of 3 near 2: 3", overrides: ["dim=3"]);
+        var label = Assert.Single(d.Labels);
+        Assert.Equal((Override.SourceName, 1, 5, "set by --set dim=3 on the command line"), (label.Span.File, label.Span.Line, label.Span.Column, label.Message));
+    }
+
+    /// <summary>A mixer's drop_path from a --set is labelled at the --set.</summary>
+    [Fact]
+    public void A_mixer_drop_path_from_a_set_is_labelled_at_the_set()
+    {
+        var r = Compile(File.ReadAllText(Path.Combine(TestSupport.Repo.SpecsDir, "vit.arch")), "drop=1.5");
+        var d = Single(r, CompilerCodes.BadMixer);
+        Assert.Equal("mixer drop_path must be a probability in [0, 1), not the number 1.5", d.Message);
+        var label = Assert.Single(d.Labels);
+        Assert.Equal((Override.SourceName, 1, 6, "set by --set drop=1.5 on the command line"), (label.Span.File, label.Span.Line, label.Span.Column, label.Message));
+    }
 }
