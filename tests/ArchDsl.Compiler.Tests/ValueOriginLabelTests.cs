@@ -10,6 +10,14 @@ public class ValueOriginLabelTests
 {
     private const string FromHere = "the value comes from here";
 
+    /// <summary>The diagnostic's one label: rustc's "set by" note under the value of the --set <paramref name="typed"/>.</summary>
+    private static void ExpectSetLabel(ArchDsl.Dsl.Diagnostic d, string typed, int column, int length)
+    {
+        var label = Assert.Single(d.Labels);
+        Assert.Equal((Override.SourceName, 1, column, length, $"set by --set {typed} on the command line"),
+            (label.Span.File, label.Span.Line, label.Span.Column, label.Span.Length, label.Message));
+    }
+
     [Theory]
     [InlineData("kernel = \"five\"", "kernel", "argument 'kernel' of conv expects an integer but got the string \"five\"", "\"five\"")]
     [InlineData("kernel = 0", "kernel", "argument 'kernel' of conv must be ≥ 1, but is 0", "0")]
@@ -27,9 +35,7 @@ public class ValueOriginLabelTests
         var spec = Spec("conv(dim, kernel: kernel)", header: "arch A(dim = 8, kernel = 3, classes = 10)");
         var d = Single(Compile(spec, "kernel=\"five\""), CompilerCodes.ArgumentType);
         At(d, 3, spec.Split('\n')[2].IndexOf("kernel)", StringComparison.Ordinal) + 1);
-        var label = Assert.Single(d.Labels);
-        Assert.Equal((Override.SourceName, 1, 8, "set by --set kernel=\"five\" on the command line"),
-            (label.Span.File, label.Span.Line, label.Span.Column, label.Message));
+        ExpectSetLabel(d, "kernel=\"five\"", 8, 6);
     }
 
     /// <summary>A shape rule's error about an argument (patch size, heads, groups, chunks, padding…) labels where the
@@ -40,9 +46,7 @@ public class ValueOriginLabelTests
         var spec = Spec("patches(p) -> linear(dim)", header: "arch A(dim = 8, p = 4, classes = 10)");
         var d = Expect(spec, CompilerCodes.PatchDoesNotDivide, 3, "p)", "patch 5 does not divide image height 28 (patches on image[1, 28, 28])",
             "try 4 or 7", overrides: ["p=5"]);
-        var label = Assert.Single(d.Labels);
-        Assert.Equal((Override.SourceName, 1, 3, 1, "set by --set p=5 on the command line"),
-            (label.Span.File, label.Span.Line, label.Span.Column, label.Span.Length, label.Message));
+        ExpectSetLabel(d, "p=5", 3, 1);
         Assert.Contains("\n --> <--set>:1:3\n 1 | p=5\n   |   - set by --set p=5 on the command line\n", d.Render());
     }
 
@@ -94,8 +98,7 @@ public class ValueOriginLabelTests
         var spec = Spec("conv(half, kernel: 1)", header: "arch A(dim = 8, half = dim / 2, classes = 10)");
         var d = Expect(spec, CompilerCodes.InexactDivision, 1, "dim / 2", "3 / 2 is not a whole number; integer division must be exact",
             "divisors of 3 near 2: 3", overrides: ["dim=3"]);
-        var label = Assert.Single(d.Labels);
-        Assert.Equal((Override.SourceName, 1, 5, "set by --set dim=3 on the command line"), (label.Span.File, label.Span.Line, label.Span.Column, label.Message));
+        ExpectSetLabel(d, "dim=3", 5, 1);
     }
 
     /// <summary>A mixer's drop_path from a --set is labelled at the --set.</summary>
@@ -105,7 +108,6 @@ public class ValueOriginLabelTests
         var r = Compile(File.ReadAllText(Path.Combine(TestSupport.Repo.SpecsDir, "vit.arch")), "drop=1.5");
         var d = Single(r, CompilerCodes.BadMixer);
         Assert.Equal("mixer drop_path must be a probability in [0, 1), not the number 1.5", d.Message);
-        var label = Assert.Single(d.Labels);
-        Assert.Equal((Override.SourceName, 1, 6, "set by --set drop=1.5 on the command line"), (label.Span.File, label.Span.Line, label.Span.Column, label.Message));
+        ExpectSetLabel(d, "drop=1.5", 6, 3);
     }
 }
