@@ -31,6 +31,14 @@ public static class FloatText
         return $"{sign}{mantissa}e{(exponent < 0 ? '-' : '+')}{Math.Abs(exponent):00}";
     }
 
+    /// <summary>A double to <paramref name="digits"/> significant digits as Python's <c>format(d, '.6g')</c> writes it (what
+    /// PyTorch's printouts use for a rounded figure): <c>0.286041</c>, <c>1e-05</c>, <c>1.5e+07</c>, <c>nan</c>, <c>inf</c>.
+    /// .NET's <c>G6</c> chooses fixed or exponent form at the same exponents (-4 ≤ e &lt; digits) and drops trailing
+    /// zeros alike; only its exponent is written <c>E-05</c>.</summary>
+    public static string Significant(double d, int digits = 6) =>
+        double.IsNaN(d) ? "nan" : double.IsInfinity(d) ? (d > 0 ? "inf" : "-inf")
+        : d.ToString("G" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture).Replace('E', 'e');
+
     /// <summary>The shortest round-trip decimal digits of a finite <paramref name="d"/> ≥ 0 (no trailing zeros; <c>0</c> for
     /// zero) and the decimal exponent of the first: 1.5e-05 is (<c>15</c>, -5), 120.0 is (<c>12</c>, 2).</summary>
     private static (string Digits, int Exponent) ShortestDigits(double d)

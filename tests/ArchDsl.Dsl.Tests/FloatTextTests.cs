@@ -31,6 +31,20 @@ public class FloatTextTests
     [InlineData(double.NegativeInfinity, "-inf")]
     public void Format_writes_what_python_repr_writes(double value, string expected) => Assert.Equal(expected, FloatText.Format(value));
 
+    /// <summary>Each expected text is what <c>/usr/bin/python3 -c 'print(format(v, ".6g"))'</c> printed for the value.</summary>
+    [Theory]
+    [InlineData(0.28604060411453247, "0.286041")]
+    [InlineData(1e-5, "1e-05")]
+    [InlineData(1.52587890625e-05, "1.52588e-05")]
+    [InlineData(65536.0, "65536")]
+    [InlineData(15000000.0, "1.5e+07")]
+    [InlineData(123456.0, "123456")]
+    [InlineData(1234567.0, "1.23457e+06")]
+    [InlineData(0.0001, "0.0001")]
+    [InlineData(0.0, "0")]
+    [InlineData(-2.5e-07, "-2.5e-07")]
+    public void Significant_writes_what_python_format_g6_writes(double value, string expected) => Assert.Equal(expected, FloatText.Significant(value));
+
     /// <summary>A printed finite float is a DSL number literal (a FloatLit, not an IntLit) of the same bits: a printed spec parses back.</summary>
     [Theory]
     [InlineData(1e-8)]
