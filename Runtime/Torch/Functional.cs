@@ -50,6 +50,18 @@ public static partial class torch
                 Tensor.Wrap(Native.ats_depthwise_conv2d(input.Handle, weight.Handle, H(bias), padding));
 
             /// <summary>
+            /// Pointwise (1×1) 2-D convolution, <c>conv2d(input, weight, bias)</c> with stride 1, padding 0, dilation 1 and one
+            /// group, for input <c>[N, C, H, W]</c>, weight <c>[O, C, 1, 1]</c> and bias <c>[O]</c> or null; output
+            /// <c>[N, O, H, W]</c>. Not a PyTorch function: on a channels-last input where <see cref="linear"/> runs on oneDNN's
+            /// sgemm (CPU float32, outside autocast) it is that linear over the image's pixels (the rows <c>[N·H·W, C]</c> of
+            /// its memory), forward and backward, returned channels-last; equal to conv2d up to float rounding
+            /// (<c>src/linear.cpp</c> has the measurements). Any other input (layout, dtype, device, kernel size) goes to conv2d itself.
+            /// </summary>
+            /// <exception cref="TorchException">the shapes do not fit (as conv2d reports them)</exception>
+            public static Tensor pointwise_conv2d(Tensor input, Tensor weight, Tensor? bias) =>
+                Tensor.Wrap(Native.ats_pointwise_conv2d(input.Handle, weight.Handle, H(bias)));
+
+            /// <summary>
             /// PyTorch's <c>F.linear</c>: input <c>[..., in]</c>, weight <c>[out, in]</c>, bias <c>[out]</c> or null; output
             /// <c>[..., out]</c> = input·weightᵀ + bias. On CPU float32 tensors outside autocast, where libtorch loaded oneDNN
             /// as a shared library (Debian's libtorch does), its forward, input-gradient and weight-gradient products run on

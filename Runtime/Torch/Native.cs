@@ -354,6 +354,7 @@ internal static unsafe partial class Native
     // ---- nn -------------------------------------------------------------------------------------
     [DllImport(L)] internal static extern IntPtr ats_conv2d(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding, long* dilation, long groups);
     [DllImport(L)] internal static extern IntPtr ats_depthwise_conv2d(IntPtr x, IntPtr w, IntPtr b, long padding);
+    [DllImport(L)] internal static extern IntPtr ats_pointwise_conv2d(IntPtr x, IntPtr w, IntPtr b);
     [DllImport(L)] internal static extern IntPtr ats_conv2d_padmode(IntPtr x, IntPtr w, IntPtr b, long* stride, [MarshalAs(UnmanagedType.LPUTF8Str)] string padding, long* dilation, long groups);
     [DllImport(L)] internal static extern IntPtr ats_linear(IntPtr x, IntPtr w, IntPtr b);
     [DllImport(L)] internal static extern int ats_linear_onednn(int mode);
