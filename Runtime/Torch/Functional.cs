@@ -115,14 +115,20 @@ public static partial class torch
             /// with weight, bias and running statistics <c>[C]</c>, the shim computes it and its gradients in one fused
             /// kernel (<c>src/gelu_batchnorm.cpp</c>: fewer passes over the activation than the two ops), equal to the two
             /// ops up to float rounding; any other input goes to libtorch's gelu and batch_norm.
+            /// With <paramref name="residual"/> (of the input's shape) the result is <c>batch_norm(gelu(input), …) + residual</c>,
+            /// the sum made in the kernel's normalising pass where the residual has the input's dtype and layout (one pass
+            /// over the activation fewer forward than a separate add; its gradient is the output's), else a separate add.
             /// </summary>
             /// <exception cref="ArgumentException">in training, one value per channel (as <see cref="batch_norm"/>)</exception>
             public static Tensor gelu_batch_norm(Tensor input, Tensor running_mean, Tensor running_var, Tensor weight, Tensor bias,
-                bool training, double momentum, double eps)
+                bool training, double momentum, double eps, Tensor? residual = null)
             {
                 if (training) CheckBatchSize(input);
-                return Tensor.Wrap(Native.ats_gelu_batch_norm(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
-                    training ? 1 : 0, momentum, eps));
+                return Tensor.Wrap(residual is null
+                    ? Native.ats_gelu_batch_norm(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
+                        training ? 1 : 0, momentum, eps)
+                    : Native.ats_gelu_batch_norm_add(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
+                        residual.Handle, training ? 1 : 0, momentum, eps));
             }
 
             public static unsafe Tensor layer_norm(Tensor input, long[] normalized_shape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
