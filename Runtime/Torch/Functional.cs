@@ -50,6 +50,18 @@ public static partial class torch
                 Tensor.Wrap(Native.ats_depthwise_conv2d(input.Handle, weight.Handle, H(bias), padding));
 
             /// <summary>
+            /// Pointwise (1×1) 2-D convolution, <c>conv2d(input, weight, bias)</c> with stride 1, padding 0, dilation 1 and one
+            /// group, for input <c>[N, C, H, W]</c>, weight <c>[O, C, 1, 1]</c> and bias <c>[O]</c> or null; output
+            /// <c>[N, O, H, W]</c>. Not a PyTorch function: on a channels-last input where <see cref="linear"/> runs on oneDNN's
+            /// sgemm (CPU float32, outside autocast) it is that linear over the image's pixels (the rows <c>[N·H·W, C]</c> of
+            /// its memory), forward and backward, returned channels-last; equal to conv2d up to float rounding
+            /// (<c>src/linear.cpp</c> has the measurements). Any other input (layout, dtype, device, kernel size) goes to conv2d itself.
+            /// </summary>
+            /// <exception cref="TorchException">the shapes do not fit (as conv2d reports them)</exception>
+            public static Tensor pointwise_conv2d(Tensor input, Tensor weight, Tensor? bias) =>
+                Tensor.Wrap(Native.ats_pointwise_conv2d(input.Handle, weight.Handle, H(bias)));
+
+            /// <summary>
             /// PyTorch's <c>F.linear</c>: input <c>[..., in]</c>, weight <c>[out, in]</c>, bias <c>[out]</c> or null; output
             /// <c>[..., out]</c> = input·weightᵀ + bias. On CPU float32 tensors outside autocast, where libtorch loaded oneDNN
             /// as a shared library (Debian's libtorch does), its forward, input-gradient and weight-gradient products run on
@@ -103,14 +115,20 @@ public static partial class torch
             /// with weight, bias and running statistics <c>[C]</c>, the shim computes it and its gradients in one fused
             /// kernel (<c>src/gelu_batchnorm.cpp</c>: fewer passes over the activation than the two ops), equal to the two
             /// ops up to float rounding; any other input goes to libtorch's gelu and batch_norm.
+            /// With <paramref name="residual"/> (of the input's shape) the result is <c>batch_norm(gelu(input), …) + residual</c>,
+            /// the sum made in the kernel's normalising pass where the residual has the input's dtype and layout (one pass
+            /// over the activation fewer forward than a separate add; its gradient is the output's), else a separate add.
             /// </summary>
             /// <exception cref="ArgumentException">in training, one value per channel (as <see cref="batch_norm"/>)</exception>
             public static Tensor gelu_batch_norm(Tensor input, Tensor running_mean, Tensor running_var, Tensor weight, Tensor bias,
-                bool training, double momentum, double eps)
+                bool training, double momentum, double eps, Tensor? residual = null)
             {
                 if (training) CheckBatchSize(input);
-                return Tensor.Wrap(Native.ats_gelu_batch_norm(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
-                    training ? 1 : 0, momentum, eps));
+                return Tensor.Wrap(residual is null
+                    ? Native.ats_gelu_batch_norm(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
+                        training ? 1 : 0, momentum, eps)
+                    : Native.ats_gelu_batch_norm_add(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
+                        residual.Handle, training ? 1 : 0, momentum, eps));
             }
 
             public static unsafe Tensor layer_norm(Tensor input, long[] normalized_shape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
