@@ -18,12 +18,9 @@ internal static class GeluBatchNormFusion
     /// <param name="keep">nodes not to touch (the class-token plan's)</param>
     public static IReadOnlyList<string> Apply(IrGraph graph, NodeKernel?[] kernels, Func<int, bool> keep)
     {
-        var nodes = graph.Nodes;
-        var readers = new int[nodes.Count];
-        foreach (var node in nodes)
-            foreach (var j in node.Inputs) readers[j]++;
+        var readers = Readers(graph);
         var fused = new List<string>();
-        foreach (var node in nodes)
+        foreach (var node in graph.Nodes)
         {
             if (kernels[node.Id] is not BatchNormModule.BatchNorm bn || node.Inputs.Count != 1) continue;
             var g = node.Inputs[0];
@@ -34,5 +31,14 @@ internal static class GeluBatchNormFusion
             fused.Add(node.Name);
         }
         return fused;
+    }
+
+    /// <summary>How many nodes read each node's value (a node reading it twice counts twice), indexed by node id.</summary>
+    internal static int[] Readers(IrGraph graph)
+    {
+        var readers = new int[graph.Nodes.Count];
+        foreach (var node in graph.Nodes)
+            foreach (var j in node.Inputs) readers[j]++;
+        return readers;
     }
 }
