@@ -22,8 +22,8 @@
 //                      this file: forward / backward | libtorch: forward / backward
 //   float32            3.7–3.9 / 2.7–2.9             | bias copy + gelu 4.3–4.8 / gelu_backward + bias sum 6.5–10.5
 //   bfloat16           4.8 / 1.8                     | gelu 3.1–3.2 (bias inside addmm) / gelu_backward + bias sum 5.4–10.1
-// The default ViT's training step (`archc bench specs/vit.arch --batch 128 --no-pytorch`, one thread, process CPU time
-// per train + inference step, alternating with the unfused build): the README's speed section.
+// The default ViT's training step (one thread, process CPU time, the fused and unfused IrModel alternating in one
+// process): the README's speed section ("MLP bias + GELU").
 //
 // Not taken (at::gelu(x + b) instead, b cast to x's dtype as autocast's addmm would): other devices, other dtypes,
 // a bias that is not [C] of float32 or x's dtype, empty tensors. A double backward (create_graph) is refused: the
