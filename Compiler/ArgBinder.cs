@@ -113,7 +113,7 @@ internal static class ArgBinder
             var spec = op.Args[slot];
             var value = Convert(op, spec, a.Value, diags, ev);
             if (value is null) { ok = false; bound[spec.Name] = new BoundArg(0L, a.Span); continue; }
-            bound[spec.Name] = new BoundArg(value, a.Value.Span);
+            bound[spec.Name] = new BoundArg(value, a.Value.Span, a.Value.Origins);
         }
         // a required argument written with a typo (conv(dim, kernal: 1)) is reported once, as the unknown name with its
         // "did you mean", not also as missing (as Roslyn's CS1739 stands alone)

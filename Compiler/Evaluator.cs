@@ -32,7 +32,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
             case FloatLit f: return new FloatVal(f.Value, f.Span);
             case StringLit s: return new StrVal(s.Value, s.Span);
             case Name n:
-                if (scope.TryLookup(n.Id, out var v)) return v is WordVal ? v : v with { Span = n.Span, Origin = v.Origin ?? v.Span };
+                if (scope.TryLookup(n.Id, out var v)) return v is WordVal ? v : v with { Span = n.Span, Origins = v.Origins.Count > 0 ? v.Origins : [v.Span] };
                 if (n.Id == "true") return new BoolVal(true, n.Span);
                 if (n.Id == "false") return new BoolVal(false, n.Span);
                 return new WordVal(n.Id, n.Span, scope);
@@ -43,10 +43,10 @@ internal sealed class Evaluator(DiagnosticBag diags)
                 {
                     case UnknownVal: return new UnknownVal(neg.Span);
                     case IntVal iv when iv.Value == long.MinValue:
-                        diags.Report(CompilerDiagnostics.NegationOverflow, neg.Span, null);
+                        diags.ReportUse(CompilerDiagnostics.NegationOverflow, neg.Span, x.Origins, null);
                         return new UnknownVal(neg.Span);
-                    case IntVal iv: return new IntVal(-iv.Value, neg.Span);
-                    case FloatVal fv: return new FloatVal(-fv.Value, neg.Span);
+                    case IntVal iv: return new IntVal(-iv.Value, neg.Span) { Origins = x.Origins };
+                    case FloatVal fv: return new FloatVal(-fv.Value, neg.Span) { Origins = x.Origins };
                     default:
                         ReportNotNumber(x, "-", neg.Span);
                         return new UnknownVal(neg.Span);
@@ -74,6 +74,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
         if (l is UnknownVal || r is UnknownVal) return new UnknownVal(b.Span);
         if (l is not (IntVal or FloatVal)) { ReportNotNumber(l, b.Op, b.Span); return new UnknownVal(b.Span); }
         if (r is not (IntVal or FloatVal)) { ReportNotNumber(r, b.Op, b.Span); return new UnknownVal(b.Span); }
+        var origins = ValueOrigin.Of(l, r);
         if (l is IntVal li && r is IntVal ri)
         {
             long x = li.Value, y = ri.Value;
@@ -81,25 +82,25 @@ internal sealed class Evaluator(DiagnosticBag diags)
             {
                 switch (b.Op)
                 {
-                    case "+": return new IntVal(checked(x + y), b.Span);
-                    case "-": return new IntVal(checked(x - y), b.Span);
-                    case "*": return new IntVal(checked(x * y), b.Span);
+                    case "+": return new IntVal(checked(x + y), b.Span) { Origins = origins };
+                    case "-": return new IntVal(checked(x - y), b.Span) { Origins = origins };
+                    case "*": return new IntVal(checked(x * y), b.Span) { Origins = origins };
                     case "/" or "%" when y == 0:
-                        diags.Report(CompilerDiagnostics.DivisionByZero, b.Span, null, Show(l), b.Op, Show(r));
+                        diags.ReportUse(CompilerDiagnostics.DivisionByZero, b.Span, origins, null, Show(l), b.Op, Show(r));
                         return new UnknownVal(b.Span);
                     case "/":
                         if (x % y != 0)
                         {
-                            diags.Report(CompilerDiagnostics.InexactDivision, b.Span, DivisionHint(x, y), x, y);
+                            diags.ReportUse(CompilerDiagnostics.InexactDivision, b.Span, origins, DivisionHint(x, y), x, y);
                             return new UnknownVal(b.Span);
                         }
-                        return new IntVal(checked(x / y), b.Span);
-                    case "%": return new IntVal(x % y, b.Span);
+                        return new IntVal(checked(x / y), b.Span) { Origins = origins };
+                    case "%": return new IntVal(x % y, b.Span) { Origins = origins };
                 }
             }
             catch (OverflowException)
             {
-                diags.Report(CompilerDiagnostics.IntegerOverflow, b.Span, null, x, b.Op, y);
+                diags.ReportUse(CompilerDiagnostics.IntegerOverflow, b.Span, origins, null, x, b.Op, y);
                 return new UnknownVal(b.Span);
             }
         }
@@ -107,10 +108,10 @@ internal sealed class Evaluator(DiagnosticBag diags)
         double result = b.Op switch { "+" => fx + fy, "-" => fx - fy, "*" => fx * fy, "/" => fx / fy, "%" => fx % fy, _ => double.NaN };
         if (double.IsNaN(result) || double.IsInfinity(result))
         {
-            diags.Report(CompilerDiagnostics.NotFinite, b.Span, null, Show(l), b.Op, Show(r));
+            diags.ReportUse(CompilerDiagnostics.NotFinite, b.Span, origins, null, Show(l), b.Op, Show(r));
             return new UnknownVal(b.Span);
         }
-        return new FloatVal(result, b.Span);
+        return new FloatVal(result, b.Span) { Origins = origins };
     }
 
     private static string DivisionHint(long x, long y)
@@ -149,7 +150,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
     public static string Show(Val v) => v switch
     {
         IntVal i => i.Value.ToString(CultureInfo.InvariantCulture),
-        FloatVal f => f.Value.ToString("R", CultureInfo.InvariantCulture),
+        FloatVal f => Printers.ValueFormat.Double(f.Value),
         StrVal s => $"\"{s.Value}\"",
         BoolVal b => b.Value ? "true" : "false",
         WordVal w => w.Word,
@@ -169,7 +170,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
     };
 
     /// <summary>An integer-valued float as an <see cref="IntVal"/> (see <see cref="AsInteger"/>); any other value unchanged.</summary>
-    public static Val WholeAsInteger(Val v) => v is FloatVal f && AsInteger(f) is { } n ? new IntVal(n, f.Span) : v;
+    public static Val WholeAsInteger(Val v) => v is FloatVal f && AsInteger(f) is { } n ? new IntVal(n, f.Span) { Origins = f.Origins } : v;
 
     /// <summary>The hint for a number given where an integer is needed: what to write instead.</summary>
     public static string? IntegerHint(Val v) => v is FloatVal f

@@ -53,7 +53,7 @@ public static partial class TrainSchema
             diags.Report(CompilerDiagnostics.MixupLabelSmoothing, lsAt, $"drop it and write mixup(label_smoothing: {F(ls)}, …)", F(ls));
     }
 
-    private static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+    private static string F(double v) => Printers.ValueFormat.Double(v);
 
     internal static AugmentConfig TypedAugmentAdded(string name, Func<string, object?> arg) => name switch
     {

@@ -21,7 +21,7 @@ public sealed record Warmup(long? Epochs, double? Fraction)
 /// <summary>The optimizer: <see cref="AdamWConfig"/> or <see cref="SgdConfig"/>.</summary>
 public abstract record OptimizerConfig(double Lr, double WeightDecay)
 {
-    private protected static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+    private protected static string F(double v) => Printers.ValueFormat.Double(v);
 }
 
 /// <summary><c>adamw(lr, weight_decay, betas, eps)</c>, PyTorch's <c>torch.optim.AdamW</c> (defaults 1e-3, 0.01, [0.9, 0.999], 1e-8).</summary>

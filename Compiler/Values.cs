@@ -10,22 +10,42 @@ namespace ArchDsl.Compiler;
 internal abstract record Val(Span Span)
 {
     /// <summary>Where the value was written when it is used through a name (a parameter's default, a <c>--set</c> value, an
-    /// argument of a block call): <see cref="Span"/> is then the use, this the origin; null when written where it is used.</summary>
-    public Span? Origin { get; init; }
+    /// argument of a block call): <see cref="Span"/> is then the use, this the origin; for a value computed from such values
+    /// (<c>dim * mlp</c>), their origins; empty when written where it is used.</summary>
+    public IReadOnlyList<Span> Origins { get; init; } = [];
 }
 
 /// <summary>A diagnostic about a value, with a secondary label at where the value was written when that is elsewhere.</summary>
 internal static class ValueOrigin
 {
-    /// <summary>The label at a value's <see cref="Val.Origin"/>.</summary>
+    /// <summary>The label at a value's origin (<see cref="Val.Origins"/>) written in a file (a parameter's default, a sweep file's entry).</summary>
     public const string Label = "the value comes from here";
 
-    /// <summary>Reports at the value's use (its span), labelling its origin when it came through a name.</summary>
-    public static void ReportValue(this DiagnosticBag diags, DiagnosticDescriptor descriptor, Val v, string? hint, params object?[] args)
+    /// <summary>The label at <paramref name="origin"/>: rustc's "set by" note for an override typed on the command line
+    /// (<c>set by --set patch=5 on the command line</c>, <c>set by --epochs 0 on the command line</c>), else <see cref="Label"/>.</summary>
+    public static string LabelFor(Span origin) => origin.File switch
     {
-        var d = Diagnostic.Create(descriptor, v.Span, hint, args);
-        diags.Add(v.Origin is { } origin && origin != v.Span ? d.WithLabel(origin, Label) : d);
+        Override.SourceName => $"set by --set {origin.Source.Text} on the command line",
+        Override.CommandLineSourceName => $"set by {origin.Source.Text} on the command line",
+        _ => Label,
+    };
+
+    /// <summary>Reports at the value's use (its span), labelling its origin when it came through a name.</summary>
+    public static void ReportValue(this DiagnosticBag diags, DiagnosticDescriptor descriptor, Val v, string? hint, params object?[] args) =>
+        diags.ReportUse(descriptor, v.Span, v.Origins, hint, args);
+
+    /// <summary>Reports at a value's use <paramref name="span"/>, labelling each of its <paramref name="origins"/> that is elsewhere.</summary>
+    public static void ReportUse(this DiagnosticBag diags, DiagnosticDescriptor descriptor, Span span, IReadOnlyList<Span> origins, string? hint, params object?[] args)
+    {
+        var d = Diagnostic.Create(descriptor, span, hint, args);
+        foreach (var o in origins)
+            if (o != span) d = d.WithLabel(o, LabelFor(o));
+        diags.Add(d);
     }
+
+    /// <summary>The origins of a value computed from <paramref name="operands"/>: theirs, each once, in order.</summary>
+    public static IReadOnlyList<Span> Of(params Val[] operands) =>
+        operands.Length == 1 ? operands[0].Origins : operands.SelectMany(v => v.Origins).Distinct().ToList();
 }
 
 internal sealed record IntVal(long Value, Span Span) : Val(Span);

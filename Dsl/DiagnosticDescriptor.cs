@@ -6,6 +6,7 @@ namespace ArchDsl.Dsl;
 /// </summary>
 public sealed record DiagnosticDescriptor(string Code, string Title, string MessageFormat)
 {
-    /// <summary>The message with <paramref name="args"/> filled in (invariant culture).</summary>
-    public string Format(params object?[] args) => string.Format(System.Globalization.CultureInfo.InvariantCulture, MessageFormat, args);
+    /// <summary>The message with <paramref name="args"/> filled in (invariant culture; a double as <see cref="FloatText.Format"/> writes it).</summary>
+    public string Format(params object?[] args) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, MessageFormat, args.Select(a => a is double d ? FloatText.Format(d) : a).ToArray());
 }

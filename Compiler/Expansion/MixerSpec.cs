@@ -119,7 +119,7 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
             if (place is WordVal { Word: "pre" or "post" } pw) spec.NormPost = pw.Word == "post";
             else if (place is not UnknownVal)
             {
-                _diags.Report(CompilerDiagnostics.MixerNormPlacement, values[1].Span, null, Evaluator.Describe(place));
+                _diags.ReportUse(CompilerDiagnostics.MixerNormPlacement, values[1].Span, place.Origins, null, Evaluator.Describe(place));
                 ok = false;
             }
         }
@@ -142,7 +142,7 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
                 case WordVal { Word: "none" }: break;
                 case UnknownVal: ok = false; break;
                 default:
-                    _diags.Report(CompilerDiagnostics.MixerResidual, expr.Span,
+                    _diags.ReportUse(CompilerDiagnostics.MixerResidual, expr.Span, v.Origins,
                         v is WordVal bad && Suggest.Closest(bad.Word, ["token", "channel", "both", "none"]) is { } c ? $"did you mean '{c}'?" : null,
                         Evaluator.Describe(v));
                     ok = false;
@@ -161,7 +161,7 @@ internal sealed class MixerReader(DiagnosticBag diags, Evaluator ev)
         if (v is IntVal or FloatVal && (v is IntVal i ? i.Value : ((FloatVal)v).Value) is var p && p >= 0 && p < 1) spec.DropPath = p;
         else if (v is not UnknownVal)
         {
-            _diags.Report(CompilerDiagnostics.MixerDropPath, e.Span, null, v is null ? "that" : Evaluator.Describe(v));
+            _diags.ReportUse(CompilerDiagnostics.MixerDropPath, e.Span, v?.Origins ?? [], null, v is null ? "that" : Evaluator.Describe(v));
             return false;
         }
         return true;

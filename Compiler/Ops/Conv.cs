@@ -23,7 +23,7 @@ internal static class ConvOp
         {
             var which = cin % g != 0 ? $"input channels {cin}" : $"output channels {outC}";
             var near = Suggest.NearCommonDivisors([cin, outC], g, 3);
-            return c.Error(CompilerDiagnostics.ConvGroups, c.Arg("groups").Span, near.Count > 0 ? $"try groups {Suggest.OrList(near)}" : null,
+            return c.ArgError(CompilerDiagnostics.ConvGroups, "groups", near.Count > 0 ? $"try groups {Suggest.OrList(near)}" : null,
                 g, which, c.X);
         }
         var ho = OpContext.OutSize(h, k, s, p, pEnd);

@@ -16,7 +16,7 @@ internal static class MixingOps
             if (dim % heads != 0)
             {
                 var near = Suggest.NearDivisors(dim, heads, 3);
-                return c.Error(CompilerDiagnostics.HeadsDoNotDivide, c.Arg("heads").Span, near.Count > 0 ? $"try {Suggest.OrList(near)}" : null,
+                return c.ArgError(CompilerDiagnostics.HeadsDoNotDivide, "heads", near.Count > 0 ? $"try {Suggest.OrList(near)}" : null,
                     heads, dim, c.X);
             }
             c.Attrs("heads", "bias");

@@ -44,7 +44,7 @@ internal static class NormOps
             if (ch % g != 0)
             {
                 var near = Suggest.NearDivisors(ch, g, 3);
-                return c.Error(CompilerDiagnostics.NormGroups, c.Arg("groups").Span, near.Count > 0 ? $"try groups {Suggest.OrList(near)}" : null,
+                return c.ArgError(CompilerDiagnostics.NormGroups, "groups", near.Count > 0 ? $"try groups {Suggest.OrList(near)}" : null,
                     g, ch, c.X);
             }
             c.Attrs("groups", "eps");

@@ -45,6 +45,15 @@ internal sealed class OpContext(OpDef op, IReadOnlyDictionary<string, BoundArg> 
         return null;
     }
 
+    /// <summary>Reports <paramref name="d"/> at argument <paramref name="arg"/>'s value, labelling where that value came from
+    /// (a <c>--set</c>, a sweep file, a parameter's default) as <see cref="ValueOrigin"/> does; returns null.</summary>
+    public NodeSpec? ArgError(DiagnosticDescriptor d, string arg, string? hint, params object?[] messageArgs)
+    {
+        var a = args[arg];
+        diags.ReportUse(d, a.Span, a.Origins ?? [], hint, messageArgs);
+        return null;
+    }
+
     public Shape? Img(long c, long h, long w) => Fits(c, h, w) ? Shape.Image((int)c, (int)h, (int)w) : null;
     public Shape? Tok(long n, long d) => Fits(n, d) ? Shape.Tokens((int)n, (int)d) : null;
     public Shape? Vec(long d) => Fits(d) ? Shape.Vector((int)d) : null;
@@ -75,8 +84,8 @@ internal sealed class OpContext(OpDef op, IReadOnlyDictionary<string, BoundArg> 
         if (pad.Value is not string mode) return ((long)pad.Value, (long)pad.Value);
         if (mode == "valid") return (0, 0);
         if (s == 1 && (k % 2 == 1 || evenSame)) return ((k - 1) / 2, k - 1 - (k - 1) / 2);
-        if (evenSame) Error(CompilerDiagnostics.SamePaddingStride, pad.Span, hint?.Invoke(k), op.Name, s);
-        else Error(CompilerDiagnostics.SamePaddingStrideOrKernel, pad.Span, hint?.Invoke(k), op.Name, k, s);
+        if (evenSame) ArgError(CompilerDiagnostics.SamePaddingStride, "padding", hint?.Invoke(k), op.Name, s);
+        else ArgError(CompilerDiagnostics.SamePaddingStrideOrKernel, "padding", hint?.Invoke(k), op.Name, k, s);
         return null;
     }
 

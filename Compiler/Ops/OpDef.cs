@@ -38,7 +38,7 @@ public sealed record ArgSig(string Name, ArgKind Kind, object? Default, IReadOnl
     public static string Show(object v) => v switch
     {
         bool b => b ? "true" : "false",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        double d => Printers.ValueFormat.Double(d),
         _ => v.ToString() ?? "",
     };
 }
@@ -46,8 +46,9 @@ public sealed record ArgSig(string Name, ArgKind Kind, object? Default, IReadOnl
 /// <summary>What shape inference makes of one op applied to one input.</summary>
 internal sealed record NodeSpec(Dictionary<string, object> Attrs, Shape Output, List<TensorSpec> Params, List<TensorSpec> Buffers, long MultAdds);
 
-/// <summary>An argument after binding: its value and where it was written (for errors).</summary>
-internal readonly record struct BoundArg(object Value, Span Span);
+/// <summary>An argument after binding: its value, where it was written (for errors), and where that value came from
+/// when it came through a name (a <c>--set</c>, a sweep file, a parameter's default: <see cref="Val.Origins"/>).</summary>
+internal readonly record struct BoundArg(object Value, Span Span, IReadOnlyList<Span>? Origins = null);
 
 /// <summary>
 /// One op of the language, whole: its name and aliases, the IR op it becomes, its arguments in positional order

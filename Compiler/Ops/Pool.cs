@@ -30,7 +30,7 @@ internal static class PoolOps
     {
         var k = c.L("kernel");
         if (c.Padding(k, s) is not { } p) return null;
-        if (p * 2 > k) return c.Error(CompilerDiagnostics.PoolPaddingOverHalfKernel, c.Arg("padding").Span, null, c.Op.Name, p, k);
+        if (p * 2 > k) return c.ArgError(CompilerDiagnostics.PoolPaddingOverHalfKernel, "padding", null, c.Op.Name, p, k);
         var ho = OpContext.OutSize(c.D[1], k, s, p);
         var wo = OpContext.OutSize(c.D[2], k, s, p);
         if (ho < 1 || wo < 1)
@@ -48,9 +48,9 @@ internal static class PoolOps
         {
             var prefix = c.L("prefix_tokens");
             if (prefix > 0 && c.X.Layout == Layout.Image)
-                return c.Error(CompilerDiagnostics.PrefixTokensOnImage, c.Arg("prefix_tokens").Span, "an image has no prefix tokens; write global_pool", c.X);
+                return c.ArgError(CompilerDiagnostics.PrefixTokensOnImage, "prefix_tokens", "an image has no prefix tokens; write global_pool", c.X);
             if (prefix >= (c.X.Layout == Layout.Tokens ? c.D[0] : long.MaxValue))
-                return c.Error(CompilerDiagnostics.PrefixTokensLeaveNone, c.Arg("prefix_tokens").Span, $"prefix_tokens must be under {c.D[0]}",
+                return c.ArgError(CompilerDiagnostics.PrefixTokensLeaveNone, "prefix_tokens", $"prefix_tokens must be under {c.D[0]}",
                     prefix, c.D[0], c.X);
             if (prefix > 0) c.Attrs("prefix_tokens"); // recorded only when set, so graphs without it are unchanged
             return c.Done(c.Vec(ScaleOps.Channels(c)));

@@ -19,10 +19,10 @@ internal static class SplitOps
         {
             long index = c.L("index"), chunks = c.L("chunks"), ch = ScaleOps.Channels(c);
             if (ch % chunks != 0)
-                return c.Error(CompilerDiagnostics.ChunkDoesNotDivide, c.Arg("chunks").Span,
+                return c.ArgError(CompilerDiagnostics.ChunkDoesNotDivide, "chunks",
                     "give the chain before it a channel count that the chunks divide (residual(gate) splits in 2)", ch, chunks, c.X);
             if (index >= chunks)
-                return c.Error(CompilerDiagnostics.ChunkIndexOutOfRange, c.Arg("index").Span, $"index counts from 0 to {chunks - 1}", index, chunks);
+                return c.ArgError(CompilerDiagnostics.ChunkIndexOutOfRange, "index", $"index counts from 0 to {chunks - 1}", index, chunks);
             c.Attrs("index", "chunks");
             var part = ch / chunks;
             return c.Done(c.X.Layout switch

@@ -17,7 +17,7 @@ internal static class TokenOps
             {
                 var (what, size) = h % p != 0 ? ("height", h) : ("width", w);
                 var near = Suggest.NearCommonDivisors([h, w], p, 2);
-                return c.Error(CompilerDiagnostics.PatchDoesNotDivide, c.Arg("size").Span, near.Count > 0 ? $"try {Suggest.OrList(near)}" : null,
+                return c.ArgError(CompilerDiagnostics.PatchDoesNotDivide, "size", near.Count > 0 ? $"try {Suggest.OrList(near)}" : null,
                     p, what, size, c.X);
             }
             c.Attrs("size");

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using ArchDsl.Dsl;
 
 namespace ArchDsl.Compiler.Printers;
 
@@ -11,18 +12,8 @@ namespace ArchDsl.Compiler.Printers;
 /// </summary>
 public static partial class ValueFormat
 {
-    /// <summary>
-    /// A double that parses back to the same bits (shortest round-trip form) and always reads as a
-    /// double: <c>1.0</c> not <c>1</c>, <c>1E-06</c>, <c>nan</c>, <c>inf</c>, <c>-inf</c>.
-    /// </summary>
-    public static string Double(double d)
-    {
-        if (double.IsNaN(d)) return "nan";
-        if (double.IsPositiveInfinity(d)) return "inf";
-        if (double.IsNegativeInfinity(d)) return "-inf";
-        var s = d.ToString("R", CultureInfo.InvariantCulture);
-        return s.IndexOfAny(['.', 'E', 'e']) < 0 ? s + ".0" : s;
-    }
+    /// <summary>A double as Python's <c>repr</c> writes it (<c>1e-05</c>, <c>0.1</c>, <c>1.0</c>, <c>nan</c>): <see cref="FloatText.Format"/>.</summary>
+    public static string Double(double d) => FloatText.Format(d);
 
     /// <summary>An integer with thousands separators: <c>86,567,656</c>.</summary>
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);

@@ -131,7 +131,7 @@ public static class BlasKernel
     internal static void Apply()
     {
         if (!OperatingSystem.IsLinux()) { Current = new BlasKernelInfo(null, "default", "not Linux"); return; }
-        var user = Marshal.PtrToStringUTF8(Libc.getenv(Variable));
+        var user = Libc.GetEnv(Variable);
         var (set, info) = Decide(CpuFeatures(), user, Probe);
         if (set != null) Libc.setenv(Variable, set, 1);
         Current = info;
@@ -162,7 +162,7 @@ public static class BlasKernel
     public static BlasProbe Probe(string? coretype)
     {
         if (!OperatingSystem.IsLinux()) return new BlasProbe(null, double.NaN);
-        var before = Marshal.PtrToStringUTF8(Libc.getenv(Variable));
+        var before = Libc.GetEnv(Variable);
         if (coretype is null) Libc.unsetenv(Variable); else Libc.setenv(Variable, coretype, 1);
         var h = IntPtr.Zero;
         try
@@ -205,18 +205,5 @@ public static class BlasKernel
                 if (!(e <= worst)) worst = e; // NaN propagates as the worst
             }
         return worst;
-    }
-
-    static class Libc
-    {
-        public const int RTLD_NOW = 2, RTLD_LOCAL = 0, RTLD_NOLOAD = 4;
-        public const long LM_ID_NEWLM = -1;
-        [DllImport("libc", EntryPoint = "getenv")] public static extern IntPtr getenv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
-        [DllImport("libc", EntryPoint = "setenv")] public static extern int setenv([MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);
-        [DllImport("libc", EntryPoint = "unsetenv")] public static extern int unsetenv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
-        [DllImport("libc", EntryPoint = "dlmopen")] public static extern IntPtr dlmopen(long lmid, [MarshalAs(UnmanagedType.LPUTF8Str)] string file, int mode);
-        [DllImport("libc", EntryPoint = "dlopen")] public static extern IntPtr dlopen([MarshalAs(UnmanagedType.LPUTF8Str)] string file, int mode);
-        [DllImport("libc", EntryPoint = "dlsym")] public static extern IntPtr dlsym(IntPtr handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string name);
-        [DllImport("libc", EntryPoint = "dlclose")] public static extern int dlclose(IntPtr handle);
     }
 }

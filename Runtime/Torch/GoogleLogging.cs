@@ -41,13 +41,8 @@ internal static unsafe class GoogleLogging
     private static IntPtr Find(string symbol)
     {
         foreach (var name in new[] { "libglog.so.1", "libglog.so.0" })
-            if (dlopen(name, RtldLazy | RtldNoload) is var glog && glog != IntPtr.Zero && NativeLibrary.TryGetExport(glog, symbol, out var p))
+            if (Libc.dlopen(name, Libc.RTLD_LAZY | Libc.RTLD_NOLOAD) is var glog && glog != IntPtr.Zero && Libc.dlsym(glog, symbol) is var p && p != IntPtr.Zero)
                 return p;
         return IntPtr.Zero;
     }
-
-    private const int RtldLazy = 0x1, RtldNoload = 0x4; // glibc's <dlfcn.h>
-
-    [DllImport("libc.so.6", CharSet = CharSet.Ansi)] // glibc 2.34+: dlopen is in libc itself
-    private static extern IntPtr dlopen(string file, int mode);
 }

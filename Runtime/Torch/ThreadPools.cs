@@ -23,12 +23,6 @@ public static class ThreadPools
         ("GOMP_SPINCOUNT", "10000"),
     };
 
-    [DllImport("libc", EntryPoint = "setenv")]
-    static extern int setenv([MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);
-
-    [DllImport("libc", EntryPoint = "getenv")]
-    static extern IntPtr getenv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
-
     /// <summary>True unless <c>ARCHDSL_THREAD_ENV=default</c> opts out.</summary>
     public static bool Enabled => Environment.GetEnvironmentVariable("ARCHDSL_THREAD_ENV") != "default";
 
@@ -40,8 +34,7 @@ public static class ThreadPools
     {
         foreach (var (name, _) in Settings)
         {
-            var p = OperatingSystem.IsLinux() ? getenv(name) : IntPtr.Zero;
-            var value = p != IntPtr.Zero ? Marshal.PtrToStringUTF8(p) : Environment.GetEnvironmentVariable(name);
+            var value = (OperatingSystem.IsLinux() ? Libc.GetEnv(name) : null) ?? Environment.GetEnvironmentVariable(name);
             if (!string.IsNullOrEmpty(value)) yield return (name, value);
         }
     }
@@ -57,7 +50,7 @@ public static class ThreadPools
         try
         {
             foreach (var (name, value) in Settings)
-                setenv(name, value, 0); // overwrite = 0: a value the user set stays
+                Libc.setenv(name, value, 0); // overwrite = 0: a value the user set stays
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }

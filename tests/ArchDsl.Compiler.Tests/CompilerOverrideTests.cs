@@ -150,7 +150,7 @@ public class CompilerOverrideTests
 
         var bare = Graph("arch A(d = 4)\ninput vector[4]\nstem linear(d)");
         Assert.Equal(10L, bare.Train["epochs"]);
-        Assert.Equal("adamw(betas: [0.9, 0.999], eps: 1E-08, lr: 0.001, weight_decay: 0.01)",
+        Assert.Equal("adamw(betas: [0.9, 0.999], eps: 1e-08, lr: 0.001, weight_decay: 0.01)",
             ArchDsl.Compiler.Printers.ValueFormat.Value(bare.Train["optimizer"]!));
         Assert.Equal("constant", ((TrainCall)bare.Train["schedule"]!).Name);
     }

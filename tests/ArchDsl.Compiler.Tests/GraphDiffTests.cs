@@ -131,7 +131,7 @@ public class GraphDiffTests
         Assert.Equal(-4_369, d.Total("buffers").Delta);
         Assert.Equal(-100.0, d.Total("buffers").Percent!.Value, 9);
         var g = Assert.Single(d.Groups, g => g.Pattern == "blocks.{0..7}.token.2");
-        Assert.Equal("batchnorm(eps=1E-05, momentum=0.1) → layernorm(eps=1E-05)", g.Summary);
+        Assert.Equal("batchnorm(eps=1e-05, momentum=0.1) → layernorm(eps=1e-05)", g.Summary);
         Assert.Contains("-running_mean[128]", g.Details.Single());
     }
 

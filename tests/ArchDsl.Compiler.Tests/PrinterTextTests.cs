@@ -18,7 +18,7 @@ public class PrinterTextTests
         var line = text.Split('\n').Single(l => l.TrimStart().StartsWith("blocks.1.token.0 ", StringComparison.Ordinal));
         Assert.Matches(@"^      blocks\.1\.token\.0 +conv2d\(bias=true, groups=8, kernel=3, out=8, padding=1, stride=1\)  image\[8, 4, 4\] -> image\[8, 4, 4\]  params 80  mult-adds 1,152$", line);
         var bn = text.Split('\n').Single(l => l.TrimStart().StartsWith("stem.2 ", StringComparison.Ordinal));
-        Assert.EndsWith("batchnorm(eps=1E-05, momentum=0.1)  image[8, 4, 4] -> image[8, 4, 4]  params 16  buffers 17  mult-adds 256", bn);
+        Assert.EndsWith("batchnorm(eps=1e-05, momentum=0.1)  image[8, 4, 4] -> image[8, 4, 4]  params 16  buffers 17  mult-adds 256", bn);
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public class PrinterTextTests
     [Theory]
     [InlineData(1.0, "1.0")]
     [InlineData(0.1, "0.1")]
-    [InlineData(1e-6, "1E-06")]
+    [InlineData(1e-6, "1e-06")]
     [InlineData(-0.0, "-0.0")]
     [InlineData(123456789012.0, "123456789012.0")]
     [InlineData(double.NaN, "nan")]

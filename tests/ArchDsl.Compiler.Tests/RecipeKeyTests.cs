@@ -41,7 +41,7 @@ public class RecipeKeyTests
         CompilerDiagnosticTests.Expect(Arch + train, CompilerCodes.TrainValue, line, at, message, hint);
 
     [Theory]
-    [InlineData("1.0", "the number 1")]
+    [InlineData("1.0", "the number 1.0")]
     [InlineData("0", "the integer 0")]
     [InlineData("-0.5", "the number -0.5")]
     public void An_ema_decay_outside_0_1_is_located(string value, string described) =>

@@ -12,6 +12,20 @@ namespace ArchDsl.Runtime.Tests;
 [Collection(TorchModelCollection.Name)]
 public class CheckpointTests
 {
+    /// <summary>A checkpoint written before floats were printed as Python does (.NET's <c>G6</c>: <c>eps: 1E-08</c>) still
+    /// resumes: its optimizer text names the same optimizer as today's <c>eps: 1e-08</c>; a different value does not.</summary>
+    [Fact]
+    public void An_optimizer_text_of_an_older_checkpoint_matches_the_same_optimizer()
+    {
+        var run = new AdamWConfig(0.0012345678, 0.05, 0.9, 0.999, 1e-8).ToString();
+        Assert.Equal("adamw(lr: 0.0012345678, weight_decay: 0.05, betas: [0.9, 0.999], eps: 1e-08)", run);
+        Assert.True(CheckpointState.SameOptimizer("adamw(lr: 0.00123457, weight_decay: 0.05, betas: [0.9, 0.999], eps: 1E-08)", run));
+        Assert.True(CheckpointState.SameOptimizer(run, run));
+        Assert.False(CheckpointState.SameOptimizer("adamw(lr: 0.00123457, weight_decay: 0.05, betas: [0.9, 0.999], eps: 1E-07)", run));
+        Assert.False(CheckpointState.SameOptimizer("adamw(lr: 0.001, weight_decay: 0.05, betas: [0.9, 0.999], eps: 1e-08)", run));
+        Assert.False(CheckpointState.SameOptimizer(new SgdConfig(0.0012345678, 0.9, 0.05, false).ToString(), run));
+    }
+
     [Fact]
     public void A_checkpoint_round_trips_weights_buffers_optimizer_state_and_position()
     {

@@ -89,6 +89,17 @@ public sealed class ExportPyTorchTests(ITestOutputHelper output)
         return r.add(1).div(2);
     }
 
+    /// <summary>The exported file's literals are Python's: a float as repr writes it (<c>eps=1e-05</c>, what
+    /// <c>nn.LayerNorm</c>'s repr and timm's source show, not .NET's <c>1E-05</c>), a non-finite one as <c>float('nan')</c>.</summary>
+    [Theory]
+    [InlineData(1e-5, "1e-05")]
+    [InlineData(1e-6, "1e-06")]
+    [InlineData(0.1, "0.1")]
+    [InlineData(1.0, "1.0")]
+    [InlineData(double.NaN, "float('nan')")]
+    [InlineData(double.NegativeInfinity, "float('-inf')")]
+    public void Python_literals_of_floats_are_as_python_writes_them(double value, string expected) => Assert.Equal(expected, ExportNode.Py(value));
+
     [Fact]
     public void Exported_modules_load_strictly_in_PyTorch_and_give_ArchDsls_logits()
     {

@@ -78,8 +78,13 @@ public class TrainerFolderTests
         DataBadFolderTests.MakeBad(Path.Combine(data, "train", "n00000000", "zz.jpg"), "not-an-image", tmp);
         DataBadFolderTests.MakeBad(Path.Combine(data, "val", "n00000000", "zz.jpg"), "truncated", tmp); // val/: 6 images, 1 bad
         DataBadFolderTests.MakeBad(Path.Combine(data, "val", "n00000001", "zz.jpg"), "zero-byte", tmp);
-        var r = Trainer.Train(ImageNetSpec(data, 2, "train.epochs=1"), Options(TempRoot()) with { Threads = 1 });
+        var log = new StringWriter();
+        var r = Trainer.Train(ImageNetSpec(data, 2, "train.epochs=1"), Options(TempRoot()) with { Threads = 1, Progress = new PlainProgressSink(log, TimeSpan.Zero) });
         Assert.Equal(TrainOutcome.Completed, r.Outcome);
+        // the header counts what is trained on: the normalisation statistics met the bad training image (all 19 are read),
+        // the zero-byte val image is unreadable as listed; the truncated one is met when val is evaluated
+        Assert.Contains(": 18 training images (1 unreadable left out of 19), 7 test images (1 unreadable left out of 8); ", log.ToString());
+        Assert.Contains("epoch 1: evaluating on 7 test images", log.ToString());
         var summary = File.ReadAllText(Path.Combine(r.RunDir, "summary.yaml"));
         Assert.Contains("train_samples: 18\n", summary); // 19 listed, 1 unreadable
         Assert.Contains("  train: 1\n  test: 2\n", summary);

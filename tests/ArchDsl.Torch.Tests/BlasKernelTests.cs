@@ -127,7 +127,5 @@ public class BlasKernelTests : TorchTest
                 $"in use: {current}; this processor's features call for {BlasKernel.Choose(BlasKernel.CpuFeatures())}");
     }
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getenv")]
-    static extern IntPtr getenv([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string name);
-    static string? NativeEnv(string name) => System.Runtime.InteropServices.Marshal.PtrToStringUTF8(getenv(name));
+    static string? NativeEnv(string name) => Libc.GetEnv(name);
 }

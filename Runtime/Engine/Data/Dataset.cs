@@ -19,7 +19,7 @@ public sealed record Normalization(IReadOnlyList<double> Mean, IReadOnlyList<dou
     }
 
     public override string ToString() =>
-        $"mean [{string.Join(", ", Mean.Select(m => m.ToString("G6")))}], std [{string.Join(", ", Std.Select(s => s.ToString("G6")))}]";
+        $"mean [{string.Join(", ", Mean.Select(m => ArchDsl.Dsl.FloatText.Significant(m)))}], std [{string.Join(", ", Std.Select(s => ArchDsl.Dsl.FloatText.Significant(s)))}]";
 }
 
 /// <summary>

@@ -27,6 +27,13 @@ public static class ImageFolderLoader
         var train = Set(trainIndex, o.Transform, "train");
         var test = testIndex is null ? null : Set(testIndex, o.EvalTransform, Path.GetFileName(testIndex.Root));
         foreach (var note in trainIndex.Notes.Concat(testIndex?.Notes ?? [])) o.Warn?.Invoke($"warning: {note}");
+        // a zero-byte image is unreadable as listed: recorded now, with the decoder's own reason (as `data inspect` gives it),
+        // so that the run's header already leaves it out of the images it counts
+        foreach (var empty in trainIndex.EmptyFiles.Concat(testIndex?.EmptyFiles ?? []))
+        {
+            try { ImageDecoder.DecodeBytes(empty, (w, h) => new CropBox(0, 0, w, h), 1, 1, input.Dims[0], out _); }
+            catch (DataException e) when (e.InnerException is not (TypeInitializationException or DllNotFoundException)) { unreadable.Add(empty, e.Message); }
+        }
         return (train, test);
     }
 }

@@ -29,13 +29,16 @@ public sealed class ExportNode
     public T Attr<T>(string key) => (T)_attr(key, typeof(T));
     public bool Has(string tensor) => Node.Params.Any(p => p.Name == tensor) || Node.Buffers.Any(p => p.Name == tensor);
 
-    /// <summary>A Python literal: <c>True</c>, <c>1e-05</c>, <c>'tanh'</c>, <c>3</c>.</summary>
+    /// <summary>A Python literal: <c>True</c>, <c>1e-05</c> (a float as Python's repr writes it: <see cref="ArchDsl.Dsl.FloatText"/>),
+    /// <c>float('nan')</c>, <c>'tanh'</c>, <c>3</c>.</summary>
     public static string Py(object v) => v switch
     {
         bool b => b ? "True" : "False",
-        double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        float f => ((double)f).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        double d => PyFloat(d),
+        float f => PyFloat(f),
         string s => "'" + s.Replace("\\", "\\\\").Replace("'", "\\'") + "'",
         _ => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "None",
     };
+
+    private static string PyFloat(double d) => double.IsFinite(d) ? ArchDsl.Dsl.FloatText.Format(d) : $"float('{ArchDsl.Dsl.FloatText.Format(d)}')";
 }

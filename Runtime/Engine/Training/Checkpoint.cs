@@ -98,11 +98,24 @@ public sealed record CheckpointState
                  && NormalizationMean.All(double.IsFinite) && NormalizationStd.All(x => double.IsFinite(x) && x > 0),
                  $"normalization_mean/std must be {channels} finite value(s) each, std positive");
         Need(Seed == seed, $"seed {Seed} is not the run's {seed}");
-        Need(Optimizer == optimizer, $"optimizer '{Optimizer}' is not the run's '{optimizer}'");
+        Need(SameOptimizer(Optimizer, optimizer), $"optimizer '{Optimizer}' is not the run's '{optimizer}'");
         Need(parameters is null || Parameters == parameters, $"parameters {Parameters} is not the model's {parameters}");
         if (problems.Count > 0)
             throw new TrainingException($"checkpoint '{path}' holds a training state that does not fit the run: {string.Join("; ", problems)} (was archdsl.state edited?)");
     }
+
+    /// <summary>
+    /// True when a stored optimizer text (<see cref="Compiler.OptimizerConfig"/>'s <c>ToString</c>) names the run's
+    /// optimizer. Checkpoints written before floats were printed as Python does hold .NET's six-digit form
+    /// (<c>eps: 1E-08</c>, <c>lr: 0.00123457</c>): the two texts agree when every number in them agrees to six
+    /// significant digits, which is all such a checkpoint can tell.
+    /// </summary>
+    public static bool SameOptimizer(string stored, string run) =>
+        stored == run || SixDigits(stored) == SixDigits(run);
+
+    private static string SixDigits(string text) => System.Text.RegularExpressions.Regex.Replace(text,
+        @"(?<![\w.])-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?",
+        m => double.Parse(m.Value, CultureInfo.InvariantCulture).ToString("G6", CultureInfo.InvariantCulture));
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
     public static CheckpointState FromJson(string json) => JsonSerializer.Deserialize<CheckpointState>(json, Json)

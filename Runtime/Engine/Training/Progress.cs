@@ -5,12 +5,19 @@ namespace ArchDsl.Runtime.Training;
 /// <summary>What a run is about to do (sent once, before the first step).</summary>
 public sealed record RunStartInfo(
     string RunDir, string Arch, int Epochs, int BatchesPerEpoch, int BatchSize, long Parameters, string Device, int Threads,
-    string Data, int TrainSamples, string? EvalSet, int EvalSamples, string Augment, string Optimizer, bool Resumed, int StartEpoch, int StartBatch)
+    string Data, int TrainSamples, string? EvalSet, int EvalSamples, string Augment, string Optimizer, bool Resumed, int StartEpoch, int StartBatch,
+    int TrainUnreadable = 0, int EvalUnreadable = 0)
 {
-    /// <summary>The data line of a run's header, each display showing it alike: <c>data synthetic: 6,400 training images, 1,200 test images; 1 epoch(s) × 100 batches of 64; …</c>.</summary>
+    /// <summary>The data line of a run's header, each display showing it alike: <c>data synthetic: 6,400 training images, 1,200 test images; 1 epoch(s) × 100 batches of 64; …</c>.
+    /// An image folder's images already known to be unreadable (<see cref="TrainUnreadable"/>, <see cref="EvalUnreadable"/>: zero-byte
+    /// files, and those the normalisation statistics met) are left out of the counts and named:
+    /// <c>18 training images (1 unreadable left out of 19)</c>, the count <c>summary.yaml</c>'s <c>train_samples</c> gives.</summary>
     public string DescribeData() =>
-        $"data {Data}: {Throughput.Count(TrainSamples)} training images{(EvalSet is null ? "" : $", {Throughput.Count(EvalSamples)} {EvalSet} images")}; " +
+        $"data {Data}: {Images(TrainSamples, TrainUnreadable, "training")}{(EvalSet is null ? "" : $", {Images(EvalSamples, EvalUnreadable, EvalSet)}")}; " +
         $"{Epochs} epoch(s) × {Throughput.Count(BatchesPerEpoch)} batches of {Throughput.Count(BatchSize)}; {Optimizer}; augment {Augment}";
+
+    private static string Images(int listed, int unreadable, string set) =>
+        $"{Throughput.Count(listed - unreadable)} {set} images" + (unreadable == 0 ? "" : $" ({Throughput.Count(unreadable)} unreadable left out of {Throughput.Count(listed)})");
 }
 
 /// <summary>One finished optimizer step. Epoch and batch are 1-based (batch = batches done in the epoch).</summary>

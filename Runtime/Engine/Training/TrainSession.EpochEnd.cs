@@ -14,7 +14,7 @@ internal sealed partial class TrainSession
         LossAccuracy? eval = null;
         if (_evalSet is not null)
         {
-            _sink.Evaluating(_epoch + 1, _evalName!, _evalSet.Count);
+            _sink.Evaluating(_epoch + 1, _evalName!, _evalSet.Count - _evalSet.Unreadable.Count); // its images not yet known unreadable
             var confusion = NewConfusion();
             try
             {

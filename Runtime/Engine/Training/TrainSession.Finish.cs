@@ -22,7 +22,7 @@ internal sealed partial class TrainSession
         if (_data.Val is not null && _data.Test is not null)
         {
             if (_bestEpoch is not null) LoadBest();
-            _sink.Evaluating(s.Epochs, "test", _data.Test.Count);
+            _sink.Evaluating(s.Epochs, "test", _data.Test.Count - _data.Test.Unreadable.Count);
             var confusion = NewConfusion();
             var t = EvaluateOn(_data.Test, stop: null, confusion);
             test = new Score(t.Loss, t.Accuracy);

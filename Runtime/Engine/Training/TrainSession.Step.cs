@@ -95,7 +95,7 @@ internal sealed partial class TrainSession
     private string RestartHint =>
         $"The last good checkpoint is {LastPath} (step {_lastSavedStep}); lower the learning rate or set train.clip, then start again.";
 
-    private static string Num(double v) => v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Num(double v) => ArchDsl.Dsl.FloatText.Significant(v);
 
     private void ClipAndStep()
     {

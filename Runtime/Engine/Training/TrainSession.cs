@@ -97,7 +97,7 @@ internal sealed partial class TrainSession : IDisposable
         _world?.Start(Model, _graph.Train.SyncBatchNorm);
         _sink.RunStarted(new RunStartInfo(_runDir, _graph.Arch, s.Epochs, _batches, s.Batch, _parameters, _device.ToString(), _threads,
             _data.Source, _data.Train.Count, _evalName, _evalSet?.Count ?? 0, _augment + (_mixup is null ? "" : $"; {_mixup.Describe()}"), _graph.Train.Optimizer.ToString(),
-            start is not null, _epoch, _batch));
+            start is not null, _epoch, _batch, _data.Train.Unreadable.Count, _evalSet?.Unreadable.Count ?? 0));
         if (_initReport is not null) _sink.Message(_initReport);
         if (_world is not null) _sink.Message(_world.Describe(s.Batch));
         if (_worldChange is not null) _sink.Message(_worldChange);
