@@ -150,7 +150,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
     public static string Show(Val v) => v switch
     {
         IntVal i => i.Value.ToString(CultureInfo.InvariantCulture),
-        FloatVal f => Printers.ValueFormat.Double(f.Value),
+        FloatVal f => FloatText.Format(f.Value),
         StrVal s => $"\"{s.Value}\"",
         BoolVal b => b.Value ? "true" : "false",
         WordVal w => w.Word,

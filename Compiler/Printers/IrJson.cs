@@ -1,3 +1,4 @@
+using ArchDsl.Dsl;
 using System.Collections;
 using System.Text;
 using System.Text.Json;
@@ -123,7 +124,7 @@ public static class IrJson
             case null: w.WriteNullValue(); break;
             case long l: w.WriteNumberValue(l); break;
             case int i: w.WriteNumberValue(i); break;
-            case double d when double.IsFinite(d): w.WriteRawValue(ValueFormat.Double(d)); break; // 1e-05 as Python's json writes it, not 1E-05
+            case double d when double.IsFinite(d): w.WriteRawValue(FloatText.Format(d)); break; // 1e-05 as Python's json writes it, not 1E-05
             case double d: w.WriteStringValue(double.IsNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity"); break;
             case bool b: w.WriteBooleanValue(b); break;
             case string s: w.WriteStringValue(s); break;
