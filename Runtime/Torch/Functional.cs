@@ -50,6 +50,18 @@ public static partial class torch
                 Tensor.Wrap(Native.ats_depthwise_conv2d(input.Handle, weight.Handle, H(bias), padding));
 
             /// <summary>
+            /// Pointwise (1×1) 2-D convolution, <c>conv2d(input, weight, bias)</c> with stride 1, padding 0, dilation 1 and one
+            /// group, for input <c>[N, C, H, W]</c>, weight <c>[O, C, 1, 1]</c> and bias <c>[O]</c> or null; output
+            /// <c>[N, O, H, W]</c>. Not a PyTorch function: on a channels-last input where <see cref="linear"/> runs on oneDNN's
+            /// sgemm (CPU float32, outside autocast) it is that linear over the image's pixels (the rows <c>[N·H·W, C]</c> of
+            /// its memory), forward and backward, returned channels-last; equal to conv2d up to float rounding
+            /// (<c>src/linear.cpp</c> has the measurements). Any other input (layout, dtype, device, kernel size) goes to conv2d itself.
+            /// </summary>
+            /// <exception cref="TorchException">the shapes do not fit (as conv2d reports them)</exception>
+            public static Tensor pointwise_conv2d(Tensor input, Tensor weight, Tensor? bias) =>
+                Tensor.Wrap(Native.ats_pointwise_conv2d(input.Handle, weight.Handle, H(bias)));
+
+            /// <summary>
             /// PyTorch's <c>F.linear</c>: input <c>[..., in]</c>, weight <c>[out, in]</c>, bias <c>[out]</c> or null; output
             /// <c>[..., out]</c> = input·weightᵀ + bias. On CPU float32 tensors outside autocast, where libtorch loaded oneDNN
             /// as a shared library (Debian's libtorch does), its forward, input-gradient and weight-gradient products run on
@@ -103,14 +115,20 @@ public static partial class torch
             /// with weight, bias and running statistics <c>[C]</c>, the shim computes it and its gradients in one fused
             /// kernel (<c>src/gelu_batchnorm.cpp</c>: fewer passes over the activation than the two ops), equal to the two
             /// ops up to float rounding; any other input goes to libtorch's gelu and batch_norm.
+            /// With <paramref name="residual"/> (of the input's shape) the result is <c>batch_norm(gelu(input), …) + residual</c>,
+            /// the sum made in the kernel's normalising pass where the residual has the input's dtype and layout (one pass
+            /// over the activation fewer forward than a separate add; its gradient is the output's), else a separate add.
             /// </summary>
             /// <exception cref="ArgumentException">in training, one value per channel (as <see cref="batch_norm"/>)</exception>
             public static Tensor gelu_batch_norm(Tensor input, Tensor running_mean, Tensor running_var, Tensor weight, Tensor bias,
-                bool training, double momentum, double eps)
+                bool training, double momentum, double eps, Tensor? residual = null)
             {
                 if (training) CheckBatchSize(input);
-                return Tensor.Wrap(Native.ats_gelu_batch_norm(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
-                    training ? 1 : 0, momentum, eps));
+                return Tensor.Wrap(residual is null
+                    ? Native.ats_gelu_batch_norm(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
+                        training ? 1 : 0, momentum, eps)
+                    : Native.ats_gelu_batch_norm_add(input.Handle, weight.Handle, bias.Handle, running_mean.Handle, running_var.Handle,
+                        residual.Handle, training ? 1 : 0, momentum, eps));
             }
 
             public static unsafe Tensor layer_norm(Tensor input, long[] normalized_shape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
@@ -182,10 +200,11 @@ public static partial class torch
             /// Multi-head self-attention on timm's packed qkv: <paramref name="qkv"/> <c>[B, N, 3·heads·d]</c> holds q, k and v
             /// in that order, each split into <paramref name="heads"/> heads of d consecutive features; per head
             /// <c>softmax(q kᵀ / √d) v</c>, heads merged again: <c>[B, N, heads·d]</c>. What timm's <c>Attention</c> computes
-            /// between its two projections. Not a PyTorch function: on a float32 or float64 CPU input the shim computes it
-            /// and its gradient with its own per-(sample, head) loops over BLAS products read in place
+            /// between its two projections. Not a PyTorch function: on a float32, bfloat16 or float64 CPU input the shim
+            /// computes it and its gradient with its own per-(sample, head) loops over products read in place
             /// (<c>src/attention.cpp</c>: no copies of q, k and v, the gradient written straight into one tensor of qkv's
-            /// shape); anywhere else (bfloat16, CUDA) it is libtorch's matmul and softmax.
+            /// shape; bfloat16 computes in float32 and rounds its output and gradient once); anywhere else (CUDA, or see
+            /// <see cref="packed_attention_kernel"/>) it is libtorch's matmul and softmax.
             /// </summary>
             /// <exception cref="TorchException">qkv is not 3-D or its last dim is not a multiple of 3·heads</exception>
             public static Tensor packed_attention(Tensor qkv, long heads) =>
@@ -200,8 +219,9 @@ public static partial class torch
                 Tensor.Wrap(Native.ats_packed_attention(query.Handle, kv.Handle, heads));
 
             /// <summary>Whether <see cref="packed_attention(Tensor, long)"/> on a CPU tensor of <paramref name="dtype"/> runs on the
-            /// shim's own blocks: float32 or float64, and its BLAS product (cblas_sgemm, cblas_dgemm) was found among the
-            /// libraries libtorch loaded. Where not, it is libtorch's matmul and softmax.</summary>
+            /// shim's own blocks: float32 and bfloat16 where the processor has AVX2 + FMA or AVX-512 (the shim's own
+            /// products), float32 elsewhere where oneDNN's dnnl_sgemm was found among the libraries libtorch loaded, float64
+            /// where cblas_dgemm was. Where not, it is libtorch's matmul and softmax.</summary>
             public static bool packed_attention_kernel(ScalarType dtype) => Native.ats_packed_attention_kernel((int)dtype) == 1;
 
             /// <summary>Pads the last dims: pad = (left, right[, top, bottom, ...]) as in PyTorch.</summary>

@@ -354,11 +354,13 @@ internal static unsafe partial class Native
     // ---- nn -------------------------------------------------------------------------------------
     [DllImport(L)] internal static extern IntPtr ats_conv2d(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding, long* dilation, long groups);
     [DllImport(L)] internal static extern IntPtr ats_depthwise_conv2d(IntPtr x, IntPtr w, IntPtr b, long padding);
+    [DllImport(L)] internal static extern IntPtr ats_pointwise_conv2d(IntPtr x, IntPtr w, IntPtr b);
     [DllImport(L)] internal static extern IntPtr ats_conv2d_padmode(IntPtr x, IntPtr w, IntPtr b, long* stride, [MarshalAs(UnmanagedType.LPUTF8Str)] string padding, long* dilation, long groups);
     [DllImport(L)] internal static extern IntPtr ats_linear(IntPtr x, IntPtr w, IntPtr b);
     [DllImport(L)] internal static extern int ats_linear_onednn(int mode);
     [DllImport(L)] internal static extern IntPtr ats_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr rm, IntPtr rv, int training, double momentum, double eps);
     [DllImport(L)] internal static extern IntPtr ats_gelu_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr rm, IntPtr rv, int training, double momentum, double eps);
+    [DllImport(L)] internal static extern IntPtr ats_gelu_batch_norm_add(IntPtr x, IntPtr w, IntPtr b, IntPtr rm, IntPtr rv, IntPtr res, int training, double momentum, double eps);
     [DllImport(L)] internal static extern IntPtr ats_layer_norm(IntPtr x, long* shape, int n, IntPtr w, IntPtr b, double eps);
     [DllImport(L)] internal static extern IntPtr ats_group_norm(IntPtr x, long groups, IntPtr w, IntPtr b, double eps);
     [DllImport(L)] internal static extern IntPtr ats_dropout(IntPtr x, double p, int train);

@@ -157,6 +157,56 @@ public sealed class GeluBatchNormTests
     }
 
     [Fact]
+    public void The_lowering_sums_each_ConvMixer_token_mixers_residual_in_its_norm()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new IrModel(CompileSpec("convmixer.arch", "depth=2"));
+        Assert.Equal(["blocks.0.token_add", "blocks.1.token_add"], model.GeluBatchNormAddNodes);
+        using var chain = new IrModel(CompileText(Chain));
+        Assert.Empty(chain.GeluBatchNormAddNodes); // the residual's norm there has no GELU before it
+    }
+
+    /// <summary>batch_norm(gelu(x)) + residual with the sum in the normalising pass, against libtorch's gelu, batch_norm and
+    /// add in float64: output, the gradients of input, weight, bias and residual, the running statistics.</summary>
+    [Theory]
+    [InlineData(new long[] { 8, 128, 14, 14 }, true)]
+    [InlineData(new long[] { 3, 20, 9, 11 }, false)]
+    [InlineData(new long[] { 300, 40 }, true)]
+    public void A_residual_summed_in_the_kernel_matches_gelu_batch_norm_then_add(long[] shape, bool training)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (dtype, tolerance) in new[] { (ScalarType.Float32, 2e-5), (ScalarType.Float64, 1e-10) })
+        {
+            var p = Inputs(dtype, shape, 0.0);
+            var res = Rand(9, shape).to(dtype);
+            if (shape.Length == 4) res = res.contiguous(memory_format.ChannelsLast);
+            var ours = Run(p, training, fused: true, res);
+            var theirs = Run(p.To(ScalarType.Float64), training, fused: false, res.to(ScalarType.Float64));
+            string[] names = ["output", "input gradient", "weight gradient", "bias gradient", "running_mean", "running_var", "residual gradient"];
+            for (var i = 0; i < ours.Length; i++)
+            {
+                var rel = MaxAbsDiff(ours[i].to(ScalarType.Float64), theirs[i]) / Math.Max(1.0, MaxAbs(theirs[i]));
+                Assert.True(rel <= tolerance, $"{dtype} {names[i]}: max |Δ| / max |ref| = {rel:E2} > {tolerance:E0}");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_residual_the_pass_does_not_take_is_added_after_the_kernel()
+    {
+        using var scope = NewDisposeScope();
+        var p = Inputs(ScalarType.Float32, [3, 8, 5, 5], 0.0);
+        var res = Rand(9, 3, 8, 5, 5);
+        foreach (var r in new[] { res.contiguous(), res.to(ScalarType.Float64).contiguous(memory_format.ChannelsLast) })
+        {
+            var ours = Run(p, true, fused: true, r);
+            var kernelThenAdd = Run(p, true, fused: true);
+            Assert.Equal(0.0, MaxAbsDiff(ours[0], kernelThenAdd[0].add(r)));
+            Assert.Equal(0.0, MaxAbsDiff(ours[1], kernelThenAdd[1]));
+        }
+    }
+
+    [Fact]
     public void A_gelu_whose_value_is_read_elsewhere_or_an_approximate_one_is_not_fused()
     {
         using var scope = NewDisposeScope();
@@ -211,15 +261,19 @@ public sealed class GeluBatchNormTests
             Rand(6, shape).to(dtype));
     }
 
-    /// <summary>[output, dx, dw, db, running_mean, running_var after the step] of the fused kernel or of libtorch's gelu then batch_norm.</summary>
-    static Tensor[] Run(Values p, bool training, bool fused)
+    /// <summary>[output, dx, dw, db, running_mean, running_var after the step (, d residual)] of the fused kernel or of
+    /// libtorch's gelu then batch_norm (then + <paramref name="residual"/>).</summary>
+    static Tensor[] Run(Values p, bool training, bool fused, Tensor? residual = null)
     {
         var x = p.X.detach().requires_grad_(true);
         var w = p.W.detach().requires_grad_(true);
         var b = p.B.detach().requires_grad_(true);
+        var r = residual?.detach().requires_grad_(true);
         Tensor mean = p.Mean.clone(), var = p.Var.clone();
-        var y = fused ? F.gelu_batch_norm(x, mean, var, w, b, training, 0.1, 1e-5) : F.batch_norm(x.gelu(), mean, var, w, b, training, 0.1, 1e-5);
+        var y = fused ? F.gelu_batch_norm(x, mean, var, w, b, training, 0.1, 1e-5, r) : F.batch_norm(x.gelu(), mean, var, w, b, training, 0.1, 1e-5);
+        if (!fused && r is not null) y = y + r;
         y.backward(p.Gy);
-        return [y.detach(), x.grad!.detach(), w.grad!.detach(), b.grad!.detach(), mean, var];
+        Tensor[] values = [y.detach(), x.grad!.detach(), w.grad!.detach(), b.grad!.detach(), mean, var];
+        return r is null ? values : [.. values, r.grad!.detach()];
     }
 }

@@ -9,8 +9,8 @@ namespace ArchDsl.Runtime.Tests;
 /// The shim's packed attention (<see cref="nn.functional.packed_attention(Tensor, long)"/>, src/attention.cpp) against
 /// libtorch's math on the same values — timm's split of qkv into heads (view, permute), matmul, softmax, matmul, heads
 /// merged: the output and the gradient of qkv (or of the queries and of the packed keys and values), for ViT's block, one
-/// token, one head, odd head widths, more keys than queries, and saturated softmaxes; float32 and float64 on the own blocks,
-/// bfloat16 on the math path.
+/// token, one head, odd head widths, more keys than queries, and saturated softmaxes; float32, float64 and bfloat16 on the
+/// own blocks.
 /// </summary>
 [Collection(TorchModelCollection.Name)] // sets the thread count, which is process-wide
 public sealed class PackedAttentionTests
@@ -22,6 +22,7 @@ public sealed class PackedAttentionTests
         { 2, 1, 2, 5 },    // one token: the softmax over one key is 1
         { 3, 7, 1, 3 },    // one head, an odd width
         { 2, 17, 4, 16 },
+        { 2, 70, 2, 80 },  // more than one 64-column panel of scores (70 keys) and of head features (80)
     };
 
     [Theory]
@@ -34,15 +35,44 @@ public sealed class PackedAttentionTests
     public void Float64_values_and_gradients_are_the_math_paths(int b, int n, int heads, int d) =>
         Compare(ScalarType.Float64, ScalarType.Float64, b, n, n, heads, d, tolerance: 1e-12);
 
-    /// <summary>bfloat16 has no own blocks (oneDNN's bf16 products doubled a two-thread ViT step's CPU time, src/attention.cpp):
-    /// it is libtorch's math in bfloat16, against the float32 math on the same (bfloat16-rounded) values within 2⁻⁶ of the
-    /// largest magnitude — a few roundings to bfloat16's 8 bits.</summary>
+    /// <summary>bfloat16 runs on the own blocks in float32 (each sample's rows converted, results rounded to bfloat16 once):
+    /// against the float32 math on the same (bfloat16-rounded) values within 2⁻⁷ of the largest magnitude — one rounding to
+    /// bfloat16's 8 bits of the output and of each gradient, with room.</summary>
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void BFloat16_is_the_math_path_within_bf16_rounding(int b, int n, int heads, int d)
+    public void BFloat16_values_and_gradients_are_the_float32_math_within_one_rounding(int b, int n, int heads, int d) =>
+        Compare(ScalarType.BFloat16, ScalarType.Float32, b, n, n, heads, d, tolerance: 1.0 / 128);
+
+    /// <summary>bfloat16's blocks are float32's on the same values, rounded once: the same bits as the float32 blocks' output
+    /// and gradient converted with libtorch's <c>.to(bfloat16)</c> (round to nearest even).</summary>
+    [Fact]
+    public void BFloat16_is_the_float32_blocks_rounded_once()
     {
-        Assert.False(F.packed_attention_kernel(ScalarType.BFloat16));
-        Compare(ScalarType.BFloat16, ScalarType.Float32, b, n, n, heads, d, tolerance: 1.0 / 64);
+        using var scope = NewDisposeScope();
+        var qkv = Rand(1, 3, 50, 3 * 2 * 64).to(ScalarType.BFloat16);
+        var gy = Rand(3, 3, 50, 2 * 64).to(ScalarType.BFloat16);
+        var ours = Run(qkv, null, gy, 2, own: true);
+        var f32 = Run(qkv.to(ScalarType.Float32), null, gy.to(ScalarType.Float32), 2, own: true);
+        for (var i = 0; i < 2; i++)
+            Assert.Equal(0.0, MaxAbsDiff(ours[i]!.to(ScalarType.Float32), f32[i]!.to(ScalarType.BFloat16).to(ScalarType.Float32)));
+    }
+
+    /// <summary>The bfloat16 blocks against libtorch's own bfloat16 math (what PyTorch's autocast computes): within 2⁻⁶,
+    /// as that path rounds its scores and probabilities to bfloat16 on the way.</summary>
+    [Fact]
+    public void BFloat16_is_within_rounding_of_libtorchs_bfloat16_math()
+    {
+        using var scope = NewDisposeScope();
+        var qkv = Rand(1, 4, 50, 3 * 3 * 64).to(ScalarType.BFloat16);
+        var gy = Rand(3, 4, 50, 3 * 64).to(ScalarType.BFloat16);
+        var ours = Run(qkv, null, gy, 3, own: true);
+        var theirs = Run(qkv, null, gy, 3, own: false);
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(ScalarType.BFloat16, ours[i]!.dtype);
+            var rel = MaxAbsDiff(ours[i]!.to(ScalarType.Float32), theirs[i]!.to(ScalarType.Float32)) / MaxAbs(theirs[i]!.to(ScalarType.Float32));
+            Assert.True(rel <= 1.0 / 64, $"{(i == 0 ? "output" : "qkv gradient")}: max |Δ| / max |ref| = {rel:E2}");
+        }
     }
 
     /// <summary>Scores far apart (q and k ×30: differences of hundreds within a row): the softmax saturates, its exponentials
@@ -53,6 +83,10 @@ public sealed class PackedAttentionTests
     public void Saturated_softmaxes_are_the_math_paths(ScalarType dtype, double tolerance) =>
         Compare(dtype, dtype, 2, 20, 20, 2, 16, tolerance, magnitude: 30);
 
+    [Fact]
+    public void Saturated_bfloat16_softmaxes_are_the_float32_math_within_one_rounding() =>
+        Compare(ScalarType.BFloat16, ScalarType.Float32, 2, 20, 20, 2, 16, 1.0 / 128, magnitude: 30);
+
     [Theory]
     [InlineData(4, 50, 3, 64)]
     [InlineData(2, 9, 2, 5)]
@@ -61,6 +95,7 @@ public sealed class PackedAttentionTests
     {
         Compare(ScalarType.Float32, ScalarType.Float32, b, 1, n, heads, d, tolerance: 2e-5);  // FirstTokenPlan's form
         Compare(ScalarType.Float64, ScalarType.Float64, b, 3, n, heads, d, tolerance: 1e-12);
+        Compare(ScalarType.BFloat16, ScalarType.Float32, b, 2, n, heads, d, tolerance: 1.0 / 128);
     }
 
     /// <summary>Ours in <paramref name="dtype"/> against the math path in <paramref name="reference"/>: output and gradients,
@@ -69,8 +104,7 @@ public sealed class PackedAttentionTests
         double magnitude = 1)
     {
         using var scope = NewDisposeScope();
-        if (dtype != ScalarType.BFloat16)
-            Assert.True(F.packed_attention_kernel(dtype), $"no BLAS product for {dtype} found: the comparison would be the math path with itself");
+        Assert.True(F.packed_attention_kernel(dtype), $"no own blocks for {dtype} here: the comparison would be the math path with itself");
         var packed = queries == keys;
         var dim = heads * d;
         var q0 = ((packed ? Rand(1, b, keys, 3 * dim) : Rand(1, b, queries, dim)) * magnitude).to(dtype);
@@ -89,12 +123,14 @@ public sealed class PackedAttentionTests
         }
     }
 
-    [Fact]
-    public void The_same_bits_on_every_run_and_thread_count()
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void The_same_bits_on_every_run_and_thread_count(ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var qkv = Rand(1, 6, 50, 3 * 48);
-        var gy = Rand(2, 6, 50, 48);
+        var qkv = Rand(1, 6, 50, 3 * 48).to(dtype);
+        var gy = Rand(2, 6, 50, 48).to(dtype);
         var threads = get_num_threads();
         try
         {
@@ -142,6 +178,7 @@ public sealed class PackedAttentionTests
     [Theory]
     [InlineData(ScalarType.Float32)]
     [InlineData(ScalarType.Float64)]
+    [InlineData(ScalarType.BFloat16)]
     public void A_double_backward_through_the_own_blocks_is_an_error(ScalarType dtype)
     {
         using var scope = NewDisposeScope();

@@ -43,6 +43,9 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
     /// <summary>The batch-norm nodes that also apply the exact GELU before them, fused (<see cref="GeluBatchNormFusion"/>; empty when none).</summary>
     public IReadOnlyList<string> GeluBatchNormNodes { get; } = [];
 
+    /// <summary>The residual adds that compute the fused batch norm before them, the sum in its kernel (<see cref="GeluBatchNormFusion"/>; empty when none).</summary>
+    public IReadOnlyList<string> GeluBatchNormAddNodes { get; } = [];
+
     /// <summary>
     /// How image values (and conv weights) are laid out: <see cref="memory_format.ChannelsLast"/> for graphs with a
     /// convolution, else contiguous (see <see cref="PreferredMemoryFormat"/>). Shapes, names, values and weight files
@@ -142,7 +145,7 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
             FirstTokenNodes = nodes.Where(n => plan.FirstOnly[n.Id]).Select(n => n.Name).ToArray();
         }
         var firstOnly = FirstTokenNodes.ToHashSet(StringComparer.Ordinal);
-        if (fuse) GeluBatchNormNodes = GeluBatchNormFusion.Apply(graph, _kernels, i => firstOnly.Contains(nodes[i].Name));
+        if (fuse) (GeluBatchNormNodes, GeluBatchNormAddNodes) = GeluBatchNormFusion.Apply(graph, _kernels, i => firstOnly.Contains(nodes[i].Name));
         if (device is not null && device.type != DeviceType.CPU) base.to(device);
         if (MemoryFormat == memory_format.ChannelsLast) base.to(memory_format.ChannelsLast);
     }

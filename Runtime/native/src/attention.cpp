@@ -2,12 +2,27 @@
 // the CPU. libtorch 1.13's math path (what the shim's sdpa spells out) copies q, k and v out of the permuted qkv view
 // before each batched product, copies the heads back together after it, and in the backward joins the three gradients
 // with a cat; here every block is read in place from qkv (rows of 3D values, the head's d consecutive columns), the
-// products are BLAS calls on those strided rows (float32: oneDNN's dnnl_sgemm, float64: cblas_dgemm, from the libraries
-// libtorch loaded; see Blas below for why), the softmax and
-// its backward run on each block while it is in cache, and the gradients are written straight into one [B, N, 3D]
-// tensor. Same values as the math path to float rounding (sums in another order). bfloat16 stays on the math path: with
-// oneDNN's dnnl_gemm_bf16bf16f32 for the products, one thread was faster (ViT step 688 -> 643 ms CPU) but two threads
-// doubled the whole bf16 step's CPU time (687-1013 -> 1545-1595 ms, 2 threads, load 8-12), so it is not used.
+// softmax and its backward run on each block while it is in cache, and the gradients are written straight into one
+// [B, N, 3D] tensor. Same values as the math path to float rounding (sums in another order).
+//
+// The products: float32 and bfloat16 on the shim's own register-blocked kernels (attention_kernels.h) where the
+// processor has AVX2 + FMA or AVX-512 — a block's products are 50 × 50 × 64, where a general sgemm spends much of its
+// time on set-up and packing; float32 elsewhere on oneDNN's dnnl_sgemm, float64 on cblas_dgemm (Blas below). bfloat16
+// computes in float32: each sample's rows are converted once (a contiguous pass; the blocks' scattered rows made the
+// conversion memory-bound), the probabilities are kept in float32, and the output and gradients are rounded to bfloat16
+// once. Under autocast this replaces the bfloat16 math path, which ran its products on oneDNN's bf16 matmul and its
+// softmax, permutes and cat as separate passes. (An earlier try, oneDNN's dnnl_gemm_bf16bf16f32 per block inside
+// at::parallel_for, doubled the two-thread step's CPU time; the own kernels are pure computation on one thread each.)
+//
+// Measured (2026-12-01, AMD EPYC Zen 4, 2 cores shared with other work, load average 6–12; process CPU time, 1 thread,
+// median of 15 repetitions; a harness calling F.packed_attention on a leaf qkv [128, 50, 576], 3 heads of 64, backward
+// from a gradient of ones, the session's HEAD shim against this one alternately):
+//   forward + backward, one ViT block   float32 17.1–17.3 -> 16.0–16.7 ms   bfloat16 (autocast) 23.1–26.5 -> 14.1–14.9 ms
+// and in the whole ViT training step (specs/vit.arch, batch 128, forward + loss + backward + AdamW, median of 6 steps,
+// alternating rounds, load 10–17): 1 thread float32 1,024–1,051 ms either way (within the noise), bfloat16 689–742 ->
+// 685–717 ms; 2 threads (process CPU time) bfloat16 1,009–1,026 -> 949–972 ms. In the step the bf16 math path cost less
+// than alone (perf: ~11% of the step's samples against the own blocks' ~9.5%): its products ran on oneDNN's bf16
+// brgemm, at twice float32's rate on this processor.
 #include "shim.h"
 #include "onednn.h"
 
@@ -16,19 +31,35 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstring>
+
+// The own products once per instruction set; cpu_vector_level() (shim.h) picks one (see own_products below).
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512")
+namespace att_avx512 {
+#define ROWS 6
+#include "attention_kernels.h"
+#undef ROWS
+}  // namespace att_avx512
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace att_avx2 {
+#define ROWS 1
+#include "attention_kernels.h"
+#undef ROWS
+}  // namespace att_avx2
+#pragma GCC pop_options
 
 using namespace ats;
 
 namespace {
 
-// Row-major products C[M, N] = alpha · op(A) · op(B) (beta 0), found at run time in the libraries libtorch itself loaded
-// (RTLD_NOLOAD); null where absent. The products run inside at::parallel_for's workers (GNU OpenMP in Debian's libtorch),
-// so each must stay on its own thread. Debian's libblas.so.3 / libopenblas.so.0 here is OpenBLAS 0.3.21's pthread build
-// (openblas-pthread/), whose gemm takes one thread only for M·N·K ≤ 65536·4 and otherwise wakes its own pool from
-// inside each worker — it has no omp_in_parallel() check (that is in its OpenMP build only); a ViT block of 197 tokens
-// and d = 64 is 2.5M. So float32 goes to oneDNN's dnnl_sgemm (as F.linear's, linear.cpp), which runs sequentially
-// inside an OpenMP parallel region (oneDNN's dnnl_get_current_num_threads() is 1 where omp_in_parallel()); float64,
-// which oneDNN lacks, keeps cblas_dgemm and runs its blocks on one thread (`blocks`), so there is one level of threads.
+// Row-major products C[M, N] = alpha · op(A) · op(B) (beta 0) from the libraries libtorch loaded (RTLD_NOLOAD); null
+// where absent. They run inside at::parallel_for's (GNU OpenMP) workers, so each must stay on its own thread: Debian's
+// OpenBLAS 0.3.21 pthread build wakes its own pool from inside a worker for M·N·K > 65536·4 (no omp_in_parallel() check),
+// so float32 takes oneDNN's dnnl_sgemm (sequential inside an OpenMP region, as in linear.cpp); float64, which oneDNN
+// lacks, keeps cblas_dgemm and runs its samples on one thread (`samples`), so there is one level of threads.
 using dgemm_t = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
 
 void* symbol(const char* library, const char* name) {
@@ -44,26 +75,93 @@ const Blas& blas() {
   return b;
 }
 
+// The shim's own register-blocked products (attention_kernels.h) where the processor has AVX2 with FMA or AVX-512; on
+// older processors float32 takes oneDNN's sgemm and bfloat16 the math path.
+bool own_products() { return cpu_vector_level() >= 1; }
+
 // One product per scalar type.
 constexpr int RowMajor = 101, NoTrans = 111, Trans = 112;
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
           int64_t ldb, float* C, int64_t ldc) {
-  const int status = blas().s(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, 0.f, C, ldc);
-  TORCH_CHECK(status == 0, "packed attention: oneDNN sgemm failed with status ", status);
+  if (!own_products()) {
+    const int status = blas().s(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, 0.f, C, ldc);
+    TORCH_CHECK(status == 0, "packed attention: oneDNN sgemm failed with status ", status);
+    return;
+  }
+  // The own products read B as rows of whole 16-float vectors: a transposed B, or one whose rows end inside a vector,
+  // is first copied into a [K, N rounded up to 16] buffer with zeros after column N.
+  const float* b = B;
+  int64_t ld = ldb;
+  if (tb || N % 16 != 0) {
+    static thread_local std::vector<float> packed;
+    ld = (N + 15) / 16 * 16;
+    packed.resize(K * ld);
+    float* out = packed.data();
+    if (tb) {
+      if (cpu_vector_level() == 2) att_avx512::transpose(B, N, K, ldb, out, ld);
+      else att_avx2::transpose(B, N, K, ldb, out, ld);
+    } else
+      for (int64_t k = 0; k < K; k++) std::memcpy(out + k * ld, B + k * ldb, N * sizeof(float));
+    for (int64_t k = 0; k < K; k++) std::fill(out + k * ld + N, out + (k + 1) * ld, 0.f);
+    b = out;
+  }
+  const int64_t am = ta ? 1 : lda, ak = ta ? lda : 1;
+  if (cpu_vector_level() == 2) att_avx512::gemm(M, N, K, alpha, A, am, ak, b, ld, C, ldc);
+  else att_avx2::gemm(M, N, K, alpha, A, am, ak, b, ld, C, ldc);
 }
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda, const double* B,
           int64_t ldb, double* C, int64_t ldc) {
   blas().d(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, M, N, K, alpha, A, lda, B, ldb, 0.0, C, ldc);
 }
+
+// A block's values in the type its products and softmax compute in: float32 for bfloat16, else the stored type.
+template <typename S>
+using Acc = typename std::conditional<std::is_same<S, c10::BFloat16>::value, float, S>::type;
+
+// `rows` rows of `cols` values at src (row stride ld) as Acc<S>: read in place, or for bfloat16 converted into buf (one
+// sample's rows at once: a contiguous pass over memory, where a block's rows would be scattered reads).
+template <typename S>
+struct In {
+  const Acc<S>* p;
+  int64_t ld;
+  In(const S* src, int64_t rows, int64_t cols, int64_t ld_, std::vector<Acc<S>>& buf) : p(nullptr), ld(ld_) {
+    if constexpr (!std::is_same<S, c10::BFloat16>::value) p = src;
+    else {
+      buf.resize(rows * cols);
+      const auto* bits = reinterpret_cast<const uint16_t*>(src);
+      if (cpu_vector_level() == 2) att_avx512::bf16_to_float(bits, rows, cols, ld_, buf.data());
+      else att_avx2::bf16_to_float(bits, rows, cols, ld_, buf.data());
+      p = buf.data(), ld = cols;
+    }
+  }
+};
+// `rows` rows of `cols` values to write at dst (row stride ld): written in place, or for bfloat16 into buf, converted
+// to dst by flush().
+template <typename S>
+struct Out {
+  Acc<S>* p;
+  int64_t ld;
+  S* dst;
+  int64_t rows, cols, dld;
+  Out(S* dst_, int64_t rows_, int64_t cols_, int64_t ld_, std::vector<Acc<S>>& buf)
+      : p(nullptr), ld(ld_), dst(dst_), rows(rows_), cols(cols_), dld(ld_) {
+    if constexpr (!std::is_same<S, c10::BFloat16>::value) p = dst_;
+    else buf.resize(rows * cols), p = buf.data(), ld = cols;
+  }
+  void flush() const {
+    if constexpr (std::is_same<S, c10::BFloat16>::value) {
+      auto* bits = reinterpret_cast<uint16_t*>(dst);
+      if (cpu_vector_level() == 2) att_avx512::float_to_bf16(p, rows, cols, bits, dld);
+      else att_avx2::float_to_bf16(p, rows, cols, bits, dld);
+    }
+  }
+};
+
 // Where q, k and v of a block are: q rows of the query source (row stride lq), k and v rows of the key source (row
 // stride lk), the columns of head h at h·d from q0, k0 and v0.
 struct Layout {
   int64_t B, L, S, H, d, lq, lk, q0, k0, v0;
   int64_t D() const { return H * d; }
-  int64_t q(int64_t bh) const { return bh / H * L * lq + bh % H * d + q0; }
-  int64_t k(int64_t bh) const { return bh / H * S * lk + bh % H * d + k0; }
-  int64_t v(int64_t bh) const { return bh / H * S * lk + bh % H * d + v0; }
-  int64_t o(int64_t bh) const { return bh / H * L * D() + bh % H * d; }  // in [B, L, D]
 };
 
 // exp(x) for x ≤ 0 in float32, in straight-line code the compiler vectorises (Cephes' expf: x = n·ln 2 + r with
@@ -135,43 +233,71 @@ inline void softmax_backward_rows(const Acc* p, Acc* dp, int64_t rows, int64_t n
   }
 }
 
-// `each(bh, scratch)` for every (sample, head) block, spread over the threads (float64: one thread, its OpenBLAS product
-// may thread; see Blas), with an L × S scratch block per thread.
+// A thread's buffers: the L × S block of score gradients, and bfloat16's sample rows converted to float32 (In, Out).
+template <typename S>
+struct Scratch {
+  std::vector<Acc<S>> dp, q, kv, g, gq, gkv;
+};
+
+// `each(b, scratch)` for every sample, spread over the threads (float64: one thread, its OpenBLAS product may thread;
+// see Blas), with one Scratch per thread. Each sample's blocks are computed alone, so the results are the same bits on
+// any thread count.
 template <typename S, typename F>
-void blocks(const Layout& s, F each) {
-  const int64_t grain = std::is_same<S, float>::value ? 1 : std::max<int64_t>(1, s.B * s.H);
-  at::parallel_for(0, s.B * s.H, grain, [&](int64_t begin, int64_t end) {
-    std::vector<S> scratch(s.L * s.S);
-    for (int64_t bh = begin; bh < end; bh++) each(bh, scratch.data());
+void samples(const Layout& s, F each) {
+  const int64_t grain = std::is_same<S, double>::value ? std::max<int64_t>(1, s.B) : 1;
+  at::parallel_for(0, s.B, grain, [&](int64_t begin, int64_t end) {
+    Scratch<S> scratch;
+    scratch.dp.resize(s.L * s.S);
+    for (int64_t b = begin; b < end; b++) each(b, scratch);
   });
 }
 
 // Forward of every block: probs [B, H, L, S] (kept for the backward) = softmax(q kᵀ / √d), out [B, L, D] (heads merged)
-// = probs v.
+// = probs v. kv is q's source when packed.
 template <typename S>
-void forward_blocks(const Layout& s, const S* q, const S* kv, S* probs, S* out) {
-  const S scale = S(1) / std::sqrt(S(s.d));
-  blocks<S>(s, [&](int64_t bh, S*) {
-    S* p = probs + bh * s.L * s.S;
-    gemm(false, true, s.L, s.S, s.d, scale, q + s.q(bh), s.lq, kv + s.k(bh), s.lk, p, s.S);
-    softmax_rows(p, s.L, s.S);
-    gemm(false, false, s.L, s.d, s.S, S(1), p, s.S, kv + s.v(bh), s.lk, out + s.o(bh), s.D());
+void forward_blocks(const Layout& s, const S* q, const S* kv, Acc<S>* probs, S* out) {
+  using A = Acc<S>;
+  const A scale = A(1) / std::sqrt(A(s.d));
+  const bool packed = q == kv;
+  samples<S>(s, [&](int64_t b, Scratch<S>& w) {
+    const In<S> Q(q + b * s.L * s.lq, s.L, s.lq, s.lq, w.q);
+    const In<S> KV = packed ? Q : In<S>(kv + b * s.S * s.lk, s.S, s.lk, s.lk, w.kv);
+    const Out<S> O(out + b * s.L * s.D(), s.L, s.D(), s.D(), w.gq);
+    for (int64_t h = 0; h < s.H; h++) {
+      A* p = probs + (b * s.H + h) * s.L * s.S;
+      gemm(false, true, s.L, s.S, s.d, scale, Q.p + s.q0 + h * s.d, Q.ld, KV.p + s.k0 + h * s.d, KV.ld, p, s.S);
+      softmax_rows(p, s.L, s.S);
+      gemm(false, false, s.L, s.d, s.S, A(1), p, s.S, KV.p + s.v0 + h * s.d, KV.ld, O.p + h * s.d, O.ld);
+    }
+    O.flush();
   });
 }
 
 // Backward of every block from gy [B, L, D]: dv = Pᵀ dO, dS = softmax's backward of dP = dO vᵀ, dq = dS k, dk = dSᵀ q —
-// dq into gq (laid out as q's source), dk and dv into gkv (as kv's).
+// dq into gq (laid out as q's source), dk and dv into gkv (as kv's; gkv is gq when packed).
 template <typename S>
-void backward_blocks(const Layout& s, const S* q, const S* kv, const S* probs, const S* gy, S* gq, S* gkv) {
-  const S scale = S(1) / std::sqrt(S(s.d));
-  blocks<S>(s, [&](int64_t bh, S* dp) {
-    const S* p = probs + bh * s.L * s.S;
-    const S* G = gy + s.o(bh);
-    gemm(true, false, s.S, s.d, s.L, S(1), p, s.S, G, s.D(), gkv + s.v(bh), s.lk);
-    gemm(false, true, s.L, s.S, s.d, S(1), G, s.D(), kv + s.v(bh), s.lk, dp, s.S);
-    softmax_backward_rows(p, dp, s.L, s.S, scale);
-    gemm(false, false, s.L, s.d, s.S, S(1), dp, s.S, kv + s.k(bh), s.lk, gq + s.q(bh), s.lq);
-    gemm(true, false, s.S, s.d, s.L, S(1), dp, s.S, q + s.q(bh), s.lq, gkv + s.k(bh), s.lk);
+void backward_blocks(const Layout& s, const S* q, const S* kv, const Acc<S>* probs, const S* gy, S* gq, S* gkv) {
+  using A = Acc<S>;
+  const A scale = A(1) / std::sqrt(A(s.d));
+  const bool packed = q == kv;
+  samples<S>(s, [&](int64_t b, Scratch<S>& w) {
+    A* dp = w.dp.data();
+    const In<S> Q(q + b * s.L * s.lq, s.L, s.lq, s.lq, w.q);
+    const In<S> KV = packed ? Q : In<S>(kv + b * s.S * s.lk, s.S, s.lk, s.lk, w.kv);
+    const In<S> G(gy + b * s.L * s.D(), s.L, s.D(), s.D(), w.g);
+    const Out<S> GQ(gq + b * s.L * s.lq, s.L, s.lq, s.lq, w.gq);
+    const Out<S> GKV = packed ? GQ : Out<S>(gkv + b * s.S * s.lk, s.S, s.lk, s.lk, w.gkv);
+    for (int64_t h = 0; h < s.H; h++) {
+      const A* p = probs + (b * s.H + h) * s.L * s.S;
+      const A *Gh = G.p + h * s.d, *Qh = Q.p + s.q0 + h * s.d, *Kh = KV.p + s.k0 + h * s.d, *Vh = KV.p + s.v0 + h * s.d;
+      gemm(true, false, s.S, s.d, s.L, A(1), p, s.S, Gh, G.ld, GKV.p + s.v0 + h * s.d, GKV.ld);
+      gemm(false, true, s.L, s.S, s.d, A(1), Gh, G.ld, Vh, KV.ld, dp, s.S);
+      softmax_backward_rows(p, dp, s.L, s.S, scale);
+      gemm(false, false, s.L, s.d, s.S, A(1), dp, s.S, Kh, KV.ld, GQ.p + s.q0 + h * s.d, GQ.ld);
+      gemm(true, false, s.S, s.d, s.L, A(1), dp, s.S, Qh, Q.ld, GKV.p + s.k0 + h * s.d, GKV.ld);
+    }
+    GQ.flush();
+    if (!packed) GKV.flush();
   });
 }
 
@@ -199,9 +325,10 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
     auto q = qsrc.contiguous();
     const auto& k = kv.defined() ? kv : q;
     auto out = at::empty({s.B, s.L, s.D()}, q.options());
-    auto probs = at::empty({s.B, s.H, s.L, s.S}, q.options());
-    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "packed_attention", [&] {
-      forward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<scalar_t>(),
+    // bfloat16's probabilities stay float32, as its blocks compute.
+    auto probs = at::empty({s.B, s.H, s.L, s.S}, q.options().dtype(q.scalar_type() == at::kBFloat16 ? at::kFloat : q.scalar_type()));
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention", [&] {
+      forward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<Acc<scalar_t>>(),
                                out.data_ptr<scalar_t>());
     });
     ctx->save_for_backward({q, kv, probs});
@@ -217,11 +344,11 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
     const at::Tensor &q = saved[0], &kv = saved[1], &probs = saved[2];
     const Layout s = layout(q, kv, ctx->saved_data["heads"].toInt());
     const auto& k = kv.defined() ? kv : q;
-    auto gy = grads[0].contiguous();
+    auto gy = grads[0].to(q.scalar_type()).contiguous();
     auto gq = at::empty_like(q);
     auto gkv = kv.defined() ? at::empty_like(kv) : gq;
-    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "packed_attention_backward", [&] {
-      backward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<scalar_t>(),
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention_backward", [&] {
+      backward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<Acc<scalar_t>>(),
                                 gy.data_ptr<scalar_t>(), gq.data_ptr<scalar_t>(), gkv.data_ptr<scalar_t>());
     });
     return {gq, kv.defined() ? gkv : at::Tensor(), at::Tensor()};
@@ -229,7 +356,8 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
 };
 
 bool has_gemm(at::ScalarType t) {
-  return t == at::kFloat ? blas().s != nullptr : t == at::kDouble && blas().d != nullptr;  // bfloat16: see the top
+  if (t == at::kBFloat16) return own_products();
+  return t == at::kFloat ? own_products() || blas().s != nullptr : t == at::kDouble && blas().d != nullptr;
 }
 
 // libtorch's own ops for what the blocks compute, where they do not apply (another device or dtype, no BLAS found).

@@ -101,8 +101,9 @@ static void gbn_stats(const float* __restrict x, int64_t rows, int64_t C, const 
 }
 
 // y = GELU(x)·scale[c] + bias[c] over rows [0, rows); with `gelu` false, y = x·scale[c] + bias[c] (x already GELU's value).
+// Unless null, `res` (rows like x) is added: y = … + res (a residual sum in the same pass).
 static void gbn_normalize(const float* __restrict x, int64_t rows, int64_t C, const float* __restrict scale,
-                          const float* __restrict bias, float* __restrict y, bool gelu) {
+                          const float* __restrict bias, float* __restrict y, bool gelu, const float* __restrict res) {
   gbn_each(rows, C, [&](int64_t o, int64_t c, int64_t n) {
     gbn_v v = gbn_load(x + o + c, n);
     if (gelu) {
@@ -110,7 +111,9 @@ static void gbn_normalize(const float* __restrict x, int64_t rows, int64_t C, co
       gbn_cdf(v, cdf, e);
       v = v * cdf;
     }
-    gbn_store(y + o + c, v * gbn_load(scale + c, n) + gbn_load(bias + c, n), n);
+    v = v * gbn_load(scale + c, n) + gbn_load(bias + c, n);
+    if (res) v = v + gbn_load(res + o + c, n);
+    gbn_store(y + o + c, v, n);
   });
 }
 

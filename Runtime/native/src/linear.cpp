@@ -28,6 +28,13 @@
 // by libdnnl 2.6, not in its public header) with the casts to bf16 took 0.95–1.32× its CPU time on ViT's four linears
 // (forward + backward, 1 thread, 9 alternating rounds, load ~13), so a bf16 path would not pay.
 //
+// A pointwise (1×1) convolution of a channels-last image is this linear over its pixels (ats_pointwise_conv2d, at the
+// end): the default ConvMixer's [128, 128, 14, 14] → 128 with bias, 1 thread, median process CPU time of 15 alternating
+// rounds in one .NET process (2026-12-01, load ~6): forward 10.6–11.1 / backward 20.0–20.7 ms here against libtorch's
+// oneDNN convolution's 10.3–10.5 / 21.2–21.3 ms; the whole training step (`archc bench specs/convmixer.arch --batch 128
+// --no-pytorch`, 2 threads, 6 steps, ARCHDSL_ONEDNN_LINEAR=1 against =0, two rounds each, load ~6): 978 / 977 ms against
+// 1,080 / 1,026 ms. Its values were the same bits at 1 and 2 threads (PointwiseConvTests).
+//
 // Where oneDNN is not loaded (a PyTorch wheel's libtorch links it statically, with hidden symbols), under autocast
 // (its casts are at::linear's), for other dtypes or devices, empty tensors, shapes at::linear would reject, or with
 // ARCHDSL_ONEDNN_LINEAR=0, it is at::linear itself.
@@ -146,6 +153,14 @@ bool onednn_takes(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
   return true;
 }
 
+// Whether a stride-1, unpadded, one-group convolution of x [N, C, H, W] with w [O, C, 1, 1] (a pointwise one) is
+// oneDNN's linear over x's pixels: x channels-last (its memory is then the rows [N·H·W, C]) and onednn_takes the rows.
+bool pointwise_takes(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  if (x.dim() != 4 || w.dim() != 4 || w.size(2) != 1 || w.size(3) != 1 || x.size(1) != w.size(1)) return false;
+  if (x.layout() != at::kStrided || w.layout() != at::kStrided || !x.is_contiguous(at::MemoryFormat::ChannelsLast)) return false;
+  return onednn_takes(x.permute({0, 2, 3, 1}), w.reshape({w.size(0), w.size(1)}), b);
+}
+
 }  // namespace
 
 // F.linear(x, w, b): oneDNN's sgemm where onednn_takes() says so, recorded for autograd with its own backward;
@@ -161,3 +176,12 @@ ATS_API int ats_linear_onednn(int mode) {
   if (mode == 0 || mode == 1) enabled().store(mode);
   return enabled().load() && onednn_sgemm() ? 1 : 0;
 }
+
+// F.conv2d(x, w, b) with stride 1, padding 0, dilation 1 and one group. Where the weight is 1×1 and pointwise_takes the
+// values, it is OneDnnLinear over the channels-last image's pixels, x.permute(0, 2, 3, 1) [N, H, W, C] (a view of its
+// memory), permuted back to a channels-last [N, O, H, W]: its backward is linear's, so a double backward works as there.
+// Anywhere else it is at::conv2d itself, which also reports bad shapes.
+ATS_TENSOR_FN(ats_pointwise_conv2d, (T* x, T* w, T* b), [&] {
+  if (!pointwise_takes(*x, *w, b ? *b : at::Tensor())) return at::conv2d(*x, *w, opt(b));
+  return OneDnnLinear::apply(x->permute({0, 2, 3, 1}), w->reshape({w->size(0), w->size(1)}), opt(b)).permute({0, 3, 1, 2});
+}())

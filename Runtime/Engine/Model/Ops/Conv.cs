@@ -54,16 +54,21 @@ internal sealed class ConvModule : OpModule
     /// [128, 128, 14, 14], 5×5, channels-last, 1 thread, CPU time: forward + backward 31–32 ms there, 9.5 ms with the
     /// shim's kernels). A strided one adds its bias after the convolution rather than inside it: libtorch 1.13's CPU
     /// depthwise backward with a bias takes ~5 ms more than without one plus a separate bias add, whose gradient is one
-    /// sum (same shape, 2 threads: 23.5 against 18.7 ms forward + backward). The value is the same either way (to float rounding).
+    /// sum (same shape, 2 threads: 23.5 against 18.7 ms forward + backward). A pointwise one (1×1, stride 1, no padding, one
+    /// group) is <see cref="nn.functional.pointwise_conv2d"/>: on channels-last float32 CPU values, oneDNN's sgemm over the
+    /// pixels instead of libtorch 1.13's oneDNN convolution (the default ConvMixer's [128, 128, 14, 14] → 128, 1 thread, CPU
+    /// time: forward + backward 25 ms against 34 ms; figures in src/linear.cpp). The value is the same either way (to float rounding).
     /// </summary>
     sealed class Conv(Tensor w, Tensor? b, long stride, long padding, long groups) : NodeKernel
     {
         readonly long[] _stride = { stride, stride }, _padding = { padding, padding }, _dilation = { 1, 1 };
         readonly long[] _biasShape = { 1, -1, 1, 1 };
         readonly bool _depthwise = groups > 1 && w.size(1) == 1 && groups == w.size(0);
+        readonly bool _pointwise = groups == 1 && stride == 1 && padding == 0 && w.size(2) == 1 && w.size(3) == 1;
 
         public override Tensor Forward(Tensor x, Tensor? y, bool training)
         {
+            if (_pointwise) return F.pointwise_conv2d(x, w, b);
             if (!_depthwise || w.device_type != DeviceType.CPU) return F.conv2d(x, w, b, _stride, _padding, _dilation, groups);
             if (stride == 1) return F.depthwise_conv2d(x, w, b, padding);
             if (b is null) return F.conv2d(x, w, null, _stride, _padding, _dilation, groups);

@@ -89,18 +89,42 @@ internal sealed class BatchNormModule : NormModule
         /// </summary>
         public bool GeluFirst { get; set; }
 
-        public override Tensor Forward(Tensor x, Tensor? y, bool training)
+        /// <summary>
+        /// Whether the residual sum that reads this node's value computes it (<see cref="GeluBatchNormFusion"/>, with
+        /// <see cref="ForwardAdd"/>): then this node passes its input on unchanged.
+        /// </summary>
+        public bool InResidual { get; set; }
+
+        public override Tensor Forward(Tensor x, Tensor? y, bool training) => InResidual ? x.alias() : Normalize(x, training);
+
+        /// <summary>
+        /// This node's value on <paramref name="x"/> plus <paramref name="residual"/>: on the CPU, with the GELU fused, one
+        /// kernel that adds the residual in its normalising pass (<see cref="F.gelu_batch_norm"/>); elsewhere the node's value, then the add.
+        /// </summary>
+        public Tensor ForwardAdd(Tensor x, Tensor residual, bool training)
         {
-            if (training)
-                using (no_grad()) tracked.add_(1L);
-            if (!tokens) return Normalize(x, training);
-            var s = x.shape;
-            using var rows = x.reshape(_rows);
-            using var n = Normalize(rows, training);
-            return n.view(s);
+            if (GeluFirst && !tokens && x.device_type == DeviceType.CPU && !(training && SyncGroup is not null))
+            {
+                if (training)
+                    using (no_grad()) tracked.add_(1L);
+                return F.gelu_batch_norm(x, mean, var, w, b, training, momentum, eps, residual);
+            }
+            using var n = Normalize(x, training);
+            return n.add(residual);
         }
 
         Tensor Normalize(Tensor x, bool training)
+        {
+            if (training)
+                using (no_grad()) tracked.add_(1L);
+            if (!tokens) return Rows(x, training);
+            var s = x.shape;
+            using var rows = x.reshape(_rows);
+            using var n = Rows(rows, training);
+            return n.view(s);
+        }
+
+        Tensor Rows(Tensor x, bool training)
         {
             if (GeluFirst && (training && SyncGroup is not null || x.device_type != DeviceType.CPU))
             {
