@@ -23,7 +23,7 @@ namespace ArchDsl.Compiler.Printers;
 /// A shape is always <c>{"layout": image|tokens|vector, "dims": [...]}</c> (per sample, no batch
 /// dimension); a node's <c>inputs</c> and the graph's <c>output</c> are node ids (a node's id is its
 /// index in <c>nodes</c>). Values: a long or a finite double is a JSON number, a double as Python's
-/// <c>json</c> writes it (<c>5.0</c>, <c>1e-05</c>: <see cref="ValueFormat.Double"/>), a non-finite double the string <c>NaN</c>,
+/// <c>json</c> writes it (<c>5.0</c>, <c>1e-05</c>: <see cref="FloatText.Format(double)"/>), a non-finite double the string <c>NaN</c>,
 /// <c>Infinity</c> or <c>-Infinity</c> (System.Text.Json's named literals), a bool, a string, a
 /// <see cref="TrainCall"/> <c>{"call": name, "args": {...}}</c>, a list an array. Keys of attrs and
 /// train are in ordinal order. Output is indented with '\n' line ends.

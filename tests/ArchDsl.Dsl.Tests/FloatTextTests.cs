@@ -64,7 +64,7 @@ public class FloatTextTests
         Assert.Equal(BitConverter.DoubleToInt64Bits(value), BitConverter.DoubleToInt64Bits(lit.Value));
     }
 
-    /// <summary>A diagnostic's message shows a double argument as <see cref="FloatText.Format"/> does, not as .NET's <c>1E-08</c>.</summary>
+    /// <summary>A diagnostic's message shows a double argument as <see cref="FloatText.Format(double)"/> does, not as .NET's <c>1E-08</c>.</summary>
     [Fact]
     public void A_diagnostic_message_writes_a_double_argument_as_python_does()
     {

@@ -225,7 +225,7 @@ public class AugmentTests
     }
 
     /// <summary>The header's augmentation text writes its floats as the optimizer's beside it does, as Python's repr
-    /// (<see cref="ArchDsl.Dsl.FloatText.Format"/>): <c>1.0</c>, <c>1e-05</c>, not .NET's <c>1</c>, <c>1E-05</c>.</summary>
+    /// (<see cref="ArchDsl.Dsl.FloatText.Format(double)"/>): <c>1.0</c>, <c>1e-05</c>, not .NET's <c>1</c>, <c>1E-05</c>.</summary>
     [Fact]
     public void Augmentations_describe_their_floats_as_python_writes_them()
     {
