@@ -38,6 +38,7 @@ public sealed class BiasGeluTests
     {
         using var scope = NewDisposeScope();
         var p = Inputs(ScalarType.Float32, shape, bias);
+        Assert.Contains("BiasGelu", F.bias_gelu(p.X.detach().requires_grad_(true), p.B).grad_fn_name); // the kernel's node, not GeluBackward0
         var ours = Run(p, fused: true);
         var theirs = Run(p.To(ScalarType.Float64), fused: false);
         AssertClose(ours, theirs, ScalarType.Float32, 1e-5);
@@ -139,6 +140,7 @@ public sealed class BiasGeluTests
         var p = Inputs(ScalarType.Float64, [6, 20], true);
         var b = p.B!;
         Assert.Equal(0.0, MaxAbsDiff(F.bias_gelu(p.X, b), (p.X + b).gelu()));                  // a float64 input
+        Assert.Equal("GeluBackward0", F.bias_gelu(p.X.detach().requires_grad_(true), b).grad_fn_name); // libtorch's ops
         var (x32, b64) = (p.X.to(ScalarType.Float32), b.to(ScalarType.Float64));
         Assert.Equal(0.0, MaxAbsDiff(F.bias_gelu(x32, b64), (x32 + b).gelu()));               // a float64 bias
         var e = Assert.Throws<TorchException>(() => F.bias_gelu(x32, Rand(9, 21)));                      // a bias of another width

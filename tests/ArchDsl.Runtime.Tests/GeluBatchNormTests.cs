@@ -180,6 +180,8 @@ public sealed class GeluBatchNormTests
             var p = Inputs(dtype, shape, 0.0);
             var res = Rand(9, shape).to(dtype);
             if (shape.Length == 4) res = res.contiguous(memory_format.ChannelsLast);
+            // the sum is the kernel's (its autograd node), not an add after it (the fallback's floats are the same)
+            Assert.Contains(OwnNode, FusedNode(p, training, res));
             var ours = Run(p, training, fused: true, res);
             var theirs = Run(p.To(ScalarType.Float64), training, fused: false, res.to(ScalarType.Float64));
             string[] names = ["output", "input gradient", "weight gradient", "bias gradient", "running_mean", "running_var", "residual gradient"];
@@ -199,6 +201,7 @@ public sealed class GeluBatchNormTests
         var res = Rand(9, 3, 8, 5, 5);
         foreach (var r in new[] { res.contiguous(), res.to(ScalarType.Float64).contiguous(memory_format.ChannelsLast) })
         {
+            Assert.Equal("AddBackward0", FusedNode(p, true, r));
             var ours = Run(p, true, fused: true, r);
             var kernelThenAdd = Run(p, true, fused: true);
             Assert.Equal(0.0, MaxAbsDiff(ours[0], kernelThenAdd[0].add(r)));
@@ -219,13 +222,48 @@ public sealed class GeluBatchNormTests
     {
         using var scope = NewDisposeScope();
         var graph = CompileSpec("convmixer.arch", "depth=2", "dim=24", "kernel=3");
-        var x = Rand(7, 6, 1, 28, 28);
-        var labels = Labels(8, 6, 10);
+        FusedEqualsUnfused(graph, Rand(7, 6, 1, 28, 28), model => model.GeluBatchNormNodes.Count == 5);
+    }
+
+    /// <summary>An add whose two inputs are both GELU + batch norms read only by it, add(bn(gelu(c)), bn(gelu(c))): it takes
+    /// the first norm into its kernel, and the second stays its own node (taking both would drop the first's value).</summary>
+    [Fact]
+    public void An_add_of_two_fused_norms_sums_only_one_in_its_kernel()
+    {
+        using var scope = NewDisposeScope();
+        // stem conv → gelu → bn(A) → residual { gelu → bn(B) } is add(A, B); the inner gelu is then rewired to read the conv.
+        var graph = CompileText(TwoNorms);
+        var add = graph.Nodes.Single(n => n.Op == "add");
+        var (a, b) = (graph.Nodes[add.Inputs[0]], graph.Nodes[add.Inputs[1]]);
+        var conv = graph.Nodes[graph.Nodes[a.Inputs[0]].Inputs[0]];
+        var innerGelu = graph.Nodes[b.Inputs[0]];
+        Assert.Equal(("batchnorm", "batchnorm", "conv2d", "gelu"), (a.Op, b.Op, conv.Op, innerGelu.Op));
+        graph = graph with { Nodes = graph.Nodes.Select(n => n.Id == innerGelu.Id ? n with { Inputs = [conv.Id] } : n).ToList() };
+        using (var model = new IrModel(graph))
+        {
+            Assert.Equal([a.Name, b.Name], model.GeluBatchNormNodes);
+            Assert.Equal([add.Name], model.GeluBatchNormAddNodes);
+        }
+        FusedEqualsUnfused(graph, Rand(7, 6, 3, 8, 8), model => model.GeluBatchNormNodes.Count == 2);
+    }
+
+    const string TwoNorms = """
+        arch T(dim = 8)
+        input image[3, 8, 8]
+        stem conv(dim, kernel: 2, stride: 2) -> gelu -> batchnorm -> residual { gelu -> batchnorm }
+        head avgpool -> linear(10)
+        """;
+
+    /// <summary>Logits, parameter gradients and state after one training step of the fused and the unfused model of
+    /// <paramref name="graph"/> on <paramref name="x"/> agree up to float rounding.</summary>
+    static void FusedEqualsUnfused(ArchDsl.Compiler.IrGraph graph, Tensor x, Func<IrModel, bool> isFused)
+    {
+        var labels = Labels(8, (int)x.shape[0], 10);
         var results = new List<(Tensor logits, Dictionary<string, Tensor> grads, Dictionary<string, Tensor> state)>();
         foreach (var fuse in new[] { true, false })
         {
             using var model = new IrModel(graph, 0, null, null, firstToken: true, fuse);
-            Assert.Equal(fuse, model.GeluBatchNormNodes.Count == 5);
+            Assert.Equal(fuse, isFused(model));
             model.train();
             var logits = model.forward(x);
             F.cross_entropy(logits, labels).backward();
@@ -260,6 +298,12 @@ public sealed class GeluBatchNormTests
         return new Values(x, (Rand(2, c) + 1.5).to(dtype), Rand(3, c).to(dtype), Rand(4, c).to(dtype), (Rand(5, c) + 2).to(dtype),
             Rand(6, shape).to(dtype));
     }
+
+    const string OwnNode = "GeluBatchNorm";
+
+    /// <summary>The autograd node that made the fused kernel's output with <paramref name="residual"/> summed in.</summary>
+    static string? FusedNode(Values p, bool training, Tensor residual) =>
+        F.gelu_batch_norm(p.X.detach().requires_grad_(true), p.Mean.clone(), p.Var.clone(), p.W, p.B, training, 0.1, 1e-5, residual).grad_fn_name;
 
     /// <summary>[output, dx, dw, db, running_mean, running_var after the step (, d residual)] of the fused kernel or of
     /// libtorch's gelu then batch_norm (then + <paramref name="residual"/>).</summary>

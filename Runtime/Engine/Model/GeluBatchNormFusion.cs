@@ -9,7 +9,8 @@ namespace ArchDsl.Runtime.Model;
 /// conv → gelu → batchnorm), the batch norm's kernel takes the GELU in (<see cref="BatchNormModule.BatchNorm.GeluFirst"/>:
 /// one fused CPU kernel, <see cref="torch.nn.functional.gelu_batch_norm"/>) and the GELU node passes its input on
 /// unchanged. Where that batch norm's only reader is a residual <c>add</c> (a ConvMixer block's token mixer), the add's kernel
-/// runs the fused kernel with the residual summed in its normalising pass, and the batch-norm node passes its input on too.
+/// runs the fused kernel with the residual summed in its normalising pass, and the batch-norm node passes its input on too
+/// (where both inputs of one add are such norms, only the first is summed in; the other runs as its own node).
 /// Values and gradients are those of the two ops up to float rounding; parameters, names and weight files are
 /// unchanged (GELU has none). Under amp the fused GELU runs in float32 (the batch norm's input is cast to float32 before it,
 /// <see cref="AmpPolicy"/>), where the unfused model's GELU runs on its bfloat16 input. Measured on the default ConvMixer (batch 128, one thread, process CPU time): see the README's
@@ -35,7 +36,8 @@ internal static class GeluBatchNormFusion
             bn.GeluFirst = true;
             kernels[g] = new Unary(x => x.alias());
             fused.Add(node.Name);
-            if (ResidualReader(graph, readers, node.Id) is { } add && !keep(add))
+            // One add takes one norm: where its other input is a norm it already took, that one stays its own node's.
+            if (ResidualReader(graph, readers, node.Id) is { } add && !keep(add) && kernels[add] is not AddInto)
             {
                 bn.InResidual = true;
                 kernels[add] = new AddInto(bn, nodes[add].Inputs[0] == node.Id);
