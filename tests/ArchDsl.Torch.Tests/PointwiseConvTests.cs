@@ -27,6 +27,9 @@ public class PointwiseConvTests : TorchTest
     {
         using var scope = NewDisposeScope();
         var (x, wt, b, gy) = Inputs(ScalarType.Float32, n, c, h, w, o, bias);
+        // Without oneDNN's linear both sides would be conv2d: fail rather than compare it with itself.
+        Assert.True(F.linear_onednn, "oneDNN's linear is off or not loaded here (LinearOneDnnTests): pointwise_conv2d would be conv2d");
+        Assert.Equal("PermuteBackward0", F.pointwise_conv2d(x.detach().requires_grad_(true), wt, b).grad_fn_name); // linear's rows seen as NCHW
         var ours = Run(x, wt, b, gy, pointwise: true);
         var theirs = Run(x, wt, b, gy, pointwise: false);
         string[] names = ["output", "input gradient", "weight gradient", "bias gradient"];

@@ -56,8 +56,10 @@ internal sealed class ConvModule : OpModule
     /// depthwise backward with a bias takes ~5 ms more than without one plus a separate bias add, whose gradient is one
     /// sum (same shape, 2 threads: 23.5 against 18.7 ms forward + backward). A pointwise one (1×1, stride 1, no padding, one
     /// group) is <see cref="nn.functional.pointwise_conv2d"/>: on channels-last float32 CPU values, oneDNN's sgemm over the
-    /// pixels instead of libtorch 1.13's oneDNN convolution (the default ConvMixer's [128, 128, 14, 14] → 128, 1 thread, CPU
-    /// time: forward + backward 25 ms against 34 ms; figures in src/linear.cpp). The value is the same either way (to float rounding).
+    /// pixels instead of libtorch 1.13's oneDNN convolution (the default ConvMixer's [128, 128, 14, 14] → 128 with bias, 1 thread,
+    /// median process CPU time: forward 10.6–11.1 ms + backward 20.0–20.7 ms against the convolution's 10.3–10.5 + 21.2–21.3 ms,
+    /// about even; the gain is in the 2-thread training step, 977–978 against 1,026–1,080 ms; figures and commands in
+    /// src/linear.cpp). The value is the same either way (to float rounding).
     /// </summary>
     sealed class Conv(Tensor w, Tensor? b, long stride, long padding, long groups) : NodeKernel
     {
