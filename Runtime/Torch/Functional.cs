@@ -216,11 +216,15 @@ public static partial class torch
             /// <c>softmax(q kᵀ / √d) v</c>, heads merged again: <c>[B, N, heads·d]</c>. What timm's <c>Attention</c> computes
             /// between its two projections. Not a PyTorch function: on a float32, bfloat16 or float64 CPU input the shim
             /// computes it and its gradient with its own per-(sample, head) loops over products read in place
-            /// (<c>src/attention.cpp</c>: no copies of q, k and v, the gradient written straight into one tensor of qkv's
-            /// shape; bfloat16 computes in float32 and rounds its output and gradient once); anywhere else (CUDA, or see
-            /// <see cref="packed_attention_kernel"/>) it is libtorch's matmul and softmax.
+            /// (<c>src/attention.cpp</c>: float32 and float64 read q, k and v in place, with no copies; bfloat16 converts each
+            /// sample's rows to float32 once, computes in float32, keeps float32 probabilities for the backward and rounds its
+            /// output and gradient once; the gradient is written straight into one tensor of qkv's shape); anywhere else
+            /// (CUDA, or see <see cref="packed_attention_kernel"/>) it is libtorch's matmul and softmax. On the own blocks,
+            /// in every dtype bfloat16 included, a double backward (<c>backward(create_graph: true)</c>) is refused with an
+            /// error, as PyTorch's <c>@once_differentiable</c>: the backward is not differentiable.
             /// </summary>
-            /// <exception cref="TorchException">qkv is not 3-D or its last dim is not a multiple of 3·heads</exception>
+            /// <exception cref="TorchException">qkv is not 3-D or its last dim is not a multiple of 3·heads; in the backward,
+            /// a double backward through the own blocks</exception>
             public static Tensor packed_attention(Tensor qkv, long heads) =>
                 Tensor.Wrap(Native.ats_packed_attention(qkv.Handle, IntPtr.Zero, heads));
 
@@ -237,6 +241,12 @@ public static partial class torch
             /// products), float32 elsewhere where oneDNN's dnnl_sgemm was found among the libraries libtorch loaded, float64
             /// where cblas_dgemm was. Where not, it is libtorch's matmul and softmax.</summary>
             public static bool packed_attention_kernel(ScalarType dtype) => Native.ats_packed_attention_kernel((int)dtype) == 1;
+
+            /// <summary>Whether the own blocks' float32 product (bfloat16's too, which computes in float32) with the streamed
+            /// operand <c>[k, n]</c> (a sequence length × the head width) runs on the shim's register-blocked kernels; false
+            /// where it goes to oneDNN's dnnl_sgemm: past 512 KiB (2,048 tokens at head width 64) where oneDNN is loaded, or
+            /// on a processor without AVX2 + FMA (<c>src/attention.cpp</c>, own_product, gives the reason for the bound).</summary>
+            public static bool packed_attention_own_product(long n, long k) => Native.ats_packed_attention_own_product(n, k) == 1;
 
             /// <summary>Pads the last dims: pad = (left, right[, top, bottom, ...]) as in PyTorch.</summary>
             public static unsafe Tensor pad(Tensor input, long[] pad, PaddingModes mode = PaddingModes.Constant, double value = 0)

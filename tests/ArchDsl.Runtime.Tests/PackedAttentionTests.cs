@@ -158,8 +158,8 @@ public sealed class PackedAttentionTests
         Assert.Equal(0.0, MaxAbsDiff(F.packed_attention(qkv, 2), F.packed_attention(qkv.contiguous(), 2)));
     }
 
-    /// <summary>A transposed (non-contiguous) qkv in every dtype, bfloat16's math path (which reshapes it) included, is
-    /// read as its values.</summary>
+    /// <summary>A transposed (non-contiguous) qkv in every dtype (the own blocks read a contiguous copy; bfloat16 then
+    /// converts each sample's rows to float32) is read as its values.</summary>
     [Theory]
     [InlineData(ScalarType.Float32)]
     [InlineData(ScalarType.Float64)]
@@ -200,6 +200,46 @@ public sealed class PackedAttentionTests
         Assert.Contains("do not match queries", e.Message);
         e = Assert.Throws<TorchException>(() => F.packed_attention(Rand(1, 10, 12), 2));
         Assert.Contains("expected [B, N, C]", e.Message);
+    }
+
+    /// <summary>With fewer samples than threads (batch-1 inference) float32 spreads single (sample, head) blocks over the
+    /// threads: the same bits at 1 and 2 threads, and as the same sample's within a batch of 3 on one thread.</summary>
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void At_batch_one_the_same_bits_on_every_thread_count_and_as_in_a_batch(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var qkv = Rand(1, 3, 50, 3 * 4 * 16).to(dtype);
+        var gy = Rand(2, 3, 50, 4 * 16).to(dtype);
+        var (qkv1, gy1) = (qkv.narrow(0, 0, 1), gy.narrow(0, 0, 1));
+        var threads = get_num_threads();
+        try
+        {
+            set_num_threads(1);
+            var batch = Run(qkv, null, gy, 4, own: true);
+            var one = Run(qkv1, null, gy1, 4, own: true);
+            set_num_threads(2);
+            var two = Run(qkv1, null, gy1, 4, own: true);
+            for (var i = 0; i < 2; i++)
+            {
+                Assert.Equal(0.0, MaxAbsDiff(one[i]!, two[i]!));
+                Assert.Equal(0.0, MaxAbsDiff(batch[i]!.narrow(0, 0, 1), two[i]!));
+            }
+        }
+        finally { set_num_threads(threads); }
+    }
+
+    /// <summary>Products whose streamed operand (sequence length × head width) is over 512 KiB go to oneDNN's sgemm
+    /// (src/attention.cpp, own_product): a long sequence's blocks still match the math path.</summary>
+    [Fact]
+    public void Long_sequences_take_oneDNNs_sgemm_and_match_the_math_path()
+    {
+        Assert.True(F.packed_attention_own_product(64, 50), "a ViT block's products are the own kernels'");
+        Assert.True(F.packed_attention_own_product(64, 2048), "2,048 × 64 floats (512 KiB) are the own kernels'");
+        Assert.False(F.packed_attention_own_product(64, 2049), "2,049 × 64 floats go to oneDNN's sgemm");
+        Assert.False(F.packed_attention_own_product(2049, 64), "as the other operand too");
+        Compare(ScalarType.Float32, ScalarType.Float32, 1, 2100, 2100, 1, 64, tolerance: 2e-5);
     }
 
     /// <summary>[output, gradient of q (or qkv), gradient of kv (null when packed)] of ours or of the math path.</summary>

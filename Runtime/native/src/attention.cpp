@@ -10,7 +10,9 @@
 // time on set-up and packing; float32 elsewhere on oneDNN's dnnl_sgemm, float64 on cblas_dgemm (Blas below). bfloat16
 // computes in float32: each sample's rows are converted once (a contiguous pass; the blocks' scattered rows made the
 // conversion memory-bound), the probabilities are kept in float32, and the output and gradients are rounded to bfloat16
-// once. Under autocast this replaces the bfloat16 math path, which ran its products on oneDNN's bf16 matmul and its
+// once. Those float32 probabilities, saved for the backward, take twice the memory bfloat16 ones would: B·H·N²·4 bytes,
+// at ViT-B/16's shape (224², N = 197, 12 heads) and batch 128 128·12·197²·4 = 238 MB per layer (119 MB in bfloat16).
+// A double backward through the blocks is refused in every dtype (see PackedAttention::backward), bfloat16 included. Under autocast this replaces the bfloat16 math path, which ran its products on oneDNN's bf16 matmul and its
 // softmax, permutes and cat as separate passes. (An earlier try, oneDNN's dnnl_gemm_bf16bf16f32 per block inside
 // at::parallel_for, doubled the two-thread step's CPU time; the own kernels are pure computation on one thread each.)
 //
@@ -59,7 +61,7 @@ namespace {
 // where absent. They run inside at::parallel_for's (GNU OpenMP) workers, so each must stay on its own thread: Debian's
 // OpenBLAS 0.3.21 pthread build wakes its own pool from inside a worker for M·N·K > 65536·4 (no omp_in_parallel() check),
 // so float32 takes oneDNN's dnnl_sgemm (sequential inside an OpenMP region, as in linear.cpp); float64, which oneDNN
-// lacks, keeps cblas_dgemm and runs its samples on one thread (`samples`), so there is one level of threads.
+// lacks, keeps cblas_dgemm and runs its samples on one thread (`blocks`), so there is one level of threads.
 using dgemm_t = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
 
 void* symbol(const char* library, const char* name) {
@@ -79,11 +81,22 @@ const Blas& blas() {
 // older processors float32 takes oneDNN's sgemm and bfloat16 the math path.
 bool own_products() { return cpu_vector_level() >= 1; }
 
+// Whether a float32 product C[M, N] = A[M, K] · B[K, N] runs on the own kernels. They do not block over K: each row block
+// of A streams all of B (K × N, a sequence's length × the head width in every product here), which for long sequences
+// leaves the core's L2 and is re-read from L3, where dnnl_sgemm blocks. So a B over 512 KiB (2,048 tokens at d = 64; half
+// of Zen 4's 1 MiB L2 per core, leaving room for A's rows and C) goes to dnnl_sgemm where oneDNN is loaded. Not a
+// measured crossover (this session's machine was too loaded to time one): a conservative bound, far above every ViT
+// here (197 tokens at 224², 577 at 384²), whose 50 × 50 × 64 blocks are where the own kernels were measured to pay.
+constexpr int64_t OwnPanelBytes = 512 * 1024;
+bool own_product(int64_t N, int64_t K) {
+  return own_products() && (K * N * int64_t(sizeof(float)) <= OwnPanelBytes || blas().s == nullptr);
+}
+
 // One product per scalar type.
 constexpr int RowMajor = 101, NoTrans = 111, Trans = 112;
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
           int64_t ldb, float* C, int64_t ldc) {
-  if (!own_products()) {
+  if (!own_product(N, K)) {
     const int status = blas().s(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, 0.f, C, ldc);
     TORCH_CHECK(status == 0, "packed attention: oneDNN sgemm failed with status ", status);
     return;
@@ -239,16 +252,26 @@ struct Scratch {
   std::vector<Acc<S>> dp, q, kv, g, gq, gkv;
 };
 
-// `each(b, scratch)` for every sample, spread over the threads (float64: one thread, its OpenBLAS product may thread;
-// see Blas), with one Scratch per thread. Each sample's blocks are computed alone, so the results are the same bits on
-// any thread count.
+// `each(b, h0, h1, scratch)` for the heads [h0, h1) of sample b, every (sample, head) once, spread over the threads
+// (float64: one thread, its OpenBLAS product may thread; see Blas), with one Scratch per thread. Whole samples, or for
+// float32 with fewer samples than threads (batch-1 inference) single (sample, head) blocks, so that no thread idles;
+// bfloat16 keeps whole samples, as it converts and rounds a sample's rows at once (In, Out). Each block is computed
+// alone by the same calls either way, so the results are the same bits on any thread count.
+template <typename S>
+bool per_head(const Layout& s) {
+  return std::is_same<S, float>::value && s.H > 1 && s.B < at::get_num_threads();
+}
 template <typename S, typename F>
-void samples(const Layout& s, F each) {
-  const int64_t grain = std::is_same<S, double>::value ? std::max<int64_t>(1, s.B) : 1;
-  at::parallel_for(0, s.B, grain, [&](int64_t begin, int64_t end) {
+void blocks(const Layout& s, F each) {
+  const bool heads = per_head<S>(s);
+  const int64_t n = heads ? s.B * s.H : s.B;
+  const int64_t grain = std::is_same<S, double>::value ? std::max<int64_t>(1, n) : 1;
+  at::parallel_for(0, n, grain, [&](int64_t begin, int64_t end) {
     Scratch<S> scratch;
     scratch.dp.resize(s.L * s.S);
-    for (int64_t b = begin; b < end; b++) each(b, scratch);
+    for (int64_t i = begin; i < end; i++)
+      if (heads) each(i / s.H, i % s.H, i % s.H + 1, scratch);
+      else each(i, int64_t(0), s.H, scratch);
   });
 }
 
@@ -259,11 +282,11 @@ void forward_blocks(const Layout& s, const S* q, const S* kv, Acc<S>* probs, S* 
   using A = Acc<S>;
   const A scale = A(1) / std::sqrt(A(s.d));
   const bool packed = q == kv;
-  samples<S>(s, [&](int64_t b, Scratch<S>& w) {
+  blocks<S>(s, [&](int64_t b, int64_t h0, int64_t h1, Scratch<S>& w) {
     const In<S> Q(q + b * s.L * s.lq, s.L, s.lq, s.lq, w.q);
     const In<S> KV = packed ? Q : In<S>(kv + b * s.S * s.lk, s.S, s.lk, s.lk, w.kv);
     const Out<S> O(out + b * s.L * s.D(), s.L, s.D(), s.D(), w.gq);
-    for (int64_t h = 0; h < s.H; h++) {
+    for (int64_t h = h0; h < h1; h++) {
       A* p = probs + (b * s.H + h) * s.L * s.S;
       gemm(false, true, s.L, s.S, s.d, scale, Q.p + s.q0 + h * s.d, Q.ld, KV.p + s.k0 + h * s.d, KV.ld, p, s.S);
       softmax_rows(p, s.L, s.S);
@@ -280,14 +303,14 @@ void backward_blocks(const Layout& s, const S* q, const S* kv, const Acc<S>* pro
   using A = Acc<S>;
   const A scale = A(1) / std::sqrt(A(s.d));
   const bool packed = q == kv;
-  samples<S>(s, [&](int64_t b, Scratch<S>& w) {
+  blocks<S>(s, [&](int64_t b, int64_t h0, int64_t h1, Scratch<S>& w) {
     A* dp = w.dp.data();
     const In<S> Q(q + b * s.L * s.lq, s.L, s.lq, s.lq, w.q);
     const In<S> KV = packed ? Q : In<S>(kv + b * s.S * s.lk, s.S, s.lk, s.lk, w.kv);
     const In<S> G(gy + b * s.L * s.D(), s.L, s.D(), s.D(), w.g);
     const Out<S> GQ(gq + b * s.L * s.lq, s.L, s.lq, s.lq, w.gq);
     const Out<S> GKV = packed ? GQ : Out<S>(gkv + b * s.S * s.lk, s.S, s.lk, s.lk, w.gkv);
-    for (int64_t h = 0; h < s.H; h++) {
+    for (int64_t h = h0; h < h1; h++) {
       const A* p = probs + (b * s.H + h) * s.L * s.S;
       const A *Gh = G.p + h * s.d, *Qh = Q.p + s.q0 + h * s.d, *Kh = KV.p + s.k0 + h * s.d, *Vh = KV.p + s.v0 + h * s.d;
       gemm(true, false, s.S, s.d, s.L, A(1), p, s.S, Gh, G.ld, GKV.p + s.v0 + h * s.d, GKV.ld);
@@ -397,3 +420,6 @@ ATS_TENSOR_FN(ats_packed_attention, (T* q, T* kv, int64_t heads), packed_attenti
 
 // 1 where packed attention on a CPU tensor of this dtype runs on the shim's own blocks (its BLAS product was found), else 0.
 ATS_API int ats_packed_attention_kernel(int dtype_code) { return has_gemm(dtype(dtype_code)) ? 1 : 0; }
+
+// 1 where the blocks' float32 product with B [k, n] runs on the shim's own kernels, 0 where on oneDNN's sgemm (own_product).
+ATS_API int ats_packed_attention_own_product(int64_t n, int64_t k) { return own_product(n, k) ? 1 : 0; }
