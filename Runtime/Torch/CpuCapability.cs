@@ -30,7 +30,8 @@ public static class CpuCapability
 
     /// <summary>
     /// Caps the own kernels' level for the whole process at <paramref name="name"/> (<c>avx512</c>, <c>avx2</c> or
-    /// <c>default</c>) until the result is disposed, which lifts the cap (<see cref="Variable"/>'s applies again).
+    /// <c>default</c>) until the result is disposed, which lifts the cap (<see cref="Variable"/>'s applies again); while
+    /// in force it replaces the variable's.
     /// For tests: the variants a processor would not choose by itself run on it.
     /// </summary>
     /// <exception cref="TorchException">another name (the message names the three)</exception>
