@@ -127,6 +127,24 @@ public sealed class GpuCheckTests(PublishedArchc published) : IClassFixture<Publ
         StopsBeforeAnythingIsWritten("ARCHDSL_CPU_CAPABILITY", "avx-2",
             "archc: error: ARCHDSL_CPU_CAPABILITY=avx-2 names no instruction set: expected avx512, avx2 or default");
 
+    /// <summary>ARCHDSL_CPU_CAPABILITY=default (the baseline kernels a processor without AVX2 runs) is read when the shim
+    /// loads: the run trains on them and its summary names them.</summary>
+    [Fact]
+    public void ARCHDSL_CPU_CAPABILITY_caps_a_runs_own_kernels_and_its_summary_names_them()
+    {
+        var work = Directory.CreateTempSubdirectory("archdsl-capability-").FullName;
+        try
+        {
+            var spec = CliHarness.TempSpec(CliHarness.TinyTrainSpec);
+            var env = new Dictionary<string, string> { ["ARCHDSL_NATIVE"] = published.Shim, ["ARCHDSL_CPU_CAPABILITY"] = "default" };
+            var (code, output) = Script.Run(TimeSpan.FromMinutes(2), env, "-c", $"'{published.Archc}' train '{spec}' --runs '{work}/runs'");
+            Assert.True(code == 0, output);
+            var summary = Assert.Single(Directory.GetFiles(Path.Combine(work, "runs"), "summary.yaml", SearchOption.AllDirectories));
+            Assert.Contains("\ncpu_kernels: default   #", File.ReadAllText(summary));
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
     /// <summary>The published archc's train of a tiny spec with <paramref name="variable"/> = <paramref name="value"/>:
     /// exit 1 with each of <paramref name="messages"/>, no stack trace, nothing in the runs folder.</summary>
     void StopsBeforeAnythingIsWritten(string variable, string value, params string[] messages)
