@@ -32,7 +32,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
             case FloatLit f: return new FloatVal(f.Value, f.Span);
             case StringLit s: return new StrVal(s.Value, s.Span);
             case Name n:
-                if (scope.TryLookup(n.Id, out var v)) return v is WordVal ? v : v with { Span = n.Span, Origins = v.Origins.Count > 0 ? v.Origins : [v.Span] };
+                if (scope.TryLookup(n.Id, out var v)) return v is WordVal ? v : v with { Span = n.Span, Origins = v.OriginsThroughName, ThroughName = true };
                 if (n.Id == "true") return new BoolVal(true, n.Span);
                 if (n.Id == "false") return new BoolVal(false, n.Span);
                 return new WordVal(n.Id, n.Span, scope);
@@ -150,7 +150,7 @@ internal sealed class Evaluator(DiagnosticBag diags)
     public static string Show(Val v) => v switch
     {
         IntVal i => i.Value.ToString(CultureInfo.InvariantCulture),
-        FloatVal f => Printers.ValueFormat.Double(f.Value),
+        FloatVal f => FloatText.Format(f.Value),
         StrVal s => $"\"{s.Value}\"",
         BoolVal b => b.Value ? "true" : "false",
         WordVal w => w.Word,

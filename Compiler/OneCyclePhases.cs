@@ -1,3 +1,4 @@
+using ArchDsl.Dsl;
 namespace ArchDsl.Compiler;
 
 /// <summary>
@@ -55,7 +56,7 @@ public static class OneCyclePhases
     {
         var ends = Ends(totalSteps, pctStart, threePhase);
         var (phase, start) = Of(step, ends);
-        return $"one-cycle with {totalSteps} total steps and pct_start {Printers.ValueFormat.Double(pctStart)} puts step {step} " +
+        return $"one-cycle with {totalSteps} total steps and pct_start {FloatText.Format(pctStart)} puts step {step} " +
                $"in phase {phase + 1} of {ends.Length}, which is empty (it starts and ends at step {start.ToString(System.Globalization.CultureInfo.InvariantCulture)}; " +
                "PyTorch divides by zero here)";
     }

@@ -40,7 +40,7 @@ public static partial class TrainSchema
             {
                 foreach (var (arg, value) in call.Args)
                     if (value is List<object> { Count: 2 } range && range[0] is double lo && range[1] is double hi && lo > hi)
-                        diags.Report(CompilerDiagnostics.AugmentRangeReversed, augAt, $"write [{F(hi)}, {F(lo)}]", call.Name, arg, F(lo), F(hi));
+                        diags.Report(CompilerDiagnostics.AugmentRangeReversed, augAt, $"write [{FloatText.Format(hi)}, {FloatText.Format(lo)}]", call.Name, arg, FloatText.Format(lo), FloatText.Format(hi));
                 if (call.Name == "rand_augment" && call.Args.GetValueOrDefault("config") is string config
                     && RandAugmentPolicy.TryParse(config, out _) is { } error)
                     diags.Report(CompilerDiagnostics.RandAugmentConfig, augAt,
@@ -50,10 +50,8 @@ public static partial class TrainSchema
         if (mix.Args.GetValueOrDefault("mixup_alpha", 1.0) is 0.0 && mix.Args.GetValueOrDefault("cutmix_alpha", 0.0) is 0.0)
             diags.Report(CompilerDiagnostics.MixupNothingToMix, mixAt, "give mixup_alpha: 0.8 (Beta(α, α) mixing) or cutmix_alpha: 1.0, as DeiT does");
         if (values.GetValueOrDefault("label_smoothing") is double ls and > 0 && spans.TryGetValue("label_smoothing", out var lsAt))
-            diags.Report(CompilerDiagnostics.MixupLabelSmoothing, lsAt, $"drop it and write mixup(label_smoothing: {F(ls)}, …)", F(ls));
+            diags.Report(CompilerDiagnostics.MixupLabelSmoothing, lsAt, $"drop it and write mixup(label_smoothing: {FloatText.Format(ls)}, …)", FloatText.Format(ls));
     }
-
-    private static string F(double v) => Printers.ValueFormat.Double(v);
 
     internal static AugmentConfig TypedAugmentAdded(string name, Func<string, object?> arg) => name switch
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ArchDsl.Dsl;
 
 namespace ArchDsl.Compiler;
 
@@ -19,22 +20,19 @@ public sealed record Warmup(long? Epochs, double? Fraction)
 }
 
 /// <summary>The optimizer: <see cref="AdamWConfig"/> or <see cref="SgdConfig"/>.</summary>
-public abstract record OptimizerConfig(double Lr, double WeightDecay)
-{
-    private protected static string F(double v) => Printers.ValueFormat.Double(v);
-}
+public abstract record OptimizerConfig(double Lr, double WeightDecay);
 
 /// <summary><c>adamw(lr, weight_decay, betas, eps)</c>, PyTorch's <c>torch.optim.AdamW</c> (defaults 1e-3, 0.01, [0.9, 0.999], 1e-8).</summary>
 public sealed record AdamWConfig(double Lr, double WeightDecay, double Beta1, double Beta2, double Eps) : OptimizerConfig(Lr, WeightDecay)
 {
-    public override string ToString() => $"adamw(lr: {F(Lr)}, weight_decay: {F(WeightDecay)}, betas: [{F(Beta1)}, {F(Beta2)}], eps: {F(Eps)})";
+    public override string ToString() => $"adamw(lr: {FloatText.Format(Lr)}, weight_decay: {FloatText.Format(WeightDecay)}, betas: [{FloatText.Format(Beta1)}, {FloatText.Format(Beta2)}], eps: {FloatText.Format(Eps)})";
 }
 
 /// <summary><c>sgd(lr, momentum, weight_decay, nesterov)</c>, PyTorch's <c>torch.optim.SGD</c> (lr default 0.1 here; others PyTorch's).</summary>
 public sealed record SgdConfig(double Lr, double Momentum, double WeightDecay, bool Nesterov) : OptimizerConfig(Lr, WeightDecay)
 {
     public override string ToString() =>
-        $"sgd(lr: {F(Lr)}, momentum: {F(Momentum)}, weight_decay: {F(WeightDecay)}{(Nesterov ? ", nesterov: true" : "")})";
+        $"sgd(lr: {FloatText.Format(Lr)}, momentum: {FloatText.Format(Momentum)}, weight_decay: {FloatText.Format(WeightDecay)}{(Nesterov ? ", nesterov: true" : "")})";
 }
 
 /// <summary>The learning-rate schedule: constant, cosine or onecycle.</summary>

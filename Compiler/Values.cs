@@ -13,6 +13,15 @@ internal abstract record Val(Span Span)
     /// argument of a block call): <see cref="Span"/> is then the use, this the origin; for a value computed from such values
     /// (<c>dim * mlp</c>), their origins; empty when written where it is used.</summary>
     public IReadOnlyList<Span> Origins { get; init; } = [];
+
+    /// <summary>True for a value read through a name (<c>k = k0</c>): its <see cref="Span"/> is only a use and its
+    /// <see cref="Origins"/> already say where it was written, so reading it through another name adds no label.</summary>
+    public bool ThroughName { get; init; }
+
+    /// <summary>The origins of this value when it is read through a name: where it was written (a literal's span; a computed
+    /// value's own expression, <c>dim * r</c>, and its operands' origins, each once), or, when it was itself read through a
+    /// name, the origins it already has.</summary>
+    public IReadOnlyList<Span> OriginsThroughName => ThroughName ? Origins : Origins.Prepend(Span).Distinct().ToList();
 }
 
 /// <summary>A diagnostic about a value, with a secondary label at where the value was written when that is elsewhere.</summary>

@@ -8,8 +8,8 @@ public static class FloatText
     /// <summary>
     /// A double as Python's <c>repr</c> writes it, which is how PyTorch and timm show one (<c>LayerNorm((16,), eps=1e-06)</c>):
     /// the shortest digits that parse back to the same bits; fixed-point with at least one decimal (<c>1.0</c>, <c>0.0001</c>,
-    /// <c>1e16</c> as <c>1e+16</c>) when the decimal exponent is in [-4, 16), else a lower-case <c>e</c>, a sign and at least
-    /// two exponent digits (<c>1e-05</c>, <c>1.5e+300</c>); <c>-0.0</c>, <c>nan</c>, <c>inf</c>, <c>-inf</c>. Every form but
+    /// <c>1e15</c> as <c>1000000000000000.0</c>) when the decimal exponent is in [-4, 16), else a lower-case <c>e</c>, a sign and
+    /// at least two exponent digits (<c>1e-05</c>, <c>1e16</c> as <c>1e+16</c>, <c>1.5e+300</c>); <c>-0.0</c>, <c>nan</c>, <c>inf</c>, <c>-inf</c>. Every form but
     /// the non-finite ones is a DSL, YAML 1.2 and JSON number that reads back as a double. The one place doubles are
     /// formatted for display: the compiler's printers, summaries and diffs, diagnostics' messages and the train
     /// configuration's text use it. The inverse of the number literal <see cref="Lexical"/> reads.
@@ -30,6 +30,11 @@ public static class FloatText
         var mantissa = digits.Length > 1 ? $"{digits[0]}.{digits[1..]}" : digits;
         return $"{sign}{mantissa}e{(exponent < 0 ? '-' : '+')}{Math.Abs(exponent):00}";
     }
+
+    /// <summary>A float as NumPy writes a float32 (<c>str(np.float32(1e-8))</c> is <c>1e-08</c>): the shortest digits that
+    /// parse back to the same float, in <see cref="Format(double)"/>'s form — not the widened double's <c>9.99999993922529e-09</c>.</summary>
+    public static string Format(float f) =>
+        Format(double.Parse(f.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
 
     /// <summary>A double to <paramref name="digits"/> significant digits as Python's <c>format(d, '.6g')</c> writes it (what
     /// PyTorch's printouts use for a rounded figure): <c>0.286041</c>, <c>1e-05</c>, <c>1.5e+07</c>, <c>nan</c>, <c>inf</c>.

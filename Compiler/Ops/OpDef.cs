@@ -38,7 +38,7 @@ public sealed record ArgSig(string Name, ArgKind Kind, object? Default, IReadOnl
     public static string Show(object v) => v switch
     {
         bool b => b ? "true" : "false",
-        double d => Printers.ValueFormat.Double(d),
+        double d => FloatText.Format(d),
         _ => v.ToString() ?? "",
     };
 }

@@ -1,3 +1,4 @@
+using ArchDsl.Dsl;
 using System.Collections;
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -116,7 +117,7 @@ public static partial class GraphYaml
     };
 
     private static string YamlDouble(double d) =>
-        double.IsNaN(d) ? ".nan" : double.IsPositiveInfinity(d) ? ".inf" : double.IsNegativeInfinity(d) ? "-.inf" : ValueFormat.Double(d);
+        double.IsNaN(d) ? ".nan" : double.IsPositiveInfinity(d) ? ".inf" : double.IsNegativeInfinity(d) ? "-.inf" : FloatText.Format(d);
 
     private static YamlScalarNode Long(long v) => Plain(v.ToString(CultureInfo.InvariantCulture));
 

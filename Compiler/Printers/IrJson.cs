@@ -1,3 +1,4 @@
+using ArchDsl.Dsl;
 using System.Collections;
 using System.Text;
 using System.Text.Json;
@@ -22,7 +23,7 @@ namespace ArchDsl.Compiler.Printers;
 /// A shape is always <c>{"layout": image|tokens|vector, "dims": [...]}</c> (per sample, no batch
 /// dimension); a node's <c>inputs</c> and the graph's <c>output</c> are node ids (a node's id is its
 /// index in <c>nodes</c>). Values: a long or a finite double is a JSON number, a double as Python's
-/// <c>json</c> writes it (<c>5.0</c>, <c>1e-05</c>: <see cref="ValueFormat.Double"/>), a non-finite double the string <c>NaN</c>,
+/// <c>json</c> writes it (<c>5.0</c>, <c>1e-05</c>: <see cref="FloatText.Format(double)"/>), a non-finite double the string <c>NaN</c>,
 /// <c>Infinity</c> or <c>-Infinity</c> (System.Text.Json's named literals), a bool, a string, a
 /// <see cref="TrainCall"/> <c>{"call": name, "args": {...}}</c>, a list an array. Keys of attrs and
 /// train are in ordinal order. Output is indented with '\n' line ends.
@@ -123,7 +124,7 @@ public static class IrJson
             case null: w.WriteNullValue(); break;
             case long l: w.WriteNumberValue(l); break;
             case int i: w.WriteNumberValue(i); break;
-            case double d when double.IsFinite(d): w.WriteRawValue(ValueFormat.Double(d)); break; // 1e-05 as Python's json writes it, not 1E-05
+            case double d when double.IsFinite(d): w.WriteRawValue(FloatText.Format(d)); break; // 1e-05 as Python's json writes it, not 1E-05
             case double d: w.WriteStringValue(double.IsNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity"); break;
             case bool b: w.WriteBooleanValue(b); break;
             case string s: w.WriteStringValue(s); break;

@@ -12,9 +12,6 @@ namespace ArchDsl.Compiler.Printers;
 /// </summary>
 public static partial class ValueFormat
 {
-    /// <summary>A double as Python's <c>repr</c> writes it (<c>1e-05</c>, <c>0.1</c>, <c>1.0</c>, <c>nan</c>): <see cref="FloatText.Format"/>.</summary>
-    public static string Double(double d) => FloatText.Format(d);
-
     /// <summary>An integer with thousands separators: <c>86,567,656</c>.</summary>
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
@@ -31,7 +28,7 @@ public static partial class ValueFormat
     {
         null => "null",
         long l => l.ToString(CultureInfo.InvariantCulture),
-        double d => Double(d),
+        double d => FloatText.Format(d),
         bool b => b ? "true" : "false",
         string s => Word(s),
         TrainCall c => c.Args.Count == 0

@@ -11,12 +11,12 @@ public sealed record BlasProbe(string? Corename, double MaxError);
 /// <param name="Kernel">the OpenBLAS kernel in use (<c>openblas_get_corename()</c>), or null when libtorch's BLAS is not OpenBLAS</param>
 /// <param name="Source"><c>user</c> (OPENBLAS_CORETYPE was set), <c>chosen</c> (picked from the CPU's features and checked),
 /// <c>default</c> (the library's own detection)</param>
-/// <param name="Detail">one line: the features it was chosen from, the self-check's error, or why the default stayed</param>
-public sealed record BlasKernelInfo(string? Kernel, string Source, string Detail)
-{
-    /// <summary>One line for logs and tables, e.g. <c>OpenBLAS SkylakeX (chosen: avx512f+bw+vl+dq; self-check 2.1e-07)</c>.</summary>
-    public override string ToString() => Kernel is null ? $"not OpenBLAS ({Detail})" : $"OpenBLAS {Kernel} ({Source}: {Detail})";
-}
+/// <param name="Detail">words only: the features it was chosen from and the library's default, or why the default stayed</param>
+/// <param name="SelfCheckError">the tried kernel's self-check error (<see cref="BlasProbe.MaxError"/>; NaN when it did not run),
+/// compared with <see cref="BlasKernel.Tolerance"/>; null when no kernel was tried. A number, not text: the runtime writes the
+/// line for logs and <c>summary.yaml</c> (<c>OpenBLAS SkylakeX (chosen: avx512f+bw+vl+dq; library default Prescott; self-check error 2.1e-07)</c>)
+/// with its floats as every other figure there, which this binding does not know.</param>
+public sealed record BlasKernelInfo(string? Kernel, string Source, string Detail, double? SelfCheckError = null);
 
 /// <summary>
 /// Picks OpenBLAS's kernel from the processor's features before libtorch (and with it OpenBLAS) loads. OpenBLAS built
@@ -81,8 +81,8 @@ public static class BlasKernel
         if (!string.Equals(trial.Corename, choice, StringComparison.OrdinalIgnoreCase))
             return (null, new BlasKernelInfo(fallback.Corename, "default", $"{choice} ({why}) was not accepted by the library; it chose {trial.Corename}"));
         if (!(trial.MaxError <= Tolerance))
-            return (null, new BlasKernelInfo(fallback.Corename, "default", $"{choice} ({why}) failed the self-check: error {trial.MaxError:G3} > {Tolerance:G1}"));
-        return (choice, new BlasKernelInfo(choice, "chosen", $"{why}; self-check error {trial.MaxError:G2}; library default {fallback.Corename}"));
+            return (null, new BlasKernelInfo(fallback.Corename, "default", $"{choice} ({why}) failed the self-check", trial.MaxError));
+        return (choice, new BlasKernelInfo(choice, "chosen", $"{why}; library default {fallback.Corename}", trial.MaxError));
     }
 
     /// <summary>

@@ -131,6 +131,20 @@ public static partial class torch
                         residual.Handle, training ? 1 : 0, momentum, eps));
             }
 
+            /// <summary>
+            /// <c>gelu(input + bias)</c> with exact GELU, <paramref name="bias"/> <c>[C]</c> added along the last dim of
+            /// <paramref name="input"/> <c>[..., C]</c> (null: <c>gelu(input)</c>); the output has the input's shape and dtype.
+            /// Not a PyTorch function: the first linear of an MLP, run without its bias, then this (<c>LinearGeluFusion</c>).
+            /// On a CPU float32 or bfloat16 input with a float32 bias the shim computes it in one pass in float32 and keeps
+            /// GELU's derivative for the backward, which then computes no erf and sums the bias gradient in the same pass
+            /// (<c>src/bias_gelu.cpp</c>, with its measurements); a bfloat16 result is rounded once. Anything else is
+            /// libtorch's <c>gelu(input + bias)</c>, the bias cast to the input's dtype (as autocast's linear casts it).
+            /// A double backward through the fused kernel is an error.
+            /// </summary>
+            /// <exception cref="TorchException">the bias does not fit the input's last dim (as libtorch's add reports it)</exception>
+            public static Tensor bias_gelu(Tensor input, Tensor? bias) =>
+                Tensor.Wrap(Native.ats_bias_gelu(input.Handle, H(bias)));
+
             public static unsafe Tensor layer_norm(Tensor input, long[] normalized_shape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
             {
                 fixed (long* p = normalized_shape)

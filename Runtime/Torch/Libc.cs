@@ -3,10 +3,11 @@ using System.Runtime.InteropServices;
 namespace ArchDsl.Torch;
 
 /// <summary>
-/// The C library functions this assembly calls, declared once: the native environment (<c>getenv</c>, <c>setenv</c>,
+/// The C library functions this assembly (the binding) calls, declared once: the native environment (<c>getenv</c>, <c>setenv</c>,
 /// <c>unsetenv</c>: what libgomp, OpenBLAS and glog read when they load; .NET's own environment block is a copy they
-/// never see) and the dynamic linker (<c>dlopen</c>, <c>dlmopen</c>, <c>dlsym</c>, <c>dlclose</c>; in libc itself since
-/// glibc 2.34, in libdl before, which glibc's libc.so.6 still forwards to). Linux only: callers check
+/// never see) and the dynamic linker (<c>dlopen</c>, <c>dlmopen</c>, <c>dlsym</c>, <c>dlclose</c>: exported by libc.so.6
+/// itself only since glibc 2.34; before, they were libdl.so.2's alone, and on such a glibc these entry points are not
+/// found in libc). The runtime above the binding declares its own few (<c>mallopt</c>, <c>kill</c>). Linux only: callers check
 /// <see cref="OperatingSystem.IsLinux"/> first. "libc" is the runtime's name for the platform's C library
 /// (libc.so.6 on glibc). Flag values are glibc's <c>&lt;dlfcn.h&gt;</c>.
 /// </summary>

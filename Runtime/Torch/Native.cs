@@ -367,6 +367,7 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern IntPtr ats_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr rm, IntPtr rv, int training, double momentum, double eps);
     [DllImport(L)] internal static extern IntPtr ats_gelu_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr rm, IntPtr rv, int training, double momentum, double eps);
     [DllImport(L)] internal static extern IntPtr ats_gelu_batch_norm_add(IntPtr x, IntPtr w, IntPtr b, IntPtr rm, IntPtr rv, IntPtr res, int training, double momentum, double eps);
+    [DllImport(L)] internal static extern IntPtr ats_bias_gelu(IntPtr x, IntPtr b);
     [DllImport(L)] internal static extern IntPtr ats_layer_norm(IntPtr x, long* shape, int n, IntPtr w, IntPtr b, double eps);
     [DllImport(L)] internal static extern IntPtr ats_group_norm(IntPtr x, long groups, IntPtr w, IntPtr b, double eps);
     [DllImport(L)] internal static extern IntPtr ats_dropout(IntPtr x, double p, int train);

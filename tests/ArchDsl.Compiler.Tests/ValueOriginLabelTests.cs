@@ -91,6 +91,23 @@ public class ValueOriginLabelTests
             d.Labels.Select(l => (Path.GetFileName(l.Span.File), l.Span.Line, l.Span.Column, l.Message)));
     }
 
+    /// <summary>A name whose value was computed (<c>out = dim * r</c>) labels the expression that computed it as well as its
+    /// operands' origins; a name read through another name (<c>k = k0</c>) labels only where the value was written.</summary>
+    [Fact]
+    public void A_name_bound_to_a_computed_value_labels_its_expression_and_its_operands_origins()
+    {
+        const string header = "arch A(dim = 8, r = 2, out = dim * r, classes = 10)";
+        var spec = Spec("conv(out, kernel: 1)", header: header);
+        var d = Expect(spec, CompilerCodes.ArgumentType, 3, "out,", "argument 'out' of conv expects an integer but got the number 2.4",
+            overrides: ["r=0.3"]);
+        Assert.Equal([("test.arch", 1, header.IndexOf("dim * r", StringComparison.Ordinal) + 1, 7, FromHere), ("test.arch", 1, 14, 1, FromHere),
+                      (Override.SourceName, 1, 3, 3, "set by --set r=0.3 on the command line")],
+            d.Labels.Select(l => (Path.GetFileName(l.Span.File), l.Span.Line, l.Span.Column, l.Span.Length, l.Message)));
+
+        var through = Spec("conv(o2, kernel: 1)", header: "arch A(dim = 8, r = 2, out = dim * r, o2 = out, classes = 10)");
+        Assert.Equal(3, Single(Compile(through, "r=0.3"), CompilerCodes.ArgumentType).Labels.Count);
+    }
+
     /// <summary>An error of the arithmetic itself (inexact or zero division) labels the --set that made it.</summary>
     [Fact]
     public void A_division_an_override_makes_inexact_labels_the_override()

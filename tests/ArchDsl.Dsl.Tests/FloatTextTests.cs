@@ -64,11 +64,23 @@ public class FloatTextTests
         Assert.Equal(BitConverter.DoubleToInt64Bits(value), BitConverter.DoubleToInt64Bits(lit.Value));
     }
 
-    /// <summary>A diagnostic's message shows a double argument as <see cref="FloatText.Format"/> does, not as .NET's <c>1E-08</c>.</summary>
+    /// <summary>A diagnostic's message shows a double argument as <see cref="FloatText.Format(double)"/> does, not as .NET's <c>1E-08</c>.</summary>
     [Fact]
     public void A_diagnostic_message_writes_a_double_argument_as_python_does()
     {
         var d = new DiagnosticDescriptor("AD9999", "test", "eps {0} and lr {1} and count {2}");
         Assert.Equal("eps 1e-08 and lr 0.001 and count 3", d.Format(1e-8, 0.001, 3L));
+    }
+
+    /// <summary>A float argument is written as NumPy writes a float32 (<c>/usr/bin/python3 -c 'import numpy as np;
+    /// print(np.float32(1e-8))'</c> printed <c>1e-08</c>), not as .NET's <c>1E-08</c> nor the widened double's digits;
+    /// a format specifier on a floating argument is honoured, not dropped.</summary>
+    [Fact]
+    public void A_diagnostic_message_writes_a_float_argument_as_numpy_does_and_honours_a_specifier()
+    {
+        Assert.Equal("eps 1e-08, one 1.0, big 1e+16", new DiagnosticDescriptor("AD9999", "test", "eps {0}, one {1}, big {2}").Format(1e-8f, 1f, 1e16f));
+        Assert.Equal("1,234,568 elements (0.50; 1e-05 plain)",
+            new DiagnosticDescriptor("AD9999", "test", "{0:N0} elements ({1,4:0.00}; {2} plain)").Format(1234567.5, 0.5f, 1e-5));
+        Assert.Equal("{0:N0} is 2.5", new DiagnosticDescriptor("AD9999", "test", "{{0:N0}} is {0}").Format(2.5));
     }
 }

@@ -219,9 +219,20 @@ public class AugmentTests
         var train = ArchCompiler.CompileText("arch A(classes = 10)\ninput image[1, 28, 28]\nhead avgpool -> linear(classes)\n" +
             "train { augment: [randaugment(n: 2, m: 9), erase(p: 0.25), color_jitter(0.4), flip, crop(pad: 2)] }").Graph!.Train;
         var p = AugmentPipeline.FromTrain(train.Augment);
-        Assert.Equal("crop(pad: 2), flip, randaugment(n: 2, m: 9), color_jitter(brightness: 0.4, contrast: 0, saturation: 0, hue: 0), " +
+        Assert.Equal("crop(pad: 2), flip, randaugment(n: 2, m: 9), color_jitter(brightness: 0.4, contrast: 0.0, saturation: 0.0, hue: 0.0), " +
                      "erase(p: 0.25, scale: [0.02, 0.33], ratio: [0.3, 3.3], mode: const)", p.ToString());
         Assert.True(AugmentPipeline.FromTrain([]).IsEmpty);
+    }
+
+    /// <summary>The header's augmentation text writes its floats as the optimizer's beside it does, as Python's repr
+    /// (<see cref="ArchDsl.Dsl.FloatText.Format(double)"/>): <c>1.0</c>, <c>1e-05</c>, not .NET's <c>1</c>, <c>1E-05</c>.</summary>
+    [Fact]
+    public void Augmentations_describe_their_floats_as_python_writes_them()
+    {
+        Assert.Equal("mixup(mixup_alpha: 1.0, cutmix_alpha: 0.0, prob: 1.0, switch_prob: 0.5, mode: batch, correct_lam: true, label_smoothing: 1e-05)",
+            new Mixup(new MixupConfig(1.0, 0.0, 1.0, 0.5, "batch", true, 1e-5)).Describe());
+        Assert.Equal("color_jitter(brightness: 1.0, contrast: 1e-05, saturation: 0.0, hue: 0.5)", new ColorJitter(1, 1e-5, 0, 0.5).Describe());
+        Assert.Equal("erase(p: 1.0, scale: [1e-05, 1.0], ratio: [0.3, 3.3], mode: const)", new RandomErasing(1, 1e-5, 1, 0.3, 3.3).Describe());
     }
 
     // A train section's bad augmentations are the compiler's (AD0101, AD0141); these are the classes' own guards.

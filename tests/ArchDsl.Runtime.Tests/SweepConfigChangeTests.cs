@@ -69,6 +69,34 @@ public sealed class SweepConfigChangeTests : IDisposable
         Assert.All(plan.Points, p => Assert.Equal(PointState.Finished, SweepRunner.StatusOf(p).State));
     }
 
+    /// <summary>A run recorded before floats were printed as Python does hashed graph.yaml's old text (<c>eps: 1E-05</c>):
+    /// its graph.yaml, read back and hashed now, is the point's configuration, so the sweep does not train it again.</summary>
+    [Fact]
+    public void A_run_whose_hash_was_taken_from_the_old_printing_of_the_same_graph_still_counts_and_a_changed_one_does_not()
+    {
+        var fake = new FakePointTrainer(_ => 0.5);
+        Run(fake, Plan());
+        foreach (var p in Plan().Points)
+        {
+            var runDir = SweepRunner.StatusOf(p).RunDir!;
+            var graph = SweepRunner.CompilePoint(p);
+            var text = ArchDsl.Compiler.Printers.GraphYaml.Write(graph with { Nodes = graph.Nodes.Select(n => n with { Origin = null }).ToList() });
+            Assert.Contains("e-05", text);
+            var oldText = System.Text.RegularExpressions.Regex.Replace(text, @"(\d)e([-+]\d)", "$1E$2");   // .NET's exponent, as printed before
+            var oldHash = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(oldText)));
+            Assert.NotEqual(ConfigHash.Of(graph), oldHash);
+            File.WriteAllText(Path.Combine(runDir, RunDirectory.GraphYamlFile), ArchDsl.Compiler.Printers.GraphYaml.Write(graph));
+            File.WriteAllText(Path.Combine(runDir, RunDirectory.RunFile), $"{{\"format\": \"archdsl-run/1\", \"config_hash\": \"{oldHash}\"}}\n");
+        }
+        var (same, _) = Run(fake, Plan());
+        Assert.Empty(same.Trained);
+        Assert.Equal(2, same.Skipped.Count);
+
+        File.WriteAllText(SpecPath, TinySpec.Replace("dim = 8", "dim = 16"));   // graph.yaml read back is not the new configuration
+        var (changed, _) = Run(fake, Plan());
+        Assert.Equal(2, changed.Trained.Count);
+    }
+
     [Fact]
     public void Changing_the_sweep_files_budget_retrains_and_an_unfinished_run_of_the_old_configuration_is_not_resumed()
     {

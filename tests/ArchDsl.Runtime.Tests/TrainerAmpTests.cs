@@ -81,7 +81,7 @@ public class TrainerAmpTests
         Assert.All(steps, r => Assert.True(double.IsFinite(r.TrainLoss), "a skipped step's loss went into the epoch's mean"));
         Assert.Contains("the loss became infinite at step 3 (epoch 1, batch 3); optimizer step skipped, loss scale 1024 → 512 (1 skipped so far)", sink.Messages);
         Assert.Contains("the loss became NaN at step 8 (epoch 2, batch 2); optimizer step skipped, loss scale 256 → 128 (3 skipped so far)", sink.Messages);
-        Assert.Contains("loss_scaler:\n  scale: 256\n  skipped_steps: 3   #", File.ReadAllText(Path.Combine(run.RunDir, RunDirectory.SummaryFile)));
+        Assert.Contains("loss_scaler:\n  scale: 256.0\n  skipped_steps: 3   #", File.ReadAllText(Path.Combine(run.RunDir, RunDirectory.SummaryFile)));
         Assert.True(double.IsFinite(run.TestLoss!.Value));
     }
 

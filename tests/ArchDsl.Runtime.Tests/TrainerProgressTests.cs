@@ -1,5 +1,6 @@
 using ArchDsl.Presentation;
 using ArchDsl.Runtime.Training;
+using ArchDsl.Torch;
 using Spectre.Console;
 using static ArchDsl.Runtime.Tests.TrainerTestSupport;
 
@@ -40,17 +41,32 @@ public class TrainerProgressTests
         Assert.Equal(["batch 1/6", "batch 6/6", "batch 6/6"], lines.Select(l => l.Split("  ")[1]).ToList());
     }
 
-    /// <summary>An image folder's images known to be unreadable before the first step are not counted as training (or
-    /// evaluation) images: the header gives what will be trained on and how many were left out of how many listed.</summary>
+    /// <summary>The header counts an image folder's images as listed and names those known to be unreadable before the
+    /// first step as left out (what training meets later is summary.yaml's to count).</summary>
     [Fact]
     public void The_header_counts_readable_images_and_says_how_many_unreadable_were_left_out()
     {
         var info = new RunStartInfo("runs/x", "Tiny", 1, 3, 8, 100, "cpu", 1, "folder:/d", 1019, "test", 8, "none", "sgd(lr: 0.1)", false, 0, 0,
             TrainUnreadable: 1001, EvalUnreadable: 1);
-        Assert.Equal("data folder:/d: 18 training images (1,001 unreadable left out of 1,019), 7 test images (1 unreadable left out of 8); " +
+        Assert.Equal("data folder:/d: 1,019 training images listed (1,001 known unreadable left out), 8 test images listed (1 known unreadable left out); " +
                      "1 epoch(s) × 3 batches of 8; sgd(lr: 0.1); augment none", info.DescribeData());
         Assert.Equal("data folder:/d: 1,019 training images; 1 epoch(s) × 3 batches of 8; sgd(lr: 0.1); augment none",
             (info with { TrainUnreadable = 0, EvalSet = null }).DescribeData());
+    }
+
+    /// <summary>The BLAS line of the log and summary.yaml writes the self-check's error as the run's other rounded figures
+    /// (Python's <c>format(v, '.2g')</c>: <c>2.1e-07</c>, not .NET's culture-dependent <c>2.1E-07</c>).</summary>
+    [Fact]
+    public void The_blas_line_writes_the_self_check_error_as_python_does()
+    {
+        Assert.Equal("OpenBLAS SkylakeX (chosen: avx512f+bw+vl+dq; library default Prescott; self-check error 2.1e-07)",
+            BlasKernelText.Describe(new BlasKernelInfo("SkylakeX", "chosen", "avx512f+bw+vl+dq; library default Prescott", 2.14e-7)));
+        Assert.Equal("OpenBLAS Prescott (default: Haswell (avx2+fma) failed the self-check: error 0.312 > 0.0001)",
+            BlasKernelText.Describe(new BlasKernelInfo("Prescott", "default", "Haswell (avx2+fma) failed the self-check", 0.3123)));
+        Assert.Equal("OpenBLAS Prescott (default: Haswell (avx2+fma) failed the self-check: error nan > 0.0001)",
+            BlasKernelText.Describe(new BlasKernelInfo("Prescott", "default", "Haswell (avx2+fma) failed the self-check", double.NaN)));
+        Assert.Equal("OpenBLAS Haswell (user: OPENBLAS_CORETYPE=Haswell)", BlasKernelText.Describe(new BlasKernelInfo("Haswell", "user", "OPENBLAS_CORETYPE=Haswell")));
+        Assert.Equal("not loaded", BlasKernelText.Describe(null));
     }
 
     [Fact]

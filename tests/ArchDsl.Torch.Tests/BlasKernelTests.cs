@@ -40,6 +40,7 @@ public class BlasKernelTests : TorchTest
         Assert.Equal("SkylakeX", set);
         Assert.Equal(("SkylakeX", "chosen"), (info.Kernel, info.Source));
         Assert.Contains("library default Prescott", info.Detail);
+        Assert.Equal(1e-7, info.SelfCheckError);
     }
 
     [Fact]
@@ -63,6 +64,7 @@ public class BlasKernelTests : TorchTest
         Assert.Null(set);
         Assert.Equal(("Prescott", "default"), (info.Kernel, info.Source));
         Assert.Contains("failed the self-check", info.Detail);
+        Assert.Equal(0.3, info.SelfCheckError);
         var (nanSet, _) = BlasKernel.Decide(Avx2Fma, null, Library("Prescott", error: double.NaN, "Haswell"));
         Assert.Null(nanSet);
     }

@@ -6,8 +6,10 @@ namespace ArchDsl.Torch.Tests;
 public class LibcTests
 {
     /// <summary>
-    /// Every call into the C library from the binding goes through <see cref="Libc"/>: no other type declares its own
-    /// P/Invoke of a libc function (a twin of dlopen or getenv in GoogleLogging, ThreadPools or BlasKernel was the fault).
+    /// Every call into the C library from the binding (this assembly, ArchDsl.Torch) goes through <see cref="Libc"/>: no other
+    /// type of it declares its own P/Invoke of a libc function (a twin of dlopen or getenv in GoogleLogging, ThreadPools or
+    /// BlasKernel was the fault). The rule is the binding's; the runtime above it (ArchDsl.Runtime) cannot see this internal
+    /// class and declares its own few functions (mallopt, kill), none of these.
     /// </summary>
     [Fact]
     public void The_binding_declares_each_libc_function_once_in_Libc()

@@ -1,4 +1,4 @@
-using System.Globalization;
+using ArchDsl.Dsl;
 using ArchDsl.Compiler;
 using ArchDsl.Runtime.Data;
 using ArchDsl.Torch;
@@ -83,7 +83,7 @@ public sealed class HorizontalFlip : IAugmentation
 {
     public HorizontalFlip(double p = 0.5)
     {
-        if (!(p >= 0 && p <= 1)) throw new AugmentException($"flip probability must be in [0, 1], got {p}");
+        if (!(p >= 0 && p <= 1)) throw new AugmentException($"flip probability must be in [0, 1], got {FloatText.Format(p)}");
         P = p;
     }
 
@@ -186,9 +186,9 @@ public sealed class RandomErasing : IAugmentation
     public RandomErasing(double p = 0.25, double minArea = 0.02, double maxArea = 0.33, double minRatio = 0.3, double maxRatio = 3.3,
                          EraseMode mode = EraseMode.Const)
     {
-        if (!(p >= 0 && p <= 1)) throw new AugmentException($"erase probability must be in [0, 1], got {p}");
-        if (!(minArea > 0 && minArea <= maxArea && maxArea <= 1)) throw new AugmentException($"erase scale must be 0 < min ≤ max ≤ 1, got [{minArea}, {maxArea}]");
-        if (!(minRatio > 0 && minRatio <= maxRatio)) throw new AugmentException($"erase ratio must be 0 < min ≤ max, got [{minRatio}, {maxRatio}]");
+        if (!(p >= 0 && p <= 1)) throw new AugmentException($"erase probability must be in [0, 1], got {FloatText.Format(p)}");
+        if (!(minArea > 0 && minArea <= maxArea && maxArea <= 1)) throw new AugmentException($"erase scale must be 0 < min ≤ max ≤ 1, got [{FloatText.Format(minArea)}, {FloatText.Format(maxArea)}]");
+        if (!(minRatio > 0 && minRatio <= maxRatio)) throw new AugmentException($"erase ratio must be 0 < min ≤ max, got [{FloatText.Format(minRatio)}, {FloatText.Format(maxRatio)}]");
         P = p; MinArea = minArea; MaxArea = maxArea; MinRatio = minRatio; MaxRatio = maxRatio; Mode = mode;
     }
 
@@ -198,8 +198,9 @@ public sealed class RandomErasing : IAugmentation
     public double MinRatio { get; }
     public double MaxRatio { get; }
     public EraseMode Mode { get; }
-    public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"erase(p: {P}, scale: [{MinArea}, {MaxArea}], ratio: [{MinRatio}, {MaxRatio}], mode: {Mode.ToString().ToLowerInvariant()})");
+    public string Describe() =>
+        $"erase(p: {FloatText.Format(P)}, scale: [{FloatText.Format(MinArea)}, {FloatText.Format(MaxArea)}], " +
+        $"ratio: [{FloatText.Format(MinRatio)}, {FloatText.Format(MaxRatio)}], mode: {Mode.ToString().ToLowerInvariant()})";
 
     public Tensor Apply(Tensor batch, AugmentContext context)
     {

@@ -1,4 +1,4 @@
-using System.Globalization;
+using ArchDsl.Dsl;
 using ArchDsl.Torch;
 using static ArchDsl.Torch.torch;
 
@@ -16,8 +16,8 @@ public sealed class ColorJitter : IAugmentation
     public ColorJitter(double brightness, double contrast, double saturation, double hue)
     {
         if (!(brightness >= 0 && contrast >= 0 && saturation >= 0))
-            throw new AugmentException($"color_jitter strengths must be ≥ 0, got {brightness}, {contrast}, {saturation}");
-        if (!(hue is >= 0 and <= 0.5)) throw new AugmentException($"color_jitter hue must be in [0, 0.5], got {hue}");
+            throw new AugmentException($"color_jitter strengths must be ≥ 0, got {FloatText.Format(brightness)}, {FloatText.Format(contrast)}, {FloatText.Format(saturation)}");
+        if (!(hue is >= 0 and <= 0.5)) throw new AugmentException($"color_jitter hue must be in [0, 0.5], got {FloatText.Format(hue)}");
         Brightness = brightness; Contrast = contrast; Saturation = saturation; Hue = hue;
     }
 
@@ -26,8 +26,8 @@ public sealed class ColorJitter : IAugmentation
     public double Saturation { get; }
     public double Hue { get; }
 
-    public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"color_jitter(brightness: {Brightness}, contrast: {Contrast}, saturation: {Saturation}, hue: {Hue})");
+    public string Describe() =>
+        $"color_jitter(brightness: {FloatText.Format(Brightness)}, contrast: {FloatText.Format(Contrast)}, saturation: {FloatText.Format(Saturation)}, hue: {FloatText.Format(Hue)})";
 
     public Tensor Apply(Tensor batch, AugmentContext context)
     {

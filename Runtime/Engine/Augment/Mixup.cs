@@ -1,3 +1,4 @@
+using ArchDsl.Dsl;
 using ArchDsl.Compiler;
 using ArchDsl.Runtime.Data;
 using ArchDsl.Torch;
@@ -28,9 +29,10 @@ public sealed class Mixup
     public MixupConfig Config { get; }
 
     /// <summary>As written in <c>train { mixup: … }</c>, every argument shown.</summary>
-    public string Describe() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"mixup(mixup_alpha: {Config.MixupAlpha}, cutmix_alpha: {Config.CutmixAlpha}, prob: {Config.Prob}, switch_prob: {Config.SwitchProb}, " +
-        $"mode: {Config.Mode}, correct_lam: {(Config.CorrectLam ? "true" : "false")}, label_smoothing: {Config.LabelSmoothing})");
+    public string Describe() =>
+        $"mixup(mixup_alpha: {FloatText.Format(Config.MixupAlpha)}, cutmix_alpha: {FloatText.Format(Config.CutmixAlpha)}, prob: {FloatText.Format(Config.Prob)}, " +
+        $"switch_prob: {FloatText.Format(Config.SwitchProb)}, mode: {Config.Mode}, correct_lam: {(Config.CorrectLam ? "true" : "false")}, " +
+        $"label_smoothing: {FloatText.Format(Config.LabelSmoothing)})";
 
     /// <summary>λ and whether CutMix was chosen, as timm's <c>_params_per_batch</c> (λ = 1: the batch is left as it is).</summary>
     public (double Lambda, bool CutMix) Parameters(DeterministicRandom rng)

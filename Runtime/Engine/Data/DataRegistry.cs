@@ -104,7 +104,7 @@ public static class DataRegistry
         if (loader is null)
             throw new DataException($"unknown data '{options.Source}'; known: {string.Join(", ", Names.Order(StringComparer.Ordinal))} (or folder:<path>)");
         if (options.ValFraction is < 0 or >= 1 || double.IsNaN(options.ValFraction))
-            throw new DataException($"validation fraction must be in [0, 1), got {options.ValFraction}");
+            throw new DataException($"validation fraction must be in [0, 1), got {ArchDsl.Dsl.FloatText.Format(options.ValFraction)}");
         if (options.Subset is <= 0) throw new DataException($"subset must be positive, got {options.Subset}");
         if (options.TestSubset is <= 0) throw new DataException($"test subset must be positive, got {options.TestSubset}");
 

@@ -24,11 +24,9 @@ internal static class GeluBatchNormFusion
     {
         var adds = new List<string>();
         var nodes = graph.Nodes;
-        var readers = new int[nodes.Count];
-        foreach (var node in nodes)
-            foreach (var j in node.Inputs) readers[j]++;
+        var readers = Readers(graph);
         var fused = new List<string>();
-        foreach (var node in nodes)
+        foreach (var node in graph.Nodes)
         {
             if (kernels[node.Id] is not BatchNormModule.BatchNorm bn || node.Inputs.Count != 1) continue;
             var g = node.Inputs[0];
@@ -64,5 +62,14 @@ internal static class GeluBatchNormFusion
     {
         public override Tensor Forward(Tensor x, Tensor? y, bool training) =>
             normFirst ? bn.ForwardAdd(x, y!, training) : bn.ForwardAdd(y!, x, training);
+    }
+
+    /// <summary>How many nodes read each node's value (a node reading it twice counts twice), indexed by node id.</summary>
+    internal static int[] Readers(IrGraph graph)
+    {
+        var readers = new int[graph.Nodes.Count];
+        foreach (var node in graph.Nodes)
+            foreach (var j in node.Inputs) readers[j]++;
+        return readers;
     }
 }

@@ -46,6 +46,9 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
     /// <summary>The residual adds that compute the fused batch norm before them, the sum in its kernel (<see cref="GeluBatchNormFusion"/>; empty when none).</summary>
     public IReadOnlyList<string> GeluBatchNormAddNodes { get; } = [];
 
+    /// <summary>The GELU nodes that add the bias of the linear before them, fused (<see cref="LinearGeluFusion"/>; empty when none).</summary>
+    public IReadOnlyList<string> LinearGeluNodes { get; } = [];
+
     /// <summary>
     /// How image values (and conv weights) are laid out: <see cref="memory_format.ChannelsLast"/> for graphs with a
     /// convolution, else contiguous (see <see cref="PreferredMemoryFormat"/>). Shapes, names, values and weight files
@@ -71,7 +74,8 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
 
     /// <param name="firstToken">whether nodes whose value is read only at the class token compute that token alone
     /// (<see cref="FirstTokenPlan"/>); false computes every token of every node, as the graph is written</param>
-    /// <param name="fuse">whether a batch norm takes in the exact GELU before it (<see cref="GeluBatchNormFusion"/>); false runs each node's own kernel</param>
+    /// <param name="fuse">whether a batch norm takes in the exact GELU before it (<see cref="GeluBatchNormFusion"/>) and a GELU the
+    /// bias of the linear before it (<see cref="LinearGeluFusion"/>); false runs each node's own kernel</param>
     internal IrModel(IrGraph graph, long seed, Device? device, memory_format? format, bool firstToken, bool fuse = true) : base("IrModel")
     {
         Graph = graph ?? throw new ArgumentNullException(nameof(graph));
@@ -146,6 +150,7 @@ public sealed partial class IrModel : nn.Module<Tensor, Tensor>
         }
         var firstOnly = FirstTokenNodes.ToHashSet(StringComparer.Ordinal);
         if (fuse) (GeluBatchNormNodes, GeluBatchNormAddNodes) = GeluBatchNormFusion.Apply(graph, _kernels, i => firstOnly.Contains(nodes[i].Name));
+        if (fuse) LinearGeluNodes = LinearGeluFusion.Apply(graph, _kernels); // after it: a GELU a batch norm took in is no GELU node now
         if (device is not null && device.type != DeviceType.CPU) base.to(device);
         if (MemoryFormat == memory_format.ChannelsLast) base.to(memory_format.ChannelsLast);
     }

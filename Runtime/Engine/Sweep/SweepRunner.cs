@@ -41,8 +41,8 @@ public sealed record SweepRunSummary(
 /// <summary>
 /// Runs a sweep, one point after another: a point whose folder already holds a finished run
 /// (summary.yaml) is not trained again; one holding an unfinished run is resumed through the trainer;
-/// the rest are trained from scratch. A run counts for a point only when its recorded
-/// <see cref="Training.ConfigHash"/> equals the point's as compiled now: after the spec or the sweep file
+/// the rest are trained from scratch. A run counts for a point only when it trains the
+/// point's configuration as compiled now (<see cref="Training.ConfigHash.IsRunOf"/>): after the spec or the sweep file
 /// changes what a point trains, its old runs are left in place (nothing written is lost, the log names
 /// them) and the point is trained again, so the table never sets one configuration's accuracy beside
 /// another's parameter count. (Re-training rather than refusing: a sweep is re-run to bring it up to
@@ -134,7 +134,7 @@ public sealed class SweepRunner(IPointTrainer trainer, TextWriter log, Func<Swee
         if (!Directory.Exists(p.Directory)) return new PointStatus(p, PointState.Pending, null, []);
         // Run directories are named <name>-<yyyyMMdd-HHmmss>[-n]: ordinal order is creation order.
         var started = Directory.GetDirectories(p.Directory).Order(StringComparer.Ordinal).Where(Training.RunDirectory.IsStarted).ToList();
-        var changed = started.Where(r => Training.ConfigHash.OfRun(r) != hash).ToList();
+        var changed = started.Where(r => !Training.ConfigHash.IsRunOf(r, hash)).ToList();
         var runs = started.Except(changed).ToList();
         if (runs.LastOrDefault(Training.RunDirectory.IsFinished) is { } done) return new PointStatus(p, PointState.Finished, done, changed);
         if (runs.LastOrDefault() is { } run) return new PointStatus(p, PointState.Started, run, changed);

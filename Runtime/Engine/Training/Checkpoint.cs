@@ -106,12 +106,13 @@ public sealed record CheckpointState
 
     /// <summary>
     /// True when a stored optimizer text (<see cref="Compiler.OptimizerConfig"/>'s <c>ToString</c>) names the run's
-    /// optimizer. Checkpoints written before floats were printed as Python does hold .NET's six-digit form
-    /// (<c>eps: 1E-08</c>, <c>lr: 0.00123457</c>): the two texts agree when every number in them agrees to six
-    /// significant digits, which is all such a checkpoint can tell.
+    /// optimizer: the same text, or the text checkpoints written before floats were printed as Python does hold
+    /// for it — every number as .NET's <c>G6</c> (<c>eps: 1E-08</c>, <c>lr: 0.00123457</c>), which is all such a
+    /// checkpoint can tell. Only the run's text is rounded, to be compared with the stored one as it is: two texts
+    /// of today's printing that differ past the sixth digit differ.
     /// </summary>
     public static bool SameOptimizer(string stored, string run) =>
-        stored == run || SixDigits(stored) == SixDigits(run);
+        stored == run || stored == SixDigits(run);
 
     private static string SixDigits(string text) => System.Text.RegularExpressions.Regex.Replace(text,
         @"(?<![\w.])-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?",

@@ -22,16 +22,21 @@ public static class ConfigHash
     }
 
     /// <summary>
-    /// The hash of the run in <paramref name="runDir"/>: <c>run.json</c>'s <c>config_hash</c>, or for a run
-    /// written before it was recorded, the hash of its <c>graph.yaml</c>; null when neither can be read.
+    /// Whether the run in <paramref name="runDir"/> trains the configuration whose hash is <paramref name="hash"/>:
+    /// its <c>run.json</c>'s <c>config_hash</c> is that hash, or its <c>graph.yaml</c>, read back and hashed as
+    /// <see cref="Of"/> hashes now, gives it. The second covers runs written before <c>config_hash</c> was
+    /// recorded and runs whose recorded hash was taken from an older printing of the same graph (before floats
+    /// were printed as Python does, <c>eps: 1E-05</c> where <see cref="GraphYaml"/> now writes <c>1e-05</c>):
+    /// the hash is of a text, and the same configuration printed differently is still the same configuration.
+    /// False when neither file can be read.
     /// </summary>
-    public static string? OfRun(string runDir)
+    public static bool IsRunOf(string runDir, string hash)
     {
         try
         {
-            if (RunDirectory.ReadRunInfo(runDir).ConfigHash is { Length: > 0 } recorded) return recorded;
-            return File.Exists(Path.Combine(runDir, RunDirectory.GraphYamlFile)) ? Of(RunDirectory.ReadGraph(runDir)) : null;
+            if (RunDirectory.ReadRunInfo(runDir).ConfigHash == hash) return true;
+            return File.Exists(Path.Combine(runDir, RunDirectory.GraphYamlFile)) && Of(RunDirectory.ReadGraph(runDir)) == hash;
         }
-        catch (TrainingException) { return null; }
+        catch (TrainingException) { return false; }
     }
 }

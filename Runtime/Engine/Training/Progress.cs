@@ -9,15 +9,17 @@ public sealed record RunStartInfo(
     int TrainUnreadable = 0, int EvalUnreadable = 0)
 {
     /// <summary>The data line of a run's header, each display showing it alike: <c>data synthetic: 6,400 training images, 1,200 test images; 1 epoch(s) × 100 batches of 64; …</c>.
-    /// An image folder's images already known to be unreadable (<see cref="TrainUnreadable"/>, <see cref="EvalUnreadable"/>: zero-byte
-    /// files, and those the normalisation statistics met) are left out of the counts and named:
-    /// <c>18 training images (1 unreadable left out of 19)</c>, the count <c>summary.yaml</c>'s <c>train_samples</c> gives.</summary>
+    /// The counts are the images listed. Those of an image folder already known to be unreadable before the first step
+    /// (<see cref="TrainUnreadable"/>, <see cref="EvalUnreadable"/>: zero-byte files, and those the normalisation statistics
+    /// read, which a resumed run or one given <c>mean</c>/<c>std</c> does not) are named as left out:
+    /// <c>19 training images listed (1 known unreadable left out)</c>. Images found unreadable while training are skipped
+    /// then, so <c>summary.yaml</c>'s <c>train_samples</c> and its <c>skipped:</c> block can count more left out.</summary>
     public string DescribeData() =>
         $"data {Data}: {Images(TrainSamples, TrainUnreadable, "training")}{(EvalSet is null ? "" : $", {Images(EvalSamples, EvalUnreadable, EvalSet)}")}; " +
         $"{Epochs} epoch(s) × {Throughput.Count(BatchesPerEpoch)} batches of {Throughput.Count(BatchSize)}; {Optimizer}; augment {Augment}";
 
     private static string Images(int listed, int unreadable, string set) =>
-        $"{Throughput.Count(listed - unreadable)} {set} images" + (unreadable == 0 ? "" : $" ({Throughput.Count(unreadable)} unreadable left out of {Throughput.Count(listed)})");
+        $"{Throughput.Count(listed)} {set} images" + (unreadable == 0 ? "" : $" listed ({Throughput.Count(unreadable)} known unreadable left out)");
 }
 
 /// <summary>One finished optimizer step. Epoch and batch are 1-based (batch = batches done in the epoch).</summary>
@@ -39,6 +41,7 @@ public interface IProgressSink
     void RunStarted(RunStartInfo info) { }
     void EpochStarted(int epoch, int epochs, int batches, int startBatch) { }
     void StepCompleted(StepInfo step) { }
+    /// <summary>An evaluation begins; <paramref name="samples"/>: the set's images not already known to be unreadable.</summary>
     void Evaluating(int epoch, string set, int samples) { }
     void EpochCompleted(EpochInfo epoch) { }
     /// <summary>A note for the user: a checkpoint written, a resume, an interruption.</summary>

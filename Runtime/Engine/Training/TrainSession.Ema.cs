@@ -27,14 +27,14 @@ internal sealed partial class TrainSession
     {
         if (_ema is null || _evalSet is null) return;
         var e = Trainer.Evaluate(_ema.Module, _evalSet, _evalBatch, _device, stop: () => _stop.Requested);
-        _sink.Message($"epoch {_epoch + 1}: ema (decay {F(_ema.Decay)}) {_evalName} loss {F(e.Loss)} accuracy {F(e.Accuracy)}");
+        _sink.Message($"epoch {_epoch + 1}: ema (decay {ArchDsl.Dsl.FloatText.Format(_ema.Decay)}) {_evalName} loss {F(e.Loss)} accuracy {F(e.Accuracy)}");
     }
 
     /// <summary>At the end: the average's last weights on the validation and test sets, for summary.yaml's <c>ema:</c>.</summary>
     private void FinishEma()
     {
         if (_ema is null) return;
-        var sb = new StringBuilder($"ema:   # the weights' moving average (timm's ModelEmaV2), its last value; checkpoint tensors {ModelEma.Prefix}*\n  decay: {F(_ema.Decay)}\n");
+        var sb = new StringBuilder($"ema:   # the weights' moving average (timm's ModelEmaV2), its last value; checkpoint tensors {ModelEma.Prefix}*\n  decay: {ArchDsl.Dsl.FloatText.Format(_ema.Decay)}\n");
         foreach (var (name, set) in new[] { ("val", _data.Val), ("test", _data.Test) })
         {
             if (set is null) continue;

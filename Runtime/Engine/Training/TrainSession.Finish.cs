@@ -63,8 +63,8 @@ internal sealed partial class TrainSession
         sb.Append($"device: {_device}\nthreads: {_threads}\n");
         sb.Append($"amp: {AmpModes.Name(s.Amp)}   # {AmpText(s.Amp)}\n");
         if (_scaler is { } scaler)
-            sb.Append($"loss_scaler:\n  scale: {N(scaler.Scale, "R")}\n  skipped_steps: {scaler.SkippedSteps}   # optimizer steps skipped on an inf/NaN gradient or loss (GradScaler)\n");
-        sb.Append($"blas: {Yaml(BlasKernel.Current?.ToString() ?? "not loaded")}\n");
+            sb.Append($"loss_scaler:\n  scale: {ArchDsl.Dsl.FloatText.Format(scaler.Scale)}\n  skipped_steps: {scaler.SkippedSteps}   # optimizer steps skipped on an inf/NaN gradient or loss (GradScaler)\n");
+        sb.Append($"blas: {Yaml(BlasKernelText.Describe(BlasKernel.Current))}\n");
         sb.Append($"cpu_kernels: {CpuCapability.Name(CpuCapability.Current)}   # the instruction set of the shim's own CPU kernels ({CpuCapability.Variable} caps it)\n");
         sb.Append(DataParallelYaml());
         sb.Append($"resumes: {_info.Resumes}\n");

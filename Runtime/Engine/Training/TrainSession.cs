@@ -122,7 +122,7 @@ internal sealed partial class TrainSession : IDisposable
         if (AmpModes.Unsupported(_settings.Amp, _device.type == DeviceType.CUDA ? "cuda" : "cpu") is { } why)
             throw new TrainingException($"train key 'amp': {why}; use amp: bf16 on the CPU, or --device cuda");
         _scaler = _probe?.Scaler() ?? (_settings.Amp == AmpMode.Fp16 ? new GradScaler() : null);
-        _sink.Message($"precision: {AmpText(_settings.Amp)}; BLAS: {BlasKernel.Current?.ToString() ?? "not loaded"}");
+        _sink.Message($"precision: {AmpText(_settings.Amp)}; BLAS: {BlasKernelText.Describe(BlasKernel.Current)}");
     }
 
     /// <summary>The data (normalised as <paramref name="start"/> was), schedule, augmentation, model, optimizer and batch buffers.</summary>

@@ -26,8 +26,11 @@ internal sealed class LinearModule : OpModule
     public override AmpPolicy Amp(NodeTensors t) => AmpPolicy.Product(t.P("weight").size(1), t.P("weight").size(0));
     public override NodeKernel Create(NodeTensors t) => new Linear(t.P("weight"), t.Opt("bias"));
 
-    sealed class Linear(Tensor w, Tensor? b) : NodeKernel
+    /// <summary>x·wᵀ + b (<see cref="F.linear"/>); <see cref="LinearGeluFusion"/> makes one without its bias.</summary>
+    internal sealed class Linear(Tensor w, Tensor? b) : NodeKernel
     {
+        public Tensor Weight => w;
+        public Tensor? Bias => b;
         public override Tensor Forward(Tensor x, Tensor? y, bool training) => F.linear(x, w, b);
     }
 }
