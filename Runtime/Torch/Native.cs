@@ -97,11 +97,14 @@ public static class NativeLibraryLocator
             }
             ThreadPools.Apply(); // libgomp and OpenBLAS read their settings when they load, with the shim
             BlasKernel.Apply();  // likewise OpenBLAS's kernel (OPENBLAS_CORETYPE); a user's value it rejects throws
-            try { _handle = NativeLibrary.Load(path); }
+            IntPtr handle;
+            try { handle = NativeLibrary.Load(path); }
             catch (Exception e)
             {
                 throw new TorchNativeLibraryException($"{path} could not be loaded: {e.Message}. " + BuildHint, e);
             }
+            CpuCapability.CheckVariable(handle); // a bad ARCHDSL_CPU_CAPABILITY stops every call here, as a bad OPENBLAS_CORETYPE
+            _handle = handle;
             GoogleLogging.Apply(); // the glog the shim loaded: initialised, so c10d's messages come without "Logging before InitGoogleLogging()"
             return _handle;
         }
@@ -238,6 +241,9 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern int ats_manual_seed(ulong seed);
     [DllImport(L)] internal static extern int ats_set_num_threads(int n);
     [DllImport(L)] internal static extern int ats_get_num_threads();
+    [DllImport(L)] internal static extern int ats_cpu_capability(int processor);
+    [DllImport(L)] internal static extern int ats_set_cpu_capability([MarshalAs(UnmanagedType.LPUTF8Str)] string? name);
+    [DllImport(L)] internal static extern IntPtr ats_cpu_capability_name(int level);
     [DllImport(L)] internal static extern int ats_set_num_interop_threads(int n);
     [DllImport(L)] internal static extern int ats_get_num_interop_threads();
     [DllImport(L)] internal static extern int ats_cuda_is_available();

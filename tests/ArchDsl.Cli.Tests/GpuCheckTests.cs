@@ -115,17 +115,48 @@ public sealed class GpuCheckTests(PublishedArchc published) : IClassFixture<Publ
     /// exit 1, no stack trace and no run directory.
     /// </summary>
     [Fact]
-    public void A_users_OPENBLAS_CORETYPE_the_library_rejects_stops_archc_before_anything_is_written()
+    public void A_users_OPENBLAS_CORETYPE_the_library_rejects_stops_archc_before_anything_is_written() =>
+        StopsBeforeAnythingIsWritten("OPENBLAS_CORETYPE", "Skylake-X",
+            "archc: error: OPENBLAS_CORETYPE=Skylake-X: this OpenBLAS has no kernel of that name",
+            "Unset OPENBLAS_CORETYPE to let ArchDsl choose from the processor's features");
+
+    /// <summary>An ARCHDSL_CPU_CAPABILITY that names no level (the own kernels' cap, checked when the shim loads): a clear
+    /// error naming the three, exit 1, no stack trace and no run directory — never the widest kernels run instead.</summary>
+    [Fact]
+    public void An_ARCHDSL_CPU_CAPABILITY_that_names_no_level_stops_archc_before_anything_is_written() =>
+        StopsBeforeAnythingIsWritten("ARCHDSL_CPU_CAPABILITY", "avx-2",
+            "archc: error: ARCHDSL_CPU_CAPABILITY=avx-2 names no instruction set: expected avx512, avx2 or default");
+
+    /// <summary>ARCHDSL_CPU_CAPABILITY=default (the baseline kernels a processor without AVX2 runs) is read when the shim
+    /// loads: the run trains on them and its summary names them.</summary>
+    [Fact]
+    public void ARCHDSL_CPU_CAPABILITY_caps_a_runs_own_kernels_and_its_summary_names_them()
     {
-        var work = Directory.CreateTempSubdirectory("archdsl-coretype-").FullName;
+        var work = Directory.CreateTempSubdirectory("archdsl-capability-").FullName;
         try
         {
             var spec = CliHarness.TempSpec(CliHarness.TinyTrainSpec);
-            var env = new Dictionary<string, string> { ["ARCHDSL_NATIVE"] = published.Shim, ["OPENBLAS_CORETYPE"] = "Skylake-X" };
+            var env = new Dictionary<string, string> { ["ARCHDSL_NATIVE"] = published.Shim, ["ARCHDSL_CPU_CAPABILITY"] = "default" };
+            var (code, output) = Script.Run(TimeSpan.FromMinutes(2), env, "-c", $"'{published.Archc}' train '{spec}' --runs '{work}/runs'");
+            Assert.True(code == 0, output);
+            var summary = Assert.Single(Directory.GetFiles(Path.Combine(work, "runs"), "summary.yaml", SearchOption.AllDirectories));
+            Assert.Contains("\ncpu_kernels: default   #", File.ReadAllText(summary));
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    /// <summary>The published archc's train of a tiny spec with <paramref name="variable"/> = <paramref name="value"/>:
+    /// exit 1 with each of <paramref name="messages"/>, no stack trace, nothing in the runs folder.</summary>
+    void StopsBeforeAnythingIsWritten(string variable, string value, params string[] messages)
+    {
+        var work = Directory.CreateTempSubdirectory("archdsl-bad-variable-").FullName;
+        try
+        {
+            var spec = CliHarness.TempSpec(CliHarness.TinyTrainSpec);
+            var env = new Dictionary<string, string> { ["ARCHDSL_NATIVE"] = published.Shim, [variable] = value };
             var (code, output) = Script.Run(TimeSpan.FromMinutes(2), env, "-c", $"'{published.Archc}' train '{spec}' --runs '{work}/runs'");
             Assert.True(code == 1, output);
-            Assert.Contains("archc: error: OPENBLAS_CORETYPE=Skylake-X: this OpenBLAS has no kernel of that name", output);
-            Assert.Contains("Unset OPENBLAS_CORETYPE to let ArchDsl choose from the processor's features", output);
+            foreach (var message in messages) Assert.Contains(message, output);
             Assert.DoesNotContain("   at ", output);
             Assert.Empty(Directory.Exists(Path.Combine(work, "runs")) ? Directory.GetFileSystemEntries(Path.Combine(work, "runs")) : []);
         }

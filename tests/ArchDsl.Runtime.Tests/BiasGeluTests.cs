@@ -66,6 +66,27 @@ public sealed class BiasGeluTests
         AssertClose(ours, autocast, ScalarType.BFloat16, Math.Pow(2, -7));
     }
 
+    /// <summary>The key cases at every instruction-set level (<see cref="KernelLevels"/>): the AVX2 and baseline kernels,
+    /// which an AVX-512 processor never chooses, held to the same references in float32 and bfloat16.</summary>
+    public static IEnumerable<object[]> CasesAtEachLevel() => KernelLevels.Each(new TheoryData<long[], bool>
+    {
+        { [8, 50, 192], true },
+        { [300, 40], true },
+        { [7, 33], true },
+        { [3, 7], true },
+        { [300, 40], false },
+    });
+
+    [Theory]
+    [MemberData(nameof(CasesAtEachLevel))]
+    public void Every_levels_kernels_match_gelu_of_x_plus_bias(int level, long[] shape, bool bias) =>
+        KernelLevels.At(level, () =>
+        {
+            Float32_matches_gelu_of_x_plus_bias(shape, bias);
+            Bfloat16_is_within_one_rounding_of_the_exact_result(shape, bias);
+            Bfloat16_is_within_two_roundings_of_autocasts_ops(shape, bias);
+        });
+
     [Fact]
     public void A_transposed_input_gives_what_its_contiguous_copy_does()
     {

@@ -35,6 +35,25 @@ public sealed class DepthwiseConvTests
     public void Float64_values_and_gradients_are_conv2ds(int n, int c, int h, int w, int k, int pad, bool bias) =>
         Compare(ScalarType.Float64, n, c, h, w, k, pad, bias, tolerance: 1e-12);
 
+    /// <summary>The key shapes at every instruction-set level (<see cref="KernelLevels"/>): the AVX2 and baseline kernels,
+    /// which an AVX-512 processor never chooses, against conv2d too.</summary>
+    public static IEnumerable<object[]> ShapesAtEachLevel() => KernelLevels.Each(new TheoryData<int, int, int, int, int, int, bool>
+    {
+        { 8, 128, 14, 14, 5, 2, true },
+        { 3, 20, 9, 11, 3, 1, true },
+        { 2, 16, 6, 6, 4, 1, true },
+        { 2, 24, 12, 10, 17, 8, false },
+    });
+
+    [Theory]
+    [MemberData(nameof(ShapesAtEachLevel))]
+    public void Every_levels_kernels_are_conv2ds(int level, int n, int c, int h, int w, int k, int pad, bool bias) =>
+        KernelLevels.At(level, () =>
+        {
+            Compare(ScalarType.Float32, n, c, h, w, k, pad, bias, tolerance: 2e-5);
+            Compare(ScalarType.Float64, n, c, h, w, k, pad, bias, tolerance: 1e-12);
+        });
+
     /// <summary>Largest difference relative to the largest magnitude of the reference, for each of output, dx, dw, db.</summary>
     static void Compare(ScalarType dtype, int n, int c, int h, int w, int k, int pad, bool bias, double tolerance)
     {

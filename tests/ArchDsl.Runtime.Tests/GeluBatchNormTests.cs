@@ -41,6 +41,26 @@ public sealed class GeluBatchNormTests
     public void Float64_matches_gelu_then_batch_norm(long[] shape, double offset, bool training) =>
         Compare(ScalarType.Float64, shape, offset, training, tolerance: 1e-10);
 
+    /// <summary>The key cases at every instruction-set level (<see cref="KernelLevels"/>): the AVX2 and baseline float32
+    /// kernels, which an AVX-512 processor never chooses, with and without the residual (float64 is scalar code).</summary>
+    public static IEnumerable<object[]> CasesAtEachLevel() => KernelLevels.Each(new TheoryData<long[], double, bool>
+    {
+        { [8, 128, 14, 14], 0.0, true },
+        { [3, 20, 9, 11], 0.0, false },
+        { [5, 7, 3, 3], 0.0, true },
+        { [300, 40], 0.0, true },
+        { [4, 16, 8, 8], 40.0, true },
+    });
+
+    [Theory]
+    [MemberData(nameof(CasesAtEachLevel))]
+    public void Every_levels_kernels_match_gelu_then_batch_norm(int level, long[] shape, double offset, bool training) =>
+        KernelLevels.At(level, () =>
+        {
+            Compare(ScalarType.Float32, shape, offset, training, tolerance: 2e-5);
+            if (offset == 0) A_residual_summed_in_the_kernel_matches_gelu_batch_norm_then_add(shape, training);
+        });
+
     /// <summary>max |Δ| / max(1, max |ref|) of each result against libtorch's gelu + batch_norm in float64 on the same values.</summary>
     static void Compare(ScalarType dtype, long[] shape, double offset, bool training, double tolerance)
     {

@@ -98,6 +98,33 @@ public sealed class PackedAttentionTests
         Compare(ScalarType.BFloat16, ScalarType.Float32, b, 2, n, heads, d, tolerance: 1.0 / 128);
     }
 
+    /// <summary>
+    /// The key shapes at every instruction-set level (<see cref="KernelLevels"/>): the AVX2 products and softmax, which an
+    /// AVX-512 processor never chooses, against the math path too. At the baseline there are no own products: float32's
+    /// blocks multiply with oneDNN's sgemm and bfloat16 takes libtorch's math path.
+    /// </summary>
+    public static IEnumerable<object[]> ShapesAtEachLevel() => KernelLevels.Each(new TheoryData<int, int, int, int>
+    {
+        { 4, 50, 3, 64 },
+        { 3, 7, 1, 3 },
+        { 2, 70, 2, 80 },
+    });
+
+    [Theory]
+    [MemberData(nameof(ShapesAtEachLevel))]
+    public void Every_levels_blocks_are_the_math_paths(int level, int b, int n, int heads, int d) =>
+        KernelLevels.At(level, () =>
+        {
+            Compare(ScalarType.Float32, ScalarType.Float32, b, n, n, heads, d, tolerance: 2e-5);
+            Compare(ScalarType.Float32, ScalarType.Float32, b, 1, n, heads, d, tolerance: 2e-5);
+            Compare(ScalarType.Float32, ScalarType.Float32, 2, 20, 20, 2, 16, 2e-5, magnitude: 30);
+            Assert.Equal(level > 0, F.packed_attention_kernel(ScalarType.BFloat16));
+            if (level == 0) return;
+            Compare(ScalarType.BFloat16, ScalarType.Float32, b, n, n, heads, d, tolerance: 1.0 / 128);
+            Compare(ScalarType.BFloat16, ScalarType.Float32, b, 2, n, heads, d, tolerance: 1.0 / 128);
+            BFloat16_is_the_float32_blocks_rounded_once();
+        });
+
     /// <summary>Ours in <paramref name="dtype"/> against the math path in <paramref name="reference"/>: output and gradients,
     /// largest difference over the largest magnitude of the reference. queries ≠ keys: q apart from the packed k and v.</summary>
     static void Compare(ScalarType dtype, ScalarType reference, int b, int queries, int keys, int heads, int d, double tolerance,

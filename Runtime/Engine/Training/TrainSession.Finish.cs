@@ -65,6 +65,7 @@ internal sealed partial class TrainSession
         if (_scaler is { } scaler)
             sb.Append($"loss_scaler:\n  scale: {ArchDsl.Dsl.FloatText.Format(scaler.Scale)}\n  skipped_steps: {scaler.SkippedSteps}   # optimizer steps skipped on an inf/NaN gradient or loss (GradScaler)\n");
         sb.Append($"blas: {Yaml(BlasKernelText.Describe(BlasKernel.Current))}\n");
+        sb.Append($"cpu_kernels: {CpuCapability.Name(CpuCapability.Current)}   # the instruction set of the shim's own CPU kernels ({CpuCapability.Variable} caps it)\n");
         sb.Append(DataParallelYaml());
         sb.Append($"resumes: {_info.Resumes}\n");
         sb.Append($"checkpoints:\n  last: {RunDirectory.CheckpointFile(RunDirectory.Last)}\n");

@@ -180,7 +180,7 @@ struct Layout {
 // exp(x) for x ≤ 0 in float32, in straight-line code the compiler vectorises (Cephes' expf: x = n·ln 2 + r with
 // |r| ≤ ln 2 / 2, a degree-7 polynomial for e^r, 2ⁿ through the exponent bits; within 2 ulp). Below −87.3 it gives
 // e^−87.3 ≈ 1.2e−38 rather than a denormal or 0, which changes no softmax beyond float rounding.
-inline float exp_nonpositive(float x) {
+__attribute__((always_inline)) inline float exp_nonpositive(float x) {
   x = x < -87.3f ? -87.3f : x;
   const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round to nearest (|x·log₂e| < 2²²)
   const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;          // Cody–Waite: ln 2 = 0.693359375 − 2.12194440e−4
@@ -198,7 +198,7 @@ inline float exp_nonpositive(float x) {
 }
 
 // Σ row[0..n) with 16 running sums (a loop the compiler vectorises; a single running sum would not be).
-inline float sum16(const float* row, int64_t n) {
+__attribute__((always_inline)) inline float sum16(const float* row, int64_t n) {
   float part[16] = {};
   int64_t j = 0;
   for (; j + 16 <= n; j += 16)
@@ -209,9 +209,8 @@ inline float sum16(const float* row, int64_t n) {
   return total;
 }
 
-// Each of `rows` rows of n scores replaced by its softmax (max subtracted first, as at::softmax).
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void softmax_rows(float* p, int64_t rows, int64_t n) {
+// Each of `rows` rows of n scores replaced by its softmax (max subtracted first, as at::softmax), per instruction set.
+__attribute__((always_inline)) inline void softmax_body(float* p, int64_t rows, int64_t n) {
   for (int64_t i = 0; i < rows; i++) {
     float* row = p + i * n;
     float top = row[0];
@@ -220,6 +219,13 @@ void softmax_rows(float* p, int64_t rows, int64_t n) {
     const float inv = 1.f / sum16(row, n);
     for (int64_t j = 0; j < n; j++) row[j] *= inv;
   }
+}
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512")))
+void softmax_avx512(float* p, int64_t rows, int64_t n) { softmax_body(p, rows, n); }
+__attribute__((target("avx2,fma"))) void softmax_avx2(float* p, int64_t rows, int64_t n) { softmax_body(p, rows, n); }
+void softmax_rows(float* p, int64_t rows, int64_t n) {
+  const int level = cpu_vector_level();
+  return level == 2 ? softmax_avx512(p, rows, n) : level == 1 ? softmax_avx2(p, rows, n) : softmax_body(p, rows, n);
 }
 void softmax_rows(double* p, int64_t rows, int64_t n) {
   for (int64_t i = 0; i < rows; i++) {

@@ -260,3 +260,70 @@ ATS_API int ats_cuda_device_count() {
     return 0;
   }
 }
+
+// ---- the own kernels' instruction set (shim.h's cpu_vector_level) ------------------------------------------------
+// Named as ATen's ATEN_CPU_CAPABILITY names its levels; the index is the level.
+namespace {
+
+constexpr const char* kCapabilities[] = {"default", "avx2", "avx512"};
+constexpr const char* kCapabilityVariable = "ARCHDSL_CPU_CAPABILITY";
+
+int processor_level() {
+  static const int level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+                               ? 2
+                               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+  return level;
+}
+// The level `name` names, or -1.
+int capability_level(const std::string& name) {
+  for (int i = 0; i < 3; i++)
+    if (name == kCapabilities[i]) return i;
+  return -1;
+}
+// ARCHDSL_CPU_CAPABILITY, read once: its value and level (2, no cap, when unset or empty; -1 when it names none).
+struct Variable {
+  std::string value;
+  int level;
+};
+const Variable& variable() {
+  static const Variable v = [] {
+    const char* value = std::getenv(kCapabilityVariable);
+    const std::string s = value ? value : "";
+    return Variable{s, s.empty() ? 2 : capability_level(s)};
+  }();
+  return v;
+}
+std::atomic<int> set_cap{-1};  // ats_set_cpu_capability's cap for the process; -1: none, the variable's applies
+
+}  // namespace
+
+int ats::cpu_vector_level() {
+  int cap = set_cap.load(std::memory_order_relaxed);
+  if (cap < 0) {
+    cap = variable().level;
+    TORCH_CHECK(cap >= 0, kCapabilityVariable, "=", variable().value,
+                " names no instruction set: expected avx512, avx2 or default (or unset: the processor's widest)");
+  }
+  return std::min(cap, processor_level());
+}
+
+// The level the own kernels use now (processor 0) or the widest the processor runs (processor 1): 2 avx512, 1 avx2,
+// 0 default; -1 with the error when ARCHDSL_CPU_CAPABILITY names no level.
+ATS_API int ats_cpu_capability(int processor) {
+  ATS_TRY return processor ? processor_level() : cpu_vector_level();
+  ATS_CATCH(-1)
+}
+// Caps the own kernels' level for the whole process at `name` (avx512, avx2 or default; never above the processor's
+// widest), or with null lifts the cap (ARCHDSL_CPU_CAPABILITY's applies again). Returns the level now in effect, or -1
+// with the error for another name.
+ATS_API int ats_set_cpu_capability(const char* name) {
+  ATS_TRY
+  const int level = name ? capability_level(name) : -1;
+  TORCH_CHECK(!name || level >= 0, "cpu capability '", name, "' is none of avx512, avx2, default");
+  set_cap.store(level, std::memory_order_relaxed);
+  return cpu_vector_level();
+  ATS_CATCH(-1)
+}
+// The name of a level (0 default, 1 avx2, 2 avx512), or null.
+ATS_API const char* ats_cpu_capability_name(int level) { return level >= 0 && level < 3 ? kCapabilities[level] : nullptr; }

@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-// The kernels once per instruction set; cpu_vector_level() (shim.h) picks the widest the processor has.
+// The kernels once per instruction set; cpu_vector_level() (shim.h) picks one: the widest the processor has, or the cap.
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512")
 namespace dw_avx512 {

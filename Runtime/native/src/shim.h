@@ -39,15 +39,11 @@ inline at::Scalar scalar(double value, int is_int) {
 inline at::TensorOptions options(int dtype_code, const char* device) {
   return at::TensorOptions().dtype(dtype(dtype_code)).device(c10::Device(std::string(device ? device : "cpu")));
 }
-// The widest vector code the processor runs, for the shim's own kernels compiled once per instruction set
-// (depthwise.cpp, gelu_batchnorm.cpp): 2 AVX-512 (F, VL, BW, DQ), 1 AVX2 with FMA, 0 the baseline.
-inline int cpu_vector_level() {
-  static const int level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
-                               ? 2
-                               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-  return level;
-}
+// The vector code of the shim's own kernels compiled once per instruction set (depthwise.cpp, gelu_batchnorm.cpp,
+// attention.cpp, bias_gelu.cpp): 2 AVX-512 (F, VL, BW, DQ), 1 AVX2 with FMA, 0 the baseline. The widest the processor
+// runs, capped by ARCHDSL_CPU_CAPABILITY or ats_set_cpu_capability (core.cpp), never raised: read it on every call,
+// never keep it in a static, as the cap may change between calls. Throws when ARCHDSL_CPU_CAPABILITY names no level.
+int cpu_vector_level();
 inline std::vector<at::Tensor> list(T* const* ts, int n) {
   std::vector<at::Tensor> v;
   v.reserve(n);
