@@ -27,7 +27,7 @@ internal static class GeluBatchNormFusion
         var nodes = graph.Nodes;
         var readers = Readers(graph);
         var fused = new List<string>();
-        foreach (var node in graph.Nodes)
+        foreach (var node in nodes)
         {
             if (kernels[node.Id] is not BatchNormModule.BatchNorm bn || node.Inputs.Count != 1) continue;
             var g = node.Inputs[0];
