@@ -241,6 +241,7 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern int ats_manual_seed(ulong seed);
     [DllImport(L)] internal static extern int ats_set_num_threads(int n);
     [DllImport(L)] internal static extern int ats_get_num_threads();
+    [DllImport(L)] internal static extern int ats_parallel_for_threads(long n);
     [DllImport(L)] internal static extern int ats_cpu_capability(int processor);
     [DllImport(L)] internal static extern int ats_set_cpu_capability([MarshalAs(UnmanagedType.LPUTF8Str)] string? name);
     [DllImport(L)] internal static extern IntPtr ats_cpu_capability_name(int level);

@@ -21,6 +21,10 @@ public static partial class torch
     /// <summary>Intra-op threads. Debian's libtorch starts with 1; set this to use the cores.</summary>
     public static void set_num_threads(int threads) => Native.Check(Native.ats_set_num_threads(threads));
     public static int get_num_threads() => Native.ats_get_num_threads();
+    /// <summary>How many threads the binding's own CPU kernels spread <paramref name="items"/> independent items over: the
+    /// intra-op thread count (at most <paramref name="items"/>) when the native shim was built for libtorch's parallel
+    /// backend, 1 when its at::parallel_for fell back to the calling thread. Throws <see cref="TorchException"/> on error.</summary>
+    internal static int parallel_for_threads(long items) => Native.Check(Native.ats_parallel_for_threads(items));
     /// <summary>Inter-op threads; libtorch allows setting this only once, before any parallel work.</summary>
     public static void set_num_interop_threads(int threads) => Native.Check(Native.ats_set_num_interop_threads(threads));
     public static int get_num_interop_threads() => Native.ats_get_num_interop_threads();

@@ -27,4 +27,25 @@ public class ThreadPoolsTests : TorchTest
             Assert.Equal(user ?? value, effective[name]);
         }
     }
+
+    /// <summary>
+    /// The shim's own kernels (attention, fused GELU, depthwise convolution, …) spread their work with at::parallel_for,
+    /// a header template that is parallel only where the shim is compiled for libtorch's OpenMP backend (-fopenmp,
+    /// Runtime/native/CMakeLists.txt). Until 2026-12-01 it was not, and every own kernel ran on one thread whatever the
+    /// thread count; the kernels' "same bits on 1 and 2 threads" tests could not see it.
+    /// </summary>
+    [Fact]
+    public void The_own_kernels_parallel_for_runs_on_the_intra_op_threads()
+    {
+        var before = get_num_threads();
+        try
+        {
+            set_num_threads(2);
+            Assert.Equal(2, parallel_for_threads(8));
+            Assert.Equal(1, parallel_for_threads(1)); // one item: one thread
+            set_num_threads(1);
+            Assert.Equal(1, parallel_for_threads(8));
+        }
+        finally { set_num_threads(before); }
+    }
 }

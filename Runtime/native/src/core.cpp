@@ -244,6 +244,16 @@ ATS_API int ats_set_grad_enabled(int enabled) {
 ATS_VOID_FN(ats_manual_seed, (uint64_t seed), at::manual_seed(seed))
 ATS_VOID_FN(ats_set_num_threads, (int n), at::set_num_threads(n))
 ATS_API int ats_get_num_threads() { return at::get_num_threads(); }
+// The number of threads at::parallel_for spreads n items (grain 1) over when the shim calls it, as its own kernels do:
+// the intra-op thread count (at most n) where the shim is compiled for libtorch's parallel backend (CMakeLists.txt:
+// -fopenmp), 1 where the header template falls back to running the range on the calling thread; -1 on error.
+ATS_API int ats_parallel_for_threads(int64_t n) {
+  ATS_TRY
+  std::atomic<uint64_t> seen{0};
+  at::parallel_for(0, n, 1, [&](int64_t, int64_t) { seen |= uint64_t(1) << (at::get_thread_num() % 64); });
+  return __builtin_popcountll(seen.load());
+  ATS_CATCH(-1)
+}
 ATS_VOID_FN(ats_set_num_interop_threads, (int n), at::set_num_interop_threads(n))
 ATS_API int ats_get_num_interop_threads() { return at::get_num_interop_threads(); }
 ATS_API int ats_cuda_is_available() {
