@@ -2,14 +2,18 @@
 // backward, with the shim's own kernels (depthwise_kernels.h). libtorch 1.13 sends this convolution to oneDNN, whose
 // backward is slow for it: on the default ConvMixer's [128, 128, 14, 14] with 5×5 filters, one thread, CPU time,
 // oneDNN's backward (input and weight gradients, no bias) takes 27.6–28.7 ms and its forward 3.3–3.6 ms, against
-// 6.5 ms and 3.0 ms (with the bias) here. Same values to float rounding (the sums run in another order).
+// 6.5 ms and 3.0 ms (with the bias) here. Same values to float rounding (the sums run in another order). The same bits on
+// any number of threads: the output and input gradient split rows over the threads, each row computed whole by one; the
+// weight and bias gradients are per-sample partials (one thread each) added up over the samples in order (sum_rows).
 #include "shim.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <vector>
 
 // The kernels once per instruction set; cpu_vector_level() (shim.h) picks one: the widest the processor has, or the cap.
+// Each op reads the level once, before its parallel_for, so that every thread of it runs the same variant.
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512")
 namespace dw_avx512 {
@@ -31,9 +35,9 @@ using namespace ats;
 namespace {
 
 template <typename S>
-void conv_rows(const S* x, const S* taps, const S* bias, S* out, int64_t Hi, int64_t Wi, int64_t Wo, int64_t C, int64_t K,
-               int64_t pad, int64_t h0, int64_t h1) {
-  switch (cpu_vector_level()) {
+void conv_rows(int level, const S* x, const S* taps, const S* bias, S* out, int64_t Hi, int64_t Wi, int64_t Wo, int64_t C,
+               int64_t K, int64_t pad, int64_t h0, int64_t h1) {
+  switch (level) {
     case 2: return dw_avx512::conv_rows(x, taps, bias, out, Hi, Wi, Wo, C, K, pad, h0, h1);
     case 1: return dw_avx2::conv_rows(x, taps, bias, out, Hi, Wi, Wo, C, K, pad, h0, h1);
     default: return dw_base::conv_rows(x, taps, bias, out, Hi, Wi, Wo, C, K, pad, h0, h1);
@@ -41,9 +45,9 @@ void conv_rows(const S* x, const S* taps, const S* bias, S* out, int64_t Hi, int
 }
 
 template <typename S>
-void wgrad_plane(const S* x, const S* gy, S* gw, S* gb, int64_t Hi, int64_t Wi, int64_t Ho, int64_t Wo, int64_t C, int64_t K,
-                 int64_t pad) {
-  switch (cpu_vector_level()) {
+void wgrad_plane(int level, const S* x, const S* gy, S* gw, S* gb, int64_t Hi, int64_t Wi, int64_t Ho, int64_t Wo, int64_t C,
+                 int64_t K, int64_t pad) {
+  switch (level) {
     case 2: return dw_avx512::wgrad_plane(x, gy, gw, gb, Hi, Wi, Ho, Wo, C, K, pad);
     case 1: return dw_avx2::wgrad_plane(x, gy, gw, gb, Hi, Wi, Ho, Wo, C, K, pad);
     default: return dw_base::wgrad_plane(x, gy, gw, gb, Hi, Wi, Ho, Wo, C, K, pad);
@@ -64,6 +68,7 @@ at::Tensor conv(const at::Tensor& x, const at::Tensor& taps, const at::Tensor& b
   const int64_t Ho = Hi + 2 * pad - K + 1, Wo = Wi + 2 * pad - K + 1;
   auto xc = x.contiguous(at::MemoryFormat::ChannelsLast);
   auto out = at::empty({N, C, Ho, Wo}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  const int level = cpu_vector_level();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "depthwise_conv2d", [&] {
     const scalar_t* xp = xc.data_ptr<scalar_t>();
     const scalar_t* tp = taps.data_ptr<scalar_t>();
@@ -73,7 +78,7 @@ at::Tensor conv(const at::Tensor& x, const at::Tensor& taps, const at::Tensor& b
     at::parallel_for(0, N * Ho, 1, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end;) {
         const int64_t n = r / Ho, h0 = r % Ho, h1 = std::min(Ho, h0 + (end - r));
-        conv_rows(xp + n * Hi * Wi * C, tp, bp, op + n * Ho * Wo * C, Hi, Wi, Wo, C, K, pad, h0, h1);
+        conv_rows(level, xp + n * Hi * Wi * C, tp, bp, op + n * Ho * Wo * C, Hi, Wi, Wo, C, K, pad, h0, h1);
         r += h1 - h0;
       }
     });
@@ -81,22 +86,46 @@ at::Tensor conv(const at::Tensor& x, const at::Tensor& taps, const at::Tensor& b
   return out;
 }
 
+// total[j] = Σₙ part[n][j] over the rows of part [N, per], added in row order n = 0, 1, …, N − 1 in double and rounded
+// once to S. The threads split the columns, never a column's rows, so the bits do not depend on the number of threads.
+// libtorch 1.13's sum(0) did not keep that: under ATEN_CPU_CAPABILITY=avx512 its 1- and 2-thread sums of a [32, 2496]
+// differ in 48 columns (its AVX-512 code sums a 64-wide column group in another order than the 16-wide vectors left
+// over, and 2 threads split the columns at 1,248 = 19·64 + 32). Precision: float32 is summed in double, where sum(0)
+// summed in float32 (in a cascade); float64 in double in order, an error bound of (N − 1)·2⁻⁵³·Σₙ|part[n][j]| against
+// the cascade's smaller one. Cost on [128, 3328] (a default ConvMixer layer's), one thread, CPU time, a standalone loop
+// of 200 calls: 92 µs against sum(0)'s 28 µs, so +0.5 ms on the ~0.5 s training step's 8 layers.
+template <typename S>
+void sum_rows(const S* part, int64_t N, int64_t per, S* total) {
+  const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(1, N));  // columns
+  at::parallel_for(0, per, grain, [&](int64_t j0, int64_t j1) {
+    std::vector<double> acc(static_cast<size_t>(j1 - j0), 0.0);
+    for (int64_t n = 0; n < N; n++) {
+      const S* row = part + n * per + j0;
+      for (int64_t j = 0; j < j1 - j0; j++) acc[j] += row[j];
+    }
+    for (int64_t j = j0; j < j1; j++) total[j] = static_cast<S>(acc[j - j0]);
+  });
+}
+
 // Weight [C, 1, K, K] and bias [C] gradients: per-sample sums (each sample's written by one thread), then added up over
-// the samples in order, so the result does not depend on the number of threads.
+// the samples in order (sum_rows), so the result does not depend on the number of threads.
 std::pair<at::Tensor, at::Tensor> weight_grads(const at::Tensor& x, const at::Tensor& gy, int64_t K, int64_t pad) {
   const int64_t N = x.size(0), C = x.size(1), Hi = x.size(2), Wi = x.size(3), Ho = gy.size(2), Wo = gy.size(3);
   const int64_t per = K * K * C + C;
   auto part = at::empty({N, per}, x.options().memory_format(at::MemoryFormat::Contiguous));
+  auto total = at::empty({per}, part.options());
+  const int level = cpu_vector_level();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "depthwise_conv2d_backward", [&] {
     const scalar_t* xp = x.data_ptr<scalar_t>();
     const scalar_t* gp = gy.data_ptr<scalar_t>();
     scalar_t* pp = part.data_ptr<scalar_t>();
     at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
       for (int64_t n = begin; n < end; n++)
-        wgrad_plane(xp + n * Hi * Wi * C, gp + n * Ho * Wo * C, pp + n * per, pp + n * per + K * K * C, Hi, Wi, Ho, Wo, C, K, pad);
+        wgrad_plane(level, xp + n * Hi * Wi * C, gp + n * Ho * Wo * C, pp + n * per, pp + n * per + K * K * C, Hi, Wi, Ho, Wo,
+                    C, K, pad);
     });
+    sum_rows(pp, N, per, total.data_ptr<scalar_t>());
   });
-  auto total = part.sum(0);
   auto gw = total.narrow(0, 0, K * K * C).view({K * K, C}).t().reshape({C, 1, K, K});
   return {gw.contiguous(at::MemoryFormat::ChannelsLast), total.narrow(0, K * K * C, C).clone()};
 }

@@ -49,9 +49,10 @@ namespace {
 constexpr int64_t kBlock = 256;  // rows per partial sum (fixed: the sums' order does not depend on the threads)
 
 // ---- the kernels per element type: float32 on the vector code for the processor, float64 scalar ---------------------
+// `level`: cpu_vector_level(), read once per op before its parallel_for so that every thread runs the same variant.
 
 #define GBN_DISPATCH(fn, ...)                                         \
-  switch (cpu_vector_level()) {                                       \
+  switch (level) {                                                    \
     case 2: return gbn_avx512::fn(__VA_ARGS__);                       \
     case 1: return gbn_avx2::fn(__VA_ARGS__);                         \
     default: return gbn_base::fn(__VA_ARGS__);                       \
@@ -60,10 +61,12 @@ constexpr int64_t kBlock = 256;  // rows per partial sum (fixed: the sums' order
 inline double gelu_cdf(double x) { return 0.5 * std::erfc(-x * M_SQRT1_2); }
 inline double gelu_pdf(double x) { return std::exp(-0.5 * x * x) * 0.39894228040143267794; }
 
-void stats(const float* x, int64_t rows, int64_t C, const float* shift, float* s1, float* s2, float* g, float* dg) {
+void stats(int level, const float* x, int64_t rows, int64_t C, const float* shift, float* s1, float* s2, float* g,
+           float* dg) {
   GBN_DISPATCH(gbn_stats, x, rows, C, shift, s1, s2, g, dg)
 }
-void stats(const double* x, int64_t rows, int64_t C, const double* shift, double* s1, double* s2, double* g, double* dg) {
+void stats(int, const double* x, int64_t rows, int64_t C, const double* shift, double* s1, double* s2, double* g,
+           double* dg) {
   std::fill(s1, s1 + C, 0.0);
   std::fill(s2, s2 + C, 0.0);
   for (int64_t i = 0; i < rows * C; i++) {
@@ -78,11 +81,11 @@ void stats(const double* x, int64_t rows, int64_t C, const double* shift, double
   }
 }
 
-void normalize(const float* x, int64_t rows, int64_t C, const float* scale, const float* bias, float* y, bool gelu,
-               const float* res = nullptr) {
+void normalize(int level, const float* x, int64_t rows, int64_t C, const float* scale, const float* bias, float* y,
+               bool gelu, const float* res = nullptr) {
   GBN_DISPATCH(gbn_normalize, x, rows, C, scale, bias, y, gelu, res)
 }
-void normalize(const double* x, int64_t rows, int64_t C, const double* scale, const double* bias, double* y, bool gelu,
+void normalize(int, const double* x, int64_t rows, int64_t C, const double* scale, const double* bias, double* y, bool gelu,
                const double* res = nullptr) {
   for (int64_t i = 0; i < rows * C; i++) {
     const double v = gelu ? x[i] * gelu_cdf(x[i]) : x[i];
@@ -90,11 +93,11 @@ void normalize(const double* x, int64_t rows, int64_t C, const double* scale, co
   }
 }
 
-void backward_rows(const float* g, const float* dg, const float* gy, int64_t rows, int64_t C, const float* mean, const float* invstd,
-                   float* s1, float* s2, const float* k, const float* a, const float* b, float* dx) {
+void backward_rows(int level, const float* g, const float* dg, const float* gy, int64_t rows, int64_t C, const float* mean,
+                   const float* invstd, float* s1, float* s2, const float* k, const float* a, const float* b, float* dx) {
   GBN_DISPATCH(gbn_backward, g, dg, gy, rows, C, mean, invstd, s1, s2, k, a, b, dx)
 }
-void backward_rows(const double* g, const double* dg, const double* gy, int64_t rows, int64_t C, const double* mean,
+void backward_rows(int, const double* g, const double* dg, const double* gy, int64_t rows, int64_t C, const double* mean,
                    const double* invstd, double* s1, double* s2, const double* k, const double* a, const double* b, double* dx) {
   if (!dx) {
     std::fill(s1, s1 + C, 0.0);
@@ -143,27 +146,28 @@ at::Tensor per_channel(const std::vector<double>& v, const at::Tensor& like) {
 }
 
 // One pass over x: GELU's value and derivative into g and dg unless those are undefined, and (training) the batch mean
-// and biased variance of GELU(x) per channel (float64 [C] each; undefined in eval).
+// and biased variance of GELU(x) per channel (float64 [C] each; undefined in eval). level: cpu_vector_level().
 template <typename S>
-std::pair<at::Tensor, at::Tensor> gelu_pass(const at::Tensor& x, const at::Tensor& g, const at::Tensor& dg, bool training) {
+std::pair<at::Tensor, at::Tensor> gelu_pass(int level, const at::Tensor& x, const at::Tensor& g, const at::Tensor& dg,
+                                            bool training) {
   const int64_t C = channels(x), R = rows(x);
   const S* xp = x.data_ptr<S>();
   S* gp = g.defined() ? g.data_ptr<S>() : nullptr;
   S* dp = g.defined() ? dg.data_ptr<S>() : nullptr;
   // the shift: GELU of the first row, near each channel's mean
   std::vector<S> one(C, S(1)), zero(C, S(0)), shift(C);
-  normalize(xp, 1, C, one.data(), zero.data(), shift.data(), true);
+  normalize(level, xp, 1, C, one.data(), zero.data(), shift.data(), true);
   if (!training) {
     if (gp) {
       at::parallel_for(0, R, kBlock, [&](int64_t r0, int64_t r1) {
         std::vector<S> sums(2 * C);  // not wanted in eval
-        stats(xp + r0 * C, r1 - r0, C, shift.data(), sums.data(), sums.data() + C, gp + r0 * C, dp + r0 * C);
+        stats(level, xp + r0 * C, r1 - r0, C, shift.data(), sums.data(), sums.data() + C, gp + r0 * C, dp + r0 * C);
       });
     }
     return {};
   }
   auto sums = sum_blocks<S>(R, C, [&](int64_t begin, int64_t count, S* s1, S* s2) {
-    stats(xp + begin * C, count, C, shift.data(), s1, s2, gp ? gp + begin * C : nullptr, dp ? dp + begin * C : nullptr);
+    stats(level, xp + begin * C, count, C, shift.data(), s1, s2, gp ? gp + begin * C : nullptr, dp ? dp + begin * C : nullptr);
   });
   std::vector<double> mean(C), var(C);
   for (int64_t c = 0; c < C; c++) {
@@ -177,8 +181,8 @@ std::pair<at::Tensor, at::Tensor> gelu_pass(const at::Tensor& x, const at::Tenso
 
 // y = v·w·invstd + (b − mean·w·invstd) (+ res, unless undefined) with v = GELU(x) (`gelu`) or v = x, in x's layout.
 template <typename S>
-at::Tensor normalized(const at::Tensor& x, bool gelu, const at::Tensor& w, const at::Tensor& b, const at::Tensor& mean,
-                      const at::Tensor& invstd, const at::Tensor& res) {
+at::Tensor normalized(int level, const at::Tensor& x, bool gelu, const at::Tensor& w, const at::Tensor& b,
+                      const at::Tensor& mean, const at::Tensor& invstd, const at::Tensor& res) {
   const int64_t C = channels(x), R = rows(x);
   auto scale = (w.to(at::kDouble) * invstd.to(at::kDouble));
   auto shift = (b.to(at::kDouble) - mean.to(at::kDouble) * scale).to(x.scalar_type());
@@ -188,7 +192,7 @@ at::Tensor normalized(const at::Tensor& x, bool gelu, const at::Tensor& w, const
   S* yp = y.data_ptr<S>();
   const S* rp = res.defined() ? res.data_ptr<S>() : nullptr;
   at::parallel_for(0, R, kBlock, [&](int64_t r0, int64_t r1) {
-    normalize(xp + r0 * C, r1 - r0, C, sp, hp, yp + r0 * C, gelu, rp ? rp + r0 * C : nullptr);
+    normalize(level, xp + r0 * C, r1 - r0, C, sp, hp, yp + r0 * C, gelu, rp ? rp + r0 * C : nullptr);
   });
   return y;
 }
@@ -202,12 +206,14 @@ struct GeluBatchNorm : public torch::autograd::Function<GeluBatchNorm> {
                                                 const c10::optional<at::Tensor>& res, bool training, double eps, bool keep) {
     at::Tensor mean, var, y;
     const auto g = keep ? at::empty_like(x) : at::Tensor(), dg = keep ? at::empty_like(x) : at::Tensor();
+    const int level = cpu_vector_level();
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gelu_batch_norm", [&] {
-      if (training || keep) std::tie(mean, var) = gelu_pass<scalar_t>(x, g, dg, training);
+      if (training || keep) std::tie(mean, var) = gelu_pass<scalar_t>(level, x, g, dg, training);
       const auto m = training ? mean : mean_in.to(at::kDouble, false, true);  // a copy: the running ones change later
       const auto invstd = ((training ? var : var_in.to(at::kDouble)) + eps).rsqrt();
       const auto r = res.value_or(at::Tensor());
-      y = keep ? normalized<scalar_t>(g, false, w, b, m, invstd, r) : normalized<scalar_t>(x, true, w, b, m, invstd, r);
+      y = keep ? normalized<scalar_t>(level, g, false, w, b, m, invstd, r)
+               : normalized<scalar_t>(level, x, true, w, b, m, invstd, r);
       if (keep) ctx->save_for_backward({g, dg, w, m.to(x.scalar_type()), invstd.to(x.scalar_type())});
     });
     ctx->saved_data["training"] = training;
@@ -228,11 +234,13 @@ struct GeluBatchNorm : public torch::autograd::Function<GeluBatchNorm> {
     const int64_t C = channels(g), R = rows(g);
     auto gy = grads[0].contiguous(g.suggest_memory_format());
     at::Tensor gx, gw, gb;
+    const int level = cpu_vector_level();
     AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "gelu_batch_norm_backward", [&] {
       const scalar_t *gp = g.data_ptr<scalar_t>(), *dp = dg.data_ptr<scalar_t>(), *yp = gy.data_ptr<scalar_t>(),
                      *mp = mean.data_ptr<scalar_t>(), *ip = invstd.data_ptr<scalar_t>();
       auto sums = sum_blocks<scalar_t>(R, C, [&](int64_t begin, int64_t count, scalar_t* s1, scalar_t* s2) {
-        backward_rows(gp + begin * C, dp + begin * C, yp + begin * C, count, C, mp, ip, s1, s2, nullptr, nullptr, nullptr, nullptr);
+        backward_rows(level, gp + begin * C, dp + begin * C, yp + begin * C, count, C, mp, ip, s1, s2, nullptr, nullptr, nullptr,
+                      nullptr);
       });
       gb = per_channel(sums.first, w);
       gw = per_channel(sums.second, w);
@@ -252,8 +260,8 @@ struct GeluBatchNorm : public torch::autograd::Function<GeluBatchNorm> {
       gx = at::empty_like(g);
       scalar_t* xp = gx.data_ptr<scalar_t>();
       at::parallel_for(0, R, kBlock, [&](int64_t r0, int64_t r1) {
-        backward_rows(gp + r0 * C, dp + r0 * C, yp + r0 * C, r1 - r0, C, mp, ip, nullptr, nullptr, k.data(), a.data(), bc.data(),
-                      xp + r0 * C);
+        backward_rows(level, gp + r0 * C, dp + r0 * C, yp + r0 * C, r1 - r0, C, mp, ip, nullptr, nullptr, k.data(), a.data(),
+                      bc.data(), xp + r0 * C);
       });
     });
     // The residual's gradient is y's own (d(y + res)/d res = 1), as an add's backward passes it on.
