@@ -7,11 +7,15 @@
 //
 // The products: float32 and bfloat16 on the shim's own register-blocked kernels (attention_kernels.h) where the
 // processor has AVX2 + FMA or AVX-512 — a block's products are 50 × 50 × 64, where a general sgemm spends much of its
-// time on set-up and packing; float32 elsewhere on oneDNN's dnnl_sgemm, float64 on cblas_dgemm (Blas below). bfloat16
-// computes in float32: each sample's rows are converted once (a contiguous pass; the blocks' scattered rows made the
-// conversion memory-bound), the probabilities are kept in float32, and the output and gradients are rounded to bfloat16
-// once. Those float32 probabilities, saved for the backward, take twice the memory bfloat16 ones would: B·H·N²·4 bytes,
-// at ViT-B/16's shape (224², N = 197, 12 heads) and batch 128 128·12·197²·4 = 238 MB per layer (119 MB in bfloat16).
+// time on set-up and packing; float32 elsewhere on oneDNN's dnnl_sgemm, float64 on cblas_dgemm (Blas below). bfloat16,
+// where the processor has AVX512_BF16 at the avx512 level (cpu_bf16_dot, core.cpp), runs its products on vdpbf16ps
+// (attention_dot_kernels.h; the dot blocks below): q, k, v and dO read in place as bfloat16 pairs, sums in float32, the
+// softmax and its backward in float32, P and dS rounded to bfloat16 for their products as libtorch's bfloat16 math path
+// (torch.autocast's) rounds them, and the probabilities saved in bfloat16 — B·H·N²·2 bytes, at ViT-B/16's shape (224²,
+// N = 197, 12 heads) and batch 128 119 MB per layer rather than float32's 238 MB (the backward's dv product takes them
+// in bfloat16, so float32 ones would add memory and a rounding pass, not accuracy). Elsewhere bfloat16 computes on the
+// float32 kernels: each sample's rows are converted once, the probabilities kept in float32, the output and gradients
+// rounded to bfloat16 once.
 // A double backward through the blocks is refused in every dtype (see PackedAttention::backward), bfloat16 included. Under autocast this replaces the bfloat16 math path, which ran its products on oneDNN's bf16 matmul and its
 // softmax, permutes and cat as separate passes. (An earlier try, oneDNN's dnnl_gemm_bf16bf16f32 per block inside
 // at::parallel_for, doubled the two-thread step's CPU time; the own kernels are pure computation on one thread each.)
@@ -407,12 +411,30 @@ void product_to(int64_t M, int64_t N, int64_t K2, const uint32_t* A, int64_t lda
   att_bf16::to_bf16(w.o.data(), M, N, N, dst, ld, N);
 }
 
-// The (sample, head) blocks spread over the threads, each computed alone: the same bits on any thread count.
+// One sample's bytes of a tensor, at base + b · bytes for sample b; read or written by the blocks.
+struct Region {
+  const void* base;
+  int64_t bytes;
+  bool write;
+};
+
+// The (sample, head) blocks spread over the threads, each computed alone: the same bits on any thread count. Each
+// block first prefetches 1/H of the next sample's regions: a block's rows are strided (a head's 128 bytes of each
+// 3D-wide row), which the hardware prefetchers follow poorly.
 template <typename F>
-void dot_each(const Layout& s, F each) {
+void dot_each(const Layout& s, std::initializer_list<Region> regions, F each) {
   at::parallel_for(0, s.B * s.H, 1, [&](int64_t begin, int64_t end) {
     DotScratch w;
-    for (int64_t i = begin; i < end; i++) each(i / s.H, i % s.H, w);
+    for (int64_t i = begin; i < end; i++) {
+      const int64_t b = i / s.H, h = i % s.H;
+      if (b + 1 < s.B)
+        for (const Region& r : regions) {
+          const char* next = static_cast<const char*>(r.base) + (b + 1) * r.bytes;
+          for (int64_t o = h * r.bytes / s.H; o < (h + 1) * r.bytes / s.H; o += 64)
+            r.write ? __builtin_prefetch(next + o, 1, 3) : __builtin_prefetch(next + o, 0, 3);
+        }
+      each(b, h, w);
+    }
   });
 }
 
@@ -420,7 +442,7 @@ void dot_each(const Layout& s, F each) {
 void forward_dot(const Layout& s, const c10::BFloat16* q, const c10::BFloat16* kv, c10::BFloat16* probs, c10::BFloat16* out) {
   const float scale = 1.f / std::sqrt(float(s.d));
   const int64_t S2 = (s.S + 1) / 2;
-  dot_each(s, [&](int64_t b, int64_t h, DotScratch& w) {
+  dot_each(s, {{q, s.L * s.lq * 2, false}, {kv, q == kv ? 0 : s.S * s.lk * 2, false}}, [&](int64_t b, int64_t h, DotScratch& w) {
     const uint16_t* Q = bits(q) + b * s.L * s.lq + s.q0 + h * s.d;
     const uint16_t *K = bits(kv) + b * s.S * s.lk + s.k0 + h * s.d, *V = K - s.k0 + s.v0;
     int64_t ld;
@@ -441,7 +463,11 @@ void backward_dot(const Layout& s, const c10::BFloat16* q, const c10::BFloat16* 
                   const c10::BFloat16* gy, c10::BFloat16* gq, c10::BFloat16* gkv) {
   const float scale = 1.f / std::sqrt(float(s.d));
   const int64_t L2 = (s.L + 1) / 2, S2 = (s.S + 1) / 2;
-  dot_each(s, [&](int64_t b, int64_t h, DotScratch& w) {
+  const bool packed = q == kv;
+  dot_each(s,
+           {{q, s.L * s.lq * 2, false}, {kv, packed ? 0 : s.S * s.lk * 2, false}, {gy, s.L * s.D() * 2, false},
+            {probs, s.H * s.L * s.S * 2, false}, {gq, s.L * s.lq * 2, true}, {gkv, packed ? 0 : s.S * s.lk * 2, true}},
+           [&](int64_t b, int64_t h, DotScratch& w) {
     const uint16_t* Q = bits(q) + b * s.L * s.lq + s.q0 + h * s.d;
     const uint16_t *K = bits(kv) + b * s.S * s.lk + s.k0 + h * s.d, *V = K - s.k0 + s.v0;
     const uint16_t *G = bits(gy) + b * s.L * s.D() + h * s.d, *P = bits(probs) + (b * s.H + h) * s.L * s.S;
