@@ -243,7 +243,8 @@ public static partial class torch
             /// where cblas_dgemm was. Where not, it is libtorch's matmul and softmax.</summary>
             public static bool packed_attention_kernel(ScalarType dtype) => Native.ats_packed_attention_kernel((int)dtype) == 1;
 
-            /// <summary>Whether the own blocks' float32 product (bfloat16's too, which computes in float32) with the streamed
+            /// <summary>Whether the own blocks' float32 product (bfloat16's too where it computes in float32; its dot products,
+            /// <see cref="packed_attention_bfloat16_dot"/>, take the same 512 KiB at 2 bytes a value) with the streamed
             /// operand <c>[k, n]</c> (a sequence length × the head width) runs on the shim's register-blocked kernels; false
             /// where it goes to oneDNN's dnnl_sgemm: past 512 KiB (2,048 tokens at head width 64) where oneDNN is loaded, or
             /// on a processor without AVX2 + FMA (<c>src/attention.cpp</c>, own_product, gives the reason for the bound).</summary>

@@ -3,7 +3,9 @@
 // before each batched product, copies the heads back together after it, and in the backward joins the three gradients
 // with a cat; here every block is read in place from qkv (rows of 3D values, the head's d consecutive columns), the
 // softmax and its backward run on each block while it is in cache, and the gradients are written straight into one
-// [B, N, 3D] tensor. Same values as the math path to float rounding (sums in another order).
+// [B, N, 3D] tensor. Same values as the math path to float rounding (sums in another order). Over 400 lines: the
+// float32/float64 blocks, the bfloat16 dot blocks and the autograd Function share the layout, softmax and dispatch
+// here; split, they would need a private header of their own.
 //
 // The products: float32 and bfloat16 on the shim's own register-blocked kernels (attention_kernels.h) where the
 // processor has AVX2 + FMA or AVX-512 — a block's products are 50 × 50 × 64, where a general sgemm spends much of its
@@ -16,19 +18,24 @@
 // in bfloat16, so float32 ones would add memory and a rounding pass, not accuracy). Elsewhere bfloat16 computes on the
 // float32 kernels: each sample's rows are converted once, the probabilities kept in float32, the output and gradients
 // rounded to bfloat16 once.
-// A double backward through the blocks is refused in every dtype (see PackedAttention::backward), bfloat16 included. Under autocast this replaces the bfloat16 math path, which ran its products on oneDNN's bf16 matmul and its
-// softmax, permutes and cat as separate passes. (An earlier try, oneDNN's dnnl_gemm_bf16bf16f32 per block inside
+// A double backward through the blocks is refused in every dtype (see PackedAttention::backward), bfloat16 included.
+// Under autocast this replaces the bfloat16 math path, which ran its products on oneDNN's bf16 matmul and its softmax,
+// permutes and cat as separate passes. (An earlier try, oneDNN's dnnl_gemm_bf16bf16f32 per block inside
 // at::parallel_for, doubled the two-thread step's CPU time; the own kernels are pure computation on one thread each.)
 //
-// Measured (2026-12-01, AMD EPYC Zen 4, 2 cores shared with other work, load average 6–12; process CPU time, 1 thread,
-// median of 15 repetitions; a harness calling F.packed_attention on a leaf qkv [128, 50, 576], 3 heads of 64, backward
-// from a gradient of ones, the session's HEAD shim against this one alternately):
-//   forward + backward, one ViT block   float32 17.1–17.3 -> 16.0–16.7 ms   bfloat16 (autocast) 23.1–26.5 -> 14.1–14.9 ms
-// and in the whole ViT training step (specs/vit.arch, batch 128, forward + loss + backward + AdamW, median of 6 steps,
-// alternating rounds, load 10–17): 1 thread float32 1,024–1,051 ms either way (within the noise), bfloat16 689–742 ->
-// 685–717 ms; 2 threads (process CPU time) bfloat16 1,009–1,026 -> 949–972 ms. In the step the bf16 math path cost less
-// than alone (perf: ~11% of the step's samples against the own blocks' ~9.5%): its products ran on oneDNN's bf16
-// brgemm, at twice float32's rate on this processor.
+// Measured (2026-12-01, AMD EPYC Zen 4 with AVX512_BF16, 2 cores shared with other work; process CPU time, 1 thread,
+// median of 15 repetitions of a harness calling F.packed_attention on a leaf qkv [128, 50, 576], 3 heads of 64,
+// backward from a gradient of ones; the shims alternately). Forward + backward of one ViT block:
+//   session 9, the float32 blocks against the math path (load 6–12): float32 17.1–17.3 -> 16.0–16.7 ms,
+//     bfloat16 (autocast) 23.1–26.5 -> 14.1–14.9 ms;
+//   session 10, the dot blocks against the float32 blocks (main at 99d0cb9, load ~2, three rounds): bfloat16
+//     13.4–13.7 -> 10.1–10.5 ms.
+// The bfloat16 ViT step, `DOTNET_PROCESSOR_COUNT=1 ./archc bench specs/vit.arch --no-pytorch --batch 128 --warmup 2
+// --iterations 8 --amp bf16`, main against the dot blocks, four alternating rounds at load 2.3–2.7: median step
+// 585.5–618.8 -> 580.9–586.3 ms, the run's process CPU time 9.16–9.41 -> 8.94–8.99 s; with 2 threads, one round each,
+// 371.3 -> 364.8 ms (process CPU time 10.90 -> 10.48 s). perf over the 1-thread run: attention 9.4% -> 6.7% of the
+// samples, its products (micro<6, 4> -> dot_micro<6, 4>) 5.4% -> 2.9%; peak memory (VmHWM) 674–690 MiB against
+// 679–719 MiB.
 #include "shim.h"
 #include "onednn.h"
 
