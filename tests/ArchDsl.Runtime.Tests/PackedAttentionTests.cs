@@ -233,6 +233,21 @@ public sealed class PackedAttentionTests
         Assert.Equal(0.0, MaxAbsDiff(F.packed_attention(qkv, 2), F.packed_attention(qkv.contiguous(), 2)));
     }
 
+    /// <summary>A contiguous bfloat16 view that starts 2 bytes into its storage: the dot products read pairs as 32-bit
+    /// words, so it takes the float32 blocks: the same bits as the float32 blocks on its values, rounded once.</summary>
+    [Fact]
+    public void A_bfloat16_view_at_an_odd_offset_is_read_as_its_values()
+    {
+        using var scope = NewDisposeScope();
+        var qkv = Rand(1, 1 + 2 * 8 * 3 * 16).to(ScalarType.BFloat16).narrow(0, 1, 2 * 8 * 3 * 16).view(2, 8, 3 * 16);
+        Assert.True(qkv.is_contiguous());
+        var gy = Rand(3, 2, 8, 16).to(ScalarType.BFloat16);
+        var ours = Run(qkv, null, gy, 2, own: true);
+        var f32 = Run(qkv.to(ScalarType.Float32), null, gy.to(ScalarType.Float32), 2, own: true);
+        for (var i = 0; i < 2; i++)
+            Assert.Equal(0.0, MaxAbsDiff(ours[i]!.to(ScalarType.Float32), f32[i]!.to(ScalarType.BFloat16).to(ScalarType.Float32)));
+    }
+
     /// <summary>The own blocks' backward computes on raw pointers, so its gradients could not be differentiated again:
     /// with create_graph it is an error naming the op (as PyTorch's @once_differentiable), never gradients silently
     /// missing from a double backward.</summary>
