@@ -216,7 +216,8 @@ public static partial class torch
             /// <c>softmax(q kᵀ / √d) v</c>, heads merged again: <c>[B, N, heads·d]</c>. What timm's <c>Attention</c> computes
             /// between its two projections. Not a PyTorch function: on a float32, bfloat16 or float64 CPU input the shim
             /// computes it and its gradient with its own per-(sample, head) loops over products read in place
-            /// (<c>src/attention.cpp</c>: float32 and float64 read q, k and v in place, with no copies; bfloat16 converts each
+            /// (<c>src/attention.cpp</c>: float32 and float64 read q, k and v in place, with no copies; bfloat16 runs on the
+            /// processor's bfloat16 dot products where <see cref="packed_attention_bfloat16_dot"/>, else converts each
             /// sample's rows to float32 once, computes in float32, keeps float32 probabilities for the backward and rounds its
             /// output and gradient once; the gradient is written straight into one tensor of qkv's shape); anywhere else
             /// (CUDA, or see <see cref="packed_attention_kernel"/>) it is libtorch's matmul and softmax. On the own blocks,
@@ -242,11 +243,20 @@ public static partial class torch
             /// where cblas_dgemm was. Where not, it is libtorch's matmul and softmax.</summary>
             public static bool packed_attention_kernel(ScalarType dtype) => Native.ats_packed_attention_kernel((int)dtype) == 1;
 
-            /// <summary>Whether the own blocks' float32 product (bfloat16's too, which computes in float32) with the streamed
+            /// <summary>Whether the own blocks' float32 product (bfloat16's too where it computes in float32; its dot products,
+            /// <see cref="packed_attention_bfloat16_dot"/>, take the same 512 KiB at 2 bytes a value) with the streamed
             /// operand <c>[k, n]</c> (a sequence length × the head width) runs on the shim's register-blocked kernels; false
             /// where it goes to oneDNN's dnnl_sgemm: past 512 KiB (2,048 tokens at head width 64) where oneDNN is loaded, or
             /// on a processor without AVX2 + FMA (<c>src/attention.cpp</c>, own_product, gives the reason for the bound).</summary>
             public static bool packed_attention_own_product(long n, long k) => Native.ats_packed_attention_own_product(n, k) == 1;
+
+            /// <summary>Whether bfloat16 blocks of an even head width run their products on the processor's AVX512_BF16 dot
+            /// products now (bfloat16 pairs summed in float32; the probabilities and the scores' gradient rounded to bfloat16
+            /// for their products, as libtorch's bfloat16 math path rounds them; the probabilities kept in bfloat16): where the
+            /// processor has them and <see cref="CpuCapability.Current"/> is 2 (avx512). Else bfloat16 computes in float32
+            /// (see <see cref="packed_attention(Tensor, long)"/>).</summary>
+            /// <exception cref="TorchException"><see cref="CpuCapability.Variable"/> names no level</exception>
+            public static bool packed_attention_bfloat16_dot() => Native.Check(Native.ats_packed_attention_bfloat16_dot()) == 1;
 
             /// <summary>Pads the last dims: pad = (left, right[, top, bottom, ...]) as in PyTorch.</summary>
             public static unsafe Tensor pad(Tensor input, long[] pad, PaddingModes mode = PaddingModes.Constant, double value = 0)

@@ -382,6 +382,7 @@ internal static unsafe partial class Native
     [DllImport(L)] internal static extern IntPtr ats_packed_attention(IntPtr q, IntPtr kv, long heads);
     [DllImport(L)] internal static extern int ats_packed_attention_kernel(int dtype);
     [DllImport(L)] internal static extern int ats_packed_attention_own_product(long n, long k);
+    [DllImport(L)] internal static extern int ats_packed_attention_bfloat16_dot();
     [DllImport(L)] internal static extern IntPtr ats_fft_fft2(IntPtr x, long* dims, int n);
     [DllImport(L)] internal static extern IntPtr ats_fft_fftn(IntPtr x, long* dims, int n);
     [DllImport(L)] internal static extern IntPtr ats_fft_fft(IntPtr x, long dim);

@@ -3,34 +3,47 @@
 // before each batched product, copies the heads back together after it, and in the backward joins the three gradients
 // with a cat; here every block is read in place from qkv (rows of 3D values, the head's d consecutive columns), the
 // softmax and its backward run on each block while it is in cache, and the gradients are written straight into one
-// [B, N, 3D] tensor. Same values as the math path to float rounding (sums in another order).
+// [B, N, 3D] tensor. Same values as the math path to float rounding (sums in another order). Over 400 lines: the
+// float32/float64 blocks, the bfloat16 dot blocks and the autograd Function share the layout, softmax and dispatch
+// here; split, they would need a private header of their own.
 //
 // The products: float32 and bfloat16 on the shim's own register-blocked kernels (attention_kernels.h) where the
 // processor has AVX2 + FMA or AVX-512 — a block's products are 50 × 50 × 64, where a general sgemm spends much of its
-// time on set-up and packing; float32 elsewhere on oneDNN's dnnl_sgemm, float64 on cblas_dgemm (Blas below). bfloat16
-// computes in float32: each sample's rows are converted once (a contiguous pass; the blocks' scattered rows made the
-// conversion memory-bound), the probabilities are kept in float32, and the output and gradients are rounded to bfloat16
-// once. Those float32 probabilities, saved for the backward, take twice the memory bfloat16 ones would: B·H·N²·4 bytes,
-// at ViT-B/16's shape (224², N = 197, 12 heads) and batch 128 128·12·197²·4 = 238 MB per layer (119 MB in bfloat16).
-// A double backward through the blocks is refused in every dtype (see PackedAttention::backward), bfloat16 included. Under autocast this replaces the bfloat16 math path, which ran its products on oneDNN's bf16 matmul and its
-// softmax, permutes and cat as separate passes. (An earlier try, oneDNN's dnnl_gemm_bf16bf16f32 per block inside
+// time on set-up and packing; float32 elsewhere on oneDNN's dnnl_sgemm, float64 on cblas_dgemm (Blas below). bfloat16,
+// where the processor has AVX512_BF16 at the avx512 level (cpu_bf16_dot, core.cpp), runs its products on vdpbf16ps
+// (attention_dot_kernels.h; the dot blocks below): q, k, v and dO read in place as bfloat16 pairs, sums in float32, the
+// softmax and its backward in float32, P and dS rounded to bfloat16 for their products as libtorch's bfloat16 math path
+// (torch.autocast's) rounds them, and the probabilities saved in bfloat16 — B·H·N²·2 bytes, at ViT-B/16's shape (224²,
+// N = 197, 12 heads) and batch 128 119 MB per layer rather than float32's 238 MB (the backward's dv product takes them
+// in bfloat16, so float32 ones would add memory and a rounding pass, not accuracy). Elsewhere bfloat16 computes on the
+// float32 kernels: each sample's rows are converted once, the probabilities kept in float32, the output and gradients
+// rounded to bfloat16 once.
+// A double backward through the blocks is refused in every dtype (see PackedAttention::backward), bfloat16 included.
+// Under autocast this replaces the bfloat16 math path, which ran its products on oneDNN's bf16 matmul and its softmax,
+// permutes and cat as separate passes. (An earlier try, oneDNN's dnnl_gemm_bf16bf16f32 per block inside
 // at::parallel_for, doubled the two-thread step's CPU time; the own kernels are pure computation on one thread each.)
 //
-// Measured (2026-12-01, AMD EPYC Zen 4, 2 cores shared with other work, load average 6–12; process CPU time, 1 thread,
-// median of 15 repetitions; a harness calling F.packed_attention on a leaf qkv [128, 50, 576], 3 heads of 64, backward
-// from a gradient of ones, the session's HEAD shim against this one alternately):
-//   forward + backward, one ViT block   float32 17.1–17.3 -> 16.0–16.7 ms   bfloat16 (autocast) 23.1–26.5 -> 14.1–14.9 ms
-// and in the whole ViT training step (specs/vit.arch, batch 128, forward + loss + backward + AdamW, median of 6 steps,
-// alternating rounds, load 10–17): 1 thread float32 1,024–1,051 ms either way (within the noise), bfloat16 689–742 ->
-// 685–717 ms; 2 threads (process CPU time) bfloat16 1,009–1,026 -> 949–972 ms. In the step the bf16 math path cost less
-// than alone (perf: ~11% of the step's samples against the own blocks' ~9.5%): its products ran on oneDNN's bf16
-// brgemm, at twice float32's rate on this processor.
+// Measured (2026-12-01, AMD EPYC Zen 4 with AVX512_BF16, 2 cores shared with other work; process CPU time, 1 thread,
+// median of 15 repetitions of a harness calling F.packed_attention on a leaf qkv [128, 50, 576], 3 heads of 64,
+// backward from a gradient of ones; the shims alternately). Forward + backward of one ViT block:
+//   session 9, the float32 blocks against the math path (load 6–12): float32 17.1–17.3 -> 16.0–16.7 ms,
+//     bfloat16 (autocast) 23.1–26.5 -> 14.1–14.9 ms;
+//   session 10, the dot blocks against the float32 blocks (main at 99d0cb9, load ~2, three rounds): bfloat16
+//     13.4–13.7 -> 10.1–10.5 ms.
+// The bfloat16 ViT step, `DOTNET_PROCESSOR_COUNT=1 ./archc bench specs/vit.arch --no-pytorch --batch 128 --warmup 2
+// --iterations 8 --amp bf16`, main against the dot blocks, four alternating rounds at load 2.3–2.7: median step
+// 585.5–618.8 -> 580.9–586.3 ms, the run's process CPU time 9.16–9.41 -> 8.94–8.99 s; with 2 threads, one round each,
+// 371.3 -> 364.8 ms (process CPU time 10.90 -> 10.48 s). perf over the 1-thread run: attention 9.4% -> 6.7% of the
+// samples, its products (micro<6, 4> -> dot_micro<6, 4>) 5.4% -> 2.9%; peak memory (VmHWM) 674–690 MiB against
+// 679–719 MiB.
 #include "shim.h"
 #include "onednn.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <dlfcn.h>
+
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
@@ -51,6 +64,13 @@ namespace att_avx2 {
 #include "attention_kernels.h"
 #undef ROWS
 }  // namespace att_avx2
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,avx2,fma,prefer-vector-width=512")
+namespace att_bf16 {
+#include "attention_dot_kernels.h"
+}  // namespace att_bf16
 #pragma GCC pop_options
 
 using namespace ats;
@@ -330,6 +350,156 @@ void backward_blocks(const Layout& s, const S* q, const S* kv, const Acc<S>* pro
   });
 }
 
+// ---- bfloat16 blocks on AVX512_BF16's dot products (attention_dot_kernels.h) ----------------------------------------
+// q, k, v and dO are read as bfloat16 in place; P and dS are computed in float32 and rounded to bfloat16 for their
+// products, as libtorch's bfloat16 math path (torch.autocast's) rounds its softmax and softmax-backward outputs; every
+// product sums in float32, and its result is rounded to bfloat16 once. The probabilities are saved in bfloat16.
+
+// Whether the blocks of s take the dot products: the processor has them at the level in effect, the head width is even
+// (so every block's rows start on a bfloat16 pair) and B stays within the own kernels' panel (own_product).
+// Pairs are read as 32-bit words, so the tensors must start on one (a view at an odd offset takes the float32 blocks).
+bool dot_blocks(const Layout& s, std::initializer_list<const at::Tensor*> tensors) {
+  for (const at::Tensor* t : tensors)
+    if (t->defined() && reinterpret_cast<uintptr_t>(t->data_ptr()) % 4 != 0) return false;
+  return cpu_bf16_dot() && s.d % 2 == 0 && std::max(s.L, s.S) * s.d * int64_t(sizeof(uint16_t)) <= OwnPanelBytes;
+}
+
+// A thread's buffers: a block's float32 scores or score gradients (s), probabilities (p) and product (o); P or dS
+// rounded to bfloat16 with rows padded to an even length (a); a packed B (b) and transposed A (t, via tt).
+struct DotScratch {
+  std::vector<float> s, p, o;
+  std::vector<uint16_t> a;
+  std::vector<uint32_t> b, t, tt;
+};
+
+const uint16_t* bits(const c10::BFloat16* x) { return reinterpret_cast<const uint16_t*>(x); }
+uint16_t* bits(c10::BFloat16* x) { return reinterpret_cast<uint16_t*>(x); }
+const uint32_t* pairs(const uint16_t* x) { return reinterpret_cast<const uint32_t*>(x); }
+
+// B = Xᵀ for dot_gemm from X's `rows` rows of `cols` (even) bfloat16 at x (row stride ldx): a 32-bit transpose of X's
+// pairs into [cols / 2, ld], ld = rows rounded up to 16, zeros after column `rows`.
+const uint32_t* pack_transposed(const uint16_t* x, int64_t rows, int64_t cols, int64_t ldx, std::vector<uint32_t>& buf,
+                                int64_t& ld) {
+  ld = (rows + 15) / 16 * 16;
+  buf.assign(cols / 2 * ld, 0u);
+  att_avx512::transpose(reinterpret_cast<const float*>(x), rows, cols / 2, ldx / 2, reinterpret_cast<float*>(buf.data()), ld);
+  return buf.data();
+}
+// B = X's `rows` rows of `cols` bfloat16 at x (row stride ldx), as pairs of rows: [(rows + 1) / 2, ld], ld = cols
+// rounded up to 16.
+const uint32_t* pack_rows(const uint16_t* x, int64_t rows, int64_t cols, int64_t ldx, std::vector<uint32_t>& buf, int64_t& ld) {
+  ld = (cols + 15) / 16 * 16;
+  buf.resize((rows + 1) / 2 * ld);
+  att_bf16::pack_rows(x, rows, cols, ldx, buf.data(), ld);
+  return buf.data();
+}
+// A = Xᵀ for dot_gemm from X's `rows` rows of `cols` bfloat16 (row stride ldx): pairs of X's rows, transposed into
+// [cols, (rows + 1) / 2] (its row stride).
+const uint32_t* pack_transposed_a(const uint16_t* x, int64_t rows, int64_t cols, int64_t ldx, DotScratch& w) {
+  const int64_t r2 = (rows + 1) / 2;
+  w.tt.resize(r2 * cols);
+  att_bf16::pack_rows(x, rows, cols, ldx, w.tt.data(), cols);
+  w.t.resize(cols * r2);
+  att_avx512::transpose(reinterpret_cast<const float*>(w.tt.data()), r2, cols, cols, reinterpret_cast<float*>(w.t.data()), r2);
+  return w.t.data();
+}
+// w.s's `rows` × n float32 values rounded to bfloat16 into w.a, rows padded with a zero to an even length; returns it.
+const uint16_t* round_padded(int64_t rows, int64_t n, DotScratch& w) {
+  const int64_t n2 = (n + 1) / 2 * 2;
+  w.a.resize(rows * n2);
+  att_bf16::to_bf16(w.s.data(), rows, n, n, w.a.data(), n2, n2);
+  return w.a.data();
+}
+// C = A · B into w.o ([M, N] float32), rounded to bfloat16 at dst (row stride ld).
+void product_to(int64_t M, int64_t N, int64_t K2, const uint32_t* A, int64_t lda, const uint32_t* B, int64_t ldb,
+                uint16_t* dst, int64_t ld, DotScratch& w) {
+  w.o.resize(M * N);
+  att_bf16::dot_gemm(M, N, K2, 1.f, A, lda, B, ldb, w.o.data(), N);
+  att_bf16::to_bf16(w.o.data(), M, N, N, dst, ld, N);
+}
+
+// One sample's bytes of a tensor, at base + b · bytes for sample b; read or written by the blocks.
+struct Region {
+  const void* base;
+  int64_t bytes;
+  bool write;
+};
+
+// The (sample, head) blocks spread over the threads, each computed alone: the same bits on any thread count. Each
+// block first prefetches 1/H of the next sample's regions: a block's rows are strided (a head's 128 bytes of each
+// 3D-wide row), which the hardware prefetchers follow poorly.
+template <typename F>
+void dot_each(const Layout& s, std::initializer_list<Region> regions, F each) {
+  at::parallel_for(0, s.B * s.H, 1, [&](int64_t begin, int64_t end) {
+    DotScratch w;
+    for (int64_t i = begin; i < end; i++) {
+      const int64_t b = i / s.H, h = i % s.H;
+      if (b + 1 < s.B)
+        for (const Region& r : regions) {
+          const char* next = static_cast<const char*>(r.base) + (b + 1) * r.bytes;
+          for (int64_t o = h * r.bytes / s.H; o < (h + 1) * r.bytes / s.H; o += 64)
+            r.write ? __builtin_prefetch(next + o, 1, 3) : __builtin_prefetch(next + o, 0, 3);
+        }
+      each(b, h, w);
+    }
+  });
+}
+
+// forward_blocks for bfloat16 on the dot products; probs [B, H, L, S] in bfloat16.
+void forward_dot(const Layout& s, const c10::BFloat16* q, const c10::BFloat16* kv, c10::BFloat16* probs, c10::BFloat16* out) {
+  const float scale = 1.f / std::sqrt(float(s.d));
+  const int64_t S2 = (s.S + 1) / 2;
+  dot_each(s, {{q, s.L * s.lq * 2, false}, {kv, q == kv ? 0 : s.S * s.lk * 2, false}}, [&](int64_t b, int64_t h, DotScratch& w) {
+    const uint16_t* Q = bits(q) + b * s.L * s.lq + s.q0 + h * s.d;
+    const uint16_t *K = bits(kv) + b * s.S * s.lk + s.k0 + h * s.d, *V = K - s.k0 + s.v0;
+    int64_t ld;
+    const uint32_t* kt = pack_transposed(K, s.S, s.d, s.lk, w.b, ld);
+    w.s.resize(s.L * s.S);
+    att_bf16::dot_gemm(s.L, s.S, s.d / 2, scale, pairs(Q), s.lq / 2, kt, ld, w.s.data(), s.S);
+    softmax_rows(w.s.data(), s.L, s.S);
+    const uint16_t* P = round_padded(s.L, s.S, w);
+    uint16_t* saved = bits(probs) + (b * s.H + h) * s.L * s.S;
+    for (int64_t r = 0; r < s.L; r++) std::memcpy(saved + r * s.S, P + r * 2 * S2, s.S * sizeof(uint16_t));
+    const uint32_t* vp = pack_rows(V, s.S, s.d, s.lk, w.b, ld);
+    product_to(s.L, s.d, S2, pairs(P), S2, vp, ld, bits(out) + b * s.L * s.D() + h * s.d, s.D(), w);
+  });
+}
+
+// backward_blocks for bfloat16 on the dot products, from bfloat16 probs.
+void backward_dot(const Layout& s, const c10::BFloat16* q, const c10::BFloat16* kv, const c10::BFloat16* probs,
+                  const c10::BFloat16* gy, c10::BFloat16* gq, c10::BFloat16* gkv) {
+  const float scale = 1.f / std::sqrt(float(s.d));
+  const int64_t L2 = (s.L + 1) / 2, S2 = (s.S + 1) / 2;
+  const bool packed = q == kv;
+  dot_each(s,
+           {{q, s.L * s.lq * 2, false}, {kv, packed ? 0 : s.S * s.lk * 2, false}, {gy, s.L * s.D() * 2, false},
+            {probs, s.H * s.L * s.S * 2, false}, {gq, s.L * s.lq * 2, true}, {gkv, packed ? 0 : s.S * s.lk * 2, true}},
+           [&](int64_t b, int64_t h, DotScratch& w) {
+    const uint16_t* Q = bits(q) + b * s.L * s.lq + s.q0 + h * s.d;
+    const uint16_t *K = bits(kv) + b * s.S * s.lk + s.k0 + h * s.d, *V = K - s.k0 + s.v0;
+    const uint16_t *G = bits(gy) + b * s.L * s.D() + h * s.d, *P = bits(probs) + (b * s.H + h) * s.L * s.S;
+    uint16_t *GQ = bits(gq) + b * s.L * s.lq + s.q0 + h * s.d, *GK = bits(gkv) + b * s.S * s.lk + s.k0 + h * s.d;
+    uint16_t* GV = GK - s.k0 + s.v0;
+    int64_t ld;
+    // dv = Pᵀ dO
+    const uint32_t* g = pack_rows(G, s.L, s.d, s.D(), w.b, ld);
+    product_to(s.S, s.d, L2, pack_transposed_a(P, s.L, s.S, s.S, w), L2, g, ld, GV, s.lk, w);
+    // dS = softmax's backward of dP = dO vᵀ, from P in float32
+    const uint32_t* vt = pack_transposed(V, s.S, s.d, s.lk, w.b, ld);
+    w.s.resize(s.L * s.S);
+    att_bf16::dot_gemm(s.L, s.S, s.d / 2, 1.f, pairs(G), s.D() / 2, vt, ld, w.s.data(), s.S);
+    w.p.resize(s.L * s.S);
+    att_avx512::bf16_to_float(P, s.L, s.S, s.S, w.p.data());
+    softmax_backward_rows(w.p.data(), w.s.data(), s.L, s.S, scale);
+    const uint16_t* dS = round_padded(s.L, s.S, w);
+    // dq = dS k, dk = dSᵀ q
+    const uint32_t* kp = pack_rows(K, s.S, s.d, s.lk, w.b, ld);
+    product_to(s.L, s.d, S2, pairs(dS), S2, kp, ld, GQ, s.lq, w);
+    const uint32_t* qp = pack_rows(Q, s.L, s.d, s.lq, w.b, ld);
+    product_to(s.S, s.d, L2, pack_transposed_a(dS, s.L, s.S, 2 * S2, w), L2, qp, ld, GK, s.lk, w);
+  });
+}
+
 // The layout of (qsrc, kv): packed, kv undefined and qsrc [B, N, 3D] (q, k, v in that order); or qsrc [B, L, D] and
 // kv [B, S, 2D] (k, v).
 Layout layout(const at::Tensor& qsrc, const at::Tensor& kv, int64_t heads) {
@@ -354,9 +524,13 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
     auto q = qsrc.contiguous();
     const auto& k = kv.defined() ? kv : q;
     auto out = at::empty({s.B, s.L, s.D()}, q.options());
-    // bfloat16's probabilities stay float32, as its blocks compute.
-    auto probs = at::empty({s.B, s.H, s.L, s.S}, q.options().dtype(q.scalar_type() == at::kBFloat16 ? at::kFloat : q.scalar_type()));
-    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention", [&] {
+    const bool bf16 = q.scalar_type() == at::kBFloat16, dot = bf16 && dot_blocks(s, {&q, &kv});
+    // bfloat16's probabilities: bfloat16 on the dot products, else float32, as its float32 blocks compute.
+    auto probs = at::empty({s.B, s.H, s.L, s.S}, q.options().dtype(bf16 && !dot ? at::kFloat : q.scalar_type()));
+    if (dot)
+      forward_dot(s, q.data_ptr<c10::BFloat16>(), k.data_ptr<c10::BFloat16>(), probs.data_ptr<c10::BFloat16>(),
+                  out.data_ptr<c10::BFloat16>());
+    else AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention", [&] {
       forward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<Acc<scalar_t>>(),
                                out.data_ptr<scalar_t>());
     });
@@ -370,13 +544,20 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
     TORCH_CHECK(!at::GradMode::is_enabled(),
                 "packed attention: double backward (create_graph=True) is not supported; its backward is not differentiable");
     auto saved = ctx->get_saved_variables();
-    const at::Tensor &q = saved[0], &kv = saved[1], &probs = saved[2];
+    const at::Tensor &q = saved[0], &kv = saved[1];
     const Layout s = layout(q, kv, ctx->saved_data["heads"].toInt());
     const auto& k = kv.defined() ? kv : q;
     auto gy = grads[0].to(q.scalar_type()).contiguous();
     auto gq = at::empty_like(q);
     auto gkv = kv.defined() ? at::empty_like(kv) : gq;
-    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention_backward", [&] {
+    // bfloat16 probabilities come from the dot products; where they are off now (the level was capped since the
+    // forward), the float32 blocks take them in float32.
+    const bool dot = saved[2].scalar_type() == at::kBFloat16 && dot_blocks(s, {&q, &kv, &gy});
+    const at::Tensor probs = saved[2].scalar_type() == at::kBFloat16 && !dot ? saved[2].to(at::kFloat) : saved[2];
+    if (dot)
+      backward_dot(s, q.data_ptr<c10::BFloat16>(), k.data_ptr<c10::BFloat16>(), probs.data_ptr<c10::BFloat16>(),
+                   gy.data_ptr<c10::BFloat16>(), gq.data_ptr<c10::BFloat16>(), gkv.data_ptr<c10::BFloat16>());
+    else AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, q.scalar_type(), "packed_attention_backward", [&] {
       backward_blocks<scalar_t>(s, q.data_ptr<scalar_t>(), k.data_ptr<scalar_t>(), probs.data_ptr<Acc<scalar_t>>(),
                                 gy.data_ptr<scalar_t>(), gq.data_ptr<scalar_t>(), gkv.data_ptr<scalar_t>());
     });
@@ -429,3 +610,10 @@ ATS_API int ats_packed_attention_kernel(int dtype_code) { return has_gemm(dtype(
 
 // 1 where the blocks' float32 product with B [k, n] runs on the shim's own kernels, 0 where on oneDNN's sgemm (own_product).
 ATS_API int ats_packed_attention_own_product(int64_t n, int64_t k) { return own_product(n, k) ? 1 : 0; }
+
+// 1 where bfloat16 blocks of an even head width run on AVX512_BF16's dot products now (cpu_bf16_dot), else 0; -1 with
+// the error when ARCHDSL_CPU_CAPABILITY names no level.
+ATS_API int ats_packed_attention_bfloat16_dot() {
+  ATS_TRY return cpu_bf16_dot() ? 1 : 0;
+  ATS_CATCH(-1)
+}

@@ -318,6 +318,11 @@ int ats::cpu_vector_level() {
   return std::min(cap, processor_level());
 }
 
+bool ats::cpu_bf16_dot() {
+  static const bool processor = __builtin_cpu_supports("avx512bf16");
+  return processor && cpu_vector_level() == 2;
+}
+
 // The level the own kernels use now (processor 0) or the widest the processor runs (processor 1): 2 avx512, 1 avx2,
 // 0 default; -1 with the error when ARCHDSL_CPU_CAPABILITY names no level.
 ATS_API int ats_cpu_capability(int processor) {

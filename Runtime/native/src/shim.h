@@ -44,6 +44,9 @@ inline at::TensorOptions options(int dtype_code, const char* device) {
 // runs, capped by ARCHDSL_CPU_CAPABILITY or ats_set_cpu_capability (core.cpp), never raised: read it on every call,
 // never keep it in a static, as the cap may change between calls. Throws when ARCHDSL_CPU_CAPABILITY names no level.
 int cpu_vector_level();
+// Whether the own kernels may use AVX512_BF16's dot products (vdpbf16ps, attention.cpp): the processor has them and
+// cpu_vector_level() is 2 (a cap below avx512 turns them off with the rest of AVX-512). Read on every call, as above.
+bool cpu_bf16_dot();
 inline std::vector<at::Tensor> list(T* const* ts, int n) {
   std::vector<at::Tensor> v;
   v.reserve(n);
