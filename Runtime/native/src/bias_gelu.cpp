@@ -64,19 +64,20 @@ namespace {
 
 constexpr int64_t kBlock = 256;  // rows per partial bias sum (fixed: the sums' order does not depend on the threads)
 
+// `level`: cpu_vector_level(), read once per op before its parallel_for so that every thread runs the same variant.
 #define BG_DISPATCH(fn, ...)                          \
-  switch (cpu_vector_level()) {                       \
+  switch (level) {                                    \
     case 2: return bg_avx512::fn(__VA_ARGS__);        \
     case 1: return bg_avx2::fn(__VA_ARGS__);          \
     default: return bg_base::fn(__VA_ARGS__);         \
   }
 
 template <typename E>
-void forward_rows(const E* x, const float* b, int64_t rows, int64_t C, E* y, float* dg) {
+void forward_rows(int level, const E* x, const float* b, int64_t rows, int64_t C, E* y, float* dg) {
   BG_DISPATCH(bg_forward<E>, x, b, rows, C, y, dg)
 }
 template <typename E>
-void backward_rows(const E* gy, const float* dg, int64_t rows, int64_t C, E* gx, float* sums) {
+void backward_rows(int level, const E* gy, const float* dg, int64_t rows, int64_t C, E* gx, float* sums) {
   BG_DISPATCH(bg_backward<E>, gy, dg, rows, C, gx, sums)
 }
 
@@ -95,8 +96,9 @@ void forward_all(const at::Tensor& x, const at::Tensor& b, const at::Tensor& y, 
   Elem<S>* yp = raw<S>(y);
   float* dp = dg.defined() ? dg.data_ptr<float>() : nullptr;
   const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
+  const int level = cpu_vector_level();
   at::parallel_for(0, R, kBlock, [&](int64_t r0, int64_t r1) {
-    forward_rows(xp + r0 * C, bp, r1 - r0, C, yp + r0 * C, dp ? dp + r0 * C : nullptr);
+    forward_rows(level, xp + r0 * C, bp, r1 - r0, C, yp + r0 * C, dp ? dp + r0 * C : nullptr);
   });
 }
 
@@ -109,10 +111,11 @@ std::vector<double> backward_all(const at::Tensor& gy, const at::Tensor& dg, con
   const float* dp = dg.data_ptr<float>();
   Elem<S>* xp = raw<S>(gx);
   std::vector<float> part(bias ? static_cast<size_t>(blocks * C) : 0);
+  const int level = cpu_vector_level();
   at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t blk = b0; blk < b1; blk++) {
       const int64_t r0 = blk * kBlock, n = std::min(kBlock, R - r0);
-      backward_rows(gp + r0 * C, dp + r0 * C, n, C, xp + r0 * C, bias ? part.data() + blk * C : nullptr);
+      backward_rows(level, gp + r0 * C, dp + r0 * C, n, C, xp + r0 * C, bias ? part.data() + blk * C : nullptr);
     }
   });
   std::vector<double> sums(bias ? C : 0, 0.0);
