@@ -8,9 +8,11 @@
 // GCC's vector extension makes these zmm registers under AVX-512 (ROWS 6: 24 accumulators) and ymm pairs under AVX2
 // (ROWS 1: 8 ymm accumulators, within its 16 registers).
 
+// A 16-float vector; `unaligned` is the type loads and stores go through: 4-byte aligned, and may_alias because
+// transpose also moves bfloat16 pairs (attention_dot.cpp reads bfloat16 storage and writes uint32_t buffers through it).
 struct F32 {
   typedef float type __attribute__((vector_size(64)));
-  typedef float unaligned __attribute__((vector_size(64), aligned(4)));
+  typedef float unaligned __attribute__((vector_size(64), aligned(4), may_alias));
   static constexpr int64_t lanes = 16;
   static type load(const float* p) { return *reinterpret_cast<const unaligned*>(p); }
   static void store(float* p, type v) { *reinterpret_cast<unaligned*>(p) = v; }
@@ -88,7 +90,8 @@ static void gemm(int64_t M, int64_t N, int64_t K, float alpha, const float* A, i
 }
 
 // out[c·ld + r] = B[r·ldb + c] for r < rows, c < cols: 16 × 16 tiles in registers (four butterfly stages, each swapping
-// the off-diagonal s × s blocks of every 2s × 2s block), the edges element by element.
+// the off-diagonal s × s blocks of every 2s × 2s block), the edges element by element. Any 32-bit values: the tiles
+// move through F32::unaligned (may_alias), the edges by memcpy.
 static void transpose(const float* __restrict B, int64_t rows, int64_t cols, int64_t ldb, float* __restrict out, int64_t ld) {
   using v = F32::type;
   typedef int32_t idx __attribute__((vector_size(64)));
@@ -119,11 +122,12 @@ static void transpose(const float* __restrict B, int64_t rows, int64_t cols, int
       for (int i = 0; i < 16; i++) F32::store(out + (c0 + i) * ld + r0, t[i]);
     }
   for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = r < r16 ? c16 : 0; c < cols; c++) out[c * ld + r] = B[r * ldb + c];
+    for (int64_t c = r < r16 ? c16 : 0; c < cols; c++) std::memcpy(out + c * ld + r, B + r * ldb + c, sizeof(float));
 }
 
-// bfloat16 as its 16 bits: 16 of them, and 16 float32 bit patterns.
-typedef uint16_t H16 __attribute__((vector_size(32), aligned(2)));
+// bfloat16 as its 16 bits: 16 of them (read from and written to c10::BFloat16 storage, so may_alias), and 16 float32
+// bit patterns.
+typedef uint16_t H16 __attribute__((vector_size(32), aligned(2), may_alias));
 typedef uint32_t U32 __attribute__((vector_size(64)));
 
 // The bfloat16 bits of float32 bits (a scalar or U32), rounded to nearest even as c10::BFloat16's constructor (NaN aside).
