@@ -252,9 +252,15 @@ public static partial class torch
 
             /// <summary>Whether bfloat16 blocks of an even head width run their products on the processor's AVX512_BF16 dot
             /// products now (bfloat16 pairs summed in float32; the probabilities and the scores' gradient rounded to bfloat16
-            /// for their products, as libtorch's bfloat16 math path rounds them; the probabilities kept in bfloat16): where the
+            /// for their products, as libtorch's bfloat16 math path rounds them; the probabilities kept in bfloat16; the output
+            /// and gradients rounded as the float32 blocks round them, to nearest even with NaN as c10's 0x7FC0): where the
             /// processor has them and <see cref="CpuCapability.Current"/> is 2 (avx512). Else bfloat16 computes in float32
-            /// (see <see cref="packed_attention(Tensor, long)"/>).</summary>
+            /// (see <see cref="packed_attention(Tensor, long)"/>). Even where this is true a call takes the float32 blocks
+            /// when a tensor's data does not start on a 4-byte boundary (a view an odd number of values into its storage:
+            /// the dot products read bfloat16 pairs as 32-bit words), or when a sequence is too long for the own kernels'
+            /// 512 KiB panel (max(L, S) · d · 2 bytes: more than 4,096 tokens at head width 64; see
+            /// <see cref="packed_attention_own_product"/>); a backward takes them when the level was capped below avx512
+            /// since its forward.</summary>
             /// <exception cref="TorchException"><see cref="CpuCapability.Variable"/> names no level</exception>
             public static bool packed_attention_bfloat16_dot() => Native.Check(Native.ats_packed_attention_bfloat16_dot()) == 1;
 

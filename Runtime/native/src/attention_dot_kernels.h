@@ -1,5 +1,5 @@
 // Attention's bfloat16 block products on AVX512_BF16's dot-product instruction (vdpbf16ps: each 32-bit lane adds
-// a₀·b₀ + a₁·b₁ of two bfloat16 pairs to a float32 sum). attention.cpp includes this file once, inside a
+// a₀·b₀ + a₁·b₁ of two bfloat16 pairs to a float32 sum). attention_dot.cpp includes this file once, inside a
 // `#pragma GCC target("...,avx512bf16")` region and its own namespace, and calls it only where cpu_bf16_dot() (shim.h).
 //
 // Operands as pairs along the summed dimension K (Intel's "VNNI" layout), as 32-bit words: A[m·lda + kp] holds
@@ -101,9 +101,10 @@ static void pack_rows(const uint16_t* __restrict X, int64_t rows, int64_t cols, 
   }
 }
 
-// float32 → bfloat16 by the processor's vcvtneps2bf16 (round to nearest even, NaN kept a quiet NaN; as vdpbf16ps it
-// treats denormals as zero), `rows` rows of `cols` values from src (row stride lds) to dst (row stride ld), each
-// destination row zero from column cols to `width` (≥ cols).
+// float32 → bfloat16 by the processor's vcvtneps2bf16 (round to nearest even, NaN kept a quiet NaN with its sign and
+// payload; as vdpbf16ps it treats denormals as zero), `rows` rows of `cols` values from src (row stride lds) to dst (row
+// stride ld), each destination row zero from column cols to `width` (≥ cols). For the products' bfloat16 operands P and
+// dS only: what the blocks hand out is rounded as the float32 blocks round it (float_to_bf16, attention_kernels.h).
 static void to_bf16(const float* __restrict src, int64_t rows, int64_t cols, int64_t lds, uint16_t* __restrict dst,
                     int64_t ld, int64_t width) {
   for (int64_t i = 0; i < rows; i++)
