@@ -119,14 +119,6 @@ public sealed class BiasGeluTests
 
     public static IEnumerable<object[]> LevelsWithAndWithoutBias() => KernelLevels.Each(new TheoryData<bool> { true, false });
 
-    /// <summary>How many elements of <paramref name="ours"/> differ from <paramref name="reference"/> (NaN matches NaN).</summary>
-    static long Differing(Tensor ours, Tensor reference)
-    {
-        var (a, b) = (ours.to(ScalarType.Float64), reference.to(ScalarType.Float64));
-        var same = a.eq(b).logical_or(a.isnan().logical_and(b.isnan()));
-        return same.numel() - same.sum().item<long>();
-    }
-
     [Fact]
     public void A_transposed_input_gives_what_its_contiguous_copy_does()
     {

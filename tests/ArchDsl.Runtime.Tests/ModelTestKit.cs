@@ -43,6 +43,15 @@ public static class ModelTestKit
 
     public static double MaxAbsDiff(Tensor a, Tensor b) => TestSupport.Tensors.MaxAbsDiff(a, b);
 
+    /// <summary>How many elements of <paramref name="ours"/> differ from <paramref name="reference"/> (NaN matches NaN).</summary>
+    public static long Differing(Tensor ours, Tensor reference)
+    {
+        using var scope = NewDisposeScope();
+        var (a, b) = (ours.to(ScalarType.Float64), reference.to(ScalarType.Float64));
+        var same = a.eq(b).logical_or(a.isnan().logical_and(b.isnan()));
+        return same.numel() - same.sum().item<long>();
+    }
+
     public static double MaxAbs(Tensor a)
     {
         using var scope = NewDisposeScope();
