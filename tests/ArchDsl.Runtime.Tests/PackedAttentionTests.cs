@@ -331,16 +331,8 @@ public sealed class PackedAttentionTests
         var q = Rand(1, b, 5, 4 * 16).to(dtype);
         var kv = Rand(3, b, 50, 2 * 4 * 16).to(dtype);
         var gy = Rand(2, b, 5, 4 * 16).to(dtype);
-        var threads = get_num_threads();
-        try
-        {
-            set_num_threads(1);
-            var one = Run(q, kv, gy, 4, own: true);
-            set_num_threads(2);
-            var two = Run(q, kv, gy, 4, own: true);
-            for (var i = 0; i < 3; i++) Assert.Equal(0.0, MaxAbsDiff(one[i]!, two[i]!));
-        }
-        finally { set_num_threads(threads); }
+        var (one, two) = OnOneAndTwoThreads(() => Run(q, kv, gy, 4, own: true));
+        for (var i = 0; i < 3; i++) Assert.Equal(0.0, MaxAbsDiff(one[i]!, two[i]!));
     }
 
     /// <summary>A long sequence at batch one and one head is one block on the calling thread, outside any parallel
@@ -351,14 +343,20 @@ public sealed class PackedAttentionTests
         using var scope = NewDisposeScope();
         var qkv = Rand(1, 1, 2100, 3 * 64);
         var gy = Rand(2, 1, 2100, 64);
+        var (one, two) = OnOneAndTwoThreads(() => Run(qkv, null, gy, 1, own: true));
+        for (var i = 0; i < 2; i++) Assert.Equal(0.0, MaxAbsDiff(one[i]!, two[i]!));
+    }
+
+    /// <summary><paramref name="run"/>'s results on 1 thread and on 2 (the thread count restored after).</summary>
+    static (Tensor?[] One, Tensor?[] Two) OnOneAndTwoThreads(Func<Tensor?[]> run)
+    {
         var threads = get_num_threads();
         try
         {
             set_num_threads(1);
-            var one = Run(qkv, null, gy, 1, own: true);
+            var one = run();
             set_num_threads(2);
-            var two = Run(qkv, null, gy, 1, own: true);
-            for (var i = 0; i < 2; i++) Assert.Equal(0.0, MaxAbsDiff(one[i]!, two[i]!));
+            return (one, run());
         }
         finally { set_num_threads(threads); }
     }
