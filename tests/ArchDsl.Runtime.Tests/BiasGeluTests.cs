@@ -90,9 +90,11 @@ public sealed class BiasGeluTests
     /// <summary>
     /// The bfloat16 kernels' arithmetic is the float32 kernels' on the widened values, rounded once to bf16: so their
     /// output and input gradient are the float32 kernel's on the same values converted by ATen (<c>.to(bf16)</c>), bit for
-    /// bit, at every level — including the values a faster rounding instruction (AVX-512 BF16's vcvtneps2bf16, measured
-    /// and not taken: bias_gelu.cpp) would get wrong: NaN (c10's 0x7FC0), infinities, a value rounding up to infinity,
-    /// subnormal inputs (read as zero by it) and subnormal results (flushed). 64 columns: whole vectors.
+    /// bit (compared as bits; a NaN must be c10's 0x7FC0: see Differing), at every level — including the values a faster rounding
+    /// instruction (AVX-512 BF16's vcvtneps2bf16, measured and not taken: bias_gelu.cpp) would get wrong: a NaN result
+    /// (it keeps the sign and payload), infinities, a finite float32 result that rounds up to infinity (with a bias: the
+    /// largest bfloat16 plus 1e36), subnormal inputs (read as zero by it) and subnormal results (flushed). 64 columns:
+    /// whole vectors.
     /// </summary>
     [Theory]
     [MemberData(nameof(LevelsWithAndWithoutBias))]
@@ -106,9 +108,11 @@ public sealed class BiasGeluTests
             float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 3.4e38f, 1e-39f, -1e-39f];
             for (var i = 0; i < special.Length; i++) x[i * 17] = special[i];
             for (var i = 0; i < 8; i++) (x[70 + i * 3], gy[70 + i * 3]) = (-13.1f - 0.02f * i, 1e-3f); // GELU'(x)·gy subnormal
-            var p = new Values(tensor(x, [4, 64]).to(ScalarType.BFloat16), bias ? Rand(2, 64) * 0.01 : null,
-                               tensor(gy, [4, 64]).to(ScalarType.BFloat16));
+            var b = (Rand(2, 64) * 0.01).data<float>();
+            if (bias) (x[64 + 5], b[5]) = (3.3895314e38f, 1e36f); // the largest bfloat16 + 1e36: finite, rounds up to +inf
+            var p = new Values(tensor(x, [4, 64]).to(ScalarType.BFloat16), bias ? tensor(b, [64]) : null, tensor(gy, [4, 64]).to(ScalarType.BFloat16));
             var ours = Run(p, fused: true);
+            if (bias) Assert.True(float.IsPositiveInfinity(ours[0][1, 5].to(ScalarType.Float32).item<float>()), "no result rounded up to infinity");
             var wide = Run(p with { X = p.X.to(ScalarType.Float32), Gy = p.Gy.to(ScalarType.Float32) }, fused: true);
             var gx = wide[1].to(ScalarType.Float64).abs();
             Assert.True(gx.lt(1.1754944e-38).logical_and(gx.ne(0.0)).sum().item<long>() > 0, "no subnormal input gradient to round");
@@ -118,6 +122,23 @@ public sealed class BiasGeluTests
         });
 
     public static IEnumerable<object[]> LevelsWithAndWithoutBias() => KernelLevels.Each(new TheoryData<bool> { true, false });
+
+    /// <summary>How many elements of <paramref name="ours"/> differ from <paramref name="reference"/> (same dtype) in their
+    /// bits. Where the reference is NaN, a bfloat16 of ours must be c10's quiet NaN 0x7FC0 (c10::BFloat16's
+    /// round_to_nearest_even; ATen's vectorised <c>.to(bf16)</c> writes 0xFFFF, so its bits are no reference there), a
+    /// float32 any NaN.</summary>
+    static long Differing(Tensor ours, Tensor reference)
+    {
+        Assert.Equal(reference.dtype, ours.dtype);
+        var (a, b) = (ours.contiguous().bytes(), reference.contiguous().bytes());
+        Assert.Equal(b.Length, a.Length);
+        var n = (int)ours.numel();
+        var size = a.Length / Math.Max(1, n);
+        var nan = reference.isnan().contiguous().data<bool>();
+        var oursNan = ours.isnan().contiguous().data<bool>();
+        bool C10Nan(int i) => ours.dtype != ScalarType.BFloat16 ? oursNan[i] : a[2 * i] == 0xC0 && a[2 * i + 1] == 0x7F;
+        return Enumerable.Range(0, n).Count(i => nan[i] ? !C10Nan(i) : !a.AsSpan(i * size, size).SequenceEqual(b.AsSpan(i * size, size)));
+    }
 
     [Fact]
     public void A_transposed_input_gives_what_its_contiguous_copy_does()

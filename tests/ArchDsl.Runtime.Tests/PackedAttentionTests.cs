@@ -399,6 +399,49 @@ public sealed class PackedAttentionTests
         Compare(ScalarType.Float32, ScalarType.Float32, 1, 2100, 2100, 1, 64, tolerance: 2e-5);
     }
 
+    /// <summary>Queries apart from the packed keys and values (FirstTokenPlan's form) have their own buffers and gradient
+    /// tensor: the same bits at 1 and 2 threads, split over samples (B = 6) and, for float32 at batch one, over single
+    /// (sample, head) blocks.</summary>
+    [Theory]
+    [InlineData(ScalarType.Float32, 6)]
+    [InlineData(ScalarType.Float32, 1)]
+    [InlineData(ScalarType.BFloat16, 6)]
+    public void Queries_apart_from_keys_and_values_the_same_bits_on_every_thread_count(ScalarType dtype, int b)
+    {
+        using var scope = NewDisposeScope();
+        var q = Rand(1, b, 5, 4 * 16).to(dtype);
+        var kv = Rand(3, b, 50, 2 * 4 * 16).to(dtype);
+        var gy = Rand(2, b, 5, 4 * 16).to(dtype);
+        var (one, two) = OnOneAndTwoThreads(() => Run(q, kv, gy, 4, own: true));
+        for (var i = 0; i < 3; i++) Assert.Equal(0.0, MaxAbsDiff(one[i]!, two[i]!));
+    }
+
+    /// <summary>A long sequence at batch one and one head is one block on the calling thread, outside any parallel
+    /// region, so its oneDNN sgemm products may thread themselves: still the same bits at 1 and 2 threads.</summary>
+    [Fact]
+    public void A_long_single_block_the_same_bits_on_every_thread_count()
+    {
+        using var scope = NewDisposeScope();
+        var qkv = Rand(1, 1, 2100, 3 * 64);
+        var gy = Rand(2, 1, 2100, 64);
+        var (one, two) = OnOneAndTwoThreads(() => Run(qkv, null, gy, 1, own: true));
+        for (var i = 0; i < 2; i++) Assert.Equal(0.0, MaxAbsDiff(one[i]!, two[i]!));
+    }
+
+    /// <summary><paramref name="run"/>'s results on 1 thread and on 2 (the thread count restored after).</summary>
+    static (Tensor?[] One, Tensor?[] Two) OnOneAndTwoThreads(Func<Tensor?[]> run)
+    {
+        var threads = get_num_threads();
+        try
+        {
+            set_num_threads(1);
+            var one = run();
+            set_num_threads(2);
+            return (one, run());
+        }
+        finally { set_num_threads(threads); }
+    }
+
     /// <summary>[output, gradient of q (or qkv), gradient of kv (null when packed)] of ours or of the math path.</summary>
     static Tensor?[] Run(Tensor q0, Tensor? kv0, Tensor gy, int heads, bool own)
     {

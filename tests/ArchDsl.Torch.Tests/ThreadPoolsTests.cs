@@ -42,6 +42,11 @@ public class ThreadPoolsTests : TorchTest
         {
             set_num_threads(2);
             Assert.Equal(2, parallel_for_threads(8));
+            // 3, which is no machine's core count here (2 on CI, 16 on the GPU machine): a shim bound to a second OpenMP
+            // runtime (a build linking its own libgomp beside a PyTorch wheel's bundled one) would not see libtorch's
+            // setting and would use that runtime's default, the core count.
+            set_num_threads(3);
+            Assert.Equal(3, parallel_for_threads(8));
             Assert.Equal(1, parallel_for_threads(1)); // one item: one thread
             set_num_threads(1);
             Assert.Equal(1, parallel_for_threads(8));
