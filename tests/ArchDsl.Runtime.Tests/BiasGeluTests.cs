@@ -90,7 +90,7 @@ public sealed class BiasGeluTests
     /// <summary>
     /// The bfloat16 kernels' arithmetic is the float32 kernels' on the widened values, rounded once to bf16: so their
     /// output and input gradient are the float32 kernel's on the same values converted by ATen (<c>.to(bf16)</c>), bit for
-    /// bit (compared as bits; a NaN must be c10's 0x7FC0: see Differing), at every level — including the values a faster rounding
+    /// bit (compared as bits; a NaN must be c10's 0x7FC0: see DifferingBits), at every level — including the values a faster rounding
     /// instruction (AVX-512 BF16's vcvtneps2bf16, measured and not taken: bias_gelu.cpp) would get wrong: a NaN result
     /// (it keeps the sign and payload), infinities, a finite float32 result that rounds up to infinity (with a bias: the
     /// largest bfloat16 plus 1e36), subnormal inputs (read as zero by it) and subnormal results (flushed). 64 columns:
@@ -116,9 +116,9 @@ public sealed class BiasGeluTests
             var wide = Run(p with { X = p.X.to(ScalarType.Float32), Gy = p.Gy.to(ScalarType.Float32) }, fused: true);
             var gx = wide[1].to(ScalarType.Float64).abs();
             Assert.True(gx.lt(1.1754944e-38).logical_and(gx.ne(0.0)).sum().item<long>() > 0, "no subnormal input gradient to round");
-            Assert.Equal(0, Differing(ours[0], wide[0].to(ScalarType.BFloat16)));
-            Assert.Equal(0, Differing(ours[1], wide[1].to(ScalarType.BFloat16)));
-            Assert.Equal(0, Differing(ours[2], wide[2]));
+            Assert.Equal(0, DifferingBits(ours[0], wide[0].to(ScalarType.BFloat16)));
+            Assert.Equal(0, DifferingBits(ours[1], wide[1].to(ScalarType.BFloat16)));
+            Assert.Equal(0, DifferingBits(ours[2], wide[2]));
         });
 
     public static IEnumerable<object[]> LevelsWithAndWithoutBias() => KernelLevels.Each(new TheoryData<bool> { true, false });
@@ -127,7 +127,7 @@ public sealed class BiasGeluTests
     /// bits. Where the reference is NaN, a bfloat16 of ours must be c10's quiet NaN 0x7FC0 (c10::BFloat16's
     /// round_to_nearest_even; ATen's vectorised <c>.to(bf16)</c> writes 0xFFFF, so its bits are no reference there), a
     /// float32 any NaN.</summary>
-    static long Differing(Tensor ours, Tensor reference)
+    static long DifferingBits(Tensor ours, Tensor reference)
     {
         Assert.Equal(reference.dtype, ours.dtype);
         var (a, b) = (ours.contiguous().bytes(), reference.contiguous().bytes());

@@ -43,7 +43,8 @@ public static class ModelTestKit
 
     public static double MaxAbsDiff(Tensor a, Tensor b) => TestSupport.Tensors.MaxAbsDiff(a, b);
 
-    /// <summary>How many elements of <paramref name="ours"/> differ from <paramref name="reference"/> (NaN matches NaN).</summary>
+    /// <summary>How many elements of <paramref name="ours"/> differ from <paramref name="reference"/> in value (NaN matches
+    /// any NaN; BiasGeluTests.DifferingBits compares bits).</summary>
     public static long Differing(Tensor ours, Tensor reference)
     {
         using var scope = NewDisposeScope();
