@@ -103,18 +103,16 @@ public sealed class PackedAttentionTests
     [Fact]
     public void The_bfloat16_dot_products_run_where_the_processor_has_them()
     {
-        KernelLevels.At(2, () => Assert.Equal(CpuFlags().Contains("avx512_bf16"), F.packed_attention_bfloat16_dot()));
+        KernelLevels.At(2, () => Assert.Equal(BlasKernel.CpuFeatures().Contains("avx512_bf16"), F.packed_attention_bfloat16_dot()));
         KernelLevels.At(1, () => Assert.False(F.packed_attention_bfloat16_dot()));
     }
-
-    static string[] CpuFlags() => File.ReadLines("/proc/cpuinfo").First(line => line.StartsWith("flags")).Split(' ');
 
     /// <summary><paramref name="body"/> at the avx512 level with the dot products on. A processor without them fails
     /// here, naming what it lacks, rather than passing tests that ran nothing of the dot products (as
     /// <see cref="KernelLevelTests.This_processor_runs_every_level_CI_runs"/> for AVX-512).</summary>
     static void AtTheDotProducts(Action body)
     {
-        var bf16 = CpuFlags().Contains("avx512_bf16");
+        var bf16 = BlasKernel.CpuFeatures().Contains("avx512_bf16");
         Assert.True(CpuCapability.Processor == 2 && bf16,
             $"this processor's widest level is {CpuCapability.Name(CpuCapability.Processor)} and /proc/cpuinfo " +
             $"{(bf16 ? "lists" : "does not list")} avx512_bf16: the bfloat16 dot products' tests did not run here");
