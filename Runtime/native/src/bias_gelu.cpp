@@ -118,10 +118,7 @@ std::vector<double> backward_all(const at::Tensor& gy, const at::Tensor& dg, con
       backward_rows(level, gp + r0 * C, dp + r0 * C, n, C, xp + r0 * C, bias ? part.data() + blk * C : nullptr);
     }
   });
-  std::vector<double> sums(bias ? C : 0, 0.0);
-  for (int64_t blk = 0; bias && blk < blocks; blk++)
-    for (int64_t c = 0; c < C; c++) sums[c] += part[blk * C + c];
-  return sums;
+  return bias ? ordered_column_sums(part.data(), blocks, C) : std::vector<double>();
 }
 
 struct BiasGelu : public torch::autograd::Function<BiasGelu> {

@@ -4,7 +4,7 @@
 // oneDNN's backward (input and weight gradients, no bias) takes 27.6–28.7 ms and its forward 3.3–3.6 ms, against
 // 6.5 ms and 3.0 ms (with the bias) here. Same values to float rounding (the sums run in another order). The same bits on
 // any number of threads: the output and input gradient split rows over the threads, each row computed whole by one; the
-// weight and bias gradients are per-sample partials (one thread each) added up over the samples in order (sum_rows).
+// weight and bias gradients are per-sample partials (one thread each) added up over the samples in order (ordered_column_sums).
 #include "shim.h"
 
 #include <torch/csrc/autograd/custom_function.h>
@@ -86,29 +86,17 @@ at::Tensor conv(const at::Tensor& x, const at::Tensor& taps, const at::Tensor& b
   return out;
 }
 
-// total[j] = Σₙ part[n][j] over the rows of part [N, per], added in row order n = 0, 1, …, N − 1 in double and rounded
-// once to S. The threads split the columns, never a column's rows, so the bits do not depend on the number of threads.
-// libtorch 1.13's sum(0) did not keep that: under ATEN_CPU_CAPABILITY=avx512 its 1- and 2-thread sums of a [32, 2496]
-// differ in 48 columns (its AVX-512 code sums a 64-wide column group in another order than the 16-wide vectors left
-// over, and 2 threads split the columns at 1,248 = 19·64 + 32). Precision: float32 is summed in double, where sum(0)
-// summed in float32 (in a cascade); float64 in double in order, an error bound of (N − 1)·2⁻⁵³·Σₙ|part[n][j]| against
-// the cascade's smaller one. Cost on [128, 3328] (a default ConvMixer layer's), one thread, CPU time, a standalone loop
-// of 200 calls: 92 µs against sum(0)'s 28 µs, so +0.5 ms on the ~0.5 s training step's 8 layers.
-template <typename S>
-void sum_rows(const S* part, int64_t N, int64_t per, S* total) {
-  const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(1, N));  // columns
-  at::parallel_for(0, per, grain, [&](int64_t j0, int64_t j1) {
-    std::vector<double> acc(static_cast<size_t>(j1 - j0), 0.0);
-    for (int64_t n = 0; n < N; n++) {
-      const S* row = part + n * per + j0;
-      for (int64_t j = 0; j < j1 - j0; j++) acc[j] += row[j];
-    }
-    for (int64_t j = j0; j < j1; j++) total[j] = static_cast<S>(acc[j - j0]);
-  });
-}
+// The per-sample partials are added by ordered_column_sums (shim.h: in sample order, in double, rounded once to S), not
+// libtorch 1.13's sum(0), which did not keep the bits across thread counts: under ATEN_CPU_CAPABILITY=avx512 its 1- and
+// 2-thread sums of a [32, 2496] differ in 48 columns (its AVX-512 code sums a 64-wide column group in another order than
+// the 16-wide vectors left over, and 2 threads split the columns at 1,248 = 19·64 + 32). Precision: float32 is summed
+// in double, where sum(0) summed in float32 (in a cascade); float64 in double in order, an error bound of
+// (N − 1)·2⁻⁵³·Σₙ|part[n][j]| against the cascade's smaller one. Cost on [128, 3328] (a default ConvMixer layer's), one
+// thread, CPU time, a standalone loop of 200 calls: 92 µs against sum(0)'s 28 µs, so +0.5 ms on the ~0.5 s training
+// step's 8 layers.
 
 // Weight [C, 1, K, K] and bias [C] gradients: per-sample sums (each sample's written by one thread), then added up over
-// the samples in order (sum_rows), so the result does not depend on the number of threads.
+// the samples in order (ordered_column_sums), so the result does not depend on the number of threads.
 std::pair<at::Tensor, at::Tensor> weight_grads(const at::Tensor& x, const at::Tensor& gy, int64_t K, int64_t pad) {
   const int64_t N = x.size(0), C = x.size(1), Hi = x.size(2), Wi = x.size(3), Ho = gy.size(2), Wo = gy.size(3);
   const int64_t per = K * K * C + C;
@@ -124,7 +112,8 @@ std::pair<at::Tensor, at::Tensor> weight_grads(const at::Tensor& x, const at::Te
         wgrad_plane(level, xp + n * Hi * Wi * C, gp + n * Ho * Wo * C, pp + n * per, pp + n * per + K * K * C, Hi, Wi, Ho, Wo,
                     C, K, pad);
     });
-    sum_rows(pp, N, per, total.data_ptr<scalar_t>());
+    const std::vector<double> sums = ordered_column_sums(pp, N, per);
+    std::transform(sums.begin(), sums.end(), total.data_ptr<scalar_t>(), [](double v) { return static_cast<scalar_t>(v); });
   });
   auto gw = total.narrow(0, 0, K * K * C).view({K * K, C}).t().reshape({C, 1, K, K});
   return {gw.contiguous(at::MemoryFormat::ChannelsLast), total.narrow(0, K * K * C, C).clone()};

@@ -132,13 +132,8 @@ std::pair<std::vector<double>, std::vector<double>> sum_blocks(int64_t R, int64_
       block_sums(begin, std::min(kBlock, R - begin), part.data() + b * 2 * C, part.data() + b * 2 * C + C);
     }
   });
-  std::vector<double> s1(C, 0.0), s2(C, 0.0);
-  for (int64_t b = 0; b < blocks; b++)
-    for (int64_t c = 0; c < C; c++) {
-      s1[c] += part[b * 2 * C + c];
-      s2[c] += part[b * 2 * C + C + c];
-    }
-  return {std::move(s1), std::move(s2)};
+  const std::vector<double> both = ordered_column_sums(part.data(), blocks, 2 * C);  // each block's row: s1, then s2
+  return {std::vector<double>(both.begin(), both.begin() + C), std::vector<double>(both.begin() + C, both.end())};
 }
 
 at::Tensor per_channel(const std::vector<double>& v, const at::Tensor& like) {

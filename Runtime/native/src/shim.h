@@ -47,6 +47,19 @@ int cpu_vector_level();
 // Whether the own kernels may use AVX512_BF16's dot products (vdpbf16ps, attention.cpp): the processor has them and
 // cpu_vector_level() is 2 (a cap below avx512 turns them off with the rest of AVX-512). Read on every call, as above.
 bool cpu_bf16_dot();
+// Σ over the rows of part [rows, cols] for each column, added in row order n = 0, 1, …, rows − 1 in double: the threads
+// split the columns, never a column's rows, so the sums are the same bits on any number of threads. Where the own
+// kernels' per-block or per-sample partial sums end (bias_gelu.cpp, gelu_batchnorm.cpp, depthwise.cpp).
+template <typename S>
+std::vector<double> ordered_column_sums(const S* part, int64_t rows, int64_t cols) {
+  std::vector<double> total(static_cast<size_t>(cols), 0.0);
+  const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(1, rows));  // columns
+  at::parallel_for(0, cols, grain, [&](int64_t j0, int64_t j1) {
+    for (int64_t n = 0; n < rows; n++)
+      for (int64_t j = j0; j < j1; j++) total[j] += part[n * cols + j];
+  });
+  return total;
+}
 inline std::vector<at::Tensor> list(T* const* ts, int n) {
   std::vector<at::Tensor> v;
   v.reserve(n);
